@@ -1,0 +1,57 @@
+//===- AttnShape.h - shapes and checks shared by attn ops ------*- C++ -*-===//
+//
+// The problem dimensions of an attention op read off its tensor types, and the checks every op of
+// the dialect shares, so that each constraint of SPEC §2-3 is written once with one message.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTN_DIALECT_ATTN_IR_ATTNSHAPE_H
+#define ATTN_DIALECT_ATTN_IR_ATTNSHAPE_H
+
+#include "mlir/IR/Operation.h"
+#include "mlir/IR/Types.h"
+#include "llvm/ADT/ArrayRef.h"
+#include <optional>
+
+namespace mlir::attn {
+
+/// Dimensions of an attention problem; batch and sequence lengths may be ShapedType::kDynamic.
+struct ProblemShape {
+  int64_t batch = 0, seqQ = 0, seqKv = 0;
+  int64_t headsQ = 0, headsKv = 0, headDim = 0, headDimV = 0;
+  Type elementType;
+};
+
+/// Largest head dim the dialect accepts (SPEC §2 lists 32..256; 512 leaves room for MLA-style dims).
+constexpr int64_t kMaxHeadDim = 512;
+
+/// True for the element types Q/K/V/O may have: f32, f16, bf16.
+bool isSupportedElementType(Type type);
+
+/// Checks Q [B,Sq,Hq,D], K [B,Skv,Hkv,D], V [B,Skv,Hkv,Dv]: ranks, static head counts and head dims,
+/// dtypes, matching dims, Hq % Hkv == 0. Fills `shape` on success.
+LogicalResult verifyQKV(Operation *op, Type query, Type key, Type value, ProblemShape &shape);
+
+/// Checks that `type` is a ranked tensor of rank expected.size() whose dims are compatible with
+/// `expected` (kDynamic matches anything) and, when given, whose element type is `elementType`.
+/// `what` names the value in messages; `dimNames` names each dim.
+LogicalResult verifyTensorType(Operation *op, StringRef what, Type type, ArrayRef<int64_t> expected,
+                               ArrayRef<StringRef> dimNames, Type elementType);
+
+/// The [B, Sq, Hq, Dv] output / accumulator shape and the [B, Hq, Sq] statistics shape.
+SmallVector<int64_t> outputDims(const ProblemShape &shape);
+SmallVector<int64_t> statDims(const ProblemShape &shape);
+extern const StringRef kOutputDimNames[4];
+extern const StringRef kStatDimNames[3];
+
+/// Checks an optional per-batch length operand: i32 [B].
+LogicalResult verifySeqLens(Operation *op, StringRef what, Value lens, const ProblemShape &shape);
+
+/// Checks the shared score/mask attributes: finite scale, window of two bounds >= -1,
+/// global tokens >= 0, finite softcap > 0.
+LogicalResult verifyScoreAttrs(Operation *op, std::optional<double> scale,
+                               std::optional<ArrayRef<int64_t>> window,
+                               std::optional<int64_t> globalTokens, std::optional<double> softcap);
+
+} // namespace mlir::attn
+
+#endif // ATTN_DIALECT_ATTN_IR_ATTNSHAPE_H

@@ -1,0 +1,173 @@
+//===- AttnShape.cpp - shapes and checks shared by attn ops ---------------===//
+
+#include "attn/Dialect/Attn/IR/AttnShape.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/StringExtras.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::attn;
+
+const StringRef mlir::attn::kOutputDimNames[4] = {"batch", "query length", "query heads",
+                                                  "value head dim"};
+const StringRef mlir::attn::kStatDimNames[3] = {"batch", "query heads", "query length"};
+
+bool mlir::attn::isSupportedElementType(Type type) {
+  return type.isF32() || type.isF16() || type.isBF16();
+}
+
+static std::string dimString(int64_t d) {
+  return ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d);
+}
+
+static bool compatible(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+/// Returns the rank-4 tensor type of a Q/K/V operand or emits "<what> must be a rank-4 tensor".
+static RankedTensorType rank4(Operation *op, StringRef what, StringRef layout, Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || tensor.getRank() != 4) {
+    op->emitOpError() << what << " must be a rank-4 tensor " << layout << ", got " << type;
+    return nullptr;
+  }
+  return tensor;
+}
+
+LogicalResult mlir::attn::verifyQKV(Operation *op, Type query, Type key, Type value,
+                                    ProblemShape &shape) {
+  auto q = rank4(op, "query", "[B, Sq, Hq, D]", query);
+  if (!q)
+    return failure();
+  auto k = rank4(op, "key", "[B, Skv, Hkv, D]", key);
+  if (!k)
+    return failure();
+  auto v = rank4(op, "value", "[B, Skv, Hkv, Dv]", value);
+  if (!v)
+    return failure();
+
+  Type elt = q.getElementType();
+  if (!isSupportedElementType(elt))
+    return op->emitOpError() << "query element type must be f32, f16 or bf16, got " << elt;
+  if (k.getElementType() != elt)
+    return op->emitOpError() << "key element type " << k.getElementType()
+                             << " does not match query element type " << elt;
+  if (v.getElementType() != elt)
+    return op->emitOpError() << "value element type " << v.getElementType()
+                             << " does not match query element type " << elt;
+
+  struct StaticDim {
+    RankedTensorType type;
+    int64_t index;
+    StringRef name;
+  };
+  for (StaticDim d : {StaticDim{q, 2, "query heads"}, StaticDim{q, 3, "query head dim"},
+                      StaticDim{k, 2, "key heads"}, StaticDim{k, 3, "key head dim"},
+                      StaticDim{v, 2, "value heads"}, StaticDim{v, 3, "value head dim"}}) {
+    int64_t size = d.type.getDimSize(d.index);
+    if (ShapedType::isDynamic(size))
+      return op->emitOpError() << d.name << " must be static (dim " << d.index << ")";
+    if (size <= 0)
+      return op->emitOpError() << d.name << " must be positive, got " << size;
+  }
+
+  shape.elementType = elt;
+  shape.batch = q.getDimSize(0);
+  shape.seqQ = q.getDimSize(1);
+  shape.headsQ = q.getDimSize(2);
+  shape.headDim = q.getDimSize(3);
+  shape.headsKv = k.getDimSize(2);
+  shape.headDimV = v.getDimSize(3);
+  shape.seqKv = ShapedType::isDynamic(k.getDimSize(1)) ? v.getDimSize(1) : k.getDimSize(1);
+
+  if (k.getDimSize(3) != shape.headDim)
+    return op->emitOpError() << "key head dim " << k.getDimSize(3)
+                             << " does not match query head dim " << shape.headDim;
+  if (shape.headDim > kMaxHeadDim || shape.headDimV > kMaxHeadDim)
+    return op->emitOpError() << "head dims above " << kMaxHeadDim << " are not supported, got D = "
+                             << shape.headDim << ", Dv = " << shape.headDimV;
+  if (v.getDimSize(2) != shape.headsKv)
+    return op->emitOpError() << "value heads " << v.getDimSize(2) << " do not match key heads "
+                             << shape.headsKv;
+  if (shape.headsQ % shape.headsKv != 0)
+    return op->emitOpError() << "query heads " << shape.headsQ
+                             << " must be a multiple of kv heads " << shape.headsKv
+                             << " (grouped-query attention)";
+  for (auto [name, type] : {std::pair<StringRef, RankedTensorType>{"key", k}, {"value", v}}) {
+    if (!compatible(type.getDimSize(0), shape.batch))
+      return op->emitOpError() << name << " batch " << dimString(type.getDimSize(0))
+                               << " does not match query batch " << dimString(shape.batch);
+  }
+  if (!compatible(k.getDimSize(1), v.getDimSize(1)))
+    return op->emitOpError() << "value length " << dimString(v.getDimSize(1))
+                             << " does not match key length " << dimString(k.getDimSize(1));
+  if (ShapedType::isDynamic(shape.batch))
+    shape.batch = ShapedType::isDynamic(k.getDimSize(0)) ? v.getDimSize(0) : k.getDimSize(0);
+  return success();
+}
+
+SmallVector<int64_t> mlir::attn::outputDims(const ProblemShape &s) {
+  return {s.batch, s.seqQ, s.headsQ, s.headDimV};
+}
+
+SmallVector<int64_t> mlir::attn::statDims(const ProblemShape &s) {
+  return {s.batch, s.headsQ, s.seqQ};
+}
+
+LogicalResult mlir::attn::verifyTensorType(Operation *op, StringRef what, Type type,
+                                           ArrayRef<int64_t> expected,
+                                           ArrayRef<StringRef> dimNames, Type elementType) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || tensor.getRank() != static_cast<int64_t>(expected.size()))
+    return op->emitOpError() << what << " must be a rank-" << expected.size() << " tensor, got "
+                             << type;
+  if (elementType && tensor.getElementType() != elementType)
+    return op->emitOpError() << what << " element type must be " << elementType << ", got "
+                             << tensor.getElementType();
+  for (auto [i, dim] : llvm::enumerate(expected)) {
+    if (!compatible(tensor.getDimSize(i), dim))
+      return op->emitOpError() << what << " " << dimNames[i] << " (dim " << i << ") is "
+                               << dimString(tensor.getDimSize(i)) << ", expected "
+                               << dimString(dim);
+  }
+  return success();
+}
+
+LogicalResult mlir::attn::verifySeqLens(Operation *op, StringRef what, Value lens,
+                                        const ProblemShape &shape) {
+  if (!lens)
+    return success();
+  auto type = cast<RankedTensorType>(lens.getType());
+  if (!compatible(type.getDimSize(0), shape.batch))
+    return op->emitOpError() << what << " has " << dimString(type.getDimSize(0))
+                             << " entries, expected one per batch (" << dimString(shape.batch)
+                             << ")";
+  return success();
+}
+
+LogicalResult mlir::attn::verifyScoreAttrs(Operation *op, std::optional<double> scale,
+                                           std::optional<ArrayRef<int64_t>> window,
+                                           std::optional<int64_t> globalTokens,
+                                           std::optional<double> softcap) {
+  if (scale && !std::isfinite(*scale))
+    return op->emitOpError() << "scale must be finite, got " << *scale;
+  if (window) {
+    if (window->size() != 2)
+      return op->emitOpError() << "window must hold two bounds [left, right], got "
+                               << window->size();
+    for (auto [name, bound] : {std::pair<StringRef, int64_t>{"left", (*window)[0]},
+                               {"right", (*window)[1]}}) {
+      if (bound < -1)
+        return op->emitOpError() << "window " << name << " bound must be >= 0, or -1 for "
+                                 << "unbounded, got " << bound;
+    }
+  }
+  if (globalTokens && *globalTokens < 0)
+    return op->emitOpError() << "global_tokens must be >= 0, got " << *globalTokens;
+  if (softcap && !(std::isfinite(*softcap) && *softcap > 0))
+    return op->emitOpError() << "softcap must be finite and > 0, got " << *softcap
+                             << " (omit it for no softcap)";
+  return success();
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs every system and Python package attnc's build and tests need on a fresh Debian bookworm
+# machine. Idempotent: packages already present are skipped by apt/pip themselves.
+set -euo pipefail
+
+APT_PACKAGES=(
+  cmake ninja-build g++ python3 python3-pip
+  llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools clang-19 lld-19
+  libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# lit is shipped by llvm-19-tools as a script; the 'lit' Python package is used only when present.
+python3 -m pip install --quiet --disable-pip-version-check numpy 2>/dev/null || true
