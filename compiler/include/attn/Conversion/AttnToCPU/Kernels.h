@@ -1,0 +1,57 @@
+//===- Kernels.h - CPU kernel generators for attn ops ----------*- C++ -*-===//
+//
+// Each generator turns one attn op (a problem description on tensors) into a kernel function on
+// the caller's strided buffers, following the entry-point contracts of attn_jit_plugin.h. The
+// tile configuration comes from the `attn.cpu_config` attribute set by attn-configure-cpu.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTN_CONVERSION_ATTNTOCPU_KERNELS_H
+#define ATTN_CONVERSION_ATTNTOCPU_KERNELS_H
+
+#include "attn/Dialect/Attn/IR/AttnDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+namespace mlir::attn {
+
+/// Tile parameters of a CPU kernel (the autotuner's search space).
+struct CPUKernelConfig {
+  int64_t blockQ = 0;      // query rows per work item (per query head)
+  int64_t blockK = 0;      // keys per K/V tile
+  int64_t vectorWidth = 0; // f32 lanes per vector register (16 for AVX-512, 8 for AVX2)
+};
+
+constexpr StringLiteral kCPUConfigAttrName = "attn.cpu_config";
+
+/// Heuristic configuration for `op` (attn.attention or attn.linear_attention).
+CPUKernelConfig chooseCPUConfig(Operation *op, int64_t vectorWidth);
+/// Reads / writes the `attn.cpu_config` dictionary attribute.
+FailureOr<CPUKernelConfig> getCPUConfig(Operation *op);
+void setCPUConfig(Operation *op, const CPUKernelConfig &config);
+
+/// Names of the generated entry points (attn_jit_plugin.h).
+constexpr StringLiteral kSoftmaxMainName = "attn_main";
+constexpr StringLiteral kSoftmaxPartialName = "attn_partial";
+constexpr StringLiteral kMergeName = "attn_merge";
+constexpr StringLiteral kLinearName = "attn_linear";
+
+/// Flash-style softmax attention. `partial` selects the split-KV form: an f32 output and LSE for
+/// one KV split per work item, to be combined by the merge kernel.
+func::FuncOp buildSoftmaxKernel(OpBuilder &builder, AttentionOp op, const CPUKernelConfig &config,
+                                bool partial);
+/// attn.merge over the partial results of `op`'s split-KV form.
+func::FuncOp buildMergeKernel(OpBuilder &builder, AttentionOp op, const CPUKernelConfig &config);
+/// Linear attention: one state accumulation (non-causal) or a causal scan, linear in S.
+func::FuncOp buildLinearKernel(OpBuilder &builder, LinearAttentionOp op,
+                               const CPUKernelConfig &config);
+
+/// memref<?x?x?x?xT, strided<[?, ?, ?, 1], offset: ?>>: a BSHD tensor with the caller's strides.
+MemRefType bshdMemRefType(Type elementType);
+/// memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>> ([B, Hq, Sq] statistics).
+MemRefType statMemRefType(MLIRContext *ctx);
+/// memref<?xT, strided<[?], offset: ?>>.
+MemRefType vectorMemRefType(Type elementType);
+
+} // namespace mlir::attn
+
+#endif // ATTN_CONVERSION_ATTNTOCPU_KERNELS_H

@@ -1,0 +1,43 @@
+//===- CPUCompiler.h - problem descriptor to CPU object code ---*- C++ -*-===//
+//
+// The stages the JIT and (later) attnc share: a C problem descriptor becomes a problem module
+// (one attn op on tensors), which is canonicalized and configured (its printed form is the
+// content key), lowered by attn-lower-to-cpu, translated to LLVM IR, optimized and compiled to a
+// relocatable object for the host CPU.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTN_JIT_CPUCOMPILER_H
+#define ATTN_JIT_CPUCOMPILER_H
+
+#include "attn/Conversion/AttnToCPU/Kernels.h"
+#include "attn/attn_runtime.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <string>
+
+namespace mlir::attn {
+
+/// A registry with every dialect and translation the CPU compiler needs.
+DialectRegistry cpuCompilerRegistry();
+
+/// The problem module for a validated descriptor: `func.func @attn` whose body is one
+/// attn.attention / attn.linear_attention with dynamic batch and sequence lengths.
+FailureOr<OwningOpRef<ModuleOp>> buildProblemModule(MLIRContext &ctx, const attn_problem &problem,
+                                                    std::string &error);
+
+/// Canonicalizes and configures `module` in place and returns its content key: a hash of the
+/// canonical IR, the target's fingerprint, and the attnc and LLVM versions.
+FailureOr<std::string> prepareProblemModule(ModuleOp module, CPUKernelConfig &config,
+                                            std::string &error);
+
+/// Lowers a prepared module and compiles it to an ELF relocatable object (PIC) for the host.
+FailureOr<std::string> compileToObject(ModuleOp module, std::string &error);
+
+/// Reads the configuration a prepared module carries.
+FailureOr<CPUKernelConfig> preparedConfig(ModuleOp module);
+
+} // namespace mlir::attn
+
+#endif // ATTN_JIT_CPUCOMPILER_H

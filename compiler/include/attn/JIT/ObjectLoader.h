@@ -1,0 +1,25 @@
+//===- ObjectLoader.h - load kernel object code into the process -*- C++ -*-===//
+#ifndef ATTN_JIT_OBJECTLOADER_H
+#define ATTN_JIT_OBJECTLOADER_H
+
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+
+#include <memory>
+#include <string>
+
+namespace mlir::attn {
+
+/// Object code linked into this process by ORC; symbols stay valid while the object lives.
+class LoadedObject {
+public:
+  static llvm::Expected<std::unique_ptr<LoadedObject>> load(const std::string &object);
+  /// The address of `name`, or null when the object does not define it.
+  void *lookup(llvm::StringRef name);
+
+private:
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+};
+
+} // namespace mlir::attn
+
+#endif // ATTN_JIT_OBJECTLOADER_H

@@ -1,0 +1,45 @@
+//===- KernelEmitter.cpp - small builder helpers for kernel bodies --------===//
+
+#include "attn/Conversion/AttnToCPU/KernelEmitter.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+
+SmallVector<Value> KernelEmitter::loop(Value lo, Value hi, Value step, ValueRange inits,
+                                       const LoopBody &body) {
+  auto forOp = b.create<scf::ForOp>(lo, hi, step, inits);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forOp.getBody());
+  SmallVector<Value> next = body(forOp.getInductionVar(), forOp.getRegionIterArgs());
+  if (!inits.empty())
+    b.create<scf::YieldOp>(next);
+  return SmallVector<Value>(forOp.getResults().begin(), forOp.getResults().end());
+}
+
+void KernelEmitter::loop(Value lo, Value hi, Value step, const std::function<void(Value)> &body) {
+  loop(lo, hi, step, ValueRange{}, [&](Value iv, ValueRange) {
+    body(iv);
+    return SmallVector<Value>{};
+  });
+}
+
+void KernelEmitter::ifThen(Value cond, const std::function<void()> &then) {
+  auto ifOp = b.create<scf::IfOp>(cond, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  then();
+}
+
+SmallVector<Value> KernelEmitter::ifThenElse(Value cond, TypeRange types,
+                                             const std::function<SmallVector<Value>()> &then,
+                                             const std::function<SmallVector<Value>()> &otherwise) {
+  auto ifOp = b.create<scf::IfOp>(types, cond, /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    b.create<scf::YieldOp>(then());
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    b.create<scf::YieldOp>(otherwise());
+  }
+  return SmallVector<Value>(ifOp.getResults().begin(), ifOp.getResults().end());
+}

@@ -1,0 +1,106 @@
+//===- MergeKernel.cpp - attn.merge of split-KV partial results -----------===//
+//
+// lse = log Σ_p exp(lse_p), o = Σ_p exp(lse_p - lse) · o_p (SPEC §3 "merge"), one query row (all
+// heads) per work item, vectorized along Dv. Parts that saw no key (lse_p = -inf) weigh 0; a row
+// whose parts all saw nothing gets o = 0, lse = -inf.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Conversion/AttnToCPU/KernelEmitter.h"
+#include "attn/Conversion/AttnToCPU/Kernels.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::attn;
+using arith::CmpFPredicate;
+using arith::CmpIPredicate;
+
+func::FuncOp mlir::attn::buildMergeKernel(OpBuilder &builder, AttentionOp op,
+                                          const CPUKernelConfig &config) {
+  MLIRContext *ctx = builder.getContext();
+  auto qType = cast<RankedTensorType>(op.getQuery().getType());
+  auto vType = cast<RankedTensorType>(op.getValue().getType());
+  Type elt = qType.getElementType();
+  int64_t heads = qType.getDimSize(2), headDimV = vType.getDimSize(3);
+  int64_t width = config.vectorWidth;
+  bool writeLse = op.getReturnLse();
+
+  Type f32 = Float32Type::get(ctx);
+  SmallVector<Type> args = {bshdMemRefType(f32), statMemRefType(ctx), bshdMemRefType(elt),
+                            statMemRefType(ctx), vectorMemRefType(IntegerType::get(ctx, 32)),
+                            vectorMemRefType(IntegerType::get(ctx, 64))};
+  ImplicitLocOpBuilder b(op.getLoc(), builder);
+  auto fn = b.create<func::FuncOp>(kMergeName, b.getFunctionType(args, {}));
+  fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  OpBuilder::InsertionGuard guard(b);
+  Block *entry = fn.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  KernelEmitter e(b);
+  Value parts = entry->getArgument(0), lseParts = entry->getArgument(1);
+  Value o = entry->getArgument(2), lse = entry->getArgument(3);
+  Value seqlensQ = entry->getArgument(4), params = entry->getArgument(5);
+
+  auto param = [&](int64_t i) {
+    return e.indexCast(b.create<memref::LoadOp>(params, ValueRange{e.index(i)}));
+  };
+  Value begin = param(0), end = param(1);
+  Value hasSeqlensQ = e.cmpi(CmpIPredicate::ne, param(2), e.index(0));
+  Value numSplits = param(4);
+  Value batch = b.create<memref::DimOp>(o, 0);
+  Value seqQ = b.create<memref::DimOp>(o, 1);
+  VectorType vecF32 = VectorType::get({width}, f32);
+  Value negInf = e.f32(-std::numeric_limits<double>::infinity());
+  Value zero = e.f32(0.0);
+
+  e.loop(begin, end, e.index(1), [&](Value item) {
+    Value bIdx = e.divs(item, seqQ), row = e.rems(item, seqQ);
+    Value lq = e.ifThenElse(
+        hasSeqlensQ, b.getIndexType(),
+        [&] {
+          return SmallVector<Value>{
+              e.indexCast(b.create<memref::LoadOp>(seqlensQ, ValueRange{bIdx}))};
+        },
+        [&] { return SmallVector<Value>{seqQ}; })[0];
+    e.ifThen(e.cmpi(CmpIPredicate::slt, row, lq), [&] {
+      e.loop(e.index(0), e.index(heads), e.index(1), [&](Value h) {
+        auto partLse = [&](Value p) -> Value {
+          return b.create<memref::LoadOp>(lseParts, ValueRange{e.add(e.mul(p, batch), bIdx), h, row});
+        };
+        Value maxLse = e.loop(e.index(0), numSplits, e.index(1), ValueRange{negInf},
+                              [&](Value p, ValueRange carried) {
+                                return SmallVector<Value>{e.maxf(partLse(p), carried[0])};
+                              })[0];
+        Value any = e.cmpf(CmpFPredicate::ONE, maxLse, negInf);
+        Value safeMax = e.select(any, maxLse, zero);
+        Value sum = e.loop(e.index(0), numSplits, e.index(1), ValueRange{zero},
+                           [&](Value p, ValueRange carried) {
+                             Value w = b.create<math::ExpOp>(e.subf(partLse(p), safeMax));
+                             return SmallVector<Value>{e.addf(carried[0], w)};
+                           })[0];
+        Value inv = e.select(any, e.divf(e.f32(1.0), sum), zero);
+        e.loop(e.index(0), e.index(headDimV), e.index(width), [&](Value dv) {
+          Value acc = e.loop(e.index(0), numSplits, e.index(1), ValueRange{e.splat(vecF32, zero)},
+                             [&](Value p, ValueRange carried) {
+                               Value w = e.mulf(b.create<math::ExpOp>(e.subf(partLse(p), safeMax)), inv);
+                               Value x = b.create<vector::LoadOp>(
+                                   vecF32, parts, ValueRange{e.add(e.mul(p, batch), bIdx), row, h, dv});
+                               return SmallVector<Value>{e.fma(e.splat(vecF32, w), x, carried[0])};
+                             })[0];
+          if (elt != f32)
+            acc = b.create<arith::TruncFOp>(VectorType::get({width}, elt), acc);
+          b.create<vector::StoreOp>(acc, o, ValueRange{bIdx, row, h, dv});
+        });
+        if (writeLse) {
+          Value merged = e.select(any, e.addf(safeMax, b.create<math::LogOp>(sum)), negInf);
+          b.create<memref::StoreOp>(merged, lse, ValueRange{bIdx, h, row});
+        }
+      });
+    });
+  });
+  b.create<func::ReturnOp>();
+  return fn;
+}

@@ -1,0 +1,571 @@
+//===- SoftmaxKernel.cpp - flash-style softmax attention for the CPU ------===//
+//
+// One work item is (batch b, kv head g, block of query rows): the "virtual rows" of the item are
+// blockQ query rows of each of the G = Hq / Hkv query heads of group g, so every K/V element loaded
+// serves all heads of the group (grouped-query attention's saving, and decode's only source of
+// reuse). The rows are the vector lanes:
+//   Qt [D, Mp]   queries of the item, transposed and pre-scaled, packed once per item;
+//   St [Bk, Mp]  scores, then probabilities, of one K/V tile (keys are rows, queries are lanes);
+//   Ot [Dv, Mp]  the unnormalized output accumulator; m, l, t [Mp] the online-softmax state.
+// With queries along the lanes, S = K·Qᵀ and O += V·P are both "broadcast one K/V scalar, FMA a
+// vector of queries": K and V are read straight from the caller's buffer (f32) or from a tile
+// converted once to f32 (f16/bf16), no transposition on the K/V path, and the row max and sum
+// of online softmax are lane-wise (no horizontal reductions).
+//
+// Masks become tile classes: the K/V range of an item is clipped to the keys its rows can see
+// (causal, band), global keys are visited as their own tiles, and a tile whose every key is
+// visible to every row skips per-element masking.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Conversion/AttnToCPU/KernelEmitter.h"
+#include "attn/Conversion/AttnToCPU/Kernels.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+
+using arith::CmpFPredicate;
+using arith::CmpIPredicate;
+
+/// The problem as the generator needs it, read off the op.
+struct SoftmaxSpec {
+  Type elementType;
+  int64_t headsKv, group, headDim, headDimV;
+  double scale;
+  bool causal;
+  int64_t left = -1, right = -1, globals = 0;
+  std::optional<double> softcap;
+  bool lse, entropy;
+
+  explicit SoftmaxSpec(AttentionOp op) {
+    auto q = cast<RankedTensorType>(op.getQuery().getType());
+    auto k = cast<RankedTensorType>(op.getKey().getType());
+    auto v = cast<RankedTensorType>(op.getValue().getType());
+    elementType = q.getElementType();
+    headsKv = k.getDimSize(2);
+    group = q.getDimSize(2) / headsKv;
+    headDim = q.getDimSize(3);
+    headDimV = v.getDimSize(3);
+    scale = op.getEffectiveScale();
+    causal = op.getCausal();
+    if (std::optional<ArrayRef<int64_t>> window = op.getWindow()) {
+      left = (*window)[0];
+      right = (*window)[1];
+    }
+    globals = op.getGlobalTokens().value_or(0);
+    if (op.getSoftcap())
+      softcap = op.getSoftcap()->convertToDouble();
+    lse = op.getReturnLse();
+    entropy = op.getReturnEntropy();
+  }
+  bool masked() const { return causal || left >= 0 || right >= 0; }
+};
+
+class SoftmaxKernelGen {
+public:
+  SoftmaxKernelGen(ImplicitLocOpBuilder &b, const SoftmaxSpec &spec, const CPUKernelConfig &config,
+                   bool partial)
+      : b(b), e(b), s(spec), partial(partial), blockQ(config.blockQ), blockK(config.blockK),
+        width(config.vectorWidth) {
+    rowsPerItem = blockQ * s.group;
+    paddedRows = llvm::divideCeil(rowsPerItem, width) * width;
+    chunks = paddedRows / width;
+    f32 = b.getF32Type();
+    vecF32 = VectorType::get({width}, f32);
+    vecI32 = VectorType::get({width}, b.getI32Type());
+    packedKV = !s.elementType.isF32();
+    // Register blocking: chunks x rowBlock accumulators (<= 24 of the 32 zmm registers).
+    rowBlock = std::clamp<int64_t>(24 / chunks, 1, 8);
+  }
+
+  void emit(func::FuncOp fn);
+
+private:
+  void allocScratch();
+  void emitItem(Value item);
+  void packQueries();
+  void initState();
+  void visitRange(Value lo, Value hi);
+  void visitTile(Value j0, Value n);
+  void packKV(Value j0, Value n);
+  void computeScores(Value j0, Value n);
+  void scoreBlock(Value j0, Value jb, int64_t keys);
+  void capScores(Value n);
+  Value tileFullyVisible(Value j0, Value n);
+  void maskScores(Value j0, Value n);
+  void updateSoftmax(Value n);
+  void accumulateOutput(Value j0, Value n);
+  void outputBlock(Value j0, Value n, Value dvb, int64_t count);
+  void writeOutputs();
+
+  Value loadK(Value jAbs, Value jLocal, Value d);
+  Value loadV(Value jAbs, Value jLocal, Value dv);
+  Value loadLength(Value lens, Value has, Value full);
+
+  ImplicitLocOpBuilder &b;
+  KernelEmitter e;
+  const SoftmaxSpec &s;
+  bool partial;
+  int64_t blockQ, blockK, width, rowsPerItem, paddedRows, chunks, rowBlock;
+  bool packedKV;
+  Type f32;
+  VectorType vecF32, vecI32;
+
+  // Function arguments.
+  Value q, k, v, o, lse, ent, seqlensQ, seqlensKv, params;
+  Value hasSeqlensQ, hasSeqlensKv, numSplits, batch, seqQ, seqKv;
+  // Scratch buffers.
+  Value qt, st, ot, mrow, lrow, trow, alpha, pos, kp, vp;
+  // Per-item values.
+  Value bIdx, gIdx, outBatch, i0, rows, pmin, pmax, lq, lkv;
+};
+
+} // namespace
+
+Value SoftmaxKernelGen::loadLength(Value lens, Value has, Value full) {
+  return e.ifThenElse(
+      has, b.getIndexType(),
+      [&] {
+        Value len = b.create<memref::LoadOp>(lens, ValueRange{bIdx});
+        return SmallVector<Value>{e.indexCast(len)};
+      },
+      [&] { return SmallVector<Value>{full}; })[0];
+}
+
+void SoftmaxKernelGen::emit(func::FuncOp fn) {
+  Block *entry = fn.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  q = entry->getArgument(0);
+  k = entry->getArgument(1);
+  v = entry->getArgument(2);
+  o = entry->getArgument(3);
+  lse = entry->getArgument(4);
+  ent = entry->getArgument(5);
+  seqlensQ = entry->getArgument(6);
+  seqlensKv = entry->getArgument(7);
+  params = entry->getArgument(8);
+
+  auto param = [&](int64_t i) {
+    return e.indexCast(b.create<memref::LoadOp>(params, ValueRange{e.index(i)}));
+  };
+  Value begin = param(0), end = param(1);
+  hasSeqlensQ = e.cmpi(CmpIPredicate::ne, param(2), e.index(0));
+  hasSeqlensKv = e.cmpi(CmpIPredicate::ne, param(3), e.index(0));
+  numSplits = param(4);
+  batch = b.create<memref::DimOp>(q, 0);
+  seqQ = b.create<memref::DimOp>(q, 1);
+  seqKv = b.create<memref::DimOp>(k, 1);
+
+  allocScratch();
+  e.loop(begin, end, e.index(1), [&](Value item) { emitItem(item); });
+  for (Value buffer : {qt, st, ot, mrow, lrow, trow, alpha, pos, kp, vp})
+    if (buffer)
+      b.create<memref::DeallocOp>(buffer);
+  b.create<func::ReturnOp>();
+}
+
+void SoftmaxKernelGen::allocScratch() {
+  auto alloc = [&](ArrayRef<int64_t> shape, Type type) -> Value {
+    return b.create<memref::AllocOp>(MemRefType::get(shape, type), b.getI64IntegerAttr(64));
+  };
+  qt = alloc({s.headDim, paddedRows}, f32);
+  st = alloc({blockK, paddedRows}, f32);
+  ot = alloc({s.headDimV, paddedRows}, f32);
+  mrow = alloc({paddedRows}, f32);
+  lrow = alloc({paddedRows}, f32);
+  trow = alloc({paddedRows}, f32);
+  alpha = alloc({paddedRows}, f32);
+  pos = alloc({paddedRows}, b.getI32Type());
+  if (packedKV) {
+    kp = alloc({blockK, s.headDim}, f32);
+    vp = alloc({blockK, s.headDimV}, f32);
+  }
+  // Lanes past the item's rows hold zeros: garbage there could be denormals, which are slow.
+  Value zero = e.f32(0.0);
+  e.loop(e.index(0), e.index(s.headDim), e.index(1), [&](Value d) {
+    e.loop(e.index(rowsPerItem), e.index(paddedRows), e.index(1),
+           [&](Value r) { b.create<memref::StoreOp>(zero, qt, ValueRange{d, r}); });
+  });
+}
+
+void SoftmaxKernelGen::emitItem(Value item) {
+  Value nqb = e.ceildiv(seqQ, e.index(blockQ));
+  Value qb = e.rems(item, nqb);
+  Value rest = e.divs(item, nqb);
+  gIdx = e.rems(rest, e.index(s.headsKv));
+  rest = e.divs(rest, e.index(s.headsKv));
+  bIdx = e.rems(rest, batch);
+  Value split = e.divs(rest, batch);
+  outBatch = partial ? e.add(e.mul(split, batch), bIdx) : bIdx;
+
+  lq = loadLength(seqlensQ, hasSeqlensQ, seqQ);
+  lkv = loadLength(seqlensKv, hasSeqlensKv, seqKv);
+  i0 = e.mul(qb, e.index(blockQ));
+  e.ifThen(e.cmpi(CmpIPredicate::slt, i0, lq), [&] {
+    rows = e.mins(e.index(blockQ), e.sub(lq, i0));
+    pmin = e.add(i0, e.sub(lkv, lq));
+    pmax = e.sub(e.add(pmin, rows), e.index(1));
+
+    Value kvBegin = e.index(0), kvEnd = lkv;
+    if (partial) {
+      Value chunk = e.ceildiv(lkv, numSplits);
+      chunk = e.mul(e.ceildiv(chunk, e.index(blockK)), e.index(blockK));
+      kvBegin = e.mins(e.mul(split, chunk), lkv);
+      kvEnd = e.mins(e.add(kvBegin, chunk), lkv);
+    }
+
+    packQueries();
+    initState();
+
+    // The keys the item's rows can see: [lo, hi), plus the global keys [kvBegin, G) as tiles of
+    // their own. A row that is itself global (p < G) sees every key, so then nothing is clipped.
+    Value lo = kvBegin, hi = kvEnd;
+    if (s.causal)
+      hi = e.mins(hi, e.add(pmax, e.index(1)));
+    if (s.right >= 0)
+      hi = e.mins(hi, e.add(pmax, e.index(s.right + 1)));
+    if (s.left >= 0)
+      lo = e.maxs(lo, e.sub(pmin, e.index(s.left)));
+    if (s.globals > 0 && s.masked()) {
+      Value G = e.index(s.globals);
+      Value globalRow = e.cmpi(CmpIPredicate::slt, pmin, G);
+      Value fullHi = s.causal ? e.mins(kvEnd, e.add(pmax, e.index(1))) : kvEnd;
+      lo = e.select(globalRow, kvBegin, lo);
+      hi = e.select(globalRow, fullHi, hi);
+      Value globalsEnd = e.mins(e.mins(G, lo), hi);
+      visitRange(kvBegin, globalsEnd);
+      lo = e.maxs(lo, globalsEnd);
+    }
+    visitRange(lo, hi);
+    writeOutputs();
+  });
+}
+
+void SoftmaxKernelGen::packQueries() {
+  Value scale = e.f32(s.scale);
+  Value zero = e.f32(0.0);
+  e.loop(e.index(0), e.index(s.group), e.index(1), [&](Value hh) {
+    Value head = e.add(e.mul(gIdx, e.index(s.group)), hh);
+    e.loop(e.index(0), e.index(blockQ), e.index(1), [&](Value ii) {
+      Value r = e.add(e.mul(hh, e.index(blockQ)), ii);
+      Value p = b.create<arith::IndexCastOp>(b.getI32Type(), e.add(pmin, ii));
+      b.create<memref::StoreOp>(p, pos, ValueRange{r});
+      Value valid = e.cmpi(CmpIPredicate::slt, ii, rows);
+      Value row = e.add(i0, ii);
+      e.loop(e.index(0), e.index(s.headDim), e.index(1), [&](Value d) {
+        Value x = e.ifThenElse(
+            valid, f32,
+            [&] {
+              Value raw = b.create<memref::LoadOp>(q, ValueRange{bIdx, row, head, d});
+              if (!raw.getType().isF32())
+                raw = b.create<arith::ExtFOp>(f32, raw);
+              return SmallVector<Value>{e.mulf(raw, scale)};
+            },
+            [&] { return SmallVector<Value>{zero}; })[0];
+        b.create<memref::StoreOp>(x, qt, ValueRange{d, r});
+      });
+    });
+  });
+}
+
+void SoftmaxKernelGen::initState() {
+  Value negInf = e.splatF32(vecF32, -std::numeric_limits<double>::infinity());
+  Value zero = e.splatF32(vecF32, 0.0);
+  e.loop(e.index(0), e.index(paddedRows), e.index(width), [&](Value off) {
+    b.create<vector::StoreOp>(negInf, mrow, ValueRange{off});
+    b.create<vector::StoreOp>(zero, lrow, ValueRange{off});
+    b.create<vector::StoreOp>(zero, trow, ValueRange{off});
+    e.loop(e.index(0), e.index(s.headDimV), e.index(1), [&](Value dv) {
+      b.create<vector::StoreOp>(zero, ot, ValueRange{dv, off});
+    });
+  });
+}
+
+void SoftmaxKernelGen::visitRange(Value lo, Value hi) {
+  e.loop(lo, hi, e.index(blockK), [&](Value j0) {
+    Value n = e.mins(e.index(blockK), e.sub(hi, j0));
+    visitTile(j0, n);
+  });
+}
+
+void SoftmaxKernelGen::visitTile(Value j0, Value n) {
+  if (packedKV)
+    packKV(j0, n);
+  computeScores(j0, n);
+  if (s.softcap)
+    capScores(n);
+  if (s.masked()) {
+    Value full = tileFullyVisible(j0, n);
+    Value partialTile =
+        e.cmpi(CmpIPredicate::eq, full, b.create<arith::ConstantOp>(b.getBoolAttr(false)));
+    e.ifThen(partialTile, [&] { maskScores(j0, n); });
+  }
+  updateSoftmax(n);
+  accumulateOutput(j0, n);
+}
+
+void SoftmaxKernelGen::packKV(Value j0, Value n) {
+  VectorType vecElt = VectorType::get({width}, s.elementType);
+  e.loop(e.index(0), n, e.index(1), [&](Value j) {
+    Value jAbs = e.add(j0, j);
+    e.loop(e.index(0), e.index(s.headDim), e.index(width), [&](Value d) {
+      Value x = b.create<vector::LoadOp>(vecElt, k, ValueRange{bIdx, jAbs, gIdx, d});
+      b.create<vector::StoreOp>(b.create<arith::ExtFOp>(vecF32, x), kp, ValueRange{j, d});
+    });
+    e.loop(e.index(0), e.index(s.headDimV), e.index(width), [&](Value d) {
+      Value x = b.create<vector::LoadOp>(vecElt, v, ValueRange{bIdx, jAbs, gIdx, d});
+      b.create<vector::StoreOp>(b.create<arith::ExtFOp>(vecF32, x), vp, ValueRange{j, d});
+    });
+  });
+}
+
+Value SoftmaxKernelGen::loadK(Value jAbs, Value jLocal, Value d) {
+  if (packedKV)
+    return b.create<memref::LoadOp>(kp, ValueRange{jLocal, d});
+  return b.create<memref::LoadOp>(k, ValueRange{bIdx, jAbs, gIdx, d});
+}
+
+Value SoftmaxKernelGen::loadV(Value jAbs, Value jLocal, Value dv) {
+  if (packedKV)
+    return b.create<memref::LoadOp>(vp, ValueRange{jLocal, dv});
+  return b.create<memref::LoadOp>(v, ValueRange{bIdx, jAbs, gIdx, dv});
+}
+
+void SoftmaxKernelGen::computeScores(Value j0, Value n) {
+  Value block = e.index(rowBlock);
+  Value mainEnd = e.mul(e.divs(n, block), block);
+  e.loop(e.index(0), mainEnd, block, [&](Value jb) { scoreBlock(j0, jb, rowBlock); });
+  if (rowBlock > 1)
+    e.loop(mainEnd, n, e.index(1), [&](Value jb) { scoreBlock(j0, jb, 1); });
+}
+
+/// St[jb + x, :] = K[j0 + jb + x, :] · Qt for x < keys: keys x chunks accumulators in registers.
+void SoftmaxKernelGen::scoreBlock(Value j0, Value jb, int64_t keys) {
+  SmallVector<Value> inits(keys * chunks, e.splatF32(vecF32, 0.0));
+  SmallVector<Value> jLocal, jAbs;
+  for (int64_t x = 0; x < keys; ++x) {
+    jLocal.push_back(e.add(jb, e.index(x)));
+    jAbs.push_back(e.add(j0, jLocal.back()));
+  }
+  SmallVector<Value> acc =
+      e.loop(e.index(0), e.index(s.headDim), e.index(1), inits, [&](Value d, ValueRange carried) {
+        SmallVector<Value> qv;
+        for (int64_t c = 0; c < chunks; ++c)
+          qv.push_back(b.create<vector::LoadOp>(vecF32, qt, ValueRange{d, e.index(c * width)}));
+        SmallVector<Value> next(carried.begin(), carried.end());
+        for (int64_t x = 0; x < keys; ++x) {
+          Value kb = e.splat(vecF32, loadK(jAbs[x], jLocal[x], d));
+          for (int64_t c = 0; c < chunks; ++c)
+            next[x * chunks + c] = e.fma(kb, qv[c], next[x * chunks + c]);
+        }
+        return next;
+      });
+  for (int64_t x = 0; x < keys; ++x)
+    for (int64_t c = 0; c < chunks; ++c)
+      b.create<vector::StoreOp>(acc[x * chunks + c], st, ValueRange{jLocal[x], e.index(c * width)});
+}
+
+void SoftmaxKernelGen::capScores(Value n) {
+  Value cap = e.splatF32(vecF32, *s.softcap);
+  Value invCap = e.splatF32(vecF32, 1.0 / *s.softcap);
+  e.loop(e.index(0), n, e.index(1), [&](Value j) {
+    for (int64_t c = 0; c < chunks; ++c) {
+      Value off = e.index(c * width);
+      Value x = b.create<vector::LoadOp>(vecF32, st, ValueRange{j, off});
+      Value capped = e.mulf(cap, b.create<math::TanhOp>(e.mulf(x, invCap)));
+      b.create<vector::StoreOp>(capped, st, ValueRange{j, off});
+    }
+  });
+}
+
+/// True when every key of [j0, j0 + n) is visible to every row of the item.
+Value SoftmaxKernelGen::tileFullyVisible(Value j0, Value n) {
+  Value jmax = e.sub(e.add(j0, n), e.index(1));
+  Value yes = b.create<arith::ConstantOp>(b.getBoolAttr(true));
+  Value causalAll = s.causal ? e.cmpi(CmpIPredicate::sle, jmax, pmin) : yes;
+  Value bandAll = yes;
+  if (s.left >= 0)
+    bandAll = e.andi(bandAll, e.cmpi(CmpIPredicate::sge, j0, e.sub(pmax, e.index(s.left))));
+  if (s.right >= 0)
+    bandAll = e.andi(bandAll, e.cmpi(CmpIPredicate::sle, jmax, e.add(pmin, e.index(s.right))));
+  if (s.globals > 0) {
+    Value G = e.index(s.globals);
+    bandAll = e.ori(bandAll, e.ori(e.cmpi(CmpIPredicate::slt, jmax, G),
+                                   e.cmpi(CmpIPredicate::slt, pmax, G)));
+  }
+  return e.andi(causalAll, bandAll);
+}
+
+/// Per-element visibility (SPEC §3) on a boundary tile: invisible scores become -inf.
+void SoftmaxKernelGen::maskScores(Value j0, Value n) {
+  Value negInf = e.splatF32(vecF32, -std::numeric_limits<double>::infinity());
+  auto splatI32 = [&](int64_t x) { return e.splat(vecI32, e.i32(x)); };
+  e.loop(e.index(0), n, e.index(1), [&](Value j) {
+    Value key = b.create<arith::IndexCastOp>(b.getI32Type(), e.add(j0, j));
+    Value keyVec = e.splat(vecI32, key);
+    for (int64_t c = 0; c < chunks; ++c) {
+      Value off = e.index(c * width);
+      Value p = b.create<vector::LoadOp>(vecI32, pos, ValueRange{off});
+      Value visible;
+      auto both = [&](Value a, Value x) { return a ? e.andi(a, x) : x; };
+      if (s.left >= 0)
+        visible = both(visible, e.cmpi(CmpIPredicate::sge, keyVec,
+                                       b.create<arith::SubIOp>(p, splatI32(s.left))));
+      if (s.right >= 0)
+        visible = both(visible, e.cmpi(CmpIPredicate::sle, keyVec,
+                                       b.create<arith::AddIOp>(p, splatI32(s.right))));
+      if (visible && s.globals > 0) {
+        Value G = splatI32(s.globals);
+        visible = e.ori(visible, e.ori(e.cmpi(CmpIPredicate::slt, keyVec, G),
+                                       e.cmpi(CmpIPredicate::slt, p, G)));
+      }
+      if (s.causal)
+        visible = both(visible, e.cmpi(CmpIPredicate::sle, keyVec, p));
+      Value x = b.create<vector::LoadOp>(vecF32, st, ValueRange{j, off});
+      b.create<vector::StoreOp>(e.select(visible, x, negInf), st, ValueRange{j, off});
+    }
+  });
+}
+
+/// Online softmax over the tile, lane-wise: new max, rescale factor, probabilities (in place of
+/// the scores), running sum and, for entropy, the running Σ p·s.
+void SoftmaxKernelGen::updateSoftmax(Value n) {
+  Value negInf = e.splatF32(vecF32, -std::numeric_limits<double>::infinity());
+  Value zero = e.splatF32(vecF32, 0.0);
+  for (int64_t c = 0; c < chunks; ++c) {
+    Value off = e.index(c * width);
+    Value tileMax = e.loop(e.index(0), n, e.index(1), ValueRange{negInf},
+                           [&](Value j, ValueRange carried) {
+                             Value x = b.create<vector::LoadOp>(vecF32, st, ValueRange{j, off});
+                             return SmallVector<Value>{e.maxf(x, carried[0])};
+                           })[0];
+    Value oldMax = b.create<vector::LoadOp>(vecF32, mrow, ValueRange{off});
+    Value newMax = e.maxf(oldMax, tileMax);
+    // A row that has seen no visible key keeps max = -inf; subtract 0 instead so no NaN appears.
+    Value safeMax = e.select(e.cmpf(CmpFPredicate::OEQ, newMax, negInf), zero, newMax);
+    Value rescale = b.create<math::ExpOp>(e.subf(oldMax, safeMax));
+    SmallVector<Value> sums = e.loop(
+        e.index(0), n, e.index(1), ValueRange{zero, zero}, [&](Value j, ValueRange carried) {
+          Value x = b.create<vector::LoadOp>(vecF32, st, ValueRange{j, off});
+          Value p = b.create<math::ExpOp>(e.subf(x, safeMax));
+          b.create<vector::StoreOp>(p, st, ValueRange{j, off});
+          Value sum = e.addf(carried[0], p);
+          Value scoreSum = carried[1];
+          if (s.entropy) {
+            Value finite = e.select(e.cmpf(CmpFPredicate::OEQ, x, negInf), zero, x);
+            scoreSum = e.fma(p, finite, scoreSum);
+          }
+          return SmallVector<Value>{sum, scoreSum};
+        });
+    Value l = b.create<vector::LoadOp>(vecF32, lrow, ValueRange{off});
+    b.create<vector::StoreOp>(e.fma(rescale, l, sums[0]), lrow, ValueRange{off});
+    if (s.entropy) {
+      Value t = b.create<vector::LoadOp>(vecF32, trow, ValueRange{off});
+      b.create<vector::StoreOp>(e.fma(rescale, t, sums[1]), trow, ValueRange{off});
+    }
+    b.create<vector::StoreOp>(newMax, mrow, ValueRange{off});
+    b.create<vector::StoreOp>(rescale, alpha, ValueRange{off});
+  }
+}
+
+void SoftmaxKernelGen::accumulateOutput(Value j0, Value n) {
+  int64_t mainEnd = s.headDimV / rowBlock * rowBlock;
+  e.loop(e.index(0), e.index(mainEnd), e.index(rowBlock),
+         [&](Value dvb) { outputBlock(j0, n, dvb, rowBlock); });
+  if (mainEnd < s.headDimV)
+    outputBlock(j0, n, e.index(mainEnd), s.headDimV - mainEnd);
+}
+
+/// Ot[dvb + x, :] = alpha * Ot[dvb + x, :] + Σ_j V[j0 + j, dvb + x] * P[j, :] for x < count.
+void SoftmaxKernelGen::outputBlock(Value j0, Value n, Value dvb, int64_t count) {
+  SmallVector<Value> rescale, dvs, inits;
+  for (int64_t c = 0; c < chunks; ++c)
+    rescale.push_back(b.create<vector::LoadOp>(vecF32, alpha, ValueRange{e.index(c * width)}));
+  for (int64_t x = 0; x < count; ++x) {
+    dvs.push_back(e.add(dvb, e.index(x)));
+    for (int64_t c = 0; c < chunks; ++c) {
+      Value acc = b.create<vector::LoadOp>(vecF32, ot, ValueRange{dvs[x], e.index(c * width)});
+      inits.push_back(e.mulf(acc, rescale[c]));
+    }
+  }
+  SmallVector<Value> acc =
+      e.loop(e.index(0), n, e.index(1), inits, [&](Value j, ValueRange carried) {
+        SmallVector<Value> pv;
+        for (int64_t c = 0; c < chunks; ++c)
+          pv.push_back(b.create<vector::LoadOp>(vecF32, st, ValueRange{j, e.index(c * width)}));
+        Value jAbs = e.add(j0, j);
+        SmallVector<Value> next(carried.begin(), carried.end());
+        for (int64_t x = 0; x < count; ++x) {
+          Value vb = e.splat(vecF32, loadV(jAbs, j, dvs[x]));
+          for (int64_t c = 0; c < chunks; ++c)
+            next[x * chunks + c] = e.fma(vb, pv[c], next[x * chunks + c]);
+        }
+        return next;
+      });
+  for (int64_t x = 0; x < count; ++x)
+    for (int64_t c = 0; c < chunks; ++c)
+      b.create<vector::StoreOp>(acc[x * chunks + c], ot, ValueRange{dvs[x], e.index(c * width)});
+}
+
+/// O = Ot / l (0 for a row that saw nothing), LSE = m + log l (-inf), entropy = LSE - t / l (0).
+void SoftmaxKernelGen::writeOutputs() {
+  Value zero = e.f32(0.0), one = e.f32(1.0);
+  Value negInf = e.f32(-std::numeric_limits<double>::infinity());
+  Type outType = partial ? f32 : s.elementType;
+  e.loop(e.index(0), e.index(s.group), e.index(1), [&](Value hh) {
+    Value head = e.add(e.mul(gIdx, e.index(s.group)), hh);
+    e.loop(e.index(0), rows, e.index(1), [&](Value ii) {
+      Value r = e.add(e.mul(hh, e.index(blockQ)), ii);
+      Value row = e.add(i0, ii);
+      Value l = b.create<memref::LoadOp>(lrow, ValueRange{r});
+      Value seen = e.cmpf(CmpFPredicate::OGT, l, zero);
+      Value inv = e.select(seen, e.divf(one, l), zero);
+      e.loop(e.index(0), e.index(s.headDimV), e.index(1), [&](Value dv) {
+        Value x = e.mulf(b.create<memref::LoadOp>(ot, ValueRange{dv, r}), inv);
+        if (outType != f32)
+          x = b.create<arith::TruncFOp>(outType, x);
+        b.create<memref::StoreOp>(x, o, ValueRange{outBatch, row, head, dv});
+      });
+      if (!(s.lse || s.entropy || partial))
+        return;
+      Value m = b.create<memref::LoadOp>(mrow, ValueRange{r});
+      Value logSum = e.addf(m, b.create<math::LogOp>(e.select(seen, l, one)));
+      Value lseValue = e.select(seen, logSum, negInf);
+      if (s.lse || partial)
+        b.create<memref::StoreOp>(lseValue, lse, ValueRange{outBatch, head, row});
+      if (s.entropy && !partial) {
+        Value t = b.create<memref::LoadOp>(trow, ValueRange{r});
+        Value h = e.select(seen, e.subf(lseValue, e.mulf(t, inv)), zero);
+        b.create<memref::StoreOp>(h, ent, ValueRange{bIdx, head, row});
+      }
+    });
+  });
+}
+
+func::FuncOp mlir::attn::buildSoftmaxKernel(OpBuilder &builder, AttentionOp op,
+                                            const CPUKernelConfig &config, bool partial) {
+  MLIRContext *ctx = builder.getContext();
+  SoftmaxSpec spec(op);
+  Type elt = spec.elementType;
+  Type f32 = Float32Type::get(ctx);
+  MemRefType bshd = bshdMemRefType(elt), stat = statMemRefType(ctx);
+  SmallVector<Type> args = {bshd, bshd, bshd, partial ? bshdMemRefType(f32) : bshd, stat, stat,
+                            vectorMemRefType(IntegerType::get(ctx, 32)),
+                            vectorMemRefType(IntegerType::get(ctx, 32)),
+                            vectorMemRefType(IntegerType::get(ctx, 64))};
+  ImplicitLocOpBuilder b(op.getLoc(), builder);
+  auto fn = b.create<func::FuncOp>(partial ? kSoftmaxPartialName : kSoftmaxMainName,
+                                   b.getFunctionType(args, {}));
+  fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  OpBuilder::InsertionGuard guard(b);
+  SoftmaxKernelGen(b, spec, config, partial).emit(fn);
+  return fn;
+}

@@ -1,0 +1,157 @@
+//===- CPUCompiler.cpp - problem module -> host object code ---------------===//
+
+#include "attn/JIT/CPUCompiler.h"
+#include "attn/Conversion/Passes.h"
+#include "attn/Pipelines/Pipelines.h"
+#include "attn/Target/TargetInfo.h"
+#include "attn/attn_version.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/OperationSupport.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
+
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/SHA256.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <mutex>
+
+using namespace mlir;
+using namespace mlir::attn;
+
+DialectRegistry mlir::attn::cpuCompilerRegistry() {
+  DialectRegistry registry;
+  registry.insert<AttnDialect, arith::ArithDialect, cf::ControlFlowDialect, func::FuncDialect,
+                  LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
+                  tensor::TensorDialect, vector::VectorDialect>();
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  return registry;
+}
+
+/// Runs `pm` on `module`, collecting diagnostics into `error` on failure.
+static LogicalResult runPasses(PassManager &pm, ModuleOp module, std::string &error) {
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &diag) {
+    llvm::raw_string_ostream(diagnostics) << diag << "\n";
+    return success();
+  });
+  if (succeeded(pm.run(module)))
+    return success();
+  error = diagnostics.empty() ? "pass pipeline failed" : diagnostics;
+  return failure();
+}
+
+static std::string hexDigest(ArrayRef<uint8_t> bytes) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (uint8_t byte : bytes) {
+    out.push_back(digits[byte >> 4]);
+    out.push_back(digits[byte & 15]);
+  }
+  return out;
+}
+
+FailureOr<std::string> mlir::attn::prepareProblemModule(ModuleOp module, CPUKernelConfig &config,
+                                                        std::string &error) {
+  PassManager pm(module.getContext());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createAttnConfigureCPU());
+  if (failed(runPasses(pm, module, error)))
+    return failure();
+  FailureOr<CPUKernelConfig> prepared = preparedConfig(module);
+  if (failed(prepared)) {
+    error = "the problem module holds no configured attention op";
+    return failure();
+  }
+  config = *prepared;
+
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  module.print(os, OpPrintingFlags().printGenericOpForm().elideLargeElementsAttrs(0));
+  os << "\ntarget=" << CPUTargetInfo::host().fingerprint() << "\nattnc=" ATTN_VERSION_STRING
+     << "\nllvm=" LLVM_VERSION_STRING "\n";
+  llvm::SHA256 sha;
+  sha.update(text);
+  return hexDigest(sha.final());
+}
+
+FailureOr<CPUKernelConfig> mlir::attn::preparedConfig(ModuleOp module) {
+  FailureOr<CPUKernelConfig> config = failure();
+  module.walk([&](Operation *op) {
+    if (isa<AttentionOp, LinearAttentionOp>(op))
+      config = getCPUConfig(op);
+  });
+  return config;
+}
+
+static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostTargetMachine() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder)
+    return builder.takeError();
+  const CPUTargetInfo &host = CPUTargetInfo::host();
+  builder->setCPU(host.cpuName());
+  builder->getFeatures() = llvm::SubtargetFeatures(host.featureString());
+  builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  builder->setRelocationModel(llvm::Reloc::PIC_);
+  builder->setCodeModel(llvm::CodeModel::Small);
+  return builder->createTargetMachine();
+}
+
+FailureOr<std::string> mlir::attn::compileToObject(ModuleOp module, std::string &error) {
+  PassManager pm(module.getContext());
+  buildLowerToCPUPipeline(pm, CPUPipelineOptions());
+  if (failed(runPasses(pm, module, error)))
+    return failure();
+
+  auto tm = hostTargetMachine();
+  if (!tm) {
+    error = "cannot create a target machine for the host: " + llvm::toString(tm.takeError());
+    return failure();
+  }
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, llvmContext);
+  if (!llvmModule) {
+    error = "translation to LLVM IR failed";
+    return failure();
+  }
+  llvmModule->setDataLayout((*tm)->createDataLayout());
+  llvmModule->setTargetTriple((*tm)->getTargetTriple().getTriple());
+  if (llvm::Error err = makeOptimizingTransformer(3, 0, tm->get())(llvmModule.get())) {
+    error = "LLVM optimization failed: " + llvm::toString(std::move(err));
+    return failure();
+  }
+
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  llvm::legacy::PassManager codegen;
+  if ((*tm)->addPassesToEmitFile(codegen, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+    error = "the host target cannot emit object files";
+    return failure();
+  }
+  codegen.run(*llvmModule);
+  return std::string(buffer.begin(), buffer.end());
+}

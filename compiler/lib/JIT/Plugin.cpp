@@ -1,0 +1,150 @@
+//===- Plugin.cpp - libattn_jit.so: the runtime's compiler plugin ---------===//
+//
+// Implements attn_jit_plugin.h. Compiled kernels are shared by content key within the process
+// (two descriptors that canonicalize to one problem share one kernel) and, when the runtime gives
+// a cache directory, persisted in the on-disk cache.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/JIT/CPUCompiler.h"
+#include "attn/JIT/DiskCache.h"
+#include "attn/JIT/ObjectLoader.h"
+#include "attn/attn_jit_plugin.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+
+struct CompiledKernel {
+  std::unique_ptr<LoadedObject> object;
+  CPUKernelConfig config;
+  attn_softmax_fn softmaxMain = nullptr, softmaxPartial = nullptr;
+  attn_merge_fn merge = nullptr;
+  attn_linear_fn linear = nullptr;
+};
+
+using KernelHandle = std::shared_ptr<CompiledKernel>;
+
+std::mutex kernelsMutex;
+llvm::StringMap<std::weak_ptr<CompiledKernel>> kernelsByKey;
+
+attn_status fail(attn_status status, const std::string &message, char *error, size_t size) {
+  if (error && size)
+    std::snprintf(error, size, "%s", message.c_str());
+  return status;
+}
+
+/// Links `object` into the process and resolves the entry points of the problem's variant.
+FailureOr<KernelHandle> loadKernel(const CacheEntry &entry, bool softmax, std::string &error) {
+  auto object = LoadedObject::load(entry.object);
+  if (!object) {
+    error = "cannot load the kernel object: " + llvm::toString(object.takeError());
+    return failure();
+  }
+  auto kernel = std::make_shared<CompiledKernel>();
+  kernel->object = std::move(*object);
+  kernel->config = entry.config;
+  auto resolve = [&](StringRef name) { return kernel->object->lookup(("_mlir_ciface_" + name).str()); };
+  if (softmax) {
+    kernel->softmaxMain = reinterpret_cast<attn_softmax_fn>(resolve(kSoftmaxMainName));
+    kernel->softmaxPartial = reinterpret_cast<attn_softmax_fn>(resolve(kSoftmaxPartialName));
+    kernel->merge = reinterpret_cast<attn_merge_fn>(resolve(kMergeName));
+    if (!kernel->softmaxMain || !kernel->softmaxPartial || !kernel->merge) {
+      error = "the kernel object lacks a softmax entry point";
+      return failure();
+    }
+  } else {
+    kernel->linear = reinterpret_cast<attn_linear_fn>(resolve(kLinearName));
+    if (!kernel->linear) {
+      error = "the kernel object lacks the linear attention entry point";
+      return failure();
+    }
+  }
+  return kernel;
+}
+
+void describe(const KernelHandle &kernel, attn_jit_kernel *out) {
+  out->handle = new KernelHandle(kernel);
+  out->softmax_main = kernel->softmaxMain;
+  out->softmax_partial = kernel->softmaxPartial;
+  out->merge = kernel->merge;
+  out->linear = kernel->linear;
+  out->block_q = kernel->config.blockQ;
+  out->block_k = kernel->config.blockK;
+}
+
+} // namespace
+
+extern "C" {
+
+int32_t attn_jit_abi_version(void) { return ATTN_JIT_ABI_VERSION; }
+
+attn_status attn_jit_compile(const attn_jit_request *request, attn_jit_kernel *out, char *error,
+                             size_t errorSize) {
+  auto start = std::chrono::steady_clock::now();
+  if (!request || !request->problem || !out || out->struct_size < sizeof(attn_jit_kernel))
+    return fail(ATTN_STATUS_INVALID_ARGUMENT, "attn_jit_compile: bad request", error, errorSize);
+  const attn_problem &problem = *request->problem;
+  bool softmax = problem.variant == ATTN_VARIANT_SOFTMAX;
+  out->from_disk_cache = 0;
+  out->disk_cache_rejected = 0;
+
+  MLIRContext ctx(cpuCompilerRegistry(), MLIRContext::Threading::DISABLED);
+  std::string message;
+  auto module = buildProblemModule(ctx, problem, message);
+  if (failed(module))
+    return fail(ATTN_STATUS_INVALID_ARGUMENT, message, error, errorSize);
+  CPUKernelConfig config;
+  FailureOr<std::string> key = prepareProblemModule(**module, config, message);
+  if (failed(key))
+    return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
+
+  auto finish = [&](const KernelHandle &kernel) {
+    describe(kernel, out);
+    out->compile_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return ATTN_STATUS_SUCCESS;
+  };
+  {
+    std::lock_guard<std::mutex> lock(kernelsMutex);
+    if (KernelHandle existing = kernelsByKey.lookup(*key).lock())
+      return finish(existing);
+  }
+
+  std::optional<DiskCache> disk;
+  if (request->cache_dir && *request->cache_dir)
+    disk.emplace(request->cache_dir);
+  CacheEntry entry;
+  CacheLookup lookup = disk ? disk->lookup(*key, entry) : CacheLookup::Miss;
+  out->disk_cache_rejected = lookup == CacheLookup::Rejected;
+  if (lookup == CacheLookup::Hit) {
+    out->from_disk_cache = 1;
+  } else {
+    FailureOr<std::string> object = compileToObject(**module, message);
+    if (failed(object))
+      return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
+    entry.object = std::move(*object);
+    entry.config = config;
+    if (disk)
+      disk->store(*key, entry);
+  }
+  FailureOr<KernelHandle> kernel = loadKernel(entry, softmax, message);
+  if (failed(kernel))
+    return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
+  std::lock_guard<std::mutex> lock(kernelsMutex);
+  kernelsByKey[*key] = *kernel;
+  return finish(*kernel);
+}
+
+void attn_jit_release(void *handle) { delete static_cast<KernelHandle *>(handle); }
+
+} // extern "C"

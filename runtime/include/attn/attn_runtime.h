@@ -1,0 +1,184 @@
+/*
+ * attn_runtime.h - the C API of libattn_runtime, attnc's kernel runtime.
+ *
+ * Usable from C99 and C++. Every function returns an attn_status; on failure a message naming the
+ * problem is available from attn_last_error() on the calling thread, and no output buffer has been
+ * written. No C++ exception crosses this boundary. The caller owns every buffer it passes: the
+ * runtime never frees or keeps user memory.
+ *
+ * Tensors are BSHD (SPEC §2): Q [B, Sq, Hq, D], K [B, Skv, Hkv, D], V [B, Skv, Hkv, Dv],
+ * O [B, Sq, Hq, Dv], each a base pointer plus a stride per dim in elements, the last stride 1.
+ * LSE and ENTROPY are contiguous f32 [B, Hq, Sq].
+ */
+#ifndef ATTN_RUNTIME_H
+#define ATTN_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attn/attn_version.h"
+
+#if defined(_WIN32)
+#define ATTN_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define ATTN_API __attribute__((visibility("default")))
+#else
+#define ATTN_API
+#endif
+
+#if defined(__GNUC__)
+#define ATTN_NODISCARD __attribute__((warn_unused_result))
+#else
+#define ATTN_NODISCARD
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Status and errors ------------------------------------------------------------------- */
+
+typedef enum attn_status {
+  ATTN_STATUS_SUCCESS = 0,
+  ATTN_STATUS_INVALID_ARGUMENT = 1, /* a null pointer, bad shape, stride, dtype, ... */
+  ATTN_STATUS_UNSUPPORTED = 2,      /* valid, but not supported by this build/target/machine */
+  ATTN_STATUS_COMPILE_ERROR = 3,    /* the compiler failed (or is not available) */
+  ATTN_STATUS_OUT_OF_MEMORY = 4,
+  ATTN_STATUS_IO_ERROR = 5,
+  ATTN_STATUS_CORRUPT_DATA = 6,     /* a corrupt cache entry or kernel bundle */
+  ATTN_STATUS_INTERNAL_ERROR = 7
+} attn_status;
+
+/* A static name for a status ("ATTN_STATUS_INVALID_ARGUMENT"); never NULL. */
+ATTN_API const char *attn_status_string(attn_status status);
+
+/* The message of the last failing call on this thread ("" when none). Valid until the next
+ * attn_* call on this thread. */
+ATTN_API const char *attn_last_error(void);
+
+/* The runtime library's version (may differ from the ATTN_VERSION_* the caller compiled with). */
+ATTN_API ATTN_NODISCARD attn_status attn_get_version(int32_t *out_major, int32_t *out_minor,
+                                                     int32_t *out_patch);
+
+/* ---- Enums ------------------------------------------------------------------------------- */
+
+typedef enum attn_dtype { ATTN_DTYPE_F32 = 0, ATTN_DTYPE_F16 = 1, ATTN_DTYPE_BF16 = 2 } attn_dtype;
+
+typedef enum attn_variant {
+  ATTN_VARIANT_SOFTMAX = 0, /* attn.attention: dense, causal, window, globals, softcap, GQA */
+  ATTN_VARIANT_LINEAR = 1   /* attn.linear_attention */
+} attn_variant;
+
+typedef enum attn_feature_map {
+  ATTN_FEATURE_MAP_ELU_PLUS_ONE = 0,
+  ATTN_FEATURE_MAP_RELU = 1,
+  ATTN_FEATURE_MAP_IDENTITY = 2
+} attn_feature_map;
+
+typedef enum attn_target {
+  ATTN_TARGET_CPU = 0,
+  ATTN_TARGET_CUDA = 1,
+  ATTN_TARGET_VULKAN = 2
+} attn_target;
+
+/* ---- Context ----------------------------------------------------------------------------- */
+
+/* A task over the half-open item range [begin, end). */
+typedef void (*attn_parallel_task_fn)(void *task_ctx, int64_t begin, int64_t end);
+
+/* An engine's own parallel-for: must call task(task_ctx, b, e) over disjoint ranges that cover
+ * [0, n) exactly once, possibly concurrently, and return when every call has returned. */
+typedef void (*attn_parallel_for_fn)(void *user, int64_t n, attn_parallel_task_fn task,
+                                     void *task_ctx);
+
+typedef struct attn_context_options {
+  size_t struct_size;               /* sizeof(attn_context_options) */
+  int32_t num_threads;              /* built-in pool size; 0 = hardware threads, 1 = no pool */
+  attn_parallel_for_fn parallel_for; /* NULL = the built-in pool */
+  void *parallel_for_user;
+  const char *cache_dir;            /* NULL = $ATTN_CACHE_DIR, else $XDG_CACHE_HOME/attnc,
+                                       else $HOME/.cache/attnc; copied at create */
+  int32_t disk_cache;               /* 1 = use the on-disk kernel cache (default), 0 = off */
+} attn_context_options;
+
+ATTN_API ATTN_NODISCARD attn_status attn_context_options_init(attn_context_options *options);
+
+/* A context owns the thread pool and the kernel caches. Thread-safe: one context may be used
+ * from many threads at once. options may be NULL (defaults). */
+typedef struct attn_context attn_context;
+ATTN_API ATTN_NODISCARD attn_status attn_context_create(const attn_context_options *options,
+                                                        attn_context **out_context);
+/* Destroys the context. Its kernels must have been destroyed. Accepts NULL. */
+ATTN_API attn_status attn_context_destroy(attn_context *context);
+
+typedef struct attn_context_stats {
+  size_t struct_size;
+  int64_t kernels_compiled;  /* compilations run by this context (cold JIT) */
+  int64_t memory_cache_hits; /* kernel creates answered from memory */
+  int64_t disk_cache_hits;   /* kernels loaded from the on-disk cache */
+  int64_t disk_cache_rejected; /* corrupt or stale disk entries found (then rebuilt) */
+} attn_context_stats;
+ATTN_API ATTN_NODISCARD attn_status attn_context_get_stats(attn_context *context,
+                                                           attn_context_stats *out_stats);
+
+/* ---- Problem descriptor ------------------------------------------------------------------ */
+
+/* The C mirror of attn.attention / attn.linear_attention's attributes (SPEC §3). */
+typedef struct attn_problem {
+  size_t struct_size;           /* sizeof(attn_problem) */
+  attn_target target;           /* ATTN_TARGET_CPU */
+  attn_variant variant;         /* ATTN_VARIANT_SOFTMAX */
+  attn_dtype dtype;             /* of Q, K, V and O */
+  int64_t heads_q, heads_kv;    /* heads_q % heads_kv == 0 (GQA; MQA is heads_kv = 1) */
+  int64_t head_dim, head_dim_v; /* D and Dv */
+  double scale;                 /* 0 = default: 1/sqrt(D) for softmax, 1 for linear */
+  int32_t causal;
+  int64_t window_left, window_right; /* -1 = unbounded (default) */
+  int64_t global_tokens;        /* 0 = none */
+  double softcap;               /* 0 = none */
+  int32_t return_lse, return_entropy; /* softmax only */
+  attn_feature_map feature_map; /* linear only; default elu_plus_one */
+  int32_t normalize;            /* linear only; default 1 */
+} attn_problem;
+
+/* Fills the defaults above (dense, f32, 1 head of 64). */
+ATTN_API ATTN_NODISCARD attn_status attn_problem_init(attn_problem *problem);
+
+/* ---- Kernels ----------------------------------------------------------------------------- */
+
+/* A compiled kernel for one problem. Create once (compile, cache hit or bundle load), launch many
+ * times, from any number of threads at once. */
+typedef struct attn_kernel attn_kernel;
+
+ATTN_API ATTN_NODISCARD attn_status attn_kernel_create(attn_context *context,
+                                                       const attn_problem *problem,
+                                                       attn_kernel **out_kernel);
+/* Accepts NULL. */
+ATTN_API attn_status attn_kernel_destroy(attn_kernel *kernel);
+
+typedef struct attn_tensor {
+  void *data;
+  int64_t strides[4]; /* in elements, for the four BSHD dims; strides[3] must be 1 */
+} attn_tensor;
+
+typedef struct attn_launch_args {
+  size_t struct_size; /* sizeof(attn_launch_args) */
+  int64_t batch, seq_q, seq_kv;
+  attn_tensor q, k, v, o;
+  float *lse;         /* [B, Hq, Sq] contiguous; required iff the problem asked for LSE */
+  float *entropy;     /* [B, Hq, Sq] contiguous; required iff the problem asked for entropy */
+  const int32_t *seqlens_q;  /* optional [B]: each batch's query length, <= seq_q */
+  const int32_t *seqlens_kv; /* optional [B]: each batch's key length, <= seq_kv */
+} attn_launch_args;
+
+ATTN_API ATTN_NODISCARD attn_status attn_launch_args_init(attn_launch_args *args);
+
+/* Runs the kernel on the caller's buffers and returns when O (and LSE/ENTROPY) are written. */
+ATTN_API ATTN_NODISCARD attn_status attn_kernel_launch(attn_kernel *kernel,
+                                                       const attn_launch_args *args);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* ATTN_RUNTIME_H */
