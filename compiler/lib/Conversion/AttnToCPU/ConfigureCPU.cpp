@@ -17,17 +17,22 @@ struct AttnConfigureCPUPass : attn::impl::AttnConfigureCPUBase<AttnConfigureCPUP
   using Base::Base;
 
   void runOnOperation() override {
-    if (vectorWidth != 0 && vectorWidth != 4 && vectorWidth != 8 && vectorWidth != 16) {
-      getOperation().emitError() << "vector-width must be 4, 8 or 16 (0 = host), got "
-                                 << vectorWidth;
-      return signalPassFailure();
-    }
-    int64_t width = vectorWidth ? vectorWidth : CPUTargetInfo::host().vectorWidthF32();
-    getOperation().walk([&](Operation *op) {
+    int64_t requested = vectorWidth;
+    bool validWidth = requested == 0 || requested == 4 || requested == 8 || requested == 16;
+    int64_t width = requested ? requested : CPUTargetInfo::host().vectorWidthF32();
+    WalkResult result = getOperation().walk([&](Operation *op) {
       if (!isa<AttentionOp, LinearAttentionOp>(op) || op->hasAttr(kCPUConfigAttrName))
-        return;
+        return WalkResult::advance();
+      if (!validWidth) {
+        op->emitError() << "cannot configure: vector-width must be 4, 8 or 16 (0 = host), got "
+                        << requested;
+        return WalkResult::interrupt();
+      }
       setCPUConfig(op, chooseCPUConfig(op, width));
+      return WalkResult::advance();
     });
+    if (result.wasInterrupted())
+      signalPassFailure();
   }
 };
 } // namespace

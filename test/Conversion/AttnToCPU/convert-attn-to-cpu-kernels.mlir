@@ -1,0 +1,80 @@
+// RUN: attn-opt %s --split-input-file --convert-attn-to-cpu-kernels -verify-diagnostics | FileCheck %s
+
+// Softmax attention becomes three C-interface entry points on strided memrefs; the problem
+// function is gone. f16 K/V tiles are converted to f32 once per tile; the score micro-kernel
+// keeps 6 keys x 4 query vectors = 24 accumulators in registers across the head dim.
+// CHECK-LABEL: func.func @attn_main
+// CHECK-SAME: memref<?x?x?x?xf16, strided<[?, ?, ?, 1], offset: ?>>
+// CHECK-SAME: %{{.*}}: memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
+// CHECK-SAME: %{{.*}}: memref<?xi64, strided<[?], offset: ?>>) attributes {llvm.emit_c_interface}
+// CHECK-DAG: memref.alloc() {alignment = 64 : i64} : memref<32x64xf32>
+// CHECK-DAG: memref.alloc() {alignment = 64 : i64} : memref<64x32xf32>
+// CHECK: arith.extf %{{.*}} : vector<16xf16> to vector<16xf32>
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK-COUNT-24: vector.fma
+// Causal masking on boundary tiles only: key <= position.
+// CHECK: scf.if
+// CHECK: arith.cmpi sle, %{{.*}}, %{{.*}} : vector<16xi32>
+// CHECK: math.exp %{{.*}} : vector<16xf32>
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: math.log
+// CHECK-LABEL: func.func @attn_partial
+// CHECK-SAME: memref<?x?x?x?xf32, strided<[?, ?, ?, 1], offset: ?>>
+// CHECK-LABEL: func.func @attn_merge
+// CHECK: math.exp
+// CHECK: vector.fma
+// CHECK-NOT: func.func @attn(
+func.func @attn(%q: tensor<?x?x2x32xf16>, %k: tensor<?x?x1x32xf16>, %v: tensor<?x?x1x32xf16>) -> (tensor<?x?x2x32xf16>, tensor<?x2x?xf32>) {
+  %o, %lse = attn.attention %q, %k, %v {causal, return_lse, attn.cpu_config = {block_k = 64 : i64, block_q = 32 : i64, vector_width = 16 : i64}} : tensor<?x?x2x32xf16>, tensor<?x?x1x32xf16>, tensor<?x?x1x32xf16> -> tensor<?x?x2x32xf16>, tensor<?x2x?xf32>
+  return %o, %lse : tensor<?x?x2x32xf16>, tensor<?x2x?xf32>
+}
+
+// -----
+
+// Dense f32: K/V are read in place (no conversion), and there is no masking at all.
+// CHECK-LABEL: func.func @attn_main
+// CHECK-NOT: arith.extf
+// CHECK-NOT: vector<16xi32>
+// CHECK: vector.fma
+// CHECK-LABEL: func.func @attn_partial
+func.func @attn(%q: tensor<?x?x4x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?x?x4x64xf32>) -> tensor<?x?x4x64xf32> {
+  %o = attn.attention %q, %k, %v {attn.cpu_config = {block_k = 64 : i64, block_q = 64 : i64, vector_width = 16 : i64}} : tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x4x64xf32>
+  return %o : tensor<?x?x4x64xf32>
+}
+
+// -----
+
+// Linear attention: one entry point, the state kept in a D x Dv scratch buffer.
+// CHECK-LABEL: func.func @attn_linear
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<64x32xf32>
+// CHECK: vector.fma
+// CHECK-NOT: func.func @attn_main
+func.func @attn(%q: tensor<?x?x4x64xf32>, %k: tensor<?x?x2x64xf32>, %v: tensor<?x?x2x32xf32>) -> tensor<?x?x4x32xf32> {
+  %o = attn.linear_attention %q, %k, %v {causal, attn.cpu_config = {block_k = 64 : i64, block_q = 1 : i64, vector_width = 16 : i64}} : tensor<?x?x4x64xf32>, tensor<?x?x2x64xf32>, tensor<?x?x2x32xf32> -> tensor<?x?x4x32xf32>
+  return %o : tensor<?x?x4x32xf32>
+}
+
+// -----
+
+func.func @attn(%q: tensor<?x?x4x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?x?x4x64xf32>) -> tensor<?x?x4x64xf32> {
+  // expected-error @+1 {{has no valid 'attn.cpu_config' attribute: run attn-configure-cpu first}}
+  %o = attn.attention %q, %k, %v : tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x4x64xf32>
+  return %o : tensor<?x?x4x64xf32>
+}
+
+// -----
+
+func.func @attn(%q: tensor<?x?x4x40xf32>, %k: tensor<?x?x4x40xf32>, %v: tensor<?x?x4x64xf32>) -> tensor<?x?x4x64xf32> {
+  // expected-error @+1 {{the CPU backend needs the head dim (40) to be a multiple of the vector width (16)}}
+  %o = attn.attention %q, %k, %v {attn.cpu_config = {block_k = 64 : i64, block_q = 64 : i64, vector_width = 16 : i64}} : tensor<?x?x4x40xf32>, tensor<?x?x4x40xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x4x64xf32>
+  return %o : tensor<?x?x4x64xf32>
+}
+
+// -----
+
+func.func @attn(%q: tensor<?x?x4x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?x?x4x64xf32>) -> (tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32>) {
+  %a = attn.attention %q, %k, %v {attn.cpu_config = {block_k = 64 : i64, block_q = 64 : i64, vector_width = 16 : i64}} : tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x4x64xf32>
+  // expected-error @+1 {{a problem module holds one attention op; found 2}}
+  %b = attn.attention %q, %k, %v {causal, attn.cpu_config = {block_k = 64 : i64, block_q = 64 : i64, vector_width = 16 : i64}} : tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x4x64xf32>
+  return %a, %b : tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32>
+}
