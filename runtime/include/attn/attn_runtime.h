@@ -41,8 +41,9 @@ extern "C" {
 typedef enum attn_status {
   ATTN_STATUS_SUCCESS = 0,
   ATTN_STATUS_INVALID_ARGUMENT = 1, /* a null pointer, bad shape, stride, dtype, ... */
-  ATTN_STATUS_UNSUPPORTED = 2,      /* valid, but not supported by this build/target/machine */
-  ATTN_STATUS_COMPILE_ERROR = 3,    /* the compiler failed (or is not available) */
+  ATTN_STATUS_UNSUPPORTED = 2,      /* valid, but not supported by this build/target/machine
+                                       (e.g. no compiler plugin to build kernels with) */
+  ATTN_STATUS_COMPILE_ERROR = 3,    /* the compiler failed, or its plugin cannot be loaded */
   ATTN_STATUS_OUT_OF_MEMORY = 4,
   ATTN_STATUS_IO_ERROR = 5,
   ATTN_STATUS_CORRUPT_DATA = 6,     /* a corrupt cache entry or kernel bundle */
@@ -52,8 +53,8 @@ typedef enum attn_status {
 /* A static name for a status ("ATTN_STATUS_INVALID_ARGUMENT"); never NULL. */
 ATTN_API const char *attn_status_string(attn_status status);
 
-/* The message of the last failing call on this thread ("" when none). Valid until the next
- * attn_* call on this thread. */
+/* The message of the last failing call on this thread ("" when none; a successful call leaves it
+ * as it was). Valid until the next attn_* call on this thread. */
 ATTN_API const char *attn_last_error(void);
 
 /* The runtime library's version (may differ from the ATTN_VERSION_* the caller compiled with). */
@@ -93,7 +94,8 @@ typedef void (*attn_parallel_for_fn)(void *user, int64_t n, attn_parallel_task_f
 
 typedef struct attn_context_options {
   size_t struct_size;               /* sizeof(attn_context_options) */
-  int32_t num_threads;              /* built-in pool size; 0 = hardware threads, 1 = no pool */
+  int32_t num_threads;              /* threads to spread work over: the built-in pool's size, or
+                                       parallel_for's width; 0 = hardware threads, 1 = no pool */
   attn_parallel_for_fn parallel_for; /* NULL = the built-in pool */
   void *parallel_for_user;
   const char *cache_dir;            /* NULL = $ATTN_CACHE_DIR, else $XDG_CACHE_HOME/attnc,
@@ -101,6 +103,7 @@ typedef struct attn_context_options {
   int32_t disk_cache;               /* 1 = use the on-disk kernel cache (default), 0 = off */
 } attn_context_options;
 
+/* Fills the defaults: one thread per hardware thread in the built-in pool, the disk cache on. */
 ATTN_API ATTN_NODISCARD attn_status attn_context_options_init(attn_context_options *options);
 
 /* A context owns the thread pool and the kernel caches. Thread-safe: one context may be used
@@ -108,11 +111,12 @@ ATTN_API ATTN_NODISCARD attn_status attn_context_options_init(attn_context_optio
 typedef struct attn_context attn_context;
 ATTN_API ATTN_NODISCARD attn_status attn_context_create(const attn_context_options *options,
                                                         attn_context **out_context);
-/* Destroys the context. Its kernels must have been destroyed. Accepts NULL. */
+/* Destroys the context handle. Kernels still alive stay usable: they keep the context's pool and
+ * compiled code until the last of them is destroyed. Accepts NULL. */
 ATTN_API attn_status attn_context_destroy(attn_context *context);
 
 typedef struct attn_context_stats {
-  size_t struct_size;
+  size_t struct_size;        /* set by the caller: sizeof(attn_context_stats) */
   int64_t kernels_compiled;  /* compilations run by this context (cold JIT) */
   int64_t memory_cache_hits; /* kernel creates answered from memory */
   int64_t disk_cache_hits;   /* kernels loaded from the on-disk cache */
@@ -147,15 +151,20 @@ ATTN_API ATTN_NODISCARD attn_status attn_problem_init(attn_problem *problem);
 /* ---- Kernels ----------------------------------------------------------------------------- */
 
 /* A compiled kernel for one problem. Create once (compile, cache hit or bundle load), launch many
- * times, from any number of threads at once. */
+ * times, from any number of threads at once. Compiling needs the compiler plugin libattn_jit.so
+ * (looked for in $ATTN_JIT_PLUGIN, beside libattn_runtime.so, then on the library search path);
+ * without it attn_kernel_create returns ATTN_STATUS_UNSUPPORTED. */
 typedef struct attn_kernel attn_kernel;
 
+/* Thread-safe: concurrent creates of the same problem in one context compile it once. */
 ATTN_API ATTN_NODISCARD attn_status attn_kernel_create(attn_context *context,
                                                        const attn_problem *problem,
                                                        attn_kernel **out_kernel);
 /* Accepts NULL. */
 ATTN_API attn_status attn_kernel_destroy(attn_kernel *kernel);
 
+/* data is aligned to the element size. Strides are >= 0: inputs may broadcast with stride 0, but
+ * no two elements of O may share memory (it is written in parallel). */
 typedef struct attn_tensor {
   void *data;
   int64_t strides[4]; /* in elements, for the four BSHD dims; strides[3] must be 1 */
@@ -171,6 +180,7 @@ typedef struct attn_launch_args {
   const int32_t *seqlens_kv; /* optional [B]: each batch's key length, <= seq_kv */
 } attn_launch_args;
 
+/* Zeroes *args and sets struct_size: the shapes and buffers must then all be filled in. */
 ATTN_API ATTN_NODISCARD attn_status attn_launch_args_init(attn_launch_args *args);
 
 /* Runs the kernel on the caller's buffers and returns when O (and LSE/ENTROPY) are written. */

@@ -1,0 +1,368 @@
+//===- cpu_attention_bench.cpp - CPU kernels against sgemm and memcpy ----===//
+//
+// Every figure is printed beside a reference measured in the same run (SPEC §7): attention
+// GFLOP/s beside OpenBLAS sgemm 2048^3 on the same number of threads (ratio = attn / sgemm),
+// decode bytes/s beside memcpy bandwidth (ratio = decode / memcpy), JIT latencies as medians.
+// FLOPs: 4·B·Hq·Sq·Skv·D for dense (half for causal, visible pairs for windows), and
+// 4·B·Hq·S·D·Dv for linear attention (state update + readout). Decode bytes: Q, K, V read once
+// and O written once; memcpy bytes: read + written.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/attn_runtime.h"
+
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+int threads() {
+  const char *env = std::getenv("ATTNC_BENCH_THREADS");
+  int n = env ? std::atoi(env) : 0;
+  return n > 0 ? n : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+template <typename F> double bestSeconds(int reps, F &&f) {
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+/// OpenBLAS sgemm 2048^3 on the benchmark's threads, measured once per run.
+double sgemmGflops() {
+  static double gflops = [] {
+    const int n = 2048;
+    std::vector<float> a(size_t(n) * n, 0.5f), b(size_t(n) * n, 0.25f), c(size_t(n) * n);
+    openblas_set_num_threads(threads());
+    auto run = [&] {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(),
+                  n, 0.0f, c.data(), n);
+    };
+    run();
+    double t = bestSeconds(5, run);
+    return 2.0 * n * n * n / t / 1e9;
+  }();
+  return gflops;
+}
+
+/// memcpy of 512 MiB, bytes moved (read + written) per second.
+double memcpyBytesPerSecond() {
+  static double bw = [] {
+    size_t n = size_t(256) << 20;
+    std::vector<char> src(n, 1), dst(n, 0);
+    double t = bestSeconds(5, [&] {
+      std::memcpy(dst.data(), src.data(), n);
+      benchmark::DoNotOptimize(dst.data());
+    });
+    return 2.0 * n / t;
+  }();
+  return bw;
+}
+
+attn_context *context() {
+  static attn_context *ctx = [] {
+    attn_context_options options;
+    (void)attn_context_options_init(&options);
+    options.num_threads = threads();
+    attn_context *c = nullptr;
+    if (attn_context_create(&options, &c) != ATTN_STATUS_SUCCESS)
+      std::fprintf(stderr, "attn_context_create: %s\n", attn_last_error());
+    return c;
+  }();
+  return ctx;
+}
+
+size_t elementSize(attn_dtype dtype) { return dtype == ATTN_DTYPE_F32 ? 4 : 2; }
+
+struct Buffers {
+  std::vector<char> q, k, v, o;
+  attn_launch_args args;
+  Buffers(const attn_problem &p, int64_t batch, int64_t sq, int64_t skv) {
+    size_t es = elementSize(p.dtype);
+    auto fill = [&](std::vector<char> &buf, size_t count) {
+      buf.resize(count * es);
+      std::mt19937 rng(42);
+      std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+      for (size_t i = 0; i < count; ++i) {
+        float x = dist(rng);
+        if (es == 4) {
+          std::memcpy(&buf[i * 4], &x, 4);
+        } else { // bf16 / f16 bit patterns of small values are fine for timing: take bf16
+          uint32_t bits;
+          std::memcpy(&bits, &x, 4);
+          uint16_t h = p.dtype == ATTN_DTYPE_BF16 ? uint16_t(bits >> 16) : uint16_t(0x3800);
+          std::memcpy(&buf[i * 2], &h, 2);
+        }
+      }
+    };
+    fill(q, size_t(batch * sq * p.heads_q * p.head_dim));
+    fill(k, size_t(batch * skv * p.heads_kv * p.head_dim));
+    fill(v, size_t(batch * skv * p.heads_kv * p.head_dim_v));
+    fill(o, size_t(batch * sq * p.heads_q * p.head_dim_v));
+    (void)attn_launch_args_init(&args);
+    args.batch = batch;
+    args.seq_q = sq;
+    args.seq_kv = skv;
+    auto view = [](std::vector<char> &buf, int64_t s, int64_t h, int64_t d) {
+      attn_tensor t;
+      t.data = buf.data();
+      int64_t strides[4] = {s * h * d, h * d, d, 1};
+      std::memcpy(t.strides, strides, sizeof strides);
+      return t;
+    };
+    args.q = view(q, sq, p.heads_q, p.head_dim);
+    args.k = view(k, skv, p.heads_kv, p.head_dim);
+    args.v = view(v, skv, p.heads_kv, p.head_dim_v);
+    args.o = view(o, sq, p.heads_q, p.head_dim_v);
+  }
+};
+
+/// The headline results, printed as one line each at the end of the run.
+std::map<std::string, std::string> &summary() {
+  static std::map<std::string, std::string> lines;
+  return lines;
+}
+
+/// Visible (query, key) pairs of a window/causal problem, for the FLOP count.
+double visiblePairs(int64_t s, bool causal, int64_t left) {
+  double pairs = 0;
+  for (int64_t i = 0; i < s; ++i) {
+    int64_t hi = causal ? i : s - 1;
+    int64_t lo = left >= 0 ? std::max<int64_t>(0, i - left) : 0;
+    pairs += double(hi - lo + 1);
+  }
+  return pairs;
+}
+
+void runAttention(benchmark::State &state, attn_problem p, int64_t batch, int64_t sq, int64_t skv,
+                  double flops, const std::string &name) {
+  attn_kernel *kernel = nullptr;
+  if (attn_kernel_create(context(), &p, &kernel) != ATTN_STATUS_SUCCESS) {
+    state.SkipWithError(attn_last_error());
+    return;
+  }
+  Buffers buffers(p, batch, sq, skv);
+  if (attn_kernel_launch(kernel, &buffers.args) != ATTN_STATUS_SUCCESS) { // warm-up
+    state.SkipWithError(attn_last_error());
+    (void)attn_kernel_destroy(kernel);
+    return;
+  }
+  double best = 1e30;
+  for (auto _ : state) {
+    auto t0 = std::chrono::steady_clock::now();
+    (void)attn_kernel_launch(kernel, &buffers.args);
+    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::min(best, t);
+    state.SetIterationTime(t);
+  }
+  (void)attn_kernel_destroy(kernel);
+  double gflops = flops / best / 1e9, reference = sgemmGflops();
+  state.counters["gflops"] = gflops;
+  state.counters["sgemm_gflops"] = reference;
+  state.counters["ratio"] = gflops / reference;
+  char line[256];
+  std::snprintf(line, sizeof line, "%s gflops=%.1f sgemm_gflops=%.1f ratio=%.3f best_ms=%.3f",
+                name.c_str(), gflops, reference, gflops / reference, best * 1e3);
+  summary()[name] = line;
+}
+
+const char *dtypeName(attn_dtype dtype) { return dtype == ATTN_DTYPE_F32 ? "f32" : "bf16"; }
+
+void BM_Dense(benchmark::State &state) {
+  auto dtype = attn_dtype(state.range(0));
+  int64_t s = state.range(1), d = state.range(2);
+  bool causal = state.range(3) != 0;
+  attn_problem p;
+  (void)attn_problem_init(&p);
+  p.dtype = dtype;
+  p.heads_q = p.heads_kv = 8;
+  p.head_dim = p.head_dim_v = d;
+  p.causal = causal;
+  double flops = 4.0 * 8 * visiblePairs(s, causal, -1) * double(d);
+  std::string name = std::string("dense") + (causal ? "_causal_" : "_") + dtypeName(dtype) +
+                     "_B1_H8_S" + std::to_string(s) + "_D" + std::to_string(d);
+  runAttention(state, p, 1, s, s, flops, name);
+}
+
+void BM_SlidingWindow(benchmark::State &state) {
+  auto dtype = attn_dtype(state.range(0));
+  int64_t s = state.range(1), d = state.range(2), w = state.range(3);
+  attn_problem p;
+  (void)attn_problem_init(&p);
+  p.dtype = dtype;
+  p.heads_q = p.heads_kv = 8;
+  p.head_dim = p.head_dim_v = d;
+  p.causal = 1;
+  p.window_left = w - 1;
+  double flops = 4.0 * 8 * visiblePairs(s, true, w - 1) * double(d);
+  std::string name = std::string("window") + std::to_string(w) + "_" + dtypeName(dtype) +
+                     "_B1_H8_S" + std::to_string(s) + "_D" + std::to_string(d);
+  runAttention(state, p, 1, s, s, flops, name);
+}
+
+void BM_Linear(benchmark::State &state) {
+  auto dtype = attn_dtype(state.range(0));
+  int64_t s = state.range(1), d = state.range(2);
+  attn_problem p;
+  (void)attn_problem_init(&p);
+  p.variant = ATTN_VARIANT_LINEAR;
+  p.dtype = dtype;
+  p.heads_q = p.heads_kv = 8;
+  p.head_dim = p.head_dim_v = d;
+  p.causal = 1;
+  double flops = 4.0 * 8 * double(s) * double(d) * double(d);
+  std::string name = std::string("linear_causal_") + dtypeName(dtype) + "_B1_H8_S" +
+                     std::to_string(s) + "_D" + std::to_string(d);
+  runAttention(state, p, 1, s, s, flops, name);
+}
+
+/// GQA decode: one new token per sequence, Hq = 32 over Hkv = 8, against a KV cache of Skv.
+void BM_DecodeGQA(benchmark::State &state) {
+  auto dtype = attn_dtype(state.range(0));
+  int64_t skv = state.range(1), d = state.range(2), batch = 4;
+  attn_problem p;
+  (void)attn_problem_init(&p);
+  p.dtype = dtype;
+  p.heads_q = 32;
+  p.heads_kv = 8;
+  p.head_dim = p.head_dim_v = d;
+  attn_kernel *kernel = nullptr;
+  if (attn_kernel_create(context(), &p, &kernel) != ATTN_STATUS_SUCCESS) {
+    state.SkipWithError(attn_last_error());
+    return;
+  }
+  Buffers buffers(p, batch, 1, skv);
+  (void)attn_kernel_launch(kernel, &buffers.args);
+  double best = 1e30;
+  for (auto _ : state) {
+    auto t0 = std::chrono::steady_clock::now();
+    (void)attn_kernel_launch(kernel, &buffers.args);
+    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::min(best, t);
+    state.SetIterationTime(t);
+  }
+  (void)attn_kernel_destroy(kernel);
+  double bytes = double(elementSize(dtype)) *
+                 (2.0 * batch * skv * p.heads_kv * d + 2.0 * batch * p.heads_q * d);
+  double bw = bytes / best, reference = memcpyBytesPerSecond();
+  state.counters["GB/s"] = bw / 1e9;
+  state.counters["memcpy_GB/s"] = reference / 1e9;
+  state.counters["ratio"] = bw / reference;
+  std::string name = std::string("decode_gqa32_8_") + dtypeName(dtype) + "_B4_Skv" +
+                     std::to_string(skv) + "_D" + std::to_string(d);
+  char line[256];
+  std::snprintf(line, sizeof line, "%s GB/s=%.2f memcpy_GB/s=%.2f ratio=%.3f best_us=%.1f",
+                name.c_str(), bw / 1e9, reference / 1e9, bw / reference, best * 1e6);
+  summary()[name] = line;
+}
+
+/// Cold JIT compile (fresh problem, no disk cache) and in-memory cache hit latency, medians.
+void BM_JitLatency(benchmark::State &state) {
+  attn_context_options options;
+  (void)attn_context_options_init(&options);
+  options.disk_cache = 0;
+  options.num_threads = 1;
+  attn_context *ctx = nullptr;
+  if (attn_context_create(&options, &ctx) != ATTN_STATUS_SUCCESS) {
+    state.SkipWithError(attn_last_error());
+    return;
+  }
+  std::vector<double> cold, hit;
+  int serial = 0;
+  for (auto _ : state) {
+    attn_problem p;
+    (void)attn_problem_init(&p);
+    p.heads_q = 8;
+    p.heads_kv = 2;
+    p.head_dim = p.head_dim_v = 128;
+    p.causal = 1;
+    p.scale = 0.1 + 1e-6 * ++serial; // a new problem each time: a real compile
+    attn_kernel *kernel = nullptr;
+    auto t0 = std::chrono::steady_clock::now();
+    if (attn_kernel_create(ctx, &p, &kernel) != ATTN_STATUS_SUCCESS) {
+      state.SkipWithError(attn_last_error());
+      break;
+    }
+    cold.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    for (int i = 0; i < 20; ++i) {
+      attn_kernel *again = nullptr;
+      auto t1 = std::chrono::steady_clock::now();
+      (void)attn_kernel_create(ctx, &p, &again);
+      hit.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
+      (void)attn_kernel_destroy(again);
+    }
+    (void)attn_kernel_destroy(kernel);
+  }
+  (void)attn_context_destroy(ctx);
+  if (cold.empty())
+    return;
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  state.counters["cold_ms"] = median(cold) * 1e3;
+  state.counters["hit_us"] = median(hit) * 1e6;
+  char line[256];
+  std::snprintf(line, sizeof line, "jit_latency cold_compile_median_ms=%.1f cache_hit_median_us=%.2f",
+                median(cold) * 1e3, median(hit) * 1e6);
+  summary()["jit_latency"] = line;
+}
+
+void denseArgs(benchmark::internal::Benchmark *b) {
+  for (int dtype : {ATTN_DTYPE_F32, ATTN_DTYPE_BF16})
+    for (int64_t s : {512, 1024, 2048, 4096, 8192, 16384})
+      for (int64_t d : {64, 128})
+        for (int causal : {0, 1})
+          b->Args({dtype, s, d, causal});
+}
+
+} // namespace
+
+BENCHMARK(BM_Dense)->Apply(denseArgs)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_SlidingWindow)
+    ->ArgsProduct({{ATTN_DTYPE_F32, ATTN_DTYPE_BF16}, {512, 2048, 8192, 16384}, {64, 128}, {512}})
+    ->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_Linear)
+    ->ArgsProduct({{ATTN_DTYPE_F32, ATTN_DTYPE_BF16}, {512, 2048, 8192, 16384}, {64, 128}})
+    ->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_DecodeGQA)
+    ->ArgsProduct({{ATTN_DTYPE_F32, ATTN_DTYPE_BF16}, {512, 2048, 8192, 16384}, {64, 128}})
+    ->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(20);
+BENCHMARK(BM_JitLatency)->Iterations(5)->Unit(benchmark::kMillisecond);
+
+int main(int argc, char **argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv))
+    return 1;
+  std::printf("threads=%d sgemm_2048_gflops=%.1f memcpy_GB/s=%.2f\n", threads(), sgemmGflops(),
+              memcpyBytesPerSecond() / 1e9);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  std::printf("\n== summary (each figure beside its reference from this run)\n");
+  std::string headline;
+  for (auto &[name, line] : summary()) {
+    if (name == "dense_f32_B1_H8_S2048_D128")
+      headline = line;
+    else
+      std::printf("%s\n", line.c_str());
+  }
+  if (!headline.empty()) // the last line: the headline figure
+    std::printf("%s\n", headline.substr(0, headline.find(" best_ms")).c_str());
+  (void)attn_context_destroy(context());
+  return 0;
+}

@@ -1,0 +1,157 @@
+//===- context.cpp - attn_context: options, pool, cache directory, stats --===//
+
+#include "core/context.h"
+
+#include "core/error.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <system_error>
+#include <thread>
+
+namespace attn::rt {
+
+namespace {
+
+constexpr size_t kOptionsSizeV1 =
+    offsetof(attn_context_options, disk_cache) + sizeof(attn_context_options::disk_cache);
+constexpr size_t kStatsSizeV1 = offsetof(attn_context_stats, disk_cache_rejected) +
+                                sizeof(attn_context_stats::disk_cache_rejected);
+
+// An empty variable counts as unset, as the XDG base directory spec says.
+const char *envOrNull(const char *name) {
+  const char *value = std::getenv(name);
+  return value && *value ? value : nullptr;
+}
+
+// options.cache_dir, else $ATTN_CACHE_DIR, else $XDG_CACHE_HOME/attnc, else
+// $HOME/.cache/attnc; "" when none applies (then no disk cache). The plugin
+// creates the directory when it first writes to it.
+std::string resolveCacheDir(const char *fromOptions) {
+  if (fromOptions && *fromOptions)
+    return fromOptions;
+  if (const char *dir = envOrNull("ATTN_CACHE_DIR"))
+    return dir;
+  if (const char *xdg = envOrNull("XDG_CACHE_HOME"))
+    return std::string(xdg) + "/attnc";
+  if (const char *home = envOrNull("HOME"))
+    return std::string(home) + "/.cache/attnc";
+  return "";
+}
+
+int32_t resolveThreads(int32_t requested) {
+  if (requested > 0)
+    return requested;
+  unsigned hardware = std::thread::hardware_concurrency();
+  return hardware > 0 ? static_cast<int32_t>(hardware) : 1;
+}
+
+void validateOptions(const attn_context_options *options) {
+  if (!options)
+    return;
+  if (options->struct_size < kOptionsSizeV1)
+    failInvalid(format("attn_context_options.struct_size is %zu, expected at least %zu "
+                       "(initialize it with attn_context_options_init)",
+                       options->struct_size, kOptionsSizeV1));
+  if (options->num_threads < 0)
+    failInvalid(format("attn_context_options.num_threads is %d, expected >= 0 (0 = one per "
+                       "hardware thread)",
+                       options->num_threads));
+  if (options->disk_cache != 0 && options->disk_cache != 1)
+    failInvalid(
+        format("attn_context_options.disk_cache is %d, expected 0 or 1", options->disk_cache));
+}
+
+} // namespace
+
+ContextState::ContextState(const attn_context_options *options)
+    : concurrency_(resolveThreads(options ? options->num_threads : 0)),
+      engineParallelFor_(options ? options->parallel_for : nullptr),
+      engineUser_(options ? options->parallel_for_user : nullptr),
+      diskCache_(options ? options->disk_cache == 1 : true),
+      cacheDir_(resolveCacheDir(options ? options->cache_dir : nullptr)) {
+  if (cacheDir_.empty())
+    diskCache_ = false;
+  // With an engine's parallel_for the engine owns the threads: starting a pool
+  // too would leave two pools competing for the cores.
+  if (!engineParallelFor_ && concurrency_ > 1) {
+    try {
+      pool_ = std::make_unique<ThreadPool>(concurrency_);
+    } catch (const std::system_error &error) {
+      fail(ATTN_STATUS_INTERNAL_ERROR,
+           format("could not start the %d threads of the context's pool: %s", concurrency_,
+                  error.what()));
+    }
+  }
+}
+
+void ContextState::parallelFor(int64_t n, attn_parallel_task_fn task, void *taskCtx) {
+  if (n <= 0)
+    return;
+  if (engineParallelFor_) {
+    engineParallelFor_(engineUser_, n, task, taskCtx);
+  } else if (pool_) {
+    pool_->parallelFor(n, task, taskCtx);
+  } else {
+    for (int64_t item = 0; item < n; ++item)
+      task(taskCtx, item, item + 1);
+  }
+}
+
+} // namespace attn::rt
+
+using namespace attn::rt;
+
+extern "C" {
+
+ATTN_API attn_status attn_context_options_init(attn_context_options *options) {
+  return guard([&] {
+    requireNonNull(options, "options");
+    std::memset(options, 0, sizeof(*options));
+    options->struct_size = sizeof(attn_context_options);
+    options->num_threads = 0;
+    options->parallel_for = nullptr;
+    options->parallel_for_user = nullptr;
+    options->cache_dir = nullptr;
+    options->disk_cache = 1;
+    return ATTN_STATUS_SUCCESS;
+  });
+}
+
+ATTN_API attn_status attn_context_create(const attn_context_options *options,
+                                         attn_context **out_context) {
+  return guard([&] {
+    requireNonNull(out_context, "out_context");
+    validateOptions(options);
+    auto context = std::make_unique<attn_context>();
+    context->state = std::make_shared<ContextState>(options);
+    *out_context = context.release();
+    return ATTN_STATUS_SUCCESS;
+  });
+}
+
+ATTN_API attn_status attn_context_destroy(attn_context *context) {
+  return guard([&] {
+    delete context;
+    return ATTN_STATUS_SUCCESS;
+  });
+}
+
+ATTN_API attn_status attn_context_get_stats(attn_context *context, attn_context_stats *out_stats) {
+  return guard([&] {
+    requireNonNull(context, "context");
+    requireNonNull(out_stats, "out_stats");
+    if (out_stats->struct_size < kStatsSizeV1)
+      failInvalid(format("attn_context_stats.struct_size is %zu, expected at least %zu (set it "
+                         "to sizeof(attn_context_stats))",
+                         out_stats->struct_size, kStatsSizeV1));
+    const CacheCounters &counters = context->state->kernels().counters();
+    out_stats->kernels_compiled = counters.kernelsCompiled.load(std::memory_order_relaxed);
+    out_stats->memory_cache_hits = counters.memoryCacheHits.load(std::memory_order_relaxed);
+    out_stats->disk_cache_hits = counters.diskCacheHits.load(std::memory_order_relaxed);
+    out_stats->disk_cache_rejected = counters.diskCacheRejected.load(std::memory_order_relaxed);
+    return ATTN_STATUS_SUCCESS;
+  });
+}
+
+} // extern "C"

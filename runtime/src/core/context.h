@@ -1,0 +1,52 @@
+//===- context.h - the state behind an attn_context -----------------------===//
+//
+// ContextState is shared (std::shared_ptr) by the attn_context handle and by
+// every kernel created from it, so a kernel keeps the pool it launches on
+// alive even if the context handle is destroyed first.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTN_RUNTIME_CORE_CONTEXT_H
+#define ATTN_RUNTIME_CORE_CONTEXT_H
+
+#include "attn/attn_runtime.h"
+#include "core/kernel_cache.h"
+#include "core/thread_pool.h"
+
+#include <memory>
+#include <string>
+
+namespace attn::rt {
+
+class ContextState {
+public:
+  /// options: already validated; NULL = defaults.
+  explicit ContextState(const attn_context_options *options);
+
+  /// Runs task over [0, n) on the engine's parallel_for or the built-in pool.
+  void parallelFor(int64_t n, attn_parallel_task_fn task, void *taskCtx);
+
+  /// The number of threads work is spread over (sizes the split-KV decision).
+  int32_t concurrency() const { return concurrency_; }
+
+  /// The on-disk cache directory, or NULL when the disk cache is off.
+  const char *cacheDir() const { return diskCache_ ? cacheDir_.c_str() : nullptr; }
+
+  KernelCache &kernels() { return kernels_; }
+
+private:
+  int32_t concurrency_;
+  attn_parallel_for_fn engineParallelFor_;
+  void *engineUser_;
+  std::unique_ptr<ThreadPool> pool_; // only without an engine parallel_for
+  bool diskCache_;
+  std::string cacheDir_;
+  KernelCache kernels_;
+};
+
+} // namespace attn::rt
+
+struct attn_context {
+  std::shared_ptr<attn::rt::ContextState> state;
+};
+
+#endif // ATTN_RUNTIME_CORE_CONTEXT_H

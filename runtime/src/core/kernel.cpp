@@ -1,0 +1,57 @@
+//===- kernel.cpp - attn_kernel: create, destroy, launch ------------------===//
+//
+// An attn_kernel is a handle: one reference to the shared CompiledKernel and
+// one to its context's state (the pool it launches on). Handles for the same
+// problem share the compiled code.
+//
+//===----------------------------------------------------------------------===//
+
+#include "core/context.h"
+#include "core/error.h"
+#include "core/launch_args.h"
+#include "core/problem.h"
+#include "cpu/launch.h"
+
+struct attn_kernel {
+  std::shared_ptr<attn::rt::ContextState> context;
+  std::shared_ptr<const attn::rt::CompiledKernel> compiled;
+};
+
+using namespace attn::rt;
+
+extern "C" {
+
+ATTN_API attn_status attn_kernel_create(attn_context *context, const attn_problem *problem,
+                                        attn_kernel **out_kernel) {
+  return guard([&] {
+    requireNonNull(context, "context");
+    requireNonNull(out_kernel, "out_kernel");
+    attn_problem normalized = validateProblem(problem);
+    auto kernel = std::make_unique<attn_kernel>();
+    kernel->context = context->state;
+    kernel->compiled =
+        context->state->kernels().getOrCompile(normalized, context->state->cacheDir());
+    *out_kernel = kernel.release();
+    return ATTN_STATUS_SUCCESS;
+  });
+}
+
+ATTN_API attn_status attn_kernel_destroy(attn_kernel *kernel) {
+  return guard([&] {
+    delete kernel;
+    return ATTN_STATUS_SUCCESS;
+  });
+}
+
+ATTN_API attn_status attn_kernel_launch(attn_kernel *kernel, const attn_launch_args *args) {
+  return guard([&] {
+    requireNonNull(kernel, "kernel");
+    const CompiledKernel &compiled = *kernel->compiled;
+    attn_launch_args validated = validateLaunchArgs(compiled.problem(), args);
+    // Only CPU kernels can exist in this build (validateProblem rejects the rest).
+    launchOnCpu(*kernel->context, compiled, validated);
+    return ATTN_STATUS_SUCCESS;
+  });
+}
+
+} // extern "C"

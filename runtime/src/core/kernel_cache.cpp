@@ -1,0 +1,70 @@
+//===- kernel_cache.cpp - compiled kernels and a context's in-memory cache ===//
+
+#include "core/kernel_cache.h"
+
+#include "core/plugin.h"
+#include "core/problem.h"
+
+namespace attn::rt {
+
+CompiledKernel::~CompiledKernel() { plugin_.release(entry_.handle); }
+
+std::shared_ptr<const CompiledKernel> KernelCache::compile(const attn_problem &problem,
+                                                           const char *cacheDir) {
+  const Plugin &plugin = Plugin::get();
+  attn_jit_kernel entry = plugin.compile(problem, cacheDir);
+  std::shared_ptr<const CompiledKernel> kernel;
+  try {
+    kernel = std::make_shared<const CompiledKernel>(problem, entry, plugin);
+  } catch (...) {
+    plugin.release(entry.handle); // no CompiledKernel owns it yet
+    throw;
+  }
+  if (entry.from_disk_cache)
+    counters_.diskCacheHits.fetch_add(1, std::memory_order_relaxed);
+  else
+    counters_.kernelsCompiled.fetch_add(1, std::memory_order_relaxed);
+  if (entry.disk_cache_rejected)
+    counters_.diskCacheRejected.fetch_add(1, std::memory_order_relaxed);
+  return kernel;
+}
+
+std::shared_ptr<const CompiledKernel> KernelCache::getOrCompile(const attn_problem &problem,
+                                                                const char *cacheDir) {
+  std::string key = problemCacheKey(problem);
+  std::promise<std::shared_ptr<const CompiledKernel>> promise;
+  Result result;
+  bool compiles = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = entries_.find(key);
+    if (it != entries_.end()) {
+      result = it->second;
+    } else {
+      result = promise.get_future().share();
+      entries_.emplace(key, result);
+      compiles = true;
+    }
+  }
+  if (!compiles) {
+    // Ready, or being compiled by another thread: wait for that compile. A
+    // failure rethrows the compiling thread's Error (same status and message).
+    std::shared_ptr<const CompiledKernel> kernel = result.get();
+    counters_.memoryCacheHits.fetch_add(1, std::memory_order_relaxed);
+    return kernel;
+  }
+  try {
+    std::shared_ptr<const CompiledKernel> kernel = compile(problem, cacheDir);
+    promise.set_value(kernel);
+    return kernel;
+  } catch (...) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      entries_.erase(key);
+    }
+    promise.set_exception(std::current_exception());
+    throw;
+  }
+}
+
+} // namespace attn::rt

@@ -1,0 +1,74 @@
+//===- kernel_cache.h - compiled kernels and a context's in-memory cache --===//
+//
+// A CompiledKernel is shared: the context's cache and every attn_kernel handle
+// for the same problem hold it, and the plugin's handle is released when the
+// last of them goes. The cache compiles each problem once even when many
+// threads ask for it at the same moment (SPEC section 6): the first one
+// compiles, the others wait for its result. A failed compile is not kept, so
+// a later create tries again.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTN_RUNTIME_CORE_KERNEL_CACHE_H
+#define ATTN_RUNTIME_CORE_KERNEL_CACHE_H
+
+#include "attn/attn_jit_plugin.h"
+
+#include <atomic>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace attn::rt {
+
+class Plugin;
+
+class CompiledKernel {
+public:
+  CompiledKernel(const attn_problem &problem, const attn_jit_kernel &entry, const Plugin &plugin)
+      : problem_(problem), entry_(entry), plugin_(plugin) {}
+  ~CompiledKernel();
+  CompiledKernel(const CompiledKernel &) = delete;
+  CompiledKernel &operator=(const CompiledKernel &) = delete;
+
+  /// The normalized problem (see validateProblem).
+  const attn_problem &problem() const { return problem_; }
+  /// The plugin's entry points and blocking.
+  const attn_jit_kernel &entry() const { return entry_; }
+
+private:
+  attn_problem problem_;
+  attn_jit_kernel entry_;
+  const Plugin &plugin_; // process-lifetime: plugins are never unloaded
+};
+
+struct CacheCounters {
+  std::atomic<int64_t> kernelsCompiled{0};
+  std::atomic<int64_t> memoryCacheHits{0};
+  std::atomic<int64_t> diskCacheHits{0};
+  std::atomic<int64_t> diskCacheRejected{0};
+};
+
+class KernelCache {
+public:
+  /// The kernel for a normalized problem: from memory, or compiled by the
+  /// plugin (cacheDir NULL = no disk cache). Throws Error. Thread-safe.
+  std::shared_ptr<const CompiledKernel> getOrCompile(const attn_problem &problem,
+                                                     const char *cacheDir);
+
+  const CacheCounters &counters() const { return counters_; }
+
+private:
+  using Result = std::shared_future<std::shared_ptr<const CompiledKernel>>;
+
+  std::shared_ptr<const CompiledKernel> compile(const attn_problem &problem, const char *cacheDir);
+
+  std::mutex mutex_;
+  std::unordered_map<std::string, Result> entries_; // by problemCacheKey
+  CacheCounters counters_;
+};
+
+} // namespace attn::rt
+
+#endif // ATTN_RUNTIME_CORE_KERNEL_CACHE_H

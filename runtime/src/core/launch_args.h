@@ -1,0 +1,26 @@
+//===- launch_args.h - validation of attn_launch_args ---------------------===//
+//
+// Everything about a launch is checked before any work starts, the sequence
+// lengths included, so that a failing launch leaves every output untouched
+// (SPEC section 6).
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTN_RUNTIME_CORE_LAUNCH_ARGS_H
+#define ATTN_RUNTIME_CORE_LAUNCH_ARGS_H
+
+#include "attn/attn_runtime.h"
+
+#include <cstddef>
+
+namespace attn::rt {
+
+constexpr size_t kLaunchArgsSizeV1 =
+    offsetof(attn_launch_args, seqlens_kv) + sizeof(attn_launch_args::seqlens_kv);
+
+/// Validates *args against the kernel's normalized problem (throws Error naming
+/// the first bad field) and returns a copy of the first version's fields.
+attn_launch_args validateLaunchArgs(const attn_problem &problem, const attn_launch_args *args);
+
+} // namespace attn::rt
+
+#endif // ATTN_RUNTIME_CORE_LAUNCH_ARGS_H

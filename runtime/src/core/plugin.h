@@ -1,0 +1,44 @@
+//===- plugin.h - loading the compiler plugin (libattn_jit.so) ------------===//
+//
+// The runtime never links LLVM or MLIR: when a kernel must be compiled it
+// dlopens the compiler plugin, once per process, on first use. A machine
+// without the plugin still loads libattn_runtime; creating a kernel then fails
+// with ATTN_STATUS_UNSUPPORTED and says where the plugin was looked for.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTN_RUNTIME_CORE_PLUGIN_H
+#define ATTN_RUNTIME_CORE_PLUGIN_H
+
+#include "attn/attn_jit_plugin.h"
+
+#include <string>
+
+namespace attn::rt {
+
+class Plugin {
+public:
+  /// The process's plugin, loaded on the first call (thread-safe). Throws Error:
+  /// UNSUPPORTED when no plugin was found, COMPILE_ERROR when one was found but
+  /// cannot be used (dlopen failure, missing symbol, other ABI version).
+  static const Plugin &get();
+
+  /// Compiles a normalized problem; cacheDir NULL disables the disk cache.
+  /// Throws Error with the plugin's status and message on failure. The result
+  /// has the entry points the problem's variant needs.
+  attn_jit_kernel compile(const attn_problem &problem, const char *cacheDir) const;
+
+  /// Releases a kernel handle returned by compile().
+  void release(void *handle) const noexcept;
+
+  const std::string &path() const { return path_; }
+
+private:
+  std::string path_;
+  attn_jit_compile_fn compile_ = nullptr;
+  attn_jit_release_fn release_ = nullptr;
+  friend struct PluginLoader;
+};
+
+} // namespace attn::rt
+
+#endif // ATTN_RUNTIME_CORE_PLUGIN_H

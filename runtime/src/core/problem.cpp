@@ -1,0 +1,223 @@
+//===- problem.cpp - validation and normalization of attn_problem ---------===//
+
+#include "core/problem.h"
+
+#include "core/error.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace attn::rt {
+
+namespace {
+
+constexpr int64_t kSupportedHeadDims[] = {32, 64, 80, 96, 128, 192, 256};
+constexpr const char *kSupportedHeadDimsText = "32, 64, 80, 96, 128, 192, 256";
+
+// Enum fields are read as plain ints: a C caller can store any value there, and
+// an out-of-range value must become a message, not undefined behaviour.
+template <typename Enum> int32_t rawEnum(const Enum &field) {
+  static_assert(sizeof(Enum) == sizeof(int32_t), "C enums are int-sized");
+  int32_t value;
+  std::memcpy(&value, &field, sizeof(value));
+  return value;
+}
+
+void checkEnum(int32_t value, int32_t count, const char *field, const char *expected) {
+  if (value < 0 || value >= count)
+    failInvalid(format("attn_problem.%s is %d, expected %s", field, value, expected));
+}
+
+void checkBool(int32_t value, const char *field) {
+  if (value != 0 && value != 1)
+    failInvalid(format("attn_problem.%s is %d, expected 0 or 1", field, value));
+}
+
+void checkHeadDimSupported(int64_t value, const char *field) {
+  for (int64_t supported : kSupportedHeadDims)
+    if (value == supported)
+      return;
+  fail(ATTN_STATUS_UNSUPPORTED,
+       format("attn_problem.%s %lld is not supported (supported: %s)", field,
+              static_cast<long long>(value), kSupportedHeadDimsText));
+}
+
+void checkWindowBound(int64_t value, const char *field) {
+  if (value < -1)
+    failInvalid(format("attn_problem.%s is %lld, expected >= 0, or -1 for unbounded", field,
+                       static_cast<long long>(value)));
+}
+
+// Everything that is wrong with the problem as written, independent of what
+// this build can run.
+void checkFields(const attn_problem &p) {
+  checkEnum(rawEnum(p.target), 3, "target",
+            "ATTN_TARGET_CPU (0), ATTN_TARGET_CUDA (1) or ATTN_TARGET_VULKAN (2)");
+  checkEnum(rawEnum(p.variant), 2, "variant",
+            "ATTN_VARIANT_SOFTMAX (0) or ATTN_VARIANT_LINEAR (1)");
+  checkEnum(rawEnum(p.dtype), 3, "dtype",
+            "ATTN_DTYPE_F32 (0), ATTN_DTYPE_F16 (1) or ATTN_DTYPE_BF16 (2)");
+  checkEnum(rawEnum(p.feature_map), 3, "feature_map",
+            "ATTN_FEATURE_MAP_ELU_PLUS_ONE (0), ATTN_FEATURE_MAP_RELU (1) or "
+            "ATTN_FEATURE_MAP_IDENTITY (2)");
+  checkBool(p.causal, "causal");
+  checkBool(p.return_lse, "return_lse");
+  checkBool(p.return_entropy, "return_entropy");
+  checkBool(p.normalize, "normalize");
+
+  if (p.heads_q < 1)
+    failInvalid(
+        format("attn_problem.heads_q is %lld, expected >= 1", static_cast<long long>(p.heads_q)));
+  if (p.heads_kv < 1)
+    failInvalid(
+        format("attn_problem.heads_kv is %lld, expected >= 1", static_cast<long long>(p.heads_kv)));
+  if (p.heads_q % p.heads_kv != 0)
+    failInvalid(format("attn_problem.heads_q (%lld) must be a multiple of heads_kv (%lld) "
+                       "(grouped-query attention)",
+                       static_cast<long long>(p.heads_q), static_cast<long long>(p.heads_kv)));
+  if (p.head_dim < 1)
+    failInvalid(format("attn_problem.head_dim is %lld, expected a positive head dim",
+                       static_cast<long long>(p.head_dim)));
+  if (p.head_dim_v < 1)
+    failInvalid(format("attn_problem.head_dim_v is %lld, expected a positive head dim",
+                       static_cast<long long>(p.head_dim_v)));
+  if (!std::isfinite(p.scale) || p.scale < 0)
+    failInvalid(
+        format("attn_problem.scale is %g, expected a finite value >= 0 (0 = default)", p.scale));
+  checkWindowBound(p.window_left, "window_left");
+  checkWindowBound(p.window_right, "window_right");
+  if (p.global_tokens < 0)
+    failInvalid(format("attn_problem.global_tokens is %lld, expected >= 0",
+                       static_cast<long long>(p.global_tokens)));
+  if (!std::isfinite(p.softcap) || p.softcap < 0)
+    failInvalid(
+        format("attn_problem.softcap is %g, expected a finite value >= 0 (0 = none)", p.softcap));
+
+  if (p.variant == ATTN_VARIANT_LINEAR) {
+    if (p.return_lse)
+      failInvalid("linear attention has no softmax: it cannot return LSE "
+                  "(attn_problem.return_lse must be 0)");
+    if (p.return_entropy)
+      failInvalid("linear attention has no softmax: it cannot return entropy "
+                  "(attn_problem.return_entropy must be 0)");
+    if (p.window_left != -1 || p.window_right != -1)
+      failInvalid(format("linear attention has no sliding window: attn_problem.window_left/"
+                         "window_right must be -1, got %lld/%lld",
+                         static_cast<long long>(p.window_left),
+                         static_cast<long long>(p.window_right)));
+    if (p.global_tokens != 0)
+      failInvalid(format("linear attention has no global tokens: attn_problem.global_tokens "
+                         "must be 0, got %lld",
+                         static_cast<long long>(p.global_tokens)));
+    if (p.softcap != 0)
+      failInvalid(format("linear attention has no logits to cap: attn_problem.softcap must be "
+                         "0, got %g",
+                         p.softcap));
+  }
+}
+
+// What a valid problem may still ask that this build cannot do.
+void checkSupported(const attn_problem &p) {
+  if (p.target == ATTN_TARGET_CUDA)
+    fail(ATTN_STATUS_UNSUPPORTED,
+         "attn_problem.target is ATTN_TARGET_CUDA, but this build has no CUDA backend");
+  if (p.target == ATTN_TARGET_VULKAN)
+    fail(ATTN_STATUS_UNSUPPORTED,
+         "attn_problem.target is ATTN_TARGET_VULKAN, but this build has no Vulkan backend");
+  checkHeadDimSupported(p.head_dim, "head_dim");
+  checkHeadDimSupported(p.head_dim_v, "head_dim_v");
+}
+
+template <typename T> void appendField(std::string &key, const T &value) {
+  key.append(reinterpret_cast<const char *>(&value), sizeof(value));
+}
+
+} // namespace
+
+attn_problem validateProblem(const attn_problem *problem) {
+  requireNonNull(problem, "problem");
+  if (problem->struct_size < kProblemSizeV1)
+    failInvalid(format("attn_problem.struct_size is %zu, expected at least %zu "
+                       "(initialize it with attn_problem_init)",
+                       problem->struct_size, kProblemSizeV1));
+  // A larger struct_size comes from a newer header: its extra fields are not
+  // known here, and the first version's fields are all that is read.
+  attn_problem p;
+  std::memcpy(&p, problem, sizeof(p));
+  checkFields(p);
+  checkSupported(p);
+
+  p.struct_size = sizeof(attn_problem);
+  if (p.variant == ATTN_VARIANT_SOFTMAX) {
+    if (p.scale == 0)
+      p.scale = 1.0 / std::sqrt(static_cast<double>(p.head_dim));
+    p.feature_map = ATTN_FEATURE_MAP_ELU_PLUS_ONE;
+    p.normalize = 1;
+  } else if (p.scale == 0) {
+    p.scale = 1.0;
+  }
+  if (p.softcap == 0)
+    p.softcap = 0.0; // -0.0 passes validation; one spelling of "no softcap"
+  return p;
+}
+
+std::string problemCacheKey(const attn_problem &p) {
+  std::string key;
+  appendField(key, p.target);
+  appendField(key, p.variant);
+  appendField(key, p.dtype);
+  appendField(key, p.heads_q);
+  appendField(key, p.heads_kv);
+  appendField(key, p.head_dim);
+  appendField(key, p.head_dim_v);
+  appendField(key, p.scale);
+  appendField(key, p.causal);
+  appendField(key, p.window_left);
+  appendField(key, p.window_right);
+  appendField(key, p.global_tokens);
+  appendField(key, p.softcap);
+  appendField(key, p.return_lse);
+  appendField(key, p.return_entropy);
+  appendField(key, p.feature_map);
+  appendField(key, p.normalize);
+  return key;
+}
+
+size_t dtypeSize(attn_dtype dtype) { return dtype == ATTN_DTYPE_F32 ? 4 : 2; }
+
+const char *dtypeName(attn_dtype dtype) {
+  switch (dtype) {
+  case ATTN_DTYPE_F32:
+    return "f32";
+  case ATTN_DTYPE_F16:
+    return "f16";
+  case ATTN_DTYPE_BF16:
+    return "bf16";
+  }
+  return "?";
+}
+
+} // namespace attn::rt
+
+using namespace attn::rt;
+
+extern "C" ATTN_API attn_status attn_problem_init(attn_problem *problem) {
+  return guard([&] {
+    requireNonNull(problem, "problem");
+    std::memset(problem, 0, sizeof(*problem));
+    problem->struct_size = sizeof(attn_problem);
+    problem->target = ATTN_TARGET_CPU;
+    problem->variant = ATTN_VARIANT_SOFTMAX;
+    problem->dtype = ATTN_DTYPE_F32;
+    problem->heads_q = 1;
+    problem->heads_kv = 1;
+    problem->head_dim = 64;
+    problem->head_dim_v = 64;
+    problem->scale = 0;
+    problem->window_left = -1;
+    problem->window_right = -1;
+    problem->feature_map = ATTN_FEATURE_MAP_ELU_PLUS_ONE;
+    problem->normalize = 1;
+    return ATTN_STATUS_SUCCESS;
+  });
+}

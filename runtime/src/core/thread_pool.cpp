@@ -1,0 +1,113 @@
+//===- thread_pool.cpp - the built-in CPU thread pool ---------------------===//
+
+#include "core/thread_pool.h"
+
+#include <algorithm>
+#include <atomic>
+
+namespace attn::rt {
+
+// One parallel-for. It lives on its caller's stack: the caller returns only
+// once no worker holds it (helpers == 0) and it is out of the queue.
+struct ThreadPool::Job {
+  attn_parallel_task_fn task;
+  void *taskCtx;
+  int64_t n;
+  std::atomic<int64_t> next{0}; // the next unclaimed item
+  int helpers = 0;              // workers inside runItems; guarded by mutex_
+  std::condition_variable helpersDone;
+};
+
+ThreadPool::ThreadPool(int numThreads) {
+  try {
+    for (int i = 1; i < numThreads; ++i)
+      workers_.emplace_back([this] { workerLoop(); });
+  } catch (...) {
+    // The destructor does not run for a throwing constructor, and a joinable
+    // std::thread left behind would call std::terminate.
+    stop();
+    throw;
+  }
+}
+
+ThreadPool::~ThreadPool() { stop(); }
+
+void ThreadPool::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  workAvailable_.notify_all();
+  for (std::thread &worker : workers_)
+    worker.join();
+  workers_.clear();
+}
+
+void ThreadPool::runItems(Job &job) {
+  for (;;) {
+    int64_t item = job.next.fetch_add(1, std::memory_order_relaxed);
+    if (item >= job.n)
+      return;
+    job.task(job.taskCtx, item, item + 1);
+  }
+}
+
+void ThreadPool::dropJob(Job *job) {
+  auto it = std::find(jobs_.begin(), jobs_.end(), job);
+  if (it != jobs_.end())
+    jobs_.erase(it);
+}
+
+void ThreadPool::parallelFor(int64_t n, attn_parallel_task_fn task, void *taskCtx) {
+  if (n <= 0)
+    return;
+  if (workers_.empty() || n == 1) {
+    for (int64_t item = 0; item < n; ++item)
+      task(taskCtx, item, item + 1);
+    return;
+  }
+  Job job;
+  job.task = task;
+  job.taskCtx = taskCtx;
+  job.n = n;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    jobs_.push_back(&job);
+  }
+  // Wake only as many workers as there are items beyond the caller's first.
+  int64_t wake = std::min<int64_t>(n - 1, static_cast<int64_t>(workers_.size()));
+  for (int64_t i = 0; i < wake; ++i)
+    workAvailable_.notify_one();
+
+  runItems(job);
+
+  // Every item is claimed; wait for the workers still running claimed ones.
+  std::unique_lock<std::mutex> lock(mutex_);
+  dropJob(&job);
+  job.helpersDone.wait(lock, [&] { return job.helpers == 0; });
+}
+
+void ThreadPool::workerLoop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    workAvailable_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+    if (jobs_.empty())
+      return; // stopping, and no caller can be waiting on this pool
+    Job *job = jobs_.front();
+    if (job->next.load(std::memory_order_relaxed) >= job->n) {
+      jobs_.pop_front(); // exhausted: its caller is finishing it
+      continue;
+    }
+    ++job->helpers;
+    lock.unlock();
+    runItems(*job);
+    lock.lock();
+    dropJob(job);
+    // Notify under the lock: once it is released the caller may return and
+    // destroy the job, condition variable included.
+    if (--job->helpers == 0)
+      job->helpersDone.notify_all();
+  }
+}
+
+} // namespace attn::rt

@@ -1,0 +1,19 @@
+//===- launch.h - running a compiled kernel on the CPU --------------------===//
+#ifndef ATTN_RUNTIME_CPU_LAUNCH_H
+#define ATTN_RUNTIME_CPU_LAUNCH_H
+
+#include "attn/attn_runtime.h"
+
+namespace attn::rt {
+
+class ContextState;
+class CompiledKernel;
+
+/// Runs kernel on validated args over the context's threads; returns when the
+/// outputs are written. Throws Error (e.g. out of memory for the workspace)
+/// before any output is written.
+void launchOnCpu(ContextState &context, const CompiledKernel &kernel, const attn_launch_args &args);
+
+} // namespace attn::rt
+
+#endif // ATTN_RUNTIME_CPU_LAUNCH_H

@@ -1,0 +1,301 @@
+//===- ConformanceHarness.cpp - run a problem through the C API and judge it ---===//
+
+#include "ConformanceHarness.h"
+
+#include "attn/Oracle/Oracle.h"
+#include "attn/Oracle/TestUtil.h"
+
+#include <cmath>
+#include <cstring>
+#include <sstream>
+
+using namespace attn;
+using namespace attn::conformance;
+
+namespace {
+
+size_t elementSize(attn_dtype dtype) { return dtype == ATTN_DTYPE_F32 ? 4 : 2; }
+
+/// A tensor in the dtype's storage, addressed by logical BSHD coordinates.
+struct Tensor {
+  attn_dtype dtype;
+  int64_t dims[4];
+  bool bhsd;
+  std::vector<uint8_t> bytes;
+
+  Tensor(attn_dtype dtype, int64_t b, int64_t s, int64_t h, int64_t d, bool bhsd)
+      : dtype(dtype), dims{b, s, h, d}, bhsd(bhsd),
+        bytes(static_cast<size_t>(b * s * h * d) * elementSize(dtype)) {}
+
+  size_t offset(int64_t b, int64_t s, int64_t h, int64_t d) const {
+    auto [B, S, H, D] = dims;
+    (void)B;
+    return static_cast<size_t>(bhsd ? ((b * H + h) * S + s) * D + d : ((b * S + s) * H + h) * D + d);
+  }
+  attn_tensor view() {
+    auto [B, S, H, D] = dims;
+    (void)B;
+    attn_tensor t;
+    t.data = bytes.data();
+    if (bhsd) {
+      int64_t strides[4] = {H * S * D, D, S * D, 1};
+      std::memcpy(t.strides, strides, sizeof strides);
+    } else {
+      int64_t strides[4] = {S * H * D, H * D, D, 1};
+      std::memcpy(t.strides, strides, sizeof strides);
+    }
+    return t;
+  }
+  /// Stores x rounded to the dtype and returns the rounded value.
+  double store(size_t i, double x) {
+    switch (dtype) {
+    case ATTN_DTYPE_F32: {
+      float f = static_cast<float>(x);
+      std::memcpy(&bytes[i * 4], &f, 4);
+      return f;
+    }
+    case ATTN_DTYPE_F16: {
+      uint16_t h = testutil::floatToHalf(static_cast<float>(x));
+      std::memcpy(&bytes[i * 2], &h, 2);
+      return testutil::halfToFloat(h);
+    }
+    case ATTN_DTYPE_BF16: {
+      uint16_t h = testutil::floatToBf16(static_cast<float>(x));
+      std::memcpy(&bytes[i * 2], &h, 2);
+      return testutil::bf16ToFloat(h);
+    }
+    }
+    return 0;
+  }
+  double load(size_t i) const {
+    if (dtype == ATTN_DTYPE_F32) {
+      float f;
+      std::memcpy(&f, &bytes[i * 4], 4);
+      return f;
+    }
+    uint16_t h;
+    std::memcpy(&h, &bytes[i * 2], 2);
+    return dtype == ATTN_DTYPE_F16 ? testutil::halfToFloat(h) : testutil::bf16ToFloat(h);
+  }
+  void poison() {
+    if (dtype == ATTN_DTYPE_F32)
+      testutil::poison(reinterpret_cast<float *>(bytes.data()), bytes.size() / 4);
+    else
+      testutil::poison(reinterpret_cast<uint16_t *>(bytes.data()), bytes.size() / 2);
+  }
+  bool isPoison(size_t i) const {
+    if (dtype == ATTN_DTYPE_F32)
+      return std::isnan(load(i));
+    uint16_t h;
+    std::memcpy(&h, &bytes[i * 2], 2);
+    return h == testutil::kPoison16;
+  }
+};
+
+/// Fills `t` with fresh random values (times `scale`) and returns them, rounded, in BSHD order.
+std::vector<double> randomize(Tensor &t, uint64_t seed, double scale) {
+  auto [B, S, H, D] = t.dims;
+  std::vector<double> values(static_cast<size_t>(B * S * H * D));
+  testutil::fillRandom(values, seed);
+  size_t i = 0;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t s = 0; s < S; ++s)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t d = 0; d < D; ++d, ++i)
+          values[i] = t.store(t.offset(b, s, h, d), values[i] * scale);
+  return values;
+}
+
+int64_t length(const std::vector<int32_t> &lens, int64_t b, int64_t full) {
+  return lens.empty() ? full : lens[b];
+}
+
+/// Compares a [B, Hq, Sq] statistic on valid rows; rows past Lq must still be poison.
+bool checkStat(const char *name, const std::vector<float> &out, const std::vector<double> &ref,
+               const Case &c, double tol, std::ostringstream &why) {
+  int64_t H = c.problem.heads_q;
+  for (int64_t b = 0; b < c.batch; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t i = 0; i < c.seqQ; ++i) {
+        size_t at = static_cast<size_t>((b * H + h) * c.seqQ + i);
+        float o = out[at];
+        double r = ref[at];
+        if (i >= length(c.seqlensQ, b, c.seqQ)) {
+          if (!std::isnan(o)) {
+            why << name << " row past the query length was written (b=" << b << " i=" << i << ")";
+            return false;
+          }
+          continue;
+        }
+        bool good = std::isinf(r) ? (std::isinf(o) && o < 0) : std::fabs(o - r) <= tol * (1 + std::fabs(r));
+        if (!good) {
+          why << name << " mismatch at b=" << b << " h=" << h << " i=" << i << ": " << o
+              << " vs reference " << r;
+          return false;
+        }
+      }
+  return true;
+}
+
+} // namespace
+
+static attn_problem makeProblem(attn_dtype dtype, int64_t hq, int64_t hkv, int64_t d, int64_t dv) {
+  attn_problem p;
+  if (attn_problem_init(&p) != ATTN_STATUS_SUCCESS)
+    return p;
+  p.dtype = dtype;
+  p.heads_q = hq;
+  p.heads_kv = hkv;
+  p.head_dim = d;
+  p.head_dim_v = dv;
+  return p;
+}
+
+attn_problem attn::conformance::softmaxProblem(attn_dtype dtype, int64_t hq, int64_t hkv,
+                                               int64_t d, int64_t dv) {
+  return makeProblem(dtype, hq, hkv, d, dv);
+}
+
+attn_problem attn::conformance::linearProblem(attn_dtype dtype, int64_t hq, int64_t hkv,
+                                              int64_t d, int64_t dv) {
+  attn_problem p = makeProblem(dtype, hq, hkv, d, dv);
+  p.variant = ATTN_VARIANT_LINEAR;
+  return p;
+}
+
+double attn::conformance::tolerance(attn_dtype dtype) {
+  switch (dtype) {
+  case ATTN_DTYPE_F32:
+    return 1e-5;
+  case ATTN_DTYPE_F16:
+    return 2e-3;
+  case ATTN_DTYPE_BF16:
+    return 1e-2;
+  }
+  return 0;
+}
+
+Outcome attn::conformance::run(attn_context *context, const Case &c, uint64_t seed) {
+  Outcome outcome;
+  std::ostringstream why;
+  const attn_problem &p = c.problem;
+  bool softmax = p.variant == ATTN_VARIANT_SOFTMAX;
+
+  attn_kernel *kernel = nullptr;
+  if (attn_kernel_create(context, &p, &kernel) != ATTN_STATUS_SUCCESS) {
+    outcome.message = std::string("attn_kernel_create failed: ") + attn_last_error();
+    return outcome;
+  }
+
+  Tensor q(p.dtype, c.batch, c.seqQ, p.heads_q, p.head_dim, c.bhsd);
+  Tensor k(p.dtype, c.batch, c.seqKv, p.heads_kv, p.head_dim, c.bhsd);
+  Tensor v(p.dtype, c.batch, c.seqKv, p.heads_kv, p.head_dim_v, c.bhsd);
+  Tensor o(p.dtype, c.batch, c.seqQ, p.heads_q, p.head_dim_v, c.bhsd);
+  std::vector<double> qd = randomize(q, seed, c.logitScale);
+  std::vector<double> kd = randomize(k, seed + 1, 1.0);
+  std::vector<double> vd = randomize(v, seed + 2, 1.0);
+  o.poison();
+  size_t statCount = static_cast<size_t>(c.batch * p.heads_q * c.seqQ);
+  std::vector<float> lse(statCount), entropy(statCount);
+  testutil::poison(lse.data(), lse.size());
+  testutil::poison(entropy.data(), entropy.size());
+
+  attn_launch_args args;
+  (void)attn_launch_args_init(&args);
+  args.batch = c.batch;
+  args.seq_q = c.seqQ;
+  args.seq_kv = c.seqKv;
+  args.q = q.view();
+  args.k = k.view();
+  args.v = v.view();
+  args.o = o.view();
+  args.lse = softmax && p.return_lse ? lse.data() : nullptr;
+  args.entropy = softmax && p.return_entropy ? entropy.data() : nullptr;
+  args.seqlens_q = c.seqlensQ.empty() ? nullptr : c.seqlensQ.data();
+  args.seqlens_kv = c.seqlensKv.empty() ? nullptr : c.seqlensKv.data();
+  attn_status status = attn_kernel_launch(kernel, &args);
+  std::string launchError = status == ATTN_STATUS_SUCCESS ? "" : attn_last_error();
+  (void)attn_kernel_destroy(kernel);
+  if (status != ATTN_STATUS_SUCCESS) {
+    outcome.message = "attn_kernel_launch failed: " + launchError;
+    return outcome;
+  }
+
+  std::vector<int64_t> lensQ(c.seqlensQ.begin(), c.seqlensQ.end());
+  std::vector<int64_t> lensKv(c.seqlensKv.begin(), c.seqlensKv.end());
+  std::vector<double> ref(static_cast<size_t>(c.batch * c.seqQ * p.heads_q * p.head_dim_v));
+  std::vector<double> refLse(statCount), refEntropy(statCount);
+  if (softmax) {
+    oracle::AttentionProblem op;
+    op.batch = c.batch;
+    op.seqQ = c.seqQ;
+    op.seqKv = c.seqKv;
+    op.headsQ = p.heads_q;
+    op.headsKv = p.heads_kv;
+    op.headDim = p.head_dim;
+    op.headDimV = p.head_dim_v;
+    if (p.scale != 0)
+      op.scale = p.scale;
+    op.causal = p.causal != 0;
+    op.windowLeft = p.window_left;
+    op.windowRight = p.window_right;
+    op.globalTokens = p.global_tokens;
+    op.softcap = p.softcap;
+    op.seqlensQ = lensQ;
+    op.seqlensKv = lensKv;
+    oracle::attention(op, qd.data(), kd.data(), vd.data(), ref.data(), refLse.data(),
+                      refEntropy.data());
+  } else {
+    oracle::LinearProblem lp;
+    lp.batch = c.batch;
+    lp.seqQ = c.seqQ;
+    lp.seqKv = c.seqKv;
+    lp.headsQ = p.heads_q;
+    lp.headsKv = p.heads_kv;
+    lp.headDim = p.head_dim;
+    lp.headDimV = p.head_dim_v;
+    lp.featureMap = static_cast<oracle::FeatureMap>(p.feature_map);
+    lp.causal = p.causal != 0;
+    lp.normalize = p.normalize != 0;
+    lp.scale = p.scale != 0 ? p.scale : 1.0;
+    lp.seqlensQ = lensQ;
+    lp.seqlensKv = lensKv;
+    oracle::linearAttention(lp, qd.data(), kd.data(), vd.data(), ref.data());
+  }
+
+  // O on the valid rows; padding rows must be untouched.
+  std::vector<double> got, want;
+  size_t i = 0;
+  for (int64_t b = 0; b < c.batch; ++b)
+    for (int64_t s = 0; s < c.seqQ; ++s)
+      for (int64_t h = 0; h < p.heads_q; ++h)
+        for (int64_t d = 0; d < p.head_dim_v; ++d, ++i) {
+          size_t at = o.offset(b, s, h, d);
+          if (s >= length(c.seqlensQ, b, c.seqQ)) {
+            if (!o.isPoison(at)) {
+              outcome.message = "an output row past the query length was written";
+              return outcome;
+            }
+            continue;
+          }
+          got.push_back(o.load(at));
+          want.push_back(ref[i]);
+        }
+  outcome.error = got.empty() ? 0 : testutil::relativeFrobeniusError(got.data(), want.data(), got.size());
+  if (!(outcome.error <= tolerance(p.dtype))) {
+    why << "relative error " << outcome.error << " exceeds " << tolerance(p.dtype);
+    outcome.message = why.str();
+    return outcome;
+  }
+  double statTol = p.dtype == ATTN_DTYPE_F32 ? 1e-4 : 1e-3;
+  if (softmax && p.return_lse && !checkStat("lse", lse, refLse, c, statTol, why)) {
+    outcome.message = why.str();
+    return outcome;
+  }
+  if (softmax && p.return_entropy && !checkStat("entropy", entropy, refEntropy, c, statTol, why)) {
+    outcome.message = why.str();
+    return outcome;
+  }
+  outcome.ok = true;
+  return outcome;
+}

@@ -1,0 +1,191 @@
+//===- AbiTest.cpp - ABI layout, versions, status strings, init helpers ---===//
+//
+// The struct layouts below are the C ABI (x86-64/AArch64 LP64): a change here
+// breaks every compiled engine, so it must be deliberate (append fields, bump
+// the version) and show up as a failing static_assert.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/attn_jit_plugin.h"
+
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#if UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
+static_assert(sizeof(attn_problem) == 120, "attn_problem layout changed");
+static_assert(offsetof(attn_problem, struct_size) == 0, "");
+static_assert(offsetof(attn_problem, target) == 8, "");
+static_assert(offsetof(attn_problem, variant) == 12, "");
+static_assert(offsetof(attn_problem, dtype) == 16, "");
+static_assert(offsetof(attn_problem, heads_q) == 24, "");
+static_assert(offsetof(attn_problem, heads_kv) == 32, "");
+static_assert(offsetof(attn_problem, head_dim) == 40, "");
+static_assert(offsetof(attn_problem, head_dim_v) == 48, "");
+static_assert(offsetof(attn_problem, scale) == 56, "");
+static_assert(offsetof(attn_problem, causal) == 64, "");
+static_assert(offsetof(attn_problem, window_left) == 72, "");
+static_assert(offsetof(attn_problem, window_right) == 80, "");
+static_assert(offsetof(attn_problem, global_tokens) == 88, "");
+static_assert(offsetof(attn_problem, softcap) == 96, "");
+static_assert(offsetof(attn_problem, return_lse) == 104, "");
+static_assert(offsetof(attn_problem, return_entropy) == 108, "");
+static_assert(offsetof(attn_problem, feature_map) == 112, "");
+static_assert(offsetof(attn_problem, normalize) == 116, "");
+
+static_assert(sizeof(attn_tensor) == 40, "attn_tensor layout changed");
+static_assert(offsetof(attn_tensor, strides) == 8, "");
+
+static_assert(sizeof(attn_launch_args) == 224, "attn_launch_args layout changed");
+static_assert(offsetof(attn_launch_args, batch) == 8, "");
+static_assert(offsetof(attn_launch_args, seq_q) == 16, "");
+static_assert(offsetof(attn_launch_args, seq_kv) == 24, "");
+static_assert(offsetof(attn_launch_args, q) == 32, "");
+static_assert(offsetof(attn_launch_args, k) == 72, "");
+static_assert(offsetof(attn_launch_args, v) == 112, "");
+static_assert(offsetof(attn_launch_args, o) == 152, "");
+static_assert(offsetof(attn_launch_args, lse) == 192, "");
+static_assert(offsetof(attn_launch_args, entropy) == 200, "");
+static_assert(offsetof(attn_launch_args, seqlens_q) == 208, "");
+static_assert(offsetof(attn_launch_args, seqlens_kv) == 216, "");
+
+static_assert(sizeof(attn_context_options) == 48, "attn_context_options layout changed");
+static_assert(offsetof(attn_context_options, num_threads) == 8, "");
+static_assert(offsetof(attn_context_options, parallel_for) == 16, "");
+static_assert(offsetof(attn_context_options, parallel_for_user) == 24, "");
+static_assert(offsetof(attn_context_options, cache_dir) == 32, "");
+static_assert(offsetof(attn_context_options, disk_cache) == 40, "");
+
+static_assert(sizeof(attn_context_stats) == 40, "attn_context_stats layout changed");
+static_assert(offsetof(attn_context_stats, kernels_compiled) == 8, "");
+static_assert(offsetof(attn_context_stats, disk_cache_rejected) == 32, "");
+
+// MLIR's C interface for memrefs: {allocated, aligned, offset, sizes[N], strides[N]}.
+static_assert(sizeof(attn_memref1) == 40, "");
+static_assert(sizeof(attn_memref3) == 72, "");
+static_assert(sizeof(attn_memref4) == 88, "");
+static_assert(offsetof(attn_memref4, aligned) == 8, "");
+static_assert(offsetof(attn_memref4, offset) == 16, "");
+static_assert(offsetof(attn_memref4, sizes) == 24, "");
+static_assert(offsetof(attn_memref4, strides) == 56, "");
+static_assert(offsetof(attn_memref3, strides) == 48, "");
+static_assert(offsetof(attn_memref1, strides) == 32, "");
+
+static_assert(sizeof(attn_jit_request) == 24, "attn_jit_request layout changed");
+static_assert(sizeof(attn_jit_kernel) == 80, "attn_jit_kernel layout changed");
+static_assert(offsetof(attn_jit_kernel, handle) == 8, "");
+static_assert(offsetof(attn_jit_kernel, softmax_main) == 16, "");
+static_assert(offsetof(attn_jit_kernel, linear) == 40, "");
+static_assert(offsetof(attn_jit_kernel, block_q) == 48, "");
+static_assert(offsetof(attn_jit_kernel, from_disk_cache) == 64, "");
+static_assert(offsetof(attn_jit_kernel, compile_seconds) == 72, "");
+#endif
+
+// C enums are int-sized and their values are part of the ABI.
+static_assert(sizeof(attn_status) == 4 && sizeof(attn_dtype) == 4 && sizeof(attn_target) == 4, "");
+static_assert(ATTN_STATUS_INTERNAL_ERROR == 7 && ATTN_DTYPE_BF16 == 2 && ATTN_VARIANT_LINEAR == 1 &&
+                  ATTN_FEATURE_MAP_IDENTITY == 2 && ATTN_TARGET_VULKAN == 2 &&
+                  ATTN_PARAM_COUNT == 5,
+              "");
+
+namespace {
+
+TEST(Abi, VersionMatchesHeader) {
+  int32_t major = -1, minor = -1, patch = -1;
+  ASSERT_EQ(attn_get_version(&major, &minor, &patch), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(major, ATTN_VERSION_MAJOR);
+  EXPECT_EQ(minor, ATTN_VERSION_MINOR);
+  EXPECT_EQ(patch, ATTN_VERSION_PATCH);
+  EXPECT_EQ(std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch),
+            ATTN_VERSION_STRING);
+}
+
+TEST(Abi, VersionRejectsNull) {
+  int32_t value = 0;
+  EXPECT_EQ(attn_get_version(nullptr, &value, &value), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(attn_last_error(), "out_major is NULL"), nullptr) << attn_last_error();
+  EXPECT_EQ(attn_get_version(&value, nullptr, &value), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(attn_get_version(&value, &value, nullptr), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(attn_last_error(), "out_patch is NULL"), nullptr) << attn_last_error();
+}
+
+TEST(Abi, StatusStrings) {
+  EXPECT_STREQ(attn_status_string(ATTN_STATUS_SUCCESS), "ATTN_STATUS_SUCCESS");
+  EXPECT_STREQ(attn_status_string(ATTN_STATUS_INVALID_ARGUMENT), "ATTN_STATUS_INVALID_ARGUMENT");
+  EXPECT_STREQ(attn_status_string(ATTN_STATUS_UNSUPPORTED), "ATTN_STATUS_UNSUPPORTED");
+  EXPECT_STREQ(attn_status_string(ATTN_STATUS_COMPILE_ERROR), "ATTN_STATUS_COMPILE_ERROR");
+  EXPECT_STREQ(attn_status_string(ATTN_STATUS_OUT_OF_MEMORY), "ATTN_STATUS_OUT_OF_MEMORY");
+  EXPECT_STREQ(attn_status_string(ATTN_STATUS_IO_ERROR), "ATTN_STATUS_IO_ERROR");
+  EXPECT_STREQ(attn_status_string(ATTN_STATUS_CORRUPT_DATA), "ATTN_STATUS_CORRUPT_DATA");
+  EXPECT_STREQ(attn_status_string(ATTN_STATUS_INTERNAL_ERROR), "ATTN_STATUS_INTERNAL_ERROR");
+  EXPECT_STREQ(attn_status_string(static_cast<attn_status>(42)), "ATTN_STATUS_UNKNOWN");
+}
+
+TEST(Abi, LastErrorIsPerThread) {
+  EXPECT_EQ(attn_problem_init(nullptr), ATTN_STATUS_INVALID_ARGUMENT);
+  std::string otherThreadMessage = "unset";
+  std::thread([&] { otherThreadMessage = attn_last_error(); }).join();
+  EXPECT_EQ(otherThreadMessage, "");
+  EXPECT_NE(std::strstr(attn_last_error(), "problem is NULL"), nullptr) << attn_last_error();
+}
+
+TEST(Abi, ProblemInitDefaults) {
+  attn_problem problem;
+  std::memset(&problem, 0xAB, sizeof(problem));
+  ASSERT_EQ(attn_problem_init(&problem), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(problem.struct_size, sizeof(attn_problem));
+  EXPECT_EQ(problem.target, ATTN_TARGET_CPU);
+  EXPECT_EQ(problem.variant, ATTN_VARIANT_SOFTMAX);
+  EXPECT_EQ(problem.dtype, ATTN_DTYPE_F32);
+  EXPECT_EQ(problem.heads_q, 1);
+  EXPECT_EQ(problem.heads_kv, 1);
+  EXPECT_EQ(problem.head_dim, 64);
+  EXPECT_EQ(problem.head_dim_v, 64);
+  EXPECT_EQ(problem.scale, 0.0);
+  EXPECT_EQ(problem.causal, 0);
+  EXPECT_EQ(problem.window_left, -1);
+  EXPECT_EQ(problem.window_right, -1);
+  EXPECT_EQ(problem.global_tokens, 0);
+  EXPECT_EQ(problem.softcap, 0.0);
+  EXPECT_EQ(problem.return_lse, 0);
+  EXPECT_EQ(problem.return_entropy, 0);
+  EXPECT_EQ(problem.feature_map, ATTN_FEATURE_MAP_ELU_PLUS_ONE);
+  EXPECT_EQ(problem.normalize, 1);
+}
+
+TEST(Abi, LaunchArgsInitZeroesEverything) {
+  attn_launch_args args;
+  std::memset(&args, 0xAB, sizeof(args));
+  ASSERT_EQ(attn_launch_args_init(&args), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(args.struct_size, sizeof(attn_launch_args));
+  EXPECT_EQ(args.batch, 0);
+  EXPECT_EQ(args.q.data, nullptr);
+  EXPECT_EQ(args.o.strides[3], 0);
+  EXPECT_EQ(args.lse, nullptr);
+  EXPECT_EQ(args.seqlens_kv, nullptr);
+}
+
+TEST(Abi, ContextOptionsInitDefaults) {
+  attn_context_options options;
+  std::memset(&options, 0xAB, sizeof(options));
+  ASSERT_EQ(attn_context_options_init(&options), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(options.struct_size, sizeof(attn_context_options));
+  EXPECT_EQ(options.num_threads, 0);
+  EXPECT_EQ(options.parallel_for, nullptr);
+  EXPECT_EQ(options.parallel_for_user, nullptr);
+  EXPECT_EQ(options.cache_dir, nullptr);
+  EXPECT_EQ(options.disk_cache, 1);
+}
+
+TEST(Abi, InitHelpersRejectNull) {
+  EXPECT_EQ(attn_problem_init(nullptr), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(attn_launch_args_init(nullptr), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(attn_last_error(), "args is NULL"), nullptr) << attn_last_error();
+  EXPECT_EQ(attn_context_options_init(nullptr), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(attn_last_error(), "options is NULL"), nullptr) << attn_last_error();
+}
+
+} // namespace

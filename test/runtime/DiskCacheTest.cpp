@@ -1,0 +1,184 @@
+//===- DiskCacheTest.cpp - the cache directory and the disk cache counters ===//
+//
+// The runtime resolves the cache directory (options, then $ATTN_CACHE_DIR,
+// $XDG_CACHE_HOME/attnc, $HOME/.cache/attnc), hands it to the compiler plugin
+// (or NULL when disk_cache is 0), and counts what the plugin reports. Needs
+// the plugin (skips without it); every test works in its own temporary dir.
+//
+//===----------------------------------------------------------------------===//
+
+#include "RuntimeTestUtil.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+namespace {
+
+using namespace attn::rttest;
+namespace fs = std::filesystem;
+
+// A fresh directory, removed with its contents at the end of the test.
+class TempDir {
+public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "attn-runtime-test-XXXXXX").string();
+    path_ = mkdtemp(pattern.data()) ? pattern : "";
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  const std::string &path() const { return path_; }
+
+private:
+  std::string path_;
+};
+
+std::vector<fs::path> filesUnder(const std::string &dir) {
+  std::vector<fs::path> files;
+  std::error_code error;
+  if (!fs::exists(dir, error))
+    return files;
+  for (const auto &entry : fs::recursive_directory_iterator(dir, error))
+    if (entry.is_regular_file())
+      files.push_back(entry.path());
+  return files;
+}
+
+// Sets an environment variable for one scope.
+class ScopedEnv {
+public:
+  ScopedEnv(const char *name, const char *value) : name_(name) {
+    if (const char *old = std::getenv(name))
+      old_ = old;
+    if (value)
+      setenv(name, value, 1);
+    else
+      unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (old_)
+      setenv(name_, old_->c_str(), 1);
+    else
+      unsetenv(name_);
+  }
+
+private:
+  const char *name_;
+  std::optional<std::string> old_;
+};
+
+// A problem no other test compiles, so the plugin has no live copy of it in memory.
+attn_problem uniqueProblem(int64_t headsQ) {
+  attn_problem problem = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, headsQ, 1, 96, 96);
+  problem.softcap = 7.0;
+  return problem;
+}
+
+attn_context_stats statsOf(attn_context *context) {
+  attn_context_stats stats;
+  stats.struct_size = sizeof(stats);
+  EXPECT_EQ(attn_context_get_stats(context, &stats), ATTN_STATUS_SUCCESS);
+  return stats;
+}
+
+// Compiles problem in a fresh context with these options; returns its stats.
+attn_context_stats compileOnce(const attn_context_options *options, const attn_problem &problem,
+                               bool &skipped) {
+  ContextPtr context = makeContext(options);
+  attn_kernel *kernel = nullptr;
+  attn_status status = attn_kernel_create(context.get(), &problem, &kernel);
+  skipped = isNoPluginError(status, attn_last_error());
+  if (!skipped) {
+    EXPECT_EQ(status, ATTN_STATUS_SUCCESS) << attn_last_error();
+  }
+  KernelPtr owned(kernel);
+  return statsOf(context.get());
+}
+
+attn_context_options optionsWith(const char *cacheDir, int32_t diskCache) {
+  attn_context_options options;
+  EXPECT_EQ(attn_context_options_init(&options), ATTN_STATUS_SUCCESS);
+  options.num_threads = 1;
+  options.cache_dir = cacheDir;
+  options.disk_cache = diskCache;
+  return options;
+}
+
+TEST(DiskCache, SecondContextLoadsFromDisk) {
+  TempDir dir;
+  attn_context_options options = optionsWith(dir.path().c_str(), 1);
+  attn_problem problem = uniqueProblem(3);
+  bool skipped = false;
+  attn_context_stats first = compileOnce(&options, problem, skipped);
+  if (skipped)
+    GTEST_SKIP() << "no compiler plugin";
+  EXPECT_EQ(first.kernels_compiled, 1);
+  EXPECT_EQ(first.disk_cache_hits, 0);
+  ASSERT_FALSE(filesUnder(dir.path()).empty()) << "the kernel was not written to the disk cache";
+
+  attn_context_stats second = compileOnce(&options, problem, skipped);
+  EXPECT_EQ(second.kernels_compiled, 0);
+  EXPECT_EQ(second.disk_cache_hits, 1);
+  EXPECT_EQ(second.disk_cache_rejected, 0);
+
+  // A corrupt entry is counted as rejected, then rebuilt.
+  for (const fs::path &file : filesUnder(dir.path()))
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << "not a kernel";
+  attn_context_stats third = compileOnce(&options, problem, skipped);
+  EXPECT_EQ(third.disk_cache_rejected, 1);
+  EXPECT_EQ(third.kernels_compiled, 1);
+  EXPECT_EQ(third.disk_cache_hits, 0);
+}
+
+TEST(DiskCache, DisabledWritesNothing) {
+  TempDir dir;
+  attn_context_options options = optionsWith(dir.path().c_str(), 0);
+  bool skipped = false;
+  attn_context_stats stats = compileOnce(&options, uniqueProblem(5), skipped);
+  if (skipped)
+    GTEST_SKIP() << "no compiler plugin";
+  EXPECT_EQ(stats.kernels_compiled, 1);
+  EXPECT_TRUE(filesUnder(dir.path()).empty());
+}
+
+TEST(DiskCache, DirectoryFromTheEnvironment) {
+  TempDir dir;
+  const std::string fromEnv = dir.path() + "/env", xdg = dir.path() + "/xdg",
+                    home = dir.path() + "/home";
+  attn_context_options options = optionsWith(nullptr, 1);
+  bool skipped = false;
+  {
+    ScopedEnv cache("ATTN_CACHE_DIR", fromEnv.c_str());
+    ScopedEnv xdgEnv("XDG_CACHE_HOME", xdg.c_str());
+    compileOnce(&options, uniqueProblem(6), skipped);
+    if (skipped)
+      GTEST_SKIP() << "no compiler plugin";
+    EXPECT_FALSE(filesUnder(fromEnv).empty()) << "$ATTN_CACHE_DIR comes first";
+    EXPECT_TRUE(filesUnder(xdg).empty());
+  }
+  {
+    ScopedEnv cache("ATTN_CACHE_DIR", ""); // empty counts as unset
+    ScopedEnv xdgEnv("XDG_CACHE_HOME", xdg.c_str());
+    compileOnce(&options, uniqueProblem(7), skipped);
+    EXPECT_FALSE(filesUnder(xdg + "/attnc").empty()) << "then $XDG_CACHE_HOME/attnc";
+  }
+  {
+    ScopedEnv cache("ATTN_CACHE_DIR", nullptr);
+    ScopedEnv xdgEnv("XDG_CACHE_HOME", nullptr);
+    ScopedEnv homeEnv("HOME", home.c_str());
+    compileOnce(&options, uniqueProblem(8), skipped);
+    EXPECT_FALSE(filesUnder(home + "/.cache/attnc").empty()) << "then $HOME/.cache/attnc";
+  }
+  {
+    ScopedEnv cache("ATTN_CACHE_DIR", fromEnv.c_str());
+    const std::string explicitDir = dir.path() + "/explicit";
+    attn_context_options withDir = optionsWith(explicitDir.c_str(), 1);
+    compileOnce(&withDir, uniqueProblem(9), skipped);
+    EXPECT_FALSE(filesUnder(explicitDir).empty()) << "options.cache_dir overrides everything";
+  }
+}
+
+} // namespace

@@ -1,0 +1,293 @@
+//===- KernelTest.cpp - kernels through the C API against the oracle ------===//
+//
+// Compiles and launches real kernels (skipped when no compiler plugin is
+// present) and compares with the float64 oracle on random inputs: each variant,
+// dtype, layout, per-batch lengths, and the split-KV decode path.
+//
+//===----------------------------------------------------------------------===//
+
+#include "RuntimeTestUtil.h"
+
+#include <atomic>
+#include <cstring>
+
+namespace {
+
+using namespace attn::rttest;
+
+struct Shape {
+  int64_t batch, seqQ, seqKv;
+};
+
+// Compiles `problem` and checks it on each shape.
+void checkShapes(attn_context *context, const attn_problem &problem,
+                 std::initializer_list<Shape> shapes, Layout layout = Layout::BSHD) {
+  KernelPtr kernel;
+  ATTN_CREATE_KERNEL_OR_SKIP(context, problem, kernel);
+  uint64_t seed = 10;
+  for (const Shape &shape : shapes) {
+    SCOPED_TRACE(::testing::Message()
+                 << "B=" << shape.batch << " Sq=" << shape.seqQ << " Skv=" << shape.seqKv);
+    AttentionCase c;
+    c.problem = problem;
+    c.batch = shape.batch;
+    c.seqQ = shape.seqQ;
+    c.seqKv = shape.seqKv;
+    c.layout = layout;
+    c.seed = seed += 7;
+    expectAccurate(runCase(kernel.get(), c), problem.dtype);
+  }
+}
+
+attn_problem softmax(attn_dtype dtype, int64_t hq, int64_t hkv, int64_t d, int64_t dv) {
+  return makeProblem(ATTN_VARIANT_SOFTMAX, dtype, hq, hkv, d, dv);
+}
+
+TEST(Kernel, DenseF32) {
+  ContextPtr context = makeContext(2);
+  checkShapes(context.get(), softmax(ATTN_DTYPE_F32, 2, 2, 64, 64),
+              {{1, 1, 1}, {2, 7, 7}, {1, 129, 33}, {2, 16, 200}});
+}
+
+TEST(Kernel, OddHeadDimsAndDvDiffersFromD) {
+  ContextPtr context = makeContext(2);
+  checkShapes(context.get(), softmax(ATTN_DTYPE_F32, 2, 1, 80, 96), {{1, 7, 13}, {2, 33, 65}});
+  checkShapes(context.get(), softmax(ATTN_DTYPE_F32, 1, 1, 32, 128), {{1, 5, 40}});
+}
+
+TEST(Kernel, GroupedQueryCausalWithStatistics) {
+  ContextPtr context = makeContext(2);
+  attn_problem problem = softmax(ATTN_DTYPE_F32, 6, 2, 64, 64);
+  problem.causal = 1;
+  problem.return_lse = 1;
+  problem.return_entropy = 1;
+  checkShapes(context.get(), problem, {{2, 7, 7}, {1, 20, 45}, {1, 1, 300}});
+}
+
+TEST(Kernel, SlidingWindowGlobalsSoftcapScale) {
+  ContextPtr context = makeContext(2);
+  attn_problem problem = softmax(ATTN_DTYPE_F32, 4, 1, 64, 64);
+  problem.causal = 1;
+  problem.window_left = 16;
+  problem.global_tokens = 3;
+  problem.softcap = 5.0;
+  problem.scale = 0.3;
+  problem.return_lse = 1;
+  checkShapes(context.get(), problem, {{1, 70, 70}, {2, 9, 100}});
+  attn_problem band = softmax(ATTN_DTYPE_F32, 2, 2, 64, 64);
+  band.window_left = 5;
+  band.window_right = 3;
+  checkShapes(context.get(), band, {{1, 40, 40}});
+}
+
+TEST(Kernel, HalfAndBfloat16) {
+  ContextPtr context = makeContext(2);
+  for (attn_dtype dtype : {ATTN_DTYPE_F16, ATTN_DTYPE_BF16}) {
+    SCOPED_TRACE(dtype == ATTN_DTYPE_F16 ? "f16" : "bf16");
+    attn_problem problem = softmax(dtype, 4, 2, 128, 128);
+    problem.causal = 1;
+    problem.return_lse = 1;
+    checkShapes(context.get(), problem, {{1, 17, 17}, {2, 3, 70}});
+  }
+}
+
+TEST(Kernel, StridedLayouts) {
+  ContextPtr context = makeContext(2);
+  attn_problem problem = softmax(ATTN_DTYPE_F32, 4, 2, 64, 64);
+  checkShapes(context.get(), problem, {{2, 9, 21}}, Layout::BHSD);
+  checkShapes(context.get(), problem, {{2, 9, 21}}, Layout::PaddedBSHD);
+}
+
+// Rows i >= Lq of O, LSE and ENTROPY keep what the caller had there; keys j >= Lkv are ignored.
+TEST(Kernel, SeqlensLeavePaddingRowsUntouched) {
+  ContextPtr context = makeContext(2);
+  attn_problem problem = softmax(ATTN_DTYPE_F32, 4, 2, 64, 64);
+  problem.causal = 1;
+  problem.return_lse = 1;
+  problem.return_entropy = 1;
+  KernelPtr kernel;
+  ATTN_CREATE_KERNEL_OR_SKIP(context.get(), problem, kernel);
+  AttentionCase c;
+  c.problem = problem;
+  c.batch = 3;
+  c.seqQ = 20;
+  c.seqKv = 40;
+  c.seqlensQ = {20, 7, 1};
+  c.seqlensKv = {40, 9, 30};
+  expectAccurate(runCase(kernel.get(), c), problem.dtype);
+  c.seqlensQ = {0, 13, 20}; // an empty batch entry writes nothing
+  c.seqlensKv = {40, 20, 30};
+  expectAccurate(runCase(kernel.get(), c), problem.dtype);
+}
+
+// Decode: one query row against a long KV cache takes the split-KV path (few work items,
+// seq_kv >= 1024, several threads) and must match the unsplit result.
+TEST(Kernel, SplitKvDecode) {
+  ContextPtr context = makeContext(4);
+  attn_problem problem = softmax(ATTN_DTYPE_F32, 4, 1, 64, 64);
+  problem.return_lse = 1;
+  KernelPtr kernel;
+  ATTN_CREATE_KERNEL_OR_SKIP(context.get(), problem, kernel);
+  AttentionCase c;
+  c.problem = problem;
+  c.batch = 2;
+  c.seqQ = 1;
+  c.seqKv = 2048;
+  expectAccurate(runCase(kernel.get(), c), problem.dtype);
+  c.seqlensKv = {1500, 3}; // one split of the second batch entry sees no key at all
+  expectAccurate(runCase(kernel.get(), c), problem.dtype);
+  c.seqQ = 3;
+  c.seqlensQ = {3, 2};
+  expectAccurate(runCase(kernel.get(), c), problem.dtype);
+}
+
+TEST(Kernel, SplitKvDecodeCausalBf16) {
+  ContextPtr context = makeContext(4);
+  attn_problem problem = softmax(ATTN_DTYPE_BF16, 8, 2, 128, 128);
+  problem.causal = 1;
+  problem.return_lse = 1;
+  checkShapes(context.get(), problem, {{1, 2, 1100}});
+}
+
+// Entropy is never split (partials carry none): the decode shape still works.
+TEST(Kernel, DecodeWithEntropy) {
+  ContextPtr context = makeContext(4);
+  attn_problem problem = softmax(ATTN_DTYPE_F32, 2, 1, 64, 64);
+  problem.return_lse = 1;
+  problem.return_entropy = 1;
+  checkShapes(context.get(), problem, {{1, 1, 1500}});
+}
+
+TEST(Kernel, Linear) {
+  ContextPtr context = makeContext(2);
+  attn_problem problem = makeProblem(ATTN_VARIANT_LINEAR, ATTN_DTYPE_F32, 4, 2, 64, 32);
+  checkShapes(context.get(), problem, {{2, 7, 11}, {1, 1, 1}});
+  problem.causal = 1;
+  checkShapes(context.get(), problem, {{1, 33, 33}, {2, 5, 9}});
+  problem.feature_map = ATTN_FEATURE_MAP_RELU;
+  problem.normalize = 0;
+  problem.scale = 0.5;
+  checkShapes(context.get(), problem, {{1, 16, 16}});
+}
+
+TEST(Kernel, LinearWithSeqlens) {
+  ContextPtr context = makeContext(2);
+  attn_problem problem = makeProblem(ATTN_VARIANT_LINEAR, ATTN_DTYPE_F16, 2, 1, 64, 64);
+  problem.causal = 1;
+  KernelPtr kernel;
+  ATTN_CREATE_KERNEL_OR_SKIP(context.get(), problem, kernel);
+  AttentionCase c;
+  c.problem = problem;
+  c.batch = 2;
+  c.seqQ = 12;
+  c.seqKv = 12;
+  c.seqlensQ = {5, 12};
+  c.seqlensKv = {8, 12};
+  expectAccurate(runCase(kernel.get(), c), problem.dtype);
+}
+
+// Kernels keep their context's pool alive: destroying the context first is safe.
+TEST(Kernel, OutlivesItsContext) {
+  attn_context *context = nullptr;
+  ASSERT_EQ(attn_context_create(nullptr, &context), ATTN_STATUS_SUCCESS);
+  attn_problem problem = softmax(ATTN_DTYPE_F32, 2, 2, 64, 64);
+  attn_kernel *raw = nullptr;
+  attn_status status = attn_kernel_create(context, &problem, &raw);
+  EXPECT_EQ(attn_context_destroy(context), ATTN_STATUS_SUCCESS);
+  if (isNoPluginError(status, attn_last_error()))
+    GTEST_SKIP() << attn_last_error();
+  ASSERT_EQ(status, ATTN_STATUS_SUCCESS) << attn_last_error();
+  KernelPtr kernel(raw);
+  AttentionCase c;
+  c.problem = problem;
+  c.batch = 2;
+  c.seqQ = 40;
+  c.seqKv = 40;
+  expectAccurate(runCase(kernel.get(), c), problem.dtype);
+}
+
+attn_context_stats stats(attn_context *context) {
+  attn_context_stats stats;
+  stats.struct_size = sizeof(stats);
+  EXPECT_EQ(attn_context_get_stats(context, &stats), ATTN_STATUS_SUCCESS);
+  return stats;
+}
+
+// Two spellings of one problem (default vs explicit scale, a larger struct_size, fields of the
+// other variant) share one compiled kernel.
+TEST(Kernel, MemoryCacheNormalizesTheProblem) {
+  ContextPtr context = makeContext(1);
+  attn_problem problem = softmax(ATTN_DTYPE_F32, 2, 2, 64, 64);
+  KernelPtr first;
+  ATTN_CREATE_KERNEL_OR_SKIP(context.get(), problem, first);
+  struct {
+    attn_problem problem;
+    char futureFields[16];
+  } respelled;
+  std::memset(&respelled, 0x7E, sizeof(respelled));
+  respelled.problem = problem;
+  respelled.problem.struct_size = sizeof(respelled);
+  respelled.problem.scale = 0.125;                       // 1/sqrt(64), the default
+  respelled.problem.feature_map = ATTN_FEATURE_MAP_RELU; // linear only
+  respelled.problem.normalize = 0;
+  KernelPtr second;
+  ATTN_CREATE_KERNEL_OR_SKIP(context.get(), respelled.problem, second);
+  attn_context_stats now = stats(context.get());
+  EXPECT_EQ(now.kernels_compiled + now.disk_cache_hits, 1);
+  EXPECT_EQ(now.memory_cache_hits, 1);
+
+  attn_problem other = problem;
+  other.causal = 1;
+  KernelPtr third;
+  ATTN_CREATE_KERNEL_OR_SKIP(context.get(), other, third);
+  now = stats(context.get());
+  EXPECT_EQ(now.kernels_compiled + now.disk_cache_hits, 2);
+  EXPECT_EQ(now.memory_cache_hits, 1);
+}
+
+struct HookCounter {
+  std::atomic<int64_t> calls{0};
+  std::atomic<int64_t> items{0};
+};
+
+// An engine's parallel_for: runs the items in a few uneven chunks on the calling thread.
+void engineParallelFor(void *user, int64_t n, attn_parallel_task_fn task, void *taskCtx) {
+  auto *counter = static_cast<HookCounter *>(user);
+  counter->calls.fetch_add(1);
+  counter->items.fetch_add(n);
+  for (int64_t begin = 0; begin < n;) {
+    int64_t end = std::min(n, begin + 3);
+    task(taskCtx, begin, end);
+    begin = end;
+  }
+}
+
+TEST(Kernel, EngineParallelForIsUsed) {
+  HookCounter counter;
+  attn_context_options options;
+  ASSERT_EQ(attn_context_options_init(&options), ATTN_STATUS_SUCCESS);
+  options.parallel_for = engineParallelFor;
+  options.parallel_for_user = &counter;
+  options.num_threads = 4; // the engine's width: lets decode split the KV axis
+  options.disk_cache = 0;
+  ContextPtr context = makeContext(&options);
+  attn_problem problem = softmax(ATTN_DTYPE_F32, 4, 2, 64, 64);
+  problem.return_lse = 1;
+  KernelPtr kernel;
+  ATTN_CREATE_KERNEL_OR_SKIP(context.get(), problem, kernel);
+  AttentionCase c;
+  c.problem = problem;
+  c.batch = 2;
+  c.seqQ = 37;
+  c.seqKv = 50;
+  expectAccurate(runCase(kernel.get(), c), problem.dtype);
+  EXPECT_EQ(counter.calls.load(), 1);
+  EXPECT_GE(counter.items.load(), 2 * 2); // at least one item per (batch, kv head)
+
+  c.seqQ = 1; // decode: partial + merge, both through the engine
+  c.seqKv = 1024;
+  expectAccurate(runCase(kernel.get(), c), problem.dtype);
+  EXPECT_EQ(counter.calls.load(), 3);
+}
+
+} // namespace
