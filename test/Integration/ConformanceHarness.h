@@ -27,6 +27,7 @@ struct Case {
   std::vector<int32_t> seqlensQ, seqlensKv; // empty = full lengths
   double logitScale = 1.0;                  // q is multiplied by this (SPEC §4: logits x100)
   bool bhsd = false;                        // Q/K/V/O stored [B, H, S, D] and passed by strides
+  int timedLaunches = 0;                    // > 0: also time this many launches (best kept)
 };
 
 /// gtest prints a case by its name.
@@ -45,6 +46,7 @@ struct Outcome {
   bool ok = false;
   std::string message; // what failed, with the measured error
   double error = 0;    // relative Frobenius error of O
+  double seconds = 0;  // best of the timed launches (Case::timedLaunches)
 };
 
 /// Runs `c` on `context` with inputs drawn from `seed`.

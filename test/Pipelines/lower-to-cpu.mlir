@@ -5,7 +5,7 @@
 // CHECK: llvm.func @attn_main
 // CHECK: llvm.intr.fma({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
 // CHECK: llvm.func @_mlir_ciface_attn_main
-// CHECK: llvm.func @_mlir_ciface_attn_partial
+// CHECK: llvm.func @_mlir_ciface_attn_decode
 // CHECK: llvm.func @_mlir_ciface_attn_merge
 // CHECK-NOT: expf
 // CHECK-NOT: attn.

@@ -75,13 +75,20 @@ static_assert(offsetof(attn_memref3, strides) == 48, "");
 static_assert(offsetof(attn_memref1, strides) == 32, "");
 
 static_assert(sizeof(attn_jit_request) == 24, "attn_jit_request layout changed");
-static_assert(sizeof(attn_jit_kernel) == 80, "attn_jit_kernel layout changed");
+// ABI 2: softmax_decode replaced softmax_partial, decode_max_rows was added.
+static_assert(ATTN_JIT_ABI_VERSION == 2, "attn_jit_kernel's layout below is ABI 2's");
+static_assert(sizeof(attn_jit_kernel) == 88, "attn_jit_kernel layout changed");
 static_assert(offsetof(attn_jit_kernel, handle) == 8, "");
 static_assert(offsetof(attn_jit_kernel, softmax_main) == 16, "");
+static_assert(offsetof(attn_jit_kernel, softmax_decode) == 24, "");
+static_assert(offsetof(attn_jit_kernel, merge) == 32, "");
 static_assert(offsetof(attn_jit_kernel, linear) == 40, "");
 static_assert(offsetof(attn_jit_kernel, block_q) == 48, "");
-static_assert(offsetof(attn_jit_kernel, from_disk_cache) == 64, "");
-static_assert(offsetof(attn_jit_kernel, compile_seconds) == 72, "");
+static_assert(offsetof(attn_jit_kernel, block_k) == 56, "");
+static_assert(offsetof(attn_jit_kernel, decode_max_rows) == 64, "");
+static_assert(offsetof(attn_jit_kernel, from_disk_cache) == 72, "");
+static_assert(offsetof(attn_jit_kernel, disk_cache_rejected) == 76, "");
+static_assert(offsetof(attn_jit_kernel, compile_seconds) == 80, "");
 #endif
 
 // C enums are int-sized and their values are part of the ABI.

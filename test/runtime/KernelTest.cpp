@@ -120,8 +120,8 @@ TEST(Kernel, SeqlensLeavePaddingRowsUntouched) {
   expectAccurate(runCase(kernel.get(), c), problem.dtype);
 }
 
-// Decode: one query row against a long KV cache takes the split-KV path (few work items,
-// seq_kv >= 1024, several threads) and must match the unsplit result.
+// Decode: few query rows (Sq * G <= the kernel's decode_max_rows, which is >= 1) against a long KV
+// cache take softmax_decode, split over the KV axis, then merge; they must match the oracle.
 TEST(Kernel, SplitKvDecode) {
   ContextPtr context = makeContext(4);
   attn_problem problem = softmax(ATTN_DTYPE_F32, 4, 1, 64, 64);
@@ -139,6 +139,29 @@ TEST(Kernel, SplitKvDecode) {
   c.seqQ = 3;
   c.seqlensQ = {3, 2};
   expectAccurate(runCase(kernel.get(), c), problem.dtype);
+  c.seqlensQ = {0, 1}; // an empty batch entry: merge writes none of its rows
+  expectAccurate(runCase(kernel.get(), c), problem.dtype);
+}
+
+// One query row per kv head (Sq * G = 1) always decodes: split, unsplit (short KV) and many heads.
+TEST(Kernel, DecodeOneRowPerKvHead) {
+  ContextPtr context = makeContext(4);
+  attn_problem problem = softmax(ATTN_DTYPE_F32, 2, 2, 64, 64);
+  problem.return_lse = 1;
+  checkShapes(context.get(), problem, {{1, 1, 3000}, {1, 1, 100}, {8, 1, 700}});
+  problem.dtype = ATTN_DTYPE_F16;
+  checkShapes(context.get(), problem, {{2, 1, 1100}});
+}
+
+TEST(Kernel, DecodeWindowGlobalsSoftcap) {
+  ContextPtr context = makeContext(4);
+  attn_problem problem = softmax(ATTN_DTYPE_F32, 4, 1, 64, 64);
+  problem.causal = 1;
+  problem.window_left = 100;
+  problem.global_tokens = 3;
+  problem.softcap = 5.0;
+  problem.return_lse = 1;
+  checkShapes(context.get(), problem, {{2, 1, 2000}, {1, 2, 600}});
 }
 
 TEST(Kernel, SplitKvDecodeCausalBf16) {
@@ -149,7 +172,7 @@ TEST(Kernel, SplitKvDecodeCausalBf16) {
   checkShapes(context.get(), problem, {{1, 2, 1100}});
 }
 
-// Entropy is never split (partials carry none): the decode shape still works.
+// Entropy never takes the decode path (its partial results carry none): softmax_main serves it.
 TEST(Kernel, DecodeWithEntropy) {
   ContextPtr context = makeContext(4);
   attn_problem problem = softmax(ATTN_DTYPE_F32, 2, 1, 64, 64);
@@ -271,8 +294,10 @@ TEST(Kernel, EngineParallelForIsUsed) {
   options.num_threads = 4; // the engine's width: lets decode split the KV axis
   options.disk_cache = 0;
   ContextPtr context = makeContext(&options);
+  // Entropy always runs softmax_main: one parallel-for.
   attn_problem problem = softmax(ATTN_DTYPE_F32, 4, 2, 64, 64);
   problem.return_lse = 1;
+  problem.return_entropy = 1;
   KernelPtr kernel;
   ATTN_CREATE_KERNEL_OR_SKIP(context.get(), problem, kernel);
   AttentionCase c;
@@ -284,10 +309,19 @@ TEST(Kernel, EngineParallelForIsUsed) {
   EXPECT_EQ(counter.calls.load(), 1);
   EXPECT_GE(counter.items.load(), 2 * 2); // at least one item per (batch, kv head)
 
-  c.seqQ = 1; // decode: partial + merge, both through the engine
+  // Sq * G = 1 always decodes: softmax_decode then merge, both through the engine.
+  attn_problem decode = softmax(ATTN_DTYPE_F32, 2, 2, 64, 64);
+  decode.return_lse = 1;
+  KernelPtr decodeKernel;
+  ATTN_CREATE_KERNEL_OR_SKIP(context.get(), decode, decodeKernel);
+  c.problem = decode;
+  c.seqQ = 1;
   c.seqKv = 1024;
-  expectAccurate(runCase(kernel.get(), c), problem.dtype);
+  const int64_t itemsBefore = counter.items.load();
+  expectAccurate(runCase(decodeKernel.get(), c), decode.dtype);
   EXPECT_EQ(counter.calls.load(), 3);
+  // ceil(2 * 4 / (B * Hkv)) = 2 splits: 2 * B * Hkv decode items, then B * Sq merge items.
+  EXPECT_EQ(counter.items.load() - itemsBefore, 2 * 2 * 2 + 2 * 1);
 }
 
 } // namespace

@@ -24,6 +24,8 @@
 #include "mlir/Transforms/Passes.h"
 
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/SHA256.h"
@@ -31,8 +33,11 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Target/TargetMachine.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
 
+#include <algorithm>
 #include <mutex>
+#include <thread>
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -103,12 +108,16 @@ FailureOr<CPUKernelConfig> mlir::attn::preparedConfig(ModuleOp module) {
   return config;
 }
 
-static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostTargetMachine() {
+void mlir::attn::initializeNativeTarget() {
   static std::once_flag once;
   std::call_once(once, [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
   });
+}
+
+static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostTargetMachine() {
+  initializeNativeTarget();
   auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!builder)
     return builder.takeError();
@@ -121,12 +130,43 @@ static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostTargetMachine() 
   return builder->createTargetMachine();
 }
 
-FailureOr<std::string> mlir::attn::compileToObject(ModuleOp module, std::string &error) {
+/// Optimizes and compiles one partition (given as bitcode, so that each thread has its own
+/// LLVMContext) to an object file.
+static std::string compilePartition(const std::string &bitcode, std::string &error) {
+  llvm::LLVMContext context;
+  auto parsed = llvm::parseBitcodeFile(
+      llvm::MemoryBufferRef(bitcode, "attn-kernel-partition"), context);
+  if (!parsed) {
+    error = "cannot read a module partition: " + llvm::toString(parsed.takeError());
+    return {};
+  }
+  std::unique_ptr<llvm::Module> module = std::move(*parsed);
+  auto tm = hostTargetMachine();
+  if (!tm) {
+    error = "cannot create a target machine for the host: " + llvm::toString(tm.takeError());
+    return {};
+  }
+  if (llvm::Error err = makeOptimizingTransformer(3, 0, tm->get())(module.get())) {
+    error = "LLVM optimization failed: " + llvm::toString(std::move(err));
+    return {};
+  }
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  llvm::legacy::PassManager codegen;
+  if ((*tm)->addPassesToEmitFile(codegen, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+    error = "the host target cannot emit object files";
+    return {};
+  }
+  codegen.run(*module);
+  return std::string(buffer.begin(), buffer.end());
+}
+
+FailureOr<std::vector<std::string>> mlir::attn::compileToObjects(ModuleOp module,
+                                                                 std::string &error) {
   PassManager pm(module.getContext());
   buildLowerToCPUPipeline(pm, CPUPipelineOptions());
   if (failed(runPasses(pm, module, error)))
     return failure();
-
   auto tm = hostTargetMachine();
   if (!tm) {
     error = "cannot create a target machine for the host: " + llvm::toString(tm.takeError());
@@ -140,18 +180,35 @@ FailureOr<std::string> mlir::attn::compileToObject(ModuleOp module, std::string 
   }
   llvmModule->setDataLayout((*tm)->createDataLayout());
   llvmModule->setTargetTriple((*tm)->getTargetTriple().getTriple());
-  if (llvm::Error err = makeOptimizingTransformer(3, 0, tm->get())(llvmModule.get())) {
-    error = "LLVM optimization failed: " + llvm::toString(std::move(err));
-    return failure();
-  }
 
-  llvm::SmallVector<char, 0> buffer;
-  llvm::raw_svector_ostream os(buffer);
-  llvm::legacy::PassManager codegen;
-  if ((*tm)->addPassesToEmitFile(codegen, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
-    error = "the host target cannot emit object files";
-    return failure();
+  // LLVM optimization and code generation are most of a cold compile and the kernels' entry
+  // points are independent functions: split the module and compile the parts in parallel (the
+  // largest functions land in different parts). The parts link together when loaded.
+  unsigned parts = std::clamp(std::thread::hardware_concurrency(), 1u, 2u);
+  std::vector<std::string> bitcode;
+  llvm::SplitModule(
+      *llvmModule, parts,
+      [&](std::unique_ptr<llvm::Module> part) {
+        std::string buffer;
+        llvm::raw_string_ostream os(buffer);
+        llvm::WriteBitcodeToFile(*part, os);
+        os.flush();
+        bitcode.push_back(std::move(buffer));
+      },
+      /*PreserveLocals=*/false, /*RoundRobin=*/true);
+  std::vector<std::string> objects(bitcode.size()), errors(bitcode.size());
+  std::vector<std::thread> workers;
+  for (size_t i = 1; i < bitcode.size(); ++i)
+    workers.emplace_back([&, i] { objects[i] = compilePartition(bitcode[i], errors[i]); });
+  if (!bitcode.empty())
+    objects[0] = compilePartition(bitcode[0], errors[0]);
+  for (std::thread &worker : workers)
+    worker.join();
+  for (const std::string &message : errors) {
+    if (!message.empty()) {
+      error = message;
+      return failure();
+    }
   }
-  codegen.run(*llvmModule);
-  return std::string(buffer.begin(), buffer.end());
+  return objects;
 }

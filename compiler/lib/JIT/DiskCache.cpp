@@ -17,7 +17,7 @@ using namespace mlir::attn;
 
 namespace {
 constexpr char kMagic[8] = {'A', 'T', 'T', 'N', 'K', 'E', 'R', 'N'};
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
 
 /// The fixed-size header in front of the object code (little-endian, as the host).
 struct Header {
@@ -28,6 +28,7 @@ struct Header {
   char llvmVersion[16];
   char key[64];
   int64_t blockQ, blockK, vectorWidth;
+  uint64_t objectCount;
   uint64_t payloadSize;
   uint64_t payloadHash;
 };
@@ -35,6 +36,23 @@ struct Header {
 void copyField(char *field, size_t size, const std::string &value) {
   std::memset(field, 0, size);
   std::memcpy(field, value.data(), std::min(size, value.size()));
+}
+
+/// Splits a payload into its size-prefixed objects; false if the sizes do not add up.
+bool decodeObjects(llvm::StringRef payload, uint64_t count, std::vector<std::string> &objects) {
+  objects.clear();
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t size;
+    if (payload.size() < sizeof(size))
+      return false;
+    std::memcpy(&size, payload.data(), sizeof(size));
+    payload = payload.drop_front(sizeof(size));
+    if (payload.size() < size)
+      return false;
+    objects.push_back(payload.take_front(size).str());
+    payload = payload.drop_front(size);
+  }
+  return payload.empty() && !objects.empty();
 }
 
 bool fieldEquals(const char *field, size_t size, const std::string &value) {
@@ -68,9 +86,9 @@ CacheLookup DiskCache::lookup(const std::string &key, CacheEntry &entry) const {
             fieldEquals(header.llvmVersion, sizeof(header.llvmVersion), LLVM_VERSION_STRING) &&
             fieldEquals(header.key, sizeof(header.key), key) &&
             header.payloadSize == payload.size() && header.blockQ > 0 && header.blockK > 0 &&
-            header.vectorWidth > 0 && header.payloadHash == llvm::xxh3_64bits(payload);
+            header.vectorWidth > 0 && header.payloadHash == llvm::xxh3_64bits(payload) &&
+            decodeObjects(payload, header.objectCount, entry.objects);
     if (valid) {
-      entry.object = payload.str();
       entry.config = {header.blockQ, header.blockK, header.vectorWidth};
       return CacheLookup::Hit;
     }
@@ -92,8 +110,15 @@ bool DiskCache::store(const std::string &key, const CacheEntry &entry) const {
   header.blockQ = entry.config.blockQ;
   header.blockK = entry.config.blockK;
   header.vectorWidth = entry.config.vectorWidth;
-  header.payloadSize = entry.object.size();
-  header.payloadHash = llvm::xxh3_64bits(entry.object);
+  std::string payload;
+  for (const std::string &object : entry.objects) {
+    uint64_t size = object.size();
+    payload.append(reinterpret_cast<const char *>(&size), sizeof(size));
+    payload += object;
+  }
+  header.objectCount = entry.objects.size();
+  header.payloadSize = payload.size();
+  header.payloadHash = llvm::xxh3_64bits(payload);
 
   // Write a uniquely named temporary in the same directory, then rename it over the entry: the
   // rename is atomic, so a concurrent reader sees the old file, no file, or the whole new one.
@@ -105,7 +130,7 @@ bool DiskCache::store(const std::string &key, const CacheEntry &entry) const {
   {
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
     os.write(reinterpret_cast<const char *>(&header), sizeof(header));
-    os << entry.object;
+    os << payload;
     os.flush();
     if (os.has_error()) {
       os.clear_error();

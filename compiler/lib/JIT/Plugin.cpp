@@ -27,7 +27,8 @@ namespace {
 struct CompiledKernel {
   std::unique_ptr<LoadedObject> object;
   CPUKernelConfig config;
-  attn_softmax_fn softmaxMain = nullptr, softmaxPartial = nullptr;
+  attn_softmax_fn softmaxMain = nullptr;
+  attn_decode_fn softmaxDecode = nullptr;
   attn_merge_fn merge = nullptr;
   attn_linear_fn linear = nullptr;
 };
@@ -45,7 +46,7 @@ attn_status fail(attn_status status, const std::string &message, char *error, si
 
 /// Links `object` into the process and resolves the entry points of the problem's variant.
 FailureOr<KernelHandle> loadKernel(const CacheEntry &entry, bool softmax, std::string &error) {
-  auto object = LoadedObject::load(entry.object);
+  auto object = LoadedObject::load(entry.objects);
   if (!object) {
     error = "cannot load the kernel object: " + llvm::toString(object.takeError());
     return failure();
@@ -56,9 +57,9 @@ FailureOr<KernelHandle> loadKernel(const CacheEntry &entry, bool softmax, std::s
   auto resolve = [&](StringRef name) { return kernel->object->lookup(("_mlir_ciface_" + name).str()); };
   if (softmax) {
     kernel->softmaxMain = reinterpret_cast<attn_softmax_fn>(resolve(kSoftmaxMainName));
-    kernel->softmaxPartial = reinterpret_cast<attn_softmax_fn>(resolve(kSoftmaxPartialName));
+    kernel->softmaxDecode = reinterpret_cast<attn_decode_fn>(resolve(kSoftmaxDecodeName));
     kernel->merge = reinterpret_cast<attn_merge_fn>(resolve(kMergeName));
-    if (!kernel->softmaxMain || !kernel->softmaxPartial || !kernel->merge) {
+    if (!kernel->softmaxMain || !kernel->softmaxDecode || !kernel->merge) {
       error = "the kernel object lacks a softmax entry point";
       return failure();
     }
@@ -75,11 +76,12 @@ FailureOr<KernelHandle> loadKernel(const CacheEntry &entry, bool softmax, std::s
 void describe(const KernelHandle &kernel, attn_jit_kernel *out) {
   out->handle = new KernelHandle(kernel);
   out->softmax_main = kernel->softmaxMain;
-  out->softmax_partial = kernel->softmaxPartial;
+  out->softmax_decode = kernel->softmaxDecode;
   out->merge = kernel->merge;
   out->linear = kernel->linear;
   out->block_q = kernel->config.blockQ;
   out->block_k = kernel->config.blockK;
+  out->decode_max_rows = kDecodeMaxRows;
 }
 
 } // namespace
@@ -129,10 +131,10 @@ attn_status attn_jit_compile(const attn_jit_request *request, attn_jit_kernel *o
   if (lookup == CacheLookup::Hit) {
     out->from_disk_cache = 1;
   } else {
-    FailureOr<std::string> object = compileToObject(**module, message);
-    if (failed(object))
+    FailureOr<std::vector<std::string>> objects = compileToObjects(**module, message);
+    if (failed(objects))
       return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
-    entry.object = std::move(*object);
+    entry.objects = std::move(*objects);
     entry.config = config;
     if (disk)
       disk->store(*key, entry);

@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define ATTN_JIT_ABI_VERSION 1
+#define ATTN_JIT_ABI_VERSION 2
 
 typedef struct attn_memref1 {
   void *allocated, *aligned;
@@ -41,16 +41,24 @@ enum {
   ATTN_PARAM_COUNT = 5
 };
 
-/* Softmax attention over work items [item_begin, item_end).
- * main:    items = B * Hkv * ceil(Sq / block_q); item = (b * Hkv + g) * nqb + qb. O has the problem's
- *          dtype; LSE/entropy written when the problem asked for them.
- * partial: items = num_splits * B * Hkv * nqb; item = ((s * B + b) * Hkv + g) * nqb + qb. Split s of
- *          batch b covers keys [s * c, min(Lkv, (s + 1) * c)) with c = ceil(Lkv / num_splits)
- *          rounded up to block_k. O is f32 [num_splits * B, Sq, Hq, Dv] (batch index s * B + b) and
- *          LSE is f32 [num_splits * B, Hq, Sq], always written; entropy is not computed. */
+/* Softmax attention over work items [item_begin, item_end) (num_splits is 1):
+ * items = B * Hkv * ceil(Sq / block_q); item = (b * Hkv + g) * nqb + qb. O has the problem's
+ * dtype; LSE/entropy are written when the problem asked for them. */
 typedef void (*attn_softmax_fn)(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v, attn_memref4 *o,
                                 attn_memref3 *lse, attn_memref3 *entropy, attn_memref1 *seqlens_q,
                                 attn_memref1 *seqlens_kv, attn_memref1 *params);
+
+/* Split-KV decode (flash-decoding), for launches with few query rows: Sq * (Hq / Hkv) must be at
+ * most decode_max_rows. items = num_splits * B * Hkv; item = (s * B + b) * Hkv + g: every query
+ * row of every head of group g against split s of batch b's keys, [s * c, min(Lkv, (s + 1) * c))
+ * with c = ceil(Lkv / num_splits) rounded up to block_k. Writes f32 partial results for rows
+ * i < Lq: O to o_parts [num_splits * B, Sq, Hq, Dv] and LSE to lse_parts [num_splits * B, Hq, Sq]
+ * (batch index s * B + b; an empty split writes O = 0, LSE = -inf). Entropy is not computed: a
+ * problem asking for entropy launches softmax_main. */
+typedef void (*attn_decode_fn)(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v,
+                               attn_memref4 *o_parts, attn_memref3 *lse_parts,
+                               attn_memref1 *seqlens_q, attn_memref1 *seqlens_kv,
+                               attn_memref1 *params);
 
 /* Merges the partial results (attn.merge): items = B * Sq; item = b * Sq + i (all heads of row i).
  * o_parts f32 [num_splits * B, Sq, Hq, Dv], lse_parts f32 [num_splits * B, Hq, Sq]; writes O (the
@@ -72,11 +80,13 @@ typedef struct attn_jit_request {
 typedef struct attn_jit_kernel {
   size_t struct_size;
   void *handle; /* owned by the plugin; released with attn_jit_release */
-  attn_softmax_fn softmax_main, softmax_partial; /* softmax variant */
-  attn_merge_fn merge;                           /* softmax variant */
-  attn_linear_fn linear;                         /* linear variant */
-  int64_t block_q; /* query rows per softmax work item */
-  int64_t block_k; /* keys per KV tile */
+  attn_softmax_fn softmax_main; /* softmax variant */
+  attn_decode_fn softmax_decode; /* softmax variant */
+  attn_merge_fn merge;           /* softmax variant */
+  attn_linear_fn linear;         /* linear variant */
+  int64_t block_q;               /* query rows per softmax_main work item */
+  int64_t block_k;               /* keys per KV tile */
+  int64_t decode_max_rows;       /* softmax_decode handles Sq * (Hq / Hkv) <= this */
   int32_t from_disk_cache;     /* 1 when loaded from the disk cache */
   int32_t disk_cache_rejected; /* 1 when a corrupt/stale disk entry was found and rebuilt */
   double compile_seconds;

@@ -136,23 +136,26 @@ void Plugin::release(void *handle) const noexcept {
     release_(handle);
 }
 
-namespace {
-
-// The entry points a launch of this problem may call (split-KV needs partial
-// and merge unless the problem asks for entropy, which never splits).
-const char *missingEntryPoint(const attn_problem &problem, const attn_jit_kernel &kernel) {
-  if (problem.variant == ATTN_VARIANT_LINEAR)
-    return kernel.linear ? nullptr : "linear";
-  if (!kernel.softmax_main)
-    return "softmax_main";
-  if (!problem.return_entropy && !kernel.softmax_partial)
-    return "softmax_partial";
-  if (!problem.return_entropy && !kernel.merge)
-    return "merge";
-  return nullptr;
+std::string kernelDefect(const attn_problem &problem, const attn_jit_kernel &kernel) {
+  if (problem.variant == ATTN_VARIANT_LINEAR) // items are whole (batch, kv head) pairs: no blocks
+    return kernel.linear ? "" : "without the linear entry point";
+  // Decode (softmax_decode + merge) may run for any problem that does not ask
+  // for entropy; one that does always runs softmax_main.
+  const bool decodes = !problem.return_entropy;
+  const char *missing = !kernel.softmax_main               ? "softmax_main"
+                        : decodes && !kernel.softmax_decode ? "softmax_decode"
+                        : decodes && !kernel.merge          ? "merge"
+                                                            : nullptr;
+  if (missing)
+    return format("without the %s entry point", missing);
+  if (kernel.block_q < 1 || kernel.block_k < 1)
+    return format("with block_q = %lld and block_k = %lld; both must be >= 1",
+                  static_cast<long long>(kernel.block_q), static_cast<long long>(kernel.block_k));
+  if (decodes && kernel.decode_max_rows < 1)
+    return format("with decode_max_rows = %lld; it must be >= 1",
+                  static_cast<long long>(kernel.decode_max_rows));
+  return "";
 }
-
-} // namespace
 
 attn_jit_kernel Plugin::compile(const attn_problem &problem, const char *cacheDir) const {
   attn_jit_request request;
@@ -173,20 +176,11 @@ attn_jit_kernel Plugin::compile(const attn_problem &problem, const char *cacheDi
          format("compiling the kernel failed: %s",
                 message[0] ? message : "the compiler plugin gave no message"));
   }
-  if (const char *missing = missingEntryPoint(problem, kernel)) {
+  std::string defect = kernelDefect(problem, kernel);
+  if (!defect.empty()) {
     release(kernel.handle);
-    fail(ATTN_STATUS_INTERNAL_ERROR,
-         format("the compiler plugin %s returned a kernel without the %s entry point",
-                path_.c_str(), missing));
-  }
-  // Linear items are whole (batch, kv head) pairs: only softmax uses the blocks.
-  if (problem.variant == ATTN_VARIANT_SOFTMAX && (kernel.block_q < 1 || kernel.block_k < 1)) {
-    release(kernel.handle);
-    fail(ATTN_STATUS_INTERNAL_ERROR,
-         format("the compiler plugin %s returned a kernel with block_q = %lld and block_k = "
-                "%lld; both must be >= 1",
-                path_.c_str(), static_cast<long long>(kernel.block_q),
-                static_cast<long long>(kernel.block_k)));
+    fail(ATTN_STATUS_INTERNAL_ERROR, format("the compiler plugin %s returned a kernel %s",
+                                            path_.c_str(), defect.c_str()));
   }
   return kernel;
 }

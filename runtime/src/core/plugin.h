@@ -39,6 +39,11 @@ private:
   friend struct PluginLoader;
 };
 
+/// Why the plugin's kernel for problem cannot be launched ("" when it can):
+/// an entry point its launches may call is missing, or a blocking is < 1.
+/// The text follows "returned a kernel".
+std::string kernelDefect(const attn_problem &problem, const attn_jit_kernel &kernel);
+
 } // namespace attn::rt
 
 #endif // ATTN_RUNTIME_CORE_PLUGIN_H

@@ -33,48 +33,66 @@ struct Params {
   }
 };
 
-// One parallel-for over softmax_main or softmax_partial.
-struct SoftmaxCall {
-  attn_softmax_fn fn;
+// The launch's descriptors, shared by every call struct below.
+struct Operands {
   attn_memref4 q, k, v, o;
   attn_memref3 lse, entropy;
   attn_memref1 seqlensQ, seqlensKv;
-  int64_t hasSeqlensQ, hasSeqlensKv, numSplits;
+  int64_t hasSeqlensQ, hasSeqlensKv;
+};
+
+// One parallel-for over softmax_main (never split).
+struct SoftmaxCall {
+  attn_softmax_fn fn;
+  Operands x;
 
   static void run(void *self, int64_t begin, int64_t end) {
     SoftmaxCall c = *static_cast<const SoftmaxCall *>(self);
-    Params params(begin, end, c.hasSeqlensQ, c.hasSeqlensKv, c.numSplits);
-    c.fn(&c.q, &c.k, &c.v, &c.o, &c.lse, &c.entropy, &c.seqlensQ, &c.seqlensKv, &params.memref);
+    Params params(begin, end, c.x.hasSeqlensQ, c.x.hasSeqlensKv, /*numSplits=*/1);
+    c.fn(&c.x.q, &c.x.k, &c.x.v, &c.x.o, &c.x.lse, &c.x.entropy, &c.x.seqlensQ, &c.x.seqlensKv,
+         &params.memref);
+  }
+};
+
+// One parallel-for over softmax_decode: partial results into the workspace.
+struct DecodeCall {
+  attn_decode_fn fn;
+  Operands x;
+  attn_memref4 oParts;
+  attn_memref3 lseParts;
+  int64_t numSplits;
+
+  static void run(void *self, int64_t begin, int64_t end) {
+    DecodeCall c = *static_cast<const DecodeCall *>(self);
+    Params params(begin, end, c.x.hasSeqlensQ, c.x.hasSeqlensKv, c.numSplits);
+    c.fn(&c.x.q, &c.x.k, &c.x.v, &c.oParts, &c.lseParts, &c.x.seqlensQ, &c.x.seqlensKv,
+         &params.memref);
   }
 };
 
 // One parallel-for over merge: partial results -> the caller's O and LSE.
 struct MergeCall {
   attn_merge_fn fn;
+  Operands x;
   attn_memref4 oParts;
   attn_memref3 lseParts;
-  attn_memref4 o;
-  attn_memref3 lse;
-  attn_memref1 seqlensQ;
-  int64_t hasSeqlensQ, hasSeqlensKv, numSplits;
+  int64_t numSplits;
 
   static void run(void *self, int64_t begin, int64_t end) {
     MergeCall c = *static_cast<const MergeCall *>(self);
-    Params params(begin, end, c.hasSeqlensQ, c.hasSeqlensKv, c.numSplits);
-    c.fn(&c.oParts, &c.lseParts, &c.o, &c.lse, &c.seqlensQ, &params.memref);
+    Params params(begin, end, c.x.hasSeqlensQ, c.x.hasSeqlensKv, c.numSplits);
+    c.fn(&c.oParts, &c.lseParts, &c.x.o, &c.x.lse, &c.x.seqlensQ, &params.memref);
   }
 };
 
 struct LinearCall {
   attn_linear_fn fn;
-  attn_memref4 q, k, v, o;
-  attn_memref1 seqlensQ, seqlensKv;
-  int64_t hasSeqlensQ, hasSeqlensKv;
+  Operands x;
 
   static void run(void *self, int64_t begin, int64_t end) {
     LinearCall c = *static_cast<const LinearCall *>(self);
-    Params params(begin, end, c.hasSeqlensQ, c.hasSeqlensKv, /*numSplits=*/1);
-    c.fn(&c.q, &c.k, &c.v, &c.o, &c.seqlensQ, &c.seqlensKv, &params.memref);
+    Params params(begin, end, c.x.hasSeqlensQ, c.x.hasSeqlensKv, /*numSplits=*/1);
+    c.fn(&c.x.q, &c.x.k, &c.x.v, &c.x.o, &c.x.seqlensQ, &c.x.seqlensKv, &params.memref);
   }
 };
 
@@ -99,39 +117,38 @@ AlignedFloats allocateFloats(int64_t count) {
   }
 }
 
-// Split-KV (flash-decoding): partial results per KV split into an f32
-// workspace, then a merge by LSE into the caller's O and LSE.
-void launchSplitSoftmax(ContextState &context, const CompiledKernel &kernel,
-                        const SoftmaxCall &main, int64_t items, int64_t numSplits,
-                        const attn_launch_args &args) {
+// Split-KV (flash-decoding): f32 partial results per KV split into a
+// workspace, then a merge by LSE into the caller's O and LSE. Runs even with
+// one split (one thread, short KV): a decode item serves a whole group, and
+// only merge writes O in the problem's dtype.
+void launchDecode(ContextState &context, const CompiledKernel &kernel, const Operands &x,
+                  const attn_launch_args &args) {
   const attn_problem &p = kernel.problem();
-  const int64_t partsBatch = numSplits * args.batch;
+  const int64_t B = args.batch, Sq = args.seq_q;
+  const int64_t numSplits = chooseDecodeSplits(B, p.heads_kv, context.concurrency(), args.seq_kv);
+  const int64_t partsBatch = numSplits * B;
   int64_t oCount, lseCount;
-  if (__builtin_mul_overflow(partsBatch, args.seq_q * p.heads_q * p.head_dim_v, &oCount) ||
-      __builtin_mul_overflow(partsBatch, p.heads_q * args.seq_q, &lseCount))
+  if (__builtin_mul_overflow(partsBatch, Sq * p.heads_q * p.head_dim_v, &oCount) ||
+      __builtin_mul_overflow(partsBatch, p.heads_q * Sq, &lseCount))
     fail(ATTN_STATUS_OUT_OF_MEMORY, "the split-KV workspace size overflows int64");
   AlignedFloats oParts = allocateFloats(oCount);
   AlignedFloats lseParts = allocateFloats(lseCount);
 
-  SoftmaxCall partial = main;
-  partial.fn = kernel.entry().softmax_partial;
-  partial.o = contiguousMemref(oParts.get(), {partsBatch, args.seq_q, p.heads_q, p.head_dim_v});
-  partial.lse = statisticMemref(lseParts.get(), partsBatch, p.heads_q, args.seq_q);
-  partial.entropy = statisticMemref(nullptr, 0, 0, 0);
-  partial.numSplits = numSplits;
-  context.parallelFor(numSplits * items, &SoftmaxCall::run, &partial);
+  DecodeCall decode{};
+  decode.fn = kernel.entry().softmax_decode;
+  decode.x = x;
+  decode.oParts = contiguousMemref(oParts.get(), {partsBatch, Sq, p.heads_q, p.head_dim_v});
+  decode.lseParts = statisticMemref(lseParts.get(), partsBatch, p.heads_q, Sq);
+  decode.numSplits = numSplits;
+  context.parallelFor(partsBatch * p.heads_kv, &DecodeCall::run, &decode);
 
   MergeCall merge{};
   merge.fn = kernel.entry().merge;
-  merge.oParts = partial.o;
-  merge.lseParts = partial.lse;
-  merge.o = main.o;
-  merge.lse = main.lse;
-  merge.seqlensQ = main.seqlensQ;
-  merge.hasSeqlensQ = main.hasSeqlensQ;
-  merge.hasSeqlensKv = main.hasSeqlensKv;
+  merge.x = x;
+  merge.oParts = decode.oParts;
+  merge.lseParts = decode.lseParts;
   merge.numSplits = numSplits;
-  context.parallelFor(args.batch * args.seq_q, &MergeCall::run, &merge);
+  context.parallelFor(B * Sq, &MergeCall::run, &merge);
 }
 
 } // namespace
@@ -143,41 +160,29 @@ void launchOnCpu(ContextState &context, const CompiledKernel &kernel,
   const int64_t B = args.batch, Sq = args.seq_q, Skv = args.seq_kv;
   const int32_t noSeqlens = 0; // what an absent seqlens descriptor points at
 
-  attn_memref4 q = tensorMemref(args.q.data, {B, Sq, p.heads_q, p.head_dim}, args.q.strides);
-  attn_memref4 k = tensorMemref(args.k.data, {B, Skv, p.heads_kv, p.head_dim}, args.k.strides);
-  attn_memref4 v = tensorMemref(args.v.data, {B, Skv, p.heads_kv, p.head_dim_v}, args.v.strides);
-  attn_memref4 o = tensorMemref(args.o.data, {B, Sq, p.heads_q, p.head_dim_v}, args.o.strides);
-  attn_memref1 seqlensQ = seqlensMemref(args.seqlens_q, B, &noSeqlens);
-  attn_memref1 seqlensKv = seqlensMemref(args.seqlens_kv, B, &noSeqlens);
-  const int64_t hasSeqlensQ = args.seqlens_q != nullptr;
-  const int64_t hasSeqlensKv = args.seqlens_kv != nullptr;
+  Operands x{};
+  x.q = tensorMemref(args.q.data, {B, Sq, p.heads_q, p.head_dim}, args.q.strides);
+  x.k = tensorMemref(args.k.data, {B, Skv, p.heads_kv, p.head_dim}, args.k.strides);
+  x.v = tensorMemref(args.v.data, {B, Skv, p.heads_kv, p.head_dim_v}, args.v.strides);
+  x.o = tensorMemref(args.o.data, {B, Sq, p.heads_q, p.head_dim_v}, args.o.strides);
+  x.lse = statisticMemref(args.lse, B, p.heads_q, Sq);
+  x.entropy = statisticMemref(args.entropy, B, p.heads_q, Sq);
+  x.seqlensQ = seqlensMemref(args.seqlens_q, B, &noSeqlens);
+  x.seqlensKv = seqlensMemref(args.seqlens_kv, B, &noSeqlens);
+  x.hasSeqlensQ = args.seqlens_q != nullptr;
+  x.hasSeqlensKv = args.seqlens_kv != nullptr;
 
   if (p.variant == ATTN_VARIANT_LINEAR) {
-    LinearCall call{entry.linear, q, k, v, o, seqlensQ, seqlensKv, hasSeqlensQ, hasSeqlensKv};
+    LinearCall call{entry.linear, x};
     context.parallelFor(B * p.heads_kv, &LinearCall::run, &call);
     return;
   }
-
-  SoftmaxCall main{};
-  main.fn = entry.softmax_main;
-  main.q = q;
-  main.k = k;
-  main.v = v;
-  main.o = o;
-  main.lse = statisticMemref(args.lse, B, p.heads_q, Sq);
-  main.entropy = statisticMemref(args.entropy, B, p.heads_q, Sq);
-  main.seqlensQ = seqlensQ;
-  main.seqlensKv = seqlensKv;
-  main.hasSeqlensQ = hasSeqlensQ;
-  main.hasSeqlensKv = hasSeqlensKv;
-  main.numSplits = 1;
-  const int64_t items = softmaxItems(B, p.heads_kv, Sq, entry.block_q);
-  const int64_t numSplits =
-      chooseNumSplits(items, context.concurrency(), Skv, p.return_entropy != 0);
-  if (numSplits > 1)
-    launchSplitSoftmax(context, kernel, main, items, numSplits, args);
-  else
-    context.parallelFor(items, &SoftmaxCall::run, &main);
+  if (usesDecode(Sq, p.heads_q / p.heads_kv, entry.decode_max_rows, p.return_entropy != 0)) {
+    launchDecode(context, kernel, x, args);
+    return;
+  }
+  SoftmaxCall main{entry.softmax_main, x};
+  context.parallelFor(softmaxItems(B, p.heads_kv, Sq, entry.block_q), &SoftmaxCall::run, &main);
 }
 
 } // namespace attn::rt

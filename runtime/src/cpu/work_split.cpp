@@ -6,16 +6,27 @@
 
 namespace attn::rt {
 
+namespace {
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+} // namespace
+
 int64_t softmaxItems(int64_t batch, int64_t headsKv, int64_t seqQ, int64_t blockQ) {
-  return batch * headsKv * ((seqQ + blockQ - 1) / blockQ);
+  return batch * headsKv * ceilDiv(seqQ, blockQ);
 }
 
-int64_t chooseNumSplits(int64_t items, int32_t threads, int64_t seqKv, bool wantsEntropy) {
-  const int64_t wanted = 2 * static_cast<int64_t>(threads); // two items per thread balances
-  if (wantsEntropy || threads <= 1 || items >= wanted || seqKv < 2 * kMinKeysPerSplit)
+bool usesDecode(int64_t seqQ, int64_t group, int64_t decodeMaxRows, bool wantsEntropy) {
+  int64_t rows;
+  if (wantsEntropy || __builtin_mul_overflow(seqQ, group, &rows))
+    return false;
+  return rows <= decodeMaxRows;
+}
+
+int64_t chooseDecodeSplits(int64_t batch, int64_t headsKv, int32_t threads, int64_t seqKv) {
+  if (threads <= 1)
     return 1;
-  int64_t splits = (wanted + items - 1) / items;
-  return std::clamp<int64_t>(splits, 2, seqKv / kMinKeysPerSplit);
+  const int64_t wanted = 2 * static_cast<int64_t>(threads); // two items per thread balances
+  const int64_t maxSplits = std::max<int64_t>(1, ceilDiv(seqKv, kKeysPerSplit));
+  return std::clamp<int64_t>(ceilDiv(wanted, batch * headsKv), 1, maxSplits);
 }
 
 } // namespace attn::rt

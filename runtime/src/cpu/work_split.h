@@ -1,9 +1,10 @@
 //===- work_split.h - how a softmax launch is cut into work items ---------===//
 //
 // Prefill has plenty of (batch, kv head, query block) items to keep every
-// thread busy. Decode (few query rows, long KV) does not: there the KV axis is
-// split too, and the partial results are merged by their LSE (flash-decoding,
-// SPEC section 3).
+// thread busy: softmax_main runs them. Decode (few query rows, long KV) does
+// not: softmax_decode takes all query rows of a kv head's group at once and
+// splits the KV axis instead, and merge combines the splits by their LSE
+// (flash-decoding, SPEC section 3).
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTN_RUNTIME_CPU_WORK_SPLIT_H
@@ -13,18 +14,21 @@
 
 namespace attn::rt {
 
-/// Keys per split below which splitting costs more (merge, workspace) than the
-/// parallelism it buys.
-constexpr int64_t kMinKeysPerSplit = 512;
+/// Keys per split: shorter splits cost more (merge, workspace) than the
+/// parallelism they buy, so a decode launch has at most ceil(seqKv / this).
+constexpr int64_t kKeysPerSplit = 256;
 
 /// Work items of softmax_main: B * Hkv * ceil(Sq / blockQ).
 int64_t softmaxItems(int64_t batch, int64_t headsKv, int64_t seqQ, int64_t blockQ);
 
-/// How many KV splits to run: 1 = none. Splits only when there are too few
-/// items for the threads, the KV sequence is long (>= 2 * kMinKeysPerSplit),
-/// the problem does not ask for entropy (partials carry no entropy) and there
-/// is more than one thread to gain from it.
-int64_t chooseNumSplits(int64_t items, int32_t threads, int64_t seqKv, bool wantsEntropy);
+/// Whether a softmax launch takes softmax_decode + merge: the problem does not
+/// ask for entropy (partial results carry none) and a kv head's query rows,
+/// seqQ * group, fit one decode item (decodeMaxRows).
+bool usesDecode(int64_t seqQ, int64_t group, int64_t decodeMaxRows, bool wantsEntropy);
+
+/// KV splits of a decode launch: enough (split, batch, kv head) items for two
+/// per thread, at most ceil(seqKv / kKeysPerSplit), and 1 on one thread.
+int64_t chooseDecodeSplits(int64_t batch, int64_t headsKv, int32_t threads, int64_t seqKv);
 
 } // namespace attn::rt
 

@@ -1,6 +1,6 @@
 // RUN: attn-opt %s --split-input-file --convert-attn-to-cpu-kernels -verify-diagnostics | FileCheck %s
 
-// Softmax attention becomes three C-interface entry points on strided memrefs; the problem
+// Softmax attention becomes three C-interface entry points (main, decode, merge) on strided memrefs; the problem
 // function is gone. f16 K/V tiles are converted to f32 once per tile; the score micro-kernel
 // keeps 6 keys x 4 query vectors = 24 accumulators in registers across the head dim.
 // CHECK-LABEL: func.func @attn_main
@@ -18,8 +18,11 @@
 // CHECK: math.exp %{{.*}} : vector<16xf32>
 // CHECK: arith.truncf %{{.*}} : f32 to f16
 // CHECK: math.log
-// CHECK-LABEL: func.func @attn_partial
+// The decode kernel: vectorized along the head dim, a horizontal add per query row, f32 partials.
+// CHECK-LABEL: func.func @attn_decode
 // CHECK-SAME: memref<?x?x?x?xf32, strided<[?, ?, ?, 1], offset: ?>>
+// CHECK: vector.reduction <add>, %{{.*}} : vector<16xf32> into f32
+// CHECK: vector.reduction <maxnumf>
 // CHECK-LABEL: func.func @attn_merge
 // CHECK: math.exp
 // CHECK: vector.fma
@@ -36,7 +39,7 @@ func.func @attn(%q: tensor<?x?x2x32xf16>, %k: tensor<?x?x1x32xf16>, %v: tensor<?
 // CHECK-NOT: arith.extf
 // CHECK-NOT: vector<16xi32>
 // CHECK: vector.fma
-// CHECK-LABEL: func.func @attn_partial
+// CHECK-LABEL: func.func @attn_decode
 func.func @attn(%q: tensor<?x?x4x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?x?x4x64xf32>) -> tensor<?x?x4x64xf32> {
   %o = attn.attention %q, %k, %v {attn.cpu_config = {block_k = 64 : i64, block_q = 64 : i64, vector_width = 16 : i64}} : tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x4x64xf32>
   return %o : tensor<?x?x4x64xf32>

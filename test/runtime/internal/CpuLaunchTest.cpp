@@ -2,7 +2,8 @@
 //
 // Entry points that only record their arguments stand in for compiled code:
 // these tests check the memref descriptors, the params, the item ranges and
-// the split-KV decision without the compiler plugin.
+// the choice between softmax_main and softmax_decode + merge without the
+// compiler plugin.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +17,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -24,10 +27,11 @@ namespace {
 
 using namespace attn::rt;
 
+// One entry-point call; the descriptors an entry does not take stay zero.
 struct Call {
   std::string entry;
-  attn_memref4 a, b, c, d; // softmax: q k v o; merge: o_parts, o; linear: q k v o
-  attn_memref3 lse, entropy;
+  attn_memref4 q, k, v, o, oParts;
+  attn_memref3 lse, entropy, lseParts;
   attn_memref1 seqlensQ, seqlensKv;
   int64_t params[ATTN_PARAM_COUNT];
 };
@@ -43,37 +47,54 @@ void record(Call call, const attn_memref1 *params) {
   calls.push_back(call);
 }
 
-void softmaxCall(const char *entry, attn_memref4 *q, attn_memref4 *k, attn_memref4 *v,
-                 attn_memref4 *o, attn_memref3 *lse, attn_memref3 *entropy, attn_memref1 *sq,
-                 attn_memref1 *skv, attn_memref1 *params) {
-  record(Call{entry, *q, *k, *v, *o, *lse, *entropy, *sq, *skv, {}}, params);
-}
 void recordMain(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v, attn_memref4 *o,
                 attn_memref3 *lse, attn_memref3 *entropy, attn_memref1 *sq, attn_memref1 *skv,
                 attn_memref1 *params) {
-  softmaxCall("main", q, k, v, o, lse, entropy, sq, skv, params);
+  Call call{};
+  call.entry = "main";
+  call.q = *q, call.k = *k, call.v = *v, call.o = *o;
+  call.lse = *lse, call.entropy = *entropy;
+  call.seqlensQ = *sq, call.seqlensKv = *skv;
+  record(call, params);
 }
-void recordPartial(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v, attn_memref4 *o,
-                   attn_memref3 *lse, attn_memref3 *entropy, attn_memref1 *sq, attn_memref1 *skv,
-                   attn_memref1 *params) {
-  softmaxCall("partial", q, k, v, o, lse, entropy, sq, skv, params);
+void recordDecode(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v, attn_memref4 *oParts,
+                  attn_memref3 *lseParts, attn_memref1 *sq, attn_memref1 *skv,
+                  attn_memref1 *params) {
+  Call call{};
+  call.entry = "decode";
+  call.q = *q, call.k = *k, call.v = *v, call.oParts = *oParts;
+  call.lseParts = *lseParts;
+  call.seqlensQ = *sq, call.seqlensKv = *skv;
+  record(call, params);
 }
 void recordMerge(attn_memref4 *oParts, attn_memref3 *lseParts, attn_memref4 *o, attn_memref3 *lse,
                  attn_memref1 *sq, attn_memref1 *params) {
-  record(Call{"merge", *oParts, *o, {}, {}, *lseParts, *lse, *sq, {}, {}}, params);
+  Call call{};
+  call.entry = "merge";
+  call.oParts = *oParts, call.lseParts = *lseParts;
+  call.o = *o, call.lse = *lse;
+  call.seqlensQ = *sq;
+  record(call, params);
 }
 void recordLinear(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v, attn_memref4 *o,
                   attn_memref1 *sq, attn_memref1 *skv, attn_memref1 *params) {
-  record(Call{"linear", *q, *k, *v, *o, {}, {}, *sq, *skv, {}}, params);
+  Call call{};
+  call.entry = "linear";
+  call.q = *q, call.k = *k, call.v = *v, call.o = *o;
+  call.seqlensQ = *sq, call.seqlensKv = *skv;
+  record(call, params);
 }
+
+constexpr int64_t kDecodeMaxRows = 16; // the stand-in kernel's
 
 class CpuLaunch : public ::testing::Test {
 protected:
   void SetUp() override { calls.clear(); }
 
-  // Launches a recording kernel for problem with blockQ on a context of `threads`.
+  // Launches a recording kernel for problem on a context of `threads`.
   void launch(attn_problem problem, int64_t batch, int64_t seqQ, int64_t seqKv, int32_t threads,
               bool seqlens = false) {
+    calls.clear();
     problem = validateProblem(&problem);
     attn_context_options options;
     ASSERT_EQ(attn_context_options_init(&options), ATTN_STATUS_SUCCESS);
@@ -82,11 +103,12 @@ protected:
     attn_jit_kernel entry{};
     entry.struct_size = sizeof(entry);
     entry.softmax_main = recordMain;
-    entry.softmax_partial = recordPartial;
+    entry.softmax_decode = recordDecode;
     entry.merge = recordMerge;
     entry.linear = recordLinear;
     entry.block_q = 16;
     entry.block_k = 64;
+    entry.decode_max_rows = kDecodeMaxRows;
     static const Plugin noPlugin; // entry.handle is NULL: nothing to release
     CompiledKernel kernel(problem, entry, noPlugin);
 
@@ -96,6 +118,7 @@ protected:
     v_.assign(batch * seqKv * Hkv * problem.head_dim_v, 0.f);
     o_.assign(batch * seqQ * Hq * problem.head_dim_v, 0.f);
     lse_.assign(batch * Hq * seqQ, 0.f);
+    entropy_.assign(batch * Hq * seqQ, 0.f);
     seqlensQ_.assign(batch, static_cast<int32_t>(seqQ));
     seqlensKv_.assign(batch, static_cast<int32_t>(seqKv));
     attn_launch_args args{};
@@ -114,6 +137,7 @@ protected:
     args.o = {o_.data(),
               {seqQ * Hq * problem.head_dim_v, Hq * problem.head_dim_v, problem.head_dim_v, 1}};
     args.lse = problem.return_lse ? lse_.data() : nullptr;
+    args.entropy = problem.return_entropy ? entropy_.data() : nullptr;
     args.seqlens_q = seqlens ? seqlensQ_.data() : nullptr;
     args.seqlens_kv = seqlens ? seqlensKv_.data() : nullptr;
     launchOnCpu(context, kernel, args);
@@ -141,7 +165,36 @@ protected:
     EXPECT_TRUE(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 1; }));
   }
 
-  std::vector<float> q_, k_, v_, o_, lse_;
+  // A decode launch: softmax_decode over numSplits * B * Hkv items, then merge
+  // over B * Sq, and nothing else. Returns the first call of each.
+  void expectDecode(int64_t numSplits, int64_t batch, int64_t headsKv, int64_t seqQ, Call &decode,
+                    Call &merge) {
+    std::vector<Call> decodes = callsTo("decode"), merges = callsTo("merge");
+    ASSERT_FALSE(decodes.empty());
+    ASSERT_FALSE(merges.empty());
+    ASSERT_EQ(decodes.size() + merges.size(), calls.size());
+    // Every decode call returns before merge starts.
+    auto firstMerge = std::find_if(calls.begin(), calls.end(),
+                                   [](const Call &call) { return call.entry == "merge"; });
+    EXPECT_EQ(firstMerge - calls.begin(), static_cast<std::ptrdiff_t>(decodes.size()));
+    expectCovers(decodes, numSplits * batch * headsKv);
+    expectCovers(merges, batch * seqQ);
+    for (const Call &call : calls)
+      EXPECT_EQ(call.params[ATTN_PARAM_NUM_SPLITS], numSplits) << call.entry;
+    decode = decodes.front();
+    merge = merges.front();
+  }
+
+  // A softmax_main launch over B * Hkv * ceil(Sq / 16) items, unsplit.
+  void expectMain(int64_t items) {
+    std::vector<Call> main = callsTo("main");
+    ASSERT_EQ(main.size(), calls.size()) << "only softmax_main runs";
+    expectCovers(main, items);
+    for (const Call &call : main)
+      EXPECT_EQ(call.params[ATTN_PARAM_NUM_SPLITS], 1);
+  }
+
+  std::vector<float> q_, k_, v_, o_, lse_, entropy_;
   std::vector<int32_t> seqlensQ_, seqlensKv_;
   attn_launch_args args_{};
 };
@@ -166,86 +219,131 @@ void expectMemref(const attn_memref4 &m, const void *data, std::vector<int64_t> 
   }
 }
 
+// A contiguous f32 [B, H, S] statistic (LSE, ENTROPY or lse_parts) at data.
+void expectStatistic(const attn_memref3 &m, const void *data, int64_t b, int64_t h, int64_t s) {
+  EXPECT_EQ(m.allocated, data);
+  EXPECT_EQ(m.aligned, data);
+  EXPECT_EQ(m.offset, 0);
+  EXPECT_EQ(m.sizes[0], b);
+  EXPECT_EQ(m.sizes[1], h);
+  EXPECT_EQ(m.sizes[2], s);
+  EXPECT_EQ(m.strides[0], h * s);
+  EXPECT_EQ(m.strides[1], s);
+  EXPECT_EQ(m.strides[2], 1);
+}
+
+bool cacheLineAligned(const void *data) { return reinterpret_cast<uintptr_t>(data) % 64 == 0; }
+
 TEST_F(CpuLaunch, PrefillCallsMainOverEveryItem) {
+  // Sq * G = 33 * 3 rows per kv head: more than decode_max_rows.
   launch(softmaxProblem(6, 2), /*batch=*/2, /*seqQ=*/33, /*seqKv=*/40, /*threads=*/3);
-  std::vector<Call> main = callsTo("main");
-  ASSERT_EQ(main.size(), calls.size());
-  expectCovers(main, 2 * 2 * 3); // B * Hkv * ceil(33 / 16)
-  const Call &call = main.front();
-  expectMemref(call.a, q_.data(), {2, 33, 6, 64}, args_.q.strides);
-  expectMemref(call.b, k_.data(), {2, 40, 2, 64}, args_.k.strides);
-  expectMemref(call.c, v_.data(), {2, 40, 2, 32}, args_.v.strides);
-  expectMemref(call.d, o_.data(), {2, 33, 6, 32}, args_.o.strides);
+  expectMain(2 * 2 * 3); // B * Hkv * ceil(33 / 16)
+  const Call &call = calls.front();
+  expectMemref(call.q, q_.data(), {2, 33, 6, 64}, args_.q.strides);
+  expectMemref(call.k, k_.data(), {2, 40, 2, 64}, args_.k.strides);
+  expectMemref(call.v, v_.data(), {2, 40, 2, 32}, args_.v.strides);
+  expectMemref(call.o, o_.data(), {2, 33, 6, 32}, args_.o.strides);
   EXPECT_EQ(call.lse.sizes[0], 0) << "absent LSE is an empty descriptor";
   EXPECT_EQ(call.entropy.sizes[0], 0);
   EXPECT_EQ(call.seqlensQ.sizes[0], 1) << "absent seqlens are a one-element dummy";
   EXPECT_NE(call.seqlensQ.aligned, nullptr);
   EXPECT_EQ(call.params[ATTN_PARAM_HAS_SEQLENS_Q], 0);
   EXPECT_EQ(call.params[ATTN_PARAM_HAS_SEQLENS_KV], 0);
-  EXPECT_EQ(call.params[ATTN_PARAM_NUM_SPLITS], 1);
 }
 
-TEST_F(CpuLaunch, SeqlensAndLseReachTheKernel) {
+TEST_F(CpuLaunch, SeqlensAndLseReachMain) {
   attn_problem problem = softmaxProblem(4, 4);
   problem.return_lse = 1;
-  launch(problem, 3, 5, 9, 2, /*seqlens=*/true);
-  std::vector<Call> main = callsTo("main");
-  expectCovers(main, 3 * 4 * 1);
-  const Call &call = main.front();
+  launch(problem, 3, 20, 9, 2, /*seqlens=*/true);
+  expectMain(3 * 4 * 2);
+  const Call &call = calls.front();
   EXPECT_EQ(call.seqlensQ.aligned, seqlensQ_.data());
   EXPECT_EQ(call.seqlensQ.sizes[0], 3);
   EXPECT_EQ(call.seqlensKv.aligned, seqlensKv_.data());
   EXPECT_EQ(call.params[ATTN_PARAM_HAS_SEQLENS_Q], 1);
   EXPECT_EQ(call.params[ATTN_PARAM_HAS_SEQLENS_KV], 1);
-  EXPECT_EQ(call.lse.aligned, lse_.data());
-  EXPECT_EQ(call.lse.sizes[0], 3);
-  EXPECT_EQ(call.lse.sizes[1], 4);
-  EXPECT_EQ(call.lse.sizes[2], 5);
-  EXPECT_EQ(call.lse.strides[0], 20);
-  EXPECT_EQ(call.lse.strides[1], 5);
-  EXPECT_EQ(call.lse.strides[2], 1);
+  expectStatistic(call.lse, lse_.data(), 3, 4, 20);
 }
 
-// Decode: 1 item for 4 threads and 2048 keys -> 4 splits, partial then merge.
-TEST_F(CpuLaunch, DecodeSplitsTheKvAxis) {
+// Decode: 1 (batch, kv head) for 4 threads and 2048 keys -> ceil(8 / 1) = 8 splits.
+TEST_F(CpuLaunch, DecodeSplitsTheKvAxisThenMerges) {
   attn_problem problem = softmaxProblem(4, 1);
   problem.return_lse = 1;
   launch(problem, 1, 1, 2048, 4, /*seqlens=*/true);
-  std::vector<Call> partial = callsTo("partial"), merge = callsTo("merge");
-  ASSERT_EQ(partial.size() + merge.size(), calls.size());
-  expectCovers(partial, 4 * 1);
-  expectCovers(merge, 1 * 1); // B * Sq
-  const Call &p = partial.front();
-  EXPECT_EQ(p.params[ATTN_PARAM_NUM_SPLITS], 4);
-  const int64_t workspaceStrides[4] = {1 * 4 * 32, 4 * 32, 32, 1};
-  expectMemref(p.d, p.d.aligned, {4, 1, 4, 32}, workspaceStrides);
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(p.d.aligned) % 64, 0u);
-  EXPECT_EQ(p.lse.sizes[0], 4);
-  EXPECT_EQ(p.lse.sizes[1], 4);
-  EXPECT_EQ(p.lse.sizes[2], 1);
-  EXPECT_EQ(p.entropy.sizes[0], 0);
-  const Call &m = merge.front();
-  EXPECT_EQ(m.a.aligned, p.d.aligned) << "merge reads the partial outputs";
-  EXPECT_EQ(m.lse.aligned, p.lse.aligned);
-  expectMemref(m.b, o_.data(), {1, 1, 4, 32}, args_.o.strides);
-  EXPECT_EQ(m.entropy.aligned, lse_.data()) << "merge writes the caller's LSE";
-  EXPECT_EQ(m.params[ATTN_PARAM_NUM_SPLITS], 4);
-  EXPECT_EQ(m.params[ATTN_PARAM_HAS_SEQLENS_Q], 1);
+  Call d, m;
+  ASSERT_NO_FATAL_FAILURE(expectDecode(8, 1, 1, 1, d, m));
+  expectMemref(d.q, q_.data(), {1, 1, 4, 64}, args_.q.strides);
+  expectMemref(d.k, k_.data(), {1, 2048, 1, 64}, args_.k.strides);
+  expectMemref(d.v, v_.data(), {1, 2048, 1, 32}, args_.v.strides);
+  const int64_t partsStrides[4] = {1 * 4 * 32, 4 * 32, 32, 1};
+  expectMemref(d.oParts, d.oParts.aligned, {8, 1, 4, 32}, partsStrides);
+  expectStatistic(d.lseParts, d.lseParts.aligned, 8, 4, 1);
+  EXPECT_TRUE(cacheLineAligned(d.oParts.aligned));
+  EXPECT_TRUE(cacheLineAligned(d.lseParts.aligned));
+  EXPECT_EQ(d.seqlensQ.aligned, seqlensQ_.data());
+  EXPECT_EQ(d.seqlensKv.aligned, seqlensKv_.data());
+  EXPECT_EQ(d.params[ATTN_PARAM_HAS_SEQLENS_Q], 1);
+  EXPECT_EQ(d.params[ATTN_PARAM_HAS_SEQLENS_KV], 1);
+
+  EXPECT_EQ(m.oParts.aligned, d.oParts.aligned) << "merge reads the decode outputs";
+  expectMemref(m.oParts, d.oParts.aligned, {8, 1, 4, 32}, partsStrides);
+  expectStatistic(m.lseParts, d.lseParts.aligned, 8, 4, 1);
+  expectMemref(m.o, o_.data(), {1, 1, 4, 32}, args_.o.strides);
+  expectStatistic(m.lse, lse_.data(), 1, 4, 1);
   EXPECT_EQ(m.seqlensQ.aligned, seqlensQ_.data());
+  EXPECT_EQ(m.params[ATTN_PARAM_HAS_SEQLENS_Q], 1);
+  EXPECT_EQ(m.params[ATTN_PARAM_HAS_SEQLENS_KV], 1);
 }
 
-TEST_F(CpuLaunch, NoSplitWithEntropyOneThreadOrShortKv) {
-  attn_problem entropy = softmaxProblem(4, 1);
-  entropy.return_lse = 1;
-  entropy.return_entropy = 1;
-  launch(entropy, 1, 1, 4096, 4);
-  EXPECT_EQ(callsTo("main").size(), calls.size());
-  calls.clear();
+// Decode takes every query row of a group: Sq * G = 4 * 4 is decode_max_rows
+// exactly; one more query row is too many.
+TEST_F(CpuLaunch, DecodeWhileTheGroupsRowsFit) {
+  launch(softmaxProblem(8, 2), 2, 4, 1000, 4);
+  Call d, m;
+  // ceil(8 / (2 * 2)) = 2 splits (at most ceil(1000 / 256) = 4).
+  ASSERT_NO_FATAL_FAILURE(expectDecode(2, 2, 2, 4, d, m));
+  const int64_t partsStrides[4] = {4 * 8 * 32, 8 * 32, 32, 1};
+  expectMemref(d.oParts, d.oParts.aligned, {4, 4, 8, 32}, partsStrides);
+  expectStatistic(d.lseParts, d.lseParts.aligned, 4, 8, 4);
+  EXPECT_EQ(d.params[ATTN_PARAM_HAS_SEQLENS_Q], 0);
+  EXPECT_EQ(d.seqlensQ.sizes[0], 1) << "absent seqlens are a one-element dummy";
+  EXPECT_EQ(m.lse.sizes[0], 0) << "no LSE asked: merge gets an empty descriptor";
+  expectStatistic(m.lseParts, d.lseParts.aligned, 4, 8, 4);
+  expectMemref(m.o, o_.data(), {2, 4, 8, 32}, args_.o.strides);
+
+  launch(softmaxProblem(8, 2), 2, 5, 1000, 4);
+  expectMain(2 * 2 * 1);
+}
+
+TEST_F(CpuLaunch, EntropyAlwaysRunsMain) {
+  attn_problem problem = softmaxProblem(4, 1);
+  problem.return_lse = 1;
+  problem.return_entropy = 1;
+  launch(problem, 1, 1, 4096, 4);
+  expectMain(1);
+  expectStatistic(calls.front().lse, lse_.data(), 1, 4, 1);
+  expectStatistic(calls.front().entropy, entropy_.data(), 1, 4, 1);
+}
+
+// Short KV or one thread: still decode + merge, with one split.
+TEST_F(CpuLaunch, OneThreadOrShortKvDecodesUnsplit) {
+  Call d, m;
   launch(softmaxProblem(4, 1), 1, 1, 4096, 1);
-  EXPECT_EQ(callsTo("main").size(), calls.size());
-  calls.clear();
-  launch(softmaxProblem(4, 1), 1, 1, 1023, 4);
-  EXPECT_EQ(callsTo("main").size(), calls.size());
+  ASSERT_NO_FATAL_FAILURE(expectDecode(1, 1, 1, 1, d, m));
+  const int64_t partsStrides[4] = {4 * 32, 4 * 32, 32, 1};
+  expectMemref(d.oParts, d.oParts.aligned, {1, 1, 4, 32}, partsStrides);
+  launch(softmaxProblem(4, 1), 1, 1, 256, 4);
+  ASSERT_NO_FATAL_FAILURE(expectDecode(1, 1, 1, 1, d, m));
+  launch(softmaxProblem(4, 1), 1, 1, 257, 4);
+  ASSERT_NO_FATAL_FAILURE(expectDecode(2, 1, 1, 1, d, m));
+}
+
+// Enough (batch, kv head) pairs for the threads already: one split.
+TEST_F(CpuLaunch, ManyKvHeadsDecodeUnsplit) {
+  Call d, m;
+  launch(softmaxProblem(8, 8), 2, 2, 4096, 4);
+  ASSERT_NO_FATAL_FAILURE(expectDecode(1, 2, 8, 2, d, m));
+  expectStatistic(d.lseParts, d.lseParts.aligned, 2, 8, 2);
 }
 
 TEST_F(CpuLaunch, LinearItemsAreBatchTimesKvHeads) {
@@ -255,21 +353,43 @@ TEST_F(CpuLaunch, LinearItemsAreBatchTimesKvHeads) {
   std::vector<Call> linear = callsTo("linear");
   ASSERT_EQ(linear.size(), calls.size());
   expectCovers(linear, 3 * 2);
-  expectMemref(linear.front().d, o_.data(), {3, 70, 4, 32}, args_.o.strides);
+  expectMemref(linear.front().o, o_.data(), {3, 70, 4, 32}, args_.o.strides);
   EXPECT_EQ(linear.front().params[ATTN_PARAM_NUM_SPLITS], 1);
+
+  launch(problem, 1, 1, 2048, 4); // a decode shape: linear has no decode path
+  linear = callsTo("linear");
+  ASSERT_EQ(linear.size(), calls.size());
+  expectCovers(linear, 1 * 2);
 }
 
-TEST(WorkSplit, Decisions) {
+TEST(WorkSplit, SoftmaxItems) {
   EXPECT_EQ(softmaxItems(2, 4, 33, 16), 2 * 4 * 3);
-  EXPECT_EQ(chooseNumSplits(1, 4, 2048, false), 4);    // ceil(8 / 1) clamped to 2048 / 512
-  EXPECT_EQ(chooseNumSplits(1, 16, 65536, false), 32); // ceil(32 / 1)
-  EXPECT_EQ(chooseNumSplits(3, 16, 65536, false), 11); // ceil(32 / 3)
-  EXPECT_EQ(chooseNumSplits(15, 8, 65536, false), 2);  // at least 2
-  EXPECT_EQ(chooseNumSplits(16, 8, 65536, false), 1);  // enough items already
-  EXPECT_EQ(chooseNumSplits(1, 8, 1023, false), 1);    // KV too short
-  EXPECT_EQ(chooseNumSplits(1, 8, 1024, false), 2);    // at most seq_kv / 512
-  EXPECT_EQ(chooseNumSplits(1, 8, 65536, true), 1);    // entropy is never split
-  EXPECT_EQ(chooseNumSplits(1, 1, 65536, false), 1);   // one thread gains nothing
+  EXPECT_EQ(softmaxItems(1, 1, 1, 64), 1);
+}
+
+TEST(WorkSplit, UsesDecode) {
+  EXPECT_TRUE(usesDecode(1, 4, 16, false));
+  EXPECT_TRUE(usesDecode(4, 4, 16, false)); // exactly decode_max_rows
+  EXPECT_FALSE(usesDecode(5, 4, 16, false));
+  EXPECT_FALSE(usesDecode(1, 1, 16, true)); // entropy never decodes
+  EXPECT_FALSE(usesDecode(1, 1, 0, false));
+  const int64_t huge = std::numeric_limits<int64_t>::max();
+  EXPECT_FALSE(usesDecode(huge, 2, huge, false)) << "rows overflow int64";
+}
+
+TEST(WorkSplit, ChooseDecodeSplits) {
+  // clamp(ceil(2 * threads / (B * Hkv)), 1, max(1, ceil(Skv / 256))); 1 on one thread.
+  EXPECT_EQ(chooseDecodeSplits(1, 1, 4, 2048), 8);
+  EXPECT_EQ(chooseDecodeSplits(1, 1, 16, 65536), 32);
+  EXPECT_EQ(chooseDecodeSplits(1, 3, 16, 65536), 11); // ceil(32 / 3)
+  EXPECT_EQ(chooseDecodeSplits(3, 1, 2, 65536), 2);   // ceil(4 / 3)
+  EXPECT_EQ(chooseDecodeSplits(2, 4, 4, 65536), 1);   // B * Hkv = 2 * threads
+  EXPECT_EQ(chooseDecodeSplits(4, 8, 4, 65536), 1);   // more pairs than needed
+  EXPECT_EQ(chooseDecodeSplits(1, 1, 8, 1000), 4);    // at most ceil(1000 / 256)
+  EXPECT_EQ(chooseDecodeSplits(1, 1, 8, 257), 2);
+  EXPECT_EQ(chooseDecodeSplits(1, 1, 8, 256), 1);
+  EXPECT_EQ(chooseDecodeSplits(1, 1, 8, 1), 1);
+  EXPECT_EQ(chooseDecodeSplits(1, 1, 1, 65536), 1); // one thread gains nothing
 }
 
 } // namespace

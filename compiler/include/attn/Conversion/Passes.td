@@ -22,7 +22,7 @@ def ConvertAttnToCPUKernels : Pass<"convert-attn-to-cpu-kernels", "ModuleOp"> {
     The lowering stage of the CPU pipeline. A problem module holds one function whose body is one
     configured `attn.attention` or `attn.linear_attention` on tensors. The pass replaces that
     function by the kernel entry points of attn_jit_plugin.h, on the caller's strided memrefs,
-    built from scf loops and vector-dialect micro-kernels: `attn_main`, `attn_partial` (split-KV)
+    built from scf loops and vector-dialect micro-kernels: `attn_main`, `attn_decode` (split-KV)
     and `attn_merge` for softmax attention, `attn_linear` for linear attention.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",

@@ -16,6 +16,7 @@
 #include "mlir/IR/OwningOpRef.h"
 
 #include <string>
+#include <vector>
 
 namespace mlir::attn {
 
@@ -32,8 +33,12 @@ FailureOr<OwningOpRef<ModuleOp>> buildProblemModule(MLIRContext &ctx, const attn
 FailureOr<std::string> prepareProblemModule(ModuleOp module, CPUKernelConfig &config,
                                             std::string &error);
 
-/// Lowers a prepared module and compiles it to an ELF relocatable object (PIC) for the host.
-FailureOr<std::string> compileToObject(ModuleOp module, std::string &error);
+/// Lowers a prepared module and compiles it to ELF relocatable objects (PIC) for the host: the
+/// LLVM module is split into parts compiled in parallel; together they define every entry point.
+FailureOr<std::vector<std::string>> compileToObjects(ModuleOp module, std::string &error);
+
+/// Registers the host target with LLVM (once per process): needed to compile and to load objects.
+void initializeNativeTarget();
 
 /// Reads the configuration a prepared module carries.
 FailureOr<CPUKernelConfig> preparedConfig(ModuleOp module);

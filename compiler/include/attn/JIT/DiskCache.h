@@ -2,7 +2,7 @@
 //
 // One file per content key, `<dir>/<key>.attnk`: a fixed header (magic, format version, attnc and
 // LLVM versions, the key, the tile configuration, payload size and xxh3 hash) followed by the
-// object code. Entries are written to a temporary file and renamed into place, so readers never
+// object files, each preceded by its 64-bit size. Entries are written to a temporary file and renamed into place, so readers never
 // see a partial entry; an entry whose header or hash does not check out is reported as rejected,
 // removed, and rebuilt by the caller.
 //
@@ -14,11 +14,12 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mlir::attn {
 
 struct CacheEntry {
-  std::string object;
+  std::vector<std::string> objects; // linked together when loaded
   CPUKernelConfig config;
 };
 

@@ -6,13 +6,15 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace mlir::attn {
 
-/// Object code linked into this process by ORC; symbols stay valid while the object lives.
+/// Object files linked into this process (and to each other) by ORC; symbols stay valid while the
+/// LoadedObject lives.
 class LoadedObject {
 public:
-  static llvm::Expected<std::unique_ptr<LoadedObject>> load(const std::string &object);
+  static llvm::Expected<std::unique_ptr<LoadedObject>> load(const std::vector<std::string> &objects);
   /// The address of `name`, or null when the object does not define it.
   void *lookup(llvm::StringRef name);
 

@@ -41,8 +41,8 @@ struct ConvertAttnToCPUKernelsPass
     auto problemFn = op->getParentOfType<func::FuncOp>();
     OpBuilder builder(problemFn);
     if (auto attention = dyn_cast<AttentionOp>(op)) {
-      buildSoftmaxKernel(builder, attention, *config, /*partial=*/false);
-      buildSoftmaxKernel(builder, attention, *config, /*partial=*/true);
+      buildSoftmaxKernel(builder, attention, *config);
+      buildDecodeKernel(builder, attention, *config);
       buildMergeKernel(builder, attention, *config);
     } else {
       buildLinearKernel(builder, cast<LinearAttentionOp>(op), *config);

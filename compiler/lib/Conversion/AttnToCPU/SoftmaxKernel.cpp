@@ -18,7 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "attn/Conversion/AttnToCPU/KernelEmitter.h"
+#include "SoftmaxCommon.h"
 #include "attn/Conversion/AttnToCPU/Kernels.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -35,45 +35,10 @@ namespace {
 using arith::CmpFPredicate;
 using arith::CmpIPredicate;
 
-/// The problem as the generator needs it, read off the op.
-struct SoftmaxSpec {
-  Type elementType;
-  int64_t headsKv, group, headDim, headDimV;
-  double scale;
-  bool causal;
-  int64_t left = -1, right = -1, globals = 0;
-  std::optional<double> softcap;
-  bool lse, entropy;
-
-  explicit SoftmaxSpec(AttentionOp op) {
-    auto q = cast<RankedTensorType>(op.getQuery().getType());
-    auto k = cast<RankedTensorType>(op.getKey().getType());
-    auto v = cast<RankedTensorType>(op.getValue().getType());
-    elementType = q.getElementType();
-    headsKv = k.getDimSize(2);
-    group = q.getDimSize(2) / headsKv;
-    headDim = q.getDimSize(3);
-    headDimV = v.getDimSize(3);
-    scale = op.getEffectiveScale();
-    causal = op.getCausal();
-    if (std::optional<ArrayRef<int64_t>> window = op.getWindow()) {
-      left = (*window)[0];
-      right = (*window)[1];
-    }
-    globals = op.getGlobalTokens().value_or(0);
-    if (op.getSoftcap())
-      softcap = op.getSoftcap()->convertToDouble();
-    lse = op.getReturnLse();
-    entropy = op.getReturnEntropy();
-  }
-  bool masked() const { return causal || left >= 0 || right >= 0; }
-};
-
 class SoftmaxKernelGen {
 public:
-  SoftmaxKernelGen(ImplicitLocOpBuilder &b, const SoftmaxSpec &spec, const CPUKernelConfig &config,
-                   bool partial)
-      : b(b), e(b), s(spec), partial(partial), blockQ(config.blockQ), blockK(config.blockK),
+  SoftmaxKernelGen(ImplicitLocOpBuilder &b, const SoftmaxSpec &spec, const CPUKernelConfig &config)
+      : b(b), e(b), s(spec), blockQ(config.blockQ), blockK(config.blockK),
         width(config.vectorWidth) {
     rowsPerItem = blockQ * s.group;
     paddedRows = llvm::divideCeil(rowsPerItem, width) * width;
@@ -101,7 +66,6 @@ private:
   void computeScores(Value j0, Value n);
   void scoreBlock(Value j0, Value jb, int64_t keys);
   void capScores(Value n);
-  Value tileFullyVisible(Value j0, Value n);
   void maskScores(Value j0, Value n);
   void updateSoftmax(Value n);
   void accumulateOutput(Value j0, Value n);
@@ -115,7 +79,6 @@ private:
   ImplicitLocOpBuilder &b;
   KernelEmitter e;
   const SoftmaxSpec &s;
-  bool partial;
   int64_t blockQ, blockK, width, rowsPerItem, paddedRows, chunks, rowBlock;
   bool packedKV;
   Type f32;
@@ -123,11 +86,11 @@ private:
 
   // Function arguments.
   Value q, k, v, o, lse, ent, seqlensQ, seqlensKv, params;
-  Value hasSeqlensQ, hasSeqlensKv, numSplits, batch, seqQ, seqKv;
+  Value hasSeqlensQ, hasSeqlensKv, batch, seqQ, seqKv;
   // Scratch buffers.
   Value qt, st, ot, mrow, lrow, trow, alpha, pos, kp, vp;
   // Per-item values.
-  Value bIdx, gIdx, outBatch, i0, rows, pmin, pmax, lq, lkv;
+  Value bIdx, gIdx, i0, rows, pmin, pmax, lq, lkv;
 };
 
 } // namespace
@@ -161,7 +124,6 @@ void SoftmaxKernelGen::emit(func::FuncOp fn) {
   Value begin = param(0), end = param(1);
   hasSeqlensQ = e.cmpi(CmpIPredicate::ne, param(2), e.index(0));
   hasSeqlensKv = e.cmpi(CmpIPredicate::ne, param(3), e.index(0));
-  numSplits = param(4);
   batch = b.create<memref::DimOp>(q, 0);
   seqQ = b.create<memref::DimOp>(q, 1);
   seqKv = b.create<memref::DimOp>(k, 1);
@@ -203,10 +165,7 @@ void SoftmaxKernelGen::emitItem(Value item) {
   Value qb = e.rems(item, nqb);
   Value rest = e.divs(item, nqb);
   gIdx = e.rems(rest, e.index(s.headsKv));
-  rest = e.divs(rest, e.index(s.headsKv));
-  bIdx = e.rems(rest, batch);
-  Value split = e.divs(rest, batch);
-  outBatch = partial ? e.add(e.mul(split, batch), bIdx) : bIdx;
+  bIdx = e.divs(rest, e.index(s.headsKv));
 
   lq = loadLength(seqlensQ, hasSeqlensQ, seqQ);
   lkv = loadLength(seqlensKv, hasSeqlensKv, seqKv);
@@ -216,37 +175,11 @@ void SoftmaxKernelGen::emitItem(Value item) {
     pmin = e.add(i0, e.sub(lkv, lq));
     pmax = e.sub(e.add(pmin, rows), e.index(1));
 
-    Value kvBegin = e.index(0), kvEnd = lkv;
-    if (partial) {
-      Value chunk = e.ceildiv(lkv, numSplits);
-      chunk = e.mul(e.ceildiv(chunk, e.index(blockK)), e.index(blockK));
-      kvBegin = e.mins(e.mul(split, chunk), lkv);
-      kvEnd = e.mins(e.add(kvBegin, chunk), lkv);
-    }
-
     packQueries();
     initState();
-
-    // The keys the item's rows can see: [lo, hi), plus the global keys [kvBegin, G) as tiles of
-    // their own. A row that is itself global (p < G) sees every key, so then nothing is clipped.
-    Value lo = kvBegin, hi = kvEnd;
-    if (s.causal)
-      hi = e.mins(hi, e.add(pmax, e.index(1)));
-    if (s.right >= 0)
-      hi = e.mins(hi, e.add(pmax, e.index(s.right + 1)));
-    if (s.left >= 0)
-      lo = e.maxs(lo, e.sub(pmin, e.index(s.left)));
-    if (s.globals > 0 && s.masked()) {
-      Value G = e.index(s.globals);
-      Value globalRow = e.cmpi(CmpIPredicate::slt, pmin, G);
-      Value fullHi = s.causal ? e.mins(kvEnd, e.add(pmax, e.index(1))) : kvEnd;
-      lo = e.select(globalRow, kvBegin, lo);
-      hi = e.select(globalRow, fullHi, hi);
-      Value globalsEnd = e.mins(e.mins(G, lo), hi);
-      visitRange(kvBegin, globalsEnd);
-      lo = e.maxs(lo, globalsEnd);
-    }
-    visitRange(lo, hi);
+    KeyRange range = visibleKeys(e, s.mask, pmin, pmax, e.index(0), lkv);
+    visitRange(range.globalsBegin, range.globalsEnd);
+    visitRange(range.lo, range.hi);
     writeOutputs();
   });
 }
@@ -304,8 +237,8 @@ void SoftmaxKernelGen::visitTile(Value j0, Value n) {
   computeScores(j0, n);
   if (s.softcap)
     capScores(n);
-  if (s.masked()) {
-    Value full = tileFullyVisible(j0, n);
+  if (s.mask.masked()) {
+    Value full = tileFullyVisible(e, s.mask, j0, n, pmin, pmax);
     Value partialTile =
         e.cmpi(CmpIPredicate::eq, full, b.create<arith::ConstantOp>(b.getBoolAttr(false)));
     e.ifThen(partialTile, [&] { maskScores(j0, n); });
@@ -391,49 +324,16 @@ void SoftmaxKernelGen::capScores(Value n) {
   });
 }
 
-/// True when every key of [j0, j0 + n) is visible to every row of the item.
-Value SoftmaxKernelGen::tileFullyVisible(Value j0, Value n) {
-  Value jmax = e.sub(e.add(j0, n), e.index(1));
-  Value yes = b.create<arith::ConstantOp>(b.getBoolAttr(true));
-  Value causalAll = s.causal ? e.cmpi(CmpIPredicate::sle, jmax, pmin) : yes;
-  Value bandAll = yes;
-  if (s.left >= 0)
-    bandAll = e.andi(bandAll, e.cmpi(CmpIPredicate::sge, j0, e.sub(pmax, e.index(s.left))));
-  if (s.right >= 0)
-    bandAll = e.andi(bandAll, e.cmpi(CmpIPredicate::sle, jmax, e.add(pmin, e.index(s.right))));
-  if (s.globals > 0) {
-    Value G = e.index(s.globals);
-    bandAll = e.ori(bandAll, e.ori(e.cmpi(CmpIPredicate::slt, jmax, G),
-                                   e.cmpi(CmpIPredicate::slt, pmax, G)));
-  }
-  return e.andi(causalAll, bandAll);
-}
-
 /// Per-element visibility (SPEC §3) on a boundary tile: invisible scores become -inf.
 void SoftmaxKernelGen::maskScores(Value j0, Value n) {
   Value negInf = e.splatF32(vecF32, -std::numeric_limits<double>::infinity());
   auto splatI32 = [&](int64_t x) { return e.splat(vecI32, e.i32(x)); };
   e.loop(e.index(0), n, e.index(1), [&](Value j) {
-    Value key = b.create<arith::IndexCastOp>(b.getI32Type(), e.add(j0, j));
-    Value keyVec = e.splat(vecI32, key);
+    Value key = e.splat(vecI32, b.create<arith::IndexCastOp>(b.getI32Type(), e.add(j0, j)));
     for (int64_t c = 0; c < chunks; ++c) {
       Value off = e.index(c * width);
       Value p = b.create<vector::LoadOp>(vecI32, pos, ValueRange{off});
-      Value visible;
-      auto both = [&](Value a, Value x) { return a ? e.andi(a, x) : x; };
-      if (s.left >= 0)
-        visible = both(visible, e.cmpi(CmpIPredicate::sge, keyVec,
-                                       b.create<arith::SubIOp>(p, splatI32(s.left))));
-      if (s.right >= 0)
-        visible = both(visible, e.cmpi(CmpIPredicate::sle, keyVec,
-                                       b.create<arith::AddIOp>(p, splatI32(s.right))));
-      if (visible && s.globals > 0) {
-        Value G = splatI32(s.globals);
-        visible = e.ori(visible, e.ori(e.cmpi(CmpIPredicate::slt, keyVec, G),
-                                       e.cmpi(CmpIPredicate::slt, p, G)));
-      }
-      if (s.causal)
-        visible = both(visible, e.cmpi(CmpIPredicate::sle, keyVec, p));
+      Value visible = keyVisible(e, s.mask, key, p, splatI32);
       Value x = b.create<vector::LoadOp>(vecF32, st, ValueRange{j, off});
       b.create<vector::StoreOp>(e.select(visible, x, negInf), st, ValueRange{j, off});
     }
@@ -524,7 +424,7 @@ void SoftmaxKernelGen::outputBlock(Value j0, Value n, Value dvb, int64_t count) 
 void SoftmaxKernelGen::writeOutputs() {
   Value zero = e.f32(0.0), one = e.f32(1.0);
   Value negInf = e.f32(-std::numeric_limits<double>::infinity());
-  Type outType = partial ? f32 : s.elementType;
+  Type outType = s.elementType;
   e.loop(e.index(0), e.index(s.group), e.index(1), [&](Value hh) {
     Value head = e.add(e.mul(gIdx, e.index(s.group)), hh);
     e.loop(e.index(0), rows, e.index(1), [&](Value ii) {
@@ -537,16 +437,16 @@ void SoftmaxKernelGen::writeOutputs() {
         Value x = e.mulf(b.create<memref::LoadOp>(ot, ValueRange{dv, r}), inv);
         if (outType != f32)
           x = b.create<arith::TruncFOp>(outType, x);
-        b.create<memref::StoreOp>(x, o, ValueRange{outBatch, row, head, dv});
+        b.create<memref::StoreOp>(x, o, ValueRange{bIdx, row, head, dv});
       });
-      if (!(s.lse || s.entropy || partial))
+      if (!(s.lse || s.entropy))
         return;
       Value m = b.create<memref::LoadOp>(mrow, ValueRange{r});
       Value logSum = e.addf(m, b.create<math::LogOp>(e.select(seen, l, one)));
       Value lseValue = e.select(seen, logSum, negInf);
-      if (s.lse || partial)
-        b.create<memref::StoreOp>(lseValue, lse, ValueRange{outBatch, head, row});
-      if (s.entropy && !partial) {
+      if (s.lse)
+        b.create<memref::StoreOp>(lseValue, lse, ValueRange{bIdx, head, row});
+      if (s.entropy) {
         Value t = b.create<memref::LoadOp>(trow, ValueRange{r});
         Value h = e.select(seen, e.subf(lseValue, e.mulf(t, inv)), zero);
         b.create<memref::StoreOp>(h, ent, ValueRange{bIdx, head, row});
@@ -556,21 +456,18 @@ void SoftmaxKernelGen::writeOutputs() {
 }
 
 func::FuncOp mlir::attn::buildSoftmaxKernel(OpBuilder &builder, AttentionOp op,
-                                            const CPUKernelConfig &config, bool partial) {
+                                            const CPUKernelConfig &config) {
   MLIRContext *ctx = builder.getContext();
   SoftmaxSpec spec(op);
-  Type elt = spec.elementType;
-  Type f32 = Float32Type::get(ctx);
-  MemRefType bshd = bshdMemRefType(elt), stat = statMemRefType(ctx);
-  SmallVector<Type> args = {bshd, bshd, bshd, partial ? bshdMemRefType(f32) : bshd, stat, stat,
+  MemRefType bshd = bshdMemRefType(spec.elementType), stat = statMemRefType(ctx);
+  SmallVector<Type> args = {bshd, bshd, bshd, bshd, stat, stat,
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 64))};
   ImplicitLocOpBuilder b(op.getLoc(), builder);
-  auto fn = b.create<func::FuncOp>(partial ? kSoftmaxPartialName : kSoftmaxMainName,
-                                   b.getFunctionType(args, {}));
+  auto fn = b.create<func::FuncOp>(kSoftmaxMainName, b.getFunctionType(args, {}));
   fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   OpBuilder::InsertionGuard guard(b);
-  SoftmaxKernelGen(b, spec, config, partial).emit(fn);
+  SoftmaxKernelGen(b, spec, config).emit(fn);
   return fn;
 }

@@ -31,15 +31,19 @@ void setCPUConfig(Operation *op, const CPUKernelConfig &config);
 
 /// Names of the generated entry points (attn_jit_plugin.h).
 constexpr StringLiteral kSoftmaxMainName = "attn_main";
-constexpr StringLiteral kSoftmaxPartialName = "attn_partial";
+constexpr StringLiteral kSoftmaxDecodeName = "attn_decode";
 constexpr StringLiteral kMergeName = "attn_merge";
 constexpr StringLiteral kLinearName = "attn_linear";
 
-/// Flash-style softmax attention. `partial` selects the split-KV form: an f32 output and LSE for
-/// one KV split per work item, to be combined by the merge kernel.
-func::FuncOp buildSoftmaxKernel(OpBuilder &builder, AttentionOp op, const CPUKernelConfig &config,
-                                bool partial);
-/// attn.merge over the partial results of `op`'s split-KV form.
+/// Query rows (Sq x heads of a group) the decode kernel handles per work item.
+constexpr int64_t kDecodeMaxRows = 16;
+
+/// Flash-style softmax attention: queries on the vector lanes, register-blocked micro-kernels.
+func::FuncOp buildSoftmaxKernel(OpBuilder &builder, AttentionOp op, const CPUKernelConfig &config);
+/// Split-KV decode (flash-decoding) for few query rows: vectorized along the head dims, one KV
+/// split per work item, f32 partial O and LSE for the merge kernel.
+func::FuncOp buildDecodeKernel(OpBuilder &builder, AttentionOp op, const CPUKernelConfig &config);
+/// attn.merge over the partial results of the decode kernel.
 func::FuncOp buildMergeKernel(OpBuilder &builder, AttentionOp op, const CPUKernelConfig &config);
 /// Linear attention: one state accumulation (non-causal) or a causal scan, linear in S.
 func::FuncOp buildLinearKernel(OpBuilder &builder, LinearAttentionOp op,

@@ -1,0 +1,292 @@
+//===- DecodeKernel.cpp - split-KV decode (flash-decoding) for the CPU ----===//
+//
+// Decode has a handful of query rows (Sq x the G heads of a group) against a long KV cache and is
+// bound by reading K and V once. The prefill kernel puts query rows on the vector lanes, which
+// leaves most lanes empty here; this kernel vectorizes along the head dims instead. A work item is
+// (KV split, batch, kv head): each K row is loaded once (D / W vectors) and dotted with every
+// query row of the group (a horizontal add per row), each V row is loaded once and accumulated
+// into every row's output. Scores of one tile are kept per row with keys on the lanes, so the
+// online softmax is vectorized along keys. Partial O and LSE (f32) go to a workspace; the merge
+// kernel combines the splits by LSE.
+//
+//===----------------------------------------------------------------------===//
+
+#include "SoftmaxCommon.h"
+#include "attn/Conversion/AttnToCPU/Kernels.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::attn;
+using arith::CmpFPredicate;
+using arith::CmpIPredicate;
+
+namespace {
+
+class DecodeKernelGen {
+public:
+  DecodeKernelGen(ImplicitLocOpBuilder &b, const SoftmaxSpec &spec, const CPUKernelConfig &config)
+      : b(b), e(b), s(spec), blockK(config.blockK), width(config.vectorWidth) {
+    f32 = b.getF32Type();
+    vecF32 = VectorType::get({width}, f32);
+    dChunks = s.headDim / width;
+    dvChunks = s.headDimV / width;
+    kChunks = blockK / width;
+  }
+
+  void emit(func::FuncOp fn);
+
+private:
+  void emitItem(Value item);
+  void visitRange(Value lo, Value hi);
+  void visitTile(Value j0, Value n);
+  void updateSoftmax();
+  Value loadRow(Value memref, Value j, int64_t chunk);
+
+  ImplicitLocOpBuilder &b;
+  KernelEmitter e;
+  const SoftmaxSpec &s;
+  int64_t blockK, width, dChunks, dvChunks, kChunks;
+  Type f32;
+  VectorType vecF32;
+
+  Value q, k, v, oParts, lseParts, seqlensQ, seqlensKv;
+  Value hasSeqlensQ, hasSeqlensKv, numSplits, batch, seqQ, seqKv;
+  Value qs, st, acc, mrow, lrow, alpha;
+  Value bIdx, gIdx, partBatch, rowCount, pmin, pmax;
+};
+
+} // namespace
+
+/// Chunk `chunk` of row j of K or V for this item, as f32.
+Value DecodeKernelGen::loadRow(Value memref, Value j, int64_t chunk) {
+  Value x = b.create<vector::LoadOp>(VectorType::get({width}, s.elementType), memref,
+                                     ValueRange{bIdx, j, gIdx, e.index(chunk * width)});
+  return s.elementType.isF32() ? x : b.create<arith::ExtFOp>(vecF32, x);
+}
+
+void DecodeKernelGen::emit(func::FuncOp fn) {
+  Block *entry = fn.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  q = entry->getArgument(0);
+  k = entry->getArgument(1);
+  v = entry->getArgument(2);
+  oParts = entry->getArgument(3);
+  lseParts = entry->getArgument(4);
+  seqlensQ = entry->getArgument(5);
+  seqlensKv = entry->getArgument(6);
+  Value params = entry->getArgument(7);
+  auto param = [&](int64_t i) {
+    return e.indexCast(b.create<memref::LoadOp>(params, ValueRange{e.index(i)}));
+  };
+  Value begin = param(0), end = param(1);
+  hasSeqlensQ = e.cmpi(CmpIPredicate::ne, param(2), e.index(0));
+  hasSeqlensKv = e.cmpi(CmpIPredicate::ne, param(3), e.index(0));
+  numSplits = param(4);
+  batch = b.create<memref::DimOp>(q, 0);
+  seqQ = b.create<memref::DimOp>(q, 1);
+  seqKv = b.create<memref::DimOp>(k, 1);
+
+  auto alloc = [&](ArrayRef<int64_t> shape) -> Value {
+    return b.create<memref::AllocOp>(MemRefType::get(shape, f32), b.getI64IntegerAttr(64));
+  };
+  qs = alloc({kDecodeMaxRows, s.headDim});
+  st = alloc({kDecodeMaxRows, blockK});
+  acc = alloc({kDecodeMaxRows, s.headDimV});
+  mrow = alloc({kDecodeMaxRows});
+  lrow = alloc({kDecodeMaxRows});
+  alpha = alloc({kDecodeMaxRows});
+  e.loop(begin, end, e.index(1), [&](Value item) { emitItem(item); });
+  for (Value buffer : {qs, st, acc, mrow, lrow, alpha})
+    b.create<memref::DeallocOp>(buffer);
+  b.create<func::ReturnOp>();
+}
+
+void DecodeKernelGen::emitItem(Value item) {
+  Value perSplit = e.mul(batch, e.index(s.headsKv));
+  Value split = e.divs(item, perSplit);
+  Value rest = e.rems(item, perSplit);
+  bIdx = e.divs(rest, e.index(s.headsKv));
+  gIdx = e.rems(rest, e.index(s.headsKv));
+  partBatch = e.add(e.mul(split, batch), bIdx);
+  auto length = [&](Value lens, Value has, Value full) {
+    return e.ifThenElse(
+        has, b.getIndexType(),
+        [&] {
+          return SmallVector<Value>{
+              e.indexCast(b.create<memref::LoadOp>(lens, ValueRange{bIdx}))};
+        },
+        [&] { return SmallVector<Value>{full}; })[0];
+  };
+  Value lq = length(seqlensQ, hasSeqlensQ, seqQ);
+  Value lkv = length(seqlensKv, hasSeqlensKv, seqKv);
+  // The runtime sends at most kDecodeMaxRows rows; the clamp keeps the scratch safe regardless.
+  Value rows = e.mins(lq, e.index(kDecodeMaxRows / s.group));
+  rowCount = e.mul(rows, e.index(s.group));
+  pmin = e.sub(lkv, lq);
+  pmax = e.sub(e.add(pmin, rows), e.index(1));
+
+  Value chunk = e.ceildiv(lkv, numSplits);
+  chunk = e.mul(e.ceildiv(chunk, e.index(blockK)), e.index(blockK));
+  Value kvBegin = e.mins(e.mul(split, chunk), lkv);
+  Value kvEnd = e.mins(e.add(kvBegin, chunk), lkv);
+
+  // Queries (scaled) of row r = i * G + hh, and a fresh online-softmax state.
+  Value scale = e.f32(s.scale);
+  e.loop(e.index(0), rowCount, e.index(1), [&](Value r) {
+    Value row = e.divs(r, e.index(s.group));
+    Value head = e.add(e.mul(gIdx, e.index(s.group)), e.rems(r, e.index(s.group)));
+    for (int64_t c = 0; c < dChunks; ++c) {
+      Value x = b.create<vector::LoadOp>(VectorType::get({width}, s.elementType), q,
+                                         ValueRange{bIdx, row, head, e.index(c * width)});
+      if (!s.elementType.isF32())
+        x = b.create<arith::ExtFOp>(vecF32, x);
+      b.create<vector::StoreOp>(e.mulf(x, e.splat(vecF32, scale)), qs,
+                                ValueRange{r, e.index(c * width)});
+    }
+    for (int64_t c = 0; c < dvChunks; ++c)
+      b.create<vector::StoreOp>(e.splatF32(vecF32, 0.0), acc, ValueRange{r, e.index(c * width)});
+    b.create<memref::StoreOp>(e.f32(-std::numeric_limits<double>::infinity()), mrow, ValueRange{r});
+    b.create<memref::StoreOp>(e.f32(0.0), lrow, ValueRange{r});
+  });
+
+  KeyRange range = visibleKeys(e, s.mask, pmin, pmax, kvBegin, kvEnd);
+  visitRange(range.globalsBegin, range.globalsEnd);
+  visitRange(range.lo, range.hi);
+
+  // Partial results: O = acc / l and LSE = m + log l, or 0 and -inf for a row that saw nothing.
+  Value zero = e.f32(0.0), one = e.f32(1.0);
+  e.loop(e.index(0), rowCount, e.index(1), [&](Value r) {
+    Value row = e.divs(r, e.index(s.group));
+    Value head = e.add(e.mul(gIdx, e.index(s.group)), e.rems(r, e.index(s.group)));
+    Value l = b.create<memref::LoadOp>(lrow, ValueRange{r});
+    Value seen = e.cmpf(CmpFPredicate::OGT, l, zero);
+    Value inv = e.splat(vecF32, e.select(seen, e.divf(one, l), zero));
+    for (int64_t c = 0; c < dvChunks; ++c) {
+      Value x = b.create<vector::LoadOp>(vecF32, acc, ValueRange{r, e.index(c * width)});
+      b.create<vector::StoreOp>(e.mulf(x, inv), oParts,
+                                ValueRange{partBatch, row, head, e.index(c * width)});
+    }
+    Value m = b.create<memref::LoadOp>(mrow, ValueRange{r});
+    Value logSum = e.addf(m, b.create<math::LogOp>(e.select(seen, l, one)));
+    Value lse = e.select(seen, logSum, e.f32(-std::numeric_limits<double>::infinity()));
+    b.create<memref::StoreOp>(lse, lseParts, ValueRange{partBatch, head, row});
+  });
+}
+
+void DecodeKernelGen::visitRange(Value lo, Value hi) {
+  e.loop(lo, hi, e.index(blockK), [&](Value j0) {
+    visitTile(j0, e.mins(e.index(blockK), e.sub(hi, j0)));
+  });
+}
+
+void DecodeKernelGen::visitTile(Value j0, Value n) {
+  Value negInf = e.f32(-std::numeric_limits<double>::infinity());
+  // Keys past the tile's end score -inf so the softmax can run over whole vectors.
+  e.loop(n, e.index(blockK), e.index(1), [&](Value j) {
+    e.loop(e.index(0), rowCount, e.index(1),
+           [&](Value r) { b.create<memref::StoreOp>(negInf, st, ValueRange{r, j}); });
+  });
+  Value full;
+  if (s.mask.masked())
+    full = tileFullyVisible(e, s.mask, j0, n, pmin, pmax);
+
+  // Scores: one load of each K row, dotted with every query row.
+  e.loop(e.index(0), n, e.index(1), [&](Value j) {
+    Value key = e.add(j0, j);
+    SmallVector<Value> kv;
+    for (int64_t c = 0; c < dChunks; ++c)
+      kv.push_back(loadRow(k, key, c));
+    e.loop(e.index(0), rowCount, e.index(1), [&](Value r) {
+      Value dot = e.splatF32(vecF32, 0.0);
+      for (int64_t c = 0; c < dChunks; ++c) {
+        Value qv = b.create<vector::LoadOp>(vecF32, qs, ValueRange{r, e.index(c * width)});
+        dot = e.fma(qv, kv[c], dot);
+      }
+      Value score = b.create<vector::ReductionOp>(vector::CombiningKind::ADD, dot);
+      if (s.softcap)
+        score = e.mulf(e.f32(*s.softcap),
+                       b.create<math::TanhOp>(e.mulf(score, e.f32(1.0 / *s.softcap))));
+      if (full) {
+        Value pos = e.add(pmin, e.divs(r, e.index(s.group)));
+        Value visible = e.ori(full, keyVisible(e, s.mask, key, pos,
+                                                [&](int64_t x) { return e.index(x); }));
+        score = e.select(visible, score, negInf);
+      }
+      b.create<memref::StoreOp>(score, st, ValueRange{r, j});
+    });
+  });
+
+  updateSoftmax();
+
+  // O += P·V: one load of each V row, accumulated into every row's output.
+  e.loop(e.index(0), rowCount, e.index(1), [&](Value r) {
+    Value a = e.splat(vecF32, b.create<memref::LoadOp>(alpha, ValueRange{r}));
+    for (int64_t c = 0; c < dvChunks; ++c) {
+      Value x = b.create<vector::LoadOp>(vecF32, acc, ValueRange{r, e.index(c * width)});
+      b.create<vector::StoreOp>(e.mulf(x, a), acc, ValueRange{r, e.index(c * width)});
+    }
+  });
+  e.loop(e.index(0), n, e.index(1), [&](Value j) {
+    Value key = e.add(j0, j);
+    SmallVector<Value> vv;
+    for (int64_t c = 0; c < dvChunks; ++c)
+      vv.push_back(loadRow(v, key, c));
+    e.loop(e.index(0), rowCount, e.index(1), [&](Value r) {
+      Value p = e.splat(vecF32, b.create<memref::LoadOp>(st, ValueRange{r, j}));
+      for (int64_t c = 0; c < dvChunks; ++c) {
+        Value x = b.create<vector::LoadOp>(vecF32, acc, ValueRange{r, e.index(c * width)});
+        b.create<vector::StoreOp>(e.fma(p, vv[c], x), acc, ValueRange{r, e.index(c * width)});
+      }
+    });
+  });
+}
+
+/// Per row, vectorized along the tile's keys: new max, rescale factor, probabilities, sum.
+void DecodeKernelGen::updateSoftmax() {
+  Value negInf = e.f32(-std::numeric_limits<double>::infinity());
+  e.loop(e.index(0), rowCount, e.index(1), [&](Value r) {
+    Value tileMax = e.splat(vecF32, negInf);
+    for (int64_t c = 0; c < kChunks; ++c)
+      tileMax = e.maxf(tileMax, b.create<vector::LoadOp>(vecF32, st, ValueRange{r, e.index(c * width)}));
+    Value oldMax = b.create<memref::LoadOp>(mrow, ValueRange{r});
+    Value newMax = e.maxf(oldMax, b.create<vector::ReductionOp>(vector::CombiningKind::MAXNUMF, tileMax));
+    // A row that has seen no visible key keeps max = -inf; subtract 0 instead so no NaN appears.
+    Value safeMax = e.select(e.cmpf(CmpFPredicate::OEQ, newMax, negInf), e.f32(0.0), newMax);
+    Value safeVec = e.splat(vecF32, safeMax);
+    Value sum = e.splatF32(vecF32, 0.0);
+    for (int64_t c = 0; c < kChunks; ++c) {
+      Value x = b.create<vector::LoadOp>(vecF32, st, ValueRange{r, e.index(c * width)});
+      Value p = b.create<math::ExpOp>(e.subf(x, safeVec));
+      b.create<vector::StoreOp>(p, st, ValueRange{r, e.index(c * width)});
+      sum = e.addf(sum, p);
+    }
+    Value rescale = b.create<math::ExpOp>(e.subf(oldMax, safeMax));
+    Value l = b.create<memref::LoadOp>(lrow, ValueRange{r});
+    Value total = b.create<vector::ReductionOp>(vector::CombiningKind::ADD, sum);
+    b.create<memref::StoreOp>(e.addf(e.mulf(rescale, l), total), lrow, ValueRange{r});
+    b.create<memref::StoreOp>(newMax, mrow, ValueRange{r});
+    b.create<memref::StoreOp>(rescale, alpha, ValueRange{r});
+  });
+}
+
+func::FuncOp mlir::attn::buildDecodeKernel(OpBuilder &builder, AttentionOp op,
+                                           const CPUKernelConfig &config) {
+  MLIRContext *ctx = builder.getContext();
+  SoftmaxSpec spec(op);
+  Type f32 = Float32Type::get(ctx);
+  MemRefType bshd = bshdMemRefType(spec.elementType);
+  SmallVector<Type> args = {bshd, bshd, bshd, bshdMemRefType(f32), statMemRefType(ctx),
+                            vectorMemRefType(IntegerType::get(ctx, 32)),
+                            vectorMemRefType(IntegerType::get(ctx, 32)),
+                            vectorMemRefType(IntegerType::get(ctx, 64))};
+  ImplicitLocOpBuilder b(op.getLoc(), builder);
+  auto fn = b.create<func::FuncOp>(kSoftmaxDecodeName, b.getFunctionType(args, {}));
+  fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  OpBuilder::InsertionGuard guard(b);
+  DecodeKernelGen(b, spec, config).emit(fn);
+  return fn;
+}

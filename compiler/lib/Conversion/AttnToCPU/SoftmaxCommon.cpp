@@ -1,0 +1,92 @@
+//===- SoftmaxCommon.cpp - what the softmax kernels share -----------------===//
+
+#include "SoftmaxCommon.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+using arith::CmpIPredicate;
+
+SoftmaxSpec::SoftmaxSpec(AttentionOp op) {
+  auto q = cast<RankedTensorType>(op.getQuery().getType());
+  auto k = cast<RankedTensorType>(op.getKey().getType());
+  auto v = cast<RankedTensorType>(op.getValue().getType());
+  elementType = q.getElementType();
+  headsKv = k.getDimSize(2);
+  group = q.getDimSize(2) / headsKv;
+  headDim = q.getDimSize(3);
+  headDimV = v.getDimSize(3);
+  scale = op.getEffectiveScale();
+  mask.causal = op.getCausal();
+  if (std::optional<ArrayRef<int64_t>> window = op.getWindow()) {
+    mask.left = (*window)[0];
+    mask.right = (*window)[1];
+  }
+  mask.globals = op.getGlobalTokens().value_or(0);
+  if (op.getSoftcap())
+    softcap = op.getSoftcap()->convertToDouble();
+  lse = op.getReturnLse();
+  entropy = op.getReturnEntropy();
+}
+
+KeyRange mlir::attn::visibleKeys(KernelEmitter &e, const MaskSpec &mask, Value pmin, Value pmax,
+                                 Value kvBegin, Value kvEnd) {
+  Value lo = kvBegin, hi = kvEnd;
+  if (mask.causal)
+    hi = e.mins(hi, e.add(pmax, e.index(1)));
+  if (mask.right >= 0)
+    hi = e.mins(hi, e.add(pmax, e.index(mask.right + 1)));
+  if (mask.left >= 0)
+    lo = e.maxs(lo, e.sub(pmin, e.index(mask.left)));
+  KeyRange range{kvBegin, kvBegin, lo, hi};
+  if (mask.globals > 0 && mask.masked()) {
+    Value G = e.index(mask.globals);
+    Value globalRow = e.cmpi(CmpIPredicate::slt, pmin, G);
+    Value fullHi = mask.causal ? e.mins(kvEnd, e.add(pmax, e.index(1))) : kvEnd;
+    lo = e.select(globalRow, kvBegin, lo);
+    hi = e.select(globalRow, fullHi, hi);
+    range.globalsEnd = e.maxs(kvBegin, e.mins(e.mins(G, lo), hi));
+    range.lo = e.maxs(lo, range.globalsEnd);
+    range.hi = hi;
+  }
+  return range;
+}
+
+Value mlir::attn::tileFullyVisible(KernelEmitter &e, const MaskSpec &mask, Value j0, Value n,
+                                   Value pmin, Value pmax) {
+  ImplicitLocOpBuilder &b = e.builder();
+  Value jmax = e.sub(e.add(j0, n), e.index(1));
+  Value yes = b.create<arith::ConstantOp>(b.getBoolAttr(true));
+  Value causalAll = mask.causal ? e.cmpi(CmpIPredicate::sle, jmax, pmin) : yes;
+  Value bandAll = yes;
+  if (mask.left >= 0)
+    bandAll = e.andi(bandAll, e.cmpi(CmpIPredicate::sge, j0, e.sub(pmax, e.index(mask.left))));
+  if (mask.right >= 0)
+    bandAll = e.andi(bandAll, e.cmpi(CmpIPredicate::sle, jmax, e.add(pmin, e.index(mask.right))));
+  if (mask.globals > 0) {
+    Value G = e.index(mask.globals);
+    bandAll = e.ori(bandAll, e.ori(e.cmpi(CmpIPredicate::slt, jmax, G),
+                                   e.cmpi(CmpIPredicate::slt, pmax, G)));
+  }
+  return e.andi(causalAll, bandAll);
+}
+
+Value mlir::attn::keyVisible(KernelEmitter &e, const MaskSpec &mask, Value key, Value pos,
+                             const std::function<Value(int64_t)> &constant) {
+  ImplicitLocOpBuilder &b = e.builder();
+  Value visible;
+  auto both = [&](Value a, Value x) { return a ? e.andi(a, x) : x; };
+  if (mask.left >= 0)
+    visible = both(visible, e.cmpi(CmpIPredicate::sge, key,
+                                   b.create<arith::SubIOp>(pos, constant(mask.left))));
+  if (mask.right >= 0)
+    visible = both(visible, e.cmpi(CmpIPredicate::sle, key,
+                                   b.create<arith::AddIOp>(pos, constant(mask.right))));
+  if (visible && mask.globals > 0) {
+    Value G = constant(mask.globals);
+    visible = e.ori(visible, e.ori(e.cmpi(CmpIPredicate::slt, key, G),
+                                   e.cmpi(CmpIPredicate::slt, pos, G)));
+  }
+  if (mask.causal)
+    visible = both(visible, e.cmpi(CmpIPredicate::sle, key, pos));
+  return visible;
+}
