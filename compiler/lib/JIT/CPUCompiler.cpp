@@ -33,7 +33,7 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Target/TargetMachine.h"
-#include "llvm/Transforms/Utils/SplitModule.h"
+#include "llvm/Transforms/Utils/Cloning.h"
 
 #include <algorithm>
 #include <mutex>
@@ -161,6 +161,47 @@ static std::string compilePartition(const std::string &bitcode, std::string &err
   return std::string(buffer.begin(), buffer.end());
 }
 
+/// Splits `module` into at most `parts` bitcode modules, each defining whole entry points (a
+/// kernel and its `_mlir_ciface_` wrapper); definitions elsewhere become declarations.
+static std::vector<std::string> partitionModule(llvm::Module &module, unsigned parts) {
+  auto group = [](llvm::StringRef name) {
+    name.consume_front("_mlir_ciface_");
+    return name;
+  };
+  llvm::StringMap<size_t> groupSize;
+  for (llvm::Function &fn : module)
+    if (!fn.isDeclaration())
+      groupSize[group(fn.getName())] += fn.getInstructionCount();
+  std::vector<std::pair<size_t, std::string>> groups;
+  for (auto &entry : groupSize)
+    groups.emplace_back(entry.getValue(), entry.getKey().str());
+  std::sort(groups.rbegin(), groups.rend());
+  parts = std::max<unsigned>(1, std::min<unsigned>(parts, groups.size()));
+  std::vector<size_t> load(parts, 0);
+  llvm::StringMap<unsigned> partOf;
+  for (auto &[size, name] : groups) {
+    unsigned p = std::min_element(load.begin(), load.end()) - load.begin();
+    load[p] += size;
+    partOf[name] = p;
+  }
+  std::vector<std::string> bitcode;
+  for (unsigned p = 0; p < parts; ++p) {
+    llvm::ValueToValueMapTy map;
+    std::unique_ptr<llvm::Module> part =
+        llvm::CloneModule(module, map, [&](const llvm::GlobalValue *value) {
+          if (auto *fn = llvm::dyn_cast<llvm::Function>(value))
+            return partOf.lookup(group(fn->getName())) == p;
+          return p == 0; // other globals are defined once, in the first part
+        });
+    std::string buffer;
+    llvm::raw_string_ostream os(buffer);
+    llvm::WriteBitcodeToFile(*part, os);
+    os.flush();
+    bitcode.push_back(std::move(buffer));
+  }
+  return bitcode;
+}
+
 FailureOr<std::vector<std::string>> mlir::attn::compileToObjects(ModuleOp module,
                                                                  std::string &error) {
   PassManager pm(module.getContext());
@@ -181,21 +222,11 @@ FailureOr<std::vector<std::string>> mlir::attn::compileToObjects(ModuleOp module
   llvmModule->setDataLayout((*tm)->createDataLayout());
   llvmModule->setTargetTriple((*tm)->getTargetTriple().getTriple());
 
-  // LLVM optimization and code generation are most of a cold compile and the kernels' entry
-  // points are independent functions: split the module and compile the parts in parallel (the
-  // largest functions land in different parts). The parts link together when loaded.
-  unsigned parts = std::clamp(std::thread::hardware_concurrency(), 1u, 2u);
-  std::vector<std::string> bitcode;
-  llvm::SplitModule(
-      *llvmModule, parts,
-      [&](std::unique_ptr<llvm::Module> part) {
-        std::string buffer;
-        llvm::raw_string_ostream os(buffer);
-        llvm::WriteBitcodeToFile(*part, os);
-        os.flush();
-        bitcode.push_back(std::move(buffer));
-      },
-      /*PreserveLocals=*/false, /*RoundRobin=*/true);
+  // LLVM optimization and code generation are most of a cold compile, and the entry points are
+  // independent functions: partition them (each with its C-interface wrapper), biggest first onto
+  // the least loaded part, and compile the parts in parallel. The parts link together when loaded.
+  std::vector<std::string> bitcode = partitionModule(
+      *llvmModule, std::clamp(std::thread::hardware_concurrency(), 1u, 2u));
   std::vector<std::string> objects(bitcode.size()), errors(bitcode.size());
   std::vector<std::thread> workers;
   for (size_t i = 1; i < bitcode.size(); ++i)

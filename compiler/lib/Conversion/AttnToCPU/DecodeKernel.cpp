@@ -41,7 +41,6 @@ public:
 
 private:
   void emitItem(Value item);
-  void visitRange(Value lo, Value hi);
   void visitTile(Value j0, Value n);
   void updateSoftmax();
   Value loadRow(Value memref, Value j, int64_t chunk);
@@ -154,8 +153,7 @@ void DecodeKernelGen::emitItem(Value item) {
   });
 
   KeyRange range = visibleKeys(e, s.mask, pmin, pmax, kvBegin, kvEnd);
-  visitRange(range.globalsBegin, range.globalsEnd);
-  visitRange(range.lo, range.hi);
+  forEachTile(e, range, blockK, [&](Value j0, Value n) { visitTile(j0, n); });
 
   // Partial results: O = acc / l and LSE = m + log l, or 0 and -inf for a row that saw nothing.
   Value zero = e.f32(0.0), one = e.f32(1.0);
@@ -174,12 +172,6 @@ void DecodeKernelGen::emitItem(Value item) {
     Value logSum = e.addf(m, b.create<math::LogOp>(e.select(seen, l, one)));
     Value lse = e.select(seen, logSum, e.f32(-std::numeric_limits<double>::infinity()));
     b.create<memref::StoreOp>(lse, lseParts, ValueRange{partBatch, head, row});
-  });
-}
-
-void DecodeKernelGen::visitRange(Value lo, Value hi) {
-  e.loop(lo, hi, e.index(blockK), [&](Value j0) {
-    visitTile(j0, e.mins(e.index(blockK), e.sub(hi, j0)));
   });
 }
 

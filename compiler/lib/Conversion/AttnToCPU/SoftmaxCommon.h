@@ -42,6 +42,11 @@ struct KeyRange {
 KeyRange visibleKeys(KernelEmitter &e, const MaskSpec &mask, Value pmin, Value pmax, Value kvBegin,
                      Value kvEnd);
 
+/// Calls `tile(j0, n)` inside one loop over the tiles of `blockK` keys of both ranges of `range`
+/// (global keys first): one copy of the tile code, however many ranges.
+void forEachTile(KernelEmitter &e, const KeyRange &range, int64_t blockK,
+                 const std::function<void(Value j0, Value n)> &tile);
+
 /// i1: every key of [j0, j0 + n) is visible to every row with position in [pmin, pmax].
 Value tileFullyVisible(KernelEmitter &e, const MaskSpec &mask, Value j0, Value n, Value pmin,
                        Value pmax);

@@ -60,7 +60,6 @@ private:
   void emitItem(Value item);
   void packQueries();
   void initState();
-  void visitRange(Value lo, Value hi);
   void visitTile(Value j0, Value n);
   void packKV(Value j0, Value n);
   void computeScores(Value j0, Value n);
@@ -178,8 +177,7 @@ void SoftmaxKernelGen::emitItem(Value item) {
     packQueries();
     initState();
     KeyRange range = visibleKeys(e, s.mask, pmin, pmax, e.index(0), lkv);
-    visitRange(range.globalsBegin, range.globalsEnd);
-    visitRange(range.lo, range.hi);
+    forEachTile(e, range, blockK, [&](Value j0, Value n) { visitTile(j0, n); });
     writeOutputs();
   });
 }
@@ -221,13 +219,6 @@ void SoftmaxKernelGen::initState() {
     e.loop(e.index(0), e.index(s.headDimV), e.index(1), [&](Value dv) {
       b.create<vector::StoreOp>(zero, ot, ValueRange{dv, off});
     });
-  });
-}
-
-void SoftmaxKernelGen::visitRange(Value lo, Value hi) {
-  e.loop(lo, hi, e.index(blockK), [&](Value j0) {
-    Value n = e.mins(e.index(blockK), e.sub(hi, j0));
-    visitTile(j0, n);
   });
 }
 
