@@ -28,7 +28,10 @@
 #include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SHA256.h"
+#include "llvm/Support/xxhash.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Config/llvm-config.h"
@@ -36,6 +39,7 @@
 #include "llvm/Transforms/Utils/Cloning.h"
 
 #include <algorithm>
+#include <dlfcn.h>
 #include <mutex>
 #include <thread>
 
@@ -75,6 +79,23 @@ static std::string hexDigest(ArrayRef<uint8_t> bytes) {
   return out;
 }
 
+/// A fingerprint of the compiler itself: the xxh3 of the binary this code is linked into (the
+/// plugin, or a tool). Kernels are a function of the generator's code as much as of the problem,
+/// so a rebuilt compiler must not reuse another build's cache entries.
+static const std::string &compilerFingerprint() {
+  static const std::string fingerprint = [] {
+    Dl_info info;
+    if (!dladdr(reinterpret_cast<void *>(&compilerFingerprint), &info) || !info.dli_fname)
+      return std::string("unknown");
+    auto binary = llvm::MemoryBuffer::getFile(info.dli_fname, /*IsText=*/false,
+                                              /*RequiresNullTerminator=*/false);
+    if (!binary)
+      return std::string("unknown");
+    return llvm::utohexstr(llvm::xxh3_64bits((*binary)->getBuffer()));
+  }();
+  return fingerprint;
+}
+
 FailureOr<std::string> mlir::attn::prepareProblemModule(ModuleOp module, CPUKernelConfig &config,
                                                         std::string &error) {
   PassManager pm(module.getContext());
@@ -93,7 +114,7 @@ FailureOr<std::string> mlir::attn::prepareProblemModule(ModuleOp module, CPUKern
   llvm::raw_string_ostream os(text);
   module.print(os, OpPrintingFlags().printGenericOpForm().elideLargeElementsAttrs(0));
   os << "\ntarget=" << CPUTargetInfo::host().fingerprint() << "\nattnc=" ATTN_VERSION_STRING
-     << "\nllvm=" LLVM_VERSION_STRING "\n";
+     << "\nllvm=" LLVM_VERSION_STRING "\ncompiler=" << compilerFingerprint() << "\n";
   llvm::SHA256 sha;
   sha.update(text);
   return hexDigest(sha.final());

@@ -29,7 +29,8 @@ FailureOr<OwningOpRef<ModuleOp>> buildProblemModule(MLIRContext &ctx, const attn
                                                     std::string &error);
 
 /// Canonicalizes and configures `module` in place and returns its content key: a hash of the
-/// canonical IR, the target's fingerprint, and the attnc and LLVM versions.
+/// canonical IR, the target's fingerprint, the attnc and LLVM versions and a fingerprint of the
+/// compiler binary itself.
 FailureOr<std::string> prepareProblemModule(ModuleOp module, CPUKernelConfig &config,
                                             std::string &error);
 

@@ -44,6 +44,8 @@ private:
   void visitTile(Value j0, Value n);
   void updateSoftmax();
   Value loadRow(Value memref, Value j, int64_t chunk);
+  void prefetchRow(Value memref, Value j, int64_t dims);
+  Value vRow(Value j0, Value j, int64_t chunk);
 
   ImplicitLocOpBuilder &b;
   KernelEmitter e;
@@ -54,7 +56,7 @@ private:
 
   Value q, k, v, oParts, lseParts, seqlensQ, seqlensKv;
   Value hasSeqlensQ, hasSeqlensKv, numSplits, batch, seqQ, seqKv;
-  Value qs, st, acc, mrow, lrow, alpha;
+  Value qs, st, acc, mrow, lrow, alpha, vp;
   Value bIdx, gIdx, partBatch, rowCount, pmin, pmax;
 };
 
@@ -65,6 +67,21 @@ Value DecodeKernelGen::loadRow(Value memref, Value j, int64_t chunk) {
   Value x = b.create<vector::LoadOp>(VectorType::get({width}, s.elementType), memref,
                                      ValueRange{bIdx, j, gIdx, e.index(chunk * width)});
   return s.elementType.isF32() ? x : b.create<arith::ExtFOp>(vecF32, x);
+}
+
+/// Chunk `chunk` of the tile's V row j as f32: the converted copy for f16/bf16, else in place.
+Value DecodeKernelGen::vRow(Value j0, Value j, int64_t chunk) {
+  if (vp)
+    return b.create<vector::LoadOp>(vecF32, vp, ValueRange{j, e.index(chunk * width)});
+  return loadRow(v, e.add(j0, j), chunk);
+}
+
+/// Prefetches every cache line of row j of K or V (harmless past the end: prefetches never fault).
+void DecodeKernelGen::prefetchRow(Value memref, Value j, int64_t dims) {
+  int64_t perLine = 64 / (s.elementType.getIntOrFloatBitWidth() / 8);
+  for (int64_t d = 0; d < dims; d += perLine)
+    b.create<memref::PrefetchOp>(memref, ValueRange{bIdx, j, gIdx, e.index(d)},
+                                 /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
 }
 
 void DecodeKernelGen::emit(func::FuncOp fn) {
@@ -98,9 +115,12 @@ void DecodeKernelGen::emit(func::FuncOp fn) {
   mrow = alloc({kDecodeMaxRows});
   lrow = alloc({kDecodeMaxRows});
   alpha = alloc({kDecodeMaxRows});
+  if (!s.elementType.isF32())
+    vp = alloc({blockK, s.headDimV});
   e.loop(begin, end, e.index(1), [&](Value item) { emitItem(item); });
-  for (Value buffer : {qs, st, acc, mrow, lrow, alpha})
-    b.create<memref::DeallocOp>(buffer);
+  for (Value buffer : {qs, st, acc, mrow, lrow, alpha, vp})
+    if (buffer)
+      b.create<memref::DeallocOp>(buffer);
   b.create<func::ReturnOp>();
 }
 
@@ -189,16 +209,32 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
   // Scores: one load of each K row, dotted with every query row.
   e.loop(e.index(0), n, e.index(1), [&](Value j) {
     Value key = e.add(j0, j);
+    // The rows of one head are a few hundred bytes every Hkv·D elements: too sparse for the
+    // hardware prefetcher. Ask for this tile's V row and the next tile's K row now.
+    prefetchRow(v, key, s.headDimV);
+    prefetchRow(k, e.add(key, e.index(blockK)), s.headDim);
+    if (vp) // f16/bf16: convert the V row once here rather than once per query row below
+      for (int64_t c = 0; c < dvChunks; ++c)
+        b.create<vector::StoreOp>(loadRow(v, key, c), vp, ValueRange{j, e.index(c * width)});
     SmallVector<Value> kv;
     for (int64_t c = 0; c < dChunks; ++c)
       kv.push_back(loadRow(k, key, c));
     e.loop(e.index(0), rowCount, e.index(1), [&](Value r) {
-      Value dot = e.splatF32(vecF32, 0.0);
+      // Four independent partial sums: one FMA chain would wait on the FMA latency.
+      SmallVector<Value> partial(std::min<int64_t>(4, dChunks), e.splatF32(vecF32, 0.0));
       for (int64_t c = 0; c < dChunks; ++c) {
         Value qv = b.create<vector::LoadOp>(vecF32, qs, ValueRange{r, e.index(c * width)});
-        dot = e.fma(qv, kv[c], dot);
+        partial[c % partial.size()] = e.fma(qv, kv[c], partial[c % partial.size()]);
       }
-      Value score = b.create<vector::ReductionOp>(vector::CombiningKind::ADD, dot);
+      while (partial.size() > 1) {
+        partial[0] = e.addf(partial[0], partial.back());
+        partial.pop_back();
+        if (partial.size() > 1) {
+          partial[1] = e.addf(partial[1], partial.back());
+          partial.pop_back();
+        }
+      }
+      Value score = b.create<vector::ReductionOp>(vector::CombiningKind::ADD, partial[0]);
       if (s.softcap)
         score = e.mulf(e.f32(*s.softcap),
                        b.create<math::TanhOp>(e.mulf(score, e.f32(1.0 / *s.softcap))));
@@ -214,26 +250,25 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
 
   updateSoftmax();
 
-  // O += P·V: one load of each V row, accumulated into every row's output.
+  // O = alpha·O + P·V, one row at a time with its output in registers across the tile's keys
+  // (the V tile stays in cache between rows; keeping O in memory instead costs a store and a
+  // store-to-load forward per FMA).
   e.loop(e.index(0), rowCount, e.index(1), [&](Value r) {
     Value a = e.splat(vecF32, b.create<memref::LoadOp>(alpha, ValueRange{r}));
-    for (int64_t c = 0; c < dvChunks; ++c) {
-      Value x = b.create<vector::LoadOp>(vecF32, acc, ValueRange{r, e.index(c * width)});
-      b.create<vector::StoreOp>(e.mulf(x, a), acc, ValueRange{r, e.index(c * width)});
-    }
-  });
-  e.loop(e.index(0), n, e.index(1), [&](Value j) {
-    Value key = e.add(j0, j);
-    SmallVector<Value> vv;
+    SmallVector<Value> inits;
     for (int64_t c = 0; c < dvChunks; ++c)
-      vv.push_back(loadRow(v, key, c));
-    e.loop(e.index(0), rowCount, e.index(1), [&](Value r) {
-      Value p = e.splat(vecF32, b.create<memref::LoadOp>(st, ValueRange{r, j}));
-      for (int64_t c = 0; c < dvChunks; ++c) {
-        Value x = b.create<vector::LoadOp>(vecF32, acc, ValueRange{r, e.index(c * width)});
-        b.create<vector::StoreOp>(e.fma(p, vv[c], x), acc, ValueRange{r, e.index(c * width)});
-      }
-    });
+      inits.push_back(
+          e.mulf(b.create<vector::LoadOp>(vecF32, acc, ValueRange{r, e.index(c * width)}), a));
+    SmallVector<Value> out =
+        e.loop(e.index(0), n, e.index(1), inits, [&](Value j, ValueRange carried) {
+          Value p = e.splat(vecF32, b.create<memref::LoadOp>(st, ValueRange{r, j}));
+          SmallVector<Value> next;
+          for (int64_t c = 0; c < dvChunks; ++c)
+            next.push_back(e.fma(p, vRow(j0, j, c), carried[c]));
+          return next;
+        });
+    for (int64_t c = 0; c < dvChunks; ++c)
+      b.create<vector::StoreOp>(out[c], acc, ValueRange{r, e.index(c * width)});
   });
 }
 
