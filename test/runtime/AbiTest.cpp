@@ -76,7 +76,10 @@ static_assert(offsetof(attn_memref1, strides) == 32, "");
 
 static_assert(sizeof(attn_jit_request) == 24, "attn_jit_request layout changed");
 // ABI 2: softmax_decode replaced softmax_partial, decode_max_rows was added.
-static_assert(ATTN_JIT_ABI_VERSION == 2, "attn_jit_kernel's layout below is ABI 2's");
+// ABI 3: a softmax_decode item is (split, batch) over every query head and
+// decode_max_rows bounds Sq * Hq (was (split, batch, kv head) and Sq * G); the
+// layout below is unchanged from ABI 2.
+static_assert(ATTN_JIT_ABI_VERSION == 3, "attn_jit_kernel's layout below is ABI 3's");
 static_assert(sizeof(attn_jit_kernel) == 88, "attn_jit_kernel layout changed");
 static_assert(offsetof(attn_jit_kernel, handle) == 8, "");
 static_assert(offsetof(attn_jit_kernel, softmax_main) == 16, "");

@@ -120,8 +120,8 @@ TEST(Kernel, SeqlensLeavePaddingRowsUntouched) {
   expectAccurate(runCase(kernel.get(), c), problem.dtype);
 }
 
-// Decode: few query rows (Sq * G <= the kernel's decode_max_rows, which is >= 1) against a long KV
-// cache take softmax_decode, split over the KV axis, then merge; they must match the oracle.
+// Decode: few query rows (Sq * Hq <= the kernel's decode_max_rows, which is >= 1) against a long
+// KV cache take softmax_decode, split over the KV axis, then merge; they must match the oracle.
 TEST(Kernel, SplitKvDecode) {
   ContextPtr context = makeContext(4);
   attn_problem problem = softmax(ATTN_DTYPE_F32, 4, 1, 64, 64);
@@ -143,8 +143,9 @@ TEST(Kernel, SplitKvDecode) {
   expectAccurate(runCase(kernel.get(), c), problem.dtype);
 }
 
-// One query row per kv head (Sq * G = 1) always decodes: split, unsplit (short KV) and many heads.
-TEST(Kernel, DecodeOneRowPerKvHead) {
+// One query row of two heads (Sq * Hq = 2) always decodes: split, unsplit (short KV) and unsplit
+// (enough batch entries for the threads).
+TEST(Kernel, DecodeOneRowPerHead) {
   ContextPtr context = makeContext(4);
   attn_problem problem = softmax(ATTN_DTYPE_F32, 2, 2, 64, 64);
   problem.return_lse = 1;
@@ -170,6 +171,19 @@ TEST(Kernel, SplitKvDecodeCausalBf16) {
   problem.causal = 1;
   problem.return_lse = 1;
   checkShapes(context.get(), problem, {{1, 2, 1100}});
+}
+
+// A decode item covers every head of a batch entry: many heads and groups, up to Sq * Hq = 64 (the
+// plugin's decode_max_rows) and one query row past it (softmax_main), must all match the oracle.
+TEST(Kernel, DecodeEveryHeadOfTheBatchEntry) {
+  ContextPtr context = makeContext(4);
+  attn_problem grouped = softmax(ATTN_DTYPE_F32, 16, 4, 64, 64);
+  grouped.causal = 1;
+  grouped.return_lse = 1;
+  checkShapes(context.get(), grouped, {{1, 4, 1100}, {2, 1, 2000}, {1, 5, 600}});
+  attn_problem manyHeads = softmax(ATTN_DTYPE_F16, 32, 32, 64, 64);
+  manyHeads.return_lse = 1;
+  checkShapes(context.get(), manyHeads, {{2, 2, 900}, {1, 3, 300}});
 }
 
 // Entropy never takes the decode path (its partial results carry none): softmax_main serves it.
@@ -309,19 +323,20 @@ TEST(Kernel, EngineParallelForIsUsed) {
   EXPECT_EQ(counter.calls.load(), 1);
   EXPECT_GE(counter.items.load(), 2 * 2); // at least one item per (batch, kv head)
 
-  // Sq * G = 1 always decodes: softmax_decode then merge, both through the engine.
+  // Sq * Hq = 2 always decodes: softmax_decode then merge, both through the engine.
   attn_problem decode = softmax(ATTN_DTYPE_F32, 2, 2, 64, 64);
   decode.return_lse = 1;
   KernelPtr decodeKernel;
   ATTN_CREATE_KERNEL_OR_SKIP(context.get(), decode, decodeKernel);
   c.problem = decode;
   c.seqQ = 1;
-  c.seqKv = 1024;
+  c.seqKv = 512;
   const int64_t itemsBefore = counter.items.load();
   expectAccurate(runCase(decodeKernel.get(), c), decode.dtype);
   EXPECT_EQ(counter.calls.load(), 3);
-  // ceil(2 * 4 / (B * Hkv)) = 2 splits: 2 * B * Hkv decode items, then B * Sq merge items.
-  EXPECT_EQ(counter.items.load() - itemsBefore, 2 * 2 * 2 + 2 * 1);
+  // clamp(ceil(2 * 4 / B), 1, ceil(512 / 256)) = 2 splits: 2 * B (split, batch) decode items,
+  // then B * Sq merge items.
+  EXPECT_EQ(counter.items.load() - itemsBefore, 2 * 2 + 2 * 1);
 }
 
 } // namespace

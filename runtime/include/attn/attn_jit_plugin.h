@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define ATTN_JIT_ABI_VERSION 2
+#define ATTN_JIT_ABI_VERSION 3
 
 typedef struct attn_memref1 {
   void *allocated, *aligned;
@@ -48,13 +48,13 @@ typedef void (*attn_softmax_fn)(attn_memref4 *q, attn_memref4 *k, attn_memref4 *
                                 attn_memref3 *lse, attn_memref3 *entropy, attn_memref1 *seqlens_q,
                                 attn_memref1 *seqlens_kv, attn_memref1 *params);
 
-/* Split-KV decode (flash-decoding), for launches with few query rows: Sq * (Hq / Hkv) must be at
- * most decode_max_rows. items = num_splits * B * Hkv; item = (s * B + b) * Hkv + g: every query
- * row of every head of group g against split s of batch b's keys, [s * c, min(Lkv, (s + 1) * c))
- * with c = ceil(Lkv / num_splits) rounded up to block_k. Writes f32 partial results for rows
- * i < Lq: O to o_parts [num_splits * B, Sq, Hq, Dv] and LSE to lse_parts [num_splits * B, Hq, Sq]
- * (batch index s * B + b; an empty split writes O = 0, LSE = -inf). Entropy is not computed: a
- * problem asking for entropy launches softmax_main. */
+/* Split-KV decode (flash-decoding), for launches with few query rows: Sq * Hq must be at most
+ * decode_max_rows. items = num_splits * B; item = s * B + b: every query row of every head
+ * against split s of batch b's keys, [s * c, min(Lkv, (s + 1) * c)) with c = ceil(Lkv /
+ * num_splits) rounded up to block_k. Writes f32 partial results for rows i < Lq: O to o_parts
+ * [num_splits * B, Sq, Hq, Dv] and LSE to lse_parts [num_splits * B, Hq, Sq] (batch index
+ * s * B + b; an empty split writes O = 0, LSE = -inf). Entropy is not computed: a problem asking
+ * for entropy launches softmax_main. */
 typedef void (*attn_decode_fn)(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v,
                                attn_memref4 *o_parts, attn_memref3 *lse_parts,
                                attn_memref1 *seqlens_q, attn_memref1 *seqlens_kv,
@@ -86,7 +86,7 @@ typedef struct attn_jit_kernel {
   attn_linear_fn linear;         /* linear variant */
   int64_t block_q;               /* query rows per softmax_main work item */
   int64_t block_k;               /* keys per KV tile */
-  int64_t decode_max_rows;       /* softmax_decode handles Sq * (Hq / Hkv) <= this */
+  int64_t decode_max_rows;       /* softmax_decode handles Sq * Hq <= this */
   int32_t from_disk_cache;     /* 1 when loaded from the disk cache */
   int32_t disk_cache_rejected; /* 1 when a corrupt/stale disk entry was found and rebuilt */
   double compile_seconds;

@@ -119,13 +119,14 @@ AlignedFloats allocateFloats(int64_t count) {
 
 // Split-KV (flash-decoding): f32 partial results per KV split into a
 // workspace, then a merge by LSE into the caller's O and LSE. Runs even with
-// one split (one thread, short KV): a decode item serves a whole group, and
-// only merge writes O in the problem's dtype.
+// one split (one thread, short KV): a decode item serves every head of a batch
+// entry, and only merge writes O in the problem's dtype.
 void launchDecode(ContextState &context, const CompiledKernel &kernel, const Operands &x,
                   const attn_launch_args &args) {
   const attn_problem &p = kernel.problem();
   const int64_t B = args.batch, Sq = args.seq_q;
-  const int64_t numSplits = chooseDecodeSplits(B, p.heads_kv, context.concurrency(), args.seq_kv);
+  const int64_t numSplits = chooseDecodeSplits(B, context.concurrency(), args.seq_kv);
+  // Workspace batch index and decode item alike: s * B + b.
   const int64_t partsBatch = numSplits * B;
   int64_t oCount, lseCount;
   if (__builtin_mul_overflow(partsBatch, Sq * p.heads_q * p.head_dim_v, &oCount) ||
@@ -140,7 +141,7 @@ void launchDecode(ContextState &context, const CompiledKernel &kernel, const Ope
   decode.oParts = contiguousMemref(oParts.get(), {partsBatch, Sq, p.heads_q, p.head_dim_v});
   decode.lseParts = statisticMemref(lseParts.get(), partsBatch, p.heads_q, Sq);
   decode.numSplits = numSplits;
-  context.parallelFor(partsBatch * p.heads_kv, &DecodeCall::run, &decode);
+  context.parallelFor(partsBatch, &DecodeCall::run, &decode);
 
   MergeCall merge{};
   merge.fn = kernel.entry().merge;
@@ -177,7 +178,7 @@ void launchOnCpu(ContextState &context, const CompiledKernel &kernel,
     context.parallelFor(B * p.heads_kv, &LinearCall::run, &call);
     return;
   }
-  if (usesDecode(Sq, p.heads_q / p.heads_kv, entry.decode_max_rows, p.return_entropy != 0)) {
+  if (usesDecode(Sq, p.heads_q, entry.decode_max_rows, p.return_entropy != 0)) {
     launchDecode(context, kernel, x, args);
     return;
   }

@@ -14,19 +14,19 @@ int64_t softmaxItems(int64_t batch, int64_t headsKv, int64_t seqQ, int64_t block
   return batch * headsKv * ceilDiv(seqQ, blockQ);
 }
 
-bool usesDecode(int64_t seqQ, int64_t group, int64_t decodeMaxRows, bool wantsEntropy) {
+bool usesDecode(int64_t seqQ, int64_t headsQ, int64_t decodeMaxRows, bool wantsEntropy) {
   int64_t rows;
-  if (wantsEntropy || __builtin_mul_overflow(seqQ, group, &rows))
+  if (wantsEntropy || __builtin_mul_overflow(seqQ, headsQ, &rows))
     return false;
   return rows <= decodeMaxRows;
 }
 
-int64_t chooseDecodeSplits(int64_t batch, int64_t headsKv, int32_t threads, int64_t seqKv) {
+int64_t chooseDecodeSplits(int64_t batch, int32_t threads, int64_t seqKv) {
   if (threads <= 1)
     return 1;
   const int64_t wanted = 2 * static_cast<int64_t>(threads); // two items per thread balances
   const int64_t maxSplits = std::max<int64_t>(1, ceilDiv(seqKv, kKeysPerSplit));
-  return std::clamp<int64_t>(ceilDiv(wanted, batch * headsKv), 1, maxSplits);
+  return std::clamp<int64_t>(ceilDiv(wanted, batch), 1, maxSplits);
 }
 
 } // namespace attn::rt

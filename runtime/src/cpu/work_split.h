@@ -2,9 +2,9 @@
 //
 // Prefill has plenty of (batch, kv head, query block) items to keep every
 // thread busy: softmax_main runs them. Decode (few query rows, long KV) does
-// not: softmax_decode takes all query rows of a kv head's group at once and
-// splits the KV axis instead, and merge combines the splits by their LSE
-// (flash-decoding, SPEC section 3).
+// not: softmax_decode takes every query row of every head of a batch entry at
+// once (so K and V stream contiguously) and splits the KV axis instead, and
+// merge combines the splits by their LSE (flash-decoding, SPEC section 3).
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTN_RUNTIME_CPU_WORK_SPLIT_H
@@ -22,13 +22,14 @@ constexpr int64_t kKeysPerSplit = 256;
 int64_t softmaxItems(int64_t batch, int64_t headsKv, int64_t seqQ, int64_t blockQ);
 
 /// Whether a softmax launch takes softmax_decode + merge: the problem does not
-/// ask for entropy (partial results carry none) and a kv head's query rows,
-/// seqQ * group, fit one decode item (decodeMaxRows).
-bool usesDecode(int64_t seqQ, int64_t group, int64_t decodeMaxRows, bool wantsEntropy);
+/// ask for entropy (partial results carry none) and a batch entry's query
+/// rows over every head, seqQ * headsQ, fit one decode item (decodeMaxRows).
+bool usesDecode(int64_t seqQ, int64_t headsQ, int64_t decodeMaxRows, bool wantsEntropy);
 
-/// KV splits of a decode launch: enough (split, batch, kv head) items for two
-/// per thread, at most ceil(seqKv / kKeysPerSplit), and 1 on one thread.
-int64_t chooseDecodeSplits(int64_t batch, int64_t headsKv, int32_t threads, int64_t seqKv);
+/// KV splits of a decode launch: enough (split, batch) items for two per
+/// thread, clamp(ceil(2 * threads / batch), 1, max(1, ceil(seqKv /
+/// kKeysPerSplit))), and 1 on one thread.
+int64_t chooseDecodeSplits(int64_t batch, int32_t threads, int64_t seqKv);
 
 } // namespace attn::rt
 

@@ -85,7 +85,7 @@ void recordLinear(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v, attn_memref
   record(call, params);
 }
 
-constexpr int64_t kDecodeMaxRows = 16; // the stand-in kernel's
+constexpr int64_t kDecodeMaxRows = 64; // the stand-in kernel's (the plugin's too)
 
 class CpuLaunch : public ::testing::Test {
 protected:
@@ -165,10 +165,9 @@ protected:
     EXPECT_TRUE(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 1; }));
   }
 
-  // A decode launch: softmax_decode over numSplits * B * Hkv items, then merge
-  // over B * Sq, and nothing else. Returns the first call of each.
-  void expectDecode(int64_t numSplits, int64_t batch, int64_t headsKv, int64_t seqQ, Call &decode,
-                    Call &merge) {
+  // A decode launch: softmax_decode over numSplits * B (split, batch) items,
+  // then merge over B * Sq, and nothing else. Returns the first call of each.
+  void expectDecode(int64_t numSplits, int64_t batch, int64_t seqQ, Call &decode, Call &merge) {
     std::vector<Call> decodes = callsTo("decode"), merges = callsTo("merge");
     ASSERT_FALSE(decodes.empty());
     ASSERT_FALSE(merges.empty());
@@ -177,7 +176,7 @@ protected:
     auto firstMerge = std::find_if(calls.begin(), calls.end(),
                                    [](const Call &call) { return call.entry == "merge"; });
     EXPECT_EQ(firstMerge - calls.begin(), static_cast<std::ptrdiff_t>(decodes.size()));
-    expectCovers(decodes, numSplits * batch * headsKv);
+    expectCovers(decodes, numSplits * batch);
     expectCovers(merges, batch * seqQ);
     for (const Call &call : calls)
       EXPECT_EQ(call.params[ATTN_PARAM_NUM_SPLITS], numSplits) << call.entry;
@@ -235,7 +234,7 @@ void expectStatistic(const attn_memref3 &m, const void *data, int64_t b, int64_t
 bool cacheLineAligned(const void *data) { return reinterpret_cast<uintptr_t>(data) % 64 == 0; }
 
 TEST_F(CpuLaunch, PrefillCallsMainOverEveryItem) {
-  // Sq * G = 33 * 3 rows per kv head: more than decode_max_rows.
+  // Sq * Hq = 33 * 6 rows per batch entry: more than decode_max_rows.
   launch(softmaxProblem(6, 2), /*batch=*/2, /*seqQ=*/33, /*seqKv=*/40, /*threads=*/3);
   expectMain(2 * 2 * 3); // B * Hkv * ceil(33 / 16)
   const Call &call = calls.front();
@@ -265,16 +264,17 @@ TEST_F(CpuLaunch, SeqlensAndLseReachMain) {
   expectStatistic(call.lse, lse_.data(), 3, 4, 20);
 }
 
-// Decode: 1 (batch, kv head) for 4 threads and 2048 keys -> ceil(8 / 1) = 8 splits.
+// Decode: 1 batch entry for 4 threads and 2048 keys -> ceil(8 / 1) = 8 splits
+// (the kv heads do not count: an item covers all of them), 8 * 1 items.
 TEST_F(CpuLaunch, DecodeSplitsTheKvAxisThenMerges) {
-  attn_problem problem = softmaxProblem(4, 1);
+  attn_problem problem = softmaxProblem(4, 2);
   problem.return_lse = 1;
   launch(problem, 1, 1, 2048, 4, /*seqlens=*/true);
   Call d, m;
-  ASSERT_NO_FATAL_FAILURE(expectDecode(8, 1, 1, 1, d, m));
+  ASSERT_NO_FATAL_FAILURE(expectDecode(8, 1, 1, d, m));
   expectMemref(d.q, q_.data(), {1, 1, 4, 64}, args_.q.strides);
-  expectMemref(d.k, k_.data(), {1, 2048, 1, 64}, args_.k.strides);
-  expectMemref(d.v, v_.data(), {1, 2048, 1, 32}, args_.v.strides);
+  expectMemref(d.k, k_.data(), {1, 2048, 2, 64}, args_.k.strides);
+  expectMemref(d.v, v_.data(), {1, 2048, 2, 32}, args_.v.strides);
   const int64_t partsStrides[4] = {1 * 4 * 32, 4 * 32, 32, 1};
   expectMemref(d.oParts, d.oParts.aligned, {8, 1, 4, 32}, partsStrides);
   expectStatistic(d.lseParts, d.lseParts.aligned, 8, 4, 1);
@@ -295,24 +295,31 @@ TEST_F(CpuLaunch, DecodeSplitsTheKvAxisThenMerges) {
   EXPECT_EQ(m.params[ATTN_PARAM_HAS_SEQLENS_KV], 1);
 }
 
-// Decode takes every query row of a group: Sq * G = 4 * 4 is decode_max_rows
-// exactly; one more query row is too many.
-TEST_F(CpuLaunch, DecodeWhileTheGroupsRowsFit) {
-  launch(softmaxProblem(8, 2), 2, 4, 1000, 4);
+// Decode takes every query row of every head of a batch entry: Sq * Hq = 8 * 8
+// is decode_max_rows exactly; one more query row is too many (though a kv
+// head's rows, 9 * 4, would still fit).
+TEST_F(CpuLaunch, DecodeWhileSqTimesHqFits) {
+  launch(softmaxProblem(8, 2), 2, 8, 2000, 4);
   Call d, m;
-  // ceil(8 / (2 * 2)) = 2 splits (at most ceil(1000 / 256) = 4).
-  ASSERT_NO_FATAL_FAILURE(expectDecode(2, 2, 2, 4, d, m));
-  const int64_t partsStrides[4] = {4 * 8 * 32, 8 * 32, 32, 1};
-  expectMemref(d.oParts, d.oParts.aligned, {4, 4, 8, 32}, partsStrides);
-  expectStatistic(d.lseParts, d.lseParts.aligned, 4, 8, 4);
+  // ceil(8 / 2) = 4 splits (at most ceil(2000 / 256) = 8): 4 * 2 items.
+  ASSERT_NO_FATAL_FAILURE(expectDecode(4, 2, 8, d, m));
+  const int64_t partsStrides[4] = {8 * 8 * 32, 8 * 32, 32, 1};
+  expectMemref(d.oParts, d.oParts.aligned, {8, 8, 8, 32}, partsStrides);
+  expectStatistic(d.lseParts, d.lseParts.aligned, 8, 8, 8);
   EXPECT_EQ(d.params[ATTN_PARAM_HAS_SEQLENS_Q], 0);
   EXPECT_EQ(d.seqlensQ.sizes[0], 1) << "absent seqlens are a one-element dummy";
   EXPECT_EQ(m.lse.sizes[0], 0) << "no LSE asked: merge gets an empty descriptor";
-  expectStatistic(m.lseParts, d.lseParts.aligned, 4, 8, 4);
-  expectMemref(m.o, o_.data(), {2, 4, 8, 32}, args_.o.strides);
+  expectStatistic(m.lseParts, d.lseParts.aligned, 8, 8, 8);
+  expectMemref(m.o, o_.data(), {2, 8, 8, 32}, args_.o.strides);
 
-  launch(softmaxProblem(8, 2), 2, 5, 1000, 4);
-  expectMain(2 * 2 * 1);
+  launch(softmaxProblem(8, 2), 2, 9, 2000, 4);
+  expectMain(2 * 2 * 1); // B * Hkv * ceil(9 / 16)
+
+  // One query row of 64 heads is decode_max_rows too; 65 heads are not.
+  launch(softmaxProblem(64, 8), 1, 1, 300, 4);
+  ASSERT_NO_FATAL_FAILURE(expectDecode(2, 1, 1, d, m)); // at most ceil(300 / 256) = 2
+  launch(softmaxProblem(65, 13), 1, 1, 300, 4);
+  expectMain(1 * 13 * 1);
 }
 
 TEST_F(CpuLaunch, EntropyAlwaysRunsMain) {
@@ -325,25 +332,31 @@ TEST_F(CpuLaunch, EntropyAlwaysRunsMain) {
   expectStatistic(calls.front().entropy, entropy_.data(), 1, 4, 1);
 }
 
-// Short KV or one thread: still decode + merge, with one split.
+// Short KV or one thread: still decode + merge, with one split (one item per
+// batch entry, whatever the kv heads).
 TEST_F(CpuLaunch, OneThreadOrShortKvDecodesUnsplit) {
   Call d, m;
-  launch(softmaxProblem(4, 1), 1, 1, 4096, 1);
-  ASSERT_NO_FATAL_FAILURE(expectDecode(1, 1, 1, 1, d, m));
+  launch(softmaxProblem(4, 2), 1, 1, 4096, 1);
+  ASSERT_NO_FATAL_FAILURE(expectDecode(1, 1, 1, d, m));
   const int64_t partsStrides[4] = {4 * 32, 4 * 32, 32, 1};
   expectMemref(d.oParts, d.oParts.aligned, {1, 1, 4, 32}, partsStrides);
-  launch(softmaxProblem(4, 1), 1, 1, 256, 4);
-  ASSERT_NO_FATAL_FAILURE(expectDecode(1, 1, 1, 1, d, m));
-  launch(softmaxProblem(4, 1), 1, 1, 257, 4);
-  ASSERT_NO_FATAL_FAILURE(expectDecode(2, 1, 1, 1, d, m));
+  launch(softmaxProblem(4, 2), 1, 1, 256, 4);
+  ASSERT_NO_FATAL_FAILURE(expectDecode(1, 1, 1, d, m));
+  launch(softmaxProblem(4, 2), 1, 1, 257, 4);
+  ASSERT_NO_FATAL_FAILURE(expectDecode(2, 1, 1, d, m));
 }
 
-// Enough (batch, kv head) pairs for the threads already: one split.
-TEST_F(CpuLaunch, ManyKvHeadsDecodeUnsplit) {
+// Enough batch entries for the threads already (B = 2 * threads): one split.
+// Many kv heads no longer count: an item covers all of them.
+TEST_F(CpuLaunch, SplitsFollowTheBatchNotTheKvHeads) {
   Call d, m;
+  launch(softmaxProblem(8, 8), 8, 2, 512, 4); // the keys would allow 2
+  ASSERT_NO_FATAL_FAILURE(expectDecode(1, 8, 2, d, m));
+  expectStatistic(d.lseParts, d.lseParts.aligned, 8, 8, 2);
+
   launch(softmaxProblem(8, 8), 2, 2, 4096, 4);
-  ASSERT_NO_FATAL_FAILURE(expectDecode(1, 2, 8, 2, d, m));
-  expectStatistic(d.lseParts, d.lseParts.aligned, 2, 8, 2);
+  ASSERT_NO_FATAL_FAILURE(expectDecode(4, 2, 2, d, m)); // ceil(8 / 2)
+  expectStatistic(d.lseParts, d.lseParts.aligned, 4 * 2, 8, 2);
 }
 
 TEST_F(CpuLaunch, LinearItemsAreBatchTimesKvHeads) {
@@ -367,29 +380,36 @@ TEST(WorkSplit, SoftmaxItems) {
   EXPECT_EQ(softmaxItems(1, 1, 1, 64), 1);
 }
 
+// usesDecode(seqQ, headsQ, decodeMaxRows, wantsEntropy): Sq * Hq <= decode_max_rows.
 TEST(WorkSplit, UsesDecode) {
-  EXPECT_TRUE(usesDecode(1, 4, 16, false));
-  EXPECT_TRUE(usesDecode(4, 4, 16, false)); // exactly decode_max_rows
-  EXPECT_FALSE(usesDecode(5, 4, 16, false));
-  EXPECT_FALSE(usesDecode(1, 1, 16, true)); // entropy never decodes
+  EXPECT_TRUE(usesDecode(1, 32, 64, false));
+  EXPECT_TRUE(usesDecode(8, 8, 64, false));  // exactly decode_max_rows
+  EXPECT_FALSE(usesDecode(9, 8, 64, false)); // one query row more
+  EXPECT_TRUE(usesDecode(1, 64, 64, false));
+  EXPECT_FALSE(usesDecode(1, 65, 64, false)); // one head more
+  EXPECT_FALSE(usesDecode(1, 1, 64, true));   // entropy never decodes
   EXPECT_FALSE(usesDecode(1, 1, 0, false));
   const int64_t huge = std::numeric_limits<int64_t>::max();
   EXPECT_FALSE(usesDecode(huge, 2, huge, false)) << "rows overflow int64";
 }
 
+// chooseDecodeSplits(batch, threads, seqKv):
+// clamp(ceil(2 * threads / B), 1, max(1, ceil(Skv / 256))); 1 on one thread.
 TEST(WorkSplit, ChooseDecodeSplits) {
-  // clamp(ceil(2 * threads / (B * Hkv)), 1, max(1, ceil(Skv / 256))); 1 on one thread.
-  EXPECT_EQ(chooseDecodeSplits(1, 1, 4, 2048), 8);
-  EXPECT_EQ(chooseDecodeSplits(1, 1, 16, 65536), 32);
-  EXPECT_EQ(chooseDecodeSplits(1, 3, 16, 65536), 11); // ceil(32 / 3)
-  EXPECT_EQ(chooseDecodeSplits(3, 1, 2, 65536), 2);   // ceil(4 / 3)
-  EXPECT_EQ(chooseDecodeSplits(2, 4, 4, 65536), 1);   // B * Hkv = 2 * threads
-  EXPECT_EQ(chooseDecodeSplits(4, 8, 4, 65536), 1);   // more pairs than needed
-  EXPECT_EQ(chooseDecodeSplits(1, 1, 8, 1000), 4);    // at most ceil(1000 / 256)
-  EXPECT_EQ(chooseDecodeSplits(1, 1, 8, 257), 2);
-  EXPECT_EQ(chooseDecodeSplits(1, 1, 8, 256), 1);
-  EXPECT_EQ(chooseDecodeSplits(1, 1, 8, 1), 1);
-  EXPECT_EQ(chooseDecodeSplits(1, 1, 1, 65536), 1); // one thread gains nothing
+  EXPECT_EQ(chooseDecodeSplits(1, 4, 2048), 8);
+  EXPECT_EQ(chooseDecodeSplits(1, 16, 65536), 32);
+  EXPECT_EQ(chooseDecodeSplits(3, 16, 65536), 11); // ceil(32 / 3)
+  EXPECT_EQ(chooseDecodeSplits(3, 2, 65536), 2);   // ceil(4 / 3)
+  EXPECT_EQ(chooseDecodeSplits(7, 4, 65536), 2);   // ceil(8 / 7)
+  EXPECT_EQ(chooseDecodeSplits(8, 4, 65536), 1);   // B = 2 * threads
+  EXPECT_EQ(chooseDecodeSplits(32, 4, 65536), 1);  // more batch entries than needed
+  EXPECT_EQ(chooseDecodeSplits(1, 8, 1000), 4);    // at most ceil(1000 / 256)
+  EXPECT_EQ(chooseDecodeSplits(2, 8, 1000), 4);
+  EXPECT_EQ(chooseDecodeSplits(1, 8, 257), 2);
+  EXPECT_EQ(chooseDecodeSplits(1, 8, 256), 1);
+  EXPECT_EQ(chooseDecodeSplits(1, 8, 1), 1);
+  EXPECT_EQ(chooseDecodeSplits(1, 8, 0), 1);     // no keys: still one split
+  EXPECT_EQ(chooseDecodeSplits(1, 1, 65536), 1); // one thread gains nothing
 }
 
 } // namespace

@@ -3,11 +3,13 @@
 // Decode has a handful of query rows (Sq x the G heads of a group) against a long KV cache and is
 // bound by reading K and V once. The prefill kernel puts query rows on the vector lanes, which
 // leaves most lanes empty here; this kernel vectorizes along the head dims instead. A work item is
-// (KV split, batch, kv head): each K row is loaded once (D / W vectors) and dotted with every
-// query row of the group (a horizontal add per row), each V row is loaded once and accumulated
-// into every row's output. Scores of one tile are kept per row with keys on the lanes, so the
-// online softmax is vectorized along keys. Partial O and LSE (f32) go to a workspace; the merge
-// kernel combines the splits by LSE.
+// (KV split, batch) with every query row of every head: in BSHD one key's K (and V) for all kv
+// heads is one contiguous run, so the item streams K and V sequentially (one head per item
+// would read a few hundred bytes per page: measured 12 against 20 GB/s). Each K row of a kv head
+// is loaded once and dotted with the query rows of its group (a horizontal add per row); each
+// row's output stays in registers across a tile's keys. Scores of one tile are kept per row with
+// keys on the lanes, so the online softmax is vectorized along keys. Partial O and LSE (f32) go to
+// a workspace; the merge kernel combines the splits by LSE.
 //
 //===----------------------------------------------------------------------===//
 
@@ -43,9 +45,12 @@ private:
   void emitItem(Value item);
   void visitTile(Value j0, Value n);
   void updateSoftmax();
-  Value loadRow(Value memref, Value j, int64_t chunk);
-  void prefetchRow(Value memref, Value j, int64_t dims);
-  Value vRow(Value j0, Value j, int64_t chunk);
+  Value loadRow(Value memref, Value j, Value g, int64_t chunk);
+  Value vRow(Value j0, Value j, Value g, int64_t chunk);
+  /// Loops over the query rows r of kv head g: body(r, rowInGroup) with rowInGroup = i * G + hh.
+  void forRowsOfGroup(Value g, const std::function<void(Value r, Value rowInGroup)> &body);
+  /// The query row and head of row r.
+  std::pair<Value, Value> rowAndHead(Value r);
 
   ImplicitLocOpBuilder &b;
   KernelEmitter e;
@@ -57,31 +62,39 @@ private:
   Value q, k, v, oParts, lseParts, seqlensQ, seqlensKv;
   Value hasSeqlensQ, hasSeqlensKv, numSplits, batch, seqQ, seqKv;
   Value qs, st, acc, mrow, lrow, alpha, vp;
-  Value bIdx, gIdx, partBatch, rowCount, pmin, pmax;
+  Value bIdx, partBatch, rowsPerGroup, rowCount, pmin, pmax;
 };
 
 } // namespace
 
-/// Chunk `chunk` of row j of K or V for this item, as f32.
-Value DecodeKernelGen::loadRow(Value memref, Value j, int64_t chunk) {
+/// Chunk `chunk` of row j of kv head g of K or V, as f32.
+Value DecodeKernelGen::loadRow(Value memref, Value j, Value g, int64_t chunk) {
   Value x = b.create<vector::LoadOp>(VectorType::get({width}, s.elementType), memref,
-                                     ValueRange{bIdx, j, gIdx, e.index(chunk * width)});
+                                     ValueRange{bIdx, j, g, e.index(chunk * width)});
   return s.elementType.isF32() ? x : b.create<arith::ExtFOp>(vecF32, x);
 }
 
-/// Chunk `chunk` of the tile's V row j as f32: the converted copy for f16/bf16, else in place.
-Value DecodeKernelGen::vRow(Value j0, Value j, int64_t chunk) {
+/// Chunk `chunk` of the tile's V row j of kv head g as f32: the converted copy for f16/bf16
+/// (made once per head and tile), else in place.
+Value DecodeKernelGen::vRow(Value j0, Value j, Value g, int64_t chunk) {
   if (vp)
     return b.create<vector::LoadOp>(vecF32, vp, ValueRange{j, e.index(chunk * width)});
-  return loadRow(v, e.add(j0, j), chunk);
+  return loadRow(v, e.add(j0, j), g, chunk);
 }
 
-/// Prefetches every cache line of row j of K or V (harmless past the end: prefetches never fault).
-void DecodeKernelGen::prefetchRow(Value memref, Value j, int64_t dims) {
-  int64_t perLine = 64 / (s.elementType.getIntOrFloatBitWidth() / 8);
-  for (int64_t d = 0; d < dims; d += perLine)
-    b.create<memref::PrefetchOp>(memref, ValueRange{bIdx, j, gIdx, e.index(d)},
-                                 /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
+void DecodeKernelGen::forRowsOfGroup(Value g,
+                                     const std::function<void(Value, Value)> &body) {
+  Value first = e.mul(g, rowsPerGroup);
+  e.loop(e.index(0), rowsPerGroup, e.index(1),
+         [&](Value rowInGroup) { body(e.add(first, rowInGroup), rowInGroup); });
+}
+
+std::pair<Value, Value> DecodeKernelGen::rowAndHead(Value r) {
+  Value g = e.divs(r, rowsPerGroup);
+  Value rowInGroup = e.rems(r, rowsPerGroup);
+  Value row = e.divs(rowInGroup, e.index(s.group));
+  Value head = e.add(e.mul(g, e.index(s.group)), e.rems(rowInGroup, e.index(s.group)));
+  return {row, head};
 }
 
 void DecodeKernelGen::emit(func::FuncOp fn) {
@@ -125,12 +138,9 @@ void DecodeKernelGen::emit(func::FuncOp fn) {
 }
 
 void DecodeKernelGen::emitItem(Value item) {
-  Value perSplit = e.mul(batch, e.index(s.headsKv));
-  Value split = e.divs(item, perSplit);
-  Value rest = e.rems(item, perSplit);
-  bIdx = e.divs(rest, e.index(s.headsKv));
-  gIdx = e.rems(rest, e.index(s.headsKv));
-  partBatch = e.add(e.mul(split, batch), bIdx);
+  Value split = e.divs(item, batch);
+  bIdx = e.rems(item, batch);
+  partBatch = item; // = split * B + b
   auto length = [&](Value lens, Value has, Value full) {
     return e.ifThenElse(
         has, b.getIndexType(),
@@ -142,9 +152,12 @@ void DecodeKernelGen::emitItem(Value item) {
   };
   Value lq = length(seqlensQ, hasSeqlensQ, seqQ);
   Value lkv = length(seqlensKv, hasSeqlensKv, seqKv);
-  // The runtime sends at most kDecodeMaxRows rows; the clamp keeps the scratch safe regardless.
-  Value rows = e.mins(lq, e.index(kDecodeMaxRows / s.group));
-  rowCount = e.mul(rows, e.index(s.group));
+  // Rows r = (g * rows + i) * G + hh. The runtime sends at most kDecodeMaxRows rows (Sq x Hq);
+  // the clamp keeps the scratch safe regardless.
+  int64_t headsQ = s.headsKv * s.group;
+  Value rows = e.mins(lq, e.index(kDecodeMaxRows / headsQ));
+  rowsPerGroup = e.mul(rows, e.index(s.group));
+  rowCount = e.mul(rows, e.index(headsQ));
   pmin = e.sub(lkv, lq);
   pmax = e.sub(e.add(pmin, rows), e.index(1));
 
@@ -153,11 +166,10 @@ void DecodeKernelGen::emitItem(Value item) {
   Value kvBegin = e.mins(e.mul(split, chunk), lkv);
   Value kvEnd = e.mins(e.add(kvBegin, chunk), lkv);
 
-  // Queries (scaled) of row r = i * G + hh, and a fresh online-softmax state.
+  // Queries (scaled) of every row, and a fresh online-softmax state.
   Value scale = e.f32(s.scale);
   e.loop(e.index(0), rowCount, e.index(1), [&](Value r) {
-    Value row = e.divs(r, e.index(s.group));
-    Value head = e.add(e.mul(gIdx, e.index(s.group)), e.rems(r, e.index(s.group)));
+    auto [row, head] = rowAndHead(r);
     for (int64_t c = 0; c < dChunks; ++c) {
       Value x = b.create<vector::LoadOp>(VectorType::get({width}, s.elementType), q,
                                          ValueRange{bIdx, row, head, e.index(c * width)});
@@ -178,8 +190,7 @@ void DecodeKernelGen::emitItem(Value item) {
   // Partial results: O = acc / l and LSE = m + log l, or 0 and -inf for a row that saw nothing.
   Value zero = e.f32(0.0), one = e.f32(1.0);
   e.loop(e.index(0), rowCount, e.index(1), [&](Value r) {
-    Value row = e.divs(r, e.index(s.group));
-    Value head = e.add(e.mul(gIdx, e.index(s.group)), e.rems(r, e.index(s.group)));
+    auto [row, head] = rowAndHead(r);
     Value l = b.create<memref::LoadOp>(lrow, ValueRange{r});
     Value seen = e.cmpf(CmpFPredicate::OGT, l, zero);
     Value inv = e.splat(vecF32, e.select(seen, e.divf(one, l), zero));
@@ -206,45 +217,40 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
   if (s.mask.masked())
     full = tileFullyVisible(e, s.mask, j0, n, pmin, pmax);
 
-  // Scores: one load of each K row, dotted with every query row.
+  // Scores: one load of each K row, dotted with every query row of its group.
   e.loop(e.index(0), n, e.index(1), [&](Value j) {
     Value key = e.add(j0, j);
-    // The rows of one head are a few hundred bytes every Hkv·D elements: too sparse for the
-    // hardware prefetcher. Ask for this tile's V row and the next tile's K row now.
-    prefetchRow(v, key, s.headDimV);
-    prefetchRow(k, e.add(key, e.index(blockK)), s.headDim);
-    if (vp) // f16/bf16: convert the V row once here rather than once per query row below
-      for (int64_t c = 0; c < dvChunks; ++c)
-        b.create<vector::StoreOp>(loadRow(v, key, c), vp, ValueRange{j, e.index(c * width)});
-    SmallVector<Value> kv;
-    for (int64_t c = 0; c < dChunks; ++c)
-      kv.push_back(loadRow(k, key, c));
-    e.loop(e.index(0), rowCount, e.index(1), [&](Value r) {
-      // Four independent partial sums: one FMA chain would wait on the FMA latency.
-      SmallVector<Value> partial(std::min<int64_t>(4, dChunks), e.splatF32(vecF32, 0.0));
-      for (int64_t c = 0; c < dChunks; ++c) {
-        Value qv = b.create<vector::LoadOp>(vecF32, qs, ValueRange{r, e.index(c * width)});
-        partial[c % partial.size()] = e.fma(qv, kv[c], partial[c % partial.size()]);
-      }
-      while (partial.size() > 1) {
-        partial[0] = e.addf(partial[0], partial.back());
-        partial.pop_back();
-        if (partial.size() > 1) {
-          partial[1] = e.addf(partial[1], partial.back());
-          partial.pop_back();
+    e.loop(e.index(0), e.index(s.headsKv), e.index(1), [&](Value g) {
+      SmallVector<Value> kv;
+      for (int64_t c = 0; c < dChunks; ++c)
+        kv.push_back(loadRow(k, key, g, c));
+      forRowsOfGroup(g, [&](Value r, Value rowInGroup) {
+        // Four independent partial sums: one FMA chain would wait on the FMA latency.
+        SmallVector<Value> partial(std::min<int64_t>(4, dChunks), e.splatF32(vecF32, 0.0));
+        for (int64_t c = 0; c < dChunks; ++c) {
+          Value qv = b.create<vector::LoadOp>(vecF32, qs, ValueRange{r, e.index(c * width)});
+          partial[c % partial.size()] = e.fma(qv, kv[c], partial[c % partial.size()]);
         }
-      }
-      Value score = b.create<vector::ReductionOp>(vector::CombiningKind::ADD, partial[0]);
-      if (s.softcap)
-        score = e.mulf(e.f32(*s.softcap),
-                       b.create<math::TanhOp>(e.mulf(score, e.f32(1.0 / *s.softcap))));
-      if (full) {
-        Value pos = e.add(pmin, e.divs(r, e.index(s.group)));
-        Value visible = e.ori(full, keyVisible(e, s.mask, key, pos,
-                                                [&](int64_t x) { return e.index(x); }));
-        score = e.select(visible, score, negInf);
-      }
-      b.create<memref::StoreOp>(score, st, ValueRange{r, j});
+        while (partial.size() > 1) {
+          partial[0] = e.addf(partial[0], partial.back());
+          partial.pop_back();
+          if (partial.size() > 1) {
+            partial[1] = e.addf(partial[1], partial.back());
+            partial.pop_back();
+          }
+        }
+        Value score = b.create<vector::ReductionOp>(vector::CombiningKind::ADD, partial[0]);
+        if (s.softcap)
+          score = e.mulf(e.f32(*s.softcap),
+                         b.create<math::TanhOp>(e.mulf(score, e.f32(1.0 / *s.softcap))));
+        if (full) {
+          Value pos = e.add(pmin, e.divs(rowInGroup, e.index(s.group)));
+          Value visible = e.ori(full, keyVisible(e, s.mask, key, pos,
+                                                  [&](int64_t x) { return e.index(x); }));
+          score = e.select(visible, score, negInf);
+        }
+        b.create<memref::StoreOp>(score, st, ValueRange{r, j});
+      });
     });
   });
 
@@ -253,22 +259,30 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
   // O = alpha·O + P·V, one row at a time with its output in registers across the tile's keys
   // (the V tile stays in cache between rows; keeping O in memory instead costs a store and a
   // store-to-load forward per FMA).
-  e.loop(e.index(0), rowCount, e.index(1), [&](Value r) {
-    Value a = e.splat(vecF32, b.create<memref::LoadOp>(alpha, ValueRange{r}));
-    SmallVector<Value> inits;
-    for (int64_t c = 0; c < dvChunks; ++c)
-      inits.push_back(
-          e.mulf(b.create<vector::LoadOp>(vecF32, acc, ValueRange{r, e.index(c * width)}), a));
-    SmallVector<Value> out =
-        e.loop(e.index(0), n, e.index(1), inits, [&](Value j, ValueRange carried) {
-          Value p = e.splat(vecF32, b.create<memref::LoadOp>(st, ValueRange{r, j}));
-          SmallVector<Value> next;
-          for (int64_t c = 0; c < dvChunks; ++c)
-            next.push_back(e.fma(p, vRow(j0, j, c), carried[c]));
-          return next;
-        });
-    for (int64_t c = 0; c < dvChunks; ++c)
-      b.create<vector::StoreOp>(out[c], acc, ValueRange{r, e.index(c * width)});
+  e.loop(e.index(0), e.index(s.headsKv), e.index(1), [&](Value g) {
+    if (vp) // f16/bf16: convert the head's V tile once, not once per query row
+      e.loop(e.index(0), n, e.index(1), [&](Value j) {
+        for (int64_t c = 0; c < dvChunks; ++c)
+          b.create<vector::StoreOp>(loadRow(v, e.add(j0, j), g, c), vp,
+                                    ValueRange{j, e.index(c * width)});
+      });
+    forRowsOfGroup(g, [&](Value r, Value) {
+      Value a = e.splat(vecF32, b.create<memref::LoadOp>(alpha, ValueRange{r}));
+      SmallVector<Value> inits;
+      for (int64_t c = 0; c < dvChunks; ++c)
+        inits.push_back(
+            e.mulf(b.create<vector::LoadOp>(vecF32, acc, ValueRange{r, e.index(c * width)}), a));
+      SmallVector<Value> out =
+          e.loop(e.index(0), n, e.index(1), inits, [&](Value j, ValueRange carried) {
+            Value p = e.splat(vecF32, b.create<memref::LoadOp>(st, ValueRange{r, j}));
+            SmallVector<Value> next;
+            for (int64_t c = 0; c < dvChunks; ++c)
+              next.push_back(e.fma(p, vRow(j0, j, g, c), carried[c]));
+            return next;
+          });
+      for (int64_t c = 0; c < dvChunks; ++c)
+        b.create<vector::StoreOp>(out[c], acc, ValueRange{r, e.index(c * width)});
+    });
   });
 }
 

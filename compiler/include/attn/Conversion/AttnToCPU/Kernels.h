@@ -35,13 +35,13 @@ constexpr StringLiteral kSoftmaxDecodeName = "attn_decode";
 constexpr StringLiteral kMergeName = "attn_merge";
 constexpr StringLiteral kLinearName = "attn_linear";
 
-/// Query rows (Sq x heads of a group) the decode kernel handles per work item.
-constexpr int64_t kDecodeMaxRows = 16;
+/// Query rows (Sq x Hq) the decode kernel handles per work item.
+constexpr int64_t kDecodeMaxRows = 64;
 
 /// Flash-style softmax attention: queries on the vector lanes, register-blocked micro-kernels.
 func::FuncOp buildSoftmaxKernel(OpBuilder &builder, AttentionOp op, const CPUKernelConfig &config);
 /// Split-KV decode (flash-decoding) for few query rows: vectorized along the head dims, one KV
-/// split per work item, f32 partial O and LSE for the merge kernel.
+/// split of one batch (every head) per work item, f32 partial O and LSE for the merge kernel.
 func::FuncOp buildDecodeKernel(OpBuilder &builder, AttentionOp op, const CPUKernelConfig &config);
 /// attn.merge over the partial results of the decode kernel.
 func::FuncOp buildMergeKernel(OpBuilder &builder, AttentionOp op, const CPUKernelConfig &config);
