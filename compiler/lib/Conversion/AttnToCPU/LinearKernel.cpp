@@ -1,10 +1,13 @@
 //===- LinearKernel.cpp - kernelized linear attention for the CPU ---------===//
 //
-// One work item is (batch b, kv head g) with all G query heads of the group. The state
-// S = Σ_j φ(k_j) v_jᵀ (D x Dv) and z = Σ_j φ(k_j) is accumulated once, in key order, and every
-// query reads it when the keys it may see have been folded in: all keys (non-causal) or keys
-// j <= p_i (causal, bottom-right aligned). Cost O(S · D · Dv): linear in the sequence length.
-// Vectorized along Dv.
+// One work item is (batch b, kv head g) with all G query heads of the group. Keys are taken in
+// chunks of C: each chunk's φ(K) and V are packed once (f32), and the state S = Σ φ(k_j) v_jᵀ
+// (D x Dv) and z = Σ φ(k_j) grows by one register-blocked product per chunk. Non-causal: every
+// query reads the final state. Causal (bottom-right aligned, p_i = i + Lkv - Lq): the queries
+// whose position falls in a chunk read the state of the previous chunks plus the chunk's keys
+// j <= p_i (a masked C x C product), then the chunk is folded in. Cost O(S·D·Dv + S·C·(D + Dv)):
+// linear in the sequence length. Query readouts are blocked over rows so S is loaded once per
+// block of rows, not once per row.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +23,9 @@ using arith::CmpFPredicate;
 using arith::CmpIPredicate;
 
 namespace {
+
+constexpr int64_t kChunk = 64;
+
 class LinearKernelGen {
 public:
   LinearKernelGen(ImplicitLocOpBuilder &b, LinearAttentionOp op, const CPUKernelConfig &config)
@@ -38,91 +44,217 @@ public:
     scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0;
     f32 = b.getF32Type();
     vecF32 = VectorType::get({width}, f32);
+    dChunks = headDim / width;
+    dvChunks = headDimV / width;
+    // Register blocks of (rows or state rows) x dvChunks accumulators, at most 24.
+    rowBlock = std::clamp<int64_t>(24 / dvChunks, 1, 6);
   }
 
   void emit(func::FuncOp fn);
 
 private:
   Value phi(Value x);
-  Value loadScalar(Value memref, ValueRange indices);
-  void foldKey(Value j);
-  void answerQuery(Value row);
+  Value load(Value memref, ValueRange indices, Type type);
+  void packChunk(Value c0, Value n);
+  void foldChunk(Value n);
+  void foldBlock(Value d0, int64_t rows, Value n);
+  void answer(Value i0, Value count, Value c0, bool intra);
+  void readoutBlock(Value r0, int64_t rows);
+  void addIntraChunk(Value r, Value row, Value c0);
+  void writeRow(Value r, Value row, Value head);
 
   ImplicitLocOpBuilder &b;
   KernelEmitter e;
-  int64_t width, headsKv, group, headDim, headDimV;
+  int64_t width, headsKv, group, headDim, headDimV, dChunks, dvChunks, rowBlock;
   Type elt, f32;
   VectorType vecF32;
   FeatureMap featureMap;
   bool causal, normalize;
   double scale;
 
-  Value q, k, v, o, state, z, feat, bIdx, gIdx;
+  Value q, k, v, o;
+  Value state, z, kc, vc, fq, num, den; // scratch
+  Value bIdx, gIdx, shift;
 };
+
 } // namespace
 
 Value LinearKernelGen::phi(Value x) {
+  Type type = x.getType();
+  auto constant = [&](double c) {
+    Value scalar = e.f32(c);
+    return isa<VectorType>(type) ? e.splat(vecF32, scalar) : scalar;
+  };
   switch (featureMap) {
   case FeatureMap::elu_plus_one: // elu(x) + 1 = x + 1 for x > 0, exp(x) otherwise
-    return e.select(e.cmpf(CmpFPredicate::OGT, x, e.f32(0.0)), e.addf(x, e.f32(1.0)),
+    return e.select(e.cmpf(CmpFPredicate::OGT, x, constant(0.0)), e.addf(x, constant(1.0)),
                     b.create<math::ExpOp>(x));
   case FeatureMap::relu:
-    return e.maxf(x, e.f32(0.0));
+    return e.maxf(x, constant(0.0));
   case FeatureMap::identity:
     return x;
   }
   llvm_unreachable("unknown feature map");
 }
 
-Value LinearKernelGen::loadScalar(Value memref, ValueRange indices) {
-  Value x = b.create<memref::LoadOp>(memref, indices);
-  return x.getType().isF32() ? x : b.create<arith::ExtFOp>(f32, x);
+/// A vector of `width` elements of the input dtype at `indices`, as f32.
+Value LinearKernelGen::load(Value memref, ValueRange indices, Type type) {
+  Value x = b.create<vector::LoadOp>(VectorType::get({width}, type), memref, indices);
+  return type.isF32() ? x : b.create<arith::ExtFOp>(vecF32, x);
 }
 
-/// S += φ(k_j) v_jᵀ, z += φ(k_j).
-void LinearKernelGen::foldKey(Value j) {
-  e.loop(e.index(0), e.index(headDim), e.index(1), [&](Value d) {
-    Value fk = phi(loadScalar(k, {bIdx, j, gIdx, d}));
-    Value zd = b.create<memref::LoadOp>(z, ValueRange{d});
-    b.create<memref::StoreOp>(e.addf(zd, fk), z, ValueRange{d});
-    Value fkv = e.splat(vecF32, fk);
-    e.loop(e.index(0), e.index(headDimV), e.index(width), [&](Value dv) {
-      Value vv = b.create<vector::LoadOp>(VectorType::get({width}, elt), v,
-                                          ValueRange{bIdx, j, gIdx, dv});
-      if (elt != f32)
-        vv = b.create<arith::ExtFOp>(vecF32, vv);
-      Value acc = b.create<vector::LoadOp>(vecF32, state, ValueRange{d, dv});
-      b.create<vector::StoreOp>(e.fma(fkv, vv, acc), state, ValueRange{d, dv});
-    });
+/// kc[j] = φ(k_{c0+j}), vc[j] = v_{c0+j} for j < n.
+void LinearKernelGen::packChunk(Value c0, Value n) {
+  e.loop(e.index(0), n, e.index(1), [&](Value j) {
+    Value key = e.add(c0, j);
+    for (int64_t c = 0; c < dChunks; ++c)
+      b.create<vector::StoreOp>(phi(load(k, {bIdx, key, gIdx, e.index(c * width)}, elt)), kc,
+                                ValueRange{j, e.index(c * width)});
+    for (int64_t c = 0; c < dvChunks; ++c)
+      b.create<vector::StoreOp>(load(v, {bIdx, key, gIdx, e.index(c * width)}, elt), vc,
+                                ValueRange{j, e.index(c * width)});
   });
 }
 
-/// o = φ(q)ᵀ S / (φ(q)ᵀ z + eps) (or without the denominator) for every head of the group.
-void LinearKernelGen::answerQuery(Value row) {
-  Value scaleValue = e.f32(scale);
-  e.loop(e.index(0), e.index(group), e.index(1), [&](Value hh) {
-    Value head = e.add(e.mul(gIdx, e.index(group)), hh);
-    Value den = e.loop(e.index(0), e.index(headDim), e.index(1), ValueRange{e.f32(0.0)},
-                       [&](Value d, ValueRange carried) {
-                         Value fq = phi(e.mulf(loadScalar(q, {bIdx, row, head, d}), scaleValue));
-                         b.create<memref::StoreOp>(fq, feat, ValueRange{d});
-                         Value zd = b.create<memref::LoadOp>(z, ValueRange{d});
-                         return SmallVector<Value>{e.addf(carried[0], e.mulf(fq, zd))};
-                       })[0];
-    Value inv = normalize ? e.divf(e.f32(1.0), e.addf(den, e.f32(1e-6))) : e.f32(1.0);
-    e.loop(e.index(0), e.index(headDimV), e.index(width), [&](Value dv) {
-      Value num = e.loop(e.index(0), e.index(headDim), e.index(1),
-                         ValueRange{e.splatF32(vecF32, 0.0)}, [&](Value d, ValueRange carried) {
-                           Value fq = e.splat(vecF32, b.create<memref::LoadOp>(feat, ValueRange{d}));
-                           Value sv = b.create<vector::LoadOp>(vecF32, state, ValueRange{d, dv});
-                           return SmallVector<Value>{e.fma(fq, sv, carried[0])};
-                         })[0];
-      Value out = e.mulf(num, e.splat(vecF32, inv));
-      if (elt != f32)
-        out = b.create<arith::TruncFOp>(VectorType::get({width}, elt), out);
-      b.create<vector::StoreOp>(out, o, ValueRange{bIdx, row, head, dv});
-    });
+/// S += kcᵀ vc and z += Σ_j kc[j] over the chunk's n keys.
+void LinearKernelGen::foldChunk(Value n) {
+  int64_t mainEnd = headDim / rowBlock * rowBlock;
+  e.loop(e.index(0), e.index(mainEnd), e.index(rowBlock),
+         [&](Value d0) { foldBlock(d0, rowBlock, n); });
+  if (mainEnd < headDim)
+    foldBlock(e.index(mainEnd), headDim - mainEnd, n);
+  for (int64_t c = 0; c < dChunks; ++c) {
+    Value off = e.index(c * width);
+    Value init = b.create<vector::LoadOp>(vecF32, z, ValueRange{off});
+    Value sum = e.loop(e.index(0), n, e.index(1), ValueRange{init}, [&](Value j, ValueRange acc) {
+      Value x = b.create<vector::LoadOp>(vecF32, kc, ValueRange{j, off});
+      return SmallVector<Value>{e.addf(acc[0], x)};
+    })[0];
+    b.create<vector::StoreOp>(sum, z, ValueRange{off});
+  }
+}
+
+/// State rows [d0, d0 + rows): accumulators in registers across the chunk's keys.
+void LinearKernelGen::foldBlock(Value d0, int64_t rows, Value n) {
+  SmallVector<Value> ds, inits;
+  for (int64_t x = 0; x < rows; ++x) {
+    ds.push_back(e.add(d0, e.index(x)));
+    for (int64_t c = 0; c < dvChunks; ++c)
+      inits.push_back(b.create<vector::LoadOp>(vecF32, state, ValueRange{ds[x], e.index(c * width)}));
+  }
+  SmallVector<Value> acc = e.loop(e.index(0), n, e.index(1), inits, [&](Value j, ValueRange carried) {
+    SmallVector<Value> vv;
+    for (int64_t c = 0; c < dvChunks; ++c)
+      vv.push_back(b.create<vector::LoadOp>(vecF32, vc, ValueRange{j, e.index(c * width)}));
+    SmallVector<Value> next(carried.begin(), carried.end());
+    for (int64_t x = 0; x < rows; ++x) {
+      Value kb = e.splat(vecF32, b.create<memref::LoadOp>(kc, ValueRange{j, ds[x]}));
+      for (int64_t c = 0; c < dvChunks; ++c)
+        next[x * dvChunks + c] = e.fma(kb, vv[c], next[x * dvChunks + c]);
+    }
+    return next;
   });
+  for (int64_t x = 0; x < rows; ++x)
+    for (int64_t c = 0; c < dvChunks; ++c)
+      b.create<vector::StoreOp>(acc[x * dvChunks + c], state, ValueRange{ds[x], e.index(c * width)});
+}
+
+/// Answers queries [i0, i0 + count) of every head of the group (rows r = ii * G + hh) from the
+/// state, plus, when `intra`, the keys of the chunk at c0 up to each query's position.
+void LinearKernelGen::answer(Value i0, Value count, Value c0, bool intra) {
+  Value rows = e.mul(count, e.index(group));
+  Value scaleValue = e.splatF32(vecF32, scale);
+  e.loop(e.index(0), rows, e.index(1), [&](Value r) {
+    Value row = e.add(i0, e.divs(r, e.index(group)));
+    Value head = e.add(e.mul(gIdx, e.index(group)), e.rems(r, e.index(group)));
+    Value dot = e.splatF32(vecF32, 0.0);
+    for (int64_t c = 0; c < dChunks; ++c) {
+      Value off = e.index(c * width);
+      Value x = phi(e.mulf(load(q, {bIdx, row, head, off}, elt), scaleValue));
+      b.create<vector::StoreOp>(x, fq, ValueRange{r, off});
+      dot = e.fma(x, b.create<vector::LoadOp>(vecF32, z, ValueRange{off}), dot);
+    }
+    b.create<memref::StoreOp>(b.create<vector::ReductionOp>(vector::CombiningKind::ADD, dot), den,
+                              ValueRange{r});
+  });
+  Value block = e.index(rowBlock);
+  Value mainEnd = e.mul(e.divs(rows, block), block);
+  e.loop(e.index(0), mainEnd, block, [&](Value r0) { readoutBlock(r0, rowBlock); });
+  e.loop(mainEnd, rows, e.index(1), [&](Value r0) { readoutBlock(r0, 1); });
+  e.loop(e.index(0), rows, e.index(1), [&](Value r) {
+    Value row = e.add(i0, e.divs(r, e.index(group)));
+    Value head = e.add(e.mul(gIdx, e.index(group)), e.rems(r, e.index(group)));
+    if (intra)
+      addIntraChunk(r, row, c0);
+    writeRow(r, row, head);
+  });
+}
+
+/// num[r0 + x, :] = fq[r0 + x, :] · S for x < rows, S loaded once for the block.
+void LinearKernelGen::readoutBlock(Value r0, int64_t rows) {
+  SmallVector<Value> rs;
+  for (int64_t x = 0; x < rows; ++x)
+    rs.push_back(e.add(r0, e.index(x)));
+  SmallVector<Value> inits(rows * dvChunks, e.splatF32(vecF32, 0.0));
+  SmallVector<Value> acc = e.loop(e.index(0), e.index(headDim), e.index(1), inits,
+                                  [&](Value d, ValueRange carried) {
+    SmallVector<Value> sv;
+    for (int64_t c = 0; c < dvChunks; ++c)
+      sv.push_back(b.create<vector::LoadOp>(vecF32, state, ValueRange{d, e.index(c * width)}));
+    SmallVector<Value> next(carried.begin(), carried.end());
+    for (int64_t x = 0; x < rows; ++x) {
+      Value f = e.splat(vecF32, b.create<memref::LoadOp>(fq, ValueRange{rs[x], d}));
+      for (int64_t c = 0; c < dvChunks; ++c)
+        next[x * dvChunks + c] = e.fma(f, sv[c], next[x * dvChunks + c]);
+    }
+    return next;
+  });
+  for (int64_t x = 0; x < rows; ++x)
+    for (int64_t c = 0; c < dvChunks; ++c)
+      b.create<vector::StoreOp>(acc[x * dvChunks + c], num, ValueRange{rs[x], e.index(c * width)});
+}
+
+/// The chunk's keys j <= p_row: num += (fq·kc[j]) vc[j], den += fq·kc[j].
+void LinearKernelGen::addIntraChunk(Value r, Value row, Value c0) {
+  Value last = e.sub(e.add(row, shift), c0); // p_row - c0, within [0, n)
+  SmallVector<Value> inits;
+  for (int64_t c = 0; c < dvChunks; ++c)
+    inits.push_back(b.create<vector::LoadOp>(vecF32, num, ValueRange{r, e.index(c * width)}));
+  inits.push_back(b.create<memref::LoadOp>(den, ValueRange{r}));
+  SmallVector<Value> acc = e.loop(e.index(0), e.add(last, e.index(1)), e.index(1), inits,
+                                  [&](Value j, ValueRange carried) {
+    Value dot = e.splatF32(vecF32, 0.0);
+    for (int64_t c = 0; c < dChunks; ++c) {
+      Value off = e.index(c * width);
+      dot = e.fma(b.create<vector::LoadOp>(vecF32, fq, ValueRange{r, off}),
+                  b.create<vector::LoadOp>(vecF32, kc, ValueRange{j, off}), dot);
+    }
+    Value w = b.create<vector::ReductionOp>(vector::CombiningKind::ADD, dot);
+    Value wv = e.splat(vecF32, w);
+    SmallVector<Value> next;
+    for (int64_t c = 0; c < dvChunks; ++c)
+      next.push_back(e.fma(wv, b.create<vector::LoadOp>(vecF32, vc, ValueRange{j, e.index(c * width)}),
+                           carried[c]));
+    next.push_back(e.addf(carried[dvChunks], w));
+    return next;
+  });
+  for (int64_t c = 0; c < dvChunks; ++c)
+    b.create<vector::StoreOp>(acc[c], num, ValueRange{r, e.index(c * width)});
+  b.create<memref::StoreOp>(acc[dvChunks], den, ValueRange{r});
+}
+
+/// o = num / (den + eps) (or num without normalization).
+void LinearKernelGen::writeRow(Value r, Value row, Value head) {
+  Value inv = e.f32(1.0);
+  if (normalize)
+    inv = e.divf(e.f32(1.0), e.addf(b.create<memref::LoadOp>(den, ValueRange{r}), e.f32(1e-6)));
+  Value invVec = e.splat(vecF32, inv);
+  for (int64_t c = 0; c < dvChunks; ++c) {
+    Value x = e.mulf(b.create<vector::LoadOp>(vecF32, num, ValueRange{r, e.index(c * width)}), invVec);
+    if (elt != f32)
+      x = b.create<arith::TruncFOp>(VectorType::get({width}, elt), x);
+    b.create<vector::StoreOp>(x, o, ValueRange{bIdx, row, head, e.index(c * width)});
+  }
 }
 
 void LinearKernelGen::emit(func::FuncOp fn) {
@@ -147,7 +279,12 @@ void LinearKernelGen::emit(func::FuncOp fn) {
   };
   state = alloc({headDim, headDimV});
   z = alloc({headDim});
-  feat = alloc({headDim});
+  kc = alloc({kChunk, headDim});
+  vc = alloc({kChunk, headDimV});
+  fq = alloc({kChunk * group, headDim});
+  num = alloc({kChunk * group, headDimV});
+  den = alloc({kChunk * group});
+  Value chunk = e.index(kChunk);
 
   e.loop(begin, end, e.index(1), [&](Value item) {
     bIdx = e.divs(item, e.index(headsKv));
@@ -160,25 +297,40 @@ void LinearKernelGen::emit(func::FuncOp fn) {
     };
     Value lq = length(seqlensQ, hasSeqlensQ, seqQ);
     Value lkv = length(seqlensKv, hasSeqlensKv, seqKv);
-    Value zero = e.f32(0.0);
+    shift = e.sub(lkv, lq);
     e.loop(e.index(0), e.index(headDim), e.index(1), [&](Value d) {
-      b.create<memref::StoreOp>(zero, z, ValueRange{d});
-      e.loop(e.index(0), e.index(headDimV), e.index(width), [&](Value dv) {
-        b.create<vector::StoreOp>(e.splatF32(vecF32, 0.0), state, ValueRange{d, dv});
-      });
+      for (int64_t c = 0; c < dvChunks; ++c)
+        b.create<vector::StoreOp>(e.splatF32(vecF32, 0.0), state, ValueRange{d, e.index(c * width)});
     });
-    Value shift = e.sub(lkv, lq);
-    e.loop(e.index(0), lq, e.index(1), ValueRange{e.index(0)}, [&](Value row, ValueRange carried) {
-      // Keys visible to this row: j <= p_i = row + shift (causal) or all of them.
-      Value target = causal ? e.maxs(e.index(0), e.mins(lkv, e.add(e.add(row, shift), e.index(1))))
-                            : lkv;
-      Value folded = carried[0];
-      e.loop(folded, target, e.index(1), [&](Value j) { foldKey(j); });
-      answerQuery(row);
-      return SmallVector<Value>{e.maxs(folded, target)};
+    for (int64_t c = 0; c < dChunks; ++c)
+      b.create<vector::StoreOp>(e.splatF32(vecF32, 0.0), z, ValueRange{e.index(c * width)});
+
+    auto answerAll = [&](Value lo, Value hi, Value c0, bool intra) {
+      e.loop(lo, hi, chunk, [&](Value i0) { answer(i0, e.mins(chunk, e.sub(hi, i0)), c0, intra); });
+    };
+    if (!causal) {
+      e.loop(e.index(0), lkv, chunk, [&](Value c0) {
+        Value n = e.mins(chunk, e.sub(lkv, c0));
+        packChunk(c0, n);
+        foldChunk(n);
+      });
+      answerAll(e.index(0), lq, e.index(0), /*intra=*/false);
+      return;
+    }
+    // Queries before the first key (p_i < 0) see nothing: the empty state answers 0.
+    Value blind = e.mins(lq, e.maxs(e.index(0), e.sub(e.index(0), shift)));
+    answerAll(e.index(0), blind, e.index(0), /*intra=*/false);
+    e.loop(e.index(0), lkv, chunk, [&](Value c0) {
+      Value n = e.mins(chunk, e.sub(lkv, c0));
+      packChunk(c0, n);
+      // The queries whose position falls in this chunk: at most n of them.
+      Value qlo = e.maxs(e.index(0), e.sub(c0, shift));
+      Value qhi = e.mins(lq, e.sub(e.add(c0, n), shift));
+      answerAll(qlo, qhi, c0, /*intra=*/true);
+      foldChunk(n);
     });
   });
-  for (Value buffer : {state, z, feat})
+  for (Value buffer : {state, z, kc, vc, fq, num, den})
     b.create<memref::DeallocOp>(buffer);
   b.create<func::ReturnOp>();
 }
