@@ -39,3 +39,12 @@ func.func @linear(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor
   %o = attn.linear_attention %q, %k, %v {causal} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
   return %o : tensor<?x?x8x64xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @merge
+// CHECK: attn.merge {{.*}}attn.cpu_config = {block_k = 64 : i64, block_q = 1 : i64, vector_width = 16 : i64}
+func.func @merge(%parts: tensor<4x?x1x8x64xf32>, %lses: tensor<4x?x8x1xf32>) -> (tensor<?x1x8x64xf32>, tensor<?x8x1xf32>) {
+  %o, %lse = attn.merge %parts, %lses : tensor<4x?x1x8x64xf32>, tensor<4x?x8x1xf32> -> tensor<?x1x8x64xf32>, tensor<?x8x1xf32>
+  return %o, %lse : tensor<?x1x8x64xf32>, tensor<?x8x1xf32>
+}

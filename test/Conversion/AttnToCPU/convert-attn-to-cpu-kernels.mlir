@@ -81,3 +81,20 @@ func.func @attn(%q: tensor<?x?x4x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?
   %b = attn.attention %q, %k, %v {causal, attn.cpu_config = {block_k = 64 : i64, block_q = 64 : i64, vector_width = 16 : i64}} : tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x4x64xf32>
   return %a, %b : tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32>
 }
+
+// -----
+
+// attn.merge on its own lowers to the merge entry point: bf16 parts converted on load, f16 output.
+// CHECK-LABEL: func.func @attn_merge
+// CHECK-SAME: memref<?x?x?x?xbf16, strided<[?, ?, ?, 1], offset: ?>>
+// CHECK-SAME: memref<?x?x?x?xf16, strided<[?, ?, ?, 1], offset: ?>>
+// CHECK: math.exp
+// CHECK: arith.extf %{{.*}} : vector<16xbf16> to vector<16xf32>
+// CHECK: vector.fma
+// CHECK: arith.truncf %{{.*}} : vector<16xf32> to vector<16xf16>
+// CHECK: math.log
+// CHECK-NOT: func.func @merge
+func.func @merge(%parts: tensor<?x?x?x8x64xbf16>, %lses: tensor<?x?x8x?xf32>) -> (tensor<?x?x8x64xf16>, tensor<?x8x?xf32>) {
+  %o, %lse = attn.merge %parts, %lses {attn.cpu_config = {block_k = 64 : i64, block_q = 1 : i64, vector_width = 16 : i64}} : tensor<?x?x?x8x64xbf16>, tensor<?x?x8x?xf32> -> tensor<?x?x8x64xf16>, tensor<?x8x?xf32>
+  return %o, %lse : tensor<?x?x8x64xf16>, tensor<?x8x?xf32>
+}

@@ -7,7 +7,8 @@ def AttnConfigureCPU : Pass<"attn-configure-cpu", "ModuleOp"> {
   let summary = "Choose the CPU tile configuration of every attn op";
   let description = [{
     The configuration stage of the CPU pipeline: attaches `attn.cpu_config = {block_q, block_k,
-    vector_width}` to each `attn.attention` / `attn.linear_attention` that has none. Ops that
+    vector_width}` to each `attn.attention` / `attn.linear_attention` / `attn.merge` that has
+    none. Ops that
     already carry a configuration (from the tuning database or by hand) keep it.
   }];
   let options = [
@@ -20,10 +21,11 @@ def ConvertAttnToCPUKernels : Pass<"convert-attn-to-cpu-kernels", "ModuleOp"> {
   let summary = "Generate fused CPU kernels from the attn op of a problem module";
   let description = [{
     The lowering stage of the CPU pipeline. A problem module holds one function whose body is one
-    configured `attn.attention` or `attn.linear_attention` on tensors. The pass replaces that
+    configured `attn.attention`, `attn.linear_attention` or `attn.merge` on tensors. The pass replaces that
     function by the kernel entry points of attn_jit_plugin.h, on the caller's strided memrefs,
     built from scf loops and vector-dialect micro-kernels: `attn_main`, `attn_decode` (split-KV)
-    and `attn_merge` for softmax attention, `attn_linear` for linear attention.
+    and `attn_merge` (the lowering of an `attn.merge` of the decode partials) for softmax
+    attention, `attn_linear` for linear attention, `attn_merge` for a merge.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
                            "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",

@@ -21,7 +21,7 @@ struct AttnConfigureCPUPass : attn::impl::AttnConfigureCPUBase<AttnConfigureCPUP
     bool validWidth = requested == 0 || requested == 4 || requested == 8 || requested == 16;
     int64_t width = requested ? requested : CPUTargetInfo::host().vectorWidthF32();
     WalkResult result = getOperation().walk([&](Operation *op) {
-      if (!isa<AttentionOp, LinearAttentionOp>(op) || op->hasAttr(kCPUConfigAttrName))
+      if (!isa<AttentionOp, LinearAttentionOp, MergeOp>(op) || op->hasAttr(kCPUConfigAttrName))
         return WalkResult::advance();
       if (!validWidth) {
         op->emitError() << "cannot configure: vector-width must be 4, 8 or 16 (0 = host), got "

@@ -18,7 +18,7 @@ struct ConvertAttnToCPUKernelsPass
     ModuleOp module = getOperation();
     SmallVector<Operation *> problems;
     module.walk([&](Operation *op) {
-      if (isa<AttentionOp, LinearAttentionOp>(op))
+      if (isa<AttentionOp, LinearAttentionOp, MergeOp>(op))
         problems.push_back(op);
     });
     if (problems.empty())
@@ -40,22 +40,51 @@ struct ConvertAttnToCPUKernelsPass
 
     auto problemFn = op->getParentOfType<func::FuncOp>();
     OpBuilder builder(problemFn);
-    if (auto attention = dyn_cast<AttentionOp>(op)) {
+    if (auto merge = dyn_cast<MergeOp>(op)) {
+      buildMergeKernel(builder, merge, *config);
+    } else if (auto attention = dyn_cast<AttentionOp>(op)) {
       buildSoftmaxKernel(builder, attention, *config);
       buildDecodeKernel(builder, attention, *config);
-      buildMergeKernel(builder, attention, *config);
+      // The decode kernel's partials are combined by attn.merge, lowered like any other.
+      MergeOp merge = buildPartialsMerge(builder, attention);
+      buildMergeKernel(builder, merge, *config);
+      merge->getParentOp()->erase();
     } else {
       buildLinearKernel(builder, cast<LinearAttentionOp>(op), *config);
     }
     problemFn.erase();
   }
 
+  /// A function holding the attn.merge of `op`'s split-KV partials: f32 parts [P, B, Sq, Hq, Dv]
+  /// and LSEs [P, B, Hq, Sq] into `op`'s output type and LSE.
+  MergeOp buildPartialsMerge(OpBuilder &builder, AttentionOp op) {
+    auto out = cast<RankedTensorType>(op.getOutput().getType());
+    int64_t dyn = ShapedType::kDynamic;
+    Type f32 = builder.getF32Type();
+    auto parts = RankedTensorType::get({dyn, dyn, dyn, out.getDimSize(2), out.getDimSize(3)}, f32);
+    auto lses = RankedTensorType::get({dyn, dyn, out.getDimSize(2), dyn}, f32);
+    auto lse = RankedTensorType::get({dyn, out.getDimSize(2), dyn}, f32);
+    auto fn = builder.create<func::FuncOp>(op.getLoc(), "attn_merge_problem",
+                                           builder.getFunctionType({parts, lses}, {out, lse}));
+    OpBuilder::InsertionGuard guard(builder);
+    Block *entry = fn.addEntryBlock();
+    builder.setInsertionPointToStart(entry);
+    auto merge = builder.create<MergeOp>(op.getLoc(), out, lse, entry->getArgument(0),
+                                         entry->getArgument(1));
+    builder.create<func::ReturnOp>(op.getLoc(), merge.getResults());
+    return merge;
+  }
+
   /// The kernels vectorize along the head dims.
   LogicalResult checkSupported(Operation *op, const CPUKernelConfig &config) {
-    auto q = cast<RankedTensorType>(op->getOperand(0).getType());
-    auto v = cast<RankedTensorType>(op->getOperand(2).getType());
-    for (auto [name, dim] : {std::pair<StringRef, int64_t>{"head dim", q.getDimSize(3)},
-                             {"value head dim", v.getDimSize(3)}}) {
+    SmallVector<std::pair<StringRef, int64_t>> dims;
+    if (auto merge = dyn_cast<MergeOp>(op)) {
+      dims.push_back({"value head dim", cast<RankedTensorType>(merge.getOutput().getType()).getDimSize(3)});
+    } else {
+      dims.push_back({"head dim", cast<RankedTensorType>(op->getOperand(0).getType()).getDimSize(3)});
+      dims.push_back({"value head dim", cast<RankedTensorType>(op->getOperand(2).getType()).getDimSize(3)});
+    }
+    for (auto [name, dim] : dims) {
       if (dim % config.vectorWidth != 0)
         return op->emitError() << "the CPU backend needs the " << name << " (" << dim
                                << ") to be a multiple of the vector width ("

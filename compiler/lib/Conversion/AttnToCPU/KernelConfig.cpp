@@ -19,7 +19,7 @@ CPUKernelConfig mlir::attn::chooseCPUConfig(Operation *op, int64_t vectorWidth) 
     // and the K/V tile is reused 4 x width times per load. A GQA group shares the rows.
     int64_t rows = 4 * vectorWidth;
     config.blockQ = std::max<int64_t>(1, rows / group);
-  } else {
+  } else { // linear attention and merge have no query blocks
     config.blockQ = 1;
   }
   return config;

@@ -1,8 +1,10 @@
 //===- MergeKernel.cpp - attn.merge of split-KV partial results -----------===//
 //
-// lse = log Σ_p exp(lse_p), o = Σ_p exp(lse_p - lse) · o_p (SPEC §3 "merge"), one query row (all
-// heads) per work item, vectorized along Dv. Parts that saw no key (lse_p = -inf) weigh 0; a row
-// whose parts all saw nothing gets o = 0, lse = -inf.
+// The lowering of attn.merge: lse = log Σ_p exp(lse_p), o = Σ_p exp(lse_p - lse) · o_p (SPEC §3
+// "merge"), one query row (all heads) per work item, vectorized along Dv. Parts that saw no key
+// (lse_p = -inf) weigh 0; a row whose parts all saw nothing gets o = 0, lse = -inf. The stacked
+// parts [P, B, ...] arrive flattened to [P * B, ...] with P = num_splits; the LSE is written
+// when the caller passes a non-empty LSE buffer.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,18 +21,17 @@ using namespace mlir::attn;
 using arith::CmpFPredicate;
 using arith::CmpIPredicate;
 
-func::FuncOp mlir::attn::buildMergeKernel(OpBuilder &builder, AttentionOp op,
+func::FuncOp mlir::attn::buildMergeKernel(OpBuilder &builder, MergeOp op,
                                           const CPUKernelConfig &config) {
   MLIRContext *ctx = builder.getContext();
-  auto qType = cast<RankedTensorType>(op.getQuery().getType());
-  auto vType = cast<RankedTensorType>(op.getValue().getType());
-  Type elt = qType.getElementType();
-  int64_t heads = qType.getDimSize(2), headDimV = vType.getDimSize(3);
+  auto partsType = cast<RankedTensorType>(op.getParts().getType());
+  auto outType = cast<RankedTensorType>(op.getOutput().getType());
+  Type partElt = partsType.getElementType(), elt = outType.getElementType();
+  int64_t heads = outType.getDimSize(2), headDimV = outType.getDimSize(3);
   int64_t width = config.vectorWidth;
-  bool writeLse = op.getReturnLse();
 
   Type f32 = Float32Type::get(ctx);
-  SmallVector<Type> args = {bshdMemRefType(f32), statMemRefType(ctx), bshdMemRefType(elt),
+  SmallVector<Type> args = {bshdMemRefType(partElt), statMemRefType(ctx), bshdMemRefType(elt),
                             statMemRefType(ctx), vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 64))};
   ImplicitLocOpBuilder b(op.getLoc(), builder);
@@ -51,6 +52,7 @@ func::FuncOp mlir::attn::buildMergeKernel(OpBuilder &builder, AttentionOp op,
   Value hasSeqlensQ = e.cmpi(CmpIPredicate::ne, param(2), e.index(0));
   Value numSplits = param(4);
   Value batch = b.create<memref::DimOp>(o, 0);
+  Value writeLse = e.cmpi(CmpIPredicate::sgt, b.create<memref::DimOp>(lse, 0), e.index(0));
   Value seqQ = b.create<memref::DimOp>(o, 1);
   VectorType vecF32 = VectorType::get({width}, f32);
   Value negInf = e.f32(-std::numeric_limits<double>::infinity());
@@ -87,17 +89,20 @@ func::FuncOp mlir::attn::buildMergeKernel(OpBuilder &builder, AttentionOp op,
                              [&](Value p, ValueRange carried) {
                                Value w = e.mulf(b.create<math::ExpOp>(e.subf(partLse(p), safeMax)), inv);
                                Value x = b.create<vector::LoadOp>(
-                                   vecF32, parts, ValueRange{e.add(e.mul(p, batch), bIdx), row, h, dv});
+                                   VectorType::get({width}, partElt), parts,
+                                   ValueRange{e.add(e.mul(p, batch), bIdx), row, h, dv});
+                               if (partElt != f32)
+                                 x = b.create<arith::ExtFOp>(vecF32, x);
                                return SmallVector<Value>{e.fma(e.splat(vecF32, w), x, carried[0])};
                              })[0];
           if (elt != f32)
             acc = b.create<arith::TruncFOp>(VectorType::get({width}, elt), acc);
           b.create<vector::StoreOp>(acc, o, ValueRange{bIdx, row, h, dv});
         });
-        if (writeLse) {
+        e.ifThen(writeLse, [&] {
           Value merged = e.select(any, e.addf(safeMax, b.create<math::LogOp>(sum)), negInf);
           b.create<memref::StoreOp>(merged, lse, ValueRange{bIdx, h, row});
-        }
+        });
       });
     });
   });

@@ -43,8 +43,9 @@ func::FuncOp buildSoftmaxKernel(OpBuilder &builder, AttentionOp op, const CPUKer
 /// Split-KV decode (flash-decoding) for few query rows: vectorized along the head dims, one KV
 /// split of one batch (every head) per work item, f32 partial O and LSE for the merge kernel.
 func::FuncOp buildDecodeKernel(OpBuilder &builder, AttentionOp op, const CPUKernelConfig &config);
-/// attn.merge over the partial results of the decode kernel.
-func::FuncOp buildMergeKernel(OpBuilder &builder, AttentionOp op, const CPUKernelConfig &config);
+/// The lowering of attn.merge (stacked parts flattened to [P * B, ...]); for a softmax problem it
+/// combines the decode kernel's partial results.
+func::FuncOp buildMergeKernel(OpBuilder &builder, MergeOp op, const CPUKernelConfig &config);
 /// Linear attention: one state accumulation (non-causal) or a causal scan, linear in S.
 func::FuncOp buildLinearKernel(OpBuilder &builder, LinearAttentionOp op,
                                const CPUKernelConfig &config);
