@@ -181,4 +181,65 @@ TEST(DiskCache, DirectoryFromTheEnvironment) {
   }
 }
 
+// A single flipped byte in the object code is caught by the entry's hash, not only a truncated
+// or overwritten file: the entry is rejected and the kernel rebuilt.
+TEST(DiskCache, FlippedPayloadByteIsRejectedAndRebuilt) {
+  TempDir dir;
+  attn_context_options options = optionsWith(dir.path().c_str(), 1);
+  attn_problem problem = uniqueProblem(10);
+  bool skipped = false;
+  compileOnce(&options, problem, skipped);
+  if (skipped)
+    GTEST_SKIP() << "no compiler plugin";
+  std::vector<fs::path> files = filesUnder(dir.path());
+  ASSERT_EQ(files.size(), 1u);
+  {
+    std::fstream file(files[0], std::ios::binary | std::ios::in | std::ios::out);
+    file.seekg(0, std::ios::end);
+    std::streamoff size = file.tellg();
+    file.seekp(size - 100); // inside the object code, past the header
+    char byte;
+    file.seekg(size - 100);
+    file.get(byte);
+    file.seekp(size - 100);
+    file.put(static_cast<char>(byte ^ 0x20));
+  }
+  attn_context_stats stats = compileOnce(&options, problem, skipped);
+  EXPECT_EQ(stats.disk_cache_rejected, 1);
+  EXPECT_EQ(stats.kernels_compiled, 1);
+  attn_context_stats again = compileOnce(&options, problem, skipped);
+  EXPECT_EQ(again.disk_cache_hits, 1) << "the rebuilt entry was written back";
+}
+
+// The disk cache survives the process: a child process (this test binary, running only
+// DiskCacheChild) finds the entry this process wrote and compiles nothing.
+TEST(DiskCache, NewProcessLoadsFromDisk) {
+  TempDir dir;
+  attn_context_options options = optionsWith(dir.path().c_str(), 1);
+  bool skipped = false;
+  compileOnce(&options, uniqueProblem(11), skipped);
+  if (skipped)
+    GTEST_SKIP() << "no compiler plugin";
+  // /proc/self/exe seen from the shell is the shell: resolve our own binary first.
+  std::error_code error;
+  fs::path self = fs::read_symlink("/proc/self/exe", error);
+  ASSERT_FALSE(error) << error.message();
+  std::string command = "ATTN_TEST_CHILD_CACHE_DIR='" + dir.path() + "' '" + self.string() +
+            "' --gtest_filter=DiskCacheChild.* > /dev/null 2>&1";
+  EXPECT_EQ(std::system(command.c_str()), 0) << "the child process did not load from disk";
+}
+
+// Runs only as NewProcessLoadsFromDisk's child.
+TEST(DiskCacheChild, LoadsWithoutCompiling) {
+  const char *dir = std::getenv("ATTN_TEST_CHILD_CACHE_DIR");
+  if (!dir)
+    GTEST_SKIP() << "runs only as a child of DiskCache.NewProcessLoadsFromDisk";
+  attn_context_options options = optionsWith(dir, 1);
+  bool skipped = false;
+  attn_context_stats stats = compileOnce(&options, uniqueProblem(11), skipped);
+  ASSERT_FALSE(skipped);
+  EXPECT_EQ(stats.kernels_compiled, 0);
+  EXPECT_EQ(stats.disk_cache_hits, 1);
+}
+
 } // namespace
