@@ -38,7 +38,8 @@ template <typename F> double bestSeconds(int reps, F &&f) {
   for (int r = 0; r < reps; ++r) {
     auto t0 = std::chrono::steady_clock::now();
     f();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    best = std::min(best,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   return best;
 }
@@ -318,7 +319,8 @@ void BM_JitLatency(benchmark::State &state) {
   state.counters["cold_ms"] = median(cold) * 1e3;
   state.counters["hit_us"] = median(hit) * 1e6;
   char line[256];
-  std::snprintf(line, sizeof line, "jit_latency cold_compile_median_ms=%.1f cache_hit_median_us=%.2f",
+  std::snprintf(line, sizeof line,
+                "jit_latency cold_compile_median_ms=%.1f cache_hit_median_us=%.2f",
                 median(cold) * 1e3, median(hit) * 1e6);
   summary()["jit_latency"] = line;
 }
@@ -333,16 +335,26 @@ void denseArgs(benchmark::internal::Benchmark *b) {
 
 } // namespace
 
-BENCHMARK(BM_Dense)->Apply(denseArgs)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_Dense)
+    ->Apply(denseArgs)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
 BENCHMARK(BM_SlidingWindow)
     ->ArgsProduct({{ATTN_DTYPE_F32, ATTN_DTYPE_BF16}, {512, 2048, 8192, 16384}, {64, 128}, {512}})
-    ->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
 BENCHMARK(BM_Linear)
     ->ArgsProduct({{ATTN_DTYPE_F32, ATTN_DTYPE_BF16}, {512, 2048, 8192, 16384}, {64, 128}})
-    ->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
 BENCHMARK(BM_DecodeGQA)
     ->ArgsProduct({{ATTN_DTYPE_F32, ATTN_DTYPE_BF16}, {512, 2048, 8192, 16384}, {64, 128}})
-    ->UseManualTime()->Unit(benchmark::kMicrosecond)->Iterations(20);
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond)
+    ->Iterations(20);
 BENCHMARK(BM_JitLatency)->Iterations(5)->Unit(benchmark::kMillisecond);
 
 int main(int argc, char **argv) {

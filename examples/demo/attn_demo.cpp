@@ -24,7 +24,9 @@ double densePairs(int64_t sq, int64_t skv, bool causal, int64_t left, int64_t ri
   for (int64_t i = 0; i < sq; ++i) {
     int64_t p = i + skv - sq;
     int64_t lo = left >= 0 ? std::max<int64_t>(0, p - left) : 0;
-    int64_t hi = causal ? std::min(p, skv - 1) : right >= 0 ? std::min(p + right, skv - 1) : skv - 1;
+    int64_t hi = causal       ? std::min(p, skv - 1)
+                 : right >= 0 ? std::min(p + right, skv - 1)
+                              : skv - 1;
     pairs += hi >= lo ? double(hi - lo + 1) : 0.0;
   }
   return pairs;
@@ -97,8 +99,8 @@ int main() {
 
   std::printf("attnc %d.%d.%d: JIT-compiling and running one CPU kernel per variant\n\n", major,
               minor, patch);
-  std::printf("%-26s %-5s %-22s %9s %9s %10s %9s %s\n", "variant", "dtype", "shape B,Sq,Skv,Hq/Hkv,D",
-              "jit(ms)", "run(ms)", "GFLOP/s", "error", "");
+  std::printf("%-26s %-5s %-22s %9s %9s %10s %9s %s\n", "variant", "dtype",
+              "shape B,Sq,Skv,Hq/Hkv,D", "jit(ms)", "run(ms)", "GFLOP/s", "error", "");
   bool allOk = true;
   for (const Row &row : rows) {
     const attn_problem &p = row.c.problem;

@@ -32,7 +32,8 @@ struct Tensor {
   size_t offset(int64_t b, int64_t s, int64_t h, int64_t d) const {
     auto [B, S, H, D] = dims;
     (void)B;
-    return static_cast<size_t>(bhsd ? ((b * H + h) * S + s) * D + d : ((b * S + s) * H + h) * D + d);
+    return static_cast<size_t>(bhsd ? ((b * H + h) * S + s) * D + d
+                                    : ((b * S + s) * H + h) * D + d);
   }
   attn_tensor view() {
     auto [B, S, H, D] = dims;
@@ -129,7 +130,8 @@ bool checkStat(const char *name, const std::vector<float> &out, const std::vecto
           }
           continue;
         }
-        bool good = std::isinf(r) ? (std::isinf(o) && o < 0) : std::fabs(o - r) <= tol * (1 + std::fabs(r));
+        bool good =
+            std::isinf(r) ? (std::isinf(o) && o < 0) : std::fabs(o - r) <= tol * (1 + std::fabs(r));
         if (!good) {
           why << name << " mismatch at b=" << b << " h=" << h << " i=" << i << ": " << o
               << " vs reference " << r;
@@ -153,13 +155,13 @@ static attn_problem makeProblem(attn_dtype dtype, int64_t hq, int64_t hkv, int64
   return p;
 }
 
-attn_problem attn::conformance::softmaxProblem(attn_dtype dtype, int64_t hq, int64_t hkv,
-                                               int64_t d, int64_t dv) {
+attn_problem attn::conformance::softmaxProblem(attn_dtype dtype, int64_t hq, int64_t hkv, int64_t d,
+                                               int64_t dv) {
   return makeProblem(dtype, hq, hkv, d, dv);
 }
 
-attn_problem attn::conformance::linearProblem(attn_dtype dtype, int64_t hq, int64_t hkv,
-                                              int64_t d, int64_t dv) {
+attn_problem attn::conformance::linearProblem(attn_dtype dtype, int64_t hq, int64_t hkv, int64_t d,
+                                              int64_t dv) {
   attn_problem p = makeProblem(dtype, hq, hkv, d, dv);
   p.variant = ATTN_VARIANT_LINEAR;
   return p;
@@ -222,9 +224,9 @@ Outcome attn::conformance::run(attn_context *context, const Case &c, uint64_t se
   for (int r = 0; status == ATTN_STATUS_SUCCESS && r < c.timedLaunches; ++r) {
     auto start = std::chrono::steady_clock::now();
     status = attn_kernel_launch(kernel, &args);
-    outcome.seconds = std::min(
-        outcome.seconds,
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    outcome.seconds =
+        std::min(outcome.seconds,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   (void)attn_kernel_destroy(kernel);
   if (status != ATTN_STATUS_SUCCESS) {
@@ -292,7 +294,8 @@ Outcome attn::conformance::run(attn_context *context, const Case &c, uint64_t se
           got.push_back(o.load(at));
           want.push_back(ref[i]);
         }
-  outcome.error = got.empty() ? 0 : testutil::relativeFrobeniusError(got.data(), want.data(), got.size());
+  outcome.error =
+      got.empty() ? 0 : testutil::relativeFrobeniusError(got.data(), want.data(), got.size());
   if (!(outcome.error <= tolerance(p.dtype))) {
     why << "relative error " << outcome.error << " exceeds " << tolerance(p.dtype);
     outcome.message = why.str();

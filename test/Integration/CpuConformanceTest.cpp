@@ -59,8 +59,8 @@ std::vector<Case> denseDtypeAndHeadDimCases() {
     for (int64_t d : {32, 64, 80, 96, 128, 256}) {
       attn_problem p = softmaxProblem(dtype, 4, 2, d, d);
       p.return_lse = 1;
-      cases.push_back(make(std::string("dense_") + dtypeName(dtype) + "_D" + std::to_string(d), p,
-                           2, 37, 129));
+      cases.push_back(
+          make(std::string("dense_") + dtypeName(dtype) + "_D" + std::to_string(d), p, 2, 37, 129));
     }
   return cases;
 }
@@ -124,13 +124,13 @@ std::vector<Case> maskCases() {
     int causal;
     int64_t left, right, globals;
   };
-  for (Mask m : {Mask{"band_0_0", 0, 0, 0, 0}, Mask{"causal_window_1", 1, 1, -1, 0},
-                 Mask{"causal_window_16", 1, 16, -1, 0}, Mask{"band_64_64", 0, 64, 64, 0},
-                 Mask{"band_left_unbounded_right_5", 0, -1, 5, 0},
-                 Mask{"band_100_right_unbounded", 0, 100, -1, 0},
-                 Mask{"sink_1_causal_window_8", 1, 8, -1, 1},
-                 Mask{"sinks_4_causal_window_63", 1, 63, -1, 4},
-                 Mask{"longformer_globals_70", 0, 16, 16, 70}}) {
+  for (Mask m :
+       {Mask{"band_0_0", 0, 0, 0, 0}, Mask{"causal_window_1", 1, 1, -1, 0},
+        Mask{"causal_window_16", 1, 16, -1, 0}, Mask{"band_64_64", 0, 64, 64, 0},
+        Mask{"band_left_unbounded_right_5", 0, -1, 5, 0},
+        Mask{"band_100_right_unbounded", 0, 100, -1, 0},
+        Mask{"sink_1_causal_window_8", 1, 8, -1, 1}, Mask{"sinks_4_causal_window_63", 1, 63, -1, 4},
+        Mask{"longformer_globals_70", 0, 16, 16, 70}}) {
     attn_problem p = softmaxProblem(ATTN_DTYPE_F32, 4, 2, 32, 32);
     p.causal = m.causal;
     p.window_left = m.left;
@@ -221,8 +221,8 @@ std::string caseName(const ::testing::TestParamInfo<Case> &info) { return info.p
 
 } // namespace
 
-INSTANTIATE_TEST_SUITE_P(DtypeHeadDim, CpuConformance, ::testing::ValuesIn(denseDtypeAndHeadDimCases()),
-                         caseName);
+INSTANTIATE_TEST_SUITE_P(DtypeHeadDim, CpuConformance,
+                         ::testing::ValuesIn(denseDtypeAndHeadDimCases()), caseName);
 INSTANTIATE_TEST_SUITE_P(Shapes, CpuConformance, ::testing::ValuesIn(shapeCases()), caseName);
 INSTANTIATE_TEST_SUITE_P(Masks, CpuConformance, ::testing::ValuesIn(maskCases()), caseName);
 INSTANTIATE_TEST_SUITE_P(Varlen, CpuConformance, ::testing::ValuesIn(varlenCases()), caseName);

@@ -158,7 +158,7 @@ TEST_P(VectorWidth, SoftmaxMainAndDecodeMatchTheOracle) {
   main(&q, &k, &v, &out, &lseRef, &none, &noLens, &noLens, &mp);
   std::vector<double> ref(o.size()), refLse(lse.size());
   ::attn::oracle::attention(op, in.q.data(), in.k.data(), in.v.data(), ref.data(), refLse.data(),
-                          nullptr);
+                            nullptr);
   EXPECT_LE(::attn::testutil::relativeFrobeniusError(o.data(), ref.data(), o.size()), 1e-5);
 
   // Decode (Sq = 2) through attn_decode with 3 splits, then attn_merge.
@@ -169,7 +169,8 @@ TEST_P(VectorWidth, SoftmaxMainAndDecodeMatchTheOracle) {
   const int64_t splits = 3;
   std::vector<float> parts(splits * d.batch * d.seqQ * d.headsQ * d.headDimV);
   std::vector<float> partLse(splits * d.batch * d.headsQ * d.seqQ);
-  std::vector<float> dout(d.batch * d.seqQ * d.headsQ * d.headDimV), dlse(d.batch * d.headsQ * d.seqQ);
+  std::vector<float> dout(d.batch * d.seqQ * d.headsQ * d.headDimV),
+      dlse(d.batch * d.headsQ * d.seqQ);
   ::attn::testutil::poison(dout.data(), dout.size());
   auto dq = memref4(din.qf.data(), {d.batch, d.seqQ, d.headsQ, d.headDim});
   auto dk = memref4(din.kf.data(), {d.batch, d.seqKv, d.headsKv, d.headDim});
@@ -186,7 +187,7 @@ TEST_P(VectorWidth, SoftmaxMainAndDecodeMatchTheOracle) {
   merge(&partsRef, &partLseRef, &doutRef, &dlseRef, &noLens, &merp);
   std::vector<double> dref(dout.size()), dRefLse(dlse.size());
   ::attn::oracle::attention(op, din.q.data(), din.k.data(), din.v.data(), dref.data(),
-                          dRefLse.data(), nullptr);
+                            dRefLse.data(), nullptr);
   EXPECT_LE(::attn::testutil::relativeFrobeniusError(dout.data(), dref.data(), dout.size()), 1e-5);
   for (size_t i = 0; i < dlse.size(); ++i)
     EXPECT_NEAR(dlse[i], dRefLse[i], 1e-4 * (1 + std::fabs(dRefLse[i]))) << i;

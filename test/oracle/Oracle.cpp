@@ -24,9 +24,8 @@ void require(bool condition, const std::string &message) {
 }
 
 /// Checks the shape fields shared by both problem kinds.
-void validateShape(int64_t batch, int64_t seqQ, int64_t seqKv, int64_t headsQ,
-                   int64_t headsKv, int64_t headDim, int64_t headDimV,
-                   const std::vector<int64_t> &seqlensQ,
+void validateShape(int64_t batch, int64_t seqQ, int64_t seqKv, int64_t headsQ, int64_t headsKv,
+                   int64_t headDim, int64_t headDimV, const std::vector<int64_t> &seqlensQ,
                    const std::vector<int64_t> &seqlensKv) {
   require(batch >= 1 && seqQ >= 1 && seqKv >= 1, "batch/seqQ/seqKv must be >= 1");
   require(headsQ >= 1 && headsKv >= 1, "head counts must be >= 1");
@@ -43,16 +42,16 @@ void validateShape(int64_t batch, int64_t seqQ, int64_t seqKv, int64_t headsQ,
 }
 
 void validate(const AttentionProblem &p) {
-  validateShape(p.batch, p.seqQ, p.seqKv, p.headsQ, p.headsKv, p.headDim,
-                p.headDimV, p.seqlensQ, p.seqlensKv);
+  validateShape(p.batch, p.seqQ, p.seqKv, p.headsQ, p.headsKv, p.headDim, p.headDimV, p.seqlensQ,
+                p.seqlensKv);
   require(p.windowLeft >= -1 && p.windowRight >= -1, "window bounds must be >= -1");
   require(p.globalTokens >= 0, "globalTokens must be >= 0");
   require(p.softcap >= 0.0, "softcap must be >= 0");
 }
 
 void validate(const LinearProblem &p) {
-  validateShape(p.batch, p.seqQ, p.seqKv, p.headsQ, p.headsKv, p.headDim,
-                p.headDimV, p.seqlensQ, p.seqlensKv);
+  validateShape(p.batch, p.seqQ, p.seqKv, p.headsQ, p.headsKv, p.headDim, p.headDimV, p.seqlensQ,
+                p.seqlensKv);
   require(p.eps >= 0.0, "eps must be >= 0");
 }
 
@@ -64,9 +63,7 @@ int64_t lengthOf(const std::vector<int64_t> &seqlens, int64_t b, int64_t full) {
 int64_t bshd(int64_t b, int64_t s, int64_t h, int64_t S, int64_t H, int64_t D) {
   return ((b * S + s) * H + h) * D;
 }
-int64_t bhs(int64_t b, int64_t h, int64_t s, int64_t H, int64_t S) {
-  return (b * H + h) * S + s;
-}
+int64_t bhs(int64_t b, int64_t h, int64_t s, int64_t H, int64_t S) { return (b * H + h) * S + s; }
 
 double dot(const double *a, const double *b, int64_t n) {
   double sum = 0.0;
@@ -76,8 +73,7 @@ double dot(const double *a, const double *b, int64_t n) {
 }
 
 /// s = scale * <q, k>, then the optional logit softcap.
-double logit(const AttentionProblem &p, double scale, const double *qRow,
-             const double *kRow) {
+double logit(const AttentionProblem &p, double scale, const double *qRow, const double *kRow) {
   double s = scale * dot(qRow, kRow, p.headDim);
   if (p.softcap > 0.0)
     s = p.softcap * std::tanh(s / p.softcap);
@@ -85,14 +81,11 @@ double logit(const AttentionProblem &p, double scale, const double *qRow,
 }
 
 /// Grouped-query mapping g = h / (Hq / Hkv).
-int64_t kvHeadOf(int64_t h, int64_t headsQ, int64_t headsKv) {
-  return h / (headsQ / headsKv);
-}
+int64_t kvHeadOf(int64_t h, int64_t headsQ, int64_t headsKv) { return h / (headsQ / headsKv); }
 
 } // namespace
 
-bool isVisible(const AttentionProblem &p, int64_t lq, int64_t lkv, int64_t i,
-               int64_t j) {
+bool isVisible(const AttentionProblem &p, int64_t lq, int64_t lkv, int64_t i, int64_t j) {
   if (j < 0 || j >= lkv)
     return false;
   const int64_t pos = i + (lkv - lq);
@@ -104,8 +97,8 @@ bool isVisible(const AttentionProblem &p, int64_t lq, int64_t lkv, int64_t i,
   return inBand || global;
 }
 
-void attention(const AttentionProblem &p, const double *q, const double *k,
-               const double *v, double *o, double *lse, double *entropy) {
+void attention(const AttentionProblem &p, const double *q, const double *k, const double *v,
+               double *o, double *lse, double *entropy) {
   validate(p);
   const double scale = p.scale ? *p.scale : 1.0 / std::sqrt(double(p.headDim));
   std::vector<double> scores;
@@ -127,8 +120,7 @@ void attention(const AttentionProblem &p, const double *q, const double *k,
           if (!isVisible(p, lq, lkv, i, j))
             continue;
           keys.push_back(j);
-          scores.push_back(
-              logit(p, scale, qRow, k + bshd(b, j, g, p.seqKv, p.headsKv, p.headDim)));
+          scores.push_back(logit(p, scale, qRow, k + bshd(b, j, g, p.seqKv, p.headsKv, p.headDim)));
         }
 
         if (keys.empty()) {
@@ -179,8 +171,8 @@ double featureMap(FeatureMap map, double x) {
   throw std::invalid_argument("attn::oracle: unknown feature map");
 }
 
-void linearAttention(const LinearProblem &p, const double *q, const double *k,
-                     const double *v, double *o) {
+void linearAttention(const LinearProblem &p, const double *q, const double *k, const double *v,
+                     double *o) {
   validate(p);
   std::vector<double> phiQ(size_t(p.headDim)), numer(size_t(p.headDimV));
   for (int64_t b = 0; b < p.batch; ++b) {
@@ -218,9 +210,8 @@ void linearAttention(const LinearProblem &p, const double *q, const double *k,
   }
 }
 
-void merge(int64_t parts, int64_t batch, int64_t seqQ, int64_t headsQ,
-           int64_t headDimV, const double *oParts, const double *lseParts,
-           double *o, double *lse) {
+void merge(int64_t parts, int64_t batch, int64_t seqQ, int64_t headsQ, int64_t headDimV,
+           const double *oParts, const double *lseParts, double *o, double *lse) {
   require(parts >= 1 && batch >= 1 && seqQ >= 1 && headsQ >= 1 && headDimV >= 1,
           "merge sizes must be >= 1");
   const int64_t oPartSize = batch * seqQ * headsQ * headDimV;

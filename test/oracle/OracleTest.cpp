@@ -319,8 +319,7 @@ TEST(Attention, VarlenLeavesPaddingRowsAndIgnoresPaddedKeys) {
 
 TEST(Attention, LargeLogitsStayFinite) {
   AttentionProblem p;
-  p.batch = 1, p.seqQ = 7, p.seqKv = 9, p.headsQ = 2, p.headsKv = 2, p.headDim = 8,
-  p.headDimV = 3;
+  p.batch = 1, p.seqQ = 7, p.seqKv = 9, p.headsQ = 2, p.headsKv = 2, p.headDim = 8, p.headDimV = 3;
   std::vector<double> q(7 * 2 * 8), k(9 * 2 * 8), v(9 * 2 * 3);
   fillRandom(q, 1, -100, 100); // logits in the thousands
   fillRandom(k, 2, -100, 100);
@@ -400,8 +399,7 @@ TEST(Linear, CausalBottomRightAlignment) {
 
 TEST(Linear, ReluUnnormalized) {
   LinearProblem p;
-  p.seqKv = 3, p.headDim = 2, p.headDimV = 2, p.featureMap = FeatureMap::Relu,
-  p.normalize = false;
+  p.seqKv = 3, p.headDim = 2, p.headDimV = 2, p.featureMap = FeatureMap::Relu, p.normalize = false;
   const std::vector<double> q = {1, -1}, k = {2, 3, /**/ -1, 5, /**/ 0.5, 0};
   const std::vector<double> v = {3, 1, /**/ 7, -2, /**/ 2, 2};
   std::vector<double> o(2, kNaN);
@@ -452,8 +450,8 @@ TEST(Linear, GroupedQueryAndVarlen) {
 TEST(Merge, TwoKeySplitsEqualWhole) {
   const int64_t B = 2, Sq = 3, Skv = 5, Hq = 2, Hkv = 1, D = 4, Dv = 3, cut = 2;
   AttentionProblem whole;
-  whole.batch = B, whole.seqQ = Sq, whole.seqKv = Skv, whole.headsQ = Hq,
-  whole.headsKv = Hkv, whole.headDim = D, whole.headDimV = Dv;
+  whole.batch = B, whole.seqQ = Sq, whole.seqKv = Skv, whole.headsQ = Hq, whole.headsKv = Hkv,
+  whole.headDim = D, whole.headDimV = Dv;
   std::vector<double> q(B * Sq * Hq * D), k(B * Skv * Hkv * D), v(B * Skv * Hkv * Dv);
   fillRandom(q, 11, -2, 2);
   fillRandom(k, 12, -2, 2);
@@ -548,7 +546,7 @@ TEST(Half, RoundsToNearestEven) {
   EXPECT_EQ(floatToHalf(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3C02); // tie -> even
   EXPECT_EQ(floatToHalf(1.0f + std::ldexp(1.0f, -11) + std::ldexp(1.0f, -20)), 0x3C01);
   EXPECT_EQ(floatToHalf(65519.0f), 0x7BFF);
-  EXPECT_EQ(floatToHalf(65520.0f), 0x7C00); // tie between 0x7BFF and inf
+  EXPECT_EQ(floatToHalf(65520.0f), 0x7C00);                  // tie between 0x7BFF and inf
   EXPECT_EQ(floatToHalf(std::ldexp(1.0f, -25)), 0x0000);     // tie -> 0
   EXPECT_EQ(floatToHalf(3 * std::ldexp(1.0f, -26)), 0x0001); // 0.75 ulp
   EXPECT_EQ(floatToHalf(3 * std::ldexp(1.0f, -25)), 0x0002); // 1.5 ulp tie -> 2

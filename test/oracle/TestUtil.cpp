@@ -32,8 +32,7 @@ uint32_t shiftRightRoundEven(uint32_t value, uint32_t shift) {
   return kept;
 }
 
-template <typename T>
-double relativeError(const T *out, const double *ref, size_t n) {
+template <typename T> double relativeError(const T *out, const double *ref, size_t n) {
   const double inf = std::numeric_limits<double>::infinity();
   double diff2 = 0.0, ref2 = 0.0;
   for (size_t i = 0; i < n; ++i) {

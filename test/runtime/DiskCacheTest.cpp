@@ -225,7 +225,7 @@ TEST(DiskCache, NewProcessLoadsFromDisk) {
   fs::path self = fs::read_symlink("/proc/self/exe", error);
   ASSERT_FALSE(error) << error.message();
   std::string command = "ATTN_TEST_CHILD_CACHE_DIR='" + dir.path() + "' '" + self.string() +
-            "' --gtest_filter=DiskCacheChild.* > /dev/null 2>&1";
+                        "' --gtest_filter=DiskCacheChild.* > /dev/null 2>&1";
   EXPECT_EQ(std::system(command.c_str()), 0) << "the child process did not load from disk";
 }
 

@@ -23,18 +23,18 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/Passes.h"
 
-#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/Bitcode/BitcodeWriter.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SHA256.h"
-#include "llvm/Support/xxhash.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
-#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/xxhash.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Transforms/Utils/Cloning.h"
 
@@ -155,8 +155,8 @@ static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostTargetMachine() 
 /// LLVMContext) to an object file.
 static std::string compilePartition(const std::string &bitcode, std::string &error) {
   llvm::LLVMContext context;
-  auto parsed = llvm::parseBitcodeFile(
-      llvm::MemoryBufferRef(bitcode, "attn-kernel-partition"), context);
+  auto parsed =
+      llvm::parseBitcodeFile(llvm::MemoryBufferRef(bitcode, "attn-kernel-partition"), context);
   if (!parsed) {
     error = "cannot read a module partition: " + llvm::toString(parsed.takeError());
     return {};
@@ -246,8 +246,8 @@ FailureOr<std::vector<std::string>> mlir::attn::compileToObjects(ModuleOp module
   // LLVM optimization and code generation are most of a cold compile, and the entry points are
   // independent functions: partition them (each with its C-interface wrapper), biggest first onto
   // the least loaded part, and compile the parts in parallel. The parts link together when loaded.
-  std::vector<std::string> bitcode = partitionModule(
-      *llvmModule, std::clamp(std::thread::hardware_concurrency(), 1u, 2u));
+  std::vector<std::string> bitcode =
+      partitionModule(*llvmModule, std::clamp(std::thread::hardware_concurrency(), 1u, 2u));
   std::vector<std::string> objects(bitcode.size()), errors(bitcode.size());
   std::vector<std::thread> workers;
   for (size_t i = 1; i < bitcode.size(); ++i)

@@ -21,8 +21,8 @@ LoadedObject::load(const std::vector<std::string> &objects) {
     return generator.takeError();
   (*jit)->getMainJITDylib().addGenerator(std::move(*generator));
   for (const std::string &object : objects)
-    if (llvm::Error err = (*jit)->addObjectFile(
-            llvm::MemoryBuffer::getMemBufferCopy(object, "attn-kernel.o")))
+    if (llvm::Error err =
+            (*jit)->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(object, "attn-kernel.o")))
       return std::move(err);
   auto loaded = std::make_unique<LoadedObject>();
   loaded->jit = std::move(*jit);

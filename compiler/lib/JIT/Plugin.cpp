@@ -54,7 +54,9 @@ FailureOr<KernelHandle> loadKernel(const CacheEntry &entry, bool softmax, std::s
   auto kernel = std::make_shared<CompiledKernel>();
   kernel->object = std::move(*object);
   kernel->config = entry.config;
-  auto resolve = [&](StringRef name) { return kernel->object->lookup(("_mlir_ciface_" + name).str()); };
+  auto resolve = [&](StringRef name) {
+    return kernel->object->lookup(("_mlir_ciface_" + name).str());
+  };
   if (softmax) {
     kernel->softmaxMain = reinterpret_cast<attn_softmax_fn>(resolve(kSoftmaxMainName));
     kernel->softmaxDecode = reinterpret_cast<attn_decode_fn>(resolve(kSoftmaxDecodeName));

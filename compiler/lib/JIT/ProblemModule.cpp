@@ -34,9 +34,8 @@ static FeatureMap featureMap(attn_feature_map map) {
   return FeatureMap::elu_plus_one;
 }
 
-FailureOr<OwningOpRef<ModuleOp>> mlir::attn::buildProblemModule(MLIRContext &ctx,
-                                                                const attn_problem &p,
-                                                                std::string &error) {
+FailureOr<OwningOpRef<ModuleOp>>
+mlir::attn::buildProblemModule(MLIRContext &ctx, const attn_problem &p, std::string &error) {
   ctx.loadDialect<AttnDialect, func::FuncDialect>();
   OpBuilder b(&ctx);
   Location loc = b.getUnknownLoc();
@@ -68,17 +67,18 @@ FailureOr<OwningOpRef<ModuleOp>> mlir::attn::buildProblemModule(MLIRContext &ctx
     DenseI64ArrayAttr window;
     if (p.window_left != -1 || p.window_right != -1)
       window = b.getDenseI64ArrayAttr({p.window_left, p.window_right});
-    IntegerAttr globals = p.global_tokens > 0 ? b.getI64IntegerAttr(p.global_tokens) : IntegerAttr();
+    IntegerAttr globals =
+        p.global_tokens > 0 ? b.getI64IntegerAttr(p.global_tokens) : IntegerAttr();
     FloatAttr softcap = p.softcap > 0 ? b.getF64FloatAttr(p.softcap) : FloatAttr();
     op = b.create<AttentionOp>(loc, o, ArrayRef<Type>(results).drop_front(), qa, ka, va, Value(),
                                Value(), scale, p.causal != 0, window, globals, softcap,
                                p.return_lse != 0, p.return_entropy != 0);
   } else {
     FloatAttr scale = p.scale != 0 ? b.getF64FloatAttr(p.scale) : FloatAttr();
-    op = b.create<LinearAttentionOp>(loc, o, qa, ka, va, Value(), Value(),
-                                     featureMap(p.feature_map), p.causal != 0,
-                                     p.normalize != 0, scale,
-                                     /*return_lse=*/false, /*return_entropy=*/false);
+    op =
+        b.create<LinearAttentionOp>(loc, o, qa, ka, va, Value(), Value(), featureMap(p.feature_map),
+                                    p.causal != 0, p.normalize != 0, scale,
+                                    /*return_lse=*/false, /*return_entropy=*/false);
   }
   b.create<func::ReturnOp>(loc, op->getResults());
 

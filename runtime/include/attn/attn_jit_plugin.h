@@ -79,16 +79,16 @@ typedef struct attn_jit_request {
 
 typedef struct attn_jit_kernel {
   size_t struct_size;
-  void *handle; /* owned by the plugin; released with attn_jit_release */
-  attn_softmax_fn softmax_main; /* softmax variant */
+  void *handle;                  /* owned by the plugin; released with attn_jit_release */
+  attn_softmax_fn softmax_main;  /* softmax variant */
   attn_decode_fn softmax_decode; /* softmax variant */
   attn_merge_fn merge;           /* softmax variant */
   attn_linear_fn linear;         /* linear variant */
   int64_t block_q;               /* query rows per softmax_main work item */
   int64_t block_k;               /* keys per KV tile */
   int64_t decode_max_rows;       /* softmax_decode handles Sq * Hq <= this */
-  int32_t from_disk_cache;     /* 1 when loaded from the disk cache */
-  int32_t disk_cache_rejected; /* 1 when a corrupt/stale disk entry was found and rebuilt */
+  int32_t from_disk_cache;       /* 1 when loaded from the disk cache */
+  int32_t disk_cache_rejected;   /* 1 when a corrupt/stale disk entry was found and rebuilt */
   double compile_seconds;
 } attn_jit_kernel;
 

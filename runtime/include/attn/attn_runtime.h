@@ -46,7 +46,7 @@ typedef enum attn_status {
   ATTN_STATUS_COMPILE_ERROR = 3,    /* the compiler failed, or its plugin cannot be loaded */
   ATTN_STATUS_OUT_OF_MEMORY = 4,
   ATTN_STATUS_IO_ERROR = 5,
-  ATTN_STATUS_CORRUPT_DATA = 6,     /* a corrupt cache entry or kernel bundle */
+  ATTN_STATUS_CORRUPT_DATA = 6, /* a corrupt cache entry or kernel bundle */
   ATTN_STATUS_INTERNAL_ERROR = 7
 } attn_status;
 
@@ -93,14 +93,14 @@ typedef void (*attn_parallel_for_fn)(void *user, int64_t n, attn_parallel_task_f
                                      void *task_ctx);
 
 typedef struct attn_context_options {
-  size_t struct_size;               /* sizeof(attn_context_options) */
-  int32_t num_threads;              /* threads to spread work over: the built-in pool's size, or
-                                       parallel_for's width; 0 = hardware threads, 1 = no pool */
+  size_t struct_size;                /* sizeof(attn_context_options) */
+  int32_t num_threads;               /* threads to spread work over: the built-in pool's size, or
+                                        parallel_for's width; 0 = hardware threads, 1 = no pool */
   attn_parallel_for_fn parallel_for; /* NULL = the built-in pool */
   void *parallel_for_user;
-  const char *cache_dir;            /* NULL = $ATTN_CACHE_DIR, else $XDG_CACHE_HOME/attnc,
-                                       else $HOME/.cache/attnc; copied at create */
-  int32_t disk_cache;               /* 1 = use the on-disk kernel cache (default), 0 = off */
+  const char *cache_dir; /* NULL = $ATTN_CACHE_DIR, else $XDG_CACHE_HOME/attnc,
+                            else $HOME/.cache/attnc; copied at create */
+  int32_t disk_cache;    /* 1 = use the on-disk kernel cache (default), 0 = off */
 } attn_context_options;
 
 /* Fills the defaults: one thread per hardware thread in the built-in pool, the disk cache on. */
@@ -116,10 +116,10 @@ ATTN_API ATTN_NODISCARD attn_status attn_context_create(const attn_context_optio
 ATTN_API attn_status attn_context_destroy(attn_context *context);
 
 typedef struct attn_context_stats {
-  size_t struct_size;        /* set by the caller: sizeof(attn_context_stats) */
-  int64_t kernels_compiled;  /* compilations run by this context (cold JIT) */
-  int64_t memory_cache_hits; /* kernel creates answered from memory */
-  int64_t disk_cache_hits;   /* kernels loaded from the on-disk cache */
+  size_t struct_size;          /* set by the caller: sizeof(attn_context_stats) */
+  int64_t kernels_compiled;    /* compilations run by this context (cold JIT) */
+  int64_t memory_cache_hits;   /* kernel creates answered from memory */
+  int64_t disk_cache_hits;     /* kernels loaded from the on-disk cache */
   int64_t disk_cache_rejected; /* corrupt or stale disk entries found (then rebuilt) */
 } attn_context_stats;
 ATTN_API ATTN_NODISCARD attn_status attn_context_get_stats(attn_context *context,
@@ -137,12 +137,12 @@ typedef struct attn_problem {
   int64_t head_dim, head_dim_v; /* D and Dv */
   double scale;                 /* 0 = default: 1/sqrt(D) for softmax, 1 for linear */
   int32_t causal;
-  int64_t window_left, window_right; /* -1 = unbounded (default) */
-  int64_t global_tokens;        /* 0 = none */
-  double softcap;               /* 0 = none */
+  int64_t window_left, window_right;  /* -1 = unbounded (default) */
+  int64_t global_tokens;              /* 0 = none */
+  double softcap;                     /* 0 = none */
   int32_t return_lse, return_entropy; /* softmax only */
-  attn_feature_map feature_map; /* linear only; default elu_plus_one */
-  int32_t normalize;            /* linear only; default 1 */
+  attn_feature_map feature_map;       /* linear only; default elu_plus_one */
+  int32_t normalize;                  /* linear only; default 1 */
 } attn_problem;
 
 /* Fills the defaults above (dense, f32, 1 head of 64). */
@@ -174,9 +174,9 @@ typedef struct attn_launch_args {
   size_t struct_size; /* sizeof(attn_launch_args) */
   int64_t batch, seq_q, seq_kv;
   attn_tensor q, k, v, o;
-  float *lse;         /* [B, Hq, Sq] contiguous; required iff the problem asked for LSE */
-  float *entropy;     /* [B, Hq, Sq] contiguous; required iff the problem asked for entropy */
-  const int32_t *seqlens_q;  /* optional [B]: each batch's query length, <= seq_q */
+  float *lse;               /* [B, Hq, Sq] contiguous; required iff the problem asked for LSE */
+  float *entropy;           /* [B, Hq, Sq] contiguous; required iff the problem asked for entropy */
+  const int32_t *seqlens_q; /* optional [B]: each batch's query length, <= seq_q */
   const int32_t *seqlens_kv; /* optional [B]: each batch's key length, <= seq_kv */
 } attn_launch_args;
 

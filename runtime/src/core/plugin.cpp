@@ -142,7 +142,7 @@ std::string kernelDefect(const attn_problem &problem, const attn_jit_kernel &ker
   // Decode (softmax_decode + merge) may run for any problem that does not ask
   // for entropy; one that does always runs softmax_main.
   const bool decodes = !problem.return_entropy;
-  const char *missing = !kernel.softmax_main               ? "softmax_main"
+  const char *missing = !kernel.softmax_main                ? "softmax_main"
                         : decodes && !kernel.softmax_decode ? "softmax_decode"
                         : decodes && !kernel.merge          ? "merge"
                                                             : nullptr;
@@ -179,8 +179,8 @@ attn_jit_kernel Plugin::compile(const attn_problem &problem, const char *cacheDi
   std::string defect = kernelDefect(problem, kernel);
   if (!defect.empty()) {
     release(kernel.handle);
-    fail(ATTN_STATUS_INTERNAL_ERROR, format("the compiler plugin %s returned a kernel %s",
-                                            path_.c_str(), defect.c_str()));
+    fail(ATTN_STATUS_INTERNAL_ERROR,
+         format("the compiler plugin %s returned a kernel %s", path_.c_str(), defect.c_str()));
   }
   return kernel;
 }

@@ -2,9 +2,9 @@
 //
 // One file per content key, `<dir>/<key>.attnk`: a fixed header (magic, format version, attnc and
 // LLVM versions, the key, the tile configuration, payload size and xxh3 hash) followed by the
-// object files, each preceded by its 64-bit size. Entries are written to a temporary file and renamed into place, so readers never
-// see a partial entry; an entry whose header or hash does not check out is reported as rejected,
-// removed, and rebuilt by the caller.
+// object files, each preceded by its 64-bit size. Entries are written to a temporary file and
+// renamed into place, so readers never see a partial entry; an entry whose header or hash does not
+// check out is reported as rejected, removed, and rebuilt by the caller.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTN_JIT_DISKCACHE_H

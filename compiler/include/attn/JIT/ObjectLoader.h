@@ -14,7 +14,8 @@ namespace mlir::attn {
 /// LoadedObject lives.
 class LoadedObject {
 public:
-  static llvm::Expected<std::unique_ptr<LoadedObject>> load(const std::vector<std::string> &objects);
+  static llvm::Expected<std::unique_ptr<LoadedObject>>
+  load(const std::vector<std::string> &objects);
   /// The address of `name`, or null when the object does not define it.
   void *lookup(llvm::StringRef name);
 

@@ -79,16 +79,19 @@ struct ConvertAttnToCPUKernelsPass
   LogicalResult checkSupported(Operation *op, const CPUKernelConfig &config) {
     SmallVector<std::pair<StringRef, int64_t>> dims;
     if (auto merge = dyn_cast<MergeOp>(op)) {
-      dims.push_back({"value head dim", cast<RankedTensorType>(merge.getOutput().getType()).getDimSize(3)});
+      dims.push_back(
+          {"value head dim", cast<RankedTensorType>(merge.getOutput().getType()).getDimSize(3)});
     } else {
-      dims.push_back({"head dim", cast<RankedTensorType>(op->getOperand(0).getType()).getDimSize(3)});
-      dims.push_back({"value head dim", cast<RankedTensorType>(op->getOperand(2).getType()).getDimSize(3)});
+      dims.push_back(
+          {"head dim", cast<RankedTensorType>(op->getOperand(0).getType()).getDimSize(3)});
+      dims.push_back(
+          {"value head dim", cast<RankedTensorType>(op->getOperand(2).getType()).getDimSize(3)});
     }
     for (auto [name, dim] : dims) {
       if (dim % config.vectorWidth != 0)
         return op->emitError() << "the CPU backend needs the " << name << " (" << dim
-                               << ") to be a multiple of the vector width ("
-                               << config.vectorWidth << ")";
+                               << ") to be a multiple of the vector width (" << config.vectorWidth
+                               << ")";
     }
     return success();
   }

@@ -82,8 +82,7 @@ Value DecodeKernelGen::vRow(Value j0, Value j, Value g, int64_t chunk) {
   return loadRow(v, e.add(j0, j), g, chunk);
 }
 
-void DecodeKernelGen::forRowsOfGroup(Value g,
-                                     const std::function<void(Value, Value)> &body) {
+void DecodeKernelGen::forRowsOfGroup(Value g, const std::function<void(Value, Value)> &body) {
   Value first = e.mul(g, rowsPerGroup);
   e.loop(e.index(0), rowsPerGroup, e.index(1),
          [&](Value rowInGroup) { body(e.add(first, rowInGroup), rowInGroup); });
@@ -145,8 +144,7 @@ void DecodeKernelGen::emitItem(Value item) {
     return e.ifThenElse(
         has, b.getIndexType(),
         [&] {
-          return SmallVector<Value>{
-              e.indexCast(b.create<memref::LoadOp>(lens, ValueRange{bIdx}))};
+          return SmallVector<Value>{e.indexCast(b.create<memref::LoadOp>(lens, ValueRange{bIdx}))};
         },
         [&] { return SmallVector<Value>{full}; })[0];
   };
@@ -210,8 +208,9 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
   Value negInf = e.f32(-std::numeric_limits<double>::infinity());
   // Keys past the tile's end score -inf so the softmax can run over whole vectors.
   e.loop(n, e.index(blockK), e.index(1), [&](Value j) {
-    e.loop(e.index(0), rowCount, e.index(1),
-           [&](Value r) { b.create<memref::StoreOp>(negInf, st, ValueRange{r, j}); });
+    e.loop(e.index(0), rowCount, e.index(1), [&](Value r) {
+      b.create<memref::StoreOp>(negInf, st, ValueRange{r, j});
+    });
   });
   Value full;
   if (s.mask.masked())
@@ -245,8 +244,8 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
                          b.create<math::TanhOp>(e.mulf(score, e.f32(1.0 / *s.softcap))));
         if (full) {
           Value pos = e.add(pmin, e.divs(rowInGroup, e.index(s.group)));
-          Value visible = e.ori(full, keyVisible(e, s.mask, key, pos,
-                                                  [&](int64_t x) { return e.index(x); }));
+          Value visible =
+              e.ori(full, keyVisible(e, s.mask, key, pos, [&](int64_t x) { return e.index(x); }));
           score = e.select(visible, score, negInf);
         }
         b.create<memref::StoreOp>(score, st, ValueRange{r, j});
@@ -292,9 +291,11 @@ void DecodeKernelGen::updateSoftmax() {
   e.loop(e.index(0), rowCount, e.index(1), [&](Value r) {
     Value tileMax = e.splat(vecF32, negInf);
     for (int64_t c = 0; c < kChunks; ++c)
-      tileMax = e.maxf(tileMax, b.create<vector::LoadOp>(vecF32, st, ValueRange{r, e.index(c * width)}));
+      tileMax =
+          e.maxf(tileMax, b.create<vector::LoadOp>(vecF32, st, ValueRange{r, e.index(c * width)}));
     Value oldMax = b.create<memref::LoadOp>(mrow, ValueRange{r});
-    Value newMax = e.maxf(oldMax, b.create<vector::ReductionOp>(vector::CombiningKind::MAXNUMF, tileMax));
+    Value newMax =
+        e.maxf(oldMax, b.create<vector::ReductionOp>(vector::CombiningKind::MAXNUMF, tileMax));
     // A row that has seen no visible key keeps max = -inf; subtract 0 instead so no NaN appears.
     Value safeMax = e.select(e.cmpf(CmpFPredicate::OEQ, newMax, negInf), e.f32(0.0), newMax);
     Value safeVec = e.splat(vecF32, safeMax);
@@ -320,7 +321,11 @@ func::FuncOp mlir::attn::buildDecodeKernel(OpBuilder &builder, AttentionOp op,
   SoftmaxSpec spec(op);
   Type f32 = Float32Type::get(ctx);
   MemRefType bshd = bshdMemRefType(spec.elementType);
-  SmallVector<Type> args = {bshd, bshd, bshd, bshdMemRefType(f32), statMemRefType(ctx),
+  SmallVector<Type> args = {bshd,
+                            bshd,
+                            bshd,
+                            bshdMemRefType(f32),
+                            statMemRefType(ctx),
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 64))};

@@ -42,10 +42,10 @@ FailureOr<CPUKernelConfig> mlir::attn::getCPUConfig(Operation *op) {
 void mlir::attn::setCPUConfig(Operation *op, const CPUKernelConfig &config) {
   Builder b(op->getContext());
   op->setAttr(kCPUConfigAttrName,
-              b.getDictionaryAttr({b.getNamedAttr("block_q", b.getI64IntegerAttr(config.blockQ)),
-                                   b.getNamedAttr("block_k", b.getI64IntegerAttr(config.blockK)),
-                                   b.getNamedAttr("vector_width",
-                                                  b.getI64IntegerAttr(config.vectorWidth))}));
+              b.getDictionaryAttr(
+                  {b.getNamedAttr("block_q", b.getI64IntegerAttr(config.blockQ)),
+                   b.getNamedAttr("block_k", b.getI64IntegerAttr(config.blockK)),
+                   b.getNamedAttr("vector_width", b.getI64IntegerAttr(config.vectorWidth))}));
 }
 
 MemRefType mlir::attn::bshdMemRefType(Type elementType) {

@@ -140,23 +140,26 @@ void LinearKernelGen::foldBlock(Value d0, int64_t rows, Value n) {
   for (int64_t x = 0; x < rows; ++x) {
     ds.push_back(e.add(d0, e.index(x)));
     for (int64_t c = 0; c < dvChunks; ++c)
-      inits.push_back(b.create<vector::LoadOp>(vecF32, state, ValueRange{ds[x], e.index(c * width)}));
+      inits.push_back(
+          b.create<vector::LoadOp>(vecF32, state, ValueRange{ds[x], e.index(c * width)}));
   }
-  SmallVector<Value> acc = e.loop(e.index(0), n, e.index(1), inits, [&](Value j, ValueRange carried) {
-    SmallVector<Value> vv;
-    for (int64_t c = 0; c < dvChunks; ++c)
-      vv.push_back(b.create<vector::LoadOp>(vecF32, vc, ValueRange{j, e.index(c * width)}));
-    SmallVector<Value> next(carried.begin(), carried.end());
-    for (int64_t x = 0; x < rows; ++x) {
-      Value kb = e.splat(vecF32, b.create<memref::LoadOp>(kc, ValueRange{j, ds[x]}));
-      for (int64_t c = 0; c < dvChunks; ++c)
-        next[x * dvChunks + c] = e.fma(kb, vv[c], next[x * dvChunks + c]);
-    }
-    return next;
-  });
+  SmallVector<Value> acc =
+      e.loop(e.index(0), n, e.index(1), inits, [&](Value j, ValueRange carried) {
+        SmallVector<Value> vv;
+        for (int64_t c = 0; c < dvChunks; ++c)
+          vv.push_back(b.create<vector::LoadOp>(vecF32, vc, ValueRange{j, e.index(c * width)}));
+        SmallVector<Value> next(carried.begin(), carried.end());
+        for (int64_t x = 0; x < rows; ++x) {
+          Value kb = e.splat(vecF32, b.create<memref::LoadOp>(kc, ValueRange{j, ds[x]}));
+          for (int64_t c = 0; c < dvChunks; ++c)
+            next[x * dvChunks + c] = e.fma(kb, vv[c], next[x * dvChunks + c]);
+        }
+        return next;
+      });
   for (int64_t x = 0; x < rows; ++x)
     for (int64_t c = 0; c < dvChunks; ++c)
-      b.create<vector::StoreOp>(acc[x * dvChunks + c], state, ValueRange{ds[x], e.index(c * width)});
+      b.create<vector::StoreOp>(acc[x * dvChunks + c], state,
+                                ValueRange{ds[x], e.index(c * width)});
 }
 
 /// Answers queries [i0, i0 + count) of every head of the group (rows r = ii * G + hh) from the
@@ -196,19 +199,19 @@ void LinearKernelGen::readoutBlock(Value r0, int64_t rows) {
   for (int64_t x = 0; x < rows; ++x)
     rs.push_back(e.add(r0, e.index(x)));
   SmallVector<Value> inits(rows * dvChunks, e.splatF32(vecF32, 0.0));
-  SmallVector<Value> acc = e.loop(e.index(0), e.index(headDim), e.index(1), inits,
-                                  [&](Value d, ValueRange carried) {
-    SmallVector<Value> sv;
-    for (int64_t c = 0; c < dvChunks; ++c)
-      sv.push_back(b.create<vector::LoadOp>(vecF32, state, ValueRange{d, e.index(c * width)}));
-    SmallVector<Value> next(carried.begin(), carried.end());
-    for (int64_t x = 0; x < rows; ++x) {
-      Value f = e.splat(vecF32, b.create<memref::LoadOp>(fq, ValueRange{rs[x], d}));
-      for (int64_t c = 0; c < dvChunks; ++c)
-        next[x * dvChunks + c] = e.fma(f, sv[c], next[x * dvChunks + c]);
-    }
-    return next;
-  });
+  SmallVector<Value> acc =
+      e.loop(e.index(0), e.index(headDim), e.index(1), inits, [&](Value d, ValueRange carried) {
+        SmallVector<Value> sv;
+        for (int64_t c = 0; c < dvChunks; ++c)
+          sv.push_back(b.create<vector::LoadOp>(vecF32, state, ValueRange{d, e.index(c * width)}));
+        SmallVector<Value> next(carried.begin(), carried.end());
+        for (int64_t x = 0; x < rows; ++x) {
+          Value f = e.splat(vecF32, b.create<memref::LoadOp>(fq, ValueRange{rs[x], d}));
+          for (int64_t c = 0; c < dvChunks; ++c)
+            next[x * dvChunks + c] = e.fma(f, sv[c], next[x * dvChunks + c]);
+        }
+        return next;
+      });
   for (int64_t x = 0; x < rows; ++x)
     for (int64_t c = 0; c < dvChunks; ++c)
       b.create<vector::StoreOp>(acc[x * dvChunks + c], num, ValueRange{rs[x], e.index(c * width)});
@@ -221,23 +224,24 @@ void LinearKernelGen::addIntraChunk(Value r, Value row, Value c0) {
   for (int64_t c = 0; c < dvChunks; ++c)
     inits.push_back(b.create<vector::LoadOp>(vecF32, num, ValueRange{r, e.index(c * width)}));
   inits.push_back(b.create<memref::LoadOp>(den, ValueRange{r}));
-  SmallVector<Value> acc = e.loop(e.index(0), e.add(last, e.index(1)), e.index(1), inits,
-                                  [&](Value j, ValueRange carried) {
-    Value dot = e.splatF32(vecF32, 0.0);
-    for (int64_t c = 0; c < dChunks; ++c) {
-      Value off = e.index(c * width);
-      dot = e.fma(b.create<vector::LoadOp>(vecF32, fq, ValueRange{r, off}),
-                  b.create<vector::LoadOp>(vecF32, kc, ValueRange{j, off}), dot);
-    }
-    Value w = b.create<vector::ReductionOp>(vector::CombiningKind::ADD, dot);
-    Value wv = e.splat(vecF32, w);
-    SmallVector<Value> next;
-    for (int64_t c = 0; c < dvChunks; ++c)
-      next.push_back(e.fma(wv, b.create<vector::LoadOp>(vecF32, vc, ValueRange{j, e.index(c * width)}),
-                           carried[c]));
-    next.push_back(e.addf(carried[dvChunks], w));
-    return next;
-  });
+  SmallVector<Value> acc = e.loop(
+      e.index(0), e.add(last, e.index(1)), e.index(1), inits, [&](Value j, ValueRange carried) {
+        Value dot = e.splatF32(vecF32, 0.0);
+        for (int64_t c = 0; c < dChunks; ++c) {
+          Value off = e.index(c * width);
+          dot = e.fma(b.create<vector::LoadOp>(vecF32, fq, ValueRange{r, off}),
+                      b.create<vector::LoadOp>(vecF32, kc, ValueRange{j, off}), dot);
+        }
+        Value w = b.create<vector::ReductionOp>(vector::CombiningKind::ADD, dot);
+        Value wv = e.splat(vecF32, w);
+        SmallVector<Value> next;
+        for (int64_t c = 0; c < dvChunks; ++c)
+          next.push_back(
+              e.fma(wv, b.create<vector::LoadOp>(vecF32, vc, ValueRange{j, e.index(c * width)}),
+                    carried[c]));
+        next.push_back(e.addf(carried[dvChunks], w));
+        return next;
+      });
   for (int64_t c = 0; c < dvChunks; ++c)
     b.create<vector::StoreOp>(acc[c], num, ValueRange{r, e.index(c * width)});
   b.create<memref::StoreOp>(acc[dvChunks], den, ValueRange{r});
@@ -250,7 +254,8 @@ void LinearKernelGen::writeRow(Value r, Value row, Value head) {
     inv = e.divf(e.f32(1.0), e.addf(b.create<memref::LoadOp>(den, ValueRange{r}), e.f32(1e-6)));
   Value invVec = e.splat(vecF32, inv);
   for (int64_t c = 0; c < dvChunks; ++c) {
-    Value x = e.mulf(b.create<vector::LoadOp>(vecF32, num, ValueRange{r, e.index(c * width)}), invVec);
+    Value x =
+        e.mulf(b.create<vector::LoadOp>(vecF32, num, ValueRange{r, e.index(c * width)}), invVec);
     if (elt != f32)
       x = b.create<arith::TruncFOp>(VectorType::get({width}, elt), x);
     b.create<vector::StoreOp>(x, o, ValueRange{bIdx, row, head, e.index(c * width)});
@@ -292,7 +297,10 @@ void LinearKernelGen::emit(func::FuncOp fn) {
     auto length = [&](Value lens, Value has, Value full) {
       return e.ifThenElse(
           has, b.getIndexType(),
-          [&] { return SmallVector<Value>{e.indexCast(b.create<memref::LoadOp>(lens, ValueRange{bIdx}))}; },
+          [&] {
+            return SmallVector<Value>{
+                e.indexCast(b.create<memref::LoadOp>(lens, ValueRange{bIdx}))};
+          },
           [&] { return SmallVector<Value>{full}; })[0];
     };
     Value lq = length(seqlensQ, hasSeqlensQ, seqQ);
@@ -300,7 +308,8 @@ void LinearKernelGen::emit(func::FuncOp fn) {
     shift = e.sub(lkv, lq);
     e.loop(e.index(0), e.index(headDim), e.index(1), [&](Value d) {
       for (int64_t c = 0; c < dvChunks; ++c)
-        b.create<vector::StoreOp>(e.splatF32(vecF32, 0.0), state, ValueRange{d, e.index(c * width)});
+        b.create<vector::StoreOp>(e.splatF32(vecF32, 0.0), state,
+                                  ValueRange{d, e.index(c * width)});
     });
     for (int64_t c = 0; c < dChunks; ++c)
       b.create<vector::StoreOp>(e.splatF32(vecF32, 0.0), z, ValueRange{e.index(c * width)});
@@ -340,7 +349,11 @@ func::FuncOp mlir::attn::buildLinearKernel(OpBuilder &builder, LinearAttentionOp
   MLIRContext *ctx = builder.getContext();
   auto q = cast<RankedTensorType>(op.getQuery().getType());
   MemRefType bshd = bshdMemRefType(q.getElementType());
-  SmallVector<Type> args = {bshd, bshd, bshd, bshd, vectorMemRefType(IntegerType::get(ctx, 32)),
+  SmallVector<Type> args = {bshd,
+                            bshd,
+                            bshd,
+                            bshd,
+                            vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 64))};
   ImplicitLocOpBuilder b(op.getLoc(), builder);

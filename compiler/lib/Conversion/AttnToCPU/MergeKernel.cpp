@@ -31,8 +31,11 @@ func::FuncOp mlir::attn::buildMergeKernel(OpBuilder &builder, MergeOp op,
   int64_t width = config.vectorWidth;
 
   Type f32 = Float32Type::get(ctx);
-  SmallVector<Type> args = {bshdMemRefType(partElt), statMemRefType(ctx), bshdMemRefType(elt),
-                            statMemRefType(ctx), vectorMemRefType(IntegerType::get(ctx, 32)),
+  SmallVector<Type> args = {bshdMemRefType(partElt),
+                            statMemRefType(ctx),
+                            bshdMemRefType(elt),
+                            statMemRefType(ctx),
+                            vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 64))};
   ImplicitLocOpBuilder b(op.getLoc(), builder);
   auto fn = b.create<func::FuncOp>(kMergeName, b.getFunctionType(args, {}));
@@ -70,7 +73,8 @@ func::FuncOp mlir::attn::buildMergeKernel(OpBuilder &builder, MergeOp op,
     e.ifThen(e.cmpi(CmpIPredicate::slt, row, lq), [&] {
       e.loop(e.index(0), e.index(heads), e.index(1), [&](Value h) {
         auto partLse = [&](Value p) -> Value {
-          return b.create<memref::LoadOp>(lseParts, ValueRange{e.add(e.mul(p, batch), bIdx), h, row});
+          return b.create<memref::LoadOp>(lseParts,
+                                          ValueRange{e.add(e.mul(p, batch), bIdx), h, row});
         };
         Value maxLse = e.loop(e.index(0), numSplits, e.index(1), ValueRange{negInf},
                               [&](Value p, ValueRange carried) {
@@ -87,7 +91,8 @@ func::FuncOp mlir::attn::buildMergeKernel(OpBuilder &builder, MergeOp op,
         e.loop(e.index(0), e.index(headDimV), e.index(width), [&](Value dv) {
           Value acc = e.loop(e.index(0), numSplits, e.index(1), ValueRange{e.splat(vecF32, zero)},
                              [&](Value p, ValueRange carried) {
-                               Value w = e.mulf(b.create<math::ExpOp>(e.subf(partLse(p), safeMax)), inv);
+                               Value w =
+                                   e.mulf(b.create<math::ExpOp>(e.subf(partLse(p), safeMax)), inv);
                                Value x = b.create<vector::LoadOp>(
                                    VectorType::get({width}, partElt), parts,
                                    ValueRange{e.add(e.mul(p, batch), bIdx), row, h, dv});

@@ -79,8 +79,8 @@ Value mlir::attn::tileFullyVisible(KernelEmitter &e, const MaskSpec &mask, Value
     bandAll = e.andi(bandAll, e.cmpi(CmpIPredicate::sle, jmax, e.add(pmin, e.index(mask.right))));
   if (mask.globals > 0) {
     Value G = e.index(mask.globals);
-    bandAll = e.ori(bandAll, e.ori(e.cmpi(CmpIPredicate::slt, jmax, G),
-                                   e.cmpi(CmpIPredicate::slt, pmax, G)));
+    bandAll = e.ori(
+        bandAll, e.ori(e.cmpi(CmpIPredicate::slt, jmax, G), e.cmpi(CmpIPredicate::slt, pmax, G)));
   }
   return e.andi(causalAll, bandAll);
 }
@@ -98,8 +98,8 @@ Value mlir::attn::keyVisible(KernelEmitter &e, const MaskSpec &mask, Value key, 
                                    b.create<arith::AddIOp>(pos, constant(mask.right))));
   if (visible && mask.globals > 0) {
     Value G = constant(mask.globals);
-    visible = e.ori(visible, e.ori(e.cmpi(CmpIPredicate::slt, key, G),
-                                   e.cmpi(CmpIPredicate::slt, pos, G)));
+    visible = e.ori(visible,
+                    e.ori(e.cmpi(CmpIPredicate::slt, key, G), e.cmpi(CmpIPredicate::slt, pos, G)));
   }
   if (mask.causal)
     visible = both(visible, e.cmpi(CmpIPredicate::sle, key, pos));

@@ -154,8 +154,9 @@ void SoftmaxKernelGen::allocScratch() {
   // Lanes past the item's rows hold zeros: garbage there could be denormals, which are slow.
   Value zero = e.f32(0.0);
   e.loop(e.index(0), e.index(s.headDim), e.index(1), [&](Value d) {
-    e.loop(e.index(rowsPerItem), e.index(paddedRows), e.index(1),
-           [&](Value r) { b.create<memref::StoreOp>(zero, qt, ValueRange{d, r}); });
+    e.loop(e.index(rowsPerItem), e.index(paddedRows), e.index(1), [&](Value r) {
+      b.create<memref::StoreOp>(zero, qt, ValueRange{d, r});
+    });
   });
 }
 
@@ -338,18 +339,18 @@ void SoftmaxKernelGen::updateSoftmax(Value n) {
   Value zero = e.splatF32(vecF32, 0.0);
   for (int64_t c = 0; c < chunks; ++c) {
     Value off = e.index(c * width);
-    Value tileMax = e.loop(e.index(0), n, e.index(1), ValueRange{negInf},
-                           [&](Value j, ValueRange carried) {
-                             Value x = b.create<vector::LoadOp>(vecF32, st, ValueRange{j, off});
-                             return SmallVector<Value>{e.maxf(x, carried[0])};
-                           })[0];
+    Value tileMax =
+        e.loop(e.index(0), n, e.index(1), ValueRange{negInf}, [&](Value j, ValueRange carried) {
+          Value x = b.create<vector::LoadOp>(vecF32, st, ValueRange{j, off});
+          return SmallVector<Value>{e.maxf(x, carried[0])};
+        })[0];
     Value oldMax = b.create<vector::LoadOp>(vecF32, mrow, ValueRange{off});
     Value newMax = e.maxf(oldMax, tileMax);
     // A row that has seen no visible key keeps max = -inf; subtract 0 instead so no NaN appears.
     Value safeMax = e.select(e.cmpf(CmpFPredicate::OEQ, newMax, negInf), zero, newMax);
     Value rescale = b.create<math::ExpOp>(e.subf(oldMax, safeMax));
-    SmallVector<Value> sums = e.loop(
-        e.index(0), n, e.index(1), ValueRange{zero, zero}, [&](Value j, ValueRange carried) {
+    SmallVector<Value> sums =
+        e.loop(e.index(0), n, e.index(1), ValueRange{zero, zero}, [&](Value j, ValueRange carried) {
           Value x = b.create<vector::LoadOp>(vecF32, st, ValueRange{j, off});
           Value p = b.create<math::ExpOp>(e.subf(x, safeMax));
           b.create<vector::StoreOp>(p, st, ValueRange{j, off});
@@ -451,7 +452,12 @@ func::FuncOp mlir::attn::buildSoftmaxKernel(OpBuilder &builder, AttentionOp op,
   MLIRContext *ctx = builder.getContext();
   SoftmaxSpec spec(op);
   MemRefType bshd = bshdMemRefType(spec.elementType), stat = statMemRefType(ctx);
-  SmallVector<Type> args = {bshd, bshd, bshd, bshd, stat, stat,
+  SmallVector<Type> args = {bshd,
+                            bshd,
+                            bshd,
+                            bshd,
+                            stat,
+                            stat,
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 64))};

@@ -29,8 +29,7 @@ struct CanonicalScoreAttrs {
 };
 } // namespace
 
-template <typename OpTy>
-static CanonicalScoreAttrs canonicalScoreAttrs(OpTy op) {
+template <typename OpTy> static CanonicalScoreAttrs canonicalScoreAttrs(OpTy op) {
   CanonicalScoreAttrs c;
   c.causal = op.getCausal();
   int64_t left = -1, right = -1;
@@ -49,7 +48,8 @@ static CanonicalScoreAttrs canonicalScoreAttrs(OpTy op) {
   if (finiteBand && globals > 0)
     c.globalTokens = globals;
   double defaultScale =
-      1.0 / std::sqrt(static_cast<double>(cast<RankedTensorType>(op.getQuery().getType()).getDimSize(3)));
+      1.0 /
+      std::sqrt(static_cast<double>(cast<RankedTensorType>(op.getQuery().getType()).getDimSize(3)));
   c.dropScale = op.getScale() && op.getScale()->convertToDouble() == defaultScale;
   return c;
 }

@@ -15,7 +15,8 @@ using namespace mlir::attn;
 #include "attn/Dialect/Attn/IR/AttnOps.cpp.inc"
 
 static double defaultScale(Value query) {
-  return 1.0 / std::sqrt(static_cast<double>(cast<RankedTensorType>(query.getType()).getDimSize(3)));
+  return 1.0 /
+         std::sqrt(static_cast<double>(cast<RankedTensorType>(query.getType()).getDimSize(3)));
 }
 
 /// Verifies the [B, Hq, Sq] f32 statistics tensor `what`.
@@ -45,11 +46,10 @@ LogicalResult AttentionOp::verify() {
                        shape)) ||
       failed(verifySeqLens(*this, "seqlens_q", getSeqlensQ(), shape)) ||
       failed(verifySeqLens(*this, "seqlens_kv", getSeqlensKv(), shape)) ||
-      failed(verifyScoreAttrs(*this, getScale() ? std::optional(getScale()->convertToDouble())
-                                                : std::nullopt,
-                              getWindow(), getGlobalTokens(),
-                              getSoftcap() ? std::optional(getSoftcap()->convertToDouble())
-                                           : std::nullopt)) ||
+      failed(verifyScoreAttrs(
+          *this, getScale() ? std::optional(getScale()->convertToDouble()) : std::nullopt,
+          getWindow(), getGlobalTokens(),
+          getSoftcap() ? std::optional(getSoftcap()->convertToDouble()) : std::nullopt)) ||
       failed(verifyTensorType(*this, "output", getOutput().getType(), outputDims(shape),
                               kOutputDimNames, shape.elementType)))
     return failure();
@@ -98,18 +98,17 @@ LogicalResult OnlineAttentionOp::verify() {
   ProblemShape shape;
   if (failed(verifyQKV(*this, getQuery().getType(), getKey().getType(), getValue().getType(),
                        shape)) ||
-      failed(verifyScoreAttrs(*this, getScale() ? std::optional(getScale()->convertToDouble())
-                                                : std::nullopt,
-                              getWindow(), getGlobalTokens(),
-                              getSoftcap() ? std::optional(getSoftcap()->convertToDouble())
-                                           : std::nullopt)))
+      failed(verifyScoreAttrs(
+          *this, getScale() ? std::optional(getScale()->convertToDouble()) : std::nullopt,
+          getWindow(), getGlobalTokens(),
+          getSoftcap() ? std::optional(getSoftcap()->convertToDouble()) : std::nullopt)))
     return failure();
   if (static_cast<bool>(getQueryPos()) != static_cast<bool>(getKeyPos()))
     return emitOpError() << "positions need both the query position and the key position";
 
   Type f32 = Float32Type::get(getContext());
-  if (failed(verifyTensorType(*this, "acc", getAcc().getType(), outputDims(shape),
-                              kOutputDimNames, f32)) ||
+  if (failed(verifyTensorType(*this, "acc", getAcc().getType(), outputDims(shape), kOutputDimNames,
+                              f32)) ||
       failed(verifyStat(*this, "max", getMax().getType(), shape)) ||
       failed(verifyStat(*this, "sum", getSum().getType(), shape)))
     return failure();
@@ -119,11 +118,10 @@ LogicalResult OnlineAttentionOp::verify() {
     return emitOpError() << "score_sum operand and result must be present together";
 
   // The new state has the type of the old one.
-  for (auto [name, in, out] :
-       {std::tuple<StringRef, Value, Value>{"acc", getAcc(), getNewAcc()},
-        {"max", getMax(), getNewMax()},
-        {"sum", getSum(), getNewSum()},
-        {"score_sum", getScoreSum(), getNewScoreSum()}}) {
+  for (auto [name, in, out] : {std::tuple<StringRef, Value, Value>{"acc", getAcc(), getNewAcc()},
+                               {"max", getMax(), getNewMax()},
+                               {"sum", getSum(), getNewSum()},
+                               {"score_sum", getScoreSum(), getNewScoreSum()}}) {
     if (in && in.getType() != out.getType())
       return emitOpError() << "result " << name << " type " << out.getType()
                            << " differs from the operand's " << in.getType();

@@ -86,15 +86,15 @@ LogicalResult mlir::attn::verifyQKV(Operation *op, Type query, Type key, Type va
     return op->emitOpError() << "key head dim " << k.getDimSize(3)
                              << " does not match query head dim " << shape.headDim;
   if (shape.headDim > kMaxHeadDim || shape.headDimV > kMaxHeadDim)
-    return op->emitOpError() << "head dims above " << kMaxHeadDim << " are not supported, got D = "
-                             << shape.headDim << ", Dv = " << shape.headDimV;
+    return op->emitOpError() << "head dims above " << kMaxHeadDim
+                             << " are not supported, got D = " << shape.headDim
+                             << ", Dv = " << shape.headDimV;
   if (v.getDimSize(2) != shape.headsKv)
     return op->emitOpError() << "value heads " << v.getDimSize(2) << " do not match key heads "
                              << shape.headsKv;
   if (shape.headsQ % shape.headsKv != 0)
-    return op->emitOpError() << "query heads " << shape.headsQ
-                             << " must be a multiple of kv heads " << shape.headsKv
-                             << " (grouped-query attention)";
+    return op->emitOpError() << "query heads " << shape.headsQ << " must be a multiple of kv heads "
+                             << shape.headsKv << " (grouped-query attention)";
   for (auto [name, type] : {std::pair<StringRef, RankedTensorType>{"key", k}, {"value", v}}) {
     if (!compatible(type.getDimSize(0), shape.batch))
       return op->emitOpError() << name << " batch " << dimString(type.getDimSize(0))
@@ -117,8 +117,8 @@ SmallVector<int64_t> mlir::attn::statDims(const ProblemShape &s) {
 }
 
 LogicalResult mlir::attn::verifyTensorType(Operation *op, StringRef what, Type type,
-                                           ArrayRef<int64_t> expected,
-                                           ArrayRef<StringRef> dimNames, Type elementType) {
+                                           ArrayRef<int64_t> expected, ArrayRef<StringRef> dimNames,
+                                           Type elementType) {
   auto tensor = dyn_cast<RankedTensorType>(type);
   if (!tensor || tensor.getRank() != static_cast<int64_t>(expected.size()))
     return op->emitOpError() << what << " must be a rank-" << expected.size() << " tensor, got "
@@ -157,8 +157,8 @@ LogicalResult mlir::attn::verifyScoreAttrs(Operation *op, std::optional<double> 
     if (window->size() != 2)
       return op->emitOpError() << "window must hold two bounds [left, right], got "
                                << window->size();
-    for (auto [name, bound] : {std::pair<StringRef, int64_t>{"left", (*window)[0]},
-                               {"right", (*window)[1]}}) {
+    for (auto [name, bound] :
+         {std::pair<StringRef, int64_t>{"left", (*window)[0]}, {"right", (*window)[1]}}) {
       if (bound < -1)
         return op->emitOpError() << "window " << name << " bound must be >= 0, or -1 for "
                                  << "unbounded, got " << bound;

@@ -20,35 +20,31 @@ namespace attn::oracle {
 
 /// Softmax attention (dense, causal, windowed-sparse, grouped-query, softcap).
 struct AttentionProblem {
-  int64_t batch = 1, seqQ = 1, seqKv = 1, headsQ = 1, headsKv = 1, headDim = 1,
-          headDimV = 1;
+  int64_t batch = 1, seqQ = 1, seqKv = 1, headsQ = 1, headsKv = 1, headDim = 1, headDimV = 1;
   std::optional<double> scale; // absent -> 1/sqrt(headDim)
   bool causal = false;
   int64_t windowLeft = -1, windowRight = -1; // -1 = unbounded on that side
   int64_t globalTokens = 0;
-  double softcap = 0.0; // 0 = none; else s = c * tanh(s / c)
+  double softcap = 0.0;                     // 0 = none; else s = c * tanh(s / c)
   std::vector<int64_t> seqlensQ, seqlensKv; // empty = seqQ / seqKv everywhere
 };
 
 /// Is key j visible to query row i of a batch whose lengths are lq, lkv?
 /// Uses bottom-right alignment p_i = i + (lkv - lq) (SPEC section 3).
-bool isVisible(const AttentionProblem &problem, int64_t lq, int64_t lkv,
-               int64_t i, int64_t j);
+bool isVisible(const AttentionProblem &problem, int64_t lq, int64_t lkv, int64_t i, int64_t j);
 
 /// q [B,Sq,Hq,D], k [B,Skv,Hkv,D], v [B,Skv,Hkv,Dv], o [B,Sq,Hq,Dv],
 /// lse / entropy [B,Hq,Sq] (either may be nullptr).
 /// Rows i >= Lq are not written; keys j >= Lkv are never read.
 /// A fully masked row gets o = 0, lse = -inf, entropy = 0.
-void attention(const AttentionProblem &problem, const double *q,
-               const double *k, const double *v, double *o, double *lse,
-               double *entropy);
+void attention(const AttentionProblem &problem, const double *q, const double *k, const double *v,
+               double *o, double *lse, double *entropy);
 
 enum class FeatureMap { EluPlusOne, Relu, Identity };
 
 /// Kernelized linear attention (Katharopoulos et al. 2020).
 struct LinearProblem {
-  int64_t batch = 1, seqQ = 1, seqKv = 1, headsQ = 1, headsKv = 1, headDim = 1,
-          headDimV = 1;
+  int64_t batch = 1, seqQ = 1, seqKv = 1, headsQ = 1, headsKv = 1, headDim = 1, headDimV = 1;
   FeatureMap featureMap = FeatureMap::EluPlusOne;
   bool causal = false;
   bool normalize = true;
@@ -61,15 +57,14 @@ struct LinearProblem {
 double featureMap(FeatureMap map, double x);
 
 /// Same layouts as attention(); rows i >= Lq are not written.
-void linearAttention(const LinearProblem &problem, const double *q,
-                     const double *k, const double *v, double *o);
+void linearAttention(const LinearProblem &problem, const double *q, const double *k,
+                     const double *v, double *o);
 
 /// Merge `parts` partial results over disjoint key sets.
 /// oParts [P,B,Sq,Hq,Dv], lseParts [P,B,Hq,Sq] -> o [B,Sq,Hq,Dv], lse [B,Hq,Sq].
 /// Parts with lse = -inf contribute nothing; all -inf gives o = 0, lse = -inf.
-void merge(int64_t parts, int64_t batch, int64_t seqQ, int64_t headsQ,
-           int64_t headDimV, const double *oParts, const double *lseParts,
-           double *o, double *lse);
+void merge(int64_t parts, int64_t batch, int64_t seqQ, int64_t headsQ, int64_t headDimV,
+           const double *oParts, const double *lseParts, double *o, double *lse);
 
 } // namespace attn::oracle
 

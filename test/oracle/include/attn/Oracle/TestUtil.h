@@ -29,8 +29,7 @@ double relativeFrobeniusError(const float *out, const double *ref, size_t n);
 /// Uniform values in [lo, hi) from std::mt19937_64(seed). The bits-to-double
 /// conversion is written out so the values are identical on every standard
 /// library. Requires lo < hi; the result is never all zeros.
-void fillRandom(std::vector<double> &values, uint64_t seed, double lo = -1.0,
-                double hi = 1.0);
+void fillRandom(std::vector<double> &values, uint64_t seed, double lo = -1.0, double hi = 1.0);
 
 /// 0x7FFF is a NaN both as binary16 and as bfloat16, so one pattern poisons
 /// 16-bit outputs of either type.

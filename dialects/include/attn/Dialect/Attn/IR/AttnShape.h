@@ -21,14 +21,15 @@ struct ProblemShape {
   Type elementType;
 };
 
-/// Largest head dim the dialect accepts (SPEC §2 lists 32..256; 512 leaves room for MLA-style dims).
+/// Largest head dim the dialect accepts (SPEC §2 lists 32..256; 512 leaves room for MLA-style
+/// dims).
 constexpr int64_t kMaxHeadDim = 512;
 
 /// True for the element types Q/K/V/O may have: f32, f16, bf16.
 bool isSupportedElementType(Type type);
 
-/// Checks Q [B,Sq,Hq,D], K [B,Skv,Hkv,D], V [B,Skv,Hkv,Dv]: ranks, static head counts and head dims,
-/// dtypes, matching dims, Hq % Hkv == 0. Fills `shape` on success.
+/// Checks Q [B,Sq,Hq,D], K [B,Skv,Hkv,D], V [B,Skv,Hkv,Dv]: ranks, static head counts and head
+/// dims, dtypes, matching dims, Hq % Hkv == 0. Fills `shape` on success.
 LogicalResult verifyQKV(Operation *op, Type query, Type key, Type value, ProblemShape &shape);
 
 /// Checks that `type` is a ranked tensor of rank expected.size() whose dims are compatible with
