@@ -107,13 +107,10 @@ void DecodeKernelGen::emit(func::FuncOp fn) {
   seqlensQ = entry->getArgument(5);
   seqlensKv = entry->getArgument(6);
   Value params = entry->getArgument(7);
-  auto param = [&](int64_t i) {
-    return e.indexCast(b.create<memref::LoadOp>(params, ValueRange{e.index(i)}));
-  };
-  Value begin = param(0), end = param(1);
-  hasSeqlensQ = e.cmpi(CmpIPredicate::ne, param(2), e.index(0));
-  hasSeqlensKv = e.cmpi(CmpIPredicate::ne, param(3), e.index(0));
-  numSplits = param(4);
+  KernelEmitter::LaunchParams launch = e.loadParams(params);
+  hasSeqlensQ = launch.hasSeqlensQ;
+  hasSeqlensKv = launch.hasSeqlensKv;
+  numSplits = launch.numSplits;
   batch = b.create<memref::DimOp>(q, 0);
   seqQ = b.create<memref::DimOp>(q, 1);
   seqKv = b.create<memref::DimOp>(k, 1);
@@ -129,7 +126,7 @@ void DecodeKernelGen::emit(func::FuncOp fn) {
   alpha = alloc({kDecodeMaxRows});
   if (!s.elementType.isF32())
     vp = alloc({blockK, s.headDimV});
-  e.loop(begin, end, e.index(1), [&](Value item) { emitItem(item); });
+  e.loop(launch.begin, launch.end, e.index(1), [&](Value item) { emitItem(item); });
   for (Value buffer : {qs, st, acc, mrow, lrow, alpha, vp})
     if (buffer)
       b.create<memref::DeallocOp>(buffer);
@@ -140,16 +137,8 @@ void DecodeKernelGen::emitItem(Value item) {
   Value split = e.divs(item, batch);
   bIdx = e.rems(item, batch);
   partBatch = item; // = split * B + b
-  auto length = [&](Value lens, Value has, Value full) {
-    return e.ifThenElse(
-        has, b.getIndexType(),
-        [&] {
-          return SmallVector<Value>{e.indexCast(b.create<memref::LoadOp>(lens, ValueRange{bIdx}))};
-        },
-        [&] { return SmallVector<Value>{full}; })[0];
-  };
-  Value lq = length(seqlensQ, hasSeqlensQ, seqQ);
-  Value lkv = length(seqlensKv, hasSeqlensKv, seqKv);
+  Value lq = e.batchLength(seqlensQ, hasSeqlensQ, bIdx, seqQ);
+  Value lkv = e.batchLength(seqlensKv, hasSeqlensKv, bIdx, seqKv);
   // Rows r = (g * rows + i) * G + hh. The runtime sends at most kDecodeMaxRows rows (Sq x Hq);
   // the clamp keeps the scratch safe regardless.
   int64_t headsQ = s.headsKv * s.group;

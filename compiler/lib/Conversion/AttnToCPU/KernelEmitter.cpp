@@ -2,6 +2,8 @@
 
 #include "attn/Conversion/AttnToCPU/KernelEmitter.h"
 
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
 using namespace mlir;
 using namespace mlir::attn;
 
@@ -42,4 +44,22 @@ SmallVector<Value> KernelEmitter::ifThenElse(Value cond, TypeRange types,
     b.create<scf::YieldOp>(otherwise());
   }
   return SmallVector<Value>(ifOp.getResults().begin(), ifOp.getResults().end());
+}
+
+KernelEmitter::LaunchParams KernelEmitter::loadParams(Value params) {
+  auto param = [&](int64_t i) {
+    return indexCast(b.create<memref::LoadOp>(params, ValueRange{index(i)}));
+  };
+  return {param(0), param(1), cmpi(arith::CmpIPredicate::ne, param(2), index(0)),
+          cmpi(arith::CmpIPredicate::ne, param(3), index(0)), param(4)};
+}
+
+Value KernelEmitter::batchLength(Value lens, Value has, Value batchIndex, Value full) {
+  return ifThenElse(
+      has, b.getIndexType(),
+      [&] {
+        return SmallVector<Value>{
+            indexCast(b.create<memref::LoadOp>(lens, ValueRange{batchIndex}))};
+      },
+      [&] { return SmallVector<Value>{full}; })[0];
 }

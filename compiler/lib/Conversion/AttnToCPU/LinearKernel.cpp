@@ -271,12 +271,7 @@ void LinearKernelGen::emit(func::FuncOp fn) {
   o = entry->getArgument(3);
   Value seqlensQ = entry->getArgument(4), seqlensKv = entry->getArgument(5);
   Value params = entry->getArgument(6);
-  auto param = [&](int64_t i) {
-    return e.indexCast(b.create<memref::LoadOp>(params, ValueRange{e.index(i)}));
-  };
-  Value begin = param(0), end = param(1);
-  Value hasSeqlensQ = e.cmpi(CmpIPredicate::ne, param(2), e.index(0));
-  Value hasSeqlensKv = e.cmpi(CmpIPredicate::ne, param(3), e.index(0));
+  KernelEmitter::LaunchParams launch = e.loadParams(params);
   Value seqQ = b.create<memref::DimOp>(q, 1), seqKv = b.create<memref::DimOp>(k, 1);
 
   auto alloc = [&](ArrayRef<int64_t> shape) -> Value {
@@ -291,20 +286,11 @@ void LinearKernelGen::emit(func::FuncOp fn) {
   den = alloc({kChunk * group});
   Value chunk = e.index(kChunk);
 
-  e.loop(begin, end, e.index(1), [&](Value item) {
+  e.loop(launch.begin, launch.end, e.index(1), [&](Value item) {
     bIdx = e.divs(item, e.index(headsKv));
     gIdx = e.rems(item, e.index(headsKv));
-    auto length = [&](Value lens, Value has, Value full) {
-      return e.ifThenElse(
-          has, b.getIndexType(),
-          [&] {
-            return SmallVector<Value>{
-                e.indexCast(b.create<memref::LoadOp>(lens, ValueRange{bIdx}))};
-          },
-          [&] { return SmallVector<Value>{full}; })[0];
-    };
-    Value lq = length(seqlensQ, hasSeqlensQ, seqQ);
-    Value lkv = length(seqlensKv, hasSeqlensKv, seqKv);
+    Value lq = e.batchLength(seqlensQ, launch.hasSeqlensQ, bIdx, seqQ);
+    Value lkv = e.batchLength(seqlensKv, launch.hasSeqlensKv, bIdx, seqKv);
     shift = e.sub(lkv, lq);
     e.loop(e.index(0), e.index(headDim), e.index(1), [&](Value d) {
       for (int64_t c = 0; c < dvChunks; ++c)

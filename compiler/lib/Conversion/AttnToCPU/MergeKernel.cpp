@@ -48,12 +48,8 @@ func::FuncOp mlir::attn::buildMergeKernel(OpBuilder &builder, MergeOp op,
   Value o = entry->getArgument(2), lse = entry->getArgument(3);
   Value seqlensQ = entry->getArgument(4), params = entry->getArgument(5);
 
-  auto param = [&](int64_t i) {
-    return e.indexCast(b.create<memref::LoadOp>(params, ValueRange{e.index(i)}));
-  };
-  Value begin = param(0), end = param(1);
-  Value hasSeqlensQ = e.cmpi(CmpIPredicate::ne, param(2), e.index(0));
-  Value numSplits = param(4);
+  KernelEmitter::LaunchParams launch = e.loadParams(params);
+  Value numSplits = launch.numSplits;
   Value batch = b.create<memref::DimOp>(o, 0);
   Value writeLse = e.cmpi(CmpIPredicate::sgt, b.create<memref::DimOp>(lse, 0), e.index(0));
   Value seqQ = b.create<memref::DimOp>(o, 1);
@@ -61,15 +57,9 @@ func::FuncOp mlir::attn::buildMergeKernel(OpBuilder &builder, MergeOp op,
   Value negInf = e.f32(-std::numeric_limits<double>::infinity());
   Value zero = e.f32(0.0);
 
-  e.loop(begin, end, e.index(1), [&](Value item) {
+  e.loop(launch.begin, launch.end, e.index(1), [&](Value item) {
     Value bIdx = e.divs(item, seqQ), row = e.rems(item, seqQ);
-    Value lq = e.ifThenElse(
-        hasSeqlensQ, b.getIndexType(),
-        [&] {
-          return SmallVector<Value>{
-              e.indexCast(b.create<memref::LoadOp>(seqlensQ, ValueRange{bIdx}))};
-        },
-        [&] { return SmallVector<Value>{seqQ}; })[0];
+    Value lq = e.batchLength(seqlensQ, launch.hasSeqlensQ, bIdx, seqQ);
     e.ifThen(e.cmpi(CmpIPredicate::slt, row, lq), [&] {
       e.loop(e.index(0), e.index(heads), e.index(1), [&](Value h) {
         auto partLse = [&](Value p) -> Value {

@@ -2,8 +2,7 @@
 //
 // One work item is (batch b, kv head g, block of query rows): the "virtual rows" of the item are
 // blockQ query rows of each of the G = Hq / Hkv query heads of group g, so every K/V element loaded
-// serves all heads of the group (grouped-query attention's saving, and decode's only source of
-// reuse). The rows are the vector lanes:
+// serves all heads of the group (grouped-query attention's saving). The rows are the vector lanes:
 //   Qt [D, Mp]   queries of the item, transposed and pre-scaled, packed once per item;
 //   St [Bk, Mp]  scores, then probabilities, of one K/V tile (keys are rows, queries are lanes);
 //   Ot [Dv, Mp]  the unnormalized output accumulator; m, l, t [Mp] the online-softmax state.
@@ -73,7 +72,6 @@ private:
 
   Value loadK(Value jAbs, Value jLocal, Value d);
   Value loadV(Value jAbs, Value jLocal, Value dv);
-  Value loadLength(Value lens, Value has, Value full);
 
   ImplicitLocOpBuilder &b;
   KernelEmitter e;
@@ -94,16 +92,6 @@ private:
 
 } // namespace
 
-Value SoftmaxKernelGen::loadLength(Value lens, Value has, Value full) {
-  return e.ifThenElse(
-      has, b.getIndexType(),
-      [&] {
-        Value len = b.create<memref::LoadOp>(lens, ValueRange{bIdx});
-        return SmallVector<Value>{e.indexCast(len)};
-      },
-      [&] { return SmallVector<Value>{full}; })[0];
-}
-
 void SoftmaxKernelGen::emit(func::FuncOp fn) {
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToStart(entry);
@@ -117,18 +105,15 @@ void SoftmaxKernelGen::emit(func::FuncOp fn) {
   seqlensKv = entry->getArgument(7);
   params = entry->getArgument(8);
 
-  auto param = [&](int64_t i) {
-    return e.indexCast(b.create<memref::LoadOp>(params, ValueRange{e.index(i)}));
-  };
-  Value begin = param(0), end = param(1);
-  hasSeqlensQ = e.cmpi(CmpIPredicate::ne, param(2), e.index(0));
-  hasSeqlensKv = e.cmpi(CmpIPredicate::ne, param(3), e.index(0));
+  KernelEmitter::LaunchParams launch = e.loadParams(params);
+  hasSeqlensQ = launch.hasSeqlensQ;
+  hasSeqlensKv = launch.hasSeqlensKv;
   batch = b.create<memref::DimOp>(q, 0);
   seqQ = b.create<memref::DimOp>(q, 1);
   seqKv = b.create<memref::DimOp>(k, 1);
 
   allocScratch();
-  e.loop(begin, end, e.index(1), [&](Value item) { emitItem(item); });
+  e.loop(launch.begin, launch.end, e.index(1), [&](Value item) { emitItem(item); });
   for (Value buffer : {qt, st, ot, mrow, lrow, trow, alpha, pos, kp, vp})
     if (buffer)
       b.create<memref::DeallocOp>(buffer);
@@ -167,8 +152,8 @@ void SoftmaxKernelGen::emitItem(Value item) {
   gIdx = e.rems(rest, e.index(s.headsKv));
   bIdx = e.divs(rest, e.index(s.headsKv));
 
-  lq = loadLength(seqlensQ, hasSeqlensQ, seqQ);
-  lkv = loadLength(seqlensKv, hasSeqlensKv, seqKv);
+  lq = e.batchLength(seqlensQ, hasSeqlensQ, bIdx, seqQ);
+  lkv = e.batchLength(seqlensKv, hasSeqlensKv, bIdx, seqKv);
   i0 = e.mul(qb, e.index(blockQ));
   e.ifThen(e.cmpi(CmpIPredicate::slt, i0, lq), [&] {
     rows = e.mins(e.index(blockQ), e.sub(lq, i0));

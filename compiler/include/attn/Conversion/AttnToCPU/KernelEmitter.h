@@ -54,6 +54,14 @@ public:
 
   Value indexCast(Value v) { return b.create<arith::IndexCastOp>(b.getIndexType(), v); }
 
+  /// The entry points' params memref (attn_jit_plugin.h): item range, seqlens flags, splits.
+  struct LaunchParams {
+    Value begin, end, hasSeqlensQ, hasSeqlensKv, numSplits;
+  };
+  LaunchParams loadParams(Value params);
+  /// lens[batchIndex] when `has`, else `full` (a batch's length under optional seqlens).
+  Value batchLength(Value lens, Value has, Value batchIndex, Value full);
+
   using LoopBody = std::function<SmallVector<Value>(Value iv, ValueRange carried)>;
   /// for (iv = lo; iv < hi; iv += step) carried = body(iv, carried); returns the final values.
   SmallVector<Value> loop(Value lo, Value hi, Value step, ValueRange inits, const LoopBody &body);
