@@ -65,5 +65,8 @@ def merge(o_parts: Union[Sequence[Any], np.ndarray],
                               np.float32(-np.inf)).astype(np.float32)
         scale = np.where(finite, w / np.where(finite, total, 1), np.float32(0))  # [P, B, Hq, Sq]
     weights = np.transpose(scale, (0, 1, 3, 2))[..., None].astype(np.float32)  # [P, B, Sq, Hq, 1]
-    merged = (weights * o.astype(np.float32)).sum(axis=0, dtype=np.float32)
+    # np.where, not a product: a part that contributes nothing may hold garbage (even NaN) in o.
+    with np.errstate(invalid="ignore"):
+        terms = np.where(weights > 0, weights * o.astype(np.float32), np.float32(0))
+    merged = terms.sum(axis=0, dtype=np.float32)
     return merged.astype(out_dtype), merged_lse
