@@ -58,7 +58,7 @@ void registerTensors(nb::module_ &m) {
           strides.push_back(bits.stride(i));
         }
         nb::object owner = nb::cast(bits);
-        return nb::ndarray<>(bits.data(), bits.ndim(), shape.data(), owner, strides.data(),
+        return nb::ndarray<nb::array_api>(bits.data(), bits.ndim(), shape.data(), owner, strides.data(),
                              nb::dlpack::dtype{(uint8_t)nb::dlpack::dtype_code::Bfloat, 16, 1},
                              nb::device::cpu::value);
       },
