@@ -99,6 +99,9 @@ def _as_tensor(x: Any, name: str) -> _Tensor:
                 bits = _attn.bf16_bits(x)
             except TypeError:
                 raise TypeError(f"{name}: cannot import this DLPack tensor ({error})") from None
+            if bits.ndim != 4:
+                raise ValueError(f"{name} must have 4 dims (BSHD: batch, seq, heads, dim), "
+                                 f"got shape {tuple(bits.shape)}")
             array = bits.view(_BF16) if _BF16 is not None else bits
             return _Tensor(array, bits, "bfloat16", framework)
     else:

@@ -269,3 +269,22 @@ def test_load_bundle_not_implemented():
 
 def test_version():
     assert attn.__version__.count(".") == 2
+
+
+def test_foreign_tensor_errors():
+    q, k, v = qkv()
+
+    class OnGpu(Capsule):
+        def __dlpack_device__(self):
+            return (2, 0)  # kDLCUDA
+
+    class Unexportable(Capsule):
+        def __dlpack__(self, **kwargs):
+            raise RuntimeError("cannot export a tensor that requires grad")
+
+    with pytest.raises(ValueError, match="host memory"):
+        attn.attention(OnGpu(q), k, v)
+    with pytest.raises(TypeError, match="requires grad"):
+        attn.attention(Unexportable(q), k, v)
+    with pytest.raises(ValueError, match="4 dims"):
+        attn.attention(_attn.bf16_export(np.zeros((2, 3), np.uint16)), k, v)
