@@ -240,7 +240,8 @@ class Kernel:
         (float32 [B, Hq, Sq]).
 
         seqlens_q / seqlens_kv: optional per-batch lengths (ints, at most Sq / Skv). Rows past a
-        batch's query length are 0 in o, -inf in lse and 0 in entropy.
+        batch's query length are 0 in o, -inf in lse and 0 in entropy. Empty inputs give empty
+        outputs; no keys at all (Skv = 0) gives o = 0, lse = -inf, entropy = 0.
         """
         qt, kt, vt = _as_tensor(q, "q"), _as_tensor(k, "k"), _as_tensor(v, "v")
         return self._run(qt, kt, vt, seqlens_q, seqlens_kv)
@@ -271,7 +272,10 @@ class Kernel:
         stats_shape = (batch, heads_q, seq_q)
         lse = np.full(stats_shape, -np.inf, np.float32) if self.return_lse else None
         entropy = np.zeros(stats_shape, np.float32) if self.return_entropy else None
-        self._kernel.launch(qt.bits, kt.bits, vt.bits, out_bits, lse, entropy, lens_q, lens_kv)
+        if batch and seq_q and seq_kv:
+            self._kernel.launch(qt.bits, kt.bits, vt.bits, out_bits, lse, entropy, lens_q,
+                                lens_kv)
+        # else: nothing to compute; no keys means o = 0, lse = -inf, entropy = 0 (SPEC section 3).
         o = _export(out, qt)
         if lse is None and entropy is None:
             return o

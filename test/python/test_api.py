@@ -288,3 +288,12 @@ def test_foreign_tensor_errors():
         attn.attention(Unexportable(q), k, v)
     with pytest.raises(ValueError, match="4 dims"):
         attn.attention(_attn.bf16_export(np.zeros((2, 3), np.uint16)), k, v)
+
+
+def test_empty_inputs():
+    q, k, v = qkv()
+    o, lse = attn.attention(q[:, :0], k, v, return_lse=True)
+    assert o.shape == (2, 0, 4, 32) and lse.shape == (2, 4, 0)
+    o, lse, ent = attn.attention(q, k[:, :0], v[:, :0], return_lse=True, return_entropy=True)
+    assert np.all(o == 0) and np.all(np.isneginf(lse)) and np.all(ent == 0)
+    assert attn.attention(q[:0], k[:0], v[:0]).shape == (0, 11, 4, 32)
