@@ -4,7 +4,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(
-  cmake ninja-build g++ python3 python3-pip
+  cmake ninja-build g++ python3 python3-pip python3-dev python3-venv
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools clang-19 lld-19
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev
 )
@@ -22,4 +22,11 @@ if ((${#missing[@]})); then
 fi
 
 # lit is shipped by llvm-19-tools as a script; the 'lit' Python package is used only when present.
-python3 -m pip install --quiet --disable-pip-version-check numpy 2>/dev/null || true
+# The Python bindings (nanobind, scikit-build-core for `pip install .`) and their tests (numpy,
+# ml_dtypes for bfloat16, pytest), from PyPI. Debian's system Python refuses plain pip installs
+# (PEP 668): retry with --break-system-packages there.
+PY_PACKAGES=("nanobind>=3.0" "scikit-build-core>=0.10" "numpy>=1.22" ml_dtypes pytest)
+if ! python3 -c "import nanobind, scikit_build_core, numpy, ml_dtypes, pytest" 2>/dev/null; then
+  PIP=(python3 -m pip install --quiet --disable-pip-version-check)
+  "${PIP[@]}" "${PY_PACKAGES[@]}" 2>/dev/null || "${PIP[@]}" --break-system-packages "${PY_PACKAGES[@]}"
+fi

@@ -1,0 +1,408 @@
+"""The functional API (attention, linear_attention), attn.compile and Kernel.
+
+Arguments are validated here (TypeError / ValueError); the extension (_attn) checks shapes against
+the compiled problem again and maps the C API's statuses: ATTN_STATUS_INVALID_ARGUMENT becomes
+ValueError, every other failure attn.AttnError, both carrying attn_last_error()'s message.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+from . import _attn
+
+try:  # bfloat16 numpy arrays come from ml_dtypes; attn works without it for float32/float16.
+    import ml_dtypes as _ml_dtypes
+
+    _BF16 = np.dtype(_ml_dtypes.bfloat16)
+except ImportError:  # pragma: no cover
+    _ml_dtypes = None
+    _BF16 = None
+
+# The C API's enums (attn/attn_runtime.h).
+_DTYPES = {"float32": 0, "float16": 1, "bfloat16": 2}
+_VARIANTS = {"softmax": 0, "linear": 1}
+_FEATURE_MAPS = {"elu_plus_one": 0, "relu": 1, "identity": 2}
+_TARGETS = {"cpu": 0, "cuda": 1, "vulkan": 2}
+_DLPACK_CPU = 1
+
+
+def context_stats() -> dict:
+    """Counters of the module's context: kernels compiled, memory and disk cache hits."""
+    return _attn.context_stats()
+
+
+def load_bundle(path: str) -> "Kernel":
+    """Loads an ahead-of-time kernel bundle (``attnc`` CLI output).
+
+    Not available yet: kernel bundles are not implemented by attnc's runtime, so this always
+    raises NotImplementedError. Use :func:`compile` (JIT, with an on-disk cache) instead.
+    """
+    raise NotImplementedError(
+        "attn.load_bundle: kernel bundles are not implemented yet in attnc; "
+        "use attn.compile(...) (JIT-compiled, cached on disk) instead"
+    )
+
+
+# ---- argument handling ----------------------------------------------------------------------
+
+
+class _Tensor:
+    """An input as a numpy array (bfloat16 as its uint16 bits), its dtype name and its origin."""
+
+    __slots__ = ("array", "bits", "dtype", "framework")
+
+    def __init__(self, array: np.ndarray, bits: np.ndarray, dtype: str, framework: Any):
+        self.array = array
+        self.bits = bits
+        self.dtype = dtype
+        self.framework = framework
+
+
+def _dtype_name(dtype: np.dtype) -> Optional[str]:
+    if dtype == np.float32:
+        return "float32"
+    if dtype == np.float16:
+        return "float16"
+    if _BF16 is not None and dtype == _BF16:
+        return "bfloat16"
+    return None
+
+
+def _framework(obj: Any) -> Any:
+    """The module of a DLPack object whose from_dlpack can take our results back (torch, ...)."""
+    root = type(obj).__module__.split(".")[0]
+    mod = sys.modules.get(root)
+    if mod is None or mod is np or not callable(getattr(mod, "from_dlpack", None)):
+        return None
+    return mod
+
+
+def _as_tensor(x: Any, name: str) -> _Tensor:
+    if isinstance(x, np.ndarray):
+        array, framework = x, None
+    elif hasattr(x, "__dlpack__"):
+        device = x.__dlpack_device__() if hasattr(x, "__dlpack_device__") else (_DLPACK_CPU, 0)
+        if int(device[0]) != _DLPACK_CPU:
+            raise ValueError(f"{name} is not in host memory (DLPack device {tuple(device)}): "
+                             f"only target='cpu' with CPU tensors is supported")
+        framework = _framework(x)
+        try:
+            array = np.from_dlpack(x)
+        except (BufferError, TypeError, RuntimeError, ValueError) as error:
+            # numpy has no bfloat16: take its bits through the extension.
+            try:
+                bits = _attn.bf16_bits(x)
+            except TypeError:
+                raise TypeError(f"{name}: cannot import this DLPack tensor ({error})") from None
+            if bits.ndim != 4:
+                raise ValueError(f"{name} must have 4 dims (BSHD: batch, seq, heads, dim), "
+                                 f"got shape {tuple(bits.shape)}")
+            array = bits.view(_BF16) if _BF16 is not None else bits
+            return _Tensor(array, bits, "bfloat16", framework)
+    else:
+        raise TypeError(f"{name} must be a numpy array or an object with __dlpack__, "
+                        f"got {type(x).__name__}")
+    dtype = _dtype_name(array.dtype)
+    if dtype is None:
+        raise TypeError(f"{name} has dtype {array.dtype}: use float32, float16 or "
+                        f"bfloat16 (ml_dtypes.bfloat16)")
+    if array.ndim != 4:
+        raise ValueError(f"{name} must have 4 dims (BSHD: batch, seq, heads, dim), "
+                         f"got shape {tuple(array.shape)}")
+    bits = array.view(np.uint16) if dtype == "bfloat16" else array
+    return _Tensor(array, bits, dtype, framework)
+
+
+def _lengths(x: Any, name: str, batch: int, bound: int) -> Optional[np.ndarray]:
+    if x is None:
+        return None
+    if hasattr(x, "__dlpack__") and not isinstance(x, np.ndarray):
+        x = np.from_dlpack(x)
+    a = np.asarray(x)
+    if a.ndim != 1 or a.shape[0] != batch:
+        raise ValueError(f"{name} must be a 1-d sequence of {batch} lengths (one per batch), "
+                         f"got shape {a.shape}")
+    if a.size and not np.issubdtype(a.dtype, np.integer):
+        raise TypeError(f"{name} must hold integers, got dtype {a.dtype}")
+    if a.size and (a.min() < 0 or a.max() > bound):
+        raise ValueError(f"{name} must be in [0, {bound}], got {a.tolist()}")
+    return np.ascontiguousarray(a, dtype=np.int32)
+
+
+def _int(x: Any, name: str) -> int:
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(x).__name__}")
+    return int(x)
+
+
+def _float(x: Any, name: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(x).__name__}")
+    value = float(x)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def _choice(x: Any, name: str, table: dict) -> int:
+    if not isinstance(x, str) or x not in table:
+        raise ValueError(f"{name} must be one of {sorted(table)}, got {x!r}")
+    return table[x]
+
+
+def _dtype_arg(dtype: Any) -> str:
+    if isinstance(dtype, str) and dtype in _DTYPES:
+        return dtype
+    try:
+        name = _dtype_name(np.dtype(dtype))
+    except TypeError:
+        name = None
+    if name is None:
+        raise TypeError(f"dtype must be float32, float16 or bfloat16, got {dtype!r}")
+    return name
+
+
+def _export(result: np.ndarray, like: _Tensor) -> Any:
+    """Returns an output in the kind of the input `like` (zero-copy through DLPack) when its
+    framework has from_dlpack; numpy otherwise."""
+    if like.framework is None:
+        return result
+    if like.dtype == "bfloat16":
+        return like.framework.from_dlpack(_attn.bf16_export(result.view(np.uint16)))
+    return like.framework.from_dlpack(result)
+
+
+def _stat_export(result: np.ndarray, like: _Tensor) -> Any:
+    return result if like.framework is None else like.framework.from_dlpack(result)
+
+
+# ---- kernels ----------------------------------------------------------------------------------
+
+
+class Kernel:
+    """A compiled attention kernel for one problem (see :func:`compile`); call it on tensors.
+
+    The underlying attn_kernel is destroyed with the object. Calls release the GIL while the
+    kernel runs, so one Kernel may be used from many threads.
+    """
+
+    def __init__(self, *, variant: str, dtype: str, heads_q: int, heads_kv: int, head_dim: int,
+                 head_dim_v: int, scale: float, causal: bool, window: Tuple[int, int],
+                 global_tokens: int, softcap: float, return_lse: bool, return_entropy: bool,
+                 feature_map: str, normalize: bool, target: str):
+        self.variant = variant
+        self.dtype = dtype
+        self.heads_q = heads_q
+        self.heads_kv = heads_kv
+        self.head_dim = head_dim
+        self.head_dim_v = head_dim_v
+        self.scale = scale
+        self.causal = causal
+        self.window = window
+        self.global_tokens = global_tokens
+        self.softcap = softcap
+        self.return_lse = return_lse
+        self.return_entropy = return_entropy
+        self.feature_map = feature_map
+        self.normalize = normalize
+        self.target = target
+        self._kernel = _attn.Kernel(
+            target=_TARGETS[target], variant=_VARIANTS[variant], dtype=_DTYPES[dtype],
+            heads_q=heads_q, heads_kv=heads_kv, head_dim=head_dim, head_dim_v=head_dim_v,
+            scale=scale, causal=causal, window_left=window[0], window_right=window[1],
+            global_tokens=global_tokens, softcap=softcap, return_lse=return_lse,
+            return_entropy=return_entropy, feature_map=_FEATURE_MAPS[feature_map],
+            normalize=normalize)
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self.variant == "softmax":
+            extra = (f", causal={self.causal}, window={self.window}, "
+                     f"global_tokens={self.global_tokens}, softcap={self.softcap}, "
+                     f"return_lse={self.return_lse}, return_entropy={self.return_entropy}")
+        else:
+            extra = (f", causal={self.causal}, feature_map={self.feature_map!r}, "
+                     f"normalize={self.normalize}")
+        return (f"attn.Kernel(variant={self.variant!r}, dtype={self.dtype!r}, "
+                f"heads_q={self.heads_q}, heads_kv={self.heads_kv}, head_dim={self.head_dim}, "
+                f"head_dim_v={self.head_dim_v}{extra}, target={self.target!r})")
+
+    def __call__(self, q: Any, k: Any, v: Any, *, seqlens_q: Any = None,
+                 seqlens_kv: Any = None) -> Any:
+        """Runs the kernel on BSHD tensors q [B, Sq, Hq, D], k [B, Skv, Hkv, D],
+        v [B, Skv, Hkv, Dv] and returns o [B, Sq, Hq, Dv] (the input's dtype), or
+        ``(o, lse[, entropy])`` / ``(o, entropy)`` when the kernel was compiled to return them
+        (float32 [B, Hq, Sq]).
+
+        seqlens_q / seqlens_kv: optional per-batch lengths (ints, at most Sq / Skv). Rows past a
+        batch's query length are 0 in o, -inf in lse and 0 in entropy. Empty inputs give empty
+        outputs; no keys at all (Skv = 0) gives o = 0, lse = -inf, entropy = 0.
+        """
+        qt, kt, vt = _as_tensor(q, "q"), _as_tensor(k, "k"), _as_tensor(v, "v")
+        return self._run(qt, kt, vt, seqlens_q, seqlens_kv)
+
+    def _run(self, qt: _Tensor, kt: _Tensor, vt: _Tensor, seqlens_q: Any, seqlens_kv: Any) -> Any:
+        for name, t in (("q", qt), ("k", kt), ("v", vt)):
+            if t.dtype != self.dtype:
+                raise TypeError(f"{name} has dtype {t.dtype}, the kernel was compiled for "
+                                f"{self.dtype} (q, k and v must share one dtype)")
+        batch, seq_q, heads_q, _ = qt.array.shape
+        seq_kv = kt.array.shape[1]
+        if kt.array.shape[0] != batch or vt.array.shape[0] != batch:
+            raise ValueError(f"q, k and v must have the same batch size, got shapes "
+                             f"{qt.array.shape}, {kt.array.shape}, {vt.array.shape}")
+        if vt.array.shape[1] != seq_kv:
+            raise ValueError(f"k and v must have the same sequence length, got shapes "
+                             f"{kt.array.shape} and {vt.array.shape}")
+        lens_q = _lengths(seqlens_q, "seqlens_q", batch, seq_q)
+        lens_kv = _lengths(seqlens_kv, "seqlens_kv", batch, seq_kv)
+        if self.dtype == "bfloat16":
+            if _BF16 is None:
+                raise TypeError("bfloat16 needs the ml_dtypes package (pip install ml_dtypes)")
+            out = np.zeros((batch, seq_q, heads_q, self.head_dim_v), dtype=_BF16)
+            out_bits = out.view(np.uint16)
+        else:
+            out = np.zeros((batch, seq_q, heads_q, self.head_dim_v), dtype=self.dtype)
+            out_bits = out
+        stats_shape = (batch, heads_q, seq_q)
+        lse = np.full(stats_shape, -np.inf, np.float32) if self.return_lse else None
+        entropy = np.zeros(stats_shape, np.float32) if self.return_entropy else None
+        if batch and seq_q and seq_kv:
+            self._kernel.launch(qt.bits, kt.bits, vt.bits, out_bits, lse, entropy, lens_q,
+                                lens_kv)
+        # else: nothing to compute; no keys means o = 0, lse = -inf, entropy = 0 (SPEC section 3).
+        o = _export(out, qt)
+        if lse is None and entropy is None:
+            return o
+        result = [o]
+        if lse is not None:
+            result.append(_stat_export(lse, qt))
+        if entropy is not None:
+            result.append(_stat_export(entropy, qt))
+        return tuple(result)
+
+
+def compile(*, heads_q: int, head_dim: int, heads_kv: Optional[int] = None,
+            head_dim_v: Optional[int] = None, dtype: Any = "float32", variant: str = "softmax",
+            scale: Optional[float] = None, causal: bool = False,
+            window: Tuple[int, int] = (-1, -1), global_tokens: int = 0, softcap: float = 0.0,
+            return_lse: bool = False, return_entropy: bool = False,
+            feature_map: str = "elu_plus_one", normalize: bool = True,
+            target: str = "cpu") -> Kernel:
+    """Compiles (or finds in the memory / disk caches) a kernel for one attention problem.
+
+    heads_kv defaults to heads_q (MHA; GQA when it divides heads_q, MQA when 1); head_dim_v
+    defaults to head_dim. dtype: "float32", "float16", "bfloat16" (or a numpy dtype).
+    variant "softmax" takes scale (default 1/sqrt(head_dim)), causal, window=(left, right)
+    (-1 = unbounded), global_tokens, softcap (0 = none), return_lse, return_entropy; variant
+    "linear" takes scale (default 1), causal, feature_map ("elu_plus_one", "relu", "identity")
+    and normalize. The returned :class:`Kernel` is called as ``kernel(q, k, v)``; batch and
+    sequence lengths are free.
+
+    Raises ValueError / TypeError for bad arguments, attn.AttnError when the problem cannot be
+    built (unsupported head dim or target, compiler failure).
+    """
+    heads_q = _int(heads_q, "heads_q")
+    head_dim = _int(head_dim, "head_dim")
+    heads_kv = heads_q if heads_kv is None else _int(heads_kv, "heads_kv")
+    head_dim_v = head_dim if head_dim_v is None else _int(head_dim_v, "head_dim_v")
+    for name, value in (("heads_q", heads_q), ("heads_kv", heads_kv), ("head_dim", head_dim),
+                        ("head_dim_v", head_dim_v)):
+        if value <= 0:
+            raise ValueError(f"{name} must be positive, got {value}")
+    if heads_q % heads_kv:
+        raise ValueError(f"heads_q ({heads_q}) must be a multiple of heads_kv ({heads_kv})")
+    dtype = _dtype_arg(dtype)
+    _choice(variant, "variant", _VARIANTS)
+    _choice(target, "target", _TARGETS)
+    _choice(feature_map, "feature_map", _FEATURE_MAPS)
+    if scale is None:
+        scale_value = 0.0
+    else:
+        scale_value = _float(scale, "scale")
+        if scale_value <= 0:
+            raise ValueError(f"scale must be positive, got {scale_value}")
+    if (not isinstance(window, (tuple, list)) or len(window) != 2):
+        raise TypeError(f"window must be a (left, right) pair of ints, got {window!r}")
+    window = (_int(window[0], "window[0]"), _int(window[1], "window[1]"))
+    if window[0] < -1 or window[1] < -1:
+        raise ValueError(f"window bounds must be >= 0, or -1 for unbounded, got {window}")
+    global_tokens = _int(global_tokens, "global_tokens")
+    if global_tokens < 0:
+        raise ValueError(f"global_tokens must be >= 0, got {global_tokens}")
+    softcap = _float(softcap, "softcap")
+    if softcap < 0:
+        raise ValueError(f"softcap must be >= 0 (0 = none), got {softcap}")
+    if variant == "linear":
+        if return_lse or return_entropy:
+            raise ValueError("linear attention has no LSE or entropy (return_lse/return_entropy)")
+        if window != (-1, -1) or global_tokens or softcap:
+            raise ValueError("window, global_tokens and softcap apply to softmax attention only")
+    return Kernel(variant=variant, dtype=dtype, heads_q=heads_q, heads_kv=heads_kv,
+                  head_dim=head_dim, head_dim_v=head_dim_v, scale=scale_value,
+                  causal=bool(causal), window=window, global_tokens=global_tokens,
+                  softcap=softcap, return_lse=bool(return_lse),
+                  return_entropy=bool(return_entropy), feature_map=feature_map,
+                  normalize=bool(normalize), target=target)
+
+
+def _problem_of(q: Any, k: Any, v: Any) -> Tuple[_Tensor, _Tensor, _Tensor]:
+    qt, kt, vt = _as_tensor(q, "q"), _as_tensor(k, "k"), _as_tensor(v, "v")
+    if not (qt.dtype == kt.dtype == vt.dtype):
+        raise TypeError(f"q, k and v must share one dtype, got {qt.dtype}, {kt.dtype}, "
+                        f"{vt.dtype}")
+    if kt.array.shape[2] != vt.array.shape[2]:
+        raise ValueError(f"k and v must have the same number of heads, got shapes "
+                         f"{kt.array.shape} and {vt.array.shape}")
+    if kt.array.shape[3] != qt.array.shape[3]:
+        raise ValueError(f"q and k must have the same head dim, got shapes {qt.array.shape} "
+                         f"and {kt.array.shape}")
+    return qt, kt, vt
+
+
+def attention(q: Any, k: Any, v: Any, *, scale: Optional[float] = None, causal: bool = False,
+              window: Tuple[int, int] = (-1, -1), global_tokens: int = 0, softcap: float = 0.0,
+              seqlens_q: Any = None, seqlens_kv: Any = None, return_lse: bool = False,
+              return_entropy: bool = False, target: str = "cpu") -> Any:
+    """Softmax attention on BSHD tensors (FlashAttention's layout and semantics).
+
+    q [B, Sq, Hq, D], k [B, Skv, Hkv, D], v [B, Skv, Hkv, Dv]; Hq % Hkv == 0 (GQA / MQA).
+    scale defaults to 1/sqrt(D); causal masks are bottom-right aligned (as FlashAttention >= 2.1);
+    window=(left, right) is a sliding window band (-1 = unbounded); global_tokens keys are seen
+    by every query (attention sinks); softcap > 0 applies c * tanh(s / c) to the logits.
+    seqlens_q / seqlens_kv are optional per-batch lengths (varlen / KV-cache batches).
+
+    Returns o [B, Sq, Hq, Dv] in the input's dtype, or ``(o, lse[, entropy])`` / ``(o, entropy)``
+    when asked, lse and entropy float32 [B, Hq, Sq]. Outputs are numpy arrays for numpy inputs and
+    the input's kind (through DLPack) for tensors whose module has from_dlpack (torch, ...).
+    """
+    qt, kt, vt = _problem_of(q, k, v)
+    kernel = compile(heads_q=qt.array.shape[2], heads_kv=kt.array.shape[2],
+                     head_dim=qt.array.shape[3], head_dim_v=vt.array.shape[3], dtype=qt.dtype,
+                     variant="softmax", scale=scale, causal=causal, window=window,
+                     global_tokens=global_tokens, softcap=softcap, return_lse=return_lse,
+                     return_entropy=return_entropy, target=target)
+    return kernel._run(qt, kt, vt, seqlens_q, seqlens_kv)
+
+
+def linear_attention(q: Any, k: Any, v: Any, *, feature_map: str = "elu_plus_one",
+                     causal: bool = False, normalize: bool = True, scale: Optional[float] = None,
+                     seqlens_q: Any = None, seqlens_kv: Any = None, target: str = "cpu") -> Any:
+    """Linear (kernelized) attention, Katharopoulos et al. 2020, on BSHD tensors.
+
+    phi = feature_map ("elu_plus_one", "relu" or "identity") is applied to scale * q and to k;
+    o_i = phi(q_i)^T S / (phi(q_i)^T z + 1e-6) with S = sum_j phi(k_j) v_j^T, z = sum_j phi(k_j)
+    (over j <= i's position when causal; without the denominator when normalize=False).
+    Returns o [B, Sq, Hq, Dv] in the input's dtype and kind (see :func:`attention`).
+    """
+    qt, kt, vt = _problem_of(q, k, v)
+    kernel = compile(heads_q=qt.array.shape[2], heads_kv=kt.array.shape[2],
+                     head_dim=qt.array.shape[3], head_dim_v=vt.array.shape[3], dtype=qt.dtype,
+                     variant="linear", scale=scale, causal=causal, feature_map=feature_map,
+                     normalize=normalize, target=target)
+    return kernel._run(qt, kt, vt, seqlens_q, seqlens_kv)

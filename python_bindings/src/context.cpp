@@ -1,0 +1,71 @@
+//===- context.cpp - errors and the process-wide attn_context ----------------===//
+#include "common.h"
+
+#include <mutex>
+
+namespace attn_python {
+
+void check(attn_status status, const char *what) {
+  if (status == ATTN_STATUS_SUCCESS)
+    return;
+  std::string message = std::string(what) + " failed (" + attn_status_string(status) + "): " +
+                        attn_last_error();
+  if (status == ATTN_STATUS_INVALID_ARGUMENT)
+    throw nb::value_error(message.c_str());
+  throw AttnError(message);
+}
+
+namespace {
+std::once_flag contextOnce;
+attn_context *theContext = nullptr;
+attn_status contextStatus = ATTN_STATUS_SUCCESS;
+std::string contextError;
+} // namespace
+
+attn_context *context() {
+  // Created on first use so that ATTN_CACHE_DIR and friends may be set after import. Never
+  // destroyed: kernels alive at interpreter exit keep their compiled code, and the process ends.
+  std::call_once(contextOnce, [] {
+    contextStatus = attn_context_create(nullptr, &theContext);
+    if (contextStatus != ATTN_STATUS_SUCCESS)
+      contextError = attn_last_error();
+  });
+  if (contextStatus != ATTN_STATUS_SUCCESS)
+    throw AttnError(std::string("attn_context_create failed (") +
+                    attn_status_string(contextStatus) + "): " + contextError);
+  return theContext;
+}
+
+void registerErrors(nb::module_ &m) {
+  // The module holds the type; the translator keeps a borrowed pointer to it.
+  nb::exception<AttnError> error(m, "AttnError", PyExc_RuntimeError);
+  error.attr("__doc__") = "An attnc runtime failure other than a bad argument (unsupported "
+                          "problem or target, compile error, ...); carries the C API's message.";
+}
+
+void registerContext(nb::module_ &m) {
+  m.def(
+      "version",
+      [] {
+        int32_t major = 0, minor = 0, patch = 0;
+        check(attn_get_version(&major, &minor, &patch), "attn_get_version");
+        return nb::make_tuple(major, minor, patch);
+      },
+      "The runtime library's version as (major, minor, patch).");
+  m.def(
+      "context_stats",
+      [] {
+        attn_context_stats stats{};
+        stats.struct_size = sizeof stats;
+        check(attn_context_get_stats(context(), &stats), "attn_context_get_stats");
+        nb::dict d;
+        d["kernels_compiled"] = stats.kernels_compiled;
+        d["memory_cache_hits"] = stats.memory_cache_hits;
+        d["disk_cache_hits"] = stats.disk_cache_hits;
+        d["disk_cache_rejected"] = stats.disk_cache_rejected;
+        return d;
+      },
+      "Counters of the module's context: compilations and cache hits.");
+}
+
+} // namespace attn_python

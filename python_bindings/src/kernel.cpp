@@ -1,0 +1,231 @@
+//===- kernel.cpp - attn_kernel: create from a problem, launch on arrays -----===//
+#include "common.h"
+
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+
+#include <array>
+#include <optional>
+#include <string>
+
+namespace attn_python {
+
+namespace {
+
+// Inputs may be read-only (nb::ro); every tensor must be in host memory.
+using Input = nb::ndarray<nb::ro, nb::device::cpu>;
+using Output = nb::ndarray<nb::device::cpu>;
+using Stat = nb::ndarray<float, nb::ndim<3>, nb::c_contig, nb::device::cpu>;
+using Lengths = nb::ndarray<nb::ro, int32_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+
+size_t elementBits(attn_dtype dtype) { return dtype == ATTN_DTYPE_F32 ? 32 : 16; }
+
+const char *dtypeName(attn_dtype dtype) {
+  switch (dtype) {
+  case ATTN_DTYPE_F32:
+    return "float32";
+  case ATTN_DTYPE_F16:
+    return "float16";
+  case ATTN_DTYPE_BF16:
+    return "bfloat16";
+  }
+  return "?";
+}
+
+[[noreturn]] void valueError(const std::string &message) { throw nb::value_error(message.c_str()); }
+
+std::string shapeString(const int64_t *dims, size_t n) {
+  std::string s = "[";
+  for (size_t i = 0; i < n; ++i)
+    s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+/// Checks a BSHD tensor's rank, dtype and shape ([b, s, h, d]; -1 = any) and returns its view.
+template <typename Array>
+attn_tensor view(const Array &a, const char *name, attn_dtype dtype, int64_t b, int64_t s,
+                 int64_t h, int64_t d) {
+  if (a.ndim() != 4)
+    valueError(std::string(name) + " must have 4 dims (BSHD), got " + std::to_string(a.ndim()));
+  nb::dlpack::dtype t = a.dtype();
+  // bfloat16 arrays may arrive as their uint16 bits (numpy has no bfloat16 DLPack code).
+  bool ok = t.lanes == 1 && t.bits == elementBits(dtype) &&
+            (dtype == ATTN_DTYPE_F32 ? t.code == (uint8_t)nb::dlpack::dtype_code::Float
+             : dtype == ATTN_DTYPE_F16
+                 ? t.code == (uint8_t)nb::dlpack::dtype_code::Float
+                 : t.code == (uint8_t)nb::dlpack::dtype_code::Bfloat ||
+                       t.code == (uint8_t)nb::dlpack::dtype_code::UInt);
+  if (!ok)
+    throw nb::type_error((std::string(name) + " has the wrong dtype: the kernel was built for " +
+                          dtypeName(dtype))
+                             .c_str());
+  int64_t want[4] = {b, s, h, d};
+  int64_t got[4];
+  for (size_t i = 0; i < 4; ++i)
+    got[i] = static_cast<int64_t>(a.shape(i));
+  for (size_t i = 0; i < 4; ++i)
+    if (want[i] >= 0 && got[i] != want[i]) {
+      static const char *dims[4] = {"batch", "sequence", "heads", "head dim"};
+      valueError(std::string(name) + " has shape " + shapeString(got, 4) + ": its " + dims[i] +
+                 " (dim " + std::to_string(i) + ") must be " + std::to_string(want[i]));
+    }
+  attn_tensor v;
+  v.data = const_cast<void *>(static_cast<const void *>(a.data()));
+  for (size_t i = 0; i < 4; ++i) {
+    v.strides[i] = a.stride(i);
+    if (v.strides[i] < 0)
+      valueError(std::string(name) + " has a negative stride (a reversed view): make a copy");
+  }
+  if (got[3] == 1)
+    v.strides[3] = 1;
+  if (v.strides[3] != 1)
+    valueError(std::string(name) + " must be contiguous in its last dim (stride 1), got stride " +
+               std::to_string(v.strides[3]));
+  return v;
+}
+
+class Kernel {
+public:
+  Kernel(attn_problem problem) : problem_(problem) {
+    attn_context *ctx = context();
+    attn_status status;
+    {
+      nb::gil_scoped_release release;  // compiling takes a while; the context is thread-safe
+      status = attn_kernel_create(ctx, &problem_, &kernel_);
+      if (status != ATTN_STATUS_SUCCESS)
+        error_ = attn_last_error();  // thread-local: read before anything else runs
+    }
+    if (status != ATTN_STATUS_SUCCESS) {
+      std::string message =
+          std::string("attn_kernel_create failed (") + attn_status_string(status) + "): " + error_;
+      if (status == ATTN_STATUS_INVALID_ARGUMENT)
+        valueError(message);
+      throw AttnError(message);
+    }
+  }
+  ~Kernel() { (void)attn_kernel_destroy(kernel_); }
+  Kernel(const Kernel &) = delete;
+  Kernel &operator=(const Kernel &) = delete;
+
+  void launch(const Input &q, const Input &k, const Input &v, const Output &o,
+              const std::optional<Stat> &lse, const std::optional<Stat> &entropy,
+              const std::optional<Lengths> &seqlensQ, const std::optional<Lengths> &seqlensKv) {
+    const attn_problem &p = problem_;
+    bool softmax = p.variant == ATTN_VARIANT_SOFTMAX;
+    if (q.ndim() != 4 || k.ndim() != 4)
+      valueError("q and k must have 4 dims (BSHD: batch, seq, heads, dim)");
+    int64_t batch = q.shape(0), seqQ = q.shape(1), seqKv = k.shape(1);
+    attn_launch_args a;
+    check(attn_launch_args_init(&a), "attn_launch_args_init");
+    a.batch = batch;
+    a.seq_q = seqQ;
+    a.seq_kv = seqKv;
+    a.q = view(q, "q", p.dtype, batch, seqQ, p.heads_q, p.head_dim);
+    a.k = view(k, "k", p.dtype, batch, seqKv, p.heads_kv, p.head_dim);
+    a.v = view(v, "v", p.dtype, batch, seqKv, p.heads_kv, p.head_dim_v);
+    a.o = view(o, "o", p.dtype, batch, seqQ, p.heads_q, p.head_dim_v);
+    if (o.stride(0) == 0 || o.stride(1) == 0 || o.stride(2) == 0)
+      valueError("o must not broadcast (no two elements may share memory)");
+    auto stat = [&](const std::optional<Stat> &s, bool wanted, const char *name) -> float * {
+      if (!softmax || !wanted) {
+        if (s)
+          valueError(std::string("the kernel was not built to return ") + name);
+        return nullptr;
+      }
+      if (!s)
+        valueError(std::string("the kernel returns ") + name + ": pass a float32 [B, Hq, Sq] array");
+      if ((int64_t)s->shape(0) != batch || (int64_t)s->shape(1) != p.heads_q ||
+          (int64_t)s->shape(2) != seqQ)
+        valueError(std::string(name) + " must have shape [B, Hq, Sq] = " +
+                   shapeString(std::array<int64_t, 3>{batch, p.heads_q, seqQ}.data(), 3));
+      return s->data();
+    };
+    a.lse = stat(lse, p.return_lse != 0, "lse");
+    a.entropy = stat(entropy, p.return_entropy != 0, "entropy");
+    auto lengths = [&](const std::optional<Lengths> &l, const char *name) -> const int32_t * {
+      if (!l)
+        return nullptr;
+      if ((int64_t)l->shape(0) != batch)
+        valueError(std::string(name) + " must have one int32 length per batch (" +
+                   std::to_string(batch) + "), got " + std::to_string(l->shape(0)));
+      return l->data();
+    };
+    a.seqlens_q = lengths(seqlensQ, "seqlens_q");
+    a.seqlens_kv = lengths(seqlensKv, "seqlens_kv");
+
+    attn_status status;
+    std::string error;
+    {
+      nb::gil_scoped_release release;  // the arrays stay alive: the caller holds them
+      status = attn_kernel_launch(kernel_, &a);
+      if (status != ATTN_STATUS_SUCCESS)
+        error = attn_last_error();
+    }
+    if (status != ATTN_STATUS_SUCCESS) {
+      std::string message =
+          std::string("attn_kernel_launch failed (") + attn_status_string(status) + "): " + error;
+      if (status == ATTN_STATUS_INVALID_ARGUMENT)
+        valueError(message);
+      throw AttnError(message);
+    }
+  }
+
+  const attn_problem &problem() const { return problem_; }
+
+private:
+  attn_problem problem_;
+  attn_kernel *kernel_ = nullptr;
+  std::string error_;
+};
+
+} // namespace
+
+void registerKernel(nb::module_ &m) {
+  nb::class_<Kernel>(m, "Kernel",
+                     "A compiled attn_kernel (attn_kernel_create); destroyed with the object.")
+      .def(
+          "__init__",
+          [](Kernel *self, int target, int variant, int dtype, int64_t heads_q, int64_t heads_kv,
+             int64_t head_dim, int64_t head_dim_v, double scale, bool causal, int64_t window_left,
+             int64_t window_right, int64_t global_tokens, double softcap, bool return_lse,
+             bool return_entropy, int feature_map, bool normalize) {
+            attn_problem p;
+            check(attn_problem_init(&p), "attn_problem_init");
+            p.target = static_cast<attn_target>(target);
+            p.variant = static_cast<attn_variant>(variant);
+            p.dtype = static_cast<attn_dtype>(dtype);
+            p.heads_q = heads_q;
+            p.heads_kv = heads_kv;
+            p.head_dim = head_dim;
+            p.head_dim_v = head_dim_v;
+            p.scale = scale;
+            p.causal = causal;
+            p.window_left = window_left;
+            p.window_right = window_right;
+            p.global_tokens = global_tokens;
+            p.softcap = softcap;
+            p.return_lse = return_lse;
+            p.return_entropy = return_entropy;
+            p.feature_map = static_cast<attn_feature_map>(feature_map);
+            p.normalize = normalize;
+            new (self) Kernel(p);
+          },
+          nb::kw_only(), nb::arg("target"), nb::arg("variant"), nb::arg("dtype"),
+          nb::arg("heads_q"), nb::arg("heads_kv"), nb::arg("head_dim"), nb::arg("head_dim_v"),
+          nb::arg("scale"), nb::arg("causal"), nb::arg("window_left"), nb::arg("window_right"),
+          nb::arg("global_tokens"), nb::arg("softcap"), nb::arg("return_lse"),
+          nb::arg("return_entropy"), nb::arg("feature_map"), nb::arg("normalize"),
+          "Builds (or finds in the caches) the kernel for one problem; enums as the C API's ints.")
+      .def("launch", &Kernel::launch, nb::arg("q"), nb::arg("k"), nb::arg("v"), nb::arg("o"),
+           nb::arg("lse").none(), nb::arg("entropy").none(), nb::arg("seqlens_q").none(),
+           nb::arg("seqlens_kv").none(),
+           "Runs the kernel on BSHD arrays (strides in elements, last stride 1), writing o (and "
+           "lse/entropy). Releases the GIL while it runs.")
+      .def_prop_ro("dtype", [](const Kernel &k) { return (int)k.problem().dtype; })
+      .def_prop_ro("heads_q", [](const Kernel &k) { return k.problem().heads_q; })
+      .def_prop_ro("heads_kv", [](const Kernel &k) { return k.problem().heads_kv; })
+      .def_prop_ro("head_dim", [](const Kernel &k) { return k.problem().head_dim; })
+      .def_prop_ro("head_dim_v", [](const Kernel &k) { return k.problem().head_dim_v; });
+}
+
+} // namespace attn_python
