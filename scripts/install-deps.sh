@@ -21,7 +21,6 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# lit is shipped by llvm-19-tools as a script; the 'lit' Python package is used only when present.
 # The Python bindings (nanobind, scikit-build-core for `pip install .`) and their tests (numpy,
 # ml_dtypes for bfloat16, pytest), from PyPI. Debian's system Python refuses plain pip installs
 # (PEP 668): retry with --break-system-packages there.
