@@ -318,9 +318,8 @@ func::FuncOp mlir::attn::buildDecodeKernel(OpBuilder &builder, AttentionOp op,
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 64))};
+  func::FuncOp fn = createKernelFunction(builder, op.getLoc(), kSoftmaxDecodeName, args);
   ImplicitLocOpBuilder b(op.getLoc(), builder);
-  auto fn = b.create<func::FuncOp>(kSoftmaxDecodeName, b.getFunctionType(args, {}));
-  fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   OpBuilder::InsertionGuard guard(b);
   DecodeKernelGen(b, spec, config).emit(fn);
   return fn;

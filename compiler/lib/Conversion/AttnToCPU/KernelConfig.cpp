@@ -65,3 +65,10 @@ MemRefType mlir::attn::vectorMemRefType(Type elementType) {
   auto layout = StridedLayoutAttr::get(elementType.getContext(), dyn, {dyn});
   return MemRefType::get({dyn}, elementType, layout);
 }
+
+func::FuncOp mlir::attn::createKernelFunction(OpBuilder &builder, Location loc, StringRef name,
+                                              TypeRange args) {
+  auto fn = builder.create<func::FuncOp>(loc, name, builder.getFunctionType(args, {}));
+  fn->setAttr("llvm.emit_c_interface", builder.getUnitAttr());
+  return fn;
+}

@@ -342,9 +342,8 @@ func::FuncOp mlir::attn::buildLinearKernel(OpBuilder &builder, LinearAttentionOp
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 64))};
+  func::FuncOp fn = createKernelFunction(builder, op.getLoc(), kLinearName, args);
   ImplicitLocOpBuilder b(op.getLoc(), builder);
-  auto fn = b.create<func::FuncOp>(kLinearName, b.getFunctionType(args, {}));
-  fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   OpBuilder::InsertionGuard guard(b);
   LinearKernelGen(b, op, config).emit(fn);
   return fn;

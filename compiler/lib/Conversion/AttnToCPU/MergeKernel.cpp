@@ -37,9 +37,8 @@ func::FuncOp mlir::attn::buildMergeKernel(OpBuilder &builder, MergeOp op,
                             statMemRefType(ctx),
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 64))};
+  func::FuncOp fn = createKernelFunction(builder, op.getLoc(), kMergeName, args);
   ImplicitLocOpBuilder b(op.getLoc(), builder);
-  auto fn = b.create<func::FuncOp>(kMergeName, b.getFunctionType(args, {}));
-  fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   OpBuilder::InsertionGuard guard(b);
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToStart(entry);

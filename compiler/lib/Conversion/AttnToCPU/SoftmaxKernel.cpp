@@ -446,9 +446,8 @@ func::FuncOp mlir::attn::buildSoftmaxKernel(OpBuilder &builder, AttentionOp op,
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 64))};
+  func::FuncOp fn = createKernelFunction(builder, op.getLoc(), kSoftmaxMainName, args);
   ImplicitLocOpBuilder b(op.getLoc(), builder);
-  auto fn = b.create<func::FuncOp>(kSoftmaxMainName, b.getFunctionType(args, {}));
-  fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   OpBuilder::InsertionGuard guard(b);
   SoftmaxKernelGen(b, spec, config).emit(fn);
   return fn;

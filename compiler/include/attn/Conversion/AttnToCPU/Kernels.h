@@ -57,6 +57,11 @@ MemRefType statMemRefType(MLIRContext *ctx);
 /// memref<?xT, strided<[?], offset: ?>>.
 MemRefType vectorMemRefType(Type elementType);
 
+/// An empty entry point `name(args...)` with a C interface (`_mlir_ciface_<name>`, the calling
+/// convention of attn_jit_plugin.h), created at `builder`'s insertion point.
+func::FuncOp createKernelFunction(OpBuilder &builder, Location loc, StringRef name,
+                                  TypeRange args);
+
 } // namespace mlir::attn
 
 #endif // ATTN_CONVERSION_ATTNTOCPU_KERNELS_H
