@@ -198,4 +198,27 @@ TEST(Abi, InitHelpersRejectNull) {
   EXPECT_NE(std::strstr(attn_last_error(), "options is NULL"), nullptr) << attn_last_error();
 }
 
+// The init helpers pass the caller's sizeof: a library writes no more than the caller's struct
+// holds, and refuses a size smaller than the struct's first version.
+TEST(Abi, InitWritesOnlyTheCallersSize) {
+  struct Larger {
+    attn_problem problem;
+    unsigned char future[32];
+  } larger;
+  std::memset(&larger, 0xAB, sizeof(larger));
+  ASSERT_EQ(attn_problem_init_sized(&larger.problem, sizeof(larger)), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(larger.problem.struct_size, sizeof(attn_problem));
+  EXPECT_EQ(larger.problem.head_dim, 64);
+  for (unsigned char byte : larger.future)
+    EXPECT_EQ(byte, 0xAB) << "wrote past this library's attn_problem";
+
+  attn_problem small;
+  std::memset(&small, 0xCD, sizeof(small));
+  EXPECT_EQ(attn_problem_init_sized(&small, offsetof(attn_problem, normalize)),
+            ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(attn_last_error(), "smaller than any version of problem"), nullptr)
+      << attn_last_error();
+  EXPECT_EQ(reinterpret_cast<unsigned char *>(&small)[0], 0xCD) << "wrote on failure";
+}
+
 } // namespace

@@ -104,7 +104,13 @@ typedef struct attn_context_options {
 } attn_context_options;
 
 /* Fills the defaults: one thread per hardware thread in the built-in pool, the disk cache on. */
-ATTN_API ATTN_NODISCARD attn_status attn_context_options_init(attn_context_options *options);
+/* Fills the defaults. The *_init helpers are inline so that they pass the caller's sizeof: a
+ * newer library then writes only the fields the caller's struct has (ABI growth). */
+ATTN_API ATTN_NODISCARD attn_status attn_context_options_init_sized(attn_context_options *options,
+                                                                    size_t struct_size);
+static inline ATTN_NODISCARD attn_status attn_context_options_init(attn_context_options *options) {
+  return attn_context_options_init_sized(options, sizeof(attn_context_options));
+}
 
 /* A context owns the thread pool and the kernel caches. Thread-safe: one context may be used
  * from many threads at once. options may be NULL (defaults). */
@@ -146,7 +152,11 @@ typedef struct attn_problem {
 } attn_problem;
 
 /* Fills the defaults above (dense, f32, 1 head of 64). */
-ATTN_API ATTN_NODISCARD attn_status attn_problem_init(attn_problem *problem);
+ATTN_API ATTN_NODISCARD attn_status attn_problem_init_sized(attn_problem *problem,
+                                                            size_t struct_size);
+static inline ATTN_NODISCARD attn_status attn_problem_init(attn_problem *problem) {
+  return attn_problem_init_sized(problem, sizeof(attn_problem));
+}
 
 /* ---- Kernels ----------------------------------------------------------------------------- */
 
@@ -181,7 +191,11 @@ typedef struct attn_launch_args {
 } attn_launch_args;
 
 /* Zeroes *args and sets struct_size: the shapes and buffers must then all be filled in. */
-ATTN_API ATTN_NODISCARD attn_status attn_launch_args_init(attn_launch_args *args);
+ATTN_API ATTN_NODISCARD attn_status attn_launch_args_init_sized(attn_launch_args *args,
+                                                                size_t struct_size);
+static inline ATTN_NODISCARD attn_status attn_launch_args_init(attn_launch_args *args) {
+  return attn_launch_args_init_sized(args, sizeof(attn_launch_args));
+}
 
 /* Runs the kernel on the caller's buffers and returns when O (and LSE/ENTROPY) are written. */
 ATTN_API ATTN_NODISCARD attn_status attn_kernel_launch(attn_kernel *kernel,

@@ -1,6 +1,7 @@
 //===- context.cpp - attn_context: options, pool, cache directory, stats --===//
 
 #include "core/context.h"
+#include "core/struct_init.h"
 
 #include "core/error.h"
 
@@ -104,16 +105,16 @@ using namespace attn::rt;
 
 extern "C" {
 
-ATTN_API attn_status attn_context_options_init(attn_context_options *options) {
+ATTN_API attn_status attn_context_options_init_sized(attn_context_options *options,
+                                                     size_t structSize) {
   return guard([&] {
-    requireNonNull(options, "options");
-    std::memset(options, 0, sizeof(*options));
-    options->struct_size = sizeof(attn_context_options);
-    options->num_threads = 0;
-    options->parallel_for = nullptr;
-    options->parallel_for_user = nullptr;
-    options->cache_dir = nullptr;
-    options->disk_cache = 1;
+    attn_context_options defaults{};
+    defaults.num_threads = 0;
+    defaults.parallel_for = nullptr;
+    defaults.parallel_for_user = nullptr;
+    defaults.cache_dir = nullptr;
+    defaults.disk_cache = 1;
+    initSized(options, structSize, defaults, sizeof(attn_context_options), "options");
     return ATTN_STATUS_SUCCESS;
   });
 }

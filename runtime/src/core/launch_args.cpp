@@ -1,6 +1,7 @@
 //===- launch_args.cpp - validation of attn_launch_args -------------------===//
 
 #include "core/launch_args.h"
+#include "core/struct_init.h"
 
 #include "core/error.h"
 #include "core/problem.h"
@@ -151,13 +152,12 @@ attn_launch_args validateLaunchArgs(const attn_problem &p, const attn_launch_arg
 
 using namespace attn::rt;
 
-extern "C" ATTN_API attn_status attn_launch_args_init(attn_launch_args *args) {
+extern "C" ATTN_API attn_status attn_launch_args_init_sized(attn_launch_args *args,
+                                                            size_t structSize) {
   return guard([&] {
-    requireNonNull(args, "args");
-    std::memset(args, 0, sizeof(*args));
     // Shapes and pointers stay 0/NULL: a launch that forgets one fails
     // validation by name instead of running on a guessed shape.
-    args->struct_size = sizeof(attn_launch_args);
+    initSized(args, structSize, attn_launch_args{}, sizeof(attn_launch_args), "args");
     return ATTN_STATUS_SUCCESS;
   });
 }

@@ -1,6 +1,7 @@
 //===- problem.cpp - validation and normalization of attn_problem ---------===//
 
 #include "core/problem.h"
+#include "core/struct_init.h"
 
 #include "core/error.h"
 
@@ -201,23 +202,22 @@ const char *dtypeName(attn_dtype dtype) {
 
 using namespace attn::rt;
 
-extern "C" ATTN_API attn_status attn_problem_init(attn_problem *problem) {
+extern "C" ATTN_API attn_status attn_problem_init_sized(attn_problem *problem, size_t structSize) {
   return guard([&] {
-    requireNonNull(problem, "problem");
-    std::memset(problem, 0, sizeof(*problem));
-    problem->struct_size = sizeof(attn_problem);
-    problem->target = ATTN_TARGET_CPU;
-    problem->variant = ATTN_VARIANT_SOFTMAX;
-    problem->dtype = ATTN_DTYPE_F32;
-    problem->heads_q = 1;
-    problem->heads_kv = 1;
-    problem->head_dim = 64;
-    problem->head_dim_v = 64;
-    problem->scale = 0;
-    problem->window_left = -1;
-    problem->window_right = -1;
-    problem->feature_map = ATTN_FEATURE_MAP_ELU_PLUS_ONE;
-    problem->normalize = 1;
+    attn_problem defaults{};
+    defaults.target = ATTN_TARGET_CPU;
+    defaults.variant = ATTN_VARIANT_SOFTMAX;
+    defaults.dtype = ATTN_DTYPE_F32;
+    defaults.heads_q = 1;
+    defaults.heads_kv = 1;
+    defaults.head_dim = 64;
+    defaults.head_dim_v = 64;
+    defaults.scale = 0;
+    defaults.window_left = -1;
+    defaults.window_right = -1;
+    defaults.feature_map = ATTN_FEATURE_MAP_ELU_PLUS_ONE;
+    defaults.normalize = 1;
+    initSized(problem, structSize, defaults, sizeof(attn_problem), "problem");
     return ATTN_STATUS_SUCCESS;
   });
 }
