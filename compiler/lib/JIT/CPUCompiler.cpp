@@ -123,7 +123,7 @@ FailureOr<std::string> mlir::attn::prepareProblemModule(ModuleOp module, CPUKern
 FailureOr<CPUKernelConfig> mlir::attn::preparedConfig(ModuleOp module) {
   FailureOr<CPUKernelConfig> config = failure();
   module.walk([&](Operation *op) {
-    if (isa<AttentionOp, LinearAttentionOp>(op))
+    if (isa<AttentionOp, LinearAttentionOp, MergeOp>(op))
       config = getCPUConfig(op);
   });
   return config;
@@ -151,6 +151,63 @@ static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostTargetMachine() 
   return builder->createTargetMachine();
 }
 
+LogicalResult mlir::attn::lowerToLLVMDialect(ModuleOp module, std::string &error,
+                                             const std::function<void(PassManager &)> &configure) {
+  PassManager pm(module.getContext());
+  buildLowerToCPUPipeline(pm, CPUPipelineOptions());
+  if (configure)
+    configure(pm);
+  return runPasses(pm, module, error);
+}
+
+std::unique_ptr<llvm::Module>
+mlir::attn::translateForHost(ModuleOp module, llvm::LLVMContext &context, std::string &error) {
+  auto tm = hostTargetMachine();
+  if (!tm) {
+    error = "cannot create a target machine for the host: " + llvm::toString(tm.takeError());
+    return nullptr;
+  }
+  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, context);
+  if (!llvmModule) {
+    error = "translation to LLVM IR failed";
+    return nullptr;
+  }
+  llvmModule->setDataLayout((*tm)->createDataLayout());
+  llvmModule->setTargetTriple((*tm)->getTargetTriple().getTriple());
+  return llvmModule;
+}
+
+LogicalResult mlir::attn::optimizeForHost(llvm::Module &module, std::string &error) {
+  auto tm = hostTargetMachine();
+  if (!tm) {
+    error = "cannot create a target machine for the host: " + llvm::toString(tm.takeError());
+    return failure();
+  }
+  if (llvm::Error err = makeOptimizingTransformer(3, 0, tm->get())(&module)) {
+    error = "LLVM optimization failed: " + llvm::toString(std::move(err));
+    return failure();
+  }
+  return success();
+}
+
+FailureOr<std::string> mlir::attn::emitForHost(llvm::Module &module, llvm::CodeGenFileType type,
+                                               std::string &error) {
+  auto tm = hostTargetMachine();
+  if (!tm) {
+    error = "cannot create a target machine for the host: " + llvm::toString(tm.takeError());
+    return failure();
+  }
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  llvm::legacy::PassManager codegen;
+  if ((*tm)->addPassesToEmitFile(codegen, os, nullptr, type)) {
+    error = "the host target cannot emit this kind of file";
+    return failure();
+  }
+  codegen.run(module);
+  return std::string(buffer.begin(), buffer.end());
+}
+
 /// Optimizes and compiles one partition (given as bitcode, so that each thread has its own
 /// LLVMContext) to an object file.
 static std::string compilePartition(const std::string &bitcode, std::string &error) {
@@ -162,24 +219,10 @@ static std::string compilePartition(const std::string &bitcode, std::string &err
     return {};
   }
   std::unique_ptr<llvm::Module> module = std::move(*parsed);
-  auto tm = hostTargetMachine();
-  if (!tm) {
-    error = "cannot create a target machine for the host: " + llvm::toString(tm.takeError());
+  if (failed(optimizeForHost(*module, error)))
     return {};
-  }
-  if (llvm::Error err = makeOptimizingTransformer(3, 0, tm->get())(module.get())) {
-    error = "LLVM optimization failed: " + llvm::toString(std::move(err));
-    return {};
-  }
-  llvm::SmallVector<char, 0> buffer;
-  llvm::raw_svector_ostream os(buffer);
-  llvm::legacy::PassManager codegen;
-  if ((*tm)->addPassesToEmitFile(codegen, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
-    error = "the host target cannot emit object files";
-    return {};
-  }
-  codegen.run(*module);
-  return std::string(buffer.begin(), buffer.end());
+  FailureOr<std::string> object = emitForHost(*module, llvm::CodeGenFileType::ObjectFile, error);
+  return succeeded(object) ? *object : std::string();
 }
 
 /// Splits `module` into at most `parts` bitcode modules, each defining whole entry points (a
@@ -225,23 +268,12 @@ static std::vector<std::string> partitionModule(llvm::Module &module, unsigned p
 
 FailureOr<std::vector<std::string>> mlir::attn::compileToObjects(ModuleOp module,
                                                                  std::string &error) {
-  PassManager pm(module.getContext());
-  buildLowerToCPUPipeline(pm, CPUPipelineOptions());
-  if (failed(runPasses(pm, module, error)))
+  if (failed(lowerToLLVMDialect(module, error)))
     return failure();
-  auto tm = hostTargetMachine();
-  if (!tm) {
-    error = "cannot create a target machine for the host: " + llvm::toString(tm.takeError());
-    return failure();
-  }
   llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, llvmContext);
-  if (!llvmModule) {
-    error = "translation to LLVM IR failed";
+  std::unique_ptr<llvm::Module> llvmModule = translateForHost(module, llvmContext, error);
+  if (!llvmModule)
     return failure();
-  }
-  llvmModule->setDataLayout((*tm)->createDataLayout());
-  llvmModule->setTargetTriple((*tm)->getTargetTriple().getTriple());
 
   // LLVM optimization and code generation are most of a cold compile, and the entry points are
   // independent functions: partition them (each with its C-interface wrapper), biggest first onto

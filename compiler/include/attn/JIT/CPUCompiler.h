@@ -14,7 +14,13 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/CodeGen.h"
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,6 +39,17 @@ FailureOr<OwningOpRef<ModuleOp>> buildProblemModule(MLIRContext &ctx, const attn
 /// compiler binary itself.
 FailureOr<std::string> prepareProblemModule(ModuleOp module, CPUKernelConfig &config,
                                             std::string &error);
+
+/// The stages after preparation, for tools that stop at one (attnc --emit=...):
+/// attn-lower-to-cpu to the LLVM dialect (`configure` may adjust the pass manager, e.g. to print
+/// the IR after each pass); translation to LLVM IR for the host; O3; object code or assembly.
+LogicalResult lowerToLLVMDialect(ModuleOp module, std::string &error,
+                                 const std::function<void(PassManager &)> &configure = {});
+std::unique_ptr<llvm::Module> translateForHost(ModuleOp module, llvm::LLVMContext &context,
+                                               std::string &error);
+LogicalResult optimizeForHost(llvm::Module &module, std::string &error);
+FailureOr<std::string> emitForHost(llvm::Module &module, llvm::CodeGenFileType type,
+                                   std::string &error);
 
 /// Lowers a prepared module and compiles it to ELF relocatable objects (PIC) for the host: the
 /// LLVM module is split into parts compiled in parallel; together they define every entry point.
