@@ -137,14 +137,21 @@ void mlir::attn::initializeNativeTarget() {
   });
 }
 
-static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostTargetMachine() {
+/// A target machine for `cpu` (an LLVM CPU name such as "x86-64-v4" and its default features), or
+/// for the host with its detected features when `cpu` is empty.
+static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> targetMachine(llvm::StringRef cpu) {
   initializeNativeTarget();
   auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!builder)
     return builder.takeError();
-  const CPUTargetInfo &host = CPUTargetInfo::host();
-  builder->setCPU(host.cpuName());
-  builder->getFeatures() = llvm::SubtargetFeatures(host.featureString());
+  if (cpu.empty()) {
+    const CPUTargetInfo &host = CPUTargetInfo::host();
+    builder->setCPU(host.cpuName());
+    builder->getFeatures() = llvm::SubtargetFeatures(host.featureString());
+  } else {
+    builder->setCPU(cpu.str());
+    builder->getFeatures() = llvm::SubtargetFeatures();
+  }
   builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
   builder->setRelocationModel(llvm::Reloc::PIC_);
   builder->setCodeModel(llvm::CodeModel::Small);
@@ -162,7 +169,7 @@ LogicalResult mlir::attn::lowerToLLVMDialect(ModuleOp module, std::string &error
 
 std::unique_ptr<llvm::Module>
 mlir::attn::translateForHost(ModuleOp module, llvm::LLVMContext &context, std::string &error) {
-  auto tm = hostTargetMachine();
+  auto tm = targetMachine("");
   if (!tm) {
     error = "cannot create a target machine for the host: " + llvm::toString(tm.takeError());
     return nullptr;
@@ -177,10 +184,11 @@ mlir::attn::translateForHost(ModuleOp module, llvm::LLVMContext &context, std::s
   return llvmModule;
 }
 
-LogicalResult mlir::attn::optimizeForHost(llvm::Module &module, std::string &error) {
-  auto tm = hostTargetMachine();
+LogicalResult mlir::attn::optimizeForHost(llvm::Module &module, std::string &error,
+                                          llvm::StringRef cpu) {
+  auto tm = targetMachine(cpu);
   if (!tm) {
-    error = "cannot create a target machine for the host: " + llvm::toString(tm.takeError());
+    error = "cannot create a target machine: " + llvm::toString(tm.takeError());
     return failure();
   }
   if (llvm::Error err = makeOptimizingTransformer(3, 0, tm->get())(&module)) {
@@ -191,10 +199,10 @@ LogicalResult mlir::attn::optimizeForHost(llvm::Module &module, std::string &err
 }
 
 FailureOr<std::string> mlir::attn::emitForHost(llvm::Module &module, llvm::CodeGenFileType type,
-                                               std::string &error) {
-  auto tm = hostTargetMachine();
+                                               std::string &error, llvm::StringRef cpu) {
+  auto tm = targetMachine(cpu);
   if (!tm) {
-    error = "cannot create a target machine for the host: " + llvm::toString(tm.takeError());
+    error = "cannot create a target machine: " + llvm::toString(tm.takeError());
     return failure();
   }
   llvm::SmallVector<char, 0> buffer;

@@ -3,7 +3,10 @@
 // Compiles attention problems for a target and emits one stage of the result:
 //   attnc problems.mlir --emit=asm                 every problem function of a file
 //   attnc --heads-q=32 --heads-kv=8 --head-dim=128 --dtype=bf16 --causal --emit=obj -o k.o
-// Stages: mlir (the LLVM dialect after attn-lower-to-cpu), llvm (optimized LLVM IR), asm, obj.
+// Stages: mlir (the LLVM dialect after attn-lower-to-cpu), llvm (optimized LLVM IR), asm, obj, and
+// bundle: a kernel bundle (runtime/src/core/bundle_format.h) holding a shared object built for an
+// x86-64 micro-architecture level, loadable by libattn_runtime with no compiler.
+//   attnc inspect FILE       verifies a bundle and prints what it holds.
 // --mlir-print-ir-after-all and the other MLIR pass manager options show every stage before.
 // Exit status: 0 success, 1 a user error (bad option, invalid or unsupported problem, unreadable
 // input, unwritable output), 2 an internal error (a valid problem the compiler failed on).
@@ -11,7 +14,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/JIT/CPUCompiler.h"
+#include "attn/Target/TargetInfo.h"
 #include "attn/attn_version.h"
+#include "core/bundle_format.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
@@ -22,7 +27,11 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -35,7 +44,7 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Emit { MLIR, LLVM, Asm, Obj };
+enum class Emit { MLIR, LLVM, Asm, Obj, Bundle };
 
 cl::OptionCategory problemCategory("Problem on the command line (when no input file is given)");
 cl::OptionCategory outputCategory("Output");
@@ -47,7 +56,12 @@ cl::opt<Emit> emit("emit", cl::desc("What to emit"), cl::init(Emit::Asm), cl::ca
                    cl::values(clEnumValN(Emit::MLIR, "mlir", "the LLVM dialect after lowering"),
                               clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
                               clEnumValN(Emit::Asm, "asm", "assembly for the target"),
-                              clEnumValN(Emit::Obj, "obj", "a relocatable object file")));
+                              clEnumValN(Emit::Obj, "obj", "a relocatable object file"),
+                              clEnumValN(Emit::Bundle, "bundle", "a kernel bundle")));
+cl::opt<std::string> cpuLevel("cpu",
+                              cl::desc("x86-64 level of a bundle: x86-64-v3 (AVX2) or x86-64-v4 "
+                                       "(AVX-512); default: v4 when this host has AVX-512"),
+                              cl::init(""), cl::cat(outputCategory));
 cl::opt<std::string> target("target", cl::desc("Target: cpu (the host)"), cl::init("cpu"),
                             cl::cat(outputCategory));
 cl::opt<int64_t> vectorWidth("vector-width",
@@ -174,9 +188,100 @@ std::optional<Failure> splitProblems(ModuleOp file, SmallVectorImpl<OwningOpRef<
   return std::nullopt;
 }
 
+/// The descriptor fields a bundle records, read off a prepared problem module.
+std::optional<Failure> bundleEntry(ModuleOp module, const CPUKernelConfig &config,
+                                   llvm::StringRef level, ::attn::bundle::BundleEntry &entry) {
+  entry = ::attn::bundle::BundleEntry{};
+  std::strncpy(entry.target, "cpu", sizeof(entry.target) - 1);
+  std::strncpy(entry.cpuLevel, level.str().c_str(), sizeof(entry.cpuLevel) - 1);
+  Operation *problem = nullptr;
+  module.walk([&](Operation *op) {
+    if (isa<AttentionOp, LinearAttentionOp, MergeOp>(op))
+      problem = op;
+  });
+  if (!problem || isa<MergeOp>(problem))
+    return userError("a bundle holds attn.attention or attn.linear_attention kernels");
+  auto q = cast<RankedTensorType>(problem->getOperand(0).getType());
+  auto k = cast<RankedTensorType>(problem->getOperand(1).getType());
+  auto v = cast<RankedTensorType>(problem->getOperand(2).getType());
+  Type elt = q.getElementType();
+  entry.dtype = elt.isF32() ? ATTN_DTYPE_F32 : elt.isF16() ? ATTN_DTYPE_F16 : ATTN_DTYPE_BF16;
+  entry.headsQ = q.getDimSize(2);
+  entry.headsKv = k.getDimSize(2);
+  entry.headDim = q.getDimSize(3);
+  entry.headDimV = v.getDimSize(3);
+  entry.windowLeft = entry.windowRight = -1;
+  entry.normalize = 1;
+  if (auto attention = dyn_cast<AttentionOp>(problem)) {
+    AttentionOp op = attention;
+    entry.variant = ATTN_VARIANT_SOFTMAX;
+    entry.scale = op.getEffectiveScale();
+    entry.causal = op.getCausal();
+    if (auto w = op.getWindow()) {
+      entry.windowLeft = (*w)[0];
+      entry.windowRight = (*w)[1];
+    }
+    entry.globalTokens = op.getGlobalTokens().value_or(0);
+    entry.softcap = op.getSoftcap() ? op.getSoftcap()->convertToDouble() : 0.0;
+    entry.returnLse = op.getReturnLse();
+    entry.returnEntropy = op.getReturnEntropy();
+  } else {
+    auto op = cast<LinearAttentionOp>(problem);
+    entry.variant = ATTN_VARIANT_LINEAR;
+    entry.scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0;
+    entry.causal = op.getCausal();
+    entry.featureMap = static_cast<int32_t>(op.getFeatureMap());
+    entry.normalize = op.getNormalize();
+  }
+  entry.blockQ = config.blockQ;
+  entry.blockK = config.blockK;
+  entry.decodeMaxRows = kDecodeMaxRows;
+  return std::nullopt;
+}
+
+/// Links a relocatable object into a shared object with lld (the runtime dlopens it).
+std::optional<Failure> linkSharedObject(const std::string &object, std::string &sharedObject) {
+  auto linker = llvm::sys::findProgramByName("ld.lld-19");
+  if (!linker)
+    linker = llvm::sys::findProgramByName("ld.lld");
+  if (!linker)
+    return Failure{kInternalError, "bundles need lld (ld.lld-19) to link the kernels"};
+  llvm::SmallString<128> objectPath, sharedPath;
+  int fd;
+  if (llvm::sys::fs::createTemporaryFile("attnc-kernel", "o", fd, objectPath) ||
+      llvm::sys::fs::createTemporaryFile("attnc-kernel", "so", sharedPath))
+    return Failure{kInternalError, "cannot create temporary files"};
+  llvm::FileRemover removeObject(objectPath), removeShared(sharedPath);
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << object;
+  }
+  std::string message;
+  llvm::StringRef args[] = {*linker,       "-shared", "-z",       "noexecstack",
+                            "--as-needed", "-o",      sharedPath, objectPath};
+  if (llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, {}, 0, 0, &message) != 0)
+    return Failure{kInternalError, "linking the kernel failed: " + message};
+  auto buffer = llvm::MemoryBuffer::getFile(sharedPath, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return Failure{kInternalError, "cannot read the linked kernel"};
+  sharedObject = (*buffer)->getBuffer().str();
+  return std::nullopt;
+}
+
 /// Compiles one problem module to the requested stage, appending it to `output`.
 std::optional<Failure> compile(ModuleOp module, std::string &output) {
   std::string error;
+  std::string level;
+  if (emit == Emit::Bundle) {
+    level = cpuLevel.empty()
+                ? (CPUTargetInfo::host().vectorWidthF32() >= 16 ? "x86-64-v4" : "x86-64-v3")
+                : cpuLevel.getValue();
+    if (level != "x86-64-v3" && level != "x86-64-v4")
+      return userError("--cpu must be x86-64-v3 or x86-64-v4, got '" + level + "'");
+    if (vectorWidth == 0)
+      vectorWidth = level == "x86-64-v4" ? 16 : 8;
+  }
   if (vectorWidth) {
     if (vectorWidth != 4 && vectorWidth != 8 && vectorWidth != 16)
       return userError("--vector-width must be 4, 8 or 16");
@@ -188,6 +293,10 @@ std::optional<Failure> compile(ModuleOp module, std::string &output) {
   CPUKernelConfig config;
   if (failed(prepareProblemModule(module, config, error)))
     return userError(error);
+  ::attn::bundle::BundleEntry entry; // read off the problem before it is lowered
+  if (emit == Emit::Bundle)
+    if (auto failure = bundleEntry(module, config, level, entry))
+      return failure;
   // The lowering fails only on problems the CPU backend does not support: a user error.
   if (failed(lowerToLLVMDialect(module, error, [](PassManager &pm) {
         if (failed(applyPassManagerCLOptions(pm)))
@@ -201,7 +310,7 @@ std::optional<Failure> compile(ModuleOp module, std::string &output) {
   }
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule = translateForHost(module, llvmContext, error);
-  if (!llvmModule || failed(optimizeForHost(*llvmModule, error)))
+  if (!llvmModule || failed(optimizeForHost(*llvmModule, error, level)))
     return Failure{kInternalError, error};
   if (emit == Emit::LLVM) {
     llvm::raw_string_ostream os(output);
@@ -209,12 +318,20 @@ std::optional<Failure> compile(ModuleOp module, std::string &output) {
     return std::nullopt;
   }
   FailureOr<std::string> code = emitForHost(*llvmModule,
-                                            emit == Emit::Obj ? llvm::CodeGenFileType::ObjectFile
-                                                              : llvm::CodeGenFileType::AssemblyFile,
-                                            error);
+                                            emit == Emit::Asm ? llvm::CodeGenFileType::AssemblyFile
+                                                              : llvm::CodeGenFileType::ObjectFile,
+                                            error, level);
   if (failed(code))
     return Failure{kInternalError, error};
-  output += *code;
+  if (emit != Emit::Bundle) {
+    output += *code;
+    return std::nullopt;
+  }
+  std::string sharedObject;
+  if (auto failure = linkSharedObject(*code, sharedObject))
+    return failure;
+  output += ::attn::bundle::writeBundle({entry}, {sharedObject}, ATTN_VERSION_MAJOR,
+                                        ATTN_VERSION_MINOR, ATTN_VERSION_PATCH);
   return std::nullopt;
 }
 
@@ -252,8 +369,9 @@ int run(MLIRContext &ctx) {
       return fail({kUserError, error});
     problems.push_back(std::move(*module));
   }
-  if (emit == Emit::Obj && problems.size() != 1)
-    return fail({kUserError, "--emit=obj takes one problem; the input holds " +
+  if ((emit == Emit::Obj || emit == Emit::Bundle) && problems.size() != 1)
+    return fail({kUserError, std::string("--emit=") + (emit == Emit::Obj ? "obj" : "bundle") +
+                                 " takes one problem; the input holds " +
                                  std::to_string(problems.size())});
 
   std::string output;
@@ -262,7 +380,7 @@ int run(MLIRContext &ctx) {
       auto fn = *problem->getOps<func::FuncOp>().begin();
       llvm::errs() << "[" << i + 1 << "/" << problems.size() << "] compiling @" << fn.getName()
                    << "\n";
-      if (emit != Emit::Obj)
+      if (emit != Emit::Obj && emit != Emit::Bundle)
         output += (emit == Emit::Asm    ? "# "
                    : emit == Emit::LLVM ? "; "
                                         : "// ") +
@@ -281,10 +399,61 @@ int run(MLIRContext &ctx) {
   return 0;
 }
 
+/// attnc inspect FILE: verifies a bundle as the runtime would and prints what it holds.
+int inspect(const char *path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer) {
+    llvm::errs() << "attnc: error: cannot read " << path << ": " << buffer.getError().message()
+                 << "\n";
+    return kUserError;
+  }
+  ::attn::bundle::BundleView view;
+  std::string message;
+  llvm::StringRef bytes = (*buffer)->getBuffer();
+  if (::attn::bundle::parseBundle(bytes.data(), bytes.size(), ATTN_VERSION_MAJOR,
+                                  ATTN_VERSION_MINOR, view,
+                                  message) != ::attn::bundle::ParseError::None) {
+    llvm::errs() << "attnc: error: " << path << ": " << message << "\n";
+    return kUserError;
+  }
+  const auto &h = view.header;
+  llvm::outs() << "kernel bundle " << path << ": format " << h.formatVersion << ", attnc "
+               << h.attncMajor << "." << h.attncMinor << "." << h.attncPatch << ", " << h.totalSize
+               << " bytes, checksum ok, " << h.entryCount << " kernel(s)\n";
+  const char *dtypes[] = {"f32", "f16", "bf16"};
+  const char *maps[] = {"elu_plus_one", "relu", "identity"};
+  for (auto [i, e] : llvm::enumerate(view.entries)) {
+    llvm::outs() << "  [" << i << "] target " << e.target << " (" << e.cpuLevel << "), "
+                 << (e.variant == ATTN_VARIANT_SOFTMAX ? "softmax" : "linear") << " "
+                 << dtypes[std::clamp(e.dtype, 0, 2)] << ", heads " << e.headsQ << "/" << e.headsKv
+                 << ", D " << e.headDim << ", Dv " << e.headDimV << ", scale " << e.scale;
+    if (e.variant == ATTN_VARIANT_SOFTMAX) {
+      llvm::outs() << (e.causal ? ", causal" : "") << ", window [" << e.windowLeft << ", "
+                   << e.windowRight << "], global tokens " << e.globalTokens << ", softcap "
+                   << e.softcap << (e.returnLse ? ", lse" : "")
+                   << (e.returnEntropy ? ", entropy" : "");
+    } else {
+      llvm::outs() << ", feature map " << maps[std::clamp(e.featureMap, 0, 2)]
+                   << (e.causal ? ", causal" : "") << (e.normalize ? ", normalized" : "");
+    }
+    llvm::outs() << "; tiles block_q " << e.blockQ << ", block_k " << e.blockK << "; shared object "
+                 << e.payloadSize << " bytes\n";
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  if (argc >= 2 && llvm::StringRef(argv[1]) == "inspect") {
+    if (argc != 3) {
+      llvm::errs() << "usage: attnc inspect FILE\n";
+      return kUserError;
+    }
+    return inspect(argv[2]);
+  }
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
   registerAsmPrinterCLOptions();

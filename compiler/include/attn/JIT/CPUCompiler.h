@@ -47,9 +47,11 @@ LogicalResult lowerToLLVMDialect(ModuleOp module, std::string &error,
                                  const std::function<void(PassManager &)> &configure = {});
 std::unique_ptr<llvm::Module> translateForHost(ModuleOp module, llvm::LLVMContext &context,
                                                std::string &error);
-LogicalResult optimizeForHost(llvm::Module &module, std::string &error);
+/// `cpu` names an LLVM CPU ("x86-64-v3", "x86-64-v4": code for any machine of that level); empty
+/// means this host with its detected features.
+LogicalResult optimizeForHost(llvm::Module &module, std::string &error, llvm::StringRef cpu = "");
 FailureOr<std::string> emitForHost(llvm::Module &module, llvm::CodeGenFileType type,
-                                   std::string &error);
+                                   std::string &error, llvm::StringRef cpu = "");
 
 /// Lowers a prepared module and compiles it to ELF relocatable objects (PIC) for the host: the
 /// LLVM module is split into parts compiled in parallel; together they define every entry point.

@@ -1,0 +1,150 @@
+//===- bundle_format.h - the kernel bundle file format -------------------===//
+//
+// A kernel bundle (attnc --emit=bundle) carries ahead-of-time compiled kernels with what the
+// runtime needs to validate them, and is read with no compiler in the process. Little-endian:
+//   BundleHeader | BundleEntry[entry_count] | payloads (one shared object per entry)
+// The checksum (FNV-1a 64) covers every byte after the header. Header-only and dependency-free:
+// attnc writes bundles with it, libattn_runtime and `attnc inspect` read them with it.
+//
+// Compatibility: a reader accepts format version kBundleFormatVersion only, and bundles written
+// by an attnc of the same major version (and, while the major version is 0, the same minor).
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTN_RUNTIME_CORE_BUNDLE_FORMAT_H
+#define ATTN_RUNTIME_CORE_BUNDLE_FORMAT_H
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace attn::bundle {
+
+constexpr char kMagic[8] = {'A', 'T', 'T', 'N', 'B', 'N', 'D', 'L'};
+constexpr uint32_t kBundleFormatVersion = 1;
+
+struct BundleHeader {
+  char magic[8];
+  uint32_t formatVersion;
+  uint32_t headerSize;
+  uint32_t attncMajor, attncMinor, attncPatch;
+  uint32_t entryCount;
+  uint64_t totalSize; // the whole bundle, header included
+  uint64_t checksum;  // FNV-1a 64 of bytes [headerSize, totalSize)
+};
+
+/// One kernel: the problem it solves (the C descriptor's fields), how it was built, where its code
+/// is. Entry points: `_mlir_ciface_attn_{main,decode,merge}` (softmax) or `..._linear`.
+struct BundleEntry {
+  char target[16];   // "cpu"
+  char cpuLevel[16]; // the x86-64 micro-architecture level the code needs: "x86-64-v3", "...-v4"
+  int32_t variant, dtype, causal, returnLse, returnEntropy, featureMap, normalize, reserved;
+  int64_t headsQ, headsKv, headDim, headDimV, windowLeft, windowRight, globalTokens;
+  double scale, softcap;
+  int64_t blockQ, blockK, decodeMaxRows;
+  uint64_t payloadOffset, payloadSize; // a shared object, from the start of the bundle
+};
+
+inline uint64_t fnv1a(const void *data, size_t size) {
+  const unsigned char *bytes = static_cast<const unsigned char *>(data);
+  uint64_t hash = 1469598103934665603ull;
+  for (size_t i = 0; i < size; ++i) {
+    hash ^= bytes[i];
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+/// A bundle whose layout and checksum were verified; entries point into the caller's bytes.
+struct BundleView {
+  BundleHeader header;
+  std::vector<BundleEntry> entries;
+  const unsigned char *bytes = nullptr;
+};
+
+enum class ParseError { None, Corrupt, Version };
+
+/// Verifies magic, sizes, checksum, version and entry bounds. On failure `message` names the
+/// problem; Corrupt is a damaged or truncated file, Version one this reader does not accept.
+inline ParseError parseBundle(const void *data, size_t size, uint32_t readerMajor,
+                              uint32_t readerMinor, BundleView &view, std::string &message) {
+  const unsigned char *bytes = static_cast<const unsigned char *>(data);
+  if (size < sizeof(BundleHeader) || std::memcmp(bytes, kMagic, sizeof(kMagic)) != 0) {
+    message = size < sizeof(BundleHeader) ? "too short to be a kernel bundle"
+                                          : "not a kernel bundle (bad magic)";
+    return ParseError::Corrupt;
+  }
+  std::memcpy(&view.header, bytes, sizeof(BundleHeader));
+  const BundleHeader &h = view.header;
+  if (h.formatVersion != kBundleFormatVersion) {
+    message = "bundle format version " + std::to_string(h.formatVersion) +
+              " is not supported (this runtime reads version " +
+              std::to_string(kBundleFormatVersion) + ")";
+    return ParseError::Version;
+  }
+  if (h.headerSize != sizeof(BundleHeader) || h.totalSize != size) {
+    message = "truncated or padded kernel bundle: " + std::to_string(size) +
+              " bytes, the header says " + std::to_string(h.totalSize);
+    return ParseError::Corrupt;
+  }
+  if (fnv1a(bytes + h.headerSize, size - h.headerSize) != h.checksum) {
+    message = "corrupt kernel bundle (checksum mismatch)";
+    return ParseError::Corrupt;
+  }
+  if (h.attncMajor != readerMajor || (readerMajor == 0 && h.attncMinor != readerMinor)) {
+    message = "bundle built by attnc " + std::to_string(h.attncMajor) + "." +
+              std::to_string(h.attncMinor) + "." + std::to_string(h.attncPatch) +
+              ", which this runtime (" + std::to_string(readerMajor) + "." +
+              std::to_string(readerMinor) + ") does not load";
+    return ParseError::Version;
+  }
+  size_t entriesEnd = sizeof(BundleHeader) + size_t(h.entryCount) * sizeof(BundleEntry);
+  if (h.entryCount == 0 || entriesEnd > size) {
+    message = "kernel bundle has no valid entry table";
+    return ParseError::Corrupt;
+  }
+  view.entries.resize(h.entryCount);
+  std::memcpy(view.entries.data(), bytes + sizeof(BundleHeader),
+              h.entryCount * sizeof(BundleEntry));
+  for (const BundleEntry &e : view.entries) {
+    if (e.payloadOffset < entriesEnd || e.payloadOffset > size ||
+        e.payloadSize > size - e.payloadOffset || e.payloadSize == 0) {
+      message = "kernel bundle entry points outside the file";
+      return ParseError::Corrupt;
+    }
+  }
+  view.bytes = bytes;
+  return ParseError::None;
+}
+
+/// Serializes one bundle (header, entries, payloads), filling offsets, sizes and the checksum.
+inline std::string writeBundle(std::vector<BundleEntry> entries,
+                               const std::vector<std::string> &payloads, uint32_t major,
+                               uint32_t minor, uint32_t patch) {
+  BundleHeader h{};
+  std::memcpy(h.magic, kMagic, sizeof(kMagic));
+  h.formatVersion = kBundleFormatVersion;
+  h.headerSize = sizeof(BundleHeader);
+  h.attncMajor = major;
+  h.attncMinor = minor;
+  h.attncPatch = patch;
+  h.entryCount = static_cast<uint32_t>(entries.size());
+  uint64_t offset = sizeof(BundleHeader) + entries.size() * sizeof(BundleEntry);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    entries[i].payloadOffset = offset;
+    entries[i].payloadSize = payloads[i].size();
+    offset += payloads[i].size();
+  }
+  std::string body(reinterpret_cast<const char *>(entries.data()),
+                   entries.size() * sizeof(BundleEntry));
+  for (const std::string &payload : payloads)
+    body += payload;
+  h.totalSize = sizeof(BundleHeader) + body.size();
+  h.checksum = fnv1a(body.data(), body.size());
+  return std::string(reinterpret_cast<const char *>(&h), sizeof(h)) + body;
+}
+
+} // namespace attn::bundle
+
+#endif // ATTN_RUNTIME_CORE_BUNDLE_FORMAT_H
