@@ -170,6 +170,17 @@ typedef struct attn_kernel attn_kernel;
 ATTN_API ATTN_NODISCARD attn_status attn_kernel_create(attn_context *context,
                                                        const attn_problem *problem,
                                                        attn_kernel **out_kernel);
+/* Loads the kernel of a bundle written by `attnc --emit=bundle` (the bytes are copied; no compiler
+ * is involved). Returns ATTN_STATUS_CORRUPT_DATA for bytes that are not a whole, intact bundle;
+ * ATTN_STATUS_UNSUPPORTED for another bundle format or attnc version, another target, or a CPU
+ * without the features the kernel was built for. Launches are validated against the bundle's
+ * problem like any other kernel's. The bundle must hold one kernel. */
+ATTN_API ATTN_NODISCARD attn_status attn_kernel_load_bundle(attn_context *context, const void *data,
+                                                            size_t size, attn_kernel **out_kernel);
+ATTN_API ATTN_NODISCARD attn_status attn_kernel_load_bundle_file(attn_context *context,
+                                                                 const char *path,
+                                                                 attn_kernel **out_kernel);
+
 /* Accepts NULL. */
 ATTN_API attn_status attn_kernel_destroy(attn_kernel *kernel);
 

@@ -8,14 +8,10 @@
 
 #include "core/context.h"
 #include "core/error.h"
+#include "core/kernel_handle.h"
 #include "core/launch_args.h"
 #include "core/problem.h"
 #include "cpu/launch.h"
-
-struct attn_kernel {
-  std::shared_ptr<attn::rt::ContextState> context;
-  std::shared_ptr<const attn::rt::CompiledKernel> compiled;
-};
 
 using namespace attn::rt;
 

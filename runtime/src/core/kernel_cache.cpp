@@ -7,7 +7,16 @@
 
 namespace attn::rt {
 
-CompiledKernel::~CompiledKernel() { plugin_.release(entry_.handle); }
+// Plugins are never unloaded: the reference stays valid for the kernel's life.
+CompiledKernel::CompiledKernel(const attn_problem &problem, const attn_jit_kernel &entry,
+                               const Plugin &plugin)
+    : problem_(problem), entry_(entry),
+      release_([&plugin, handle = entry.handle] { plugin.release(handle); }) {}
+
+CompiledKernel::~CompiledKernel() {
+  if (release_)
+    release_();
+}
 
 std::shared_ptr<const CompiledKernel> KernelCache::compile(const attn_problem &problem,
                                                            const char *cacheDir) {

@@ -14,6 +14,7 @@
 #include "attn/attn_jit_plugin.h"
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -26,8 +27,11 @@ class Plugin;
 
 class CompiledKernel {
 public:
-  CompiledKernel(const attn_problem &problem, const attn_jit_kernel &entry, const Plugin &plugin)
-      : problem_(problem), entry_(entry), plugin_(plugin) {}
+  CompiledKernel(const attn_problem &problem, const attn_jit_kernel &entry, const Plugin &plugin);
+  /// Code that does not come from the plugin (a bundle): `release` frees it.
+  CompiledKernel(const attn_problem &problem, const attn_jit_kernel &entry,
+                 std::function<void()> release)
+      : problem_(problem), entry_(entry), release_(std::move(release)) {}
   ~CompiledKernel();
   CompiledKernel(const CompiledKernel &) = delete;
   CompiledKernel &operator=(const CompiledKernel &) = delete;
@@ -40,7 +44,7 @@ public:
 private:
   attn_problem problem_;
   attn_jit_kernel entry_;
-  const Plugin &plugin_; // process-lifetime: plugins are never unloaded
+  std::function<void()> release_; // gives the code back (the plugin's handle, or dlclose)
 };
 
 struct CacheCounters {

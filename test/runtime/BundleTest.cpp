@@ -1,0 +1,198 @@
+//===- BundleTest.cpp - kernels loaded from attnc bundles ------------------===//
+//
+// The bundles are built by attnc before these tests run (the ctest fixture runtime-bundles-build)
+// and the tests run with ATTN_JIT_PLUGIN pointing nowhere: loading a bundle needs no compiler.
+// Every rejection path of a bundle has a test: not a bundle, truncated, corrupted, another
+// format version, another attnc version, another target, a CPU level this machine lacks, and a
+// launch that does not fit the bundle's kernel.
+//
+//===----------------------------------------------------------------------===//
+
+#include "RuntimeTestUtil.h"
+#include "core/bundle_format.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+
+namespace {
+
+using namespace attn::rttest;
+namespace bundle = attn::bundle;
+
+std::string bundlePath(const char *name) {
+  const char *dir = std::getenv("ATTN_TEST_BUNDLE_DIR");
+  return dir ? std::string(dir) + "/" + name : std::string();
+}
+
+std::string readFile(const std::string &path) {
+  std::ifstream file(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+}
+
+#define BUNDLE_OR_SKIP(name, bytes)                                                                \
+  std::string bytes;                                                                               \
+  do {                                                                                             \
+    std::string path_ = bundlePath(name);                                                          \
+    if (path_.empty())                                                                             \
+      GTEST_SKIP() << "runs under ctest's runtime-bundles (ATTN_TEST_BUNDLE_DIR)";                 \
+    bytes = readFile(path_);                                                                       \
+    ASSERT_FALSE(bytes.empty()) << "no bundle at " << path_;                                       \
+  } while (0)
+
+/// The bundle's first entry, patched by `edit`, with the checksum made right again (so that only
+/// the edited field is wrong).
+std::string withEntry(std::string bytes, void (*edit)(bundle::BundleEntry &)) {
+  bundle::BundleEntry entry;
+  std::memcpy(&entry, bytes.data() + sizeof(bundle::BundleHeader), sizeof(entry));
+  edit(entry);
+  std::memcpy(bytes.data() + sizeof(bundle::BundleHeader), &entry, sizeof(entry));
+  bundle::BundleHeader header;
+  std::memcpy(&header, bytes.data(), sizeof(header));
+  header.checksum = bundle::fnv1a(bytes.data() + sizeof(header), bytes.size() - sizeof(header));
+  std::memcpy(bytes.data(), &header, sizeof(header));
+  return bytes;
+}
+
+std::string withHeader(std::string bytes, void (*edit)(bundle::BundleHeader &)) {
+  bundle::BundleHeader header;
+  std::memcpy(&header, bytes.data(), sizeof(header));
+  edit(header);
+  std::memcpy(bytes.data(), &header, sizeof(header));
+  return bytes;
+}
+
+void expectRejected(const std::string &bytes, attn_status status, const char *why) {
+  ContextPtr context = makeContext(1);
+  attn_kernel *kernel = reinterpret_cast<attn_kernel *>(0x1);
+  EXPECT_EQ(attn_kernel_load_bundle(context.get(), bytes.data(), bytes.size(), &kernel), status);
+  EXPECT_NE(std::strstr(attn_last_error(), why), nullptr) << attn_last_error();
+  EXPECT_EQ(kernel, reinterpret_cast<attn_kernel *>(0x1)) << "out_kernel written on failure";
+}
+
+// The problem attnc was given for gqa.attnb (see test/runtime/CMakeLists.txt).
+attn_problem gqaProblem() {
+  attn_problem p = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, 8, 2, 64, 64);
+  p.causal = 1;
+  p.return_lse = 1;
+  return p;
+}
+
+TEST(Bundle, LoadsFromAFileAndRunsWithoutACompiler) {
+  BUNDLE_OR_SKIP("gqa.attnb", bytes);
+  ContextPtr context = makeContext(2);
+  attn_kernel *raw = nullptr;
+  ASSERT_EQ(attn_kernel_load_bundle_file(context.get(), bundlePath("gqa.attnb").c_str(), &raw),
+            ATTN_STATUS_SUCCESS)
+      << attn_last_error();
+  KernelPtr kernel(raw);
+  for (auto [sq, skv] : {std::pair<int64_t, int64_t>{37, 129}, {1, 3000}}) { // prefill, decode
+    AttentionCase c;
+    c.problem = gqaProblem();
+    c.batch = 2;
+    c.seqQ = sq;
+    c.seqKv = skv;
+    expectAccurate(runCase(kernel.get(), c), ATTN_DTYPE_F32);
+  }
+  attn_context_stats stats;
+  stats.struct_size = sizeof(stats);
+  ASSERT_EQ(attn_context_get_stats(context.get(), &stats), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(stats.kernels_compiled, 0);
+}
+
+TEST(Bundle, LoadsFromMemory) {
+  BUNDLE_OR_SKIP("linear.attnb", bytes);
+  ContextPtr context = makeContext(1);
+  attn_kernel *raw = nullptr;
+  ASSERT_EQ(attn_kernel_load_bundle(context.get(), bytes.data(), bytes.size(), &raw),
+            ATTN_STATUS_SUCCESS)
+      << attn_last_error();
+  KernelPtr kernel(raw);
+  bytes.assign(bytes.size(), '\0'); // the runtime keeps its own copy
+  AttentionCase c;
+  c.problem = makeProblem(ATTN_VARIANT_LINEAR, ATTN_DTYPE_BF16, 4, 4, 32, 32);
+  c.problem.causal = 1;
+  c.batch = 2;
+  c.seqQ = 50;
+  c.seqKv = 70;
+  expectAccurate(runCase(kernel.get(), c), ATTN_DTYPE_BF16);
+}
+
+TEST(Bundle, RejectsWhatIsNotABundle) {
+  BUNDLE_OR_SKIP("gqa.attnb", bytes);
+  expectRejected("definitely not a bundle, but long enough to hold a header........",
+                 ATTN_STATUS_CORRUPT_DATA, "not a kernel bundle");
+  expectRejected(bytes.substr(0, 10), ATTN_STATUS_CORRUPT_DATA, "too short");
+}
+
+TEST(Bundle, RejectsATruncatedBundle) {
+  BUNDLE_OR_SKIP("gqa.attnb", bytes);
+  expectRejected(bytes.substr(0, bytes.size() - 1), ATTN_STATUS_CORRUPT_DATA, "truncated");
+}
+
+TEST(Bundle, RejectsACorruptedBundle) {
+  BUNDLE_OR_SKIP("gqa.attnb", bytes);
+  bytes[bytes.size() - 200] ^= 0x40;
+  expectRejected(bytes, ATTN_STATUS_CORRUPT_DATA, "checksum mismatch");
+}
+
+TEST(Bundle, RejectsAnotherFormatVersion) {
+  BUNDLE_OR_SKIP("gqa.attnb", bytes);
+  expectRejected(withHeader(bytes, [](bundle::BundleHeader &h) { h.formatVersion = 99; }),
+                 ATTN_STATUS_UNSUPPORTED, "bundle format version 99 is not supported");
+}
+
+TEST(Bundle, RejectsAnotherAttncVersion) {
+  BUNDLE_OR_SKIP("gqa.attnb", bytes);
+  expectRejected(withHeader(bytes, [](bundle::BundleHeader &h) { h.attncMinor = 99; }),
+                 ATTN_STATUS_UNSUPPORTED, "bundle built by attnc 0.99.0");
+}
+
+TEST(Bundle, RejectsAnotherTarget) {
+  BUNDLE_OR_SKIP("gqa.attnb", bytes);
+  expectRejected(
+      withEntry(bytes,
+                [](bundle::BundleEntry &e) { std::strncpy(e.target, "cuda", sizeof(e.target)); }),
+      ATTN_STATUS_UNSUPPORTED, "targets 'cuda'");
+}
+
+TEST(Bundle, RejectsACpuWithoutTheKernelsFeatures) {
+  BUNDLE_OR_SKIP("gqa.attnb", bytes);
+  expectRejected(withEntry(bytes,
+                           [](bundle::BundleEntry &e) {
+                             std::strncpy(e.cpuLevel, "x86-64-v9", sizeof(e.cpuLevel));
+                           }),
+                 ATTN_STATUS_UNSUPPORTED, "built for x86-64-v9, which this CPU does not support");
+}
+
+TEST(Bundle, RejectsALaunchThatDoesNotFitTheKernel) {
+  BUNDLE_OR_SKIP("gqa.attnb", bytes);
+  ContextPtr context = makeContext(1);
+  attn_kernel *raw = nullptr;
+  ASSERT_EQ(attn_kernel_load_bundle(context.get(), bytes.data(), bytes.size(), &raw),
+            ATTN_STATUS_SUCCESS)
+      << attn_last_error();
+  KernelPtr kernel(raw);
+  const attn_problem p = gqaProblem();
+  Tensor q(ATTN_DTYPE_F32, {1, 4, p.heads_q, p.head_dim}), k(ATTN_DTYPE_F32, {1, 4, 2, 64}),
+      v(ATTN_DTYPE_F32, {1, 4, 2, 64}), o(ATTN_DTYPE_F32, {1, 4, p.heads_q, p.head_dim_v});
+  q.fillRandom(1);
+  k.fillRandom(2);
+  v.fillRandom(3);
+  o.poison();
+  std::vector<uint32_t> before = o.storage();
+  attn_launch_args args;
+  ASSERT_EQ(attn_launch_args_init(&args), ATTN_STATUS_SUCCESS);
+  args.batch = 1;
+  args.seq_q = args.seq_kv = 4;
+  args.q = q.view();
+  args.k = k.view();
+  args.v = v.view();
+  args.o = o.view();
+  // The bundle's kernel returns the LSE: a launch without an LSE buffer does not fit it.
+  EXPECT_EQ(attn_kernel_launch(kernel.get(), &args), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(attn_last_error(), "lse"), nullptr) << attn_last_error();
+  EXPECT_EQ(o.storage(), before) << "a rejected launch wrote the output";
+}
+
+} // namespace
