@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The engine path end to end: install the package into a temporary prefix, build a bundle with the
+# installed attnc, build examples/engine against the installed package (find_package(attn)), run it.
+# Also checks the installed pkg-config file and that libattn_runtime needs no LLVM/MLIR.
+set -euo pipefail
+build_dir=$1
+source_dir=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+cmake --install "$build_dir" --prefix "$work/prefix" > /dev/null
+"$work/prefix/bin/attnc" --heads-q=8 --heads-kv=2 --head-dim=64 --causal --emit=bundle \
+  -o "$work/gqa.attnb"
+"$work/prefix/bin/attnc" inspect "$work/gqa.attnb"
+
+if ldd "$work/prefix/lib/libattn_runtime.so" | grep -Ei 'llvm|mlir'; then
+  echo "libattn_runtime depends on LLVM/MLIR" >&2
+  exit 1
+fi
+PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --exists --print-errors attn
+
+cmake -S "$source_dir/examples/engine" -B "$work/engine" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$work/prefix" > /dev/null
+cmake --build "$work/engine" > /dev/null
+# The engine finds the runtime through its RUNPATH and needs no compiler: hide the plugin.
+ATTN_JIT_PLUGIN=/nonexistent "$work/engine/attn-engine-example" "$work/gqa.attnb"
