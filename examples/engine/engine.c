@@ -11,50 +11,10 @@
  */
 #include <attn/attn_runtime.h>
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-enum { HQ = 8, HKV = 2, D = 64, PROMPT = 48, CACHE = PROMPT + 1 };
-
-/* Plain causal GQA attention (bottom-right aligned), double accumulation, BSHD with B = 1. */
-static void reference(const float *q, const float *k, const float *v, float *o, int sq, int skv) {
-  const double scale = 1.0 / sqrt((double)D);
-  for (int i = 0; i < sq; ++i) {
-    int last = i + skv - sq; /* the last key row i may see */
-    for (int h = 0; h < HQ; ++h) {
-      int g = h / (HQ / HKV);
-      double m = -INFINITY, sum = 0, acc[D] = {0};
-      double scores[CACHE];
-      for (int j = 0; j <= last; ++j) {
-        double s = 0;
-        for (int d = 0; d < D; ++d)
-          s += (double)q[(i * HQ + h) * D + d] * k[(j * HKV + g) * D + d];
-        scores[j] = s * scale;
-        if (scores[j] > m)
-          m = scores[j];
-      }
-      for (int j = 0; j <= last; ++j) {
-        double p = exp(scores[j] - m);
-        sum += p;
-        for (int d = 0; d < D; ++d)
-          acc[d] += p * v[(j * HKV + g) * D + d];
-      }
-      for (int d = 0; d < D; ++d)
-        o[(i * HQ + h) * D + d] = (float)(acc[d] / sum);
-    }
-  }
-}
-
-static double maxError(const float *a, const float *b, int n) {
-  double worst = 0;
-  for (int i = 0; i < n; ++i) {
-    double e = fabs((double)a[i] - b[i]);
-    if (!(e <= worst)) /* NaN counts as worst */
-      worst = isnan(e) ? INFINITY : e;
-  }
-  return worst;
-}
+#include "attn_reference.h"
 
 static int check(attn_status status, const char *what) {
   if (status == ATTN_STATUS_SUCCESS)

@@ -24,3 +24,12 @@ cmake -S "$source_dir/examples/engine" -B "$work/engine" -G Ninja \
 cmake --build "$work/engine" > /dev/null
 # The engine finds the runtime through its RUNPATH and needs no compiler: hide the plugin.
 ATTN_JIT_PLUGIN=/nonexistent "$work/engine/attn-engine-example" "$work/gqa.attnb"
+
+# A kernel linked into the program: attnc --emit=obj with a generated header and typed launcher.
+"$work/prefix/bin/attnc" --heads-q=8 --heads-kv=2 --head-dim=64 --causal --lse --emit=obj \
+  --name=gqa --header="$work/gqa.h" -o "$work/gqa.o"
+cc -std=c99 -Wall -Wextra -Werror -I"$work" -I"$work/prefix/include" \
+  -I"$source_dir/examples/engine" "$source_dir/test/install/linked_kernel.c" "$work/gqa.o" \
+  -L"$work/prefix/lib" -Wl,-rpath,"$work/prefix/lib" -lattn_runtime -lpthread -lm \
+  -o "$work/linked_kernel"
+ATTN_JIT_PLUGIN=/nonexistent "$work/linked_kernel"

@@ -181,6 +181,24 @@ ATTN_API ATTN_NODISCARD attn_status attn_kernel_load_bundle_file(attn_context *c
                                                                  const char *path,
                                                                  attn_kernel **out_kernel);
 
+/* Kernel code linked into the program (attnc --emit=obj --header=...: the generated header fills
+ * this in; engines do not write it by hand). The entry points follow attnc's kernel ABI. */
+typedef struct attn_kernel_code {
+  size_t struct_size;    /* sizeof(attn_kernel_code) */
+  void (*softmax_main)(void);   /* softmax problems */
+  void (*softmax_decode)(void); /* softmax problems not asking for entropy */
+  void (*merge)(void);          /* softmax problems not asking for entropy */
+  void (*linear)(void);         /* linear problems */
+  int64_t block_q, block_k, decode_max_rows; /* the tiles the code was built with */
+} attn_kernel_code;
+
+/* A kernel over code linked into the program, for `problem` (which must be the problem the code
+ * was built for). The code is not freed by attn_kernel_destroy. */
+ATTN_API ATTN_NODISCARD attn_status attn_kernel_create_from_code(attn_context *context,
+                                                                 const attn_problem *problem,
+                                                                 const attn_kernel_code *code,
+                                                                 attn_kernel **out_kernel);
+
 /* Accepts NULL. */
 ATTN_API attn_status attn_kernel_destroy(attn_kernel *kernel);
 

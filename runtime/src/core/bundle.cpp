@@ -1,9 +1,10 @@
-//===- bundle.cpp - attn_kernel_load_bundle: kernels built ahead of time --===//
+//===- bundle.cpp - kernels built ahead of time: bundles and linked code --===//
 //
 // A bundle (core/bundle_format.h) is verified (layout, checksum, versions, target, CPU level),
 // its shared object is handed to the dynamic loader through an anonymous memory file, and its
 // entry points become an ordinary kernel: launches go through the same validation and dispatch as
-// JIT-compiled ones. No compiler is loaded.
+// JIT-compiled ones. No compiler is loaded. attn_kernel_create_from_code does the same for code
+// linked into the program (attnc --emit=obj with its generated header).
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +18,7 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -89,6 +91,21 @@ void *loadSharedObject(const unsigned char *data, size_t size) {
   return handle;
 }
 
+/// The kernel object for entry points the caller vouches for; `release` frees the code.
+attn_kernel *makeKernel(attn_context *context, const attn_problem &normalized,
+                        const attn_jit_kernel &code, std::function<void()> release) {
+  std::string defect = kernelDefect(normalized, code);
+  if (!defect.empty()) {
+    if (release)
+      release();
+    fail(ATTN_STATUS_CORRUPT_DATA, "the kernel code is incomplete: " + defect);
+  }
+  auto kernel = std::make_unique<attn_kernel>();
+  kernel->context = context->state;
+  kernel->compiled = std::make_shared<const CompiledKernel>(normalized, code, std::move(release));
+  return kernel.release();
+}
+
 attn_status loadBundle(attn_context *context, const void *data, size_t size,
                        attn_kernel **outKernel) {
   requireNonNull(context, "context");
@@ -134,22 +151,39 @@ attn_status loadBundle(attn_context *context, const void *data, size_t size,
   code.block_q = entry.blockQ;
   code.block_k = entry.blockK;
   code.decode_max_rows = entry.decodeMaxRows;
-  std::string defect = kernelDefect(normalized, code);
-  if (!defect.empty()) {
-    dlclose(handle);
-    fail(ATTN_STATUS_CORRUPT_DATA, "the bundle's kernel is incomplete: " + defect);
-  }
-  auto kernel = std::make_unique<attn_kernel>();
-  kernel->context = context->state;
-  kernel->compiled =
-      std::make_shared<const CompiledKernel>(normalized, code, [handle] { dlclose(handle); });
-  *outKernel = kernel.release();
+  *outKernel = makeKernel(context, normalized, code, [handle] { dlclose(handle); });
   return ATTN_STATUS_SUCCESS;
 }
 
 } // namespace
 
 extern "C" {
+
+ATTN_API attn_status attn_kernel_create_from_code(attn_context *context,
+                                                  const attn_problem *problem,
+                                                  const attn_kernel_code *code,
+                                                  attn_kernel **out_kernel) {
+  return guard([&] {
+    requireNonNull(context, "context");
+    requireNonNull(code, "code");
+    requireNonNull(out_kernel, "out_kernel");
+    if (code->struct_size < sizeof(attn_kernel_code))
+      fail(ATTN_STATUS_INVALID_ARGUMENT, format("attn_kernel_code.struct_size is %zu, expected %zu",
+                                                code->struct_size, sizeof(attn_kernel_code)));
+    attn_problem normalized = validateProblem(problem);
+    attn_jit_kernel entry{};
+    entry.struct_size = sizeof(entry);
+    entry.softmax_main = reinterpret_cast<attn_softmax_fn>(code->softmax_main);
+    entry.softmax_decode = reinterpret_cast<attn_decode_fn>(code->softmax_decode);
+    entry.merge = reinterpret_cast<attn_merge_fn>(code->merge);
+    entry.linear = reinterpret_cast<attn_linear_fn>(code->linear);
+    entry.block_q = code->block_q;
+    entry.block_k = code->block_k;
+    entry.decode_max_rows = code->decode_max_rows;
+    *out_kernel = makeKernel(context, normalized, entry, nullptr);
+    return ATTN_STATUS_SUCCESS;
+  });
+}
 
 ATTN_API attn_status attn_kernel_load_bundle(attn_context *context, const void *data, size_t size,
                                              attn_kernel **out_kernel) {
