@@ -1,3 +1,4 @@
+import os
 """Type stubs of the attn package (attnc's fused attention kernels)."""
 
 from typing import Any, Literal, Optional, Sequence, Tuple, Union, overload
@@ -64,7 +65,7 @@ def linear_attention(q: _Tensor, k: _Tensor, v: _Tensor, *,
 def merge(o_parts: Union[Sequence[Any], np.ndarray],
           lse_parts: Union[Sequence[Any], np.ndarray]) -> Tuple[np.ndarray, np.ndarray]: ...
 
-def load_bundle(path: str) -> Kernel:
-    """Not implemented yet: always raises NotImplementedError."""
+def load_bundle(path: Union[str, "os.PathLike[str]"]) -> Kernel:
+    """Loads the kernel of an `attnc --emit=bundle` file (no compiler involved)."""
 
 def context_stats() -> dict[str, int]: ...

@@ -37,15 +37,18 @@ def context_stats() -> dict:
 
 
 def load_bundle(path: str) -> "Kernel":
-    """Loads an ahead-of-time kernel bundle (``attnc`` CLI output).
+    """Loads the kernel of a bundle built ahead of time by ``attnc --emit=bundle``.
 
-    Not available yet: kernel bundles are not implemented by attnc's runtime, so this always
-    raises NotImplementedError. Use :func:`compile` (JIT, with an on-disk cache) instead.
+    No compiler is involved. The returned :class:`Kernel` is called like one from
+    :func:`compile`; its attributes describe the problem the bundle was built for. Raises
+    attn.AttnError for a file that is not an intact bundle, was built by another attnc version,
+    for another target, or for a CPU level this machine lacks.
     """
-    raise NotImplementedError(
-        "attn.load_bundle: kernel bundles are not implemented yet in attnc; "
-        "use attn.compile(...) (JIT-compiled, cached on disk) instead"
-    )
+    if not isinstance(path, (str, bytes)) and not hasattr(path, "__fspath__"):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    import os
+
+    return Kernel._from_native(_attn.Kernel.from_bundle(os.fsdecode(path)))
 
 
 # ---- argument handling ----------------------------------------------------------------------
@@ -218,6 +221,22 @@ class Kernel:
             global_tokens=global_tokens, softcap=softcap, return_lse=return_lse,
             return_entropy=return_entropy, feature_map=_FEATURE_MAPS[feature_map],
             normalize=normalize)
+
+    @classmethod
+    def _from_native(cls, native: Any) -> "Kernel":
+        """Wraps an already created _attn.Kernel (e.g. from a bundle), reading its problem."""
+        p = native.problem
+        self = cls.__new__(cls)
+        names = {v: k for k, v in _VARIANTS.items()}, {v: k for k, v in _DTYPES.items()}
+        self.variant, self.dtype = names[0][p["variant"]], names[1][p["dtype"]]
+        for field in ("heads_q", "heads_kv", "head_dim", "head_dim_v", "scale", "causal",
+                      "global_tokens", "softcap", "return_lse", "return_entropy", "normalize"):
+            setattr(self, field, p[field])
+        self.window = (p["window_left"], p["window_right"])
+        self.feature_map = {v: k for k, v in _FEATURE_MAPS.items()}[p["feature_map"]]
+        self.target = {v: k for k, v in _TARGETS.items()}[p["target"]]
+        self._kernel = native
+        return self
 
     def __repr__(self) -> str:
         extra = ""

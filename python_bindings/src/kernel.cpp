@@ -50,15 +50,14 @@ attn_tensor view(const Array &a, const char *name, attn_dtype dtype, int64_t b, 
   nb::dlpack::dtype t = a.dtype();
   // bfloat16 arrays may arrive as their uint16 bits (numpy has no bfloat16 DLPack code).
   bool ok = t.lanes == 1 && t.bits == elementBits(dtype) &&
-            (dtype == ATTN_DTYPE_F32 ? t.code == (uint8_t)nb::dlpack::dtype_code::Float
-             : dtype == ATTN_DTYPE_F16
-                 ? t.code == (uint8_t)nb::dlpack::dtype_code::Float
-                 : t.code == (uint8_t)nb::dlpack::dtype_code::Bfloat ||
-                       t.code == (uint8_t)nb::dlpack::dtype_code::UInt);
+            (dtype == ATTN_DTYPE_F32   ? t.code == (uint8_t)nb::dlpack::dtype_code::Float
+             : dtype == ATTN_DTYPE_F16 ? t.code == (uint8_t)nb::dlpack::dtype_code::Float
+                                       : t.code == (uint8_t)nb::dlpack::dtype_code::Bfloat ||
+                                             t.code == (uint8_t)nb::dlpack::dtype_code::UInt);
   if (!ok)
-    throw nb::type_error((std::string(name) + " has the wrong dtype: the kernel was built for " +
-                          dtypeName(dtype))
-                             .c_str());
+    throw nb::type_error(
+        (std::string(name) + " has the wrong dtype: the kernel was built for " + dtypeName(dtype))
+            .c_str());
   int64_t want[4] = {b, s, h, d};
   int64_t got[4];
   for (size_t i = 0; i < 4; ++i)
@@ -90,10 +89,10 @@ public:
     attn_context *ctx = context();
     attn_status status;
     {
-      nb::gil_scoped_release release;  // compiling takes a while; the context is thread-safe
+      nb::gil_scoped_release release; // compiling takes a while; the context is thread-safe
       status = attn_kernel_create(ctx, &problem_, &kernel_);
       if (status != ATTN_STATUS_SUCCESS)
-        error_ = attn_last_error();  // thread-local: read before anything else runs
+        error_ = attn_last_error(); // thread-local: read before anything else runs
     }
     if (status != ATTN_STATUS_SUCCESS) {
       std::string message =
@@ -102,6 +101,11 @@ public:
         valueError(message);
       throw AttnError(message);
     }
+  }
+  /// Takes ownership of a kernel loaded elsewhere (a bundle).
+  Kernel(attn_kernel *kernel) : kernel_(kernel) {
+    problem_.struct_size = sizeof(problem_);
+    check(attn_kernel_get_problem(kernel_, &problem_), "attn_kernel_get_problem");
   }
   ~Kernel() { (void)attn_kernel_destroy(kernel_); }
   Kernel(const Kernel &) = delete;
@@ -133,7 +137,8 @@ public:
         return nullptr;
       }
       if (!s)
-        valueError(std::string("the kernel returns ") + name + ": pass a float32 [B, Hq, Sq] array");
+        valueError(std::string("the kernel returns ") + name +
+                   ": pass a float32 [B, Hq, Sq] array");
       if ((int64_t)s->shape(0) != batch || (int64_t)s->shape(1) != p.heads_q ||
           (int64_t)s->shape(2) != seqQ)
         valueError(std::string(name) + " must have shape [B, Hq, Sq] = " +
@@ -156,7 +161,7 @@ public:
     attn_status status;
     std::string error;
     {
-      nb::gil_scoped_release release;  // the arrays stay alive: the caller holds them
+      nb::gil_scoped_release release; // the arrays stay alive: the caller holds them
       status = attn_kernel_launch(kernel_, &a);
       if (status != ATTN_STATUS_SUCCESS)
         error = attn_last_error();
@@ -216,6 +221,47 @@ void registerKernel(nb::module_ &m) {
           nb::arg("global_tokens"), nb::arg("softcap"), nb::arg("return_lse"),
           nb::arg("return_entropy"), nb::arg("feature_map"), nb::arg("normalize"),
           "Builds (or finds in the caches) the kernel for one problem; enums as the C API's ints.")
+      .def_static(
+          "from_bundle",
+          [](const std::string &path) {
+            attn_kernel *kernel = nullptr;
+            attn_status status = attn_kernel_load_bundle_file(context(), path.c_str(), &kernel);
+            if (status != ATTN_STATUS_SUCCESS) {
+              std::string message = std::string("attn_kernel_load_bundle_file failed (") +
+                                    attn_status_string(status) + "): " + attn_last_error();
+              if (status == ATTN_STATUS_INVALID_ARGUMENT)
+                valueError(message);
+              throw AttnError(message);
+            }
+            return new Kernel(kernel);
+          },
+          nb::arg("path"), nb::rv_policy::take_ownership,
+          "Loads the kernel of an attnc bundle (attn_kernel_load_bundle_file).")
+      .def_prop_ro(
+          "problem",
+          [](const Kernel &k) {
+            const attn_problem &p = k.problem();
+            nb::dict d;
+            d["variant"] = (int)p.variant;
+            d["dtype"] = (int)p.dtype;
+            d["heads_q"] = p.heads_q;
+            d["heads_kv"] = p.heads_kv;
+            d["head_dim"] = p.head_dim;
+            d["head_dim_v"] = p.head_dim_v;
+            d["scale"] = p.scale;
+            d["causal"] = (bool)p.causal;
+            d["window_left"] = p.window_left;
+            d["window_right"] = p.window_right;
+            d["global_tokens"] = p.global_tokens;
+            d["softcap"] = p.softcap;
+            d["return_lse"] = (bool)p.return_lse;
+            d["return_entropy"] = (bool)p.return_entropy;
+            d["feature_map"] = (int)p.feature_map;
+            d["normalize"] = (bool)p.normalize;
+            d["target"] = (int)p.target;
+            return d;
+          },
+          "The problem the kernel solves, as the C descriptor's fields.")
       .def("launch", &Kernel::launch, nb::arg("q"), nb::arg("k"), nb::arg("v"), nb::arg("o"),
            nb::arg("lse").none(), nb::arg("entropy").none(), nb::arg("seqlens_q").none(),
            nb::arg("seqlens_kv").none(),

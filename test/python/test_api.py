@@ -1,5 +1,7 @@
 """attn's API surface: dtypes, strides, DLPack, Kernel objects, errors, threads."""
 
+import os
+import subprocess
 import sys
 import threading
 import types
@@ -262,9 +264,41 @@ def test_c_api_errors_carry_its_message():
                      feature_map=0, normalize=True)
 
 
-def test_load_bundle_not_implemented():
-    with pytest.raises(NotImplementedError, match="bundles"):
-        attn.load_bundle("kernels.attnb")
+def _build_bundle(tmp_path, *flags):
+    attnc = os.environ.get("ATTNC")
+    if not attnc:
+        pytest.skip("needs attnc (ctest sets ATTNC)")
+    path = tmp_path / "kernel.attnb"
+    subprocess.run([attnc, *flags, "--emit=bundle", "-o", str(path)], check=True)
+    return path
+
+
+def test_load_bundle_runs_like_a_compiled_kernel(tmp_path):
+    path = _build_bundle(tmp_path, "--heads-q=4", "--heads-kv=2", "--head-dim=32", "--causal",
+                         "--lse")
+    kernel = attn.load_bundle(path)
+    assert (kernel.variant, kernel.dtype, kernel.heads_q, kernel.heads_kv) == \
+        ("softmax", "float32", 4, 2)
+    assert kernel.causal and kernel.return_lse
+    q, k, v = (np.random.default_rng(s).standard_normal(shape, dtype=np.float32)
+               for s, shape in ((1, (2, 9, 4, 32)), (2, (2, 13, 2, 32)), (3, (2, 13, 2, 32))))
+    o, lse = kernel(q, k, v)
+    o_ref, lse_ref = attn.attention(q, k, v, causal=True, return_lse=True)
+    np.testing.assert_allclose(o, o_ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(lse, lse_ref, rtol=1e-5, atol=1e-6)
+
+
+def test_load_bundle_rejects_a_damaged_file(tmp_path):
+    path = _build_bundle(tmp_path, "--heads-q=1", "--head-dim=32")
+    data = bytearray(path.read_bytes())
+    data[-64] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(attn.AttnError, match="checksum mismatch"):
+        attn.load_bundle(path)
+    with pytest.raises(attn.AttnError, match="cannot open the bundle"):
+        attn.load_bundle(tmp_path / "missing.attnb")
+    with pytest.raises(TypeError):
+        attn.load_bundle(3)
 
 
 def test_version():

@@ -86,6 +86,18 @@ TEST(Bundle, LoadsFromAFileAndRunsWithoutACompiler) {
             ATTN_STATUS_SUCCESS)
       << attn_last_error();
   KernelPtr kernel(raw);
+  // The kernel describes the problem it was built for.
+  attn_problem loaded;
+  loaded.struct_size = sizeof(loaded);
+  ASSERT_EQ(attn_kernel_get_problem(kernel.get(), &loaded), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(loaded.heads_q, 8);
+  EXPECT_EQ(loaded.heads_kv, 2);
+  EXPECT_EQ(loaded.head_dim, 64);
+  EXPECT_EQ(loaded.causal, 1);
+  EXPECT_EQ(loaded.return_lse, 1);
+  EXPECT_DOUBLE_EQ(loaded.scale, 0.125);
+  loaded.struct_size = 8;
+  EXPECT_EQ(attn_kernel_get_problem(kernel.get(), &loaded), ATTN_STATUS_INVALID_ARGUMENT);
   for (auto [sq, skv] : {std::pair<int64_t, int64_t>{37, 129}, {1, 3000}}) { // prefill, decode
     AttentionCase c;
     c.problem = gqaProblem();

@@ -199,6 +199,11 @@ ATTN_API ATTN_NODISCARD attn_status attn_kernel_create_from_code(attn_context *c
                                                                  const attn_kernel_code *code,
                                                                  attn_kernel **out_kernel);
 
+/* The problem a kernel solves (normalized: the default scale made explicit), e.g. of one loaded
+ * from a bundle. out_problem->struct_size must be set; at most that many bytes are written. */
+ATTN_API ATTN_NODISCARD attn_status attn_kernel_get_problem(const attn_kernel *kernel,
+                                                            attn_problem *out_problem);
+
 /* Accepts NULL. */
 ATTN_API attn_status attn_kernel_destroy(attn_kernel *kernel);
 

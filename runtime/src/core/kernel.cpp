@@ -13,6 +13,8 @@
 #include "core/problem.h"
 #include "cpu/launch.h"
 
+#include <cstring>
+
 using namespace attn::rt;
 
 extern "C" {
@@ -28,6 +30,23 @@ ATTN_API attn_status attn_kernel_create(attn_context *context, const attn_proble
     kernel->compiled =
         context->state->kernels().getOrCompile(normalized, context->state->cacheDir());
     *out_kernel = kernel.release();
+    return ATTN_STATUS_SUCCESS;
+  });
+}
+
+ATTN_API attn_status attn_kernel_get_problem(const attn_kernel *kernel, attn_problem *out_problem) {
+  return guard([&] {
+    requireNonNull(kernel, "kernel");
+    requireNonNull(out_problem, "out_problem");
+    size_t size = out_problem->struct_size;
+    if (size < sizeof(attn_problem))
+      fail(ATTN_STATUS_INVALID_ARGUMENT,
+           format("out_problem->struct_size is %zu, expected at least %zu (set it to "
+                  "sizeof(attn_problem))",
+                  size, sizeof(attn_problem)));
+    attn_problem problem = kernel->compiled->problem();
+    problem.struct_size = sizeof(attn_problem);
+    std::memcpy(static_cast<void *>(out_problem), &problem, sizeof(attn_problem));
     return ATTN_STATUS_SUCCESS;
   });
 }
