@@ -8,67 +8,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "RuntimeTestUtil.h"
-#include "core/bundle_format.h"
-
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
+#include "BundleTestUtil.h"
 
 namespace {
 
 using namespace attn::rttest;
-namespace bundle = attn::bundle;
 
-std::string bundlePath(const char *name) {
-  const char *dir = std::getenv("ATTN_TEST_BUNDLE_DIR");
-  return dir ? std::string(dir) + "/" + name : std::string();
-}
-
-std::string readFile(const std::string &path) {
-  std::ifstream file(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-}
-
-#define BUNDLE_OR_SKIP(name, bytes)                                                                \
-  std::string bytes;                                                                               \
-  do {                                                                                             \
-    std::string path_ = bundlePath(name);                                                          \
-    if (path_.empty())                                                                             \
-      GTEST_SKIP() << "runs under ctest's runtime-bundles (ATTN_TEST_BUNDLE_DIR)";                 \
-    bytes = readFile(path_);                                                                       \
-    ASSERT_FALSE(bytes.empty()) << "no bundle at " << path_;                                       \
-  } while (0)
-
-/// The bundle's first entry, patched by `edit`, with the checksum made right again (so that only
-/// the edited field is wrong).
-std::string withEntry(std::string bytes, void (*edit)(bundle::BundleEntry &)) {
-  bundle::BundleEntry entry;
-  std::memcpy(&entry, bytes.data() + sizeof(bundle::BundleHeader), sizeof(entry));
-  edit(entry);
-  std::memcpy(bytes.data() + sizeof(bundle::BundleHeader), &entry, sizeof(entry));
-  bundle::BundleHeader header;
-  std::memcpy(&header, bytes.data(), sizeof(header));
-  header.checksum = bundle::fnv1a(bytes.data() + sizeof(header), bytes.size() - sizeof(header));
-  std::memcpy(bytes.data(), &header, sizeof(header));
-  return bytes;
-}
-
-std::string withHeader(std::string bytes, void (*edit)(bundle::BundleHeader &)) {
-  bundle::BundleHeader header;
-  std::memcpy(&header, bytes.data(), sizeof(header));
-  edit(header);
-  std::memcpy(bytes.data(), &header, sizeof(header));
-  return bytes;
-}
-
-void expectRejected(const std::string &bytes, attn_status status, const char *why) {
-  ContextPtr context = makeContext(1);
-  attn_kernel *kernel = reinterpret_cast<attn_kernel *>(0x1);
-  EXPECT_EQ(attn_kernel_load_bundle(context.get(), bytes.data(), bytes.size(), &kernel), status);
-  EXPECT_NE(std::strstr(attn_last_error(), why), nullptr) << attn_last_error();
-  EXPECT_EQ(kernel, reinterpret_cast<attn_kernel *>(0x1)) << "out_kernel written on failure";
-}
 
 // The problem attnc was given for gqa.attnb (see test/runtime/CMakeLists.txt).
 attn_problem gqaProblem() {

@@ -123,13 +123,27 @@ TEST_F(LaunchValidation, StructSizeTooSmall) {
 TEST_F(LaunchValidation, NonPositiveShapes) {
   attn_launch_args args = validArgs();
   args.batch = 0;
-  expectFails(args, "attn_launch_args.batch is 0, expected >= 1");
+  expectFails(args, "attn_launch_args.batch is 0, expected 1..2147483647");
   args = validArgs();
   args.seq_q = 0;
-  expectFails(args, "attn_launch_args.seq_q is 0, expected >= 1");
+  expectFails(args, "attn_launch_args.seq_q is 0, expected 1..2147483647");
   args = validArgs();
   args.seq_kv = -4;
-  expectFails(args, "attn_launch_args.seq_kv is -4, expected >= 1");
+  expectFails(args, "attn_launch_args.seq_kv is -4, expected 1..2147483647");
+}
+
+// Lengths past ATTN_MAX_SEQUENCE_LENGTH (the int32 range of seqlens) are refused by name before
+// any work split or index is computed from them.
+TEST_F(LaunchValidation, LengthsPastTheLimit) {
+  attn_launch_args args = validArgs();
+  args.seq_kv = int64_t(1) << 31;
+  expectFails(args, "attn_launch_args.seq_kv is 2147483648, expected 1..2147483647");
+  args = validArgs();
+  args.seq_q = INT64_MAX;
+  expectFails(args, "attn_launch_args.seq_q is 9223372036854775807, expected 1..2147483647");
+  args = validArgs();
+  args.batch = int64_t(1) << 40;
+  expectFails(args, "attn_launch_args.batch is 1099511627776, expected 1..2147483647");
 }
 
 TEST_F(LaunchValidation, NullData) {
@@ -197,7 +211,9 @@ TEST_F(LaunchValidation, ZeroStrideInputsAreAllowed) {
 
 TEST_F(LaunchValidation, ShapesThatOverflow) {
   attn_launch_args args = validArgs();
-  args.batch = int64_t(1) << 55;
+  args.batch = ATTN_MAX_SEQUENCE_LENGTH;
+  args.seq_q = args.seq_kv = ATTN_MAX_SEQUENCE_LENGTH;
+  args.q.strides[0] = int64_t(1) << 40; // (2^31 - 2) * 2^40 overflows int64
   expectFails(args, "attn_launch_args.q is too large");
 }
 

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "attn/Conversion/AttnToCPU/KernelManifest.h"
 #include "attn/JIT/CPUCompiler.h"
 #include "attn/JIT/DiskCache.h"
 #include "attn/JIT/ObjectLoader.h"
@@ -16,6 +17,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <mutex>
 
@@ -26,7 +28,7 @@ namespace {
 
 struct CompiledKernel {
   std::unique_ptr<LoadedObject> object;
-  CPUKernelConfig config;
+  const attn_kernel_manifest *manifest = nullptr; // in the object
   attn_softmax_fn softmaxMain = nullptr;
   attn_decode_fn softmaxDecode = nullptr;
   attn_merge_fn merge = nullptr;
@@ -44,8 +46,10 @@ attn_status fail(attn_status status, const std::string &message, char *error, si
   return status;
 }
 
-/// Links `object` into the process and resolves the entry points of the problem's variant.
-FailureOr<KernelHandle> loadKernel(const CacheEntry &entry, bool softmax, std::string &error) {
+/// Links `object` into the process and resolves the entry points of the problem's variant and
+/// its manifest, which must be `expected` (the code was built for this very problem and tiles).
+FailureOr<KernelHandle> loadKernel(const CacheEntry &entry, bool softmax,
+                                   const attn_kernel_manifest &expected, std::string &error) {
   auto object = LoadedObject::load(entry.objects);
   if (!object) {
     error = "cannot load the kernel object: " + llvm::toString(object.takeError());
@@ -53,7 +57,12 @@ FailureOr<KernelHandle> loadKernel(const CacheEntry &entry, bool softmax, std::s
   }
   auto kernel = std::make_shared<CompiledKernel>();
   kernel->object = std::move(*object);
-  kernel->config = entry.config;
+  kernel->manifest = static_cast<const attn_kernel_manifest *>(
+      kernel->object->lookup(ATTN_KERNEL_MANIFEST_SYMBOL));
+  if (!kernel->manifest || std::memcmp(kernel->manifest, &expected, sizeof(expected)) != 0) {
+    error = "the kernel object's manifest does not match its problem";
+    return failure();
+  }
   auto resolve = [&](StringRef name) {
     return kernel->object->lookup(("_mlir_ciface_" + name).str());
   };
@@ -81,9 +90,10 @@ void describe(const KernelHandle &kernel, attn_jit_kernel *out) {
   out->softmax_decode = kernel->softmaxDecode;
   out->merge = kernel->merge;
   out->linear = kernel->linear;
-  out->block_q = kernel->config.blockQ;
-  out->block_k = kernel->config.blockK;
-  out->decode_max_rows = kDecodeMaxRows;
+  out->manifest = kernel->manifest;
+  out->block_q = kernel->manifest->block_q;
+  out->block_k = kernel->manifest->block_k;
+  out->decode_max_rows = kernel->manifest->decode_max_rows;
 }
 
 } // namespace
@@ -124,26 +134,43 @@ attn_status attn_jit_compile(const attn_jit_request *request, attn_jit_kernel *o
       return finish(existing);
   }
 
+  FailureOr<attn_kernel_manifest> expected = failure();
+  (*module)->walk([&](Operation *op) {
+    if (isa<AttentionOp, LinearAttentionOp>(op))
+      expected = buildKernelManifest(op, config);
+  });
+  if (failed(expected))
+    return fail(ATTN_STATUS_INTERNAL_ERROR, "the problem module holds no attention op", error,
+                errorSize);
+
   std::optional<DiskCache> disk;
   if (request->cache_dir && *request->cache_dir)
-    disk.emplace(request->cache_dir);
+    disk.emplace(request->cache_dir, request->cache_max_bytes);
+  FailureOr<KernelHandle> kernel = failure();
   CacheEntry entry;
-  CacheLookup lookup = disk ? disk->lookup(*key, entry) : CacheLookup::Miss;
-  out->disk_cache_rejected = lookup == CacheLookup::Rejected;
-  if (lookup == CacheLookup::Hit) {
-    out->from_disk_cache = 1;
-  } else {
+  if (disk) {
+    CacheLookup lookup = disk->lookup(*key, entry);
+    if (lookup == CacheLookup::Hit) {
+      kernel = loadKernel(entry, softmax, *expected, message);
+      if (failed(kernel)) { // intact bytes, wrong code: as good as corrupt
+        disk->remove(*key);
+        lookup = CacheLookup::Rejected;
+      }
+    }
+    out->from_disk_cache = succeeded(kernel);
+    out->disk_cache_rejected = lookup == CacheLookup::Rejected;
+  }
+  if (failed(kernel)) {
     FailureOr<std::vector<std::string>> objects = compileToObjects(**module, message);
     if (failed(objects))
       return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
     entry.objects = std::move(*objects);
-    entry.config = config;
+    kernel = loadKernel(entry, softmax, *expected, message);
+    if (failed(kernel))
+      return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
     if (disk)
       disk->store(*key, entry);
   }
-  FailureOr<KernelHandle> kernel = loadKernel(entry, softmax, message);
-  if (failed(kernel))
-    return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
   std::lock_guard<std::mutex> lock(kernelsMutex);
   kernelsByKey[*key] = *kernel;
   return finish(*kernel);

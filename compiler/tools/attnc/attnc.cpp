@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "attn/Conversion/AttnToCPU/KernelManifest.h"
 #include "attn/JIT/CPUCompiler.h"
 #include "attn/Target/TargetInfo.h"
 #include "attn/attn_version.h"
@@ -210,41 +211,30 @@ std::optional<Failure> bundleEntry(ModuleOp module, const CPUKernelConfig &confi
   });
   if (!problem || isa<MergeOp>(problem))
     return userError("a bundle holds attn.attention or attn.linear_attention kernels");
-  auto q = cast<RankedTensorType>(problem->getOperand(0).getType());
-  auto k = cast<RankedTensorType>(problem->getOperand(1).getType());
-  auto v = cast<RankedTensorType>(problem->getOperand(2).getType());
-  Type elt = q.getElementType();
-  entry.dtype = elt.isF32() ? ATTN_DTYPE_F32 : elt.isF16() ? ATTN_DTYPE_F16 : ATTN_DTYPE_BF16;
-  entry.headsQ = q.getDimSize(2);
-  entry.headsKv = k.getDimSize(2);
-  entry.headDim = q.getDimSize(3);
-  entry.headDimV = v.getDimSize(3);
-  entry.windowLeft = entry.windowRight = -1;
-  entry.normalize = 1;
-  if (auto attention = dyn_cast<AttentionOp>(problem)) {
-    AttentionOp op = attention;
-    entry.variant = ATTN_VARIANT_SOFTMAX;
-    entry.scale = op.getEffectiveScale();
-    entry.causal = op.getCausal();
-    if (auto w = op.getWindow()) {
-      entry.windowLeft = (*w)[0];
-      entry.windowRight = (*w)[1];
-    }
-    entry.globalTokens = op.getGlobalTokens().value_or(0);
-    entry.softcap = op.getSoftcap() ? op.getSoftcap()->convertToDouble() : 0.0;
-    entry.returnLse = op.getReturnLse();
-    entry.returnEntropy = op.getReturnEntropy();
-  } else {
-    auto op = cast<LinearAttentionOp>(problem);
-    entry.variant = ATTN_VARIANT_LINEAR;
-    entry.scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0;
-    entry.causal = op.getCausal();
-    entry.featureMap = static_cast<int32_t>(op.getFeatureMap());
-    entry.normalize = op.getNormalize();
-  }
-  entry.blockQ = config.blockQ;
-  entry.blockK = config.blockK;
-  entry.decodeMaxRows = kDecodeMaxRows;
+  // The entry says what the code's own manifest says (the loader compares the two).
+  FailureOr<attn_kernel_manifest> manifest = buildKernelManifest(problem, config);
+  if (failed(manifest))
+    return Failure{kInternalError, "no manifest for the problem"};
+  const attn_kernel_manifest &m = *manifest;
+  entry.variant = m.variant;
+  entry.dtype = m.dtype;
+  entry.causal = m.causal;
+  entry.returnLse = m.return_lse;
+  entry.returnEntropy = m.return_entropy;
+  entry.featureMap = m.feature_map;
+  entry.normalize = m.normalize;
+  entry.headsQ = m.heads_q;
+  entry.headsKv = m.heads_kv;
+  entry.headDim = m.head_dim;
+  entry.headDimV = m.head_dim_v;
+  entry.windowLeft = m.window_left;
+  entry.windowRight = m.window_right;
+  entry.globalTokens = m.global_tokens;
+  entry.scale = m.scale;
+  entry.softcap = m.softcap;
+  entry.blockQ = m.block_q;
+  entry.blockK = m.block_k;
+  entry.decodeMaxRows = m.decode_max_rows;
   return std::nullopt;
 }
 
@@ -297,6 +287,7 @@ std::optional<Failure> writeHeader(const ::attn::bundle::BundleEntry &e) {
                                              : std::vector<std::string>{"linear"};
   for (const std::string &entry : entries)
     os << "void " << n << "__mlir_ciface_attn_" << entry << "(void);\n";
+  os << "extern const char " << n << "_" ATTN_KERNEL_MANIFEST_SYMBOL "[];\n";
   os << "\n/* The problem the code was built for. */\nstatic inline attn_status " << n
      << "_problem(attn_problem *p) {\n  attn_status s = attn_problem_init(p);\n"
      << "  p->variant = " << (softmax ? "ATTN_VARIANT_SOFTMAX" : "ATTN_VARIANT_LINEAR") << ";\n"
@@ -328,6 +319,7 @@ std::optional<Failure> writeHeader(const ::attn::bundle::BundleEntry &e) {
   }
   os << "  c.block_q = " << e.blockQ << ";\n  c.block_k = " << e.blockK
      << ";\n  c.decode_max_rows = " << e.decodeMaxRows << ";\n"
+     << "  c.manifest = " << n << "_" ATTN_KERNEL_MANIFEST_SYMBOL ";\n"
      << "  " << n << "_status_ = " << n << "_problem(&p);\n"
      << "  if (" << n << "_status_ == ATTN_STATUS_SUCCESS)\n"
      << "    " << n << "_status_ = attn_context_create(NULL, &" << n << "_context_);\n"
@@ -417,10 +409,14 @@ std::optional<Failure> compile(ModuleOp module, std::string &output) {
   std::unique_ptr<llvm::Module> llvmModule = translateForHost(module, llvmContext, error);
   if (!llvmModule || failed(optimizeForHost(*llvmModule, error, level)))
     return Failure{kInternalError, error};
-  if (!kernelName.empty()) // NAME_attn_main, NAME__mlir_ciface_attn_main, ...
+  if (!kernelName.empty()) { // NAME_attn_main, NAME__mlir_ciface_attn_main, ...
     for (llvm::Function &fn : *llvmModule)
       if (!fn.isDeclaration())
         fn.setName(kernelName + "_" + fn.getName().str());
+    if (llvm::GlobalVariable *manifest =
+            llvmModule->getGlobalVariable(ATTN_KERNEL_MANIFEST_SYMBOL))
+      manifest->setName(kernelName + "_" ATTN_KERNEL_MANIFEST_SYMBOL);
+  }
   if (emit == Emit::LLVM) {
     llvm::raw_string_ostream os(output);
     llvmModule->print(os, nullptr);

@@ -10,13 +10,14 @@
 #ifndef ATTN_JIT_PLUGIN_H
 #define ATTN_JIT_PLUGIN_H
 
+#include "attn/attn_kernel_manifest.h"
 #include "attn/attn_runtime.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define ATTN_JIT_ABI_VERSION 3
+#define ATTN_JIT_ABI_VERSION 4
 
 typedef struct attn_memref1 {
   void *allocated, *aligned;
@@ -75,6 +76,7 @@ typedef struct attn_jit_request {
   size_t struct_size;
   const attn_problem *problem; /* already validated by the runtime */
   const char *cache_dir;       /* on-disk cache directory; NULL = no disk cache */
+  int64_t cache_max_bytes;     /* the disk cache's size bound (least recently used entries go) */
 } attn_jit_request;
 
 typedef struct attn_jit_kernel {
@@ -90,6 +92,9 @@ typedef struct attn_jit_kernel {
   int32_t from_disk_cache;       /* 1 when loaded from the disk cache */
   int32_t disk_cache_rejected;   /* 1 when a corrupt/stale disk entry was found and rebuilt */
   double compile_seconds;
+  /* The code's own manifest (attn_kernel_manifest.h): the runtime checks it against the problem
+   * and against the tiles above, which must be the manifest's. */
+  const attn_kernel_manifest *manifest;
 } attn_jit_kernel;
 
 /* Exported by the plugin. */

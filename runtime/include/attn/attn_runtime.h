@@ -101,6 +101,8 @@ typedef struct attn_context_options {
   const char *cache_dir; /* NULL = $ATTN_CACHE_DIR, else $XDG_CACHE_HOME/attnc,
                             else $HOME/.cache/attnc; copied at create */
   int32_t disk_cache;    /* 1 = use the on-disk kernel cache (default), 0 = off */
+  int64_t cache_max_bytes; /* the disk cache's size bound: past it, the least recently used
+                              entries are removed; 0 = $ATTN_CACHE_MAX_BYTES, else 1 GiB */
 } attn_context_options;
 
 /* Fills the defaults: one thread per hardware thread in the built-in pool, the disk cache on. */
@@ -133,13 +135,25 @@ ATTN_API ATTN_NODISCARD attn_status attn_context_get_stats(attn_context *context
 
 /* ---- Problem descriptor ------------------------------------------------------------------ */
 
-/* The C mirror of attn.attention / attn.linear_attention's attributes (SPEC §3). */
+/* Limits, checked by validation (larger values are ATTN_STATUS_INVALID_ARGUMENT): head counts,
+ * query heads per kv head (the kernels hold a whole GQA group per work item), and sequence
+ * lengths and batch sizes at launch (the int32 range of seqlens). */
+#define ATTN_MAX_HEADS 4096
+#define ATTN_MAX_GQA_GROUP 256
+#define ATTN_MAX_SEQUENCE_LENGTH 2147483647
+
+/* The C mirror of attn.attention / attn.linear_attention's attributes (SPEC §3). Validation
+ * normalizes it (attn_kernel_get_problem returns that form): the default scale made explicit, a
+ * window bound of ATTN_MAX_SEQUENCE_LENGTH or more is unbounded (-1), global_tokens at most
+ * ATTN_MAX_SEQUENCE_LENGTH, window_right 0 is causal, causal drops window_right, and
+ * global_tokens is 0 without a finite window (the dialect's canonical form). */
 typedef struct attn_problem {
   size_t struct_size;           /* sizeof(attn_problem) */
   attn_target target;           /* ATTN_TARGET_CPU */
   attn_variant variant;         /* ATTN_VARIANT_SOFTMAX */
   attn_dtype dtype;             /* of Q, K, V and O */
-  int64_t heads_q, heads_kv;    /* heads_q % heads_kv == 0 (GQA; MQA is heads_kv = 1) */
+  int64_t heads_q, heads_kv;    /* heads_q % heads_kv == 0 (GQA; MQA is heads_kv = 1), both at
+                                   most ATTN_MAX_HEADS, heads_q / heads_kv <= ATTN_MAX_GQA_GROUP */
   int64_t head_dim, head_dim_v; /* D and Dv */
   double scale;                 /* 0 = default: 1/sqrt(D) for softmax, 1 for linear */
   int32_t causal;
@@ -171,12 +185,17 @@ ATTN_API ATTN_NODISCARD attn_status attn_kernel_create(attn_context *context,
                                                        const attn_problem *problem,
                                                        attn_kernel **out_kernel);
 /* Loads the kernel of a bundle written by `attnc --emit=bundle` (the bytes are copied; no compiler
- * is involved). Returns ATTN_STATUS_CORRUPT_DATA for bytes that are not a whole, intact bundle;
+ * is involved). A bundle is native code: load only bundles you would load as a shared library
+ * (the checks below catch damage and mix-ups, not malice). Any number of bundles may be loaded at
+ * once. Returns ATTN_STATUS_CORRUPT_DATA for bytes that are not a whole, intact bundle, or whose
+ * code was not built for the problem and tiles the bundle says;
  * ATTN_STATUS_UNSUPPORTED for another bundle format or attnc version, another target, or a CPU
  * without the features the kernel was built for. Launches are validated against the bundle's
  * problem like any other kernel's. The bundle must hold one kernel. */
 ATTN_API ATTN_NODISCARD attn_status attn_kernel_load_bundle(attn_context *context, const void *data,
                                                             size_t size, attn_kernel **out_kernel);
+/* The same from a file: ATTN_STATUS_IO_ERROR when it cannot be read or is not a regular file; the
+ * header is checked before the rest is read. */
 ATTN_API ATTN_NODISCARD attn_status attn_kernel_load_bundle_file(attn_context *context,
                                                                  const char *path,
                                                                  attn_kernel **out_kernel);
@@ -190,10 +209,12 @@ typedef struct attn_kernel_code {
   void (*merge)(void);          /* softmax problems not asking for entropy */
   void (*linear)(void);         /* linear problems */
   int64_t block_q, block_k, decode_max_rows; /* the tiles the code was built with */
+  const void *manifest; /* the code's own account of its problem and tiles (NAME_attn_kernel_manifest) */
 } attn_kernel_code;
 
 /* A kernel over code linked into the program, for `problem` (which must be the problem the code
- * was built for). The code is not freed by attn_kernel_destroy. */
+ * was built for: the code's manifest is compared with it and with the tiles, and a mismatch is
+ * ATTN_STATUS_INVALID_ARGUMENT). The code is not freed by attn_kernel_destroy. */
 ATTN_API ATTN_NODISCARD attn_status attn_kernel_create_from_code(attn_context *context,
                                                                  const attn_problem *problem,
                                                                  const attn_kernel_code *code,

@@ -1,9 +1,9 @@
 //===- bundle.cpp - kernels built ahead of time: bundles and linked code --===//
 //
 // A bundle (core/bundle_format.h) is verified (layout, checksum, versions, target, CPU level),
-// its shared object is handed to the dynamic loader through an anonymous memory file, and its
-// entry points become an ordinary kernel: launches go through the same validation and dispatch as
-// JIT-compiled ones. No compiler is loaded. attn_kernel_create_from_code does the same for code
+// its shared object is handed to the dynamic loader through an anonymous memory file, the code's
+// own manifest is compared with the bundle's entry (core/manifest.h), and its entry points become
+// an ordinary kernel: launches go through the same validation and dispatch as JIT-compiled ones. No compiler is loaded. attn_kernel_create_from_code does the same for code
 // linked into the program (attnc --emit=obj with its generated header).
 //
 //===----------------------------------------------------------------------===//
@@ -14,13 +14,15 @@
 #include "core/plugin.h"
 #include "core/problem.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <dlfcn.h>
-#include <fstream>
+#include <elf.h>
+#include <fcntl.h>
 #include <functional>
-#include <iterator>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace attn::rt;
@@ -42,6 +44,12 @@ bool cpuSupportsLevel(const std::string &level) {
 
 std::string fieldString(const char *field, size_t size) {
   return std::string(field, strnlen(field, size));
+}
+
+/// A string field as attnc writes it: NUL-terminated, zero to its end.
+bool isCleanString(const char *field, size_t size) {
+  size_t length = strnlen(field, size);
+  return length < size && std::all_of(field + length, field + size, [](char c) { return c == 0; });
 }
 
 attn_problem problemOf(const bundle::BundleEntry &e) {
@@ -67,38 +75,96 @@ attn_problem problemOf(const bundle::BundleEntry &e) {
   return p;
 }
 
-/// Hands a shared object held in memory to the dynamic loader (through a memfd: nothing touches
-/// the file system). Returns the dlopen handle.
-void *loadSharedObject(const unsigned char *data, size_t size) {
+/// Why `data` is not an x86-64 ELF shared object whose headers and loadable segments lie within
+/// its `size` bytes ("" when it is): the dynamic loader maps segments by their file offsets, and
+/// one reaching past the end of the memory file faults when touched instead of failing to load.
+std::string sharedObjectDefect(const unsigned char *data, size_t size) {
+  Elf64_Ehdr ehdr;
+  if (size < sizeof(ehdr))
+    return "too short to be a shared object";
+  std::memcpy(&ehdr, data, sizeof(ehdr));
+  if (std::memcmp(ehdr.e_ident, ELFMAG, SELFMAG) != 0 || ehdr.e_ident[EI_CLASS] != ELFCLASS64 ||
+      ehdr.e_ident[EI_DATA] != ELFDATA2LSB || ehdr.e_type != ET_DYN ||
+      ehdr.e_machine != EM_X86_64)
+    return "not an x86-64 ELF shared object";
+  auto within = [&](uint64_t offset, uint64_t count, uint64_t entrySize) {
+    return entrySize != 0 && count <= size / entrySize && offset <= size - count * entrySize;
+  };
+  if (ehdr.e_phentsize != sizeof(Elf64_Phdr) ||
+      !within(ehdr.e_phoff, ehdr.e_phnum, ehdr.e_phentsize) ||
+      (ehdr.e_shnum != 0 && !within(ehdr.e_shoff, ehdr.e_shnum, ehdr.e_shentsize)))
+    return "its ELF headers lie outside it";
+  for (uint16_t i = 0; i < ehdr.e_phnum; ++i) {
+    Elf64_Phdr phdr;
+    std::memcpy(&phdr, data + ehdr.e_phoff + i * sizeof(phdr), sizeof(phdr));
+    if (phdr.p_offset > size || phdr.p_filesz > size - phdr.p_offset)
+      return "a segment lies outside it";
+  }
+  return "";
+}
+
+/// A bundle's shared object in the process: the dlopen handle and the memory file it was loaded
+/// from, which stays open while the code is loaded.
+struct LoadedSharedObject {
+  void *handle = nullptr;
+  int fd = -1;
+};
+
+/// Hands a shared object held in memory to the dynamic loader through a memfd (nothing touches
+/// the file system). The loader knows a library by its path name, and returns the library it
+/// already has under a name instead of loading a second one: so the fd, whose number is in the
+/// name, stays open until the library is closed (no later bundle gets that number), and a name
+/// taken by a library someone else loaded that way is skipped (dup to a higher number).
+LoadedSharedObject loadSharedObject(const unsigned char *data, size_t size) {
   int fd = memfd_create("attn-bundle-kernel", MFD_CLOEXEC);
   if (fd < 0)
     fail(ATTN_STATUS_INTERNAL_ERROR, format("memfd_create failed: %s", std::strerror(errno)));
   size_t written = 0;
   while (written < size) {
     ssize_t n = write(fd, data + written, size - written);
+    if (n < 0 && errno == EINTR)
+      continue;
     if (n <= 0) {
       close(fd);
       fail(ATTN_STATUS_INTERNAL_ERROR, "cannot write the bundle's kernel to memory");
     }
     written += static_cast<size_t>(n);
   }
-  std::string path = "/proc/self/fd/" + std::to_string(fd);
-  void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    std::string path = "/proc/self/fd/" + std::to_string(fd);
+    if (void *taken = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD)) {
+      dlclose(taken); // undo NOLOAD's reference; try the next free number
+      int higher = fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+      close(fd);
+      if (higher < 0)
+        fail(ATTN_STATUS_INTERNAL_ERROR, format("cannot duplicate the bundle's memory file: %s",
+                                                std::strerror(errno)));
+      fd = higher;
+      continue;
+    }
+    void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+      const char *why = dlerror();
+      close(fd);
+      fail(ATTN_STATUS_CORRUPT_DATA,
+           format("the bundle's kernel cannot be loaded: %s", why ? why : "?"));
+    }
+    return {handle, fd};
+  }
   close(fd);
-  if (!handle)
-    fail(ATTN_STATUS_CORRUPT_DATA,
-         format("the bundle's kernel cannot be loaded: %s", dlerror() ? dlerror() : "?"));
-  return handle;
+  fail(ATTN_STATUS_INTERNAL_ERROR, "no free name for the bundle's kernel in the dynamic loader");
 }
 
-/// The kernel object for entry points the caller vouches for; `release` frees the code.
+/// The kernel object for code whose entry points and manifest are checked against `normalized`;
+/// `release` frees the code (also when the check fails). `status` is the failure's status.
 attn_kernel *makeKernel(attn_context *context, const attn_problem &normalized,
-                        const attn_jit_kernel &code, std::function<void()> release) {
+                        const attn_jit_kernel &code, std::function<void()> release,
+                        attn_status status, const char *what) {
   std::string defect = kernelDefect(normalized, code);
   if (!defect.empty()) {
     if (release)
       release();
-    fail(ATTN_STATUS_CORRUPT_DATA, "the kernel code is incomplete: " + defect);
+    fail(status, format("%s: the kernel code %s", what, defect.c_str()));
   }
   auto kernel = std::make_unique<attn_kernel>();
   kernel->context = context->state;
@@ -136,23 +202,113 @@ attn_status loadBundle(attn_context *context, const void *data, size_t size,
     fail(ATTN_STATUS_UNSUPPORTED,
          format("the bundle's kernel was built for %s, which this CPU does not support",
                 level.c_str()));
+  if (entry.reserved != 0 || !isCleanString(entry.target, sizeof(entry.target)) ||
+      !isCleanString(entry.cpuLevel, sizeof(entry.cpuLevel)))
+    fail(ATTN_STATUS_CORRUPT_DATA, "corrupt kernel bundle: a reserved or padding byte is not zero");
   attn_problem problem = problemOf(entry);
-  attn_problem normalized = validateProblem(&problem);
+  attn_problem normalized;
+  try {
+    normalized = validateProblem(&problem);
+  } catch (const Error &error) {
+    fail(ATTN_STATUS_CORRUPT_DATA,
+         format("corrupt kernel bundle: it describes no valid problem: %s", error.what()));
+  }
+  // attnc writes the normalized problem: any other spelling, even of the same meaning, is damage.
+  if (problemCacheKey(problem) != problemCacheKey(normalized))
+    fail(ATTN_STATUS_CORRUPT_DATA,
+         "corrupt kernel bundle: its problem is not written in the normalized form attnc writes");
 
-  void *handle = loadSharedObject(view.bytes + entry.payloadOffset, entry.payloadSize);
-  auto symbol = [&](const char *name) { return dlsym(handle, name); };
+  const unsigned char *payload = view.bytes + entry.payloadOffset;
+  std::string elfDefect = sharedObjectDefect(payload, entry.payloadSize);
+  if (!elfDefect.empty())
+    fail(ATTN_STATUS_CORRUPT_DATA, "corrupt kernel bundle: its kernel code is " + elfDefect);
+  LoadedSharedObject object = loadSharedObject(payload, entry.payloadSize);
+  auto release = [object] {
+    dlclose(object.handle);
+    close(object.fd);
+  };
+  auto symbol = [&](const char *name) { return dlsym(object.handle, name); };
   attn_jit_kernel code{};
   code.struct_size = sizeof(code);
-  code.handle = handle;
+  code.handle = object.handle;
   code.softmax_main = reinterpret_cast<attn_softmax_fn>(symbol("_mlir_ciface_attn_main"));
   code.softmax_decode = reinterpret_cast<attn_decode_fn>(symbol("_mlir_ciface_attn_decode"));
   code.merge = reinterpret_cast<attn_merge_fn>(symbol("_mlir_ciface_attn_merge"));
   code.linear = reinterpret_cast<attn_linear_fn>(symbol("_mlir_ciface_attn_linear"));
+  code.manifest =
+      static_cast<const attn_kernel_manifest *>(symbol(ATTN_KERNEL_MANIFEST_SYMBOL));
   code.block_q = entry.blockQ;
   code.block_k = entry.blockK;
   code.decode_max_rows = entry.decodeMaxRows;
-  *outKernel = makeKernel(context, normalized, code, [handle] { dlclose(handle); });
+  const bundle::BundleHeader &h = view.header;
+  if (code.manifest && (code.manifest->attnc_major != h.attncMajor ||
+                        code.manifest->attnc_minor != h.attncMinor ||
+                        code.manifest->attnc_patch != h.attncPatch)) {
+    std::string why = format("corrupt kernel bundle: its header says attnc %u.%u.%u, its code was "
+                             "built by attnc %u.%u.%u",
+                             h.attncMajor, h.attncMinor, h.attncPatch, code.manifest->attnc_major,
+                             code.manifest->attnc_minor, code.manifest->attnc_patch);
+    release();
+    fail(ATTN_STATUS_CORRUPT_DATA, why);
+  }
+  *outKernel = makeKernel(context, normalized, code, release, ATTN_STATUS_CORRUPT_DATA,
+                          "corrupt kernel bundle");
   return ATTN_STATUS_SUCCESS;
+}
+
+/// Reads a bundle file: a regular file of at most kMaxBundleSize bytes whose header is read and
+/// checked before the rest is.
+std::string readBundleFile(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    fail(ATTN_STATUS_IO_ERROR,
+         format("cannot open the bundle '%s': %s", path, std::strerror(errno)));
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  } closer{fd};
+  struct stat info;
+  if (fstat(fd, &info) != 0)
+    fail(ATTN_STATUS_IO_ERROR, format("cannot stat the bundle '%s': %s", path, std::strerror(errno)));
+  if (!S_ISREG(info.st_mode))
+    fail(ATTN_STATUS_IO_ERROR,
+         format("the bundle '%s' is not a regular file (%s)", path,
+                S_ISDIR(info.st_mode) ? "a directory" : "a device, pipe or socket"));
+  uint64_t size = static_cast<uint64_t>(info.st_size);
+  if (size > bundle::kMaxBundleSize)
+    fail(ATTN_STATUS_CORRUPT_DATA,
+         format("'%s' is %llu bytes, more than a kernel bundle may be (%llu)", path,
+                static_cast<unsigned long long>(size),
+                static_cast<unsigned long long>(bundle::kMaxBundleSize)));
+  auto readAll = [&](char *out, size_t count, size_t offset) {
+    size_t done = 0;
+    while (done < count) {
+      ssize_t n = pread(fd, out + done, count - done, static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        fail(ATTN_STATUS_IO_ERROR,
+             format("cannot read the bundle '%s': %s", path, std::strerror(errno)));
+      if (n == 0)
+        break;
+      done += static_cast<size_t>(n);
+    }
+    return done;
+  };
+  std::string bytes(std::min<uint64_t>(size, sizeof(bundle::BundleHeader)), '\0');
+  bytes.resize(readAll(bytes.data(), bytes.size(), 0));
+  if (bytes.size() == sizeof(bundle::BundleHeader)) {
+    // The header must describe this file before the rest is read (parseBundle checks it all).
+    bundle::BundleHeader header;
+    std::memcpy(&header, bytes.data(), sizeof(header));
+    if (std::memcmp(header.magic, bundle::kMagic, sizeof(bundle::kMagic)) != 0 ||
+        header.totalSize != size)
+      return bytes;
+    bytes.resize(size);
+    bytes.resize(sizeof(header) +
+                 readAll(bytes.data() + sizeof(header), size - sizeof(header), sizeof(header)));
+  }
+  return bytes;
 }
 
 } // namespace
@@ -177,10 +333,12 @@ ATTN_API attn_status attn_kernel_create_from_code(attn_context *context,
     entry.softmax_decode = reinterpret_cast<attn_decode_fn>(code->softmax_decode);
     entry.merge = reinterpret_cast<attn_merge_fn>(code->merge);
     entry.linear = reinterpret_cast<attn_linear_fn>(code->linear);
+    entry.manifest = static_cast<const attn_kernel_manifest *>(code->manifest);
     entry.block_q = code->block_q;
     entry.block_k = code->block_k;
     entry.decode_max_rows = code->decode_max_rows;
-    *out_kernel = makeKernel(context, normalized, entry, nullptr);
+    *out_kernel = makeKernel(context, normalized, entry, nullptr, ATTN_STATUS_INVALID_ARGUMENT,
+                             "attn_kernel_create_from_code");
     return ATTN_STATUS_SUCCESS;
   });
 }
@@ -193,11 +351,10 @@ ATTN_API attn_status attn_kernel_load_bundle(attn_context *context, const void *
 ATTN_API attn_status attn_kernel_load_bundle_file(attn_context *context, const char *path,
                                                   attn_kernel **out_kernel) {
   return guard([&] {
+    requireNonNull(context, "context");
     requireNonNull(path, "path");
-    std::ifstream file(path, std::ios::binary);
-    if (!file)
-      fail(ATTN_STATUS_IO_ERROR, format("cannot open the bundle '%s'", path));
-    std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    requireNonNull(out_kernel, "out_kernel");
+    std::string bytes = readBundleFile(path);
     return loadBundle(context, bytes.data(), bytes.size(), out_kernel);
   });
 }

@@ -3,7 +3,9 @@
 // A kernel bundle (attnc --emit=bundle) carries ahead-of-time compiled kernels with what the
 // runtime needs to validate them, and is read with no compiler in the process. Little-endian:
 //   BundleHeader | BundleEntry[entry_count] | payloads (one shared object per entry)
-// The checksum (FNV-1a 64) covers every byte after the header. Header-only and dependency-free:
+// The checksum (FNV-1a 64) covers every byte of the bundle, the header included (its checksum field
+// read as zero): versions, entries and payloads alike. It catches damage, not malice: a bundle is
+// native code, as trusted as a shared object (README). Header-only and dependency-free:
 // attnc writes bundles with it, libattn_runtime and `attnc inspect` read them with it.
 //
 // Compatibility: a reader accepts format version kBundleFormatVersion only, and bundles written
@@ -22,7 +24,10 @@
 namespace attn::bundle {
 
 constexpr char kMagic[8] = {'A', 'T', 'T', 'N', 'B', 'N', 'D', 'L'};
-constexpr uint32_t kBundleFormatVersion = 1;
+constexpr uint32_t kBundleFormatVersion = 2;
+/// The largest bundle a reader accepts: far above one kernel (tens of KiB), and a bound on what a
+/// reader allocates before it can check anything.
+constexpr uint64_t kMaxBundleSize = uint64_t(256) << 20;
 
 struct BundleHeader {
   char magic[8];
@@ -31,29 +36,45 @@ struct BundleHeader {
   uint32_t attncMajor, attncMinor, attncPatch;
   uint32_t entryCount;
   uint64_t totalSize; // the whole bundle, header included
-  uint64_t checksum;  // FNV-1a 64 of bytes [headerSize, totalSize)
+  uint64_t checksum;  // FNV-1a 64 of the whole bundle with this field zeroed
 };
+
+static_assert(sizeof(BundleHeader) == 48, "BundleHeader has no padding");
 
 /// One kernel: the problem it solves (the C descriptor's fields), how it was built, where its code
 /// is. Entry points: `_mlir_ciface_attn_{main,decode,merge}` (softmax) or `..._linear`.
 struct BundleEntry {
   char target[16];   // "cpu"
   char cpuLevel[16]; // the x86-64 micro-architecture level the code needs: "x86-64-v3", "...-v4"
-  int32_t variant, dtype, causal, returnLse, returnEntropy, featureMap, normalize, reserved;
+  int32_t variant, dtype, causal, returnLse, returnEntropy, featureMap, normalize;
+  int32_t reserved; // 0
   int64_t headsQ, headsKv, headDim, headDimV, windowLeft, windowRight, globalTokens;
   double scale, softcap;
   int64_t blockQ, blockK, decodeMaxRows;
   uint64_t payloadOffset, payloadSize; // a shared object, from the start of the bundle
 };
+static_assert(sizeof(BundleEntry) == 176, "BundleEntry has no padding");
 
-inline uint64_t fnv1a(const void *data, size_t size) {
+constexpr uint64_t kFnvOffsetBasis = 1469598103934665603ull;
+
+inline uint64_t fnv1a(const void *data, size_t size, uint64_t hash = kFnvOffsetBasis) {
   const unsigned char *bytes = static_cast<const unsigned char *>(data);
-  uint64_t hash = 1469598103934665603ull;
   for (size_t i = 0; i < size; ++i) {
     hash ^= bytes[i];
     hash *= 1099511628211ull;
   }
   return hash;
+}
+
+/// The checksum of a whole bundle of `size` bytes (at least a header): every byte, the header's
+/// checksum field counted as zero.
+inline uint64_t bundleChecksum(const void *data, size_t size) {
+  BundleHeader header;
+  std::memcpy(&header, data, sizeof(header));
+  header.checksum = 0;
+  uint64_t hash = fnv1a(&header, sizeof(header));
+  return fnv1a(static_cast<const unsigned char *>(data) + sizeof(header), size - sizeof(header),
+               hash);
 }
 
 /// A bundle whose layout and checksum were verified; entries point into the caller's bytes.
@@ -88,7 +109,7 @@ inline ParseError parseBundle(const void *data, size_t size, uint32_t readerMajo
               " bytes, the header says " + std::to_string(h.totalSize);
     return ParseError::Corrupt;
   }
-  if (fnv1a(bytes + h.headerSize, size - h.headerSize) != h.checksum) {
+  if (bundleChecksum(bytes, size) != h.checksum) {
     message = "corrupt kernel bundle (checksum mismatch)";
     return ParseError::Corrupt;
   }
@@ -107,12 +128,20 @@ inline ParseError parseBundle(const void *data, size_t size, uint32_t readerMajo
   view.entries.resize(h.entryCount);
   std::memcpy(view.entries.data(), bytes + sizeof(BundleHeader),
               h.entryCount * sizeof(BundleEntry));
+  // The payloads follow the entry table back to back, in entry order, to the end of the file:
+  // any other layout is damage (and a payload cut short would be mapped past its end).
+  uint64_t expectedOffset = entriesEnd;
   for (const BundleEntry &e : view.entries) {
-    if (e.payloadOffset < entriesEnd || e.payloadOffset > size ||
-        e.payloadSize > size - e.payloadOffset || e.payloadSize == 0) {
-      message = "kernel bundle entry points outside the file";
+    if (e.payloadOffset != expectedOffset || e.payloadSize == 0 ||
+        e.payloadSize > size - e.payloadOffset) {
+      message = "kernel bundle entry points outside its payload";
       return ParseError::Corrupt;
     }
+    expectedOffset += e.payloadSize;
+  }
+  if (expectedOffset != size) {
+    message = "kernel bundle has bytes no entry accounts for";
+    return ParseError::Corrupt;
   }
   view.bytes = bytes;
   return ParseError::None;
@@ -141,8 +170,10 @@ inline std::string writeBundle(std::vector<BundleEntry> entries,
   for (const std::string &payload : payloads)
     body += payload;
   h.totalSize = sizeof(BundleHeader) + body.size();
-  h.checksum = fnv1a(body.data(), body.size());
-  return std::string(reinterpret_cast<const char *>(&h), sizeof(h)) + body;
+  std::string bytes = std::string(reinterpret_cast<const char *>(&h), sizeof(h)) + body;
+  h.checksum = bundleChecksum(bytes.data(), bytes.size());
+  std::memcpy(bytes.data(), &h, sizeof(h));
+  return bytes;
 }
 
 } // namespace attn::bundle

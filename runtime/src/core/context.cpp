@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <system_error>
@@ -16,8 +17,12 @@ namespace {
 
 constexpr size_t kOptionsSizeV1 =
     offsetof(attn_context_options, disk_cache) + sizeof(attn_context_options::disk_cache);
+constexpr size_t kOptionsSizeV2 = offsetof(attn_context_options, cache_max_bytes) +
+                                  sizeof(attn_context_options::cache_max_bytes);
 constexpr size_t kStatsSizeV1 = offsetof(attn_context_stats, disk_cache_rejected) +
                                 sizeof(attn_context_stats::disk_cache_rejected);
+
+constexpr int64_t kDefaultCacheMaxBytes = int64_t(1) << 30;
 
 // An empty variable counts as unset, as the XDG base directory spec says.
 const char *envOrNull(const char *name) {
@@ -38,6 +43,22 @@ std::string resolveCacheDir(const char *fromOptions) {
   if (const char *home = envOrNull("HOME"))
     return std::string(home) + "/.cache/attnc";
   return "";
+}
+
+// options.cache_max_bytes when set, else $ATTN_CACHE_MAX_BYTES (a positive byte count), else
+// 1 GiB. A malformed variable is an error rather than silently another bound.
+int64_t resolveCacheMaxBytes(const attn_context_options *options) {
+  if (options && options->struct_size >= kOptionsSizeV2 && options->cache_max_bytes > 0)
+    return options->cache_max_bytes;
+  const char *env = envOrNull("ATTN_CACHE_MAX_BYTES");
+  if (!env)
+    return kDefaultCacheMaxBytes;
+  char *end = nullptr;
+  errno = 0;
+  long long value = std::strtoll(env, &end, 10);
+  if (errno != 0 || *end != '\0' || value < 1)
+    failInvalid(format("ATTN_CACHE_MAX_BYTES is '%s', expected a positive number of bytes", env));
+  return value;
 }
 
 int32_t resolveThreads(int32_t requested) {
@@ -61,6 +82,9 @@ void validateOptions(const attn_context_options *options) {
   if (options->disk_cache != 0 && options->disk_cache != 1)
     failInvalid(
         format("attn_context_options.disk_cache is %d, expected 0 or 1", options->disk_cache));
+  if (options->struct_size >= kOptionsSizeV2 && options->cache_max_bytes < 0)
+    failInvalid(format("attn_context_options.cache_max_bytes is %lld, expected >= 0 (0 = default)",
+                       static_cast<long long>(options->cache_max_bytes)));
 }
 
 } // namespace
@@ -70,7 +94,8 @@ ContextState::ContextState(const attn_context_options *options)
       engineParallelFor_(options ? options->parallel_for : nullptr),
       engineUser_(options ? options->parallel_for_user : nullptr),
       diskCache_(options ? options->disk_cache == 1 : true),
-      cacheDir_(resolveCacheDir(options ? options->cache_dir : nullptr)) {
+      cacheDir_(resolveCacheDir(options ? options->cache_dir : nullptr)),
+      cacheMaxBytes_(resolveCacheMaxBytes(options)) {
   if (cacheDir_.empty())
     diskCache_ = false;
   // With an engine's parallel_for the engine owns the threads: starting a pool

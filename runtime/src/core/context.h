@@ -31,6 +31,9 @@ public:
   /// The on-disk cache directory, or NULL when the disk cache is off.
   const char *cacheDir() const { return diskCache_ ? cacheDir_.c_str() : nullptr; }
 
+  /// The disk cache's size bound in bytes.
+  int64_t cacheMaxBytes() const { return cacheMaxBytes_; }
+
   KernelCache &kernels() { return kernels_; }
 
 private:
@@ -40,6 +43,7 @@ private:
   std::unique_ptr<ThreadPool> pool_; // only without an engine parallel_for
   bool diskCache_;
   std::string cacheDir_;
+  int64_t cacheMaxBytes_;
   KernelCache kernels_;
 };
 

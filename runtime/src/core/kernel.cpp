@@ -28,7 +28,8 @@ ATTN_API attn_status attn_kernel_create(attn_context *context, const attn_proble
     auto kernel = std::make_unique<attn_kernel>();
     kernel->context = context->state;
     kernel->compiled =
-        context->state->kernels().getOrCompile(normalized, context->state->cacheDir());
+        context->state->kernels().getOrCompile(normalized, context->state->cacheDir(),
+                                                context->state->cacheMaxBytes());
     *out_kernel = kernel.release();
     return ATTN_STATUS_SUCCESS;
   });

@@ -19,9 +19,10 @@ CompiledKernel::~CompiledKernel() {
 }
 
 std::shared_ptr<const CompiledKernel> KernelCache::compile(const attn_problem &problem,
-                                                           const char *cacheDir) {
+                                                           const char *cacheDir,
+                                                           int64_t cacheMaxBytes) {
   const Plugin &plugin = Plugin::get();
-  attn_jit_kernel entry = plugin.compile(problem, cacheDir);
+  attn_jit_kernel entry = plugin.compile(problem, cacheDir, cacheMaxBytes);
   std::shared_ptr<const CompiledKernel> kernel;
   try {
     kernel = std::make_shared<const CompiledKernel>(problem, entry, plugin);
@@ -39,7 +40,8 @@ std::shared_ptr<const CompiledKernel> KernelCache::compile(const attn_problem &p
 }
 
 std::shared_ptr<const CompiledKernel> KernelCache::getOrCompile(const attn_problem &problem,
-                                                                const char *cacheDir) {
+                                                                const char *cacheDir,
+                                                                int64_t cacheMaxBytes) {
   std::string key = problemCacheKey(problem);
   std::promise<std::shared_ptr<const CompiledKernel>> promise;
   Result result;
@@ -63,7 +65,7 @@ std::shared_ptr<const CompiledKernel> KernelCache::getOrCompile(const attn_probl
     return kernel;
   }
   try {
-    std::shared_ptr<const CompiledKernel> kernel = compile(problem, cacheDir);
+    std::shared_ptr<const CompiledKernel> kernel = compile(problem, cacheDir, cacheMaxBytes);
     promise.set_value(kernel);
     return kernel;
   } catch (...) {

@@ -57,16 +57,18 @@ struct CacheCounters {
 class KernelCache {
 public:
   /// The kernel for a normalized problem: from memory, or compiled by the
-  /// plugin (cacheDir NULL = no disk cache). Throws Error. Thread-safe.
+  /// plugin (cacheDir NULL = no disk cache, kept under cacheMaxBytes). Throws
+  /// Error. Thread-safe.
   std::shared_ptr<const CompiledKernel> getOrCompile(const attn_problem &problem,
-                                                     const char *cacheDir);
+                                                     const char *cacheDir, int64_t cacheMaxBytes);
 
   const CacheCounters &counters() const { return counters_; }
 
 private:
   using Result = std::shared_future<std::shared_ptr<const CompiledKernel>>;
 
-  std::shared_ptr<const CompiledKernel> compile(const attn_problem &problem, const char *cacheDir);
+  std::shared_ptr<const CompiledKernel> compile(const attn_problem &problem, const char *cacheDir,
+                                                int64_t cacheMaxBytes);
 
   std::mutex mutex_;
   std::unordered_map<std::string, Result> entries_; // by problemCacheKey

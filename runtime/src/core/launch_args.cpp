@@ -112,9 +112,10 @@ void checkSeqlens(const char *name, const int32_t *seqlens, int64_t batch, int64
                          seqlens[b], ll(limit), limitName));
 }
 
-void checkPositive(int64_t value, const char *name) {
-  if (value < 1)
-    failInvalid(format("attn_launch_args.%s is %lld, expected >= 1", name, ll(value)));
+void checkLength(int64_t value, const char *name) {
+  if (value < 1 || value > ATTN_MAX_SEQUENCE_LENGTH)
+    failInvalid(format("attn_launch_args.%s is %lld, expected 1..%d (ATTN_MAX_SEQUENCE_LENGTH)",
+                       name, ll(value), ATTN_MAX_SEQUENCE_LENGTH));
 }
 
 } // namespace
@@ -127,9 +128,9 @@ attn_launch_args validateLaunchArgs(const attn_problem &p, const attn_launch_arg
                        in->struct_size, kLaunchArgsSizeV1));
   attn_launch_args args;
   std::memcpy(&args, in, sizeof(args));
-  checkPositive(args.batch, "batch");
-  checkPositive(args.seq_q, "seq_q");
-  checkPositive(args.seq_kv, "seq_kv");
+  checkLength(args.batch, "batch");
+  checkLength(args.seq_q, "seq_q");
+  checkLength(args.seq_kv, "seq_kv");
 
   const int64_t B = args.batch, Sq = args.seq_q, Skv = args.seq_kv;
   checkTensor("q", args.q, {B, Sq, p.heads_q, p.head_dim}, p.dtype);

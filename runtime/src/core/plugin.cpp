@@ -3,6 +3,7 @@
 #include "core/plugin.h"
 
 #include "core/error.h"
+#include "core/manifest.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -137,32 +138,31 @@ void Plugin::release(void *handle) const noexcept {
 }
 
 std::string kernelDefect(const attn_problem &problem, const attn_jit_kernel &kernel) {
-  if (problem.variant == ATTN_VARIANT_LINEAR) // items are whole (batch, kv head) pairs: no blocks
-    return kernel.linear ? "" : "without the linear entry point";
-  // Decode (softmax_decode + merge) may run for any problem that does not ask
-  // for entropy; one that does always runs softmax_main.
-  const bool decodes = !problem.return_entropy;
-  const char *missing = !kernel.softmax_main                ? "softmax_main"
-                        : decodes && !kernel.softmax_decode ? "softmax_decode"
-                        : decodes && !kernel.merge          ? "merge"
-                                                            : nullptr;
-  if (missing)
-    return format("without the %s entry point", missing);
-  if (kernel.block_q < 1 || kernel.block_k < 1)
-    return format("with block_q = %lld and block_k = %lld; both must be >= 1",
-                  static_cast<long long>(kernel.block_q), static_cast<long long>(kernel.block_k));
-  if (decodes && kernel.decode_max_rows < 1)
-    return format("with decode_max_rows = %lld; it must be >= 1",
-                  static_cast<long long>(kernel.decode_max_rows));
-  return "";
+  if (problem.variant == ATTN_VARIANT_LINEAR) {
+    if (!kernel.linear)
+      return "lacks the linear entry point";
+  } else {
+    // Decode (softmax_decode + merge) may run for any problem that does not ask
+    // for entropy; one that does always runs softmax_main.
+    const bool decodes = !problem.return_entropy;
+    const char *missing = !kernel.softmax_main                ? "softmax_main"
+                          : decodes && !kernel.softmax_decode ? "softmax_decode"
+                          : decodes && !kernel.merge          ? "merge"
+                                                              : nullptr;
+    if (missing)
+      return format("lacks the %s entry point", missing);
+  }
+  return manifestDefect(problem, kernel);
 }
 
-attn_jit_kernel Plugin::compile(const attn_problem &problem, const char *cacheDir) const {
+attn_jit_kernel Plugin::compile(const attn_problem &problem, const char *cacheDir,
+                                int64_t cacheMaxBytes) const {
   attn_jit_request request;
   std::memset(&request, 0, sizeof(request));
   request.struct_size = sizeof(request);
   request.problem = &problem;
   request.cache_dir = cacheDir;
+  request.cache_max_bytes = cacheMaxBytes;
 
   attn_jit_kernel kernel;
   std::memset(&kernel, 0, sizeof(kernel));
@@ -180,7 +180,8 @@ attn_jit_kernel Plugin::compile(const attn_problem &problem, const char *cacheDi
   if (!defect.empty()) {
     release(kernel.handle);
     fail(ATTN_STATUS_INTERNAL_ERROR,
-         format("the compiler plugin %s returned a kernel %s", path_.c_str(), defect.c_str()));
+         format("the compiler plugin %s returned kernel code that %s", path_.c_str(),
+                defect.c_str()));
   }
   return kernel;
 }

@@ -22,10 +22,12 @@ public:
   /// cannot be used (dlopen failure, missing symbol, other ABI version).
   static const Plugin &get();
 
-  /// Compiles a normalized problem; cacheDir NULL disables the disk cache.
-  /// Throws Error with the plugin's status and message on failure. The result
-  /// has the entry points the problem's variant needs.
-  attn_jit_kernel compile(const attn_problem &problem, const char *cacheDir) const;
+  /// Compiles a normalized problem; cacheDir NULL disables the disk cache, which
+  /// is kept under cacheMaxBytes. Throws Error with the plugin's status and
+  /// message on failure. The result has the entry points the problem's variant
+  /// needs and a manifest that matches the problem.
+  attn_jit_kernel compile(const attn_problem &problem, const char *cacheDir,
+                          int64_t cacheMaxBytes) const;
 
   /// Releases a kernel handle returned by compile().
   void release(void *handle) const noexcept;
@@ -39,9 +41,10 @@ private:
   friend struct PluginLoader;
 };
 
-/// Why the plugin's kernel for problem cannot be launched ("" when it can):
-/// an entry point its launches may call is missing, or a blocking is < 1.
-/// The text follows "returned a kernel".
+/// Why kernel code for problem cannot be launched ("" when it can): an entry
+/// point its launches may call is missing, or its manifest (core/manifest.h)
+/// disagrees with the problem or the tiles. The text completes "the kernel
+/// code ...".
 std::string kernelDefect(const attn_problem &problem, const attn_jit_kernel &kernel);
 
 } // namespace attn::rt

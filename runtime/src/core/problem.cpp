@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -72,10 +73,19 @@ void checkFields(const attn_problem &p) {
   if (p.heads_kv < 1)
     failInvalid(
         format("attn_problem.heads_kv is %lld, expected >= 1", static_cast<long long>(p.heads_kv)));
+  if (p.heads_q > ATTN_MAX_HEADS || p.heads_kv > ATTN_MAX_HEADS)
+    failInvalid(format("attn_problem.heads_q/heads_kv are %lld/%lld; at most %d heads are supported "
+                       "(ATTN_MAX_HEADS)",
+                       static_cast<long long>(p.heads_q), static_cast<long long>(p.heads_kv),
+                       ATTN_MAX_HEADS));
   if (p.heads_q % p.heads_kv != 0)
     failInvalid(format("attn_problem.heads_q (%lld) must be a multiple of heads_kv (%lld) "
                        "(grouped-query attention)",
                        static_cast<long long>(p.heads_q), static_cast<long long>(p.heads_kv)));
+  if (p.heads_q / p.heads_kv > ATTN_MAX_GQA_GROUP)
+    failInvalid(format("attn_problem.heads_q / heads_kv is %lld query heads per kv head; at most "
+                       "%d are supported (ATTN_MAX_GQA_GROUP)",
+                       static_cast<long long>(p.heads_q / p.heads_kv), ATTN_MAX_GQA_GROUP));
   if (p.head_dim < 1)
     failInvalid(format("attn_problem.head_dim is %lld, expected a positive head dim",
                        static_cast<long long>(p.head_dim)));
@@ -129,6 +139,23 @@ void checkSupported(const attn_problem &p) {
   checkHeadDimSupported(p.head_dim_v, "head_dim_v");
 }
 
+// The mask in the dialect's canonical form (AttnCanonicalize.cpp), so that one meaning has one
+// spelling (one cache entry) and the problem equals what the code's manifest says. No sequence is
+// longer than ATTN_MAX_SEQUENCE_LENGTH, so no |p_i - j| reaches it: a bound that large is
+// unbounded, and more global tokens than that are that many.
+void canonicalizeMask(attn_problem &p) {
+  for (int64_t *bound : {&p.window_left, &p.window_right})
+    if (*bound >= ATTN_MAX_SEQUENCE_LENGTH)
+      *bound = -1;
+  p.global_tokens = std::min<int64_t>(p.global_tokens, ATTN_MAX_SEQUENCE_LENGTH);
+  if (p.window_right == 0)
+    p.causal = 1;
+  if (p.causal)
+    p.window_right = -1;
+  if (p.window_left == -1 && p.window_right == -1)
+    p.global_tokens = 0;
+}
+
 template <typename T> void appendField(std::string &key, const T &value) {
   key.append(reinterpret_cast<const char *>(&value), sizeof(value));
 }
@@ -154,6 +181,7 @@ attn_problem validateProblem(const attn_problem *problem) {
       p.scale = 1.0 / std::sqrt(static_cast<double>(p.head_dim));
     p.feature_map = ATTN_FEATURE_MAP_ELU_PLUS_ONE;
     p.normalize = 1;
+    canonicalizeMask(p);
   } else if (p.scale == 0) {
     p.scale = 1.0;
   }

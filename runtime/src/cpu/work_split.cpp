@@ -7,7 +7,8 @@
 namespace attn::rt {
 
 namespace {
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+// For a >= 0, b >= 1; never overflows (a + b - 1 would, for a near INT64_MAX).
+int64_t ceilDiv(int64_t a, int64_t b) { return a / b + (a % b != 0); }
 } // namespace
 
 int64_t softmaxItems(int64_t batch, int64_t headsKv, int64_t seqQ, int64_t blockQ) {

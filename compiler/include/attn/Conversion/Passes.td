@@ -25,9 +25,12 @@ def ConvertAttnToCPUKernels : Pass<"convert-attn-to-cpu-kernels", "ModuleOp"> {
     function by the kernel entry points of attn_jit_plugin.h, on the caller's strided memrefs,
     built from scf loops and vector-dialect micro-kernels: `attn_main`, `attn_decode` (split-KV)
     and `attn_merge` (the lowering of an `attn.merge` of the decode partials) for softmax
-    attention, `attn_linear` for linear attention, `attn_merge` for a merge.
+    attention, `attn_linear` for linear attention, `attn_merge` for a merge. An attention or
+    linear attention module also gets the constant `attn_kernel_manifest` (an `llvm.mlir.global`):
+    the problem, tiles and attnc version the code was built for, which the runtime checks.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect",
                            "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
 }

@@ -1,5 +1,6 @@
 //===- ConvertAttnToCPUKernels.cpp - convert-attn-to-cpu-kernels ----------===//
 
+#include "attn/Conversion/AttnToCPU/KernelManifest.h"
 #include "attn/Conversion/AttnToCPU/Kernels.h"
 #include "attn/Conversion/Passes.h"
 
@@ -52,6 +53,10 @@ struct ConvertAttnToCPUKernelsPass
     } else {
       buildLinearKernel(builder, cast<LinearAttentionOp>(op), *config);
     }
+    // The code carries what it was built for (KernelManifest.h); a merge is never loaded alone.
+    if (FailureOr<attn_kernel_manifest> manifest = buildKernelManifest(op, *config);
+        succeeded(manifest))
+      emitKernelManifest(module, *manifest);
     problemFn.erase();
   }
 

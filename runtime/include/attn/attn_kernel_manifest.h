@@ -1,0 +1,46 @@
+/*
+ * attn_kernel_manifest.h - what a kernel's code was built for, carried by the code itself.
+ *
+ * Every kernel object attnc generates (JIT objects, bundle shared objects, linked objects) defines
+ * one constant `attn_kernel_manifest` (prefixed `NAME_` for linked kernels): the problem the code
+ * solves, in the runtime's normalized form, the tiles it was generated with and the attnc that
+ * generated it. The runtime compares it with the problem it is asked to run and with whatever a
+ * container (a bundle entry, a cache header, a caller) says about the code, and takes the tiles
+ * from it: a header can be damaged or edited, the code cannot disagree with itself.
+ *
+ * Not for engines: the layout is private to attnc and the runtime of the same version. All fields
+ * are naturally aligned, no padding; little-endian, as the code that carries it.
+ */
+#ifndef ATTN_KERNEL_MANIFEST_H
+#define ATTN_KERNEL_MANIFEST_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ATTN_KERNEL_MANIFEST_SYMBOL "attn_kernel_manifest"
+#define ATTN_KERNEL_MANIFEST_VERSION 1
+
+typedef struct attn_kernel_manifest {
+  char magic[8];             /* "ATTNMNFT" */
+  uint32_t manifest_version; /* ATTN_KERNEL_MANIFEST_VERSION */
+  uint32_t manifest_size;    /* sizeof(attn_kernel_manifest) */
+  uint32_t attnc_major, attnc_minor, attnc_patch;
+  uint32_t vector_width; /* f32 lanes the code was generated for */
+  /* The problem, as attn_problem after validation and normalization (attn_kernel_get_problem). */
+  int32_t variant, dtype, causal, return_lse, return_entropy, feature_map, normalize, reserved;
+  int64_t heads_q, heads_kv, head_dim, head_dim_v, window_left, window_right, global_tokens;
+  double scale, softcap;
+  /* The tiles: work-item shapes the runtime must split launches by. */
+  int64_t block_q, block_k, decode_max_rows;
+} attn_kernel_manifest;
+
+#define ATTN_KERNEL_MANIFEST_MAGIC "ATTNMNFT"
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* ATTN_KERNEL_MANIFEST_H */
