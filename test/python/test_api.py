@@ -264,11 +264,11 @@ def test_c_api_errors_carry_its_message():
                      feature_map=0, normalize=True)
 
 
-def _build_bundle(tmp_path, *flags):
+def _build_bundle(tmp_path, *flags, name="kernel.attnb"):
     attnc = os.environ.get("ATTNC")
     if not attnc:
         pytest.skip("needs attnc (ctest sets ATTNC)")
-    path = tmp_path / "kernel.attnb"
+    path = tmp_path / name
     subprocess.run([attnc, *flags, "--emit=bundle", "-o", str(path)], check=True)
     return path
 
@@ -286,6 +286,19 @@ def test_load_bundle_runs_like_a_compiled_kernel(tmp_path):
     o_ref, lse_ref = attn.attention(q, k, v, causal=True, return_lse=True)
     np.testing.assert_allclose(o, o_ref, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(lse, lse_ref, rtol=1e-5, atol=1e-6)
+
+
+def test_two_bundles_each_run_their_own_code(tmp_path):
+    # The loader once named both libraries /proc/self/fd/N: the second bundle ran the first's code
+    # (a causal kernel returned the dense result; D=128 then D=64 read past the buffers).
+    dense = attn.load_bundle(_build_bundle(tmp_path, "--heads-q=2", "--head-dim=128",
+                                           name="dense.attnb"))
+    causal = attn.load_bundle(_build_bundle(tmp_path, "--heads-q=2", "--head-dim=64", "--causal",
+                                            name="causal.attnb"))
+    rng = np.random.default_rng(7)
+    for kernel, d, is_causal in ((dense, 128, False), (causal, 64, True), (dense, 128, False)):
+        q, k, v = (ref.random(rng, (2, 21, 2, d)) for _ in range(3))
+        ref.assert_close(kernel(q, k, v), ref.attention(q, k, v, causal=is_causal)[0], "float32")
 
 
 def test_load_bundle_rejects_a_damaged_file(tmp_path):

@@ -10,6 +10,7 @@
 #include "RuntimeTestUtil.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -209,6 +210,86 @@ TEST(DiskCache, FlippedPayloadByteIsRejectedAndRebuilt) {
   EXPECT_EQ(stats.kernels_compiled, 1);
   attn_context_stats again = compileOnce(&options, problem, skipped);
   EXPECT_EQ(again.disk_cache_hits, 1) << "the rebuilt entry was written back";
+}
+
+void flipByte(const fs::path &path, std::streamoff offset) {
+  std::fstream file(path, std::ios::binary | std::ios::in | std::ios::out);
+  char byte;
+  file.seekg(offset);
+  file.get(byte);
+  file.seekp(offset);
+  file.put(static_cast<char>(byte ^ 0x01));
+}
+
+// The header is covered by the entry's hash: a flipped bit anywhere in it (the magic, the
+// versions, the key, the object count, the payload size) is a rejected entry, never a hit. (The
+// old format's tile fields were outside the hash and replaced the compiler's: block_q 64 + 2^40
+// was a hit whose launches left half the output unwritten.)
+TEST(DiskCache, FlippedHeaderBitIsRejectedAndRebuilt) {
+  TempDir dir;
+  attn_context_options options = optionsWith(dir.path().c_str(), 1);
+  attn_problem problem = uniqueProblem(12);
+  bool skipped = false;
+  compileOnce(&options, problem, skipped);
+  if (skipped)
+    GTEST_SKIP() << "no compiler plugin";
+  for (std::streamoff offset : {3, 30, 60, 120}) { // magic, version, key, count
+    SCOPED_TRACE(offset);
+    std::vector<fs::path> files = filesUnder(dir.path());
+    ASSERT_EQ(files.size(), 1u);
+    flipByte(files[0], offset);
+    ContextPtr context = makeContext(&options);
+    KernelPtr kernel;
+    ATTN_CREATE_KERNEL_OR_SKIP(context.get(), problem, kernel);
+    EXPECT_EQ(statsOf(context.get()).disk_cache_rejected, 1);
+    EXPECT_EQ(statsOf(context.get()).kernels_compiled, 1);
+    AttentionCase c;
+    c.problem = problem;
+    c.batch = 1;
+    c.seqQ = 33;
+    c.seqKv = 70;
+    expectAccurate(runCase(kernel.get(), c), problem.dtype);
+  }
+}
+
+// The directory stays under its size bound: the least recently used entries go first (a hit
+// makes an entry recently used), the entry just written never does.
+TEST(DiskCache, SizeBoundEvictsTheLeastRecentlyUsed) {
+  TempDir dir;
+  attn_context_options options = optionsWith(dir.path().c_str(), 1);
+  bool skipped = false;
+  compileOnce(&options, uniqueProblem(13), skipped);
+  if (skipped)
+    GTEST_SKIP() << "no compiler plugin";
+  std::vector<fs::path> files = filesUnder(dir.path());
+  ASSERT_EQ(files.size(), 1u);
+  const int64_t entryBytes = static_cast<int64_t>(fs::file_size(files[0]));
+  // Room for two entries of this size (they differ a little between problems), not three.
+  options.cache_max_bytes = entryBytes * 5 / 2;
+  compileOnce(&options, uniqueProblem(14), skipped);
+  EXPECT_EQ(filesUnder(dir.path()).size(), 2u);
+  // 13 is used again (a hit), so 14 is now the least recently used.
+  EXPECT_EQ(compileOnce(&options, uniqueProblem(13), skipped).disk_cache_hits, 1);
+  compileOnce(&options, uniqueProblem(15), skipped);
+  EXPECT_EQ(filesUnder(dir.path()).size(), 2u);
+  EXPECT_EQ(compileOnce(&options, uniqueProblem(13), skipped).disk_cache_hits, 1);
+  EXPECT_EQ(compileOnce(&options, uniqueProblem(15), skipped).disk_cache_hits, 1);
+  EXPECT_EQ(compileOnce(&options, uniqueProblem(14), skipped).kernels_compiled, 1)
+      << "the least recently used entry should have been evicted";
+
+  // A bound below one entry keeps only the newest; the bound also comes from the environment.
+  options.cache_max_bytes = 0;
+  ScopedEnv bound("ATTN_CACHE_MAX_BYTES", "1");
+  compileOnce(&options, uniqueProblem(16), skipped);
+  EXPECT_EQ(filesUnder(dir.path()).size(), 1u);
+}
+
+TEST(DiskCache, MalformedSizeBoundInTheEnvironment) {
+  ScopedEnv bound("ATTN_CACHE_MAX_BYTES", "lots");
+  attn_context *context = nullptr;
+  EXPECT_EQ(attn_context_create(nullptr, &context), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(attn_last_error(), "ATTN_CACHE_MAX_BYTES is 'lots'"), nullptr)
+      << attn_last_error();
 }
 
 // The disk cache survives the process: a child process (this test binary, running only

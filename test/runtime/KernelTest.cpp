@@ -143,6 +143,35 @@ TEST(Kernel, SplitKvDecode) {
   expectAccurate(runCase(kernel.get(), c), problem.dtype);
 }
 
+// Window bounds no sequence reaches mean "unbounded": window = (-1, 2^63 - 1) returned zeros (the
+// bound overflowed position arithmetic), and huge global token counts mean "every key".
+TEST(Kernel, HugeWindowBoundsAreUnbounded) {
+  ContextPtr context = makeContext(2);
+  attn_problem problem = softmax(ATTN_DTYPE_F32, 4, 2, 64, 64);
+  problem.window_right = INT64_MAX;
+  KernelPtr kernel;
+  ATTN_CREATE_KERNEL_OR_SKIP(context.get(), problem, kernel);
+  AttentionCase c;
+  c.problem = softmax(ATTN_DTYPE_F32, 4, 2, 64, 64); // what it means: dense
+  c.batch = 2;
+  c.seqQ = 77;
+  c.seqKv = 300;
+  expectAccurate(runCase(kernel.get(), c), problem.dtype);
+  c.seqQ = 1; // decode
+  expectAccurate(runCase(kernel.get(), c), problem.dtype);
+
+  problem.window_right = -1;
+  problem.causal = 1;
+  problem.window_left = INT64_MAX - 1;
+  problem.global_tokens = INT64_MAX;
+  KernelPtr causal;
+  ATTN_CREATE_KERNEL_OR_SKIP(context.get(), problem, causal);
+  c.problem = softmax(ATTN_DTYPE_F32, 4, 2, 64, 64);
+  c.problem.causal = 1;
+  c.seqQ = 77;
+  expectAccurate(runCase(causal.get(), c), problem.dtype);
+}
+
 // One query row of two heads (Sq * Hq = 2) always decodes: split, unsplit (short KV) and unsplit
 // (enough batch entries for the threads).
 TEST(Kernel, DecodeOneRowPerHead) {

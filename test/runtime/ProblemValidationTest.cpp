@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 namespace {
 
@@ -83,6 +84,11 @@ TEST(Context, CreateRejectsBadOptions) {
   badFlag.disk_cache = 2;
   EXPECT_EQ(attn_context_create(&badFlag, &context), ATTN_STATUS_INVALID_ARGUMENT);
   EXPECT_TRUE(messageContains("attn_context_options.disk_cache is 2, expected 0 or 1"));
+
+  attn_context_options negativeBound = options;
+  negativeBound.cache_max_bytes = -1;
+  EXPECT_EQ(attn_context_create(&negativeBound, &context), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_TRUE(messageContains("attn_context_options.cache_max_bytes is -1, expected >= 0"));
   EXPECT_EQ(context, kContextSentinel);
 }
 
@@ -206,6 +212,23 @@ const BadField kBadFields[] = {
      "head_dim_v 48 is not supported (supported: 32, 64, 80, 96, 128, 192, 256)"},
     {"head_dim 512", [](attn_problem &p) { p.head_dim = 512; }, ATTN_STATUS_UNSUPPORTED,
      "head_dim 512 is not supported"},
+    // Limits: the heads_q = 2^40 with heads_kv = 1 aborted inside the kernel generator.
+    {"heads_q 2^40",
+     [](attn_problem &p) {
+       p.heads_q = int64_t(1) << 40;
+       p.heads_kv = 1;
+     },
+     ATTN_STATUS_INVALID_ARGUMENT, "at most 4096 heads are supported (ATTN_MAX_HEADS)"},
+    {"heads_kv 2^32",
+     [](attn_problem &p) { p.heads_q = p.heads_kv = int64_t(1) << 32; },
+     ATTN_STATUS_INVALID_ARGUMENT, "at most 4096 heads are supported"},
+    {"GQA group 512",
+     [](attn_problem &p) {
+       p.heads_q = 512;
+       p.heads_kv = 1;
+     },
+     ATTN_STATUS_INVALID_ARGUMENT,
+     "heads_q / heads_kv is 512 query heads per kv head; at most 256 are supported"},
 };
 
 TEST(Problem, EachBadFieldIsNamed) {
@@ -280,6 +303,48 @@ TEST(Problem, ValidProblemsPassValidation) {
   linear.feature_map = ATTN_FEATURE_MAP_RELU;
   linear.normalize = 0;
   expectValid(linear);
+}
+
+// attn_kernel_get_problem returns the normalized form, which is the dialect's canonical form.
+std::optional<attn_problem> normalizedOf(attn_problem problem) {
+  ContextPtr context = makeContext(1);
+  attn_kernel *raw = nullptr;
+  attn_status status = attn_kernel_create(context.get(), &problem, &raw);
+  if (isNoPluginError(status, attn_last_error()))
+    return std::nullopt;
+  EXPECT_EQ(status, ATTN_STATUS_SUCCESS) << attn_last_error();
+  KernelPtr kernel(raw);
+  attn_problem out;
+  out.struct_size = sizeof(out);
+  EXPECT_EQ(attn_kernel_get_problem(kernel.get(), &out), ATTN_STATUS_SUCCESS);
+  return out;
+}
+
+TEST(Problem, MaskIsNormalized) {
+  // A bound no sequence can reach is unbounded (window = (-1, 2^63 - 1) masked every key).
+  attn_problem p = validProblem();
+  p.window_right = INT64_MAX;
+  std::optional<attn_problem> n = normalizedOf(p);
+  if (!n)
+    GTEST_SKIP() << "needs the compiler plugin";
+  EXPECT_EQ(n->window_left, -1);
+  EXPECT_EQ(n->window_right, -1);
+  p = validProblem();
+  p.window_left = int64_t(1) << 31;
+  p.window_right = 0; // right 0 is causal
+  n = normalizedOf(p);
+  EXPECT_EQ(n->causal, 1);
+  EXPECT_EQ(n->window_left, -1);
+  EXPECT_EQ(n->window_right, -1);
+  // Global tokens only widen a finite band; more than any sequence holds are that many.
+  p = validProblem();
+  p.global_tokens = 4;
+  EXPECT_EQ(normalizedOf(p)->global_tokens, 0);
+  p.window_left = 16;
+  p.global_tokens = INT64_MAX;
+  n = normalizedOf(p);
+  EXPECT_EQ(n->window_left, 16);
+  EXPECT_EQ(n->global_tokens, ATTN_MAX_SEQUENCE_LENGTH);
 }
 
 // A caller compiled against a newer header passes a larger struct: its first fields are read.

@@ -1,6 +1,7 @@
 //===- ProblemModule.cpp - attn_problem -> problem module -----------------===//
 
 #include "attn/JIT/CPUCompiler.h"
+#include "attn/Dialect/Attn/IR/AttnShape.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -9,6 +10,11 @@
 
 using namespace mlir;
 using namespace mlir::attn;
+
+// The C API and the dialect refuse the same problems.
+static_assert(kMaxHeads == ATTN_MAX_HEADS && kMaxGroup == ATTN_MAX_GQA_GROUP &&
+                  kMaxSequenceLength == ATTN_MAX_SEQUENCE_LENGTH,
+              "the dialect's limits (AttnShape.h) and the C API's (attn_runtime.h) differ");
 
 static Type elementType(MLIRContext &ctx, attn_dtype dtype) {
   switch (dtype) {

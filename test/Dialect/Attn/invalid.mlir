@@ -185,7 +185,7 @@ func.func @scale_nan(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: ten
 // -----
 
 func.func @global_tokens_negative(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) {
-  // expected-error @+1 {{global_tokens must be >= 0, got -1}}
+  // expected-error @+1 {{global_tokens must be in [0, 2147483647], got -1}}
   %o = attn.attention %q, %k, %v {window = array<i64: 4, 4>, global_tokens = -1 : i64} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
   return
 }
@@ -364,5 +364,47 @@ func.func @merge_part_count(%p: tensor<4x?x1x32x128xf32>, %l: tensor<2x?x32x1xf3
 func.func @merge_output(%p: tensor<4x?x1x32x128xf32>, %l: tensor<4x?x32x1xf32>) {
   // expected-error @+1 {{output value head dim (dim 3) is 64, expected 128}}
   %o, %lse = attn.merge %p, %l : tensor<4x?x1x32x128xf32>, tensor<4x?x32x1xf32> -> tensor<?x1x32x64xf32>, tensor<?x32x1xf32>
+  return
+}
+
+// -----
+
+// Limits (AttnShape.h): a whole GQA group is one work item, so groups and head counts are bounded.
+func.func @too_many_heads(%q: tensor<?x?x8192x64xf32>, %k: tensor<?x?x8192x64xf32>, %v: tensor<?x?x8192x64xf32>) {
+  // expected-error @+1 {{at most 4096 heads are supported, got 8192 query heads and 8192 kv heads}}
+  %o = attn.attention %q, %k, %v : tensor<?x?x8192x64xf32>, tensor<?x?x8192x64xf32>, tensor<?x?x8192x64xf32> -> tensor<?x?x8192x64xf32>
+  return
+}
+
+// -----
+
+func.func @group_too_large(%q: tensor<?x?x512x64xf32>, %k: tensor<?x?x1x64xf32>, %v: tensor<?x?x1x64xf32>) {
+  // expected-error @+1 {{at most 256 query heads per kv head are supported, got 512}}
+  %o = attn.attention %q, %k, %v : tensor<?x?x512x64xf32>, tensor<?x?x1x64xf32>, tensor<?x?x1x64xf32> -> tensor<?x?x512x64xf32>
+  return
+}
+
+// -----
+
+func.func @linear_group_too_large(%q: tensor<?x?x1024x64xf32>, %k: tensor<?x?x2x64xf32>, %v: tensor<?x?x2x64xf32>) {
+  // expected-error @+1 {{at most 256 query heads per kv head are supported, got 512}}
+  %o = attn.linear_attention %q, %k, %v : tensor<?x?x1024x64xf32>, tensor<?x?x2x64xf32>, tensor<?x?x2x64xf32> -> tensor<?x?x1024x64xf32>
+  return
+}
+
+// -----
+
+// No sequence is longer than 2^31 - 1: a larger bound would overflow position arithmetic.
+func.func @window_bound_too_large(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) {
+  // expected-error @+1 {{window right bound 9223372036854775807 exceeds the longest sequence (2147483647); use -1 for unbounded}}
+  %o = attn.attention %q, %k, %v {window = array<i64: -1, 9223372036854775807>} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @global_tokens_too_many(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) {
+  // expected-error @+1 {{global_tokens must be in [0, 2147483647], got 4294967296}}
+  %o = attn.attention %q, %k, %v {window = array<i64: 16, 0>, global_tokens = 4294967296 : i64} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
   return
 }

@@ -9,6 +9,7 @@
 #define ATTN_CONVERSION_ATTNTOCPU_KERNELS_H
 
 #include "attn/Dialect/Attn/IR/AttnDialect.h"
+#include "attn/Dialect/Attn/IR/AttnShape.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
@@ -21,7 +22,6 @@ struct CPUKernelConfig {
   int64_t vectorWidth = 0; // f32 lanes per vector register (16 for AVX-512, 8 for AVX2)
 };
 
-constexpr StringLiteral kCPUConfigAttrName = "attn.cpu_config";
 
 /// Heuristic configuration for `op` (attn.attention or attn.linear_attention).
 CPUKernelConfig chooseCPUConfig(Operation *op, int64_t vectorWidth);

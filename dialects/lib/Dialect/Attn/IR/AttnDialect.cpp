@@ -1,6 +1,7 @@
 //===- AttnDialect.cpp - the attn dialect ---------------------------------===//
 
 #include "attn/Dialect/Attn/IR/AttnDialect.h"
+#include "attn/Dialect/Attn/IR/AttnShape.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -24,4 +25,11 @@ void AttnDialect::initialize() {
 #define GET_OP_LIST
 #include "attn/Dialect/Attn/IR/AttnOps.cpp.inc"
       >();
+}
+
+LogicalResult AttnDialect::verifyOperationAttribute(Operation *op, NamedAttribute attribute) {
+  if (attribute.getName() == kCPUConfigAttrName)
+    return verifyCPUConfig(op, attribute.getValue());
+  return op->emitOpError() << "has an unknown attn dialect attribute '" << attribute.getName().getValue()
+                           << "'";
 }

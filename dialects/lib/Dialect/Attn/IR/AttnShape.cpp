@@ -2,9 +2,12 @@
 
 #include "attn/Dialect/Attn/IR/AttnShape.h"
 
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace mlir;
@@ -92,9 +95,16 @@ LogicalResult mlir::attn::verifyQKV(Operation *op, Type query, Type key, Type va
   if (v.getDimSize(2) != shape.headsKv)
     return op->emitOpError() << "value heads " << v.getDimSize(2) << " do not match key heads "
                              << shape.headsKv;
+  if (shape.headsQ > kMaxHeads || shape.headsKv > kMaxHeads)
+    return op->emitOpError() << "at most " << kMaxHeads << " heads are supported, got "
+                             << shape.headsQ << " query heads and " << shape.headsKv
+                             << " kv heads";
   if (shape.headsQ % shape.headsKv != 0)
     return op->emitOpError() << "query heads " << shape.headsQ << " must be a multiple of kv heads "
                              << shape.headsKv << " (grouped-query attention)";
+  if (shape.headsQ / shape.headsKv > kMaxGroup)
+    return op->emitOpError() << "at most " << kMaxGroup << " query heads per kv head are "
+                             << "supported, got " << shape.headsQ / shape.headsKv;
   for (auto [name, type] : {std::pair<StringRef, RankedTensorType>{"key", k}, {"value", v}}) {
     if (!compatible(type.getDimSize(0), shape.batch))
       return op->emitOpError() << name << " batch " << dimString(type.getDimSize(0))
@@ -162,12 +172,55 @@ LogicalResult mlir::attn::verifyScoreAttrs(Operation *op, std::optional<double> 
       if (bound < -1)
         return op->emitOpError() << "window " << name << " bound must be >= 0, or -1 for "
                                  << "unbounded, got " << bound;
+      if (bound > kMaxSequenceLength)
+        return op->emitOpError() << "window " << name << " bound " << bound
+                                 << " exceeds the longest sequence (" << kMaxSequenceLength
+                                 << "); use -1 for unbounded";
     }
   }
-  if (globalTokens && *globalTokens < 0)
-    return op->emitOpError() << "global_tokens must be >= 0, got " << *globalTokens;
+  if (globalTokens && (*globalTokens < 0 || *globalTokens > kMaxSequenceLength))
+    return op->emitOpError() << "global_tokens must be in [0, " << kMaxSequenceLength
+                             << "], got " << *globalTokens;
   if (softcap && !(std::isfinite(*softcap) && *softcap > 0))
     return op->emitOpError() << "softcap must be finite and > 0, got " << *softcap
                              << " (omit it for no softcap)";
+  return success();
+}
+
+LogicalResult mlir::attn::verifyCPUConfig(Operation *op, Attribute config) {
+  auto dict = dyn_cast<DictionaryAttr>(config);
+  auto error = [&]() {
+    return op->emitOpError() << "'" << kCPUConfigAttrName << "' ";
+  };
+  if (!dict)
+    return error() << "must be a dictionary {block_q, block_k, vector_width}, got " << config;
+  int64_t values[3];
+  const StringRef keys[3] = {"block_q", "block_k", "vector_width"};
+  for (auto [key, value] : llvm::zip(keys, values)) {
+    auto attr = dict.getAs<IntegerAttr>(key);
+    if (!attr || !attr.getType().isInteger(64))
+      return error() << "needs '" << key << "' as an i64";
+    value = attr.getInt();
+  }
+  if (dict.size() != 3)
+    return error() << "holds keys other than block_q, block_k and vector_width";
+  auto [blockQ, blockK, width] = values;
+  if (width != 4 && width != 8 && width != 16)
+    return error() << "vector_width must be 4, 8 or 16, got " << width;
+  if (blockK < width || blockK > kMaxCPUBlockK || blockK % width != 0)
+    return error() << "block_k must be a multiple of vector_width (" << width << ") in ["
+                   << width << ", " << kMaxCPUBlockK << "], got " << blockK;
+  int64_t group = 1;
+  if (op->getNumOperands() >= 2) { // Q and K of attn.attention / attn.online_attention
+    auto q = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
+    auto k = dyn_cast<RankedTensorType>(op->getOperand(1).getType());
+    if (q && k && q.getRank() == 4 && k.getRank() == 4 && q.getDimSize(2) > 0 &&
+        k.getDimSize(2) > 0 && q.getDimSize(2) % k.getDimSize(2) == 0)
+      group = q.getDimSize(2) / k.getDimSize(2);
+  }
+  if (blockQ < 1 || blockQ > kMaxCPURowsPerItem / group)
+    return error() << "block_q must be in [1, " << std::max<int64_t>(1, kMaxCPURowsPerItem / group)
+                   << "] (block_q x " << group << " query heads per kv head <= "
+                   << kMaxCPURowsPerItem << " rows), got " << blockQ;
   return success();
 }

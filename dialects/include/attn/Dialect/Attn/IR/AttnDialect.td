@@ -21,6 +21,8 @@ def Attn_Dialect : Dialect {
     and sequence lengths may be dynamic. The exact math is ../shared/SPEC.md §3.
   }];
   let useDefaultAttributePrinterParser = 1;
+  // `attn.cpu_config` on an op is checked against the op (AttnShape.h, verifyCPUConfig).
+  let hasOperationAttrVerify = 1;
   let hasCanonicalizer = 0;
 }
 

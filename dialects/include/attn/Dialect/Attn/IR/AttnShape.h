@@ -10,6 +10,7 @@
 #include "mlir/IR/Operation.h"
 #include "mlir/IR/Types.h"
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
 #include <optional>
 
 namespace mlir::attn {
@@ -24,6 +25,29 @@ struct ProblemShape {
 /// Largest head dim the dialect accepts (SPEC §2 lists 32..256; 512 leaves room for MLA-style
 /// dims).
 constexpr int64_t kMaxHeadDim = 512;
+
+/// Largest head counts (each of Hq and Hkv) and query heads per kv head: kernels hold a whole GQA
+/// group per work item, and their size grows with it. The C API has the same limits
+/// (ATTN_MAX_HEADS, ATTN_MAX_GQA_GROUP).
+constexpr int64_t kMaxHeads = 4096;
+constexpr int64_t kMaxGroup = 256;
+
+/// Longest sequence (the int32 range of per-batch lengths, ATTN_MAX_SEQUENCE_LENGTH): window bounds
+/// and global token counts above it are refused, so that no position arithmetic overflows.
+constexpr int64_t kMaxSequenceLength = 2147483647;
+
+/// The CPU tile configuration (`attn.cpu_config = {block_q, block_k, vector_width}`): set by
+/// attn-configure-cpu or by hand, read by the CPU kernel generators, verified by the dialect.
+constexpr llvm::StringLiteral kCPUConfigAttrName = "attn.cpu_config";
+/// Keys per K/V tile and query rows per work item (block_q x the GQA group) at most: scratch
+/// buffers and unrolled code grow with them.
+constexpr int64_t kMaxCPUBlockK = 1024;
+constexpr int64_t kMaxCPURowsPerItem = 256;
+
+/// Checks an `attn.cpu_config` value on `op`: exactly the keys block_q, block_k, vector_width as
+/// i64; vector_width 4, 8 or 16; block_k a multiple of it, at most kMaxCPUBlockK; block_q >= 1 and
+/// block_q x (Hq / Hkv) at most kMaxCPURowsPerItem.
+LogicalResult verifyCPUConfig(Operation *op, Attribute config);
 
 /// True for the element types Q/K/V/O may have: f32, f16, bf16.
 bool isSupportedElementType(Type type);
