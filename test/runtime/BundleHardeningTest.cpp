@@ -36,8 +36,7 @@ attn_problem gqaProblem() { // gqa.attnb
 
 KernelPtr load(attn_context *context, const std::string &bytes) {
   attn_kernel *raw = nullptr;
-  EXPECT_EQ(attn_kernel_load_bundle(context, bytes.data(), bytes.size(), &raw),
-            ATTN_STATUS_SUCCESS)
+  EXPECT_EQ(attn_kernel_load_bundle(context, bytes.data(), bytes.size(), &raw), ATTN_STATUS_SUCCESS)
       << attn_last_error();
   return KernelPtr(raw);
 }
@@ -119,7 +118,8 @@ TEST(BundleHardening, EditedFieldsAreRefused) {
       {"head_dim", [](bundle::BundleEntry &e) { e.headDim = 128; }},
       {"head_dim_v", [](bundle::BundleEntry &e) { e.headDimV = 32; }},
       {"window_left", [](bundle::BundleEntry &e) { e.windowLeft = 5; }},
-      {"global_tokens", [](bundle::BundleEntry &e) {
+      {"global_tokens",
+       [](bundle::BundleEntry &e) {
          e.windowLeft = 9;
          e.globalTokens = 2;
        }},

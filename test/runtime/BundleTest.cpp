@@ -14,7 +14,6 @@ namespace {
 
 using namespace attn::rttest;
 
-
 // The problem attnc was given for gqa.attnb (see test/runtime/CMakeLists.txt).
 attn_problem gqaProblem() {
   attn_problem p = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, 8, 2, 64, 64);

@@ -219,8 +219,7 @@ const BadField kBadFields[] = {
        p.heads_kv = 1;
      },
      ATTN_STATUS_INVALID_ARGUMENT, "at most 4096 heads are supported (ATTN_MAX_HEADS)"},
-    {"heads_kv 2^32",
-     [](attn_problem &p) { p.heads_q = p.heads_kv = int64_t(1) << 32; },
+    {"heads_kv 2^32", [](attn_problem &p) { p.heads_q = p.heads_kv = int64_t(1) << 32; },
      ATTN_STATUS_INVALID_ARGUMENT, "at most 4096 heads are supported"},
     {"GQA group 512",
      [](attn_problem &p) {

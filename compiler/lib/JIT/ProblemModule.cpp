@@ -1,7 +1,7 @@
 //===- ProblemModule.cpp - attn_problem -> problem module -----------------===//
 
-#include "attn/JIT/CPUCompiler.h"
 #include "attn/Dialect/Attn/IR/AttnShape.h"
+#include "attn/JIT/CPUCompiler.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"

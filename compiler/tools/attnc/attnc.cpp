@@ -27,6 +27,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Config/llvm-config.h"
+#include "llvm/Object/ObjectFile.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
@@ -413,8 +414,7 @@ std::optional<Failure> compile(ModuleOp module, std::string &output) {
     for (llvm::Function &fn : *llvmModule)
       if (!fn.isDeclaration())
         fn.setName(kernelName + "_" + fn.getName().str());
-    if (llvm::GlobalVariable *manifest =
-            llvmModule->getGlobalVariable(ATTN_KERNEL_MANIFEST_SYMBOL))
+    if (llvm::GlobalVariable *manifest = llvmModule->getGlobalVariable(ATTN_KERNEL_MANIFEST_SYMBOL))
       manifest->setName(kernelName + "_" ATTN_KERNEL_MANIFEST_SYMBOL);
   }
   if (emit == Emit::LLVM) {
@@ -512,6 +512,88 @@ int run(MLIRContext &ctx) {
 }
 
 /// attnc inspect FILE: verifies a bundle as the runtime would and prints what it holds.
+/// The manifest a kernel's shared object defines (attn_kernel_manifest.h), read off its symbol.
+std::optional<attn_kernel_manifest> readManifest(llvm::StringRef sharedObject) {
+  auto object = llvm::object::ObjectFile::createObjectFile(
+      llvm::MemoryBufferRef(sharedObject, "bundle kernel"));
+  if (!object) {
+    llvm::consumeError(object.takeError());
+    return std::nullopt;
+  }
+  for (const llvm::object::SymbolRef &symbol : (*object)->symbols()) {
+    llvm::Expected<llvm::StringRef> name = symbol.getName();
+    if (!name) {
+      llvm::consumeError(name.takeError());
+      continue;
+    }
+    if (*name != ATTN_KERNEL_MANIFEST_SYMBOL)
+      continue;
+    llvm::Expected<uint64_t> address = symbol.getAddress();
+    llvm::Expected<llvm::object::section_iterator> section = symbol.getSection();
+    if (!address || !section || *section == (*object)->section_end()) {
+      if (!address)
+        llvm::consumeError(address.takeError());
+      if (!section)
+        llvm::consumeError(section.takeError());
+      return std::nullopt;
+    }
+    llvm::Expected<llvm::StringRef> contents = (*section)->getContents();
+    if (!contents) {
+      llvm::consumeError(contents.takeError());
+      return std::nullopt;
+    }
+    uint64_t offset = *address - (*section)->getAddress();
+    attn_kernel_manifest manifest;
+    if (*address < (*section)->getAddress() || offset > contents->size() ||
+        contents->size() - offset < sizeof(manifest))
+      return std::nullopt;
+    std::memcpy(&manifest, contents->data() + offset, sizeof(manifest));
+    return manifest;
+  }
+  return std::nullopt;
+}
+
+/// What differs between a bundle entry and its code's own manifest ("" when nothing does): the
+/// loader refuses such a kernel.
+std::string manifestMismatch(const ::attn::bundle::BundleHeader &h,
+                             const ::attn::bundle::BundleEntry &e, llvm::StringRef sharedObject) {
+  std::optional<attn_kernel_manifest> code = readManifest(sharedObject);
+  if (!code)
+    return "its shared object has no readable " ATTN_KERNEL_MANIFEST_SYMBOL;
+  // What the container says, in the manifest's layout; the code's own fields where it says none.
+  attn_kernel_manifest claimed = *code;
+  claimed.attnc_major = h.attncMajor;
+  claimed.attnc_minor = h.attncMinor;
+  claimed.attnc_patch = h.attncPatch;
+  claimed.variant = e.variant;
+  claimed.dtype = e.dtype;
+  claimed.causal = e.causal;
+  claimed.return_lse = e.returnLse;
+  claimed.return_entropy = e.returnEntropy;
+  claimed.feature_map = e.featureMap;
+  claimed.normalize = e.normalize;
+  claimed.reserved = e.reserved;
+  claimed.heads_q = e.headsQ;
+  claimed.heads_kv = e.headsKv;
+  claimed.head_dim = e.headDim;
+  claimed.head_dim_v = e.headDimV;
+  claimed.window_left = e.windowLeft;
+  claimed.window_right = e.windowRight;
+  claimed.global_tokens = e.globalTokens;
+  claimed.scale = e.scale;
+  claimed.softcap = e.softcap;
+  claimed.block_q = e.blockQ;
+  claimed.block_k = e.blockK;
+  claimed.decode_max_rows = e.decodeMaxRows;
+  if (std::memcmp(&claimed, &*code, sizeof(claimed)) == 0)
+    return "";
+  return llvm::formatv("its entry does not describe its code (the code was built by attnc "
+                       "{0}.{1}.{2} for heads {3}/{4}, D {5}, causal {6}, tiles {7}/{8})",
+                       code->attnc_major, code->attnc_minor, code->attnc_patch, code->heads_q,
+                       code->heads_kv, code->head_dim, code->causal, code->block_q, code->block_k)
+      .str();
+}
+
 int inspect(const char *path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
@@ -530,9 +612,19 @@ int inspect(const char *path) {
     return kUserError;
   }
   const auto &h = view.header;
+  for (auto [i, e] : llvm::enumerate(view.entries)) {
+    std::string defect = manifestMismatch(
+        h, e,
+        llvm::StringRef(reinterpret_cast<const char *>(view.bytes) + e.payloadOffset,
+                        e.payloadSize));
+    if (!defect.empty()) {
+      llvm::errs() << "attnc: error: " << path << ": kernel [" << i << "]: " << defect << "\n";
+      return kUserError;
+    }
+  }
   llvm::outs() << "kernel bundle " << path << ": format " << h.formatVersion << ", attnc "
                << h.attncMajor << "." << h.attncMinor << "." << h.attncPatch << ", " << h.totalSize
-               << " bytes, checksum ok, " << h.entryCount << " kernel(s)\n";
+               << " bytes, checksum ok, " << h.entryCount << " kernel(s), manifests match\n";
   const char *dtypes[] = {"f32", "f16", "bf16"};
   const char *maps[] = {"elu_plus_one", "relu", "identity"};
   for (auto [i, e] : llvm::enumerate(view.entries)) {

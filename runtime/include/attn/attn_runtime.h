@@ -98,9 +98,9 @@ typedef struct attn_context_options {
                                         parallel_for's width; 0 = hardware threads, 1 = no pool */
   attn_parallel_for_fn parallel_for; /* NULL = the built-in pool */
   void *parallel_for_user;
-  const char *cache_dir; /* NULL = $ATTN_CACHE_DIR, else $XDG_CACHE_HOME/attnc,
-                            else $HOME/.cache/attnc; copied at create */
-  int32_t disk_cache;    /* 1 = use the on-disk kernel cache (default), 0 = off */
+  const char *cache_dir;   /* NULL = $ATTN_CACHE_DIR, else $XDG_CACHE_HOME/attnc,
+                              else $HOME/.cache/attnc; copied at create */
+  int32_t disk_cache;      /* 1 = use the on-disk kernel cache (default), 0 = off */
   int64_t cache_max_bytes; /* the disk cache's size bound: past it, the least recently used
                               entries are removed; 0 = $ATTN_CACHE_MAX_BYTES, else 1 GiB */
 } attn_context_options;
@@ -203,13 +203,14 @@ ATTN_API ATTN_NODISCARD attn_status attn_kernel_load_bundle_file(attn_context *c
 /* Kernel code linked into the program (attnc --emit=obj --header=...: the generated header fills
  * this in; engines do not write it by hand). The entry points follow attnc's kernel ABI. */
 typedef struct attn_kernel_code {
-  size_t struct_size;    /* sizeof(attn_kernel_code) */
-  void (*softmax_main)(void);   /* softmax problems */
-  void (*softmax_decode)(void); /* softmax problems not asking for entropy */
-  void (*merge)(void);          /* softmax problems not asking for entropy */
-  void (*linear)(void);         /* linear problems */
+  size_t struct_size;                        /* sizeof(attn_kernel_code) */
+  void (*softmax_main)(void);                /* softmax problems */
+  void (*softmax_decode)(void);              /* softmax problems not asking for entropy */
+  void (*merge)(void);                       /* softmax problems not asking for entropy */
+  void (*linear)(void);                      /* linear problems */
   int64_t block_q, block_k, decode_max_rows; /* the tiles the code was built with */
-  const void *manifest; /* the code's own account of its problem and tiles (NAME_attn_kernel_manifest) */
+  const void
+      *manifest; /* the code's own account of its problem and tiles (NAME_attn_kernel_manifest) */
 } attn_kernel_code;
 
 /* A kernel over code linked into the program, for `problem` (which must be the problem the code

@@ -3,8 +3,9 @@
 // A bundle (core/bundle_format.h) is verified (layout, checksum, versions, target, CPU level),
 // its shared object is handed to the dynamic loader through an anonymous memory file, the code's
 // own manifest is compared with the bundle's entry (core/manifest.h), and its entry points become
-// an ordinary kernel: launches go through the same validation and dispatch as JIT-compiled ones. No compiler is loaded. attn_kernel_create_from_code does the same for code
-// linked into the program (attnc --emit=obj with its generated header).
+// an ordinary kernel: launches go through the same validation and dispatch as JIT-compiled ones. No
+// compiler is loaded. attn_kernel_create_from_code does the same for code linked into the program
+// (attnc --emit=obj with its generated header).
 //
 //===----------------------------------------------------------------------===//
 
@@ -84,8 +85,7 @@ std::string sharedObjectDefect(const unsigned char *data, size_t size) {
     return "too short to be a shared object";
   std::memcpy(&ehdr, data, sizeof(ehdr));
   if (std::memcmp(ehdr.e_ident, ELFMAG, SELFMAG) != 0 || ehdr.e_ident[EI_CLASS] != ELFCLASS64 ||
-      ehdr.e_ident[EI_DATA] != ELFDATA2LSB || ehdr.e_type != ET_DYN ||
-      ehdr.e_machine != EM_X86_64)
+      ehdr.e_ident[EI_DATA] != ELFDATA2LSB || ehdr.e_type != ET_DYN || ehdr.e_machine != EM_X86_64)
     return "not an x86-64 ELF shared object";
   auto within = [&](uint64_t offset, uint64_t count, uint64_t entrySize) {
     return entrySize != 0 && count <= size / entrySize && offset <= size - count * entrySize;
@@ -137,8 +137,8 @@ LoadedSharedObject loadSharedObject(const unsigned char *data, size_t size) {
       int higher = fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
       close(fd);
       if (higher < 0)
-        fail(ATTN_STATUS_INTERNAL_ERROR, format("cannot duplicate the bundle's memory file: %s",
-                                                std::strerror(errno)));
+        fail(ATTN_STATUS_INTERNAL_ERROR,
+             format("cannot duplicate the bundle's memory file: %s", std::strerror(errno)));
       fd = higher;
       continue;
     }
@@ -235,15 +235,14 @@ attn_status loadBundle(attn_context *context, const void *data, size_t size,
   code.softmax_decode = reinterpret_cast<attn_decode_fn>(symbol("_mlir_ciface_attn_decode"));
   code.merge = reinterpret_cast<attn_merge_fn>(symbol("_mlir_ciface_attn_merge"));
   code.linear = reinterpret_cast<attn_linear_fn>(symbol("_mlir_ciface_attn_linear"));
-  code.manifest =
-      static_cast<const attn_kernel_manifest *>(symbol(ATTN_KERNEL_MANIFEST_SYMBOL));
+  code.manifest = static_cast<const attn_kernel_manifest *>(symbol(ATTN_KERNEL_MANIFEST_SYMBOL));
   code.block_q = entry.blockQ;
   code.block_k = entry.blockK;
   code.decode_max_rows = entry.decodeMaxRows;
   const bundle::BundleHeader &h = view.header;
-  if (code.manifest && (code.manifest->attnc_major != h.attncMajor ||
-                        code.manifest->attnc_minor != h.attncMinor ||
-                        code.manifest->attnc_patch != h.attncPatch)) {
+  if (code.manifest &&
+      (code.manifest->attnc_major != h.attncMajor || code.manifest->attnc_minor != h.attncMinor ||
+       code.manifest->attnc_patch != h.attncPatch)) {
     std::string why = format("corrupt kernel bundle: its header says attnc %u.%u.%u, its code was "
                              "built by attnc %u.%u.%u",
                              h.attncMajor, h.attncMinor, h.attncPatch, code.manifest->attnc_major,
@@ -269,7 +268,8 @@ std::string readBundleFile(const char *path) {
   } closer{fd};
   struct stat info;
   if (fstat(fd, &info) != 0)
-    fail(ATTN_STATUS_IO_ERROR, format("cannot stat the bundle '%s': %s", path, std::strerror(errno)));
+    fail(ATTN_STATUS_IO_ERROR,
+         format("cannot stat the bundle '%s': %s", path, std::strerror(errno)));
   if (!S_ISREG(info.st_mode))
     fail(ATTN_STATUS_IO_ERROR,
          format("the bundle '%s' is not a regular file (%s)", path,

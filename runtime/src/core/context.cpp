@@ -17,8 +17,8 @@ namespace {
 
 constexpr size_t kOptionsSizeV1 =
     offsetof(attn_context_options, disk_cache) + sizeof(attn_context_options::disk_cache);
-constexpr size_t kOptionsSizeV2 = offsetof(attn_context_options, cache_max_bytes) +
-                                  sizeof(attn_context_options::cache_max_bytes);
+constexpr size_t kOptionsSizeV2 =
+    offsetof(attn_context_options, cache_max_bytes) + sizeof(attn_context_options::cache_max_bytes);
 constexpr size_t kStatsSizeV1 = offsetof(attn_context_stats, disk_cache_rejected) +
                                 sizeof(attn_context_stats::disk_cache_rejected);
 

@@ -18,9 +18,8 @@ CompiledKernel::~CompiledKernel() {
     release_();
 }
 
-std::shared_ptr<const CompiledKernel> KernelCache::compile(const attn_problem &problem,
-                                                           const char *cacheDir,
-                                                           int64_t cacheMaxBytes) {
+std::shared_ptr<const CompiledKernel>
+KernelCache::compile(const attn_problem &problem, const char *cacheDir, int64_t cacheMaxBytes) {
   const Plugin &plugin = Plugin::get();
   attn_jit_kernel entry = plugin.compile(problem, cacheDir, cacheMaxBytes);
   std::shared_ptr<const CompiledKernel> kernel;

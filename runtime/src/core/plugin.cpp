@@ -179,9 +179,8 @@ attn_jit_kernel Plugin::compile(const attn_problem &problem, const char *cacheDi
   std::string defect = kernelDefect(problem, kernel);
   if (!defect.empty()) {
     release(kernel.handle);
-    fail(ATTN_STATUS_INTERNAL_ERROR,
-         format("the compiler plugin %s returned kernel code that %s", path_.c_str(),
-                defect.c_str()));
+    fail(ATTN_STATUS_INTERNAL_ERROR, format("the compiler plugin %s returned kernel code that %s",
+                                            path_.c_str(), defect.c_str()));
   }
   return kernel;
 }

@@ -74,10 +74,10 @@ void checkFields(const attn_problem &p) {
     failInvalid(
         format("attn_problem.heads_kv is %lld, expected >= 1", static_cast<long long>(p.heads_kv)));
   if (p.heads_q > ATTN_MAX_HEADS || p.heads_kv > ATTN_MAX_HEADS)
-    failInvalid(format("attn_problem.heads_q/heads_kv are %lld/%lld; at most %d heads are supported "
-                       "(ATTN_MAX_HEADS)",
-                       static_cast<long long>(p.heads_q), static_cast<long long>(p.heads_kv),
-                       ATTN_MAX_HEADS));
+    failInvalid(format(
+        "attn_problem.heads_q/heads_kv are %lld/%lld; at most %d heads are supported "
+        "(ATTN_MAX_HEADS)",
+        static_cast<long long>(p.heads_q), static_cast<long long>(p.heads_kv), ATTN_MAX_HEADS));
   if (p.heads_q % p.heads_kv != 0)
     failInvalid(format("attn_problem.heads_q (%lld) must be a multiple of heads_kv (%lld) "
                        "(grouped-query attention)",

@@ -131,7 +131,8 @@ TEST_F(PluginCheck, ManifestMustBeTheProblems) {
             "was built for heads_q = 1, but is asked to run heads_q = 2");
   other = p;
   other.causal = 1;
-  EXPECT_EQ(kernelDefect(other, kernel), "was built for causal = 0, but is asked to run causal = 1");
+  EXPECT_EQ(kernelDefect(other, kernel),
+            "was built for causal = 0, but is asked to run causal = 1");
   other = p;
   other.window_left = 7;
   EXPECT_EQ(kernelDefect(other, kernel),
@@ -176,7 +177,8 @@ TEST_F(PluginCheck, ManifestOfAnotherFormatOrVersion) {
       << kernelDefect(problem(false), kernel);
   kernel = softmaxKernel(problem(false));
   manifest.vector_width = 5;
-  EXPECT_EQ(kernelDefect(problem(false), kernel), "names a vector width of 5 (expected 4, 8 or 16)");
+  EXPECT_EQ(kernelDefect(problem(false), kernel),
+            "names a vector width of 5 (expected 4, 8 or 16)");
 }
 
 TEST_F(PluginCheck, LinearNeedsOnlyItsEntry) {

@@ -29,7 +29,7 @@ static int32_t featureMapOf(FeatureMap map) {
 }
 
 FailureOr<attn_kernel_manifest> mlir::attn::buildKernelManifest(Operation *op,
-                                                               const CPUKernelConfig &config) {
+                                                                const CPUKernelConfig &config) {
   if (!isa<AttentionOp, LinearAttentionOp>(op))
     return failure();
   attn_kernel_manifest m;
@@ -85,7 +85,6 @@ void mlir::attn::emitKernelManifest(ModuleOp module, const attn_kernel_manifest 
   builder.create<LLVM::GlobalOp>(
       module.getLoc(), type, /*isConstant=*/true, LLVM::Linkage::External,
       ATTN_KERNEL_MANIFEST_SYMBOL,
-      builder.getStringAttr(
-          StringRef(reinterpret_cast<const char *>(&manifest), sizeof(manifest))),
+      builder.getStringAttr(StringRef(reinterpret_cast<const char *>(&manifest), sizeof(manifest))),
       /*alignment=*/alignof(attn_kernel_manifest));
 }

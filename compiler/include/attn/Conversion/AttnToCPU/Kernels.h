@@ -22,7 +22,6 @@ struct CPUKernelConfig {
   int64_t vectorWidth = 0; // f32 lanes per vector register (16 for AVX-512, 8 for AVX2)
 };
 
-
 /// Heuristic configuration for `op` (attn.attention or attn.linear_attention).
 CPUKernelConfig chooseCPUConfig(Operation *op, int64_t vectorWidth);
 /// Reads / writes the `attn.cpu_config` dictionary attribute.
@@ -59,8 +58,7 @@ MemRefType vectorMemRefType(Type elementType);
 
 /// An empty entry point `name(args...)` with a C interface (`_mlir_ciface_<name>`, the calling
 /// convention of attn_jit_plugin.h), created at `builder`'s insertion point.
-func::FuncOp createKernelFunction(OpBuilder &builder, Location loc, StringRef name,
-                                  TypeRange args);
+func::FuncOp createKernelFunction(OpBuilder &builder, Location loc, StringRef name, TypeRange args);
 
 } // namespace mlir::attn
 

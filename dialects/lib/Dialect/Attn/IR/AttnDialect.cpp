@@ -30,6 +30,6 @@ void AttnDialect::initialize() {
 LogicalResult AttnDialect::verifyOperationAttribute(Operation *op, NamedAttribute attribute) {
   if (attribute.getName() == kCPUConfigAttrName)
     return verifyCPUConfig(op, attribute.getValue());
-  return op->emitOpError() << "has an unknown attn dialect attribute '" << attribute.getName().getValue()
-                           << "'";
+  return op->emitOpError() << "has an unknown attn dialect attribute '"
+                           << attribute.getName().getValue() << "'";
 }

@@ -97,8 +97,7 @@ LogicalResult mlir::attn::verifyQKV(Operation *op, Type query, Type key, Type va
                              << shape.headsKv;
   if (shape.headsQ > kMaxHeads || shape.headsKv > kMaxHeads)
     return op->emitOpError() << "at most " << kMaxHeads << " heads are supported, got "
-                             << shape.headsQ << " query heads and " << shape.headsKv
-                             << " kv heads";
+                             << shape.headsQ << " query heads and " << shape.headsKv << " kv heads";
   if (shape.headsQ % shape.headsKv != 0)
     return op->emitOpError() << "query heads " << shape.headsQ << " must be a multiple of kv heads "
                              << shape.headsKv << " (grouped-query attention)";
@@ -179,8 +178,8 @@ LogicalResult mlir::attn::verifyScoreAttrs(Operation *op, std::optional<double> 
     }
   }
   if (globalTokens && (*globalTokens < 0 || *globalTokens > kMaxSequenceLength))
-    return op->emitOpError() << "global_tokens must be in [0, " << kMaxSequenceLength
-                             << "], got " << *globalTokens;
+    return op->emitOpError() << "global_tokens must be in [0, " << kMaxSequenceLength << "], got "
+                             << *globalTokens;
   if (softcap && !(std::isfinite(*softcap) && *softcap > 0))
     return op->emitOpError() << "softcap must be finite and > 0, got " << *softcap
                              << " (omit it for no softcap)";
@@ -189,9 +188,7 @@ LogicalResult mlir::attn::verifyScoreAttrs(Operation *op, std::optional<double> 
 
 LogicalResult mlir::attn::verifyCPUConfig(Operation *op, Attribute config) {
   auto dict = dyn_cast<DictionaryAttr>(config);
-  auto error = [&]() {
-    return op->emitOpError() << "'" << kCPUConfigAttrName << "' ";
-  };
+  auto error = [&]() { return op->emitOpError() << "'" << kCPUConfigAttrName << "' "; };
   if (!dict)
     return error() << "must be a dictionary {block_q, block_k, vector_width}, got " << config;
   int64_t values[3];
@@ -208,8 +205,8 @@ LogicalResult mlir::attn::verifyCPUConfig(Operation *op, Attribute config) {
   if (width != 4 && width != 8 && width != 16)
     return error() << "vector_width must be 4, 8 or 16, got " << width;
   if (blockK < width || blockK > kMaxCPUBlockK || blockK % width != 0)
-    return error() << "block_k must be a multiple of vector_width (" << width << ") in ["
-                   << width << ", " << kMaxCPUBlockK << "], got " << blockK;
+    return error() << "block_k must be a multiple of vector_width (" << width << ") in [" << width
+                   << ", " << kMaxCPUBlockK << "], got " << blockK;
   int64_t group = 1;
   if (op->getNumOperands() >= 2) { // Q and K of attn.attention / attn.online_attention
     auto q = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
@@ -220,7 +217,8 @@ LogicalResult mlir::attn::verifyCPUConfig(Operation *op, Attribute config) {
   }
   if (blockQ < 1 || blockQ > kMaxCPURowsPerItem / group)
     return error() << "block_q must be in [1, " << std::max<int64_t>(1, kMaxCPURowsPerItem / group)
-                   << "] (block_q x " << group << " query heads per kv head <= "
-                   << kMaxCPURowsPerItem << " rows), got " << blockQ;
+                   << "] (block_q x " << group
+                   << " query heads per kv head <= " << kMaxCPURowsPerItem << " rows), got "
+                   << blockQ;
   return success();
 }
