@@ -380,14 +380,30 @@ std::optional<Failure> compile(ModuleOp module, std::string &output) {
     if (vectorWidth == 0)
       vectorWidth = level == "x86-64-v4" ? 16 : 8;
   }
-  if (vectorWidth) {
-    if (vectorWidth != 4 && vectorWidth != 8 && vectorWidth != 16)
-      return userError("--vector-width must be 4, 8 or 16");
-    module.walk([&](Operation *op) {
-      if (isa<AttentionOp, LinearAttentionOp, MergeOp>(op))
-        setCPUConfig(op, chooseCPUConfig(op, vectorWidth));
-    });
-  }
+  if (vectorWidth && vectorWidth != 4 && vectorWidth != 8 && vectorWidth != 16)
+    return userError("--vector-width must be 4, 8 or 16");
+  // A configuration in the input (by hand, or a tuner's) is kept; it must fit the machines the
+  // code is for. Ops without one get the heuristic for the requested width.
+  const int64_t widest = level == "x86-64-v4"   ? 16
+                         : level == "x86-64-v3" ? 8
+                                                : CPUTargetInfo::host().vectorWidthF32();
+  std::optional<Failure> misfit;
+  module.walk([&](Operation *op) {
+    if (!isa<AttentionOp, LinearAttentionOp, MergeOp>(op))
+      return;
+    if (FailureOr<CPUKernelConfig> given = getCPUConfig(op); succeeded(given)) {
+      if (given->vectorWidth > widest && !misfit)
+        misfit = userError("the input's attn.cpu_config has vector_width " +
+                           std::to_string(given->vectorWidth) + ", but " +
+                           (level.empty() ? std::string("this host") : level) + " has " +
+                           std::to_string(widest) + " f32 lanes");
+      return;
+    }
+    if (vectorWidth)
+      setCPUConfig(op, chooseCPUConfig(op, vectorWidth));
+  });
+  if (misfit)
+    return misfit;
   CPUKernelConfig config;
   if (failed(prepareProblemModule(module, config, error)))
     return userError(error);

@@ -3,9 +3,9 @@
 
 // MHA: four vectors of query rows per work item.
 // CHECK-LABEL: func.func @mha
-// CHECK: attn.cpu_config = {block_k = 64 : i64, block_q = 64 : i64, vector_width = 16 : i64}
+// CHECK: attn.cpu_config = #attn.cpu_config<block_q = 64, block_k = 64, vector_width = 16>
 // AVX2-LABEL: func.func @mha
-// AVX2: attn.cpu_config = {block_k = 64 : i64, block_q = 32 : i64, vector_width = 8 : i64}
+// AVX2: attn.cpu_config = #attn.cpu_config<block_q = 32, block_k = 64, vector_width = 8>
 func.func @mha(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) -> tensor<?x?x8x64xf32> {
   %o = attn.attention %q, %k, %v {causal} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
   return %o : tensor<?x?x8x64xf32>
@@ -15,7 +15,7 @@ func.func @mha(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x
 
 // GQA 32/4: the 8 query heads of a group share the rows of an item.
 // CHECK-LABEL: func.func @gqa
-// CHECK: attn.cpu_config = {block_k = 64 : i64, block_q = 8 : i64, vector_width = 16 : i64}
+// CHECK: attn.cpu_config = #attn.cpu_config<block_q = 8, block_k = 64, vector_width = 16>
 func.func @gqa(%q: tensor<?x?x32x128xbf16>, %k: tensor<?x?x4x128xbf16>, %v: tensor<?x?x4x128xbf16>) -> tensor<?x?x32x128xbf16> {
   %o = attn.attention %q, %k, %v : tensor<?x?x32x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16> -> tensor<?x?x32x128xbf16>
   return %o : tensor<?x?x32x128xbf16>
@@ -25,16 +25,16 @@ func.func @gqa(%q: tensor<?x?x32x128xbf16>, %k: tensor<?x?x4x128xbf16>, %v: tens
 
 // A configuration already present (from tuning or by hand) is kept.
 // CHECK-LABEL: func.func @preconfigured
-// CHECK: attn.cpu_config = {block_k = 32 : i64, block_q = 16 : i64, vector_width = 16 : i64}
+// CHECK: attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 32, vector_width = 16>
 func.func @preconfigured(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) -> tensor<?x?x8x64xf32> {
-  %o = attn.attention %q, %k, %v {attn.cpu_config = {block_k = 32 : i64, block_q = 16 : i64, vector_width = 16 : i64}} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
+  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 32, vector_width = 16>} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
   return %o : tensor<?x?x8x64xf32>
 }
 
 // -----
 
 // CHECK-LABEL: func.func @linear
-// CHECK: attn.linear_attention {{.*}}attn.cpu_config = {block_k = 64 : i64, block_q = 1 : i64, vector_width = 16 : i64}
+// CHECK: attn.linear_attention {{.*}}attn.cpu_config = #attn.cpu_config<block_q = 1, block_k = 64, vector_width = 16>
 func.func @linear(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) -> tensor<?x?x8x64xf32> {
   %o = attn.linear_attention %q, %k, %v {causal} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
   return %o : tensor<?x?x8x64xf32>
@@ -43,7 +43,7 @@ func.func @linear(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor
 // -----
 
 // CHECK-LABEL: func.func @merge
-// CHECK: attn.merge {{.*}}attn.cpu_config = {block_k = 64 : i64, block_q = 1 : i64, vector_width = 16 : i64}
+// CHECK: attn.merge {{.*}}attn.cpu_config = #attn.cpu_config<block_q = 1, block_k = 64, vector_width = 16>
 func.func @merge(%parts: tensor<4x?x1x8x64xf32>, %lses: tensor<4x?x8x1xf32>) -> (tensor<?x1x8x64xf32>, tensor<?x8x1xf32>) {
   %o, %lse = attn.merge %parts, %lses : tensor<4x?x1x8x64xf32>, tensor<4x?x8x1xf32> -> tensor<?x1x8x64xf32>, tensor<?x8x1xf32>
   return %o, %lse : tensor<?x1x8x64xf32>, tensor<?x8x1xf32>

@@ -30,7 +30,7 @@
 // The code's manifest (attn_kernel_manifest.h): magic, version 1, 160 bytes, ...
 // CHECK: llvm.mlir.global external constant @attn_kernel_manifest("ATTNMNFT\01\00\00\00\A0\00{{.*}}") {{{.*}}alignment = 8 : i64}
 func.func @attn(%q: tensor<?x?x2x32xf16>, %k: tensor<?x?x1x32xf16>, %v: tensor<?x?x1x32xf16>) -> (tensor<?x?x2x32xf16>, tensor<?x2x?xf32>) {
-  %o, %lse = attn.attention %q, %k, %v {causal, return_lse, attn.cpu_config = {block_k = 64 : i64, block_q = 32 : i64, vector_width = 16 : i64}} : tensor<?x?x2x32xf16>, tensor<?x?x1x32xf16>, tensor<?x?x1x32xf16> -> tensor<?x?x2x32xf16>, tensor<?x2x?xf32>
+  %o, %lse = attn.attention %q, %k, %v {causal, return_lse, attn.cpu_config = #attn.cpu_config<block_q = 32, block_k = 64, vector_width = 16>} : tensor<?x?x2x32xf16>, tensor<?x?x1x32xf16>, tensor<?x?x1x32xf16> -> tensor<?x?x2x32xf16>, tensor<?x2x?xf32>
   return %o, %lse : tensor<?x?x2x32xf16>, tensor<?x2x?xf32>
 }
 
@@ -43,7 +43,7 @@ func.func @attn(%q: tensor<?x?x2x32xf16>, %k: tensor<?x?x1x32xf16>, %v: tensor<?
 // CHECK: vector.fma
 // CHECK-LABEL: func.func @attn_decode
 func.func @attn(%q: tensor<?x?x4x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?x?x4x64xf32>) -> tensor<?x?x4x64xf32> {
-  %o = attn.attention %q, %k, %v {attn.cpu_config = {block_k = 64 : i64, block_q = 64 : i64, vector_width = 16 : i64}} : tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x4x64xf32>
+  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 64, block_k = 64, vector_width = 16>} : tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x4x64xf32>
   return %o : tensor<?x?x4x64xf32>
 }
 
@@ -55,7 +55,7 @@ func.func @attn(%q: tensor<?x?x4x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?
 // CHECK: vector.fma
 // CHECK-NOT: func.func @attn_main
 func.func @attn(%q: tensor<?x?x4x64xf32>, %k: tensor<?x?x2x64xf32>, %v: tensor<?x?x2x32xf32>) -> tensor<?x?x4x32xf32> {
-  %o = attn.linear_attention %q, %k, %v {causal, attn.cpu_config = {block_k = 64 : i64, block_q = 1 : i64, vector_width = 16 : i64}} : tensor<?x?x4x64xf32>, tensor<?x?x2x64xf32>, tensor<?x?x2x32xf32> -> tensor<?x?x4x32xf32>
+  %o = attn.linear_attention %q, %k, %v {causal, attn.cpu_config = #attn.cpu_config<block_q = 1, block_k = 64, vector_width = 16>} : tensor<?x?x4x64xf32>, tensor<?x?x2x64xf32>, tensor<?x?x2x32xf32> -> tensor<?x?x4x32xf32>
   return %o : tensor<?x?x4x32xf32>
 }
 
@@ -71,16 +71,16 @@ func.func @attn(%q: tensor<?x?x4x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?
 
 func.func @attn(%q: tensor<?x?x4x40xf32>, %k: tensor<?x?x4x40xf32>, %v: tensor<?x?x4x64xf32>) -> tensor<?x?x4x64xf32> {
   // expected-error @+1 {{the CPU backend needs the head dim (40) to be a multiple of the vector width (16)}}
-  %o = attn.attention %q, %k, %v {attn.cpu_config = {block_k = 64 : i64, block_q = 64 : i64, vector_width = 16 : i64}} : tensor<?x?x4x40xf32>, tensor<?x?x4x40xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x4x64xf32>
+  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 64, block_k = 64, vector_width = 16>} : tensor<?x?x4x40xf32>, tensor<?x?x4x40xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x4x64xf32>
   return %o : tensor<?x?x4x64xf32>
 }
 
 // -----
 
 func.func @attn(%q: tensor<?x?x4x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?x?x4x64xf32>) -> (tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32>) {
-  %a = attn.attention %q, %k, %v {attn.cpu_config = {block_k = 64 : i64, block_q = 64 : i64, vector_width = 16 : i64}} : tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x4x64xf32>
+  %a = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 64, block_k = 64, vector_width = 16>} : tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x4x64xf32>
   // expected-error @+1 {{a problem module holds one attention op; found 2}}
-  %b = attn.attention %q, %k, %v {causal, attn.cpu_config = {block_k = 64 : i64, block_q = 64 : i64, vector_width = 16 : i64}} : tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x4x64xf32>
+  %b = attn.attention %q, %k, %v {causal, attn.cpu_config = #attn.cpu_config<block_q = 64, block_k = 64, vector_width = 16>} : tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x4x64xf32>
   return %a, %b : tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32>
 }
 
@@ -97,6 +97,6 @@ func.func @attn(%q: tensor<?x?x4x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?
 // CHECK: math.log
 // CHECK-NOT: func.func @merge
 func.func @merge(%parts: tensor<?x?x?x8x64xbf16>, %lses: tensor<?x?x8x?xf32>) -> (tensor<?x?x8x64xf16>, tensor<?x8x?xf32>) {
-  %o, %lse = attn.merge %parts, %lses {attn.cpu_config = {block_k = 64 : i64, block_q = 1 : i64, vector_width = 16 : i64}} : tensor<?x?x?x8x64xbf16>, tensor<?x?x8x?xf32> -> tensor<?x?x8x64xf16>, tensor<?x8x?xf32>
+  %o, %lse = attn.merge %parts, %lses {attn.cpu_config = #attn.cpu_config<block_q = 1, block_k = 64, vector_width = 16>} : tensor<?x?x?x8x64xbf16>, tensor<?x?x8x?xf32> -> tensor<?x?x8x64xf16>, tensor<?x8x?xf32>
   return %o, %lse : tensor<?x?x8x64xf16>, tensor<?x8x?xf32>
 }

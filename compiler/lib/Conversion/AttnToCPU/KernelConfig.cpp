@@ -26,26 +26,15 @@ CPUKernelConfig mlir::attn::chooseCPUConfig(Operation *op, int64_t vectorWidth) 
 }
 
 FailureOr<CPUKernelConfig> mlir::attn::getCPUConfig(Operation *op) {
-  auto dict = op->getAttrOfType<DictionaryAttr>(kCPUConfigAttrName);
-  if (!dict)
+  auto attr = op->getAttrOfType<CPUConfigAttr>(kCPUConfigAttrName);
+  if (!attr)
     return failure();
-  auto get = [&](StringRef name) -> int64_t {
-    auto attr = dict.getAs<IntegerAttr>(name);
-    return attr ? attr.getInt() : 0;
-  };
-  CPUKernelConfig config{get("block_q"), get("block_k"), get("vector_width")};
-  if (config.blockQ <= 0 || config.blockK <= 0 || config.vectorWidth <= 0)
-    return failure();
-  return config;
+  return CPUKernelConfig{attr.getBlockQ(), attr.getBlockK(), attr.getVectorWidth()};
 }
 
 void mlir::attn::setCPUConfig(Operation *op, const CPUKernelConfig &config) {
-  Builder b(op->getContext());
-  op->setAttr(kCPUConfigAttrName,
-              b.getDictionaryAttr(
-                  {b.getNamedAttr("block_q", b.getI64IntegerAttr(config.blockQ)),
-                   b.getNamedAttr("block_k", b.getI64IntegerAttr(config.blockK)),
-                   b.getNamedAttr("vector_width", b.getI64IntegerAttr(config.vectorWidth))}));
+  op->setAttr(kCPUConfigAttrName, CPUConfigAttr::get(op->getContext(), config.blockQ, config.blockK,
+                                                     config.vectorWidth));
 }
 
 MemRefType mlir::attn::bshdMemRefType(Type elementType) {

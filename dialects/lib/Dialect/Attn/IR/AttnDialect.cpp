@@ -16,6 +16,12 @@ using namespace mlir::attn;
 #define GET_ATTRDEF_CLASSES
 #include "attn/Dialect/Attn/IR/AttnAttrs.cpp.inc"
 
+LogicalResult CPUConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t blockQ,
+                                    int64_t blockK, int64_t vectorWidth) {
+  // Alone, the attribute knows no GQA group: block_q x 1 rows is the bound it can check.
+  return verifyCPUConfigValues(emitError, blockQ, blockK, vectorWidth, /*group=*/1);
+}
+
 void AttnDialect::initialize() {
   addAttributes<
 #define GET_ATTRDEF_LIST

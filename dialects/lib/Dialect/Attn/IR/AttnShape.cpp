@@ -1,6 +1,7 @@
 //===- AttnShape.cpp - shapes and checks shared by attn ops ---------------===//
 
 #include "attn/Dialect/Attn/IR/AttnShape.h"
+#include "attn/Dialect/Attn/IR/AttnDialect.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -186,39 +187,36 @@ LogicalResult mlir::attn::verifyScoreAttrs(Operation *op, std::optional<double> 
   return success();
 }
 
-LogicalResult mlir::attn::verifyCPUConfig(Operation *op, Attribute config) {
-  auto dict = dyn_cast<DictionaryAttr>(config);
-  auto error = [&]() { return op->emitOpError() << "'" << kCPUConfigAttrName << "' "; };
-  if (!dict)
-    return error() << "must be a dictionary {block_q, block_k, vector_width}, got " << config;
-  int64_t values[3];
-  const StringRef keys[3] = {"block_q", "block_k", "vector_width"};
-  for (auto [key, value] : llvm::zip(keys, values)) {
-    auto attr = dict.getAs<IntegerAttr>(key);
-    if (!attr || !attr.getType().isInteger(64))
-      return error() << "needs '" << key << "' as an i64";
-    value = attr.getInt();
-  }
-  if (dict.size() != 3)
-    return error() << "holds keys other than block_q, block_k and vector_width";
-  auto [blockQ, blockK, width] = values;
+LogicalResult mlir::attn::verifyCPUConfigValues(llvm::function_ref<InFlightDiagnostic()> emitError,
+                                                int64_t blockQ, int64_t blockK, int64_t width,
+                                                int64_t group) {
   if (width != 4 && width != 8 && width != 16)
-    return error() << "vector_width must be 4, 8 or 16, got " << width;
+    return emitError() << "vector_width must be 4, 8 or 16, got " << width;
   if (blockK < width || blockK > kMaxCPUBlockK || blockK % width != 0)
-    return error() << "block_k must be a multiple of vector_width (" << width << ") in [" << width
-                   << ", " << kMaxCPUBlockK << "], got " << blockK;
+    return emitError() << "block_k must be a multiple of vector_width (" << width << ") in ["
+                       << width << ", " << kMaxCPUBlockK << "], got " << blockK;
+  int64_t maxBlockQ = std::max<int64_t>(1, kMaxCPURowsPerItem / group);
+  if (blockQ < 1 || blockQ > maxBlockQ)
+    return emitError() << "block_q must be in [1, " << maxBlockQ << "] (block_q x " << group
+                       << " query heads per kv head <= " << kMaxCPURowsPerItem << " rows), got "
+                       << blockQ;
+  return success();
+}
+
+LogicalResult mlir::attn::verifyCPUConfig(Operation *op, Attribute attr) {
+  auto config = dyn_cast<CPUConfigAttr>(attr);
+  if (!config)
+    return op->emitOpError() << "'" << kCPUConfigAttrName << "' must be a #attn.cpu_config, got "
+                             << attr;
   int64_t group = 1;
-  if (op->getNumOperands() >= 2) { // Q and K of attn.attention / attn.online_attention
+  if (isa<AttentionOp, OnlineAttentionOp, LinearAttentionOp>(op)) {
     auto q = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
     auto k = dyn_cast<RankedTensorType>(op->getOperand(1).getType());
     if (q && k && q.getRank() == 4 && k.getRank() == 4 && q.getDimSize(2) > 0 &&
         k.getDimSize(2) > 0 && q.getDimSize(2) % k.getDimSize(2) == 0)
       group = q.getDimSize(2) / k.getDimSize(2);
   }
-  if (blockQ < 1 || blockQ > kMaxCPURowsPerItem / group)
-    return error() << "block_q must be in [1, " << std::max<int64_t>(1, kMaxCPURowsPerItem / group)
-                   << "] (block_q x " << group
-                   << " query heads per kv head <= " << kMaxCPURowsPerItem << " rows), got "
-                   << blockQ;
-  return success();
+  return verifyCPUConfigValues(
+      [&] { return op->emitOpError() << "'" << kCPUConfigAttrName << "' "; }, config.getBlockQ(),
+      config.getBlockK(), config.getVectorWidth(), group);
 }

@@ -2,6 +2,7 @@
 #define ATTN_OPS_TD
 
 include "attn/Dialect/Attn/IR/AttnDialect.td"
+include "attn/Dialect/Attn/IR/AttnAttrs.td"
 include "attn/Dialect/Attn/IR/AttnEnums.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 

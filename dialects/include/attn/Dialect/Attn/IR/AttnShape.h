@@ -7,6 +7,7 @@
 #ifndef ATTN_DIALECT_ATTN_IR_ATTNSHAPE_H
 #define ATTN_DIALECT_ATTN_IR_ATTNSHAPE_H
 
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Operation.h"
 #include "mlir/IR/Types.h"
 #include "llvm/ADT/ArrayRef.h"
@@ -36,7 +37,7 @@ constexpr int64_t kMaxGroup = 256;
 /// and global token counts above it are refused, so that no position arithmetic overflows.
 constexpr int64_t kMaxSequenceLength = 2147483647;
 
-/// The CPU tile configuration (`attn.cpu_config = {block_q, block_k, vector_width}`): set by
+/// The CPU tile configuration (`attn.cpu_config = #attn.cpu_config<...>`, AttnAttrs.td): set by
 /// attn-configure-cpu or by hand, read by the CPU kernel generators, verified by the dialect.
 constexpr llvm::StringLiteral kCPUConfigAttrName = "attn.cpu_config";
 /// Keys per K/V tile and query rows per work item (block_q x the GQA group) at most: scratch
@@ -44,9 +45,14 @@ constexpr llvm::StringLiteral kCPUConfigAttrName = "attn.cpu_config";
 constexpr int64_t kMaxCPUBlockK = 1024;
 constexpr int64_t kMaxCPURowsPerItem = 256;
 
-/// Checks an `attn.cpu_config` value on `op`: exactly the keys block_q, block_k, vector_width as
-/// i64; vector_width 4, 8 or 16; block_k a multiple of it, at most kMaxCPUBlockK; block_q >= 1 and
-/// block_q x (Hq / Hkv) at most kMaxCPURowsPerItem.
+/// Checks the values of a CPU configuration (emitting through `emitError`): vector_width 4, 8 or
+/// 16; block_k a multiple of it, at most kMaxCPUBlockK; block_q >= 1 and block_q x `group` (query
+/// heads per kv head) at most kMaxCPURowsPerItem.
+LogicalResult verifyCPUConfigValues(llvm::function_ref<InFlightDiagnostic()> emitError,
+                                    int64_t blockQ, int64_t blockK, int64_t vectorWidth,
+                                    int64_t group);
+
+/// Checks an `attn.cpu_config` value on `op`: a #attn.cpu_config whose block_q fits op's group.
 LogicalResult verifyCPUConfig(Operation *op, Attribute config);
 
 /// True for the element types Q/K/V/O may have: f32, f16, bf16.

@@ -1,0 +1,29 @@
+#ifndef ATTN_ATTRS_TD
+#define ATTN_ATTRS_TD
+
+include "attn/Dialect/Attn/IR/AttnDialect.td"
+
+def Attn_CPUConfigAttr : AttrDef<Attn_Dialect, "CPUConfig"> {
+  let mnemonic = "cpu_config";
+  let summary = "Tile configuration of a CPU attention kernel";
+  let description = [{
+    Every tunable of the CPU kernel generators, attached to an attn op as `attn.cpu_config` by
+    `attn-configure-cpu` (heuristics), by hand, or by a tuner; the generators read nothing else.
+    - `block_q`: query rows per work item and query head (a work item holds `block_q` rows of each
+      of the G = Hq / Hkv heads of a GQA group; linear attention and merges use 1);
+    - `block_k`: keys per K/V tile, a multiple of `vector_width` (the decode kernel reads K tiles
+      in whole vectors);
+    - `vector_width`: f32 lanes per vector register: 16 (AVX-512), 8 (AVX2) or 4.
+    The attribute verifies its own values; on an op it is also checked against the op's group:
+    `block_q` x G <= 256 rows.
+
+    Example: `#attn.cpu_config<block_q = 64, block_k = 64, vector_width = 16>`
+  }];
+  let parameters = (ins "int64_t":$blockQ, "int64_t":$blockK, "int64_t":$vectorWidth);
+  let assemblyFormat = [{
+    `<` `block_q` `=` $blockQ `,` `block_k` `=` $blockK `,` `vector_width` `=` $vectorWidth `>`
+  }];
+  let genVerifyDecl = 1;
+}
+
+#endif // ATTN_ATTRS_TD
