@@ -6,10 +6,10 @@ include "mlir/Pass/PassBase.td"
 def AttnConfigureCPU : Pass<"attn-configure-cpu", "ModuleOp"> {
   let summary = "Choose the CPU tile configuration of every attn op";
   let description = [{
-    The configuration stage of the CPU pipeline: attaches `attn.cpu_config = {block_q, block_k,
-    vector_width}` to each `attn.attention` / `attn.linear_attention` / `attn.merge` that has
-    none. Ops that
-    already carry a configuration (from the tuning database or by hand) keep it.
+    The configuration stage of the CPU pipeline: attaches `attn.cpu_config =
+    #attn.cpu_config<block_q = .., block_k = .., vector_width = ..>` (AttnAttrs.td) to each
+    `attn.attention` / `attn.linear_attention` / `attn.merge` that has none. Ops that already
+    carry a configuration (from the tuning database or by hand) keep it.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"0",
