@@ -69,9 +69,10 @@ Compiled compile(const attn_problem &problem, int64_t width) {
       setCPUConfig(op, chooseCPUConfig(op, width));
   });
   Compiled compiled;
-  EXPECT_TRUE(succeeded(prepareProblemModule(**module, compiled.config, error))) << error;
+  const CPUTargetInfo &host = CPUTargetInfo::host();
+  EXPECT_TRUE(succeeded(prepareProblemModule(**module, host, compiled.config, error))) << error;
   EXPECT_EQ(compiled.config.vectorWidth, width);
-  auto objects = compileToObjects(**module, error);
+  auto objects = compileToObjects(**module, host, error);
   EXPECT_TRUE(succeeded(objects)) << error;
   auto loaded = LoadedObject::load(*objects);
   EXPECT_TRUE(bool(loaded));

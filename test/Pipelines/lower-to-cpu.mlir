@@ -1,4 +1,4 @@
-// RUN: attn-opt %s --split-input-file --attn-lower-to-cpu=vector-width=16 | FileCheck %s
+// RUN: attn-opt %s --split-input-file "--attn-lower-to-cpu=target=x86-64-v4 vector-width=16" | FileCheck %s
 
 // The whole CPU pipeline: only LLVM dialect remains, with the C-interface wrappers the runtime
 // calls, 512-bit FMAs, and no libm call for exp.

@@ -52,13 +52,14 @@ static_assert(offsetof(attn_launch_args, entropy) == 200, "");
 static_assert(offsetof(attn_launch_args, seqlens_q) == 208, "");
 static_assert(offsetof(attn_launch_args, seqlens_kv) == 216, "");
 
-static_assert(sizeof(attn_context_options) == 56, "attn_context_options layout changed");
+static_assert(sizeof(attn_context_options) == 64, "attn_context_options layout changed");
 static_assert(offsetof(attn_context_options, num_threads) == 8, "");
 static_assert(offsetof(attn_context_options, parallel_for) == 16, "");
 static_assert(offsetof(attn_context_options, parallel_for_user) == 24, "");
 static_assert(offsetof(attn_context_options, cache_dir) == 32, "");
 static_assert(offsetof(attn_context_options, disk_cache) == 40, "");
 static_assert(offsetof(attn_context_options, cache_max_bytes) == 48, "");
+static_assert(offsetof(attn_context_options, cpu_target) == 56, "");
 
 static_assert(sizeof(attn_context_stats) == 40, "attn_context_stats layout changed");
 static_assert(offsetof(attn_context_stats, kernels_compiled) == 8, "");
@@ -75,14 +76,15 @@ static_assert(offsetof(attn_memref4, strides) == 56, "");
 static_assert(offsetof(attn_memref3, strides) == 48, "");
 static_assert(offsetof(attn_memref1, strides) == 32, "");
 
-static_assert(sizeof(attn_jit_request) == 32, "attn_jit_request layout changed");
+static_assert(sizeof(attn_jit_request) == 40, "attn_jit_request layout changed");
 static_assert(offsetof(attn_jit_request, cache_max_bytes) == 24, "");
+static_assert(offsetof(attn_jit_request, cpu_target) == 32, "");
 // ABI 2: softmax_decode replaced softmax_partial, decode_max_rows was added.
 // ABI 3: a softmax_decode item is (split, batch) over every query head and
 // decode_max_rows bounds Sq * Hq (was (split, batch, kv head) and Sq * G); the
 // layout below is unchanged from ABI 2.
 // ABI 4: attn_jit_kernel.manifest (the code's own account, checked by the runtime) and
-// attn_jit_request.cache_max_bytes (the disk cache's size bound).
+// attn_jit_request.cache_max_bytes (the disk cache's size bound) and cpu_target.
 static_assert(ATTN_JIT_ABI_VERSION == 4, "attn_jit_kernel's layout below is ABI 4's");
 static_assert(sizeof(attn_jit_kernel) == 96, "attn_jit_kernel layout changed");
 static_assert(offsetof(attn_jit_kernel, handle) == 8, "");

@@ -143,6 +143,22 @@ TEST(Kernel, SplitKvDecode) {
   expectAccurate(runCase(kernel.get(), c), problem.dtype);
 }
 
+// A context may compile for a named x86-64 level instead of this host (portable code, or AVX2
+// code measured on an AVX-512 machine); every variant path still computes the same.
+TEST(Kernel, CompiledForAnX86Level) {
+  attn_context_options options;
+  ASSERT_EQ(attn_context_options_init(&options), ATTN_STATUS_SUCCESS);
+  options.num_threads = 2;
+  options.cpu_target = "x86-64-v3";
+  ContextPtr context = makeContext(&options);
+  attn_problem problem = softmax(ATTN_DTYPE_BF16, 8, 2, 128, 128);
+  problem.causal = 1;
+  problem.return_lse = 1;
+  checkShapes(context.get(), problem, {{2, 77, 130}, {2, 1, 700}, {1, 3, 3}});
+  attn_problem linear = makeProblem(ATTN_VARIANT_LINEAR, ATTN_DTYPE_F32, 4, 4, 64, 64);
+  checkShapes(context.get(), linear, {{2, 100, 100}});
+}
+
 // Window bounds no sequence reaches mean "unbounded": window = (-1, 2^63 - 1) returned zeros (the
 // bound overflowed position arithmetic), and huge global token counts mean "every key".
 TEST(Kernel, HugeWindowBoundsAreUnbounded) {

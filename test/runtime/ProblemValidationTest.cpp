@@ -89,6 +89,12 @@ TEST(Context, CreateRejectsBadOptions) {
   negativeBound.cache_max_bytes = -1;
   EXPECT_EQ(attn_context_create(&negativeBound, &context), ATTN_STATUS_INVALID_ARGUMENT);
   EXPECT_TRUE(messageContains("attn_context_options.cache_max_bytes is -1, expected >= 0"));
+
+  attn_context_options badTarget = options;
+  badTarget.cpu_target = "skylake";
+  EXPECT_EQ(attn_context_create(&badTarget, &context), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_TRUE(messageContains("attn_context_options.cpu_target is 'skylake', expected host, "
+                              "x86-64-v3 or x86-64-v4"));
   EXPECT_EQ(context, kContextSentinel);
 }
 

@@ -96,11 +96,15 @@ static const std::string &compilerFingerprint() {
   return fingerprint;
 }
 
-FailureOr<std::string> mlir::attn::prepareProblemModule(ModuleOp module, CPUKernelConfig &config,
+FailureOr<std::string> mlir::attn::prepareProblemModule(ModuleOp module,
+                                                        const CPUTargetInfo &target,
+                                                        CPUKernelConfig &config,
                                                         std::string &error) {
   PassManager pm(module.getContext());
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createAttnConfigureCPU());
+  AttnConfigureCPUOptions configure;
+  configure.target = target.targetName();
+  pm.addPass(createAttnConfigureCPU(configure));
   if (failed(runPasses(pm, module, error)))
     return failure();
   FailureOr<CPUKernelConfig> prepared = preparedConfig(module);
@@ -113,7 +117,7 @@ FailureOr<std::string> mlir::attn::prepareProblemModule(ModuleOp module, CPUKern
   std::string text;
   llvm::raw_string_ostream os(text);
   module.print(os, OpPrintingFlags().printGenericOpForm().elideLargeElementsAttrs(0));
-  os << "\ntarget=" << CPUTargetInfo::host().fingerprint() << "\nattnc=" ATTN_VERSION_STRING
+  os << "\ntarget=" << target.fingerprint() << "\nattnc=" ATTN_VERSION_STRING
      << "\nllvm=" LLVM_VERSION_STRING "\ncompiler=" << compilerFingerprint() << "\n";
   llvm::SHA256 sha;
   sha.update(text);
@@ -137,21 +141,16 @@ void mlir::attn::initializeNativeTarget() {
   });
 }
 
-/// A target machine for `cpu` (an LLVM CPU name such as "x86-64-v4" and its default features), or
-/// for the host with its detected features when `cpu` is empty.
-static llvm::Expected<std::unique_ptr<llvm::TargetMachine>> targetMachine(llvm::StringRef cpu) {
+/// A target machine for `target`: its LLVM CPU name and feature string (empty: the name's
+/// defaults, as for "x86-64-v4").
+static llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+targetMachine(const CPUTargetInfo &target) {
   initializeNativeTarget();
   auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!builder)
     return builder.takeError();
-  if (cpu.empty()) {
-    const CPUTargetInfo &host = CPUTargetInfo::host();
-    builder->setCPU(host.cpuName());
-    builder->getFeatures() = llvm::SubtargetFeatures(host.featureString());
-  } else {
-    builder->setCPU(cpu.str());
-    builder->getFeatures() = llvm::SubtargetFeatures();
-  }
+  builder->setCPU(target.cpuName());
+  builder->getFeatures() = llvm::SubtargetFeatures(target.featureString());
   builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
   builder->setRelocationModel(llvm::Reloc::PIC_);
   builder->setCodeModel(llvm::CodeModel::Small);
@@ -167,11 +166,13 @@ LogicalResult mlir::attn::lowerToLLVMDialect(ModuleOp module, std::string &error
   return runPasses(pm, module, error);
 }
 
-std::unique_ptr<llvm::Module>
-mlir::attn::translateForHost(ModuleOp module, llvm::LLVMContext &context, std::string &error) {
-  auto tm = targetMachine("");
+std::unique_ptr<llvm::Module> mlir::attn::translateForTarget(ModuleOp module,
+                                                             const CPUTargetInfo &target,
+                                                             llvm::LLVMContext &context,
+                                                             std::string &error) {
+  auto tm = targetMachine(target);
   if (!tm) {
-    error = "cannot create a target machine for the host: " + llvm::toString(tm.takeError());
+    error = "cannot create a target machine: " + llvm::toString(tm.takeError());
     return nullptr;
   }
   std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, context);
@@ -184,9 +185,9 @@ mlir::attn::translateForHost(ModuleOp module, llvm::LLVMContext &context, std::s
   return llvmModule;
 }
 
-LogicalResult mlir::attn::optimizeForHost(llvm::Module &module, std::string &error,
-                                          llvm::StringRef cpu) {
-  auto tm = targetMachine(cpu);
+LogicalResult mlir::attn::optimizeForTarget(llvm::Module &module, const CPUTargetInfo &target,
+                                            std::string &error) {
+  auto tm = targetMachine(target);
   if (!tm) {
     error = "cannot create a target machine: " + llvm::toString(tm.takeError());
     return failure();
@@ -198,9 +199,9 @@ LogicalResult mlir::attn::optimizeForHost(llvm::Module &module, std::string &err
   return success();
 }
 
-FailureOr<std::string> mlir::attn::emitForHost(llvm::Module &module, llvm::CodeGenFileType type,
-                                               std::string &error, llvm::StringRef cpu) {
-  auto tm = targetMachine(cpu);
+FailureOr<std::string> mlir::attn::emitForTarget(llvm::Module &module, const CPUTargetInfo &target,
+                                                 llvm::CodeGenFileType type, std::string &error) {
+  auto tm = targetMachine(target);
   if (!tm) {
     error = "cannot create a target machine: " + llvm::toString(tm.takeError());
     return failure();
@@ -218,7 +219,8 @@ FailureOr<std::string> mlir::attn::emitForHost(llvm::Module &module, llvm::CodeG
 
 /// Optimizes and compiles one partition (given as bitcode, so that each thread has its own
 /// LLVMContext) to an object file.
-static std::string compilePartition(const std::string &bitcode, std::string &error) {
+static std::string compilePartition(const std::string &bitcode, const CPUTargetInfo &target,
+                                    std::string &error) {
   llvm::LLVMContext context;
   auto parsed =
       llvm::parseBitcodeFile(llvm::MemoryBufferRef(bitcode, "attn-kernel-partition"), context);
@@ -227,9 +229,10 @@ static std::string compilePartition(const std::string &bitcode, std::string &err
     return {};
   }
   std::unique_ptr<llvm::Module> module = std::move(*parsed);
-  if (failed(optimizeForHost(*module, error)))
+  if (failed(optimizeForTarget(*module, target, error)))
     return {};
-  FailureOr<std::string> object = emitForHost(*module, llvm::CodeGenFileType::ObjectFile, error);
+  FailureOr<std::string> object =
+      emitForTarget(*module, target, llvm::CodeGenFileType::ObjectFile, error);
   return succeeded(object) ? *object : std::string();
 }
 
@@ -274,12 +277,12 @@ static std::vector<std::string> partitionModule(llvm::Module &module, unsigned p
   return bitcode;
 }
 
-FailureOr<std::vector<std::string>> mlir::attn::compileToObjects(ModuleOp module,
-                                                                 std::string &error) {
+FailureOr<std::vector<std::string>>
+mlir::attn::compileToObjects(ModuleOp module, const CPUTargetInfo &target, std::string &error) {
   if (failed(lowerToLLVMDialect(module, error)))
     return failure();
   llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule = translateForHost(module, llvmContext, error);
+  std::unique_ptr<llvm::Module> llvmModule = translateForTarget(module, target, llvmContext, error);
   if (!llvmModule)
     return failure();
 
@@ -291,9 +294,9 @@ FailureOr<std::vector<std::string>> mlir::attn::compileToObjects(ModuleOp module
   std::vector<std::string> objects(bitcode.size()), errors(bitcode.size());
   std::vector<std::thread> workers;
   for (size_t i = 1; i < bitcode.size(); ++i)
-    workers.emplace_back([&, i] { objects[i] = compilePartition(bitcode[i], errors[i]); });
+    workers.emplace_back([&, i] { objects[i] = compilePartition(bitcode[i], target, errors[i]); });
   if (!bitcode.empty())
-    objects[0] = compilePartition(bitcode[0], errors[0]);
+    objects[0] = compilePartition(bitcode[0], target, errors[0]);
   for (std::thread &worker : workers)
     worker.join();
   for (const std::string &message : errors) {

@@ -117,8 +117,15 @@ attn_status attn_jit_compile(const attn_jit_request *request, attn_jit_kernel *o
   auto module = buildProblemModule(ctx, problem, message);
   if (failed(module))
     return fail(ATTN_STATUS_INVALID_ARGUMENT, message, error, errorSize);
+  std::optional<CPUTargetInfo> target =
+      CPUTargetInfo::fromName(request->cpu_target ? request->cpu_target : "host");
+  if (!target)
+    return fail(ATTN_STATUS_INVALID_ARGUMENT,
+                std::string("unknown CPU target '") + request->cpu_target + "' (expected " +
+                    CPUTargetInfo::kNames + ")",
+                error, errorSize);
   CPUKernelConfig config;
-  FailureOr<std::string> key = prepareProblemModule(**module, config, message);
+  FailureOr<std::string> key = prepareProblemModule(**module, *target, config, message);
   if (failed(key))
     return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
 
@@ -161,7 +168,7 @@ attn_status attn_jit_compile(const attn_jit_request *request, attn_jit_kernel *o
     out->disk_cache_rejected = lookup == CacheLookup::Rejected;
   }
   if (failed(kernel)) {
-    FailureOr<std::vector<std::string>> objects = compileToObjects(**module, message);
+    FailureOr<std::vector<std::string>> objects = compileToObjects(**module, *target, message);
     if (failed(objects))
       return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
     entry.objects = std::move(*objects);

@@ -23,6 +23,7 @@ void mlir::attn::buildLowerToCPUPipeline(OpPassManager &pm, const CPUPipelineOpt
   // Configuration.
   pm.addPass(createCanonicalizerPass());
   AttnConfigureCPUOptions configure;
+  configure.target = options.target;
   configure.vectorWidth = options.vectorWidth;
   pm.addPass(createAttnConfigureCPU(configure));
   // Lowering: kernels on memrefs, then the LLVM dialect.

@@ -368,25 +368,18 @@ std::optional<Failure> writeHeader(const ::attn::bundle::BundleEntry &e) {
 /// Compiles one problem module to the requested stage, appending it to `output`.
 std::optional<Failure> compile(ModuleOp module, std::string &output) {
   std::string error;
-  std::string level = cpuLevel; // empty: this host
+  // The machines the code is for: --cpu, else this host; a bundle names a level (this host's).
+  std::string level = cpuLevel;
+  if (level.empty() && emit == Emit::Bundle)
+    level = CPUTargetInfo::host().vectorWidthF32() >= 16 ? "x86-64-v4" : "x86-64-v3";
   if (!level.empty() && level != "x86-64-v3" && level != "x86-64-v4")
     return userError("--cpu must be x86-64-v3 or x86-64-v4, got '" + level + "'");
-  if (emit == Emit::Bundle) {
-    level = cpuLevel.empty()
-                ? (CPUTargetInfo::host().vectorWidthF32() >= 16 ? "x86-64-v4" : "x86-64-v3")
-                : cpuLevel.getValue();
-    if (level != "x86-64-v3" && level != "x86-64-v4")
-      return userError("--cpu must be x86-64-v3 or x86-64-v4, got '" + level + "'");
-    if (vectorWidth == 0)
-      vectorWidth = level == "x86-64-v4" ? 16 : 8;
-  }
+  std::optional<CPUTargetInfo> target = CPUTargetInfo::fromName(level.empty() ? "host" : level);
   if (vectorWidth && vectorWidth != 4 && vectorWidth != 8 && vectorWidth != 16)
     return userError("--vector-width must be 4, 8 or 16");
   // A configuration in the input (by hand, or a tuner's) is kept; it must fit the machines the
-  // code is for. Ops without one get the heuristic for the requested width.
-  const int64_t widest = level == "x86-64-v4"   ? 16
-                         : level == "x86-64-v3" ? 8
-                                                : CPUTargetInfo::host().vectorWidthF32();
+  // code is for. Ops without one get the heuristic for --vector-width, else the target's.
+  const int64_t widest = target->vectorWidthF32();
   std::optional<Failure> misfit;
   module.walk([&](Operation *op) {
     if (!isa<AttentionOp, LinearAttentionOp, MergeOp>(op))
@@ -405,7 +398,7 @@ std::optional<Failure> compile(ModuleOp module, std::string &output) {
   if (misfit)
     return misfit;
   CPUKernelConfig config;
-  if (failed(prepareProblemModule(module, config, error)))
+  if (failed(prepareProblemModule(module, *target, config, error)))
     return userError(error);
   ::attn::bundle::BundleEntry entry; // read off the problem before it is lowered
   if (emit == Emit::Bundle || !headerFile.empty())
@@ -423,8 +416,9 @@ std::optional<Failure> compile(ModuleOp module, std::string &output) {
     return std::nullopt;
   }
   llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule = translateForHost(module, llvmContext, error);
-  if (!llvmModule || failed(optimizeForHost(*llvmModule, error, level)))
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateForTarget(module, *target, llvmContext, error);
+  if (!llvmModule || failed(optimizeForTarget(*llvmModule, *target, error)))
     return Failure{kInternalError, error};
   if (!kernelName.empty()) { // NAME_attn_main, NAME__mlir_ciface_attn_main, ...
     for (llvm::Function &fn : *llvmModule)
@@ -438,10 +432,10 @@ std::optional<Failure> compile(ModuleOp module, std::string &output) {
     llvmModule->print(os, nullptr);
     return std::nullopt;
   }
-  FailureOr<std::string> code = emitForHost(*llvmModule,
-                                            emit == Emit::Asm ? llvm::CodeGenFileType::AssemblyFile
-                                                              : llvm::CodeGenFileType::ObjectFile,
-                                            error, level);
+  FailureOr<std::string> code = emitForTarget(
+      *llvmModule, *target,
+      emit == Emit::Asm ? llvm::CodeGenFileType::AssemblyFile : llvm::CodeGenFileType::ObjectFile,
+      error);
   if (failed(code))
     return Failure{kInternalError, error};
   if (emit != Emit::Bundle) {

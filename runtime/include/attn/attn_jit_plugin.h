@@ -77,6 +77,7 @@ typedef struct attn_jit_request {
   const attn_problem *problem; /* already validated by the runtime */
   const char *cache_dir;       /* on-disk cache directory; NULL = no disk cache */
   int64_t cache_max_bytes;     /* the disk cache's size bound (least recently used entries go) */
+  const char *cpu_target;      /* the CPU to compile for: "host", "x86-64-v3" or "x86-64-v4" */
 } attn_jit_request;
 
 typedef struct attn_jit_kernel {

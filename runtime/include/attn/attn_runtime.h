@@ -103,6 +103,9 @@ typedef struct attn_context_options {
   int32_t disk_cache;      /* 1 = use the on-disk kernel cache (default), 0 = off */
   int64_t cache_max_bytes; /* the disk cache's size bound: past it, the least recently used
                               entries are removed; 0 = $ATTN_CACHE_MAX_BYTES, else 1 GiB */
+  const char *cpu_target;  /* the CPU kernels are compiled for: "host" (this machine's features),
+                              "x86-64-v3" (AVX2) or "x86-64-v4" (AVX-512), which this CPU must
+                              run; NULL = $ATTN_CPU_TARGET, else "host"; copied at create */
 } attn_context_options;
 
 /* Fills the defaults: one thread per hardware thread in the built-in pool, the disk cache on. */

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "core/bundle_format.h"
+#include "core/cpu_level.h"
 #include "core/error.h"
 #include "core/kernel_handle.h"
 #include "core/plugin.h"
@@ -30,18 +31,6 @@ using namespace attn::rt;
 namespace bundle = attn::bundle;
 
 namespace {
-
-/// Whether this CPU runs code built for an x86-64 micro-architecture level.
-bool cpuSupportsLevel(const std::string &level) {
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  if (level == "x86-64-v3")
-    return __builtin_cpu_supports("x86-64-v3");
-  if (level == "x86-64-v4")
-    return __builtin_cpu_supports("x86-64-v4");
-#endif
-  return false;
-}
 
 std::string fieldString(const char *field, size_t size) {
   return std::string(field, strnlen(field, size));

@@ -3,6 +3,7 @@
 #include "core/context.h"
 #include "core/struct_init.h"
 
+#include "core/cpu_level.h"
 #include "core/error.h"
 
 #include <cerrno>
@@ -19,6 +20,8 @@ constexpr size_t kOptionsSizeV1 =
     offsetof(attn_context_options, disk_cache) + sizeof(attn_context_options::disk_cache);
 constexpr size_t kOptionsSizeV2 =
     offsetof(attn_context_options, cache_max_bytes) + sizeof(attn_context_options::cache_max_bytes);
+constexpr size_t kOptionsSizeV3 =
+    offsetof(attn_context_options, cpu_target) + sizeof(attn_context_options::cpu_target);
 constexpr size_t kStatsSizeV1 = offsetof(attn_context_stats, disk_cache_rejected) +
                                 sizeof(attn_context_stats::disk_cache_rejected);
 
@@ -61,6 +64,26 @@ int64_t resolveCacheMaxBytes(const attn_context_options *options) {
   return value;
 }
 
+// options.cpu_target when set, else $ATTN_CPU_TARGET, else "host": a name the compiler knows, for
+// a CPU this machine runs (code for a level above the host's could not be launched).
+std::string resolveCpuTarget(const attn_context_options *options) {
+  const char *name = options && options->struct_size >= kOptionsSizeV3 && options->cpu_target
+                         ? options->cpu_target
+                         : envOrNull("ATTN_CPU_TARGET");
+  const char *source = options && options->struct_size >= kOptionsSizeV3 && options->cpu_target
+                           ? "attn_context_options.cpu_target"
+                           : "ATTN_CPU_TARGET";
+  if (!name)
+    return "host";
+  std::string target = name;
+  if (target != "host" && target != "x86-64-v3" && target != "x86-64-v4")
+    failInvalid(format("%s is '%s', expected host, x86-64-v3 or x86-64-v4", source, name));
+  if (target != "host" && !cpuSupportsLevel(target))
+    fail(ATTN_STATUS_UNSUPPORTED,
+         format("%s is '%s', which this CPU does not support", source, name));
+  return target;
+}
+
 int32_t resolveThreads(int32_t requested) {
   if (requested > 0)
     return requested;
@@ -95,7 +118,7 @@ ContextState::ContextState(const attn_context_options *options)
       engineUser_(options ? options->parallel_for_user : nullptr),
       diskCache_(options ? options->disk_cache == 1 : true),
       cacheDir_(resolveCacheDir(options ? options->cache_dir : nullptr)),
-      cacheMaxBytes_(resolveCacheMaxBytes(options)) {
+      cacheMaxBytes_(resolveCacheMaxBytes(options)), cpuTarget_(resolveCpuTarget(options)) {
   if (cacheDir_.empty())
     diskCache_ = false;
   // With an engine's parallel_for the engine owns the threads: starting a pool

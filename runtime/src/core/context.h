@@ -10,6 +10,7 @@
 
 #include "attn/attn_runtime.h"
 #include "core/kernel_cache.h"
+#include "core/plugin.h"
 #include "core/thread_pool.h"
 
 #include <memory>
@@ -28,11 +29,14 @@ public:
   /// The number of threads work is spread over (sizes the split-KV decision).
   int32_t concurrency() const { return concurrency_; }
 
-  /// The on-disk cache directory, or NULL when the disk cache is off.
-  const char *cacheDir() const { return diskCache_ ? cacheDir_.c_str() : nullptr; }
-
   /// The disk cache's size bound in bytes.
   int64_t cacheMaxBytes() const { return cacheMaxBytes_; }
+
+  /// How kernels are compiled: the on-disk cache (NULL directory when off), its size bound, the
+  /// CPU the code is for.
+  CompileOptions compileOptions() const {
+    return {diskCache_ ? cacheDir_.c_str() : nullptr, cacheMaxBytes_, cpuTarget_.c_str()};
+  }
 
   KernelCache &kernels() { return kernels_; }
 
@@ -44,6 +48,7 @@ private:
   bool diskCache_;
   std::string cacheDir_;
   int64_t cacheMaxBytes_;
+  std::string cpuTarget_;
   KernelCache kernels_;
 };
 

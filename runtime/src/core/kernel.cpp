@@ -27,8 +27,8 @@ ATTN_API attn_status attn_kernel_create(attn_context *context, const attn_proble
     attn_problem normalized = validateProblem(problem);
     auto kernel = std::make_unique<attn_kernel>();
     kernel->context = context->state;
-    kernel->compiled = context->state->kernels().getOrCompile(
-        normalized, context->state->cacheDir(), context->state->cacheMaxBytes());
+    kernel->compiled =
+        context->state->kernels().getOrCompile(normalized, context->state->compileOptions());
     *out_kernel = kernel.release();
     return ATTN_STATUS_SUCCESS;
   });

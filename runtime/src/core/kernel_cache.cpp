@@ -18,10 +18,10 @@ CompiledKernel::~CompiledKernel() {
     release_();
 }
 
-std::shared_ptr<const CompiledKernel>
-KernelCache::compile(const attn_problem &problem, const char *cacheDir, int64_t cacheMaxBytes) {
+std::shared_ptr<const CompiledKernel> KernelCache::compile(const attn_problem &problem,
+                                                           const CompileOptions &options) {
   const Plugin &plugin = Plugin::get();
-  attn_jit_kernel entry = plugin.compile(problem, cacheDir, cacheMaxBytes);
+  attn_jit_kernel entry = plugin.compile(problem, options);
   std::shared_ptr<const CompiledKernel> kernel;
   try {
     kernel = std::make_shared<const CompiledKernel>(problem, entry, plugin);
@@ -39,8 +39,7 @@ KernelCache::compile(const attn_problem &problem, const char *cacheDir, int64_t 
 }
 
 std::shared_ptr<const CompiledKernel> KernelCache::getOrCompile(const attn_problem &problem,
-                                                                const char *cacheDir,
-                                                                int64_t cacheMaxBytes) {
+                                                                const CompileOptions &options) {
   std::string key = problemCacheKey(problem);
   std::promise<std::shared_ptr<const CompiledKernel>> promise;
   Result result;
@@ -64,7 +63,7 @@ std::shared_ptr<const CompiledKernel> KernelCache::getOrCompile(const attn_probl
     return kernel;
   }
   try {
-    std::shared_ptr<const CompiledKernel> kernel = compile(problem, cacheDir, cacheMaxBytes);
+    std::shared_ptr<const CompiledKernel> kernel = compile(problem, options);
     promise.set_value(kernel);
     return kernel;
   } catch (...) {

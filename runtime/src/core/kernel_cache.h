@@ -24,6 +24,7 @@
 namespace attn::rt {
 
 class Plugin;
+struct CompileOptions;
 
 class CompiledKernel {
 public:
@@ -57,18 +58,18 @@ struct CacheCounters {
 class KernelCache {
 public:
   /// The kernel for a normalized problem: from memory, or compiled by the
-  /// plugin (cacheDir NULL = no disk cache, kept under cacheMaxBytes). Throws
-  /// Error. Thread-safe.
+  /// plugin with the context's options (the same for every call on one cache).
+  /// Throws Error. Thread-safe.
   std::shared_ptr<const CompiledKernel> getOrCompile(const attn_problem &problem,
-                                                     const char *cacheDir, int64_t cacheMaxBytes);
+                                                     const CompileOptions &options);
 
   const CacheCounters &counters() const { return counters_; }
 
 private:
   using Result = std::shared_future<std::shared_ptr<const CompiledKernel>>;
 
-  std::shared_ptr<const CompiledKernel> compile(const attn_problem &problem, const char *cacheDir,
-                                                int64_t cacheMaxBytes);
+  std::shared_ptr<const CompiledKernel> compile(const attn_problem &problem,
+                                                const CompileOptions &options);
 
   std::mutex mutex_;
   std::unordered_map<std::string, Result> entries_; // by problemCacheKey

@@ -155,14 +155,14 @@ std::string kernelDefect(const attn_problem &problem, const attn_jit_kernel &ker
   return manifestDefect(problem, kernel);
 }
 
-attn_jit_kernel Plugin::compile(const attn_problem &problem, const char *cacheDir,
-                                int64_t cacheMaxBytes) const {
+attn_jit_kernel Plugin::compile(const attn_problem &problem, const CompileOptions &options) const {
   attn_jit_request request;
   std::memset(&request, 0, sizeof(request));
   request.struct_size = sizeof(request);
   request.problem = &problem;
-  request.cache_dir = cacheDir;
-  request.cache_max_bytes = cacheMaxBytes;
+  request.cache_dir = options.cacheDir;
+  request.cache_max_bytes = options.cacheMaxBytes;
+  request.cpu_target = options.cpuTarget;
 
   attn_jit_kernel kernel;
   std::memset(&kernel, 0, sizeof(kernel));

@@ -15,6 +15,14 @@
 
 namespace attn::rt {
 
+/// How a context compiles: its disk cache (directory, NULL = off; size bound) and the CPU the code
+/// is for ("host", "x86-64-v3", "x86-64-v4").
+struct CompileOptions {
+  const char *cacheDir = nullptr;
+  int64_t cacheMaxBytes = 0;
+  const char *cpuTarget = "host";
+};
+
 class Plugin {
 public:
   /// The process's plugin, loaded on the first call (thread-safe). Throws Error:
@@ -22,12 +30,10 @@ public:
   /// cannot be used (dlopen failure, missing symbol, other ABI version).
   static const Plugin &get();
 
-  /// Compiles a normalized problem; cacheDir NULL disables the disk cache, which
-  /// is kept under cacheMaxBytes. Throws Error with the plugin's status and
-  /// message on failure. The result has the entry points the problem's variant
-  /// needs and a manifest that matches the problem.
-  attn_jit_kernel compile(const attn_problem &problem, const char *cacheDir,
-                          int64_t cacheMaxBytes) const;
+  /// Compiles a normalized problem with a context's options. Throws Error with
+  /// the plugin's status and message on failure. The result has the entry
+  /// points the problem's variant needs and a manifest that matches the problem.
+  attn_jit_kernel compile(const attn_problem &problem, const CompileOptions &options) const;
 
   /// Releases a kernel handle returned by compile().
   void release(void *handle) const noexcept;

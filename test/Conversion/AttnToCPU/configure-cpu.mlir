@@ -1,5 +1,5 @@
-// RUN: attn-opt %s --split-input-file --attn-configure-cpu=vector-width=16 | FileCheck %s
-// RUN: attn-opt %s --split-input-file --attn-configure-cpu=vector-width=8 | FileCheck %s --check-prefix=AVX2
+// RUN: attn-opt %s --split-input-file "--attn-configure-cpu=target=x86-64-v4 vector-width=16" | FileCheck %s
+// RUN: attn-opt %s --split-input-file "--attn-configure-cpu=target=x86-64-v3 vector-width=8" | FileCheck %s --check-prefix=AVX2
 
 // MHA: four vectors of query rows per work item.
 // CHECK-LABEL: func.func @mha

@@ -12,8 +12,10 @@ def AttnConfigureCPU : Pass<"attn-configure-cpu", "ModuleOp"> {
     carry a configuration (from the tuning database or by hand) keep it.
   }];
   let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"host\"",
+           "the CPU the code is for: host, x86-64-v3 (AVX2) or x86-64-v4 (AVX-512)">,
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"0",
-           "f32 lanes per vector register: 16 (AVX-512), 8 (AVX2), 4; 0 = the host's">
+           "f32 lanes per vector register: 16 (AVX-512), 8 (AVX2), 4; 0 = the target's">
   ];
 }
 

@@ -10,6 +10,7 @@
 #define ATTN_JIT_CPUCOMPILER_H
 
 #include "attn/Conversion/AttnToCPU/Kernels.h"
+#include "attn/Target/TargetInfo.h"
 #include "attn/attn_runtime.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -34,28 +35,28 @@ DialectRegistry cpuCompilerRegistry();
 FailureOr<OwningOpRef<ModuleOp>> buildProblemModule(MLIRContext &ctx, const attn_problem &problem,
                                                     std::string &error);
 
-/// Canonicalizes and configures `module` in place and returns its content key: a hash of the
-/// canonical IR, the target's fingerprint, the attnc and LLVM versions and a fingerprint of the
-/// compiler binary itself.
-FailureOr<std::string> prepareProblemModule(ModuleOp module, CPUKernelConfig &config,
-                                            std::string &error);
+/// Canonicalizes and configures `module` in place for `target` and returns its content key: a
+/// hash of the canonical IR, the target's fingerprint, the attnc and LLVM versions and a
+/// fingerprint of the compiler binary itself.
+FailureOr<std::string> prepareProblemModule(ModuleOp module, const CPUTargetInfo &target,
+                                            CPUKernelConfig &config, std::string &error);
 
 /// The stages after preparation, for tools that stop at one (attnc --emit=...):
 /// attn-lower-to-cpu to the LLVM dialect (`configure` may adjust the pass manager, e.g. to print
-/// the IR after each pass); translation to LLVM IR for the host; O3; object code or assembly.
+/// the IR after each pass); translation to LLVM IR for the target; O3; object code or assembly.
 LogicalResult lowerToLLVMDialect(ModuleOp module, std::string &error,
                                  const std::function<void(PassManager &)> &configure = {});
-std::unique_ptr<llvm::Module> translateForHost(ModuleOp module, llvm::LLVMContext &context,
-                                               std::string &error);
-/// `cpu` names an LLVM CPU ("x86-64-v3", "x86-64-v4": code for any machine of that level); empty
-/// means this host with its detected features.
-LogicalResult optimizeForHost(llvm::Module &module, std::string &error, llvm::StringRef cpu = "");
-FailureOr<std::string> emitForHost(llvm::Module &module, llvm::CodeGenFileType type,
-                                   std::string &error, llvm::StringRef cpu = "");
+std::unique_ptr<llvm::Module> translateForTarget(ModuleOp module, const CPUTargetInfo &target,
+                                                 llvm::LLVMContext &context, std::string &error);
+LogicalResult optimizeForTarget(llvm::Module &module, const CPUTargetInfo &target,
+                                std::string &error);
+FailureOr<std::string> emitForTarget(llvm::Module &module, const CPUTargetInfo &target,
+                                     llvm::CodeGenFileType type, std::string &error);
 
-/// Lowers a prepared module and compiles it to ELF relocatable objects (PIC) for the host: the
+/// Lowers a prepared module and compiles it to ELF relocatable objects (PIC) for `target`: the
 /// LLVM module is split into parts compiled in parallel; together they define every entry point.
-FailureOr<std::vector<std::string>> compileToObjects(ModuleOp module, std::string &error);
+FailureOr<std::vector<std::string>> compileToObjects(ModuleOp module, const CPUTargetInfo &target,
+                                                     std::string &error);
 
 /// Registers the host target with LLVM (once per process): needed to compile and to load objects.
 void initializeNativeTarget();

@@ -8,8 +8,11 @@
 namespace mlir::attn {
 
 struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
+  Option<std::string> target{*this, "target",
+                             llvm::cl::desc("the CPU: host, x86-64-v3 or x86-64-v4"),
+                             llvm::cl::init("host")};
   Option<int64_t> vectorWidth{*this, "vector-width",
-                              llvm::cl::desc("f32 lanes per vector (0 = the host's)"),
+                              llvm::cl::desc("f32 lanes per vector (0 = the target's)"),
                               llvm::cl::init(0)};
 };
 

@@ -7,7 +7,10 @@
 #ifndef ATTN_TARGET_TARGETINFO_H
 #define ATTN_TARGET_TARGETINFO_H
 
+#include "llvm/ADT/StringRef.h"
+
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace mlir::attn {
@@ -23,24 +26,42 @@ public:
   virtual int64_t vectorWidthF32() const = 0;
 };
 
-/// The host CPU: its LLVM CPU name and feature string (from llvm::sys::getHostCPUFeatures, not
-/// from the name alone, which virtualization may report as an older model).
+/// A CPU the kernels are built for: an LLVM CPU name and feature string, and what configuration
+/// and generators need to know of it. Built from a name (`fromName`), never read off the host
+/// inside a pass: the host is one name among others.
 class CPUTargetInfo : public TargetInfo {
 public:
+  /// "host": this machine, with its detected features (llvm::sys::getHostCPUFeatures, not the CPU
+  /// name alone, which virtualization may report as an older model). "x86-64-v3" (AVX2, FMA; 16
+  /// ymm registers) or "x86-64-v4" (AVX-512; 32 zmm): code for any CPU of that level. nullopt for
+  /// other names.
+  static std::optional<CPUTargetInfo> fromName(llvm::StringRef name);
+  /// The names fromName accepts, for messages.
+  static constexpr const char *kNames = "host, x86-64-v3, x86-64-v4";
+  /// This machine (computed once).
   static const CPUTargetInfo &host();
-  CPUTargetInfo(std::string cpu, std::string features, int64_t vectorWidth)
-      : cpu(std::move(cpu)), features(std::move(features)), width(vectorWidth) {}
+
+  CPUTargetInfo(std::string targetName, std::string cpu, std::string features, int64_t vectorWidth,
+                int64_t vectorRegisters)
+      : spelling(std::move(targetName)), cpu(std::move(cpu)), features(std::move(features)),
+        width(vectorWidth), registers(vectorRegisters) {}
+
+  /// The name it was built from (fromName(targetName()) describes it again).
+  const std::string &targetName() const { return spelling; }
 
   std::string name() const override { return "cpu"; }
   std::string fingerprint() const override { return cpu + ";" + features; }
   int64_t vectorWidthF32() const override { return width; }
+  /// Vector registers of the widest unit: 32 with AVX-512, 16 with AVX2 or SSE.
+  int64_t vectorRegisters() const { return registers; }
+  /// LLVM CPU name ("x86-64-v3", or the host's model).
   const std::string &cpuName() const { return cpu; }
-  /// LLVM feature string ("+avx2,+avx512f,...").
+  /// LLVM feature string ("+avx2,+avx512f,..."); empty means the CPU name's defaults.
   const std::string &featureString() const { return features; }
 
 private:
-  std::string cpu, features;
-  int64_t width;
+  std::string spelling, cpu, features;
+  int64_t width, registers;
 };
 
 } // namespace mlir::attn

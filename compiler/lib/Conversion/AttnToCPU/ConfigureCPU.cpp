@@ -17,14 +17,21 @@ struct AttnConfigureCPUPass : attn::impl::AttnConfigureCPUBase<AttnConfigureCPUP
   using Base::Base;
 
   void runOnOperation() override {
+    std::optional<CPUTargetInfo> cpu = CPUTargetInfo::fromName(target);
     int64_t requested = vectorWidth;
     bool validWidth = requested == 0 || requested == 4 || requested == 8 || requested == 16;
-    int64_t width = requested ? requested : CPUTargetInfo::host().vectorWidthF32();
+    int64_t width = requested ? requested : cpu ? cpu->vectorWidthF32() : 0;
     WalkResult result = getOperation().walk([&](Operation *op) {
       if (!isa<AttentionOp, LinearAttentionOp, MergeOp>(op) || op->hasAttr(kCPUConfigAttrName))
         return WalkResult::advance();
-      if (!validWidth) {
-        op->emitError() << "cannot configure: vector-width must be 4, 8 or 16 (0 = host), got "
+      if (!cpu) {
+        op->emitError() << "cannot configure: unknown target '" << target << "' (expected "
+                        << CPUTargetInfo::kNames << ")";
+        return WalkResult::interrupt();
+      }
+      if (!validWidth || width > cpu->vectorWidthF32()) {
+        op->emitError() << "cannot configure: vector-width must be 4, 8 or 16 and at most the "
+                        << "target's " << cpu->vectorWidthF32() << " (0 = the target's), got "
                         << requested;
         return WalkResult::interrupt();
       }
