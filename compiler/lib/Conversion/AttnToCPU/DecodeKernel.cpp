@@ -37,6 +37,13 @@ public:
     dChunks = s.headDim / width;
     dvChunks = s.headDimV / width;
     kChunks = blockK / width;
+    // What fits the register file (vectorRegistersFor): the slice of a K row kept in registers
+    // across the group's query rows (with a query vector and four partial sums), and the slice
+    // of the output a row accumulates across a tile (with a P broadcast and a V load). A head dim
+    // past that is taken in equal slices.
+    int64_t registers = vectorRegistersFor(width);
+    dSlice = llvm::divideCeil(dChunks, llvm::divideCeil(dChunks, registers - 6));
+    dvSlice = llvm::divideCeil(dvChunks, llvm::divideCeil(dvChunks, registers - 4));
   }
 
   void emit(func::FuncOp fn);
@@ -55,7 +62,7 @@ private:
   ImplicitLocOpBuilder &b;
   KernelEmitter e;
   const SoftmaxSpec &s;
-  int64_t blockK, width, dChunks, dvChunks, kChunks;
+  int64_t blockK, width, dChunks, dvChunks, kChunks, dSlice, dvSlice;
   Type f32;
   VectorType vecF32;
 
@@ -205,40 +212,56 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
   if (s.mask.masked())
     full = tileFullyVisible(e, s.mask, j0, n, pmin, pmax);
 
-  // Scores: one load of each K row, dotted with every query row of its group.
+  // A whole score: softcap, then the mask on tiles that are not fully visible.
+  auto finishScore = [&](Value score, Value key, Value rowInGroup) {
+    if (s.softcap)
+      score =
+          e.mulf(e.f32(*s.softcap), b.create<math::TanhOp>(e.mulf(score, e.f32(1.0 / *s.softcap))));
+    if (full) {
+      Value pos = e.add(pmin, e.divs(rowInGroup, e.index(s.group)));
+      Value visible =
+          e.ori(full, keyVisible(e, s.mask, key, pos, [&](int64_t x) { return e.index(x); }));
+      score = e.select(visible, score, negInf);
+    }
+    return score;
+  };
+
+  // Scores: one load of each K row (a slice of it at a time when the row does not fit the
+  // registers), dotted with every query row of its group; a slice's dot products add to the
+  // previous slices' in St.
   e.loop(e.index(0), n, e.index(1), [&](Value j) {
     Value key = e.add(j0, j);
     e.loop(e.index(0), e.index(s.headsKv), e.index(1), [&](Value g) {
-      SmallVector<Value> kv;
-      for (int64_t c = 0; c < dChunks; ++c)
-        kv.push_back(loadRow(k, key, g, c));
-      forRowsOfGroup(g, [&](Value r, Value rowInGroup) {
-        // Four independent partial sums: one FMA chain would wait on the FMA latency.
-        SmallVector<Value> partial(std::min<int64_t>(4, dChunks), e.splatF32(vecF32, 0.0));
-        for (int64_t c = 0; c < dChunks; ++c) {
-          Value qv = b.create<vector::LoadOp>(vecF32, qs, ValueRange{r, e.index(c * width)});
-          partial[c % partial.size()] = e.fma(qv, kv[c], partial[c % partial.size()]);
-        }
-        while (partial.size() > 1) {
-          partial[0] = e.addf(partial[0], partial.back());
-          partial.pop_back();
-          if (partial.size() > 1) {
-            partial[1] = e.addf(partial[1], partial.back());
-            partial.pop_back();
+      for (int64_t c0 = 0; c0 < dChunks; c0 += dSlice) {
+        int64_t c1 = std::min(dChunks, c0 + dSlice);
+        bool last = c1 == dChunks;
+        SmallVector<Value> kv;
+        for (int64_t c = c0; c < c1; ++c)
+          kv.push_back(loadRow(k, key, g, c));
+        forRowsOfGroup(g, [&](Value r, Value rowInGroup) {
+          // Four independent partial sums: one FMA chain would wait on the FMA latency.
+          SmallVector<Value> partial(std::min<int64_t>(4, c1 - c0), e.splatF32(vecF32, 0.0));
+          for (int64_t c = c0; c < c1; ++c) {
+            Value qv = b.create<vector::LoadOp>(vecF32, qs, ValueRange{r, e.index(c * width)});
+            partial[(c - c0) % partial.size()] =
+                e.fma(qv, kv[c - c0], partial[(c - c0) % partial.size()]);
           }
-        }
-        Value score = b.create<vector::ReductionOp>(vector::CombiningKind::ADD, partial[0]);
-        if (s.softcap)
-          score = e.mulf(e.f32(*s.softcap),
-                         b.create<math::TanhOp>(e.mulf(score, e.f32(1.0 / *s.softcap))));
-        if (full) {
-          Value pos = e.add(pmin, e.divs(rowInGroup, e.index(s.group)));
-          Value visible =
-              e.ori(full, keyVisible(e, s.mask, key, pos, [&](int64_t x) { return e.index(x); }));
-          score = e.select(visible, score, negInf);
-        }
-        b.create<memref::StoreOp>(score, st, ValueRange{r, j});
-      });
+          while (partial.size() > 1) {
+            partial[0] = e.addf(partial[0], partial.back());
+            partial.pop_back();
+            if (partial.size() > 1) {
+              partial[1] = e.addf(partial[1], partial.back());
+              partial.pop_back();
+            }
+          }
+          Value score = b.create<vector::ReductionOp>(vector::CombiningKind::ADD, partial[0]);
+          if (c0 > 0)
+            score = e.addf(score, b.create<memref::LoadOp>(st, ValueRange{r, j}));
+          if (last)
+            score = finishScore(score, key, rowInGroup);
+          b.create<memref::StoreOp>(score, st, ValueRange{r, j});
+        });
+      }
     });
   });
 
@@ -256,20 +279,23 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
       });
     forRowsOfGroup(g, [&](Value r, Value) {
       Value a = e.splat(vecF32, b.create<memref::LoadOp>(alpha, ValueRange{r}));
-      SmallVector<Value> inits;
-      for (int64_t c = 0; c < dvChunks; ++c)
-        inits.push_back(
-            e.mulf(b.create<vector::LoadOp>(vecF32, acc, ValueRange{r, e.index(c * width)}), a));
-      SmallVector<Value> out =
-          e.loop(e.index(0), n, e.index(1), inits, [&](Value j, ValueRange carried) {
-            Value p = e.splat(vecF32, b.create<memref::LoadOp>(st, ValueRange{r, j}));
-            SmallVector<Value> next;
-            for (int64_t c = 0; c < dvChunks; ++c)
-              next.push_back(e.fma(p, vRow(j0, j, g, c), carried[c]));
-            return next;
-          });
-      for (int64_t c = 0; c < dvChunks; ++c)
-        b.create<vector::StoreOp>(out[c], acc, ValueRange{r, e.index(c * width)});
+      for (int64_t c0 = 0; c0 < dvChunks; c0 += dvSlice) {
+        int64_t c1 = std::min(dvChunks, c0 + dvSlice);
+        SmallVector<Value> inits;
+        for (int64_t c = c0; c < c1; ++c)
+          inits.push_back(
+              e.mulf(b.create<vector::LoadOp>(vecF32, acc, ValueRange{r, e.index(c * width)}), a));
+        SmallVector<Value> out =
+            e.loop(e.index(0), n, e.index(1), inits, [&](Value j, ValueRange carried) {
+              Value p = e.splat(vecF32, b.create<memref::LoadOp>(st, ValueRange{r, j}));
+              SmallVector<Value> next;
+              for (int64_t c = c0; c < c1; ++c)
+                next.push_back(e.fma(p, vRow(j0, j, g, c), carried[c - c0]));
+              return next;
+            });
+        for (int64_t c = c0; c < c1; ++c)
+          b.create<vector::StoreOp>(out[c - c0], acc, ValueRange{r, e.index(c * width)});
+      }
     });
   });
 }

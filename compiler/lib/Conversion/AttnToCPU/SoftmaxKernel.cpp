@@ -48,8 +48,12 @@ public:
     // f32 K/V are read in place: packing them costs more than the strided broadcasts (measured:
     // 80 vs 90 GFLOP/s at D = 128). f16/bf16 tiles are converted to f32 once per tile.
     packedKV = !s.elementType.isF32();
-    // Register blocking: chunks x rowBlock accumulators (<= 24 of the 32 zmm registers).
-    rowBlock = std::clamp<int64_t>(24 / chunks, 1, 8);
+    // Register blocking: rowBlock x chunks accumulators, plus the chunks query (or P) vectors and
+    // one broadcast, within the register file (at most 24 accumulators of AVX-512's 32 zmm; 16
+    // ymm on AVX2 leave room for fewer).
+    int64_t registers = vectorRegistersFor(width);
+    int64_t accumulators = std::min<int64_t>(24, registers - chunks - 2);
+    rowBlock = std::clamp<int64_t>(accumulators / chunks, 1, 8);
   }
 
   void emit(func::FuncOp fn);

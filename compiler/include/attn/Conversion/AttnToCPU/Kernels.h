@@ -29,6 +29,11 @@ FailureOr<CPUKernelConfig> getCPUConfig(Operation *op);
 void setCPUConfig(Operation *op, const CPUKernelConfig &config);
 
 /// Names of the generated entry points (attn_jit_plugin.h).
+/// Vector registers of the ISA a vector width stands for on x86-64: 16 lanes is AVX-512 (32 zmm),
+/// 8 is AVX2 and 4 is SSE (16 ymm / xmm). Register blocks are sized to fit them: a block that
+/// does not fit spills in the hot loop.
+inline int64_t vectorRegistersFor(int64_t vectorWidth) { return vectorWidth == 16 ? 32 : 16; }
+
 constexpr StringLiteral kSoftmaxMainName = "attn_main";
 constexpr StringLiteral kSoftmaxDecodeName = "attn_decode";
 constexpr StringLiteral kMergeName = "attn_merge";
