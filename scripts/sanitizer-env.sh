@@ -5,4 +5,4 @@ export ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-19/bin/llvm-symbolizer
 # process-lifetime allocations stay reachable). UBSan stops at the first report.
 export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initialization_order=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$SANITIZER_SUPPRESSIONS/ubsan.supp
-export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:external_symbolizer_path=$ASAN_SYMBOLIZER_PATH
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$SANITIZER_SUPPRESSIONS/tsan.supp:external_symbolizer_path=$ASAN_SYMBOLIZER_PATH

@@ -15,6 +15,7 @@
 
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 
@@ -97,13 +98,25 @@ void *consumePointer(FuzzedDataProvider &in, void *valid) {
   }
 }
 
-attn_tensor consumeTensor(FuzzedDataProvider &in) {
+/// Strides for a [d0, d1, d2, d3] tensor: contiguous, broadcast (0), or anything.
+attn_tensor consumeTensor(FuzzedDataProvider &in, std::array<int64_t, 4> dims) {
   attn_tensor t;
   t.data = consumePointer(in, gTensorBytes);
-  for (int64_t &stride : t.strides)
-    stride = consumeSize(in);
-  if (in.ConsumeBool())
-    t.strides[3] = 1;
+  int64_t contiguous = 1;
+  for (int d = 3; d >= 0; --d) {
+    switch (in.ConsumeIntegralInRange(0, 3)) {
+    case 0:
+      t.strides[d] = contiguous;
+      break;
+    case 1:
+      t.strides[d] = in.ConsumeIntegralInRange<int64_t>(-1, 1);
+      break;
+    default:
+      t.strides[d] = consumeSize(in);
+    }
+    if (__builtin_mul_overflow(contiguous, dims[d], &contiguous))
+      contiguous = INT64_MAX;
+  }
   return t;
 }
 
@@ -119,17 +132,17 @@ const int32_t *consumeSeqlens(FuzzedDataProvider &in, int32_t *storage, int64_t 
                                 reinterpret_cast<const unsigned char *>(storage) + 1);
 }
 
-attn_launch_args consumeLaunchArgs(FuzzedDataProvider &in) {
+attn_launch_args consumeLaunchArgs(FuzzedDataProvider &in, const attn_problem &p) {
   attn_launch_args a;
   std::memset(&a, 0, sizeof(a));
   a.struct_size = in.ConsumeBool() ? sizeof(a) : in.ConsumeIntegral<size_t>();
   a.batch = consumeSize(in);
   a.seq_q = consumeSize(in);
   a.seq_kv = consumeSize(in);
-  a.q = consumeTensor(in);
-  a.k = consumeTensor(in);
-  a.v = consumeTensor(in);
-  a.o = consumeTensor(in);
+  a.q = consumeTensor(in, {a.batch, a.seq_q, p.heads_q, p.head_dim});
+  a.k = consumeTensor(in, {a.batch, a.seq_kv, p.heads_kv, p.head_dim});
+  a.v = consumeTensor(in, {a.batch, a.seq_kv, p.heads_kv, p.head_dim_v});
+  a.o = consumeTensor(in, {a.batch, a.seq_q, p.heads_q, p.head_dim_v});
   a.lse = static_cast<float *>(consumePointer(in, gStatistics[0]));
   a.entropy = static_cast<float *>(consumePointer(in, gStatistics[1]));
   a.seqlens_q = consumeSeqlens(in, gSeqlens[0], a.batch);
@@ -161,7 +174,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } catch (const attn::rt::Error &) {
     return 0;
   }
-  attn_launch_args args = consumeLaunchArgs(in);
+  attn_launch_args args = consumeLaunchArgs(in, normalized);
   attn_launch_args validated;
   try {
     validated = attn::rt::validateLaunchArgs(normalized, &args);
