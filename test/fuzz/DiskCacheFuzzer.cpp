@@ -3,9 +3,9 @@
 // The on-disk kernel cache's entry reader, through its public API only (the header format is the
 // cache's business and will change). An input is either
 //   - raw (first byte even): the rest is written as the entry file of a fixed key; or
-//   - stored (first byte odd): the rest decodes to a CacheEntry (tiles, then size-prefixed
-//     objects), which DiskCache::store writes with a valid header for this build; the last
-//     bytes then name (position, value) edits applied to the stored file.
+//   - stored (first byte odd): the rest decodes to a CacheEntry (tiles, up to 4 objects), which
+//     DiskCache::store writes with a valid header for this build; what is left of the input
+//     then names (position, value) edits and a truncation applied to the stored file.
 // lookup() must not crash. An entry it accepts must decode to objects that account for the tail
 // of the file as the header documents it (each object preceded by its 64-bit size), and an
 // unedited stored entry must come back exactly as it was stored.
@@ -91,8 +91,10 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  FuzzedDataProvider in(data, size);
-  const bool stored = in.ConsumeIntegral<uint8_t>() & 1;
+  if (size == 0)
+    return -1;
+  const bool stored = data[0] & 1;
+  FuzzedDataProvider in(data + 1, size - 1);
   DiskCache cache(gDirectory);
   const std::string path = cache.pathFor(kKey);
   std::optional<CacheEntry> original;
