@@ -23,12 +23,18 @@ namespace {
 
 constexpr int64_t kMaxSeqlens = 64;
 
-/// Mostly small values, sometimes the extremes, sometimes any int64.
+// The draws are ordered so that an exhausted input (every draw then returns its minimum) decodes
+// to valid fields: the fuzzer starts from accepted problems and arguments and mutates away.
+
+/// Mostly small sizes, sometimes non-positive ones, the extremes, or any int64.
 int64_t consumeSize(FuzzedDataProvider &in) {
-  switch (in.ConsumeIntegralInRange(0, 3)) {
+  switch (in.ConsumeIntegralInRange(0, 4)) {
   case 0:
-    return in.ConsumeIntegralInRange<int64_t>(-2, 300);
   case 1:
+    return in.ConsumeIntegralInRange<int64_t>(1, 300);
+  case 2:
+    return in.ConsumeIntegralInRange<int64_t>(-2, 0);
+  case 3:
     return in.PickValueInArray<int64_t>(
         {INT64_MIN, INT64_MAX, INT64_MAX / 2, INT32_MAX, int64_t(1) << 32, int64_t(1) << 62});
   default:
@@ -48,27 +54,27 @@ double consumeReal(FuzzedDataProvider &in) {
 /// Stores any int in an int-sized C enum field, as a C caller may (written as bytes: a C++ load
 /// of such a value would itself be undefined).
 template <typename Enum> void consumeEnum(FuzzedDataProvider &in, Enum &field) {
-  int32_t raw = in.ConsumeBool() ? in.ConsumeIntegralInRange(-1, 3) : in.ConsumeIntegral<int32_t>();
+  int32_t raw = in.ConsumeBool() ? in.ConsumeIntegral<int32_t>() : in.ConsumeIntegralInRange(0, 3);
   static_assert(sizeof(field) == sizeof(raw), "C enums are int-sized");
   std::memcpy(&field, &raw, sizeof(raw));
 }
 
 int32_t consumeFlag(FuzzedDataProvider &in) {
-  return in.ConsumeBool() ? in.ConsumeIntegralInRange(0, 1) : in.ConsumeIntegral<int32_t>();
+  return in.ConsumeBool() ? in.ConsumeIntegral<int32_t>() : in.ConsumeIntegralInRange(0, 1);
 }
 
 attn_problem consumeProblem(FuzzedDataProvider &in) {
   attn_problem p;
   std::memset(&p, 0, sizeof(p));
-  p.struct_size = in.ConsumeBool() ? sizeof(p) : in.ConsumeIntegral<size_t>();
+  p.struct_size = in.ConsumeBool() ? in.ConsumeIntegral<size_t>() : sizeof(p);
   consumeEnum(in, p.target);
   consumeEnum(in, p.variant);
   consumeEnum(in, p.dtype);
   p.heads_q = consumeSize(in);
   p.heads_kv = consumeSize(in);
   p.head_dim =
-      in.ConsumeBool() ? in.PickValueInArray<int64_t>({32, 64, 128, 256}) : consumeSize(in);
-  p.head_dim_v = in.ConsumeBool() ? p.head_dim : consumeSize(in);
+      in.ConsumeBool() ? consumeSize(in) : in.PickValueInArray<int64_t>({32, 64, 128, 256});
+  p.head_dim_v = in.ConsumeBool() ? consumeSize(in) : p.head_dim;
   p.scale = consumeReal(in);
   p.causal = consumeFlag(in);
   p.window_left = consumeSize(in);
@@ -89,9 +95,9 @@ alignas(64) int32_t gSeqlens[2][kMaxSeqlens + 1];
 
 void *consumePointer(FuzzedDataProvider &in, void *valid) {
   switch (in.ConsumeIntegralInRange(0, 3)) {
-  case 0:
+  case 2:
     return nullptr;
-  case 1:
+  case 3:
     return static_cast<unsigned char *>(valid) + 1; // misaligned for every dtype
   default:
     return valid;
@@ -122,20 +128,20 @@ attn_tensor consumeTensor(FuzzedDataProvider &in, std::array<int64_t, 4> dims) {
 
 /// A seqlens array: non-NULL only where it can hold `batch` entries, as the API requires.
 const int32_t *consumeSeqlens(FuzzedDataProvider &in, int32_t *storage, int64_t batch) {
-  if (batch < 1 || batch > kMaxSeqlens || in.ConsumeBool())
+  if (batch < 1 || batch > kMaxSeqlens || !in.ConsumeBool())
     return nullptr;
   for (int64_t b = 0; b < batch; ++b)
     storage[b] =
-        in.ConsumeBool() ? in.ConsumeIntegralInRange(-1, 300) : in.ConsumeIntegral<int32_t>();
-  return in.ConsumeBool() ? storage
-                          : reinterpret_cast<const int32_t *>(
-                                reinterpret_cast<const unsigned char *>(storage) + 1);
+        in.ConsumeBool() ? in.ConsumeIntegral<int32_t>() : in.ConsumeIntegralInRange(0, 300);
+  return in.ConsumeBool() ? reinterpret_cast<const int32_t *>(
+                                reinterpret_cast<const unsigned char *>(storage) + 1)
+                          : storage;
 }
 
 attn_launch_args consumeLaunchArgs(FuzzedDataProvider &in, const attn_problem &p) {
   attn_launch_args a;
   std::memset(&a, 0, sizeof(a));
-  a.struct_size = in.ConsumeBool() ? sizeof(a) : in.ConsumeIntegral<size_t>();
+  a.struct_size = in.ConsumeBool() ? in.ConsumeIntegral<size_t>() : sizeof(a);
   a.batch = consumeSize(in);
   a.seq_q = consumeSize(in);
   a.seq_kv = consumeSize(in);
@@ -150,23 +156,36 @@ attn_launch_args consumeLaunchArgs(FuzzedDataProvider &in, const attn_problem &p
   return a;
 }
 
-/// The work split of a softmax launch, as cpu/launch.cpp computes it for a kernel's tiles.
-void splitWork(FuzzedDataProvider &in, const attn_problem &p, const attn_launch_args &a) {
+/// What a kernel and a context bring to the work split: tiles and threads.
+struct SplitParams {
+  int64_t blockQ, decodeMaxRows;
+  int32_t threads;
+};
+
+SplitParams consumeSplitParams(FuzzedDataProvider &in) {
+  SplitParams s;
+  s.blockQ = in.ConsumeIntegralInRange<int64_t>(1, 512);
+  s.decodeMaxRows = in.ConsumeIntegralInRange<int64_t>(1, 4096);
+  s.threads = in.ConsumeIntegralInRange<int32_t>(1, 1024);
+  return s;
+}
+
+/// The work split of a softmax launch, as cpu/launch.cpp computes it.
+void splitWork(const SplitParams &s, const attn_problem &p, const attn_launch_args &a) {
   if (p.variant != ATTN_VARIANT_SOFTMAX)
     return;
-  const int64_t blockQ = in.ConsumeIntegralInRange<int64_t>(1, 512);
-  const int64_t decodeMaxRows = in.ConsumeIntegralInRange<int64_t>(1, 4096);
-  const int32_t threads = in.ConsumeIntegralInRange<int32_t>(1, 1024);
-  if (attn::rt::usesDecode(a.seq_q, p.heads_q, decodeMaxRows, p.return_entropy != 0))
-    (void)attn::rt::chooseDecodeSplits(a.batch, threads, a.seq_kv);
+  if (attn::rt::usesDecode(a.seq_q, p.heads_q, s.decodeMaxRows, p.return_entropy != 0))
+    (void)attn::rt::chooseDecodeSplits(a.batch, s.threads, a.seq_kv);
   else
-    (void)attn::rt::softmaxItems(a.batch, p.heads_kv, a.seq_q, blockQ);
+    (void)attn::rt::softmaxItems(a.batch, p.heads_kv, a.seq_q, s.blockQ);
 }
 
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FuzzedDataProvider in(data, size);
+  // Drawn first: the input runs out mostly before the end, where every draw is its minimum.
+  const SplitParams split = consumeSplitParams(in);
   attn_problem problem = consumeProblem(in);
   attn_problem normalized;
   try {
@@ -181,6 +200,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } catch (const attn::rt::Error &) {
     return 0;
   }
-  splitWork(in, normalized, validated);
+  splitWork(split, normalized, validated);
   return 0;
 }
