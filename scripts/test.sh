@@ -17,7 +17,7 @@ ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)"
 
 # Both fit CI's budget whole. Measured on a 2-core machine from empty build directories: asan
 # 7.2 min (build 4.1, tests 3.1 with the 4 x 10 s fuzz smoke runs), tsan 2.4 min (build 1.9,
-# tests 0.5); with the normal build and suite (~3 min), the script takes ~13 min.
+# tests 0.5); with the normal build and suite (~4.5 min from scratch) the script takes ~14 min.
 if [ "${ATTN_TEST_SANITIZERS:-1}" != 0 ]; then
   ./scripts/sanitize.sh asan
   ./scripts/sanitize.sh tsan
