@@ -7,6 +7,7 @@ APT_PACKAGES=(
   cmake ninja-build g++ python3 python3-pip python3-dev python3-venv
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools clang-19 lld-19
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev pkg-config
+  libclang-rt-19-dev # sanitizer and libFuzzer runtimes: scripts/sanitize.sh, scripts/fuzz.sh
 )
 
 missing=()

@@ -42,12 +42,19 @@ bool isCleanString(const char *field, size_t size) {
   return length < size && std::all_of(field + length, field + size, [](char c) { return c == 0; });
 }
 
+/// Stores an untrusted int in a C enum field without converting it (a value outside the enum's
+/// range is undefined as a C++ enum value; validation reads the field back as an int).
+template <typename Enum> void setRawEnum(Enum &field, int32_t value) {
+  static_assert(sizeof(Enum) == sizeof(int32_t), "C enums are int-sized");
+  std::memcpy(&field, &value, sizeof(value));
+}
+
 attn_problem problemOf(const bundle::BundleEntry &e) {
   attn_problem p{};
   p.struct_size = sizeof(p);
   p.target = ATTN_TARGET_CPU;
-  p.variant = static_cast<attn_variant>(e.variant);
-  p.dtype = static_cast<attn_dtype>(e.dtype);
+  setRawEnum(p.variant, e.variant);
+  setRawEnum(p.dtype, e.dtype);
   p.heads_q = e.headsQ;
   p.heads_kv = e.headsKv;
   p.head_dim = e.headDim;
@@ -60,7 +67,7 @@ attn_problem problemOf(const bundle::BundleEntry &e) {
   p.softcap = e.softcap;
   p.return_lse = e.returnLse;
   p.return_entropy = e.returnEntropy;
-  p.feature_map = static_cast<attn_feature_map>(e.featureMap);
+  setRawEnum(p.feature_map, e.featureMap);
   p.normalize = e.normalize;
   return p;
 }

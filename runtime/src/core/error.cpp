@@ -44,7 +44,12 @@ using namespace attn::rt;
 extern "C" {
 
 ATTN_API const char *attn_status_string(attn_status status) {
-  switch (status) {
+  // A C caller may pass any int: read it as one (loading an out-of-range value as the C++ enum is
+  // undefined), then compare.
+  int32_t value;
+  static_assert(sizeof(value) == sizeof(status), "C enums are int-sized");
+  std::memcpy(&value, &status, sizeof(value));
+  switch (value) {
   case ATTN_STATUS_SUCCESS:
     return "ATTN_STATUS_SUCCESS";
   case ATTN_STATUS_INVALID_ARGUMENT:

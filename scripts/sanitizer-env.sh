@@ -1,0 +1,8 @@
+# Sourced by scripts/sanitize.sh and scripts/fuzz.sh: the sanitizers' runtime options.
+SANITIZER_SUPPRESSIONS="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/test/sanitizers"
+export ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-19/bin/llvm-symbolizer
+# Leaks are reported: the suite runs clean without suppressions (libLLVM's and the JIT's
+# process-lifetime allocations stay reachable). UBSan stops at the first report.
+export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initialization_order=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$SANITIZER_SUPPRESSIONS/ubsan.supp
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$SANITIZER_SUPPRESSIONS/tsan.supp:external_symbolizer_path=$ASAN_SYMBOLIZER_PATH

@@ -1,0 +1,205 @@
+//===- ValidationFuzzer.cpp - attn-fuzz-validation ------------------------===//
+//
+// Problem descriptors and launch arguments as any C caller could write them (every field, absurd
+// values included) through the runtime's validation, then, for arguments it accepts, through the
+// CPU work split, whose arithmetic runs on the validated sizes (UBSan reports any overflow).
+// Validation must reject with attn::rt::Error, never crash; it never dereferences tensor data, so
+// the tensors point into one small buffer, but the seqlens arrays it reads hold `batch` entries.
+//
+//===----------------------------------------------------------------------===//
+
+#include "core/error.h"
+#include "core/launch_args.h"
+#include "core/problem.h"
+#include "cpu/work_split.h"
+
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+
+namespace {
+
+constexpr int64_t kMaxSeqlens = 64;
+
+// The draws are ordered so that an exhausted input (every draw then returns its minimum) decodes
+// to valid fields: the fuzzer starts from accepted problems and arguments and mutates away.
+
+/// Mostly small sizes, sometimes non-positive ones, the extremes, or any int64.
+int64_t consumeSize(FuzzedDataProvider &in) {
+  switch (in.ConsumeIntegralInRange(0, 4)) {
+  case 0:
+  case 1:
+    return in.ConsumeIntegralInRange<int64_t>(1, 300);
+  case 2:
+    return in.ConsumeIntegralInRange<int64_t>(-2, 0);
+  case 3:
+    return in.PickValueInArray<int64_t>(
+        {INT64_MIN, INT64_MAX, INT64_MAX / 2, INT32_MAX, int64_t(1) << 32, int64_t(1) << 62});
+  default:
+    return in.ConsumeIntegral<int64_t>();
+  }
+}
+
+double consumeReal(FuzzedDataProvider &in) {
+  if (in.ConsumeBool())
+    return in.PickValueInArray<double>({0.0, -0.0, 1.0, 0.125, 50.0, 1e308, -1.0, 1e-320});
+  double value;
+  uint64_t bits = in.ConsumeIntegral<uint64_t>(); // NaN, infinities, denormals
+  std::memcpy(&value, &bits, sizeof(value));
+  return value;
+}
+
+/// Stores any int in an int-sized C enum field, as a C caller may (written as bytes: a C++ load
+/// of such a value would itself be undefined).
+template <typename Enum> void consumeEnum(FuzzedDataProvider &in, Enum &field) {
+  int32_t raw = in.ConsumeBool() ? in.ConsumeIntegral<int32_t>() : in.ConsumeIntegralInRange(0, 3);
+  static_assert(sizeof(field) == sizeof(raw), "C enums are int-sized");
+  std::memcpy(&field, &raw, sizeof(raw));
+}
+
+int32_t consumeFlag(FuzzedDataProvider &in) {
+  return in.ConsumeBool() ? in.ConsumeIntegral<int32_t>() : in.ConsumeIntegralInRange(0, 1);
+}
+
+attn_problem consumeProblem(FuzzedDataProvider &in) {
+  attn_problem p;
+  std::memset(&p, 0, sizeof(p));
+  p.struct_size = in.ConsumeBool() ? in.ConsumeIntegral<size_t>() : sizeof(p);
+  consumeEnum(in, p.target);
+  consumeEnum(in, p.variant);
+  consumeEnum(in, p.dtype);
+  p.heads_q = consumeSize(in);
+  p.heads_kv = consumeSize(in);
+  p.head_dim =
+      in.ConsumeBool() ? consumeSize(in) : in.PickValueInArray<int64_t>({32, 64, 128, 256});
+  p.head_dim_v = in.ConsumeBool() ? consumeSize(in) : p.head_dim;
+  p.scale = consumeReal(in);
+  p.causal = consumeFlag(in);
+  p.window_left = consumeSize(in);
+  p.window_right = consumeSize(in);
+  p.global_tokens = consumeSize(in);
+  p.softcap = consumeReal(in);
+  p.return_lse = consumeFlag(in);
+  p.return_entropy = consumeFlag(in);
+  consumeEnum(in, p.feature_map);
+  p.normalize = consumeFlag(in);
+  return p;
+}
+
+/// Storage the pointers point into: validation checks alignment and nullness only.
+alignas(64) unsigned char gTensorBytes[256];
+alignas(64) float gStatistics[2][16];
+alignas(64) int32_t gSeqlens[2][kMaxSeqlens + 1];
+
+void *consumePointer(FuzzedDataProvider &in, void *valid) {
+  switch (in.ConsumeIntegralInRange(0, 3)) {
+  case 2:
+    return nullptr;
+  case 3:
+    return static_cast<unsigned char *>(valid) + 1; // misaligned for every dtype
+  default:
+    return valid;
+  }
+}
+
+/// Strides for a [d0, d1, d2, d3] tensor: contiguous, broadcast (0), or anything.
+attn_tensor consumeTensor(FuzzedDataProvider &in, std::array<int64_t, 4> dims) {
+  attn_tensor t;
+  t.data = consumePointer(in, gTensorBytes);
+  int64_t contiguous = 1;
+  for (int d = 3; d >= 0; --d) {
+    switch (in.ConsumeIntegralInRange(0, 3)) {
+    case 0:
+      t.strides[d] = contiguous;
+      break;
+    case 1:
+      t.strides[d] = in.ConsumeIntegralInRange<int64_t>(-1, 1);
+      break;
+    default:
+      t.strides[d] = consumeSize(in);
+    }
+    if (__builtin_mul_overflow(contiguous, dims[d], &contiguous))
+      contiguous = INT64_MAX;
+  }
+  return t;
+}
+
+/// A seqlens array: non-NULL only where it can hold `batch` entries, as the API requires.
+const int32_t *consumeSeqlens(FuzzedDataProvider &in, int32_t *storage, int64_t batch) {
+  if (batch < 1 || batch > kMaxSeqlens || !in.ConsumeBool())
+    return nullptr;
+  for (int64_t b = 0; b < batch; ++b)
+    storage[b] =
+        in.ConsumeBool() ? in.ConsumeIntegral<int32_t>() : in.ConsumeIntegralInRange(0, 300);
+  return in.ConsumeBool() ? reinterpret_cast<const int32_t *>(
+                                reinterpret_cast<const unsigned char *>(storage) + 1)
+                          : storage;
+}
+
+attn_launch_args consumeLaunchArgs(FuzzedDataProvider &in, const attn_problem &p) {
+  attn_launch_args a;
+  std::memset(&a, 0, sizeof(a));
+  a.struct_size = in.ConsumeBool() ? in.ConsumeIntegral<size_t>() : sizeof(a);
+  a.batch = consumeSize(in);
+  a.seq_q = consumeSize(in);
+  a.seq_kv = consumeSize(in);
+  a.q = consumeTensor(in, {a.batch, a.seq_q, p.heads_q, p.head_dim});
+  a.k = consumeTensor(in, {a.batch, a.seq_kv, p.heads_kv, p.head_dim});
+  a.v = consumeTensor(in, {a.batch, a.seq_kv, p.heads_kv, p.head_dim_v});
+  a.o = consumeTensor(in, {a.batch, a.seq_q, p.heads_q, p.head_dim_v});
+  a.lse = static_cast<float *>(consumePointer(in, gStatistics[0]));
+  a.entropy = static_cast<float *>(consumePointer(in, gStatistics[1]));
+  a.seqlens_q = consumeSeqlens(in, gSeqlens[0], a.batch);
+  a.seqlens_kv = consumeSeqlens(in, gSeqlens[1], a.batch);
+  return a;
+}
+
+/// What a kernel and a context bring to the work split: tiles and threads.
+struct SplitParams {
+  int64_t blockQ, decodeMaxRows;
+  int32_t threads;
+};
+
+SplitParams consumeSplitParams(FuzzedDataProvider &in) {
+  SplitParams s;
+  s.blockQ = in.ConsumeIntegralInRange<int64_t>(1, 512);
+  s.decodeMaxRows = in.ConsumeIntegralInRange<int64_t>(1, 4096);
+  s.threads = in.ConsumeIntegralInRange<int32_t>(1, 1024);
+  return s;
+}
+
+/// The work split of a softmax launch, as cpu/launch.cpp computes it.
+void splitWork(const SplitParams &s, const attn_problem &p, const attn_launch_args &a) {
+  if (p.variant != ATTN_VARIANT_SOFTMAX)
+    return;
+  if (attn::rt::usesDecode(a.seq_q, p.heads_q, s.decodeMaxRows, p.return_entropy != 0))
+    (void)attn::rt::chooseDecodeSplits(a.batch, s.threads, a.seq_kv);
+  else
+    (void)attn::rt::softmaxItems(a.batch, p.heads_kv, a.seq_q, s.blockQ);
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  FuzzedDataProvider in(data, size);
+  // Drawn first: the input runs out mostly before the end, where every draw is its minimum.
+  const SplitParams split = consumeSplitParams(in);
+  attn_problem problem = consumeProblem(in);
+  attn_problem normalized;
+  try {
+    normalized = attn::rt::validateProblem(&problem);
+  } catch (const attn::rt::Error &) {
+    return 0;
+  }
+  attn_launch_args args = consumeLaunchArgs(in, normalized);
+  attn_launch_args validated;
+  try {
+    validated = attn::rt::validateLaunchArgs(normalized, &args);
+  } catch (const attn::rt::Error &) {
+    return 0;
+  }
+  splitWork(split, normalized, validated);
+  return 0;
+}
