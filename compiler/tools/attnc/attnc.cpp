@@ -39,7 +39,9 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
 #include <optional>
+#include <unistd.h>
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -70,8 +72,9 @@ cl::opt<std::string> headerFile("header",
                                          "kernel and a typed, thread-safe launcher NAME_launch"),
                                 cl::init(""), cl::cat(outputCategory));
 cl::opt<std::string> cpuLevel("cpu",
-                              cl::desc("x86-64 level of a bundle: x86-64-v3 (AVX2) or x86-64-v4 "
-                                       "(AVX-512); default: v4 when this host has AVX-512"),
+                              cl::desc("the x86-64 level the code is for: x86-64-v3 (AVX2) or "
+                                       "x86-64-v4 (AVX-512); default: this host, and x86-64-v3 "
+                                       "for bundles"),
                               cl::init(""), cl::cat(outputCategory));
 cl::opt<std::string> target("target", cl::desc("Target: cpu (the host)"), cl::init("cpu"),
                             cl::cat(outputCategory));
@@ -152,6 +155,16 @@ std::optional<Failure> problemFromOptions(attn_problem &p) {
         right.trim().getAsInteger(10, p.window_right))
       return userError("--window takes 'left,right', got '" + window + "'");
   }
+  // The options' own ranges: the problem module omits a non-positive count or cap, so a bad value
+  // would otherwise be dropped without a word.
+  if (globalTokens < 0)
+    return userError("--global-tokens must be >= 0, got " + std::to_string(globalTokens));
+  if (!std::isfinite(softcap) || softcap < 0)
+    return userError("--softcap must be a finite value >= 0 (0 = none), got " +
+                     std::to_string(softcap));
+  if (!std::isfinite(scale) || scale < 0)
+    return userError("--scale must be a finite value >= 0 (0 = default), got " +
+                     std::to_string(scale));
   p.global_tokens = globalTokens;
   p.softcap = softcap;
   p.return_lse = returnLse;
@@ -368,10 +381,12 @@ std::optional<Failure> writeHeader(const ::attn::bundle::BundleEntry &e) {
 /// Compiles one problem module to the requested stage, appending it to `output`.
 std::optional<Failure> compile(ModuleOp module, std::string &output) {
   std::string error;
-  // The machines the code is for: --cpu, else this host; a bundle names a level (this host's).
+  // The machines the code is for: --cpu, else this host. A bundle is shipped to other machines
+  // and names a level: x86-64-v3 unless --cpu says otherwise, whatever the build host (the same
+  // command builds the same bundle anywhere).
   std::string level = cpuLevel;
   if (level.empty() && emit == Emit::Bundle)
-    level = CPUTargetInfo::host().vectorWidthF32() >= 16 ? "x86-64-v4" : "x86-64-v3";
+    level = "x86-64-v3";
   if (!level.empty() && level != "x86-64-v3" && level != "x86-64-v4")
     return userError("--cpu must be x86-64-v3 or x86-64-v4, got '" + level + "'");
   std::optional<CPUTargetInfo> target = CPUTargetInfo::fromName(level.empty() ? "host" : level);
@@ -459,6 +474,8 @@ int run(MLIRContext &ctx) {
   };
   if (target != "cpu")
     return fail({kUserError, "target '" + target + "' is not supported by this attnc (cpu)"});
+  if ((emit == Emit::Obj || emit == Emit::Bundle) && outputFile == "-" && ::isatty(STDOUT_FILENO))
+    return fail({kUserError, "refusing to write binary output to a terminal: give -o FILE"});
 
   SmallVector<OwningOpRef<ModuleOp>> problems;
   if (!inputFile.empty()) {
@@ -659,6 +676,21 @@ int inspect(const char *path) {
 
 } // namespace
 
+/// An argument LLVM's parser would take for -h (help, exit 0) although no option has its name:
+/// cl groups single-letter options, so "--hedd-dim=64" would print the help and succeed.
+std::optional<std::string> unknownHelpLikeOption(int argc, char **argv) {
+  llvm::StringMap<cl::Option *> &options = cl::getRegisteredOptions();
+  for (int i = 1; i < argc; ++i) {
+    llvm::StringRef arg(argv[i]);
+    if (arg == "--")
+      break;
+    llvm::StringRef name = arg.ltrim('-').split('=').first;
+    if (arg.starts_with("-") && name.starts_with("h") && !options.count(name))
+      return arg.str();
+  }
+  return std::nullopt;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   if (argc >= 2 && llvm::StringRef(argv[1]) == "inspect") {
@@ -674,7 +706,18 @@ int main(int argc, char **argv) {
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "attnc " ATTN_VERSION_STRING " (LLVM " LLVM_VERSION_STRING ")\n";
   });
-  cl::ParseCommandLineOptions(argc, argv, "attnc: ahead-of-time compiler for attention kernels\n");
+  // --help lists attnc's options (LLVM's own are hundreds); MLIR's pass manager and printing
+  // options (--mlir-print-ir-after-all, ...) still work, as the overview says.
+  cl::HideUnrelatedOptions({&problemCategory, &outputCategory});
+  if (std::optional<std::string> unknown = unknownHelpLikeOption(argc, argv)) {
+    llvm::errs() << "attnc: error: unknown option '" << *unknown << "' (see --help)\n";
+    return kUserError;
+  }
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "attnc: ahead-of-time compiler for attention kernels\n\n"
+      "  attnc inspect FILE   verifies a kernel bundle and lists it\n"
+      "  MLIR's --mlir-print-ir-after-all, --mlir-timing, ... also apply\n");
   MLIRContext ctx(cpuCompilerRegistry());
   ctx.loadAllAvailableDialects();
   return run(ctx);
