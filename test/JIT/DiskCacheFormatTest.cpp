@@ -63,18 +63,6 @@ TEST(DiskCacheFormat, SizesThatDoNotAddUpAreRejected) {
   EXPECT_FALSE(DiskCache::decode(DiskCache::encode(kKey, empty), kKey, decoded));
 }
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "attn-jit-test-XXXXXX").string();
-    path = mkdtemp(pattern.data()) ? pattern : "";
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
-
 std::string readFile(const fs::path &path) {
   std::ifstream file(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
@@ -96,7 +84,7 @@ TEST(DiskCacheFormat, AnotherProblemsCodeIsRejectedAndRebuilt) {
   attn_context_options options;
   ASSERT_EQ(attn_context_options_init(&options), ATTN_STATUS_SUCCESS);
   options.num_threads = 1;
-  options.cache_dir = dir.path.c_str();
+  options.cache_dir = dir.path().c_str();
   attn_problem dense = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, 3, 3, 64, 64);
   dense.softcap = 11; // a problem no other test compiles: no live copy in the plugin's memory
   attn_problem causal = dense;
@@ -106,9 +94,9 @@ TEST(DiskCacheFormat, AnotherProblemsCodeIsRejectedAndRebuilt) {
     ContextPtr context = makeContext(&options);
     KernelPtr a, b;
     ATTN_CREATE_KERNEL_OR_SKIP(context.get(), dense, a);
-    denseFile = newEntry(dir.path, {});
+    denseFile = newEntry(dir.path(), {});
     ATTN_CREATE_KERNEL_OR_SKIP(context.get(), causal, b);
-    causalFile = newEntry(dir.path, {denseFile});
+    causalFile = newEntry(dir.path(), {denseFile});
   }
   ASSERT_FALSE(denseFile.empty());
   ASSERT_FALSE(causalFile.empty());

@@ -20,23 +20,6 @@ namespace {
 using namespace attn::rttest;
 namespace fs = std::filesystem;
 
-// A fresh directory, removed with its contents at the end of the test.
-class TempDir {
-public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "attn-runtime-test-XXXXXX").string();
-    path_ = mkdtemp(pattern.data()) ? pattern : "";
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const std::string &path() const { return path_; }
-
-private:
-  std::string path_;
-};
-
 std::vector<fs::path> filesUnder(const std::string &dir) {
   std::vector<fs::path> files;
   std::error_code error;

@@ -14,6 +14,8 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,6 +39,24 @@ ContextPtr makeContext(int32_t numThreads);
 /// attn_problem_init, then the given shape.
 attn_problem makeProblem(attn_variant variant, attn_dtype dtype, int64_t headsQ, int64_t headsKv,
                          int64_t headDim, int64_t headDimV);
+
+// A fresh directory, removed with its contents at the end of the test.
+class TempDir {
+public:
+  TempDir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "attn-runtime-test-XXXXXX").string();
+    path_ = mkdtemp(pattern.data()) ? pattern : "";
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::string &path() const { return path_; }
+
+private:
+  std::string path_;
+};
 
 /// True when a failed kernel create only means that no compiler plugin exists.
 bool isNoPluginError(attn_status status, const char *message);
