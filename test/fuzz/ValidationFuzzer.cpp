@@ -158,7 +158,7 @@ attn_launch_args consumeLaunchArgs(FuzzedDataProvider &in, const attn_problem &p
 
 /// What a kernel and a context bring to the work split: tiles and threads.
 struct SplitParams {
-  int64_t blockQ, decodeMaxRows;
+  int64_t blockQ, decodeMaxRows, splitKeys;
   int32_t threads;
 };
 
@@ -166,6 +166,7 @@ SplitParams consumeSplitParams(FuzzedDataProvider &in) {
   SplitParams s;
   s.blockQ = in.ConsumeIntegralInRange<int64_t>(1, 512);
   s.decodeMaxRows = in.ConsumeIntegralInRange<int64_t>(1, 4096);
+  s.splitKeys = in.ConsumeIntegralInRange<int64_t>(1, int64_t(1) << 20);
   s.threads = in.ConsumeIntegralInRange<int32_t>(1, 1024);
   return s;
 }
@@ -175,7 +176,7 @@ void splitWork(const SplitParams &s, const attn_problem &p, const attn_launch_ar
   if (p.variant != ATTN_VARIANT_SOFTMAX)
     return;
   if (attn::rt::usesDecode(a.seq_q, p.heads_q, s.decodeMaxRows, p.return_entropy != 0))
-    (void)attn::rt::chooseDecodeSplits(a.batch, s.threads, a.seq_kv);
+    (void)attn::rt::chooseDecodeSplits(a.batch, s.threads, a.seq_kv, s.splitKeys);
   else
     (void)attn::rt::softmaxItems(a.batch, p.heads_kv, a.seq_q, s.blockQ);
 }

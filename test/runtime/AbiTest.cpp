@@ -84,9 +84,10 @@ static_assert(offsetof(attn_jit_request, cpu_target) == 32, "");
 // decode_max_rows bounds Sq * Hq (was (split, batch, kv head) and Sq * G); the
 // layout below is unchanged from ABI 2.
 // ABI 4: attn_jit_kernel.manifest (the code's own account, checked by the runtime) and
-// attn_jit_request.cache_max_bytes (the disk cache's size bound) and cpu_target.
+// attn_jit_request.cache_max_bytes (the disk cache's size bound) and cpu_target,
+// attn_jit_kernel.split_keys (the decode's keys per split, from #attn.cpu_config).
 static_assert(ATTN_JIT_ABI_VERSION == 4, "attn_jit_kernel's layout below is ABI 4's");
-static_assert(sizeof(attn_jit_kernel) == 96, "attn_jit_kernel layout changed");
+static_assert(sizeof(attn_jit_kernel) == 104, "attn_jit_kernel layout changed");
 static_assert(offsetof(attn_jit_kernel, handle) == 8, "");
 static_assert(offsetof(attn_jit_kernel, softmax_main) == 16, "");
 static_assert(offsetof(attn_jit_kernel, softmax_decode) == 24, "");
@@ -99,7 +100,8 @@ static_assert(offsetof(attn_jit_kernel, from_disk_cache) == 72, "");
 static_assert(offsetof(attn_jit_kernel, disk_cache_rejected) == 76, "");
 static_assert(offsetof(attn_jit_kernel, compile_seconds) == 80, "");
 static_assert(offsetof(attn_jit_kernel, manifest) == 88, "");
-static_assert(sizeof(attn_kernel_manifest) == 160, "attn_kernel_manifest layout changed");
+static_assert(offsetof(attn_jit_kernel, split_keys) == 96, "");
+static_assert(sizeof(attn_kernel_manifest) == 168, "attn_kernel_manifest layout changed");
 static_assert(offsetof(attn_kernel_manifest, variant) == 32, "");
 static_assert(offsetof(attn_kernel_manifest, heads_q) == 64, "");
 static_assert(offsetof(attn_kernel_manifest, scale) == 120, "");

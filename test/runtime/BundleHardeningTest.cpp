@@ -77,6 +77,21 @@ TEST(BundleHardening, TwoBundlesInOneProcessRunTheirOwnCode) {
   expectRuns(fourth.get(), denseProblem(), 33, 33);
 }
 
+// A bundle's tiles are its code's (the manifest): decode rows and KV split lengths away from the
+// defaults change how launches are cut, not what they compute.
+TEST(BundleHardening, TunedTilesComeFromTheCode) {
+  BUNDLE_OR_SKIP("tuned.attnb", bytes);
+  ContextPtr context = makeContext(2);
+  KernelPtr kernel = load(context.get(), bytes);
+  attn_problem problem = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, 8, 2, 64, 64);
+  problem.causal = 1;
+  problem.return_lse = 1;
+  expectRuns(kernel.get(), problem, 1, 1000); // 8 rows: decode, 11 splits of 96 keys
+  expectRuns(kernel.get(), problem, 2, 333);  // 16 rows: decode
+  expectRuns(kernel.get(), problem, 3, 64);   // 24 rows: prefill
+  expectRuns(kernel.get(), problem, 45, 130);
+}
+
 // Someone else in the process loaded a library under /proc/self/fd/N and closed N: a bundle
 // whose memory file gets number N must still run its own code.
 TEST(BundleHardening, ANameTakenByAnotherLibraryIsSkipped) {

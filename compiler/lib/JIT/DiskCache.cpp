@@ -11,9 +11,11 @@
 #include "llvm/Support/xxhash.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <system_error>
-#include <utime.h>
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -55,6 +57,19 @@ uint64_t entryHash(Header header, llvm::StringRef payload) {
   std::string bytes(reinterpret_cast<const char *>(&header), sizeof(header));
   bytes.append(payload.data(), payload.size());
   return llvm::xxh3_64bits(llvm::StringRef(bytes));
+}
+
+/// Marks `path` used now, to the nanosecond: the file system stamps writes with a coarse clock
+/// (one tick is milliseconds), so a store and a hit right after it could otherwise look equally
+/// recent to the eviction.
+void touch(const std::string &path) {
+  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  struct timespec times[2];
+  times[0].tv_sec = times[1].tv_sec = static_cast<time_t>(now / 1000000000);
+  times[0].tv_nsec = times[1].tv_nsec = static_cast<long>(now % 1000000000);
+  ::utimensat(AT_FDCWD, path.c_str(), times, 0);
 }
 
 /// Splits a payload into its size-prefixed objects; false if the sizes do not add up.
@@ -137,7 +152,7 @@ CacheLookup DiskCache::lookup(const std::string &key, CacheEntry &entry) const {
     llvm::sys::fs::remove(path);
     return CacheLookup::Rejected;
   }
-  ::utime(path.c_str(), nullptr); // recently used: the last to be evicted
+  touch(path); // recently used: the last to be evicted
   return CacheLookup::Hit;
 }
 
@@ -169,6 +184,7 @@ bool DiskCache::store(const std::string &key, const CacheEntry &entry) const {
     llvm::sys::fs::remove(tmpPath);
     return false;
   }
+  touch(pathFor(key));
   evict(pathFor(key));
   return true;
 }

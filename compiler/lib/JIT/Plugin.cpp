@@ -94,6 +94,7 @@ void describe(const KernelHandle &kernel, attn_jit_kernel *out) {
   out->block_q = kernel->manifest->block_q;
   out->block_k = kernel->manifest->block_k;
   out->decode_max_rows = kernel->manifest->decode_max_rows;
+  out->split_keys = kernel->manifest->split_keys;
 }
 
 } // namespace

@@ -668,7 +668,11 @@ int inspect(const char *path) {
       llvm::outs() << ", feature map " << maps[std::clamp(e.featureMap, 0, 2)]
                    << (e.causal ? ", causal" : "") << (e.normalize ? ", normalized" : "");
     }
-    llvm::outs() << "; tiles block_q " << e.blockQ << ", block_k " << e.blockK << "; shared object "
+    std::optional<attn_kernel_manifest> code = readManifest(llvm::StringRef(
+        reinterpret_cast<const char *>(view.bytes) + e.payloadOffset, e.payloadSize));
+    llvm::outs() << "; tiles block_q " << e.blockQ << ", block_k " << e.blockK << ", decode_rows "
+                 << e.decodeMaxRows << ", split_keys " << (code ? code->split_keys : 0)
+                 << ", vector_width " << (code ? code->vector_width : 0) << "; shared object "
                  << e.payloadSize << " bytes\n";
   }
   return 0;

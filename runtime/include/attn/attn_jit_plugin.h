@@ -96,6 +96,7 @@ typedef struct attn_jit_kernel {
   /* The code's own manifest (attn_kernel_manifest.h): the runtime checks it against the problem
    * and against the tiles above, which must be the manifest's. */
   const attn_kernel_manifest *manifest;
+  int64_t split_keys; /* keys per KV split of a decode launch, at least (the manifest's) */
 } attn_jit_kernel;
 
 /* Exported by the plugin. */

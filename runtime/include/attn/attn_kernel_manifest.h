@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #define ATTN_KERNEL_MANIFEST_SYMBOL "attn_kernel_manifest"
-#define ATTN_KERNEL_MANIFEST_VERSION 1
+#define ATTN_KERNEL_MANIFEST_VERSION 2
 
 typedef struct attn_kernel_manifest {
   char magic[8];             /* "ATTNMNFT" */
@@ -33,8 +33,9 @@ typedef struct attn_kernel_manifest {
   int32_t variant, dtype, causal, return_lse, return_entropy, feature_map, normalize, reserved;
   int64_t heads_q, heads_kv, head_dim, head_dim_v, window_left, window_right, global_tokens;
   double scale, softcap;
-  /* The tiles: work-item shapes the runtime must split launches by. */
-  int64_t block_q, block_k, decode_max_rows;
+  /* The tiles: work-item shapes the runtime must split launches by (split_keys: keys per KV
+   * split of a decode launch, at least). */
+  int64_t block_q, block_k, decode_max_rows, split_keys;
 } attn_kernel_manifest;
 
 #define ATTN_KERNEL_MANIFEST_MAGIC "ATTNMNFT"

@@ -235,6 +235,7 @@ attn_status loadBundle(attn_context *context, const void *data, size_t size,
   code.block_q = entry.blockQ;
   code.block_k = entry.blockK;
   code.decode_max_rows = entry.decodeMaxRows;
+  code.split_keys = code.manifest ? code.manifest->split_keys : 0; // the entry names none
   const bundle::BundleHeader &h = view.header;
   if (code.manifest &&
       (code.manifest->attnc_major != h.attncMajor || code.manifest->attnc_minor != h.attncMinor ||
@@ -333,6 +334,8 @@ ATTN_API attn_status attn_kernel_create_from_code(attn_context *context,
     entry.block_q = code->block_q;
     entry.block_k = code->block_k;
     entry.decode_max_rows = code->decode_max_rows;
+    // The header names no split length: the code's own (checked by kernelDefect like the rest).
+    entry.split_keys = entry.manifest ? entry.manifest->split_keys : 0;
     *out_kernel = makeKernel(context, normalized, entry, nullptr, ATTN_STATUS_INVALID_ARGUMENT,
                              "attn_kernel_create_from_code");
     return ATTN_STATUS_SUCCESS;

@@ -67,8 +67,7 @@ int64_t resolveCacheMaxBytes(const attn_context_options *options) {
 // options.cpu_target when set, else $ATTN_CPU_TARGET, else "host": a name the compiler knows, for
 // a CPU this machine runs (code for a level above the host's could not be launched).
 std::string resolveCpuTarget(const attn_context_options *options) {
-  const bool fromOptions =
-      options && options->struct_size >= kOptionsSizeV3 && options->cpu_target;
+  const bool fromOptions = options && options->struct_size >= kOptionsSizeV3 && options->cpu_target;
   const char *name = fromOptions ? options->cpu_target : envOrNull("ATTN_CPU_TARGET");
   const char *source = fromOptions ? "attn_context_options.cpu_target" : "ATTN_CPU_TARGET";
   if (!name)

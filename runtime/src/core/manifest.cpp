@@ -61,6 +61,10 @@ std::string tileDifference(const attn_kernel_manifest &m, const attn_jit_kernel 
   const Tile tiles[] = {{"block_q", m.block_q, k.block_q},
                         {"block_k", m.block_k, k.block_k},
                         {"decode_max_rows", m.decode_max_rows, k.decode_max_rows}};
+  if (m.split_keys < m.block_k || m.split_keys > kMaxManifestSplitKeys ||
+      k.split_keys != m.split_keys)
+    return format("names split_keys = %lld (expected %lld..%lld, as described: %lld)",
+                  ll(m.split_keys), ll(m.block_k), ll(kMaxManifestSplitKeys), ll(k.split_keys));
   for (const Tile &t : tiles) {
     if (t.code < 1 || t.code > kMaxManifestBlock)
       return format("names %s = %lld (expected 1..%lld)", t.name, ll(t.code),

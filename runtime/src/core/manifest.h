@@ -19,6 +19,7 @@ namespace attn::rt {
 /// Largest tiles a manifest may name: far above what attnc generates, low enough that no work
 /// split computed from them overflows.
 constexpr int64_t kMaxManifestBlock = 1 << 16;
+constexpr int64_t kMaxManifestSplitKeys = 1 << 20;
 
 /// Why `kernel` (its manifest and tiles) cannot run the normalized `problem` ("" when it can).
 /// The text completes "the kernel code ...".

@@ -125,7 +125,8 @@ void launchDecode(ContextState &context, const CompiledKernel &kernel, const Ope
                   const attn_launch_args &args) {
   const attn_problem &p = kernel.problem();
   const int64_t B = args.batch, Sq = args.seq_q;
-  const int64_t numSplits = chooseDecodeSplits(B, context.concurrency(), args.seq_kv);
+  const int64_t numSplits =
+      chooseDecodeSplits(B, context.concurrency(), args.seq_kv, kernel.entry().split_keys);
   // Workspace batch index and decode item alike: s * B + b.
   const int64_t partsBatch = numSplits * B;
   int64_t oCount, lseCount;

@@ -22,11 +22,11 @@ bool usesDecode(int64_t seqQ, int64_t headsQ, int64_t decodeMaxRows, bool wantsE
   return rows <= decodeMaxRows;
 }
 
-int64_t chooseDecodeSplits(int64_t batch, int32_t threads, int64_t seqKv) {
+int64_t chooseDecodeSplits(int64_t batch, int32_t threads, int64_t seqKv, int64_t splitKeys) {
   if (threads <= 1)
     return 1;
   const int64_t wanted = 2 * static_cast<int64_t>(threads); // two items per thread balances
-  const int64_t maxSplits = std::max<int64_t>(1, ceilDiv(seqKv, kKeysPerSplit));
+  const int64_t maxSplits = std::max<int64_t>(1, ceilDiv(seqKv, splitKeys));
   return std::clamp<int64_t>(ceilDiv(wanted, batch), 1, maxSplits);
 }
 

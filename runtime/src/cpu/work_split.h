@@ -14,10 +14,6 @@
 
 namespace attn::rt {
 
-/// Keys per split: shorter splits cost more (merge, workspace) than the
-/// parallelism they buy, so a decode launch has at most ceil(seqKv / this).
-constexpr int64_t kKeysPerSplit = 256;
-
 /// Work items of softmax_main: B * Hkv * ceil(Sq / blockQ).
 int64_t softmaxItems(int64_t batch, int64_t headsKv, int64_t seqQ, int64_t blockQ);
 
@@ -28,8 +24,10 @@ bool usesDecode(int64_t seqQ, int64_t headsQ, int64_t decodeMaxRows, bool wantsE
 
 /// KV splits of a decode launch: enough (split, batch) items for two per
 /// thread, clamp(ceil(2 * threads / batch), 1, max(1, ceil(seqKv /
-/// kKeysPerSplit))), and 1 on one thread.
-int64_t chooseDecodeSplits(int64_t batch, int32_t threads, int64_t seqKv);
+/// splitKeys))), and 1 on one thread. splitKeys (>= 1) is the kernel's keys per
+/// split at least (#attn.cpu_config's split_keys): shorter splits cost more
+/// (merge, workspace) than the parallelism they buy.
+int64_t chooseDecodeSplits(int64_t batch, int32_t threads, int64_t seqKv, int64_t splitKeys);
 
 } // namespace attn::rt
 

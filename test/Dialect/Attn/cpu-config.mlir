@@ -5,10 +5,37 @@
 // refused here, never in LLVM.
 
 // CHECK-LABEL: func.func @valid
-// CHECK: attn.cpu_config = #attn.cpu_config<block_q = 32, block_k = 48, vector_width = 16>
+// CHECK: attn.cpu_config = #attn.cpu_config<block_q = 32, block_k = 48, vector_width = 16, decode_rows = 32, split_keys = 288>
 func.func @valid(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?x?x4x64xf32>) -> tensor<?x?x8x64xf32> {
-  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 32, block_k = 48, vector_width = 16>} : tensor<?x?x8x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x8x64xf32>
+  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 32, block_k = 48, vector_width = 16, decode_rows = 32, split_keys = 288>} : tensor<?x?x8x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x8x64xf32>
   return %o : tensor<?x?x8x64xf32>
+}
+
+// -----
+
+// decode_rows and split_keys print only when they differ from their defaults (64, 256).
+// CHECK-LABEL: func.func @defaults
+// CHECK: attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 64, vector_width = 16>}
+func.func @defaults(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?x?x4x64xf32>) -> tensor<?x?x8x64xf32> {
+  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 64, vector_width = 16, decode_rows = 64, split_keys = 256>} : tensor<?x?x8x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x8x64xf32>
+  return %o : tensor<?x?x8x64xf32>
+}
+
+// -----
+
+func.func @decode_rows(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) {
+  // expected-error @+1 {{decode_rows must be in [1, 256], got 1000}}
+  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 64, vector_width = 16, decode_rows = 1000>} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
+  return
+}
+
+// -----
+
+// A split is whole K/V tiles.
+func.func @split_keys(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) {
+  // expected-error @+1 {{split_keys must be a multiple of block_k (64) in [64, 1048576], got 100}}
+  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 64, vector_width = 16, split_keys = 100>} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
+  return
 }
 
 // -----
@@ -22,7 +49,7 @@ func.func @not_a_cpu_config(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, 
 // -----
 
 func.func @missing_parameter(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) {
-  // expected-error @+1 {{expected 'block_k'}}
+  // expected-error @+1 {{#attn.cpu_config needs 'block_k'}}
   %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, vector_width = 16>} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
   return
 }
@@ -75,5 +102,21 @@ func.func @block_q_zero(%parts: tensor<?x?x?x8x64xf32>, %lses: tensor<?x?x8x?xf3
 func.func @unknown_attribute(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) {
   // expected-error @+1 {{has an unknown attn dialect attribute 'attn.gpu_config'}}
   %o = attn.attention %q, %k, %v {attn.gpu_config = {}} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @unknown_parameter(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) {
+  // expected-error @+1 {{unknown #attn.cpu_config parameter 'unroll' (block_q, block_k, vector_width, decode_rows, split_keys)}}
+  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 64, vector_width = 16, unroll = 2>} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @twice(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) {
+  // expected-error @+1 {{#attn.cpu_config parameter 'block_k' is given twice}}
+  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 64, block_k = 32, vector_width = 16>} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
   return
 }

@@ -109,6 +109,7 @@ protected:
     entry.block_q = 16;
     entry.block_k = 64;
     entry.decode_max_rows = kDecodeMaxRows;
+    entry.split_keys = 256;
     static const Plugin noPlugin; // entry.handle is NULL: nothing to release
     CompiledKernel kernel(problem, entry, noPlugin);
 
@@ -393,23 +394,23 @@ TEST(WorkSplit, UsesDecode) {
   EXPECT_FALSE(usesDecode(huge, 2, huge, false)) << "rows overflow int64";
 }
 
-// chooseDecodeSplits(batch, threads, seqKv):
+// chooseDecodeSplits(batch, threads, seqKv, 256):
 // clamp(ceil(2 * threads / B), 1, max(1, ceil(Skv / 256))); 1 on one thread.
 TEST(WorkSplit, ChooseDecodeSplits) {
-  EXPECT_EQ(chooseDecodeSplits(1, 4, 2048), 8);
-  EXPECT_EQ(chooseDecodeSplits(1, 16, 65536), 32);
-  EXPECT_EQ(chooseDecodeSplits(3, 16, 65536), 11); // ceil(32 / 3)
-  EXPECT_EQ(chooseDecodeSplits(3, 2, 65536), 2);   // ceil(4 / 3)
-  EXPECT_EQ(chooseDecodeSplits(7, 4, 65536), 2);   // ceil(8 / 7)
-  EXPECT_EQ(chooseDecodeSplits(8, 4, 65536), 1);   // B = 2 * threads
-  EXPECT_EQ(chooseDecodeSplits(32, 4, 65536), 1);  // more batch entries than needed
-  EXPECT_EQ(chooseDecodeSplits(1, 8, 1000), 4);    // at most ceil(1000 / 256)
-  EXPECT_EQ(chooseDecodeSplits(2, 8, 1000), 4);
-  EXPECT_EQ(chooseDecodeSplits(1, 8, 257), 2);
-  EXPECT_EQ(chooseDecodeSplits(1, 8, 256), 1);
-  EXPECT_EQ(chooseDecodeSplits(1, 8, 1), 1);
-  EXPECT_EQ(chooseDecodeSplits(1, 8, 0), 1);     // no keys: still one split
-  EXPECT_EQ(chooseDecodeSplits(1, 1, 65536), 1); // one thread gains nothing
+  EXPECT_EQ(chooseDecodeSplits(1, 4, 2048, 256), 8);
+  EXPECT_EQ(chooseDecodeSplits(1, 16, 65536, 256), 32);
+  EXPECT_EQ(chooseDecodeSplits(3, 16, 65536, 256), 11); // ceil(32 / 3)
+  EXPECT_EQ(chooseDecodeSplits(3, 2, 65536, 256), 2);   // ceil(4 / 3)
+  EXPECT_EQ(chooseDecodeSplits(7, 4, 65536, 256), 2);   // ceil(8 / 7)
+  EXPECT_EQ(chooseDecodeSplits(8, 4, 65536, 256), 1);   // B = 2 * threads
+  EXPECT_EQ(chooseDecodeSplits(32, 4, 65536, 256), 1);  // more batch entries than needed
+  EXPECT_EQ(chooseDecodeSplits(1, 8, 1000, 256), 4);    // at most ceil(1000 / 256)
+  EXPECT_EQ(chooseDecodeSplits(2, 8, 1000, 256), 4);
+  EXPECT_EQ(chooseDecodeSplits(1, 8, 257, 256), 2);
+  EXPECT_EQ(chooseDecodeSplits(1, 8, 256, 256), 1);
+  EXPECT_EQ(chooseDecodeSplits(1, 8, 1, 256), 1);
+  EXPECT_EQ(chooseDecodeSplits(1, 8, 0, 256), 1);     // no keys: still one split
+  EXPECT_EQ(chooseDecodeSplits(1, 1, 65536, 256), 1); // one thread gains nothing
 }
 
 } // namespace

@@ -58,6 +58,7 @@ attn_kernel_manifest manifestFor(const attn_problem &p, int64_t blockQ, int64_t 
   m.block_q = blockQ;
   m.block_k = blockK;
   m.decode_max_rows = decodeRows;
+  m.split_keys = 256;
   return m;
 }
 
@@ -83,6 +84,7 @@ struct PluginCheck : ::testing::Test {
     kernel.block_q = 16;
     kernel.block_k = 64;
     kernel.decode_max_rows = 16;
+    kernel.split_keys = 256;
     kernel.manifest = &manifest;
     return kernel;
   }
@@ -193,6 +195,7 @@ TEST_F(PluginCheck, LinearNeedsOnlyItsEntry) {
   kernel.block_q = 1;
   kernel.block_k = 64;
   kernel.decode_max_rows = 64;
+  kernel.split_keys = 256;
   EXPECT_EQ(kernelDefect(p, kernel), "lacks the linear entry point");
   kernel.linear = linear;
   EXPECT_EQ(kernelDefect(p, kernel), "");

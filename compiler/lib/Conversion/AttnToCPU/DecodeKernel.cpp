@@ -31,7 +31,8 @@ namespace {
 class DecodeKernelGen {
 public:
   DecodeKernelGen(ImplicitLocOpBuilder &b, const SoftmaxSpec &spec, const CPUKernelConfig &config)
-      : b(b), e(b), s(spec), blockK(config.blockK), width(config.vectorWidth) {
+      : b(b), e(b), s(spec), blockK(config.blockK), width(config.vectorWidth),
+        decodeRows(config.decodeRows) {
     f32 = b.getF32Type();
     vecF32 = VectorType::get({width}, f32);
     dChunks = s.headDim / width;
@@ -62,7 +63,7 @@ private:
   ImplicitLocOpBuilder &b;
   KernelEmitter e;
   const SoftmaxSpec &s;
-  int64_t blockK, width, dChunks, dvChunks, kChunks, dSlice, dvSlice;
+  int64_t blockK, width, decodeRows, dChunks, dvChunks, kChunks, dSlice, dvSlice;
   Type f32;
   VectorType vecF32;
 
@@ -125,12 +126,12 @@ void DecodeKernelGen::emit(func::FuncOp fn) {
   auto alloc = [&](ArrayRef<int64_t> shape) -> Value {
     return b.create<memref::AllocOp>(MemRefType::get(shape, f32), b.getI64IntegerAttr(64));
   };
-  qs = alloc({kDecodeMaxRows, s.headDim});
-  st = alloc({kDecodeMaxRows, blockK});
-  acc = alloc({kDecodeMaxRows, s.headDimV});
-  mrow = alloc({kDecodeMaxRows});
-  lrow = alloc({kDecodeMaxRows});
-  alpha = alloc({kDecodeMaxRows});
+  qs = alloc({decodeRows, s.headDim});
+  st = alloc({decodeRows, blockK});
+  acc = alloc({decodeRows, s.headDimV});
+  mrow = alloc({decodeRows});
+  lrow = alloc({decodeRows});
+  alpha = alloc({decodeRows});
   if (!s.elementType.isF32())
     vp = alloc({blockK, s.headDimV});
   e.loop(launch.begin, launch.end, e.index(1), [&](Value item) { emitItem(item); });
@@ -146,10 +147,10 @@ void DecodeKernelGen::emitItem(Value item) {
   partBatch = item; // = split * B + b
   Value lq = e.batchLength(seqlensQ, hasSeqlensQ, bIdx, seqQ);
   Value lkv = e.batchLength(seqlensKv, hasSeqlensKv, bIdx, seqKv);
-  // Rows r = (g * rows + i) * G + hh. The runtime sends at most kDecodeMaxRows rows (Sq x Hq);
+  // Rows r = (g * rows + i) * G + hh. The runtime sends at most decodeRows rows (Sq x Hq);
   // the clamp keeps the scratch safe regardless.
   int64_t headsQ = s.headsKv * s.group;
-  Value rows = e.mins(lq, e.index(kDecodeMaxRows / headsQ));
+  Value rows = e.mins(lq, e.index(decodeRows / headsQ));
   rowsPerGroup = e.mul(rows, e.index(s.group));
   rowCount = e.mul(rows, e.index(headsQ));
   pmin = e.sub(lkv, lq);

@@ -29,12 +29,14 @@ FailureOr<CPUKernelConfig> mlir::attn::getCPUConfig(Operation *op) {
   auto attr = op->getAttrOfType<CPUConfigAttr>(kCPUConfigAttrName);
   if (!attr)
     return failure();
-  return CPUKernelConfig{attr.getBlockQ(), attr.getBlockK(), attr.getVectorWidth()};
+  return CPUKernelConfig{attr.getBlockQ(), attr.getBlockK(), attr.getVectorWidth(),
+                         attr.getDecodeRows(), attr.getSplitKeys()};
 }
 
 void mlir::attn::setCPUConfig(Operation *op, const CPUKernelConfig &config) {
-  op->setAttr(kCPUConfigAttrName, CPUConfigAttr::get(op->getContext(), config.blockQ, config.blockK,
-                                                     config.vectorWidth));
+  op->setAttr(kCPUConfigAttrName,
+              CPUConfigAttr::get(op->getContext(), config.blockQ, config.blockK, config.vectorWidth,
+                                 config.decodeRows, config.splitKeys));
 }
 
 MemRefType mlir::attn::bshdMemRefType(Type elementType) {

@@ -75,7 +75,8 @@ FailureOr<attn_kernel_manifest> mlir::attn::buildKernelManifest(Operation *op,
   }
   m.block_q = config.blockQ;
   m.block_k = config.blockK;
-  m.decode_max_rows = kDecodeMaxRows;
+  m.decode_max_rows = config.decodeRows;
+  m.split_keys = config.splitKeys;
   return m;
 }
 

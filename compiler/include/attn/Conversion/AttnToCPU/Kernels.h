@@ -15,11 +15,19 @@
 
 namespace mlir::attn {
 
+/// Defaults of #attn.cpu_config's decode parameters (AttnAttrs.td): query rows (Sq x Hq) the
+/// decode kernel handles per work item, and keys per KV split (shorter splits cost more merging
+/// and workspace than the parallelism they buy).
+constexpr int64_t kDefaultDecodeRows = 64;
+constexpr int64_t kDefaultSplitKeys = 256;
+
 /// Tile parameters of a CPU kernel (the autotuner's search space).
 struct CPUKernelConfig {
   int64_t blockQ = 0;      // query rows per work item (per query head)
   int64_t blockK = 0;      // keys per K/V tile
   int64_t vectorWidth = 0; // f32 lanes per vector register (16 for AVX-512, 8 for AVX2)
+  int64_t decodeRows = kDefaultDecodeRows; // query rows (Sq x Hq) of a split-KV decode item
+  int64_t splitKeys = kDefaultSplitKeys;   // keys per KV split of a decode launch, at least
 };
 
 /// Heuristic configuration for `op` (attn.attention or attn.linear_attention).
@@ -38,9 +46,6 @@ constexpr StringLiteral kSoftmaxMainName = "attn_main";
 constexpr StringLiteral kSoftmaxDecodeName = "attn_decode";
 constexpr StringLiteral kMergeName = "attn_merge";
 constexpr StringLiteral kLinearName = "attn_linear";
-
-/// Query rows (Sq x Hq) the decode kernel handles per work item.
-constexpr int64_t kDecodeMaxRows = 64;
 
 /// Flash-style softmax attention: queries on the vector lanes, register-blocked micro-kernels.
 func::FuncOp buildSoftmaxKernel(OpBuilder &builder, AttentionOp op, const CPUKernelConfig &config);

@@ -189,6 +189,7 @@ LogicalResult mlir::attn::verifyScoreAttrs(Operation *op, std::optional<double> 
 
 LogicalResult mlir::attn::verifyCPUConfigValues(llvm::function_ref<InFlightDiagnostic()> emitError,
                                                 int64_t blockQ, int64_t blockK, int64_t width,
+                                                int64_t decodeRows, int64_t splitKeys,
                                                 int64_t group) {
   if (width != 4 && width != 8 && width != 16)
     return emitError() << "vector_width must be 4, 8 or 16, got " << width;
@@ -200,6 +201,12 @@ LogicalResult mlir::attn::verifyCPUConfigValues(llvm::function_ref<InFlightDiagn
     return emitError() << "block_q must be in [1, " << maxBlockQ << "] (block_q x " << group
                        << " query heads per kv head <= " << kMaxCPURowsPerItem << " rows), got "
                        << blockQ;
+  if (decodeRows < 1 || decodeRows > kMaxCPUDecodeRows)
+    return emitError() << "decode_rows must be in [1, " << kMaxCPUDecodeRows << "], got "
+                       << decodeRows;
+  if (splitKeys < blockK || splitKeys > kMaxCPUSplitKeys || splitKeys % blockK != 0)
+    return emitError() << "split_keys must be a multiple of block_k (" << blockK << ") in ["
+                       << blockK << ", " << kMaxCPUSplitKeys << "], got " << splitKeys;
   return success();
 }
 
@@ -218,5 +225,6 @@ LogicalResult mlir::attn::verifyCPUConfig(Operation *op, Attribute attr) {
   }
   return verifyCPUConfigValues(
       [&] { return op->emitOpError() << "'" << kCPUConfigAttrName << "' "; }, config.getBlockQ(),
-      config.getBlockK(), config.getVectorWidth(), group);
+      config.getBlockK(), config.getVectorWidth(), config.getDecodeRows(), config.getSplitKeys(),
+      group);
 }

@@ -44,13 +44,18 @@ constexpr llvm::StringLiteral kCPUConfigAttrName = "attn.cpu_config";
 /// buffers and unrolled code grow with them.
 constexpr int64_t kMaxCPUBlockK = 1024;
 constexpr int64_t kMaxCPURowsPerItem = 256;
+/// Decode rows per item (its scratch is decode_rows x block_k scores) and keys per KV split at
+/// most.
+constexpr int64_t kMaxCPUDecodeRows = 256;
+constexpr int64_t kMaxCPUSplitKeys = int64_t(1) << 20;
 
 /// Checks the values of a CPU configuration (emitting through `emitError`): vector_width 4, 8 or
 /// 16; block_k a multiple of it, at most kMaxCPUBlockK; block_q >= 1 and block_q x `group` (query
-/// heads per kv head) at most kMaxCPURowsPerItem.
+/// heads per kv head) at most kMaxCPURowsPerItem; decode_rows in [1, kMaxCPUDecodeRows];
+/// split_keys a multiple of block_k, at most kMaxCPUSplitKeys.
 LogicalResult verifyCPUConfigValues(llvm::function_ref<InFlightDiagnostic()> emitError,
                                     int64_t blockQ, int64_t blockK, int64_t vectorWidth,
-                                    int64_t group);
+                                    int64_t decodeRows, int64_t splitKeys, int64_t group);
 
 /// Checks an `attn.cpu_config` value on `op`: a #attn.cpu_config whose block_q fits op's group.
 LogicalResult verifyCPUConfig(Operation *op, Attribute config);
