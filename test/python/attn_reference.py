@@ -76,10 +76,11 @@ def attention(q, k, v, *, scale=None, causal=False, window=(-1, -1), global_toke
         j = np.arange(lkv)[None, :]
         pos = i + (lkv - lq)
         band = np.ones((lq, lkv), bool)
+        # Distances, not shifted positions: pos + right would wrap in int64 for huge bounds.
         if left >= 0:
-            band &= j >= pos - left
+            band &= (pos - j) <= left
         if right >= 0:
-            band &= j <= pos + right
+            band &= (j - pos) <= right
         vis = band | (j < global_tokens) | (pos < global_tokens)
         if causal:
             vis &= j <= pos

@@ -264,6 +264,14 @@ def test_c_api_errors_carry_its_message():
                      feature_map=0, normalize=True)
 
 
+def test_limits_are_errors():
+    # heads_q = 2**40 once aborted the process inside the kernel generator.
+    with pytest.raises(ValueError, match="ATTN_MAX_HEADS"):
+        attn.compile(heads_q=2**40, heads_kv=1, head_dim=64)
+    with pytest.raises(ValueError, match="ATTN_MAX_GQA_GROUP"):
+        attn.compile(heads_q=512, heads_kv=1, head_dim=64)
+
+
 def _build_bundle(tmp_path, *flags, name="kernel.attnb"):
     attnc = os.environ.get("ATTNC")
     if not attnc:

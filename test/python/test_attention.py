@@ -42,6 +42,9 @@ VARIANTS = {
     "mqa_dv": {"Hq": 4, "Hkv": 1, "D": 32, "Dv": 80},
     "decode": {"Sq": 1, "Skv": 300, "Hq": 8, "Hkv": 2},
     "varlen": {"causal": True, "seqlens_q": [37, 20], "seqlens_kv": [53, 11]},
+    # Bounds no sequence reaches mean unbounded (window=(-1, 2**63 - 1) once masked every key).
+    "huge_window": {"window": (-1, 2**63 - 1)},
+    "huge_window_globals": {"causal": True, "window": (2**62, -1), "global_tokens": 2**40},
 }
 
 
