@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "AsanOptions.h"
 #include "attn/JIT/CPUCompiler.h"
 
 #include "mlir/IR/Diagnostics.h"

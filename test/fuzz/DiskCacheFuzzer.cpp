@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "AsanOptions.h"
 #include "attn/JIT/DiskCache.h"
 
 #include <fuzzer/FuzzedDataProvider.h>
