@@ -63,11 +63,6 @@ TEST(DiskCacheFormat, SizesThatDoNotAddUpAreRejected) {
   EXPECT_FALSE(DiskCache::decode(DiskCache::encode(kKey, empty), kKey, decoded));
 }
 
-std::string readFile(const fs::path &path) {
-  std::ifstream file(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-}
-
 /// The one entry file in `dir` that is not in `known`.
 fs::path newEntry(const std::string &dir, const std::vector<fs::path> &known) {
   for (const auto &file : fs::directory_iterator(dir))
@@ -102,7 +97,7 @@ TEST(DiskCacheFormat, AnotherProblemsCodeIsRejectedAndRebuilt) {
   ASSERT_FALSE(causalFile.empty());
   std::string denseKey = denseFile.stem().string(), causalKey = causalFile.stem().string();
   CacheEntry denseCode;
-  ASSERT_TRUE(DiskCache::decode(readFile(denseFile), denseKey, denseCode));
+  ASSERT_TRUE(DiskCache::decode(readFile(denseFile.string()), denseKey, denseCode));
   std::ofstream(causalFile, std::ios::binary | std::ios::trunc)
       << DiskCache::encode(causalKey, denseCode);
 

@@ -27,13 +27,6 @@ attn_problem causalProblem() { // causal.attnb: 4 heads of 64, causal
   p.causal = 1;
   return p;
 }
-attn_problem gqaProblem() { // gqa.attnb
-  attn_problem p = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, 8, 2, 64, 64);
-  p.causal = 1;
-  p.return_lse = 1;
-  return p;
-}
-
 KernelPtr load(attn_context *context, const std::string &bytes) {
   attn_kernel *raw = nullptr;
   EXPECT_EQ(attn_kernel_load_bundle(context, bytes.data(), bytes.size(), &raw), ATTN_STATUS_SUCCESS)

@@ -14,14 +14,6 @@ namespace {
 
 using namespace attn::rttest;
 
-// The problem attnc was given for gqa.attnb (see test/runtime/CMakeLists.txt).
-attn_problem gqaProblem() {
-  attn_problem p = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, 8, 2, 64, 64);
-  p.causal = 1;
-  p.return_lse = 1;
-  return p;
-}
-
 TEST(Bundle, LoadsFromAFileAndRunsWithoutACompiler) {
   BUNDLE_OR_SKIP("gqa.attnb", bytes);
   ContextPtr context = makeContext(2);

@@ -26,11 +26,6 @@ inline std::string bundlePath(const char *name) {
   return dir ? std::string(dir) + "/" + name : std::string();
 }
 
-inline std::string readFile(const std::string &path) {
-  std::ifstream file(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-}
-
 #define BUNDLE_OR_SKIP(name, bytes)                                                                \
   std::string bytes;                                                                               \
   do {                                                                                             \
@@ -87,6 +82,14 @@ inline void expectRejected(const std::string &bytes, attn_status status, const c
   EXPECT_EQ(attn_kernel_load_bundle(context.get(), bytes.data(), bytes.size(), &kernel), status);
   EXPECT_NE(std::strstr(attn_last_error(), why), nullptr) << attn_last_error();
   EXPECT_EQ(kernel, reinterpret_cast<attn_kernel *>(0x1)) << "out_kernel written on failure";
+}
+
+// The problem attnc was given for gqa.attnb (see test/runtime/CMakeLists.txt).
+inline attn_problem gqaProblem() {
+  attn_problem p = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, 8, 2, 64, 64);
+  p.causal = 1;
+  p.return_lse = 1;
+  return p;
 }
 
 } // namespace attn::rttest

@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,6 +59,12 @@ public:
 private:
   std::string path_;
 };
+
+/// The whole content of a file ("" when it cannot be read).
+inline std::string readFile(const std::string &path) {
+  std::ifstream file(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+}
 
 /// True when a failed kernel create only means that no compiler plugin exists.
 bool isNoPluginError(attn_status status, const char *message);

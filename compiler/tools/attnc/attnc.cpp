@@ -212,24 +212,9 @@ std::optional<Failure> splitProblems(ModuleOp file, SmallVectorImpl<OwningOpRef<
   return std::nullopt;
 }
 
-/// The descriptor fields a bundle records, read off a prepared problem module.
-std::optional<Failure> bundleEntry(ModuleOp module, const CPUKernelConfig &config,
-                                   llvm::StringRef level, ::attn::bundle::BundleEntry &entry) {
-  entry = ::attn::bundle::BundleEntry{};
-  std::strncpy(entry.target, "cpu", sizeof(entry.target) - 1);
-  std::strncpy(entry.cpuLevel, level.str().c_str(), sizeof(entry.cpuLevel) - 1);
-  Operation *problem = nullptr;
-  module.walk([&](Operation *op) {
-    if (isa<AttentionOp, LinearAttentionOp, MergeOp>(op))
-      problem = op;
-  });
-  if (!problem || isa<MergeOp>(problem))
-    return userError("a bundle holds attn.attention or attn.linear_attention kernels");
-  // The entry says what the code's own manifest says (the loader compares the two).
-  FailureOr<attn_kernel_manifest> manifest = buildKernelManifest(problem, config);
-  if (failed(manifest))
-    return Failure{kInternalError, "no manifest for the problem"};
-  const attn_kernel_manifest &m = *manifest;
+/// Writes what `m` (a kernel's manifest) says into a bundle entry's problem and tile fields, as
+/// attnc writes them; the target, level and payload fields are left as they are.
+void describeCode(const attn_kernel_manifest &m, ::attn::bundle::BundleEntry &entry) {
   entry.variant = m.variant;
   entry.dtype = m.dtype;
   entry.causal = m.causal;
@@ -249,6 +234,27 @@ std::optional<Failure> bundleEntry(ModuleOp module, const CPUKernelConfig &confi
   entry.blockQ = m.block_q;
   entry.blockK = m.block_k;
   entry.decodeMaxRows = m.decode_max_rows;
+  entry.reserved = 0;
+}
+
+/// The descriptor fields a bundle records, read off a prepared problem module.
+std::optional<Failure> bundleEntry(ModuleOp module, const CPUKernelConfig &config,
+                                   llvm::StringRef level, ::attn::bundle::BundleEntry &entry) {
+  entry = ::attn::bundle::BundleEntry{};
+  std::strncpy(entry.target, "cpu", sizeof(entry.target) - 1);
+  std::strncpy(entry.cpuLevel, level.str().c_str(), sizeof(entry.cpuLevel) - 1);
+  Operation *problem = nullptr;
+  module.walk([&](Operation *op) {
+    if (isa<AttentionOp, LinearAttentionOp, MergeOp>(op))
+      problem = op;
+  });
+  if (!problem || isa<MergeOp>(problem))
+    return userError("a bundle holds attn.attention or attn.linear_attention kernels");
+  // The entry says what the code's own manifest says (the loader compares the two).
+  FailureOr<attn_kernel_manifest> manifest = buildKernelManifest(problem, config);
+  if (failed(manifest))
+    return Failure{kInternalError, "no manifest for the problem"};
+  describeCode(*manifest, entry);
   return std::nullopt;
 }
 
@@ -587,32 +593,12 @@ std::string manifestMismatch(const ::attn::bundle::BundleHeader &h,
   std::optional<attn_kernel_manifest> code = readManifest(sharedObject);
   if (!code)
     return "its shared object has no readable " ATTN_KERNEL_MANIFEST_SYMBOL;
-  // What the container says, in the manifest's layout; the code's own fields where it says none.
-  attn_kernel_manifest claimed = *code;
-  claimed.attnc_major = h.attncMajor;
-  claimed.attnc_minor = h.attncMinor;
-  claimed.attnc_patch = h.attncPatch;
-  claimed.variant = e.variant;
-  claimed.dtype = e.dtype;
-  claimed.causal = e.causal;
-  claimed.return_lse = e.returnLse;
-  claimed.return_entropy = e.returnEntropy;
-  claimed.feature_map = e.featureMap;
-  claimed.normalize = e.normalize;
-  claimed.reserved = e.reserved;
-  claimed.heads_q = e.headsQ;
-  claimed.heads_kv = e.headsKv;
-  claimed.head_dim = e.headDim;
-  claimed.head_dim_v = e.headDimV;
-  claimed.window_left = e.windowLeft;
-  claimed.window_right = e.windowRight;
-  claimed.global_tokens = e.globalTokens;
-  claimed.scale = e.scale;
-  claimed.softcap = e.softcap;
-  claimed.block_q = e.blockQ;
-  claimed.block_k = e.blockK;
-  claimed.decode_max_rows = e.decodeMaxRows;
-  if (std::memcmp(&claimed, &*code, sizeof(claimed)) == 0)
+  // The entry as attnc would have written it for this code, and the header's version.
+  ::attn::bundle::BundleEntry described = e;
+  describeCode(*code, described);
+  bool sameVersion = code->attnc_major == h.attncMajor && code->attnc_minor == h.attncMinor &&
+                     code->attnc_patch == h.attncPatch;
+  if (sameVersion && std::memcmp(&described, &e, sizeof(e)) == 0)
     return "";
   return llvm::formatv("its entry does not describe its code (the code was built by attnc "
                        "{0}.{1}.{2} for heads {3}/{4}, D {5}, causal {6}, tiles {7}/{8})",

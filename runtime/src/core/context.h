@@ -29,9 +29,6 @@ public:
   /// The number of threads work is spread over (sizes the split-KV decision).
   int32_t concurrency() const { return concurrency_; }
 
-  /// The disk cache's size bound in bytes.
-  int64_t cacheMaxBytes() const { return cacheMaxBytes_; }
-
   /// How kernels are compiled: the on-disk cache (NULL directory when off), its size bound, the
   /// CPU the code is for.
   CompileOptions compileOptions() const {

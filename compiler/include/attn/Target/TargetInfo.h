@@ -41,10 +41,9 @@ public:
   /// This machine (computed once).
   static const CPUTargetInfo &host();
 
-  CPUTargetInfo(std::string targetName, std::string cpu, std::string features, int64_t vectorWidth,
-                int64_t vectorRegisters)
+  CPUTargetInfo(std::string targetName, std::string cpu, std::string features, int64_t vectorWidth)
       : spelling(std::move(targetName)), cpu(std::move(cpu)), features(std::move(features)),
-        width(vectorWidth), registers(vectorRegisters) {}
+        width(vectorWidth) {}
 
   /// The name it was built from (fromName(targetName()) describes it again).
   const std::string &targetName() const { return spelling; }
@@ -52,8 +51,6 @@ public:
   std::string name() const override { return "cpu"; }
   std::string fingerprint() const override { return cpu + ";" + features; }
   int64_t vectorWidthF32() const override { return width; }
-  /// Vector registers of the widest unit: 32 with AVX-512, 16 with AVX2 or SSE.
-  int64_t vectorRegisters() const { return registers; }
   /// LLVM CPU name ("x86-64-v3", or the host's model).
   const std::string &cpuName() const { return cpu; }
   /// LLVM feature string ("+avx2,+avx512f,..."); empty means the CPU name's defaults.
@@ -61,7 +58,7 @@ public:
 
 private:
   std::string spelling, cpu, features;
-  int64_t width, registers;
+  int64_t width;
 };
 
 } // namespace mlir::attn

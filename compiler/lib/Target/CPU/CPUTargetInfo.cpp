@@ -23,8 +23,7 @@ const CPUTargetInfo &CPUTargetInfo::host() {
       joined += (joined.empty() ? "" : ",") + f;
     auto has = [&](const char *name) { return features.lookup(name); };
     int64_t width = has("avx512f") ? 16 : has("avx2") ? 8 : 4;
-    return CPUTargetInfo("host", llvm::sys::getHostCPUName().str(), joined, width,
-                         width == 16 ? 32 : 16);
+    return CPUTargetInfo("host", llvm::sys::getHostCPUName().str(), joined, width);
   }();
   return info;
 }
@@ -33,8 +32,8 @@ std::optional<CPUTargetInfo> CPUTargetInfo::fromName(llvm::StringRef name) {
   if (name == "host")
     return host();
   if (name == "x86-64-v3")
-    return CPUTargetInfo("x86-64-v3", "x86-64-v3", "", 8, 16);
+    return CPUTargetInfo("x86-64-v3", "x86-64-v3", "", 8);
   if (name == "x86-64-v4")
-    return CPUTargetInfo("x86-64-v4", "x86-64-v4", "", 16, 32);
+    return CPUTargetInfo("x86-64-v4", "x86-64-v4", "", 16);
   return std::nullopt;
 }
