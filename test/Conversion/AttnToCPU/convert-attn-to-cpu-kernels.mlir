@@ -16,8 +16,8 @@
 // CHECK: scf.if
 // CHECK: arith.cmpi sle, %{{.*}}, %{{.*}} : vector<16xi32>
 // CHECK: math.exp %{{.*}} : vector<16xf32>
-// CHECK: arith.truncf %{{.*}} : f32 to f16
 // CHECK: math.log
+// CHECK: arith.truncf %{{.*}} : f32 to f16
 // The decode kernel: vectorized along the head dim, a horizontal add per query row, f32 partials.
 // CHECK-LABEL: func.func @attn_decode
 // CHECK-SAME: memref<?x?x?x?xf32, strided<[?, ?, ?, 1], offset: ?>>

@@ -13,7 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SoftmaxCommon.h"
+#include "attn/Conversion/Common/AttentionLogic.h"
 #include "attn/Conversion/AttnToCPU/Kernels.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -310,10 +310,9 @@ void DecodeKernelGen::updateSoftmax() {
       tileMax =
           e.maxf(tileMax, b.create<vector::LoadOp>(vecF32, st, ValueRange{r, e.index(c * width)}));
     Value oldMax = b.create<memref::LoadOp>(mrow, ValueRange{r});
-    Value newMax =
-        e.maxf(oldMax, b.create<vector::ReductionOp>(vector::CombiningKind::MAXNUMF, tileMax));
-    // A row that has seen no visible key keeps max = -inf; subtract 0 instead so no NaN appears.
-    Value safeMax = e.select(e.cmpf(CmpFPredicate::OEQ, newMax, negInf), e.f32(0.0), newMax);
+    auto [newMax, safeMax, rescale] = onlineSoftmaxStep(
+        e, oldMax, b.create<vector::ReductionOp>(vector::CombiningKind::MAXNUMF, tileMax), negInf,
+        e.f32(0.0));
     Value safeVec = e.splat(vecF32, safeMax);
     Value sum = e.splatF32(vecF32, 0.0);
     for (int64_t c = 0; c < kChunks; ++c) {
@@ -322,7 +321,6 @@ void DecodeKernelGen::updateSoftmax() {
       b.create<vector::StoreOp>(p, st, ValueRange{r, e.index(c * width)});
       sum = e.addf(sum, p);
     }
-    Value rescale = b.create<math::ExpOp>(e.subf(oldMax, safeMax));
     Value l = b.create<memref::LoadOp>(lrow, ValueRange{r});
     Value total = b.create<vector::ReductionOp>(vector::CombiningKind::ADD, sum);
     b.create<memref::StoreOp>(e.addf(e.mulf(rescale, l), total), lrow, ValueRange{r});

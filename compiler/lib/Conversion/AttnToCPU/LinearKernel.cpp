@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "attn/Conversion/AttnToCPU/KernelEmitter.h"
+#include "attn/Conversion/Common/KernelEmitter.h"
 #include "attn/Conversion/AttnToCPU/Kernels.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"

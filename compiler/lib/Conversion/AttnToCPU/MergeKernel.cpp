@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "attn/Conversion/AttnToCPU/KernelEmitter.h"
+#include "attn/Conversion/Common/AttentionLogic.h"
 #include "attn/Conversion/AttnToCPU/Kernels.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -69,8 +69,8 @@ func::FuncOp mlir::attn::buildMergeKernel(OpBuilder &builder, MergeOp op,
                               [&](Value p, ValueRange carried) {
                                 return SmallVector<Value>{e.maxf(partLse(p), carried[0])};
                               })[0];
-        Value any = e.cmpf(CmpFPredicate::ONE, maxLse, negInf);
-        Value safeMax = e.select(any, maxLse, zero);
+        MergeShift shift = mergeShift(e, maxLse);
+        Value any = shift.any, safeMax = shift.shift;
         Value sum = e.loop(e.index(0), numSplits, e.index(1), ValueRange{zero},
                            [&](Value p, ValueRange carried) {
                              Value w = b.create<math::ExpOp>(e.subf(partLse(p), safeMax));
@@ -94,8 +94,7 @@ func::FuncOp mlir::attn::buildMergeKernel(OpBuilder &builder, MergeOp op,
           b.create<vector::StoreOp>(acc, o, ValueRange{bIdx, row, h, dv});
         });
         e.ifThen(writeLse, [&] {
-          Value merged = e.select(any, e.addf(safeMax, b.create<math::LogOp>(sum)), negInf);
-          b.create<memref::StoreOp>(merged, lse, ValueRange{bIdx, h, row});
+          b.create<memref::StoreOp>(mergedLse(e, shift, sum), lse, ValueRange{bIdx, h, row});
         });
       });
     });

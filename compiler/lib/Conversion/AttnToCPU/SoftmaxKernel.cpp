@@ -17,7 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SoftmaxCommon.h"
+#include "attn/Conversion/Common/AttentionLogic.h"
 #include "attn/Conversion/AttnToCPU/Kernels.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -334,10 +334,7 @@ void SoftmaxKernelGen::updateSoftmax(Value n) {
           return SmallVector<Value>{e.maxf(x, carried[0])};
         })[0];
     Value oldMax = b.create<vector::LoadOp>(vecF32, mrow, ValueRange{off});
-    Value newMax = e.maxf(oldMax, tileMax);
-    // A row that has seen no visible key keeps max = -inf; subtract 0 instead so no NaN appears.
-    Value safeMax = e.select(e.cmpf(CmpFPredicate::OEQ, newMax, negInf), zero, newMax);
-    Value rescale = b.create<math::ExpOp>(e.subf(oldMax, safeMax));
+    auto [newMax, safeMax, rescale] = onlineSoftmaxStep(e, oldMax, tileMax, negInf, zero);
     SmallVector<Value> sums =
         e.loop(e.index(0), n, e.index(1), ValueRange{zero, zero}, [&](Value j, ValueRange carried) {
           Value x = b.create<vector::LoadOp>(vecF32, st, ValueRange{j, off});
@@ -412,26 +409,19 @@ void SoftmaxKernelGen::writeOutputs() {
       Value r = e.add(e.mul(hh, e.index(blockQ)), ii);
       Value row = e.add(i0, ii);
       Value l = b.create<memref::LoadOp>(lrow, ValueRange{r});
-      Value seen = e.cmpf(CmpFPredicate::OGT, l, zero);
-      Value inv = e.select(seen, e.divf(one, l), zero);
+      Value m = b.create<memref::LoadOp>(mrow, ValueRange{r});
+      Value t = s.entropy ? b.create<memref::LoadOp>(trow, ValueRange{r}) : Value();
+      RowResult result = finalizeRow(e, m, l, t);
       e.loop(e.index(0), e.index(s.headDimV), e.index(1), [&](Value dv) {
-        Value x = e.mulf(b.create<memref::LoadOp>(ot, ValueRange{dv, r}), inv);
+        Value x = e.mulf(b.create<memref::LoadOp>(ot, ValueRange{dv, r}), result.inverseSum);
         if (outType != f32)
           x = b.create<arith::TruncFOp>(outType, x);
         b.create<memref::StoreOp>(x, o, ValueRange{bIdx, row, head, dv});
       });
-      if (!(s.lse || s.entropy))
-        return;
-      Value m = b.create<memref::LoadOp>(mrow, ValueRange{r});
-      Value logSum = e.addf(m, b.create<math::LogOp>(e.select(seen, l, one)));
-      Value lseValue = e.select(seen, logSum, negInf);
       if (s.lse)
-        b.create<memref::StoreOp>(lseValue, lse, ValueRange{bIdx, head, row});
-      if (s.entropy) {
-        Value t = b.create<memref::LoadOp>(trow, ValueRange{r});
-        Value h = e.select(seen, e.subf(lseValue, e.mulf(t, inv)), zero);
-        b.create<memref::StoreOp>(h, ent, ValueRange{bIdx, head, row});
-      }
+        b.create<memref::StoreOp>(result.lse, lse, ValueRange{bIdx, head, row});
+      if (s.entropy)
+        b.create<memref::StoreOp>(result.entropy, ent, ValueRange{bIdx, head, row});
     });
   });
 }

@@ -1,9 +1,14 @@
-//===- SoftmaxCommon.cpp - what the softmax kernels share -----------------===//
+//===- AttentionLogic.cpp - attention logic every target shares -----------===//
 
-#include "SoftmaxCommon.h"
+#include "attn/Conversion/Common/AttentionLogic.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::attn;
+using arith::CmpFPredicate;
 using arith::CmpIPredicate;
 
 SoftmaxSpec::SoftmaxSpec(AttentionOp op) {
@@ -104,4 +109,35 @@ Value mlir::attn::keyVisible(KernelEmitter &e, const MaskSpec &mask, Value key, 
   if (mask.causal)
     visible = both(visible, e.cmpi(CmpIPredicate::sle, key, pos));
   return visible;
+}
+
+OnlineStep mlir::attn::onlineSoftmaxStep(KernelEmitter &e, Value oldMax, Value tileMax,
+                                         Value negInf, Value zero) {
+  Value newMax = e.maxf(oldMax, tileMax);
+  Value shift = e.select(e.cmpf(CmpFPredicate::OEQ, newMax, negInf), zero, newMax);
+  Value rescale = e.builder().create<math::ExpOp>(e.subf(oldMax, shift));
+  return {newMax, shift, rescale};
+}
+
+RowResult mlir::attn::finalizeRow(KernelEmitter &e, Value m, Value l, Value t) {
+  Value zero = e.f32(0.0), one = e.f32(1.0);
+  Value seen = e.cmpf(CmpFPredicate::OGT, l, zero);
+  RowResult result;
+  result.inverseSum = e.select(seen, e.divf(one, l), zero);
+  Value logSum = e.addf(m, e.builder().create<math::LogOp>(e.select(seen, l, one)));
+  result.lse = e.select(seen, logSum, e.f32(-std::numeric_limits<double>::infinity()));
+  if (t)
+    result.entropy = e.select(seen, e.subf(result.lse, e.mulf(t, result.inverseSum)), zero);
+  return result;
+}
+
+MergeShift mlir::attn::mergeShift(KernelEmitter &e, Value maxLse) {
+  Value any = e.cmpf(CmpFPredicate::ONE, maxLse, e.f32(-std::numeric_limits<double>::infinity()));
+  return {any, e.select(any, maxLse, e.f32(0.0))};
+}
+
+Value mlir::attn::mergedLse(KernelEmitter &e, const MergeShift &shift, Value weightSum) {
+  Value log = e.builder().create<math::LogOp>(e.select(shift.any, weightSum, e.f32(1.0)));
+  return e.select(shift.any, e.addf(shift.shift, log),
+                  e.f32(-std::numeric_limits<double>::infinity()));
 }

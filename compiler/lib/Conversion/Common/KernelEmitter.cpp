@@ -1,6 +1,6 @@
 //===- KernelEmitter.cpp - small builder helpers for kernel bodies --------===//
 
-#include "attn/Conversion/AttnToCPU/KernelEmitter.h"
+#include "attn/Conversion/Common/KernelEmitter.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 

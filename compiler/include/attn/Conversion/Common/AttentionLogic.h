@@ -1,0 +1,92 @@
+//===- AttentionLogic.h - attention logic every target shares --*- C++ -*-===//
+//
+// Written once for the CPU and GPU generators: the problem as they read it off attn.attention;
+// the mask logic of SPEC §3 in the three forms kernels need (the key range a block of rows must
+// visit, whether a whole tile is visible, per-element visibility); the online-softmax step and
+// the finalize of a row; the LSE merge of partial results. Each works on f32 scalars or vectors
+// alike (lane-wise), so a target only chooses the layout the values live in.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTN_CONVERSION_COMMON_ATTENTIONLOGIC_H
+#define ATTN_CONVERSION_COMMON_ATTENTIONLOGIC_H
+
+#include "attn/Conversion/Common/KernelEmitter.h"
+#include "attn/Dialect/Attn/IR/AttnDialect.h"
+
+#include <optional>
+
+namespace mlir::attn {
+
+struct MaskSpec {
+  bool causal = false;
+  int64_t left = -1, right = -1, globals = 0;
+  /// Whether any key can be hidden from any row (a dense problem has no mask code at all).
+  bool masked() const { return causal || left >= 0 || right >= 0; }
+};
+
+struct SoftmaxSpec {
+  Type elementType;
+  int64_t headsKv, group, headDim, headDimV;
+  double scale;
+  MaskSpec mask;
+  std::optional<double> softcap;
+  bool lse, entropy;
+
+  explicit SoftmaxSpec(AttentionOp op);
+};
+
+/// The keys rows with positions [pmin, pmax] can see within [kvBegin, kvEnd): the global keys
+/// [globalsBegin, globalsEnd) (visited as tiles of their own) and the band [lo, hi). A row that
+/// is itself global (p < G) sees every key, so then nothing is clipped. Ranges may be empty.
+struct KeyRange {
+  Value globalsBegin, globalsEnd, lo, hi;
+};
+KeyRange visibleKeys(KernelEmitter &e, const MaskSpec &mask, Value pmin, Value pmax, Value kvBegin,
+                     Value kvEnd);
+
+/// Calls `tile(j0, n)` inside one loop over the tiles of `blockK` keys of both ranges of `range`
+/// (global keys first): one copy of the tile code, however many ranges.
+void forEachTile(KernelEmitter &e, const KeyRange &range, int64_t blockK,
+                 const std::function<void(Value j0, Value n)> &tile);
+
+/// i1: every key of [j0, j0 + n) is visible to every row with position in [pmin, pmax].
+Value tileFullyVisible(KernelEmitter &e, const MaskSpec &mask, Value j0, Value n, Value pmin,
+                       Value pmax);
+
+/// Whether `key` is visible to a row at position `pos` (integers or integer vectors of one type;
+/// `constant` makes a constant of that type). Requires mask.masked().
+Value keyVisible(KernelEmitter &e, const MaskSpec &mask, Value key, Value pos,
+                 const std::function<Value(int64_t)> &constant);
+
+/// One online-softmax step after a tile whose (lane-wise) max score is `tileMax`: the new running
+/// max, the max to subtract from the tile's scores (0 while no key has been seen, so that
+/// -inf - -inf never makes a NaN) and the factor exp(oldMax - shift) by which the running sum, the
+/// entropy sum and the output accumulator are rescaled. `negInf` and `zero` are constants of the
+/// values' type.
+struct OnlineStep {
+  Value newMax, shift, rescale;
+};
+OnlineStep onlineSoftmaxStep(KernelEmitter &e, Value oldMax, Value tileMax, Value negInf,
+                             Value zero);
+
+/// A row's results from its final state: max m, sum l of exp(s - m), and t = sum of
+/// exp(s - m) * s when entropy is wanted (else null). A row that saw no visible key (l = 0) has
+/// output 0, LSE -inf and entropy 0 (SPEC §3): `inverseSum` is then 0.
+struct RowResult {
+  Value inverseSum, lse, entropy;
+};
+RowResult finalizeRow(KernelEmitter &e, Value m, Value l, Value t);
+
+/// The LSE merge of partial results (SPEC §3, merge): given the max of the parts' LSEs, the
+/// shift to subtract before exponentiating (0 when every part is -inf) and whether any part
+/// counts. weight(lse_p) = exp(lse_p - shift); the merged LSE is shift + log(sum of weights).
+struct MergeShift {
+  Value any, shift;
+};
+MergeShift mergeShift(KernelEmitter &e, Value maxLse);
+/// The merged LSE from the sum of the parts' weights (-inf when no part counts).
+Value mergedLse(KernelEmitter &e, const MergeShift &shift, Value weightSum);
+
+} // namespace mlir::attn
+
+#endif // ATTN_CONVERSION_COMMON_ATTENTIONLOGIC_H
