@@ -8,6 +8,8 @@ APT_PACKAGES=(
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools clang-19 lld-19
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev pkg-config
   libclang-rt-19-dev # sanitizer and libFuzzer runtimes: scripts/sanitize.sh, scripts/fuzz.sh
+  libvulkan-dev spirv-tools # the Vulkan headers (the loader is dlopen'ed); test shader validation
+  mesa-vulkan-drivers # lavapipe: a CPU Vulkan driver, so the Vulkan device test runs everywhere
 )
 
 missing=()
