@@ -76,7 +76,8 @@ static_assert(offsetof(attn_memref4, strides) == 56, "");
 static_assert(offsetof(attn_memref3, strides) == 48, "");
 static_assert(offsetof(attn_memref1, strides) == 32, "");
 
-static_assert(sizeof(attn_jit_request) == 40, "attn_jit_request layout changed");
+static_assert(sizeof(attn_jit_request) == 48, "attn_jit_request layout changed");
+static_assert(offsetof(attn_jit_request, vulkan_device) == 40, "");
 static_assert(offsetof(attn_jit_request, cache_max_bytes) == 24, "");
 static_assert(offsetof(attn_jit_request, cpu_target) == 32, "");
 // ABI 2: softmax_decode replaced softmax_partial, decode_max_rows was added.
@@ -86,8 +87,12 @@ static_assert(offsetof(attn_jit_request, cpu_target) == 32, "");
 // ABI 4: attn_jit_kernel.manifest (the code's own account, checked by the runtime) and
 // attn_jit_request.cache_max_bytes (the disk cache's size bound) and cpu_target,
 // attn_jit_kernel.split_keys (the decode's keys per split, from #attn.cpu_config).
-static_assert(ATTN_JIT_ABI_VERSION == 4, "attn_jit_kernel's layout below is ABI 4's");
-static_assert(sizeof(attn_jit_kernel) == 104, "attn_jit_kernel layout changed");
+// ABI 5: kernel images (image_kind, image, gpu_entries, the workgroup layout) for device
+// targets, attn_jit_request.vulkan_device; the manifest's reserved field became its target.
+static_assert(ATTN_JIT_ABI_VERSION == 5, "attn_jit_kernel's layout below is ABI 5's");
+static_assert(sizeof(attn_jit_kernel) == 240, "attn_jit_kernel layout changed");
+static_assert(offsetof(attn_jit_kernel, image_kind) == 104, "");
+static_assert(offsetof(attn_jit_kernel, gpu_entries) == 128, "");
 static_assert(offsetof(attn_jit_kernel, handle) == 8, "");
 static_assert(offsetof(attn_jit_kernel, softmax_main) == 16, "");
 static_assert(offsetof(attn_jit_kernel, softmax_decode) == 24, "");

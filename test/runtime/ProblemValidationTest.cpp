@@ -210,8 +210,17 @@ const BadField kBadFields[] = {
      ATTN_STATUS_INVALID_ARGUMENT, "attn_problem.softcap is inf"},
     {"CUDA target", [](attn_problem &p) { p.target = ATTN_TARGET_CUDA; }, ATTN_STATUS_UNSUPPORTED,
      "this build has no CUDA backend"},
+#if ATTN_HAVE_VULKAN
+    {"Vulkan linear attention",
+     [](attn_problem &p) {
+       p.target = ATTN_TARGET_VULKAN;
+       p.variant = ATTN_VARIANT_LINEAR;
+     },
+     ATTN_STATUS_UNSUPPORTED, "the Vulkan backend has no linear attention kernels yet"},
+#else
     {"Vulkan target", [](attn_problem &p) { p.target = ATTN_TARGET_VULKAN; },
      ATTN_STATUS_UNSUPPORTED, "this build has no Vulkan backend"},
+#endif
     {"head_dim 100", [](attn_problem &p) { p.head_dim = 100; }, ATTN_STATUS_UNSUPPORTED,
      "head_dim 100 is not supported (supported: 32, 64, 80, 96, 128, 192, 256)"},
     {"head_dim_v 48", [](attn_problem &p) { p.head_dim_v = 48; }, ATTN_STATUS_UNSUPPORTED,

@@ -9,10 +9,12 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SPIRV/IR/SPIRVDialect.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -49,7 +51,7 @@ using namespace mlir::attn;
 DialectRegistry mlir::attn::cpuCompilerRegistry() {
   DialectRegistry registry;
   registry.insert<AttnDialect, arith::ArithDialect, cf::ControlFlowDialect, func::FuncDialect,
-                  LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
+                  gpu::GPUDialect, spirv::SPIRVDialect, LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
                   tensor::TensorDialect, vector::VectorDialect>();
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
@@ -57,7 +59,7 @@ DialectRegistry mlir::attn::cpuCompilerRegistry() {
 }
 
 /// Runs `pm` on `module`, collecting diagnostics into `error` on failure.
-static LogicalResult runPasses(PassManager &pm, ModuleOp module, std::string &error) {
+LogicalResult mlir::attn::runPasses(PassManager &pm, ModuleOp module, std::string &error) {
   std::string diagnostics;
   ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &diag) {
     llvm::raw_string_ostream(diagnostics) << diag << "\n";
@@ -114,11 +116,16 @@ FailureOr<std::string> mlir::attn::prepareProblemModule(ModuleOp module,
   }
   config = *prepared;
 
+  return problemCacheKey(module, target);
+}
+
+std::string mlir::attn::problemCacheKey(ModuleOp module, const TargetInfo &target) {
   std::string text;
   llvm::raw_string_ostream os(text);
   module.print(os, OpPrintingFlags().printGenericOpForm().elideLargeElementsAttrs(0));
-  os << "\ntarget=" << target.fingerprint() << "\nattnc=" ATTN_VERSION_STRING
-     << "\nllvm=" LLVM_VERSION_STRING "\ncompiler=" << compilerFingerprint() << "\n";
+  os << "\ntarget=" << target.name() << ";" << target.fingerprint()
+     << "\nattnc=" ATTN_VERSION_STRING "\nllvm=" LLVM_VERSION_STRING
+     << "\ncompiler=" << compilerFingerprint() << "\n";
   llvm::SHA256 sha;
   sha.update(text);
   return hexDigest(sha.final());

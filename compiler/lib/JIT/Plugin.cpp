@@ -10,6 +10,7 @@
 #include "attn/JIT/CPUCompiler.h"
 #include "attn/JIT/DiskCache.h"
 #include "attn/JIT/ObjectLoader.h"
+#include "attn/JIT/VulkanCompiler.h"
 #include "attn/attn_jit_plugin.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -27,7 +28,8 @@ using namespace mlir::attn;
 namespace {
 
 struct CompiledKernel {
-  std::unique_ptr<LoadedObject> object;
+  std::unique_ptr<LoadedObject> object; // host code
+  std::optional<VulkanImage> vulkan;    // or device code
   const attn_kernel_manifest *manifest = nullptr; // in the object
   attn_softmax_fn softmaxMain = nullptr;
   attn_decode_fn softmaxDecode = nullptr;
@@ -86,6 +88,31 @@ FailureOr<KernelHandle> loadKernel(const CacheEntry &entry, bool softmax,
 
 void describe(const KernelHandle &kernel, attn_jit_kernel *out) {
   out->handle = new KernelHandle(kernel);
+  out->image_kind = ATTN_IMAGE_HOST;
+  out->image = nullptr;
+  out->image_size = 0;
+  std::memset(out->gpu_entries, 0, sizeof(out->gpu_entries));
+  out->gpu_teams = out->gpu_head_chunks = 0;
+  if (const std::optional<VulkanImage> &image = kernel->vulkan) {
+    out->image_kind = ATTN_IMAGE_SPIRV;
+    out->image = image->words.data();
+    out->image_size = image->words.size() * sizeof(uint32_t);
+    auto entry = [&](int index, const char *name, int32_t bindings) {
+      attn_jit_gpu_entry &e = out->gpu_entries[index];
+      e.name = name;
+      e.workgroup_size[0] = image->workgroupSize;
+      e.workgroup_size[1] = e.workgroup_size[2] = 1;
+      e.shared_bytes = image->sharedBytes;
+      e.num_bindings = bindings;
+    };
+    entry(ATTN_GPU_ENTRY_MAIN, "attn_main", ATTN_VK_MAIN_BINDINGS);
+    if (image->hasDecode) {
+      entry(ATTN_GPU_ENTRY_DECODE, "attn_decode", ATTN_VK_DECODE_BINDINGS);
+      entry(ATTN_GPU_ENTRY_MERGE, "attn_merge", ATTN_VK_MERGE_BINDINGS);
+    }
+    out->gpu_teams = image->teams;
+    out->gpu_head_chunks = image->headChunks;
+  }
   out->softmax_main = kernel->softmaxMain;
   out->softmax_decode = kernel->softmaxDecode;
   out->merge = kernel->merge;
@@ -95,6 +122,41 @@ void describe(const KernelHandle &kernel, attn_jit_kernel *out) {
   out->block_k = kernel->manifest->block_k;
   out->decode_max_rows = kernel->manifest->decode_max_rows;
   out->split_keys = kernel->manifest->split_keys;
+}
+
+/// Vulkan: SPIR-V for the device the runtime opened, shared by content key + device within the
+/// process. (The runtime creates pipelines from the image; the driver caches their compilation.)
+attn_status compileVulkan(ModuleOp module, const attn_jit_request &request, attn_jit_kernel *out,
+                          std::chrono::steady_clock::time_point start, char *error,
+                          size_t errorSize) {
+  if (!request.vulkan_device)
+    return fail(ATTN_STATUS_INVALID_ARGUMENT, "attn_jit_compile: a Vulkan problem needs a device",
+                error, errorSize);
+  VulkanTargetInfo target = vulkanTargetFrom(*request.vulkan_device);
+  std::string message;
+  FailureOr<std::string> key = prepareVulkanModule(module, target, message);
+  if (failed(key))
+    return fail(ATTN_STATUS_UNSUPPORTED, message, error, errorSize);
+  auto finish = [&](const KernelHandle &kernel) {
+    describe(kernel, out);
+    out->compile_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return ATTN_STATUS_SUCCESS;
+  };
+  {
+    std::lock_guard<std::mutex> lock(kernelsMutex);
+    if (KernelHandle existing = kernelsByKey.lookup(*key).lock())
+      return finish(existing);
+  }
+  FailureOr<VulkanImage> image = compileVulkanModule(module, message);
+  if (failed(image))
+    return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
+  auto kernel = std::make_shared<CompiledKernel>();
+  kernel->vulkan = std::move(*image);
+  kernel->manifest = &kernel->vulkan->manifest;
+  std::lock_guard<std::mutex> lock(kernelsMutex);
+  kernelsByKey[*key] = kernel;
+  return finish(kernel);
 }
 
 } // namespace
@@ -118,6 +180,8 @@ attn_status attn_jit_compile(const attn_jit_request *request, attn_jit_kernel *o
   auto module = buildProblemModule(ctx, problem, message);
   if (failed(module))
     return fail(ATTN_STATUS_INVALID_ARGUMENT, message, error, errorSize);
+  if (problem.target == ATTN_TARGET_VULKAN)
+    return compileVulkan(**module, *request, out, start, error, errorSize);
   std::optional<CPUTargetInfo> target =
       CPUTargetInfo::fromName(request->cpu_target ? request->cpu_target : "host");
   if (!target)

@@ -52,4 +52,8 @@ void mlir::attn::registerAttnPipelines() {
   PassPipelineRegistration<CPUPipelineOptions>(
       "attn-lower-to-cpu", "Lower an attn problem module to CPU kernels in the LLVM dialect",
       buildLowerToCPUPipeline);
+  PassPipelineRegistration<VulkanPipelineOptions>(
+      "attn-lower-to-vulkan",
+      "Lower an attn problem module to Vulkan compute kernels in a spirv.module",
+      buildLowerToVulkanPipeline);
 }

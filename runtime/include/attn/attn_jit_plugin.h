@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-#define ATTN_JIT_ABI_VERSION 4
+#define ATTN_JIT_ABI_VERSION 5
 
 typedef struct attn_memref1 {
   void *allocated, *aligned;
@@ -67,10 +67,67 @@ typedef void (*attn_decode_fn)(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v
 typedef void (*attn_merge_fn)(attn_memref4 *o_parts, attn_memref3 *lse_parts, attn_memref4 *o,
                               attn_memref3 *lse, attn_memref1 *seqlens_q, attn_memref1 *params);
 
+/* Vulkan kernels (SPIR-V, ATTN_IMAGE_SPIRV): every argument is a storage buffer of descriptor set
+ * 0, bound in the order below, the last one a buffer of int32 launch parameters (ATTN_VK_PARAM_*).
+ * Tensors are addressed as offset + b * stride_b + s * stride_s + h * stride_h + d (elements);
+ * bf16 is stored as 16-bit integers. Every element offset must fit in int32.
+ *   attn_main   (q, k, v, o, lse, entropy, seqlens_q, seqlens_kv, params): workgroups
+ *               (min(ceil(Sq / block_q), 65535), Hkv * head_chunks, B); a workgroup loops over
+ *               query blocks block_id.x, + grid x, ...
+ *   attn_decode (q, k, v, o_parts, lse_parts, seqlens_q, seqlens_kv, params): the same with
+ *               workgroups z = num_splits * B (z = s * B + b), keys [s * c, (s + 1) * c) with
+ *               c = params[SPLIT_KEYS]; f32 partials laid out as for attn_decode_fn above.
+ *   attn_merge  (o_parts, lse_parts, o, lse, seqlens_q, params): workgroups
+ *               (min(ceil(Sq * Hq / teams), 65535), 1, B).
+ * Unused buffers (lse without return_lse, seqlens without has_seqlens) are bound to any buffer. */
+enum {
+  ATTN_VK_PARAM_BATCH = 0,
+  ATTN_VK_PARAM_SEQ_Q = 1,
+  ATTN_VK_PARAM_SEQ_KV = 2,
+  ATTN_VK_PARAM_HAS_SEQLENS_Q = 3,
+  ATTN_VK_PARAM_HAS_SEQLENS_KV = 4,
+  ATTN_VK_PARAM_NUM_SPLITS = 5,
+  ATTN_VK_PARAM_SPLIT_KEYS = 6,
+  ATTN_VK_PARAM_Q = 7, /* offset, then the strides of dims 0..2 */
+  ATTN_VK_PARAM_K = 11,
+  ATTN_VK_PARAM_V = 15,
+  ATTN_VK_PARAM_O = 19,
+  ATTN_VK_PARAM_COUNT = 23
+};
+enum { ATTN_VK_MAIN_BINDINGS = 9, ATTN_VK_DECODE_BINDINGS = 8, ATTN_VK_MERGE_BINDINGS = 6 };
+
 /* Linear attention: items = B * Hkv; item = b * Hkv + g (all query heads of kv head g). */
 typedef void (*attn_linear_fn)(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v, attn_memref4 *o,
                                attn_memref1 *seqlens_q, attn_memref1 *seqlens_kv,
                                attn_memref1 *params);
+
+/* A Vulkan device, as the runtime opened it: what the compiler builds and caches code for. */
+typedef struct attn_jit_vulkan_device {
+  const char *name;
+  uint32_t vendor_id, device_id, driver_version;
+  int32_t subgroup_size, max_shared_bytes, max_workgroup_size;
+  int32_t float16, int16, storage16, cooperative_matrix;
+} attn_jit_vulkan_device;
+
+/* What a kernel image holds: host code (the entry points below are function pointers) or a
+ * device module whose entry points are named in gpu_entries. */
+typedef enum attn_image_kind {
+  ATTN_IMAGE_HOST = 0,
+  ATTN_IMAGE_SPIRV = 1, /* SPIR-V words, the Vulkan ABI above */
+  ATTN_IMAGE_PTX = 2,
+  ATTN_IMAGE_CUBIN = 3
+} attn_image_kind;
+
+/* A device entry point: its name in the image, workgroup (block) size, static shared memory and
+ * storage-buffer bindings. name == NULL: the image lacks it. */
+typedef struct attn_jit_gpu_entry {
+  const char *name;
+  int32_t workgroup_size[3];
+  int32_t shared_bytes;
+  int32_t num_bindings;
+} attn_jit_gpu_entry;
+enum { ATTN_GPU_ENTRY_MAIN = 0, ATTN_GPU_ENTRY_DECODE = 1, ATTN_GPU_ENTRY_MERGE = 2 };
+#define ATTN_GPU_ENTRY_COUNT 3
 
 typedef struct attn_jit_request {
   size_t struct_size;
@@ -78,6 +135,7 @@ typedef struct attn_jit_request {
   const char *cache_dir;       /* on-disk cache directory; NULL = no disk cache */
   int64_t cache_max_bytes;     /* the disk cache's size bound (least recently used entries go) */
   const char *cpu_target;      /* the CPU to compile for: "host", "x86-64-v3" or "x86-64-v4" */
+  const attn_jit_vulkan_device *vulkan_device; /* for ATTN_TARGET_VULKAN problems */
 } attn_jit_request;
 
 typedef struct attn_jit_kernel {
@@ -97,6 +155,14 @@ typedef struct attn_jit_kernel {
    * and against the tiles above, which must be the manifest's. */
   const attn_kernel_manifest *manifest;
   int64_t split_keys; /* keys per KV split of a decode launch, at least (the manifest's) */
+  /* Device code (image_kind != ATTN_IMAGE_HOST): the image, owned by the plugin like the handle,
+   * its entry points, and how a softmax workgroup is laid out: gpu_teams subgroups, covering
+   * block_q rows of each of the heads of one of gpu_head_chunks chunks of a GQA group. */
+  int32_t image_kind;
+  const void *image;
+  size_t image_size;
+  attn_jit_gpu_entry gpu_entries[ATTN_GPU_ENTRY_COUNT];
+  int64_t gpu_teams, gpu_head_chunks;
 } attn_jit_kernel;
 
 /* Exported by the plugin. */

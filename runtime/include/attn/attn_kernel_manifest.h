@@ -28,9 +28,10 @@ typedef struct attn_kernel_manifest {
   uint32_t manifest_version; /* ATTN_KERNEL_MANIFEST_VERSION */
   uint32_t manifest_size;    /* sizeof(attn_kernel_manifest) */
   uint32_t attnc_major, attnc_minor, attnc_patch;
-  uint32_t vector_width; /* f32 lanes the code was generated for */
+  uint32_t vector_width; /* f32 lanes the code was generated for (CPU), the subgroup size (GPU) */
   /* The problem, as attn_problem after validation and normalization (attn_kernel_get_problem). */
-  int32_t variant, dtype, causal, return_lse, return_entropy, feature_map, normalize, reserved;
+  int32_t variant, dtype, causal, return_lse, return_entropy, feature_map, normalize;
+  int32_t target; /* attn_target of the code (ATTN_TARGET_CPU is 0) */
   int64_t heads_q, heads_kv, head_dim, head_dim_v, window_left, window_right, global_tokens;
   double scale, softcap;
   /* The tiles: work-item shapes the runtime must split launches by (split_keys: keys per KV

@@ -6,12 +6,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "core/backend.h"
 #include "core/context.h"
 #include "core/error.h"
 #include "core/kernel_handle.h"
 #include "core/launch_args.h"
 #include "core/problem.h"
-#include "cpu/launch.h"
 
 #include <cstring>
 
@@ -63,8 +63,7 @@ ATTN_API attn_status attn_kernel_launch(attn_kernel *kernel, const attn_launch_a
     requireNonNull(kernel, "kernel");
     const CompiledKernel &compiled = *kernel->compiled;
     attn_launch_args validated = validateLaunchArgs(compiled.problem(), args);
-    // Only CPU kernels can exist in this build (validateProblem rejects the rest).
-    launchOnCpu(*kernel->context, compiled, validated);
+    backendFor(compiled.problem().target).launch(*kernel->context, compiled, validated);
     return ATTN_STATUS_SUCCESS;
   });
 }

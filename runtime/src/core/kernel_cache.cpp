@@ -2,6 +2,7 @@
 
 #include "core/kernel_cache.h"
 
+#include "core/backend.h"
 #include "core/plugin.h"
 #include "core/problem.h"
 
@@ -14,21 +15,26 @@ CompiledKernel::CompiledKernel(const attn_problem &problem, const attn_jit_kerne
       release_([&plugin, handle = entry.handle] { plugin.release(handle); }) {}
 
 CompiledKernel::~CompiledKernel() {
+  device_.reset();
   if (release_)
     release_();
 }
 
 std::shared_ptr<const CompiledKernel> KernelCache::compile(const attn_problem &problem,
                                                            const CompileOptions &options) {
+  const Backend &backend = backendFor(problem.target);
+  CompileOptions targetOptions = options;
+  backend.prepareCompile(targetOptions);
   const Plugin &plugin = Plugin::get();
-  attn_jit_kernel entry = plugin.compile(problem, options);
-  std::shared_ptr<const CompiledKernel> kernel;
+  attn_jit_kernel entry = plugin.compile(problem, targetOptions);
+  std::shared_ptr<CompiledKernel> kernel;
   try {
-    kernel = std::make_shared<const CompiledKernel>(problem, entry, plugin);
+    kernel = std::make_shared<CompiledKernel>(problem, entry, plugin);
   } catch (...) {
     plugin.release(entry.handle); // no CompiledKernel owns it yet
     throw;
   }
+  kernel->setDevice(backend.createKernel(problem, entry));
   if (entry.from_disk_cache)
     counters_.diskCacheHits.fetch_add(1, std::memory_order_relaxed);
   else

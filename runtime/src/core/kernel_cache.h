@@ -41,10 +41,15 @@ public:
   const attn_problem &problem() const { return problem_; }
   /// The plugin's entry points and blocking.
   const attn_jit_kernel &entry() const { return entry_; }
+  /// The target's side of the kernel (Backend::createKernel), e.g. Vulkan pipelines; null for
+  /// host code.
+  const void *device() const { return device_.get(); }
+  void setDevice(std::shared_ptr<const void> device) { device_ = std::move(device); }
 
 private:
   attn_problem problem_;
   attn_jit_kernel entry_;
+  std::shared_ptr<const void> device_; // released before the plugin's code
   std::function<void()> release_; // gives the code back (the plugin's handle, or dlclose)
 };
 

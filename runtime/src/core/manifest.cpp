@@ -94,10 +94,16 @@ std::string manifestDefect(const attn_problem &problem, const attn_jit_kernel &k
     return format("was built by attnc %u.%u.%u, which this runtime (%d.%d) does not run",
                   m->attnc_major, m->attnc_minor, m->attnc_patch, ATTN_VERSION_MAJOR,
                   ATTN_VERSION_MINOR);
-  if (m->vector_width != 4 && m->vector_width != 8 && m->vector_width != 16)
+  if (m->target != problem.target)
+    return format("was built for target %d, not the problem's %d", m->target,
+                  int(problem.target));
+  if (m->target == ATTN_TARGET_CPU && m->vector_width != 4 && m->vector_width != 8 &&
+      m->vector_width != 16)
     return format("names a vector width of %u (expected 4, 8 or 16)", m->vector_width);
-  if (m->reserved != 0)
-    return "has a manifest with a non-zero reserved field";
+  if (m->target != ATTN_TARGET_CPU &&
+      (m->vector_width < 4 || m->vector_width > 128 || (m->vector_width & (m->vector_width - 1))))
+    return format("names a subgroup size of %u (expected a power of two in [4, 128])",
+                  m->vector_width);
   std::string difference = problemDifference(*m, problem);
   if (difference.empty())
     difference = tileDifference(*m, kernel);

@@ -138,6 +138,27 @@ void Plugin::release(void *handle) const noexcept {
 }
 
 std::string kernelDefect(const attn_problem &problem, const attn_jit_kernel &kernel) {
+  bool device = problem.target != ATTN_TARGET_CPU;
+  if (device != (kernel.image_kind != ATTN_IMAGE_HOST))
+    return format("is a kernel image of kind %d for a problem of target %d", kernel.image_kind,
+                  int(problem.target));
+  if (device) {
+    if (problem.target == ATTN_TARGET_VULKAN &&
+        (kernel.image_kind != ATTN_IMAGE_SPIRV || !kernel.image || kernel.image_size < 20 ||
+         kernel.image_size % 4 != 0 || *static_cast<const uint32_t *>(kernel.image) != 0x07230203))
+      return "is not a SPIR-V module";
+    const bool decodes = !problem.return_entropy;
+    const attn_jit_gpu_entry *entries = kernel.gpu_entries;
+    const char *missing = !entries[ATTN_GPU_ENTRY_MAIN].name                ? "attn_main"
+                          : decodes && !entries[ATTN_GPU_ENTRY_DECODE].name ? "attn_decode"
+                          : decodes && !entries[ATTN_GPU_ENTRY_MERGE].name  ? "attn_merge"
+                                                                            : nullptr;
+    if (missing)
+      return format("lacks the %s entry point", missing);
+    if (kernel.gpu_teams < 1 || kernel.gpu_head_chunks < 1)
+      return "has no workgroup layout";
+    return manifestDefect(problem, kernel);
+  }
   if (problem.variant == ATTN_VARIANT_LINEAR) {
     if (!kernel.linear)
       return "lacks the linear entry point";
@@ -163,6 +184,7 @@ attn_jit_kernel Plugin::compile(const attn_problem &problem, const CompileOption
   request.cache_dir = options.cacheDir;
   request.cache_max_bytes = options.cacheMaxBytes;
   request.cpu_target = options.cpuTarget;
+  request.vulkan_device = options.vulkanDevice;
 
   attn_jit_kernel kernel;
   std::memset(&kernel, 0, sizeof(kernel));

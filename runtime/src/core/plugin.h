@@ -16,11 +16,12 @@
 namespace attn::rt {
 
 /// How a context compiles: its disk cache (directory, NULL = off; size bound) and the CPU the code
-/// is for ("host", "x86-64-v3", "x86-64-v4").
+/// is for ("host", "x86-64-v3", "x86-64-v4"); a GPU target's device (Backend::prepareCompile).
 struct CompileOptions {
   const char *cacheDir = nullptr;
   int64_t cacheMaxBytes = 0;
   const char *cpuTarget = "host";
+  const attn_jit_vulkan_device *vulkanDevice = nullptr; // set by the Vulkan backend
 };
 
 class Plugin {

@@ -9,6 +9,7 @@
 
 #include "cpu/launch.h"
 
+#include "core/backend.h"
 #include "core/context.h"
 #include "core/error.h"
 #include "cpu/memref.h"
@@ -185,6 +186,31 @@ void launchOnCpu(ContextState &context, const CompiledKernel &kernel,
   }
   SoftmaxCall main{entry.softmax_main, x};
   context.parallelFor(softmaxItems(B, p.heads_kv, Sq, entry.block_q), &SoftmaxCall::run, &main);
+}
+
+} // namespace attn::rt
+
+namespace attn::rt {
+
+namespace {
+/// Host code: the plugin's entry points are called directly, on the context's pool.
+class CpuBackend final : public Backend {
+public:
+  void prepareCompile(CompileOptions &) const override {}
+  std::shared_ptr<const void> createKernel(const attn_problem &,
+                                           const attn_jit_kernel &) const override {
+    return nullptr;
+  }
+  void launch(ContextState &context, const CompiledKernel &kernel,
+              const attn_launch_args &args) const override {
+    launchOnCpu(context, kernel, args);
+  }
+};
+} // namespace
+
+const Backend &cpuBackend() {
+  static const CpuBackend backend;
+  return backend;
 }
 
 } // namespace attn::rt

@@ -48,4 +48,45 @@ def AttnExpandMathCPU : Pass<"attn-expand-math-cpu"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def AttnConfigureVulkan : Pass<"attn-configure-vulkan", "ModuleOp"> {
+  let summary = "Choose the Vulkan tile configuration of every attention op";
+  let description = [{
+    The configuration stage of the Vulkan pipeline: attaches `attn.vulkan_config =
+    #attn.vulkan_config<subgroup_size = .., teams = .., block_k = ..>` (AttnAttrs.td) to each
+    `attn.attention` that has none, for the device described by the options (a named device,
+    whose fields the other options override; the JIT passes the device it opened). An op that
+    already carries a configuration keeps it, and it is checked against the device: its subgroup
+    size, workgroup size limit and shared memory, and 16-bit support for f16/bf16.
+  }];
+  let options = [
+    Option<"device", "device", "std::string", /*default=*/"\"lavapipe\"",
+           "the device: lavapipe, nvidia or amd (then overridden by the options below)">,
+    Option<"subgroupSize", "subgroup-size", "int64_t", /*default=*/"0",
+           "the device's subgroup size (0 = the named device's)">,
+    Option<"maxSharedBytes", "max-shared-bytes", "int64_t", /*default=*/"0",
+           "shared memory per workgroup (0 = the named device's)">,
+    Option<"maxWorkgroupSize", "max-workgroup-size", "int64_t", /*default=*/"0",
+           "invocations per workgroup at most (0 = the named device's)">,
+    Option<"float16", "float16", "int64_t", /*default=*/"-1",
+           "1: 16-bit storage and shaderFloat16 (f16 kernels); 0: not (-1 = the named device's)">,
+    Option<"int16", "int16", "int64_t", /*default=*/"-1",
+           "1: 16-bit storage and shaderInt16 (bf16 kernels); 0: not (-1 = the named device's)">
+  ];
+}
+
+def ConvertAttnToVulkanKernels : Pass<"convert-attn-to-vulkan-kernels", "ModuleOp"> {
+  let summary = "Generate Vulkan compute kernels (gpu dialect) from the attn op of a problem module";
+  let description = [{
+    The lowering stage of the Vulkan pipeline. The problem module's one configured
+    `attn.attention` becomes the kernels of attn_jit_plugin.h's Vulkan ABI in a `gpu.module
+    @attn_kernels` carrying its SPIR-V target environment (Vulkan 1.3 SPIR-V with subgroup
+    arithmetic and shuffles; 16-bit storage for f16/bf16): `attn_main`, `attn_decode` (split-KV
+    partials) and `attn_merge`, gpu.funcs on 1-D storage buffers with the SPIR-V entry point ABI.
+    convert-gpu-to-spirv then makes a spirv.module of them. Linear attention is not generated yet.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+                           "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect", "::mlir::spirv::SPIRVDialect"];
+}
+
 #endif // ATTN_CONVERSION_PASSES_TD

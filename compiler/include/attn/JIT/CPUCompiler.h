@@ -64,6 +64,13 @@ void initializeNativeTarget();
 /// Reads the configuration a prepared module carries.
 FailureOr<CPUKernelConfig> preparedConfig(ModuleOp module);
 
+/// Runs `pm` on `module`, collecting its diagnostics into `error` on failure.
+LogicalResult runPasses(PassManager &pm, ModuleOp module, std::string &error);
+
+/// The cache key of a configured problem module for `target` (any backend): the canonical IR,
+/// the target's name and fingerprint, the attnc and LLVM versions and the compiler binary.
+std::string problemCacheKey(ModuleOp module, const TargetInfo &target);
+
 } // namespace mlir::attn
 
 #endif // ATTN_JIT_CPUCOMPILER_H

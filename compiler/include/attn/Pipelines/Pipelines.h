@@ -2,6 +2,7 @@
 #ifndef ATTN_PIPELINES_PIPELINES_H
 #define ATTN_PIPELINES_PIPELINES_H
 
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
@@ -19,6 +20,42 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
 /// attn-lower-to-cpu: canonicalize the problem, configure tiles, generate the kernels and lower
 /// them to the LLVM dialect (configuration -> lowering; translation to LLVM IR follows).
 void buildLowerToCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
+
+struct VulkanPipelineOptions : public PassPipelineOptions<VulkanPipelineOptions> {
+  Option<std::string> device{*this, "device",
+                             llvm::cl::desc("the Vulkan device: lavapipe, nvidia or amd"),
+                             llvm::cl::init("lavapipe")};
+  Option<int64_t> subgroupSize{*this, "subgroup-size",
+                               llvm::cl::desc("the device's subgroup size (0 = the named one's)"),
+                               llvm::cl::init(0)};
+  Option<int64_t> maxSharedBytes{*this, "max-shared-bytes",
+                                 llvm::cl::desc("shared memory per workgroup (0 = the named one's)"),
+                                 llvm::cl::init(0)};
+  Option<int64_t> maxWorkgroupSize{*this, "max-workgroup-size",
+                                   llvm::cl::desc("invocations per workgroup (0 = the named one's)"),
+                                   llvm::cl::init(0)};
+  Option<int64_t> float16{*this, "float16",
+                          llvm::cl::desc("16-bit storage and shaderFloat16: 1, 0 (-1 = the named "
+                                         "device's)"),
+                          llvm::cl::init(-1)};
+  Option<int64_t> int16{*this, "int16",
+                        llvm::cl::desc("16-bit storage and shaderInt16 (bf16): 1, 0 (-1 = the "
+                                       "named device's)"),
+                        llvm::cl::init(-1)};
+};
+
+/// attn-lower-to-vulkan: canonicalize the problem, configure tiles for the device, generate the
+/// kernels in the gpu dialect and convert them to a spirv.module (serialization follows:
+/// serializeVulkanKernels).
+void buildLowerToVulkanPipeline(OpPassManager &pm, const VulkanPipelineOptions &options);
+/// Its two stages: configuration (canonicalize, attn-configure-vulkan), then lowering.
+void buildConfigureVulkanPipeline(OpPassManager &pm, const VulkanPipelineOptions &options);
+void buildVulkanLoweringPipeline(OpPassManager &pm);
+
+/// The SPIR-V binary of the spirv.module that attn-lower-to-vulkan left in `module`; false (with
+/// `error` set) when there is none or serialization fails.
+bool serializeVulkanKernels(ModuleOp module, SmallVectorImpl<uint32_t> &words,
+                            std::string &error);
 
 /// Registers every attnc pipeline by name.
 void registerAttnPipelines();

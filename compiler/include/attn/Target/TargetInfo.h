@@ -61,6 +61,41 @@ private:
   int64_t width;
 };
 
+/// A Vulkan device the kernels are built for: what configuration and generators need of it. Built
+/// from the device the runtime opened (`fromDevice`, the JIT's path) or from a name (`fromName`,
+/// for attnc and lit tests, which have no device), never queried inside a pass.
+class VulkanTargetInfo : public TargetInfo {
+public:
+  struct Device {
+    std::string name;
+    uint32_t vendorId = 0, deviceId = 0, driverVersion = 0;
+    int64_t subgroupSize = 0, maxSharedBytes = 0, maxWorkgroupSize = 0;
+    bool float16 = false, int16 = false, storage16 = false, cooperativeMatrix = false;
+  };
+
+  /// "lavapipe" (Mesa's CPU driver: subgroup 8, 32 KiB shared memory, 16-bit storage),
+  /// "nvidia" (subgroup 32, 48 KiB, 16-bit storage, cooperative matrix), "amd" (subgroup 64,
+  /// 64 KiB, 16-bit storage). nullopt for other names.
+  static std::optional<VulkanTargetInfo> fromName(llvm::StringRef name);
+  static constexpr const char *kNames = "lavapipe, nvidia, amd";
+  static VulkanTargetInfo fromDevice(Device device) { return VulkanTargetInfo(std::move(device)); }
+
+  std::string name() const override { return "vulkan"; }
+  /// Vendor, device id, driver version and subgroup size: the code is built for one device.
+  std::string fingerprint() const override;
+  int64_t vectorWidthF32() const override { return 4; }
+  const Device &device() const { return dev; }
+  /// Whether f16 and bf16 kernels can run: 16-bit storage buffers and 16-bit integers (bf16 is
+  /// stored as i16) or floats (f16).
+  bool supportsElementBits16(bool isFloat) const {
+    return dev.storage16 && (isFloat ? dev.float16 : dev.int16);
+  }
+
+private:
+  explicit VulkanTargetInfo(Device device) : dev(std::move(device)) {}
+  Device dev;
+};
+
 } // namespace mlir::attn
 
 #endif // ATTN_TARGET_TARGETINFO_H

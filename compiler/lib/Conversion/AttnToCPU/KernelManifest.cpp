@@ -30,6 +30,13 @@ static int32_t featureMapOf(FeatureMap map) {
 
 FailureOr<attn_kernel_manifest> mlir::attn::buildKernelManifest(Operation *op,
                                                                 const CPUKernelConfig &config) {
+  return buildKernelManifest(op, ManifestTiles{ATTN_TARGET_CPU, config.vectorWidth, config.blockQ,
+                                               config.blockK, config.decodeRows,
+                                               config.splitKeys});
+}
+
+FailureOr<attn_kernel_manifest> mlir::attn::buildKernelManifest(Operation *op,
+                                                                const ManifestTiles &config) {
   if (!isa<AttentionOp, LinearAttentionOp>(op))
     return failure();
   attn_kernel_manifest m;
@@ -41,6 +48,7 @@ FailureOr<attn_kernel_manifest> mlir::attn::buildKernelManifest(Operation *op,
   m.attnc_minor = ATTN_VERSION_MINOR;
   m.attnc_patch = ATTN_VERSION_PATCH;
   m.vector_width = static_cast<uint32_t>(config.vectorWidth);
+  m.target = config.target;
 
   auto q = cast<RankedTensorType>(op->getOperand(0).getType());
   auto k = cast<RankedTensorType>(op->getOperand(1).getType());

@@ -58,16 +58,25 @@ KeyRange mlir::attn::visibleKeys(KernelEmitter &e, const MaskSpec &mask, Value p
 
 void mlir::attn::forEachTile(KernelEmitter &e, const KeyRange &range, int64_t blockK,
                              const std::function<void(Value, Value)> &tile) {
+  forEachTile(e, range, blockK, ValueRange{}, [&](Value j0, Value n, ValueRange) {
+    tile(j0, n);
+    return SmallVector<Value>{};
+  });
+}
+
+SmallVector<Value> mlir::attn::forEachTile(
+    KernelEmitter &e, const KeyRange &range, int64_t blockK, ValueRange inits,
+    const std::function<SmallVector<Value>(Value, Value, ValueRange)> &tile) {
   Value block = e.index(blockK), zero = e.index(0);
   auto tiles = [&](Value lo, Value hi) { return e.ceildiv(e.maxs(e.sub(hi, lo), zero), block); };
   Value globalTiles = tiles(range.globalsBegin, range.globalsEnd);
   Value count = e.add(globalTiles, tiles(range.lo, range.hi));
-  e.loop(zero, count, e.index(1), [&](Value t) {
+  return e.loop(zero, count, e.index(1), inits, [&](Value t, ValueRange carried) {
     Value global = e.cmpi(CmpIPredicate::slt, t, globalTiles);
     Value j0 = e.select(global, e.add(range.globalsBegin, e.mul(t, block)),
                         e.add(range.lo, e.mul(e.sub(t, globalTiles), block)));
     Value end = e.select(global, range.globalsEnd, range.hi);
-    tile(j0, e.mins(block, e.sub(end, j0)));
+    return tile(j0, e.mins(block, e.sub(end, j0)), carried);
   });
 }
 

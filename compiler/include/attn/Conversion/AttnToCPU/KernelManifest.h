@@ -20,6 +20,14 @@ namespace mlir::attn {
 /// `config`; failure for other ops.
 FailureOr<attn_kernel_manifest> buildKernelManifest(Operation *op, const CPUKernelConfig &config);
 
+/// The tiles of any target's code, as its manifest records them (vectorWidth: a GPU's subgroup
+/// size; decodeRows: Sq x Hq at most for the split-KV decode kernel).
+struct ManifestTiles {
+  int32_t target;
+  int64_t vectorWidth, blockQ, blockK, decodeRows, splitKeys;
+};
+FailureOr<attn_kernel_manifest> buildKernelManifest(Operation *op, const ManifestTiles &tiles);
+
 /// Defines `manifest` as the constant global ATTN_KERNEL_MANIFEST_SYMBOL at the end of `module`.
 void emitKernelManifest(ModuleOp module, const attn_kernel_manifest &manifest);
 

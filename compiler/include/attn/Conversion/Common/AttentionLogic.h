@@ -48,6 +48,12 @@ KeyRange visibleKeys(KernelEmitter &e, const MaskSpec &mask, Value pmin, Value p
 /// (global keys first): one copy of the tile code, however many ranges.
 void forEachTile(KernelEmitter &e, const KeyRange &range, int64_t blockK,
                  const std::function<void(Value j0, Value n)> &tile);
+/// The same with values carried from tile to tile (a GPU keeps its online-softmax state in
+/// registers): returns the values after the last tile. The loop bounds depend only on `range`,
+/// so a workgroup whose threads share it may synchronize inside `tile`.
+SmallVector<Value>
+forEachTile(KernelEmitter &e, const KeyRange &range, int64_t blockK, ValueRange inits,
+            const std::function<SmallVector<Value>(Value j0, Value n, ValueRange carried)> &tile);
 
 /// i1: every key of [j0, j0 + n) is visible to every row with position in [pmin, pmax].
 Value tileFullyVisible(KernelEmitter &e, const MaskSpec &mask, Value j0, Value n, Value pmin,

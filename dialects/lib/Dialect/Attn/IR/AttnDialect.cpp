@@ -18,67 +18,98 @@ using namespace mlir::attn;
 
 namespace {
 /// The parameters of #attn.cpu_config in their textual order, with their defaults (0: required).
-struct CPUConfigKey {
+/// The `<key = value, ...>` form of the tile configurations: every key known, none twice, the
+/// required ones (default 0) present, defaults not printed (one spelling per configuration).
+struct ConfigKey {
   StringRef name;
   int64_t defaultValue;
 };
-constexpr CPUConfigKey kCPUConfigKeys[] = {
+constexpr ConfigKey kCPUConfigKeys[] = {
     {"block_q", 0}, {"block_k", 0}, {"vector_width", 0}, {"decode_rows", 64}, {"split_keys", 256}};
-} // namespace
+constexpr ConfigKey kVulkanConfigKeys[] = {
+    {"subgroup_size", 0}, {"teams", 0}, {"block_k", 0}, {"split_keys", 512}};
 
-Attribute CPUConfigAttr::parse(AsmParser &parser, Type) {
-  int64_t values[std::size(kCPUConfigKeys)] = {};
-  bool seen[std::size(kCPUConfigKeys)] = {};
+LogicalResult parseConfig(AsmParser &parser, StringRef mnemonic, ArrayRef<ConfigKey> keys,
+                          MutableArrayRef<int64_t> values) {
+  SmallVector<bool> seen(keys.size(), false);
+  std::string names;
+  for (const ConfigKey &key : keys)
+    names += (names.empty() ? "" : ", ") + key.name.str();
   if (parser.parseLess())
-    return {};
+    return failure();
   do {
     SMLoc loc = parser.getCurrentLocation();
     StringRef key;
     if (parser.parseKeyword(&key))
-      return {};
-    auto *known =
-        llvm::find_if(kCPUConfigKeys, [&](const CPUConfigKey &k) { return k.name == key; });
-    if (known == std::end(kCPUConfigKeys)) {
-      parser.emitError(loc) << "unknown #attn.cpu_config parameter '" << key
-                            << "' (block_q, block_k, vector_width, decode_rows, split_keys)";
-      return {};
-    }
-    size_t index = known - std::begin(kCPUConfigKeys);
-    if (seen[index]) {
-      parser.emitError(loc) << "#attn.cpu_config parameter '" << key << "' is given twice";
-      return {};
-    }
+      return failure();
+    auto *known = llvm::find_if(keys, [&](const ConfigKey &k) { return k.name == key; });
+    if (known == keys.end())
+      return parser.emitError(loc) << "unknown #attn." << mnemonic << " parameter '" << key
+                                   << "' (" << names << ")";
+    size_t index = known - keys.begin();
+    if (seen[index])
+      return parser.emitError(loc)
+             << "#attn." << mnemonic << " parameter '" << key << "' is given twice";
     seen[index] = true;
     if (parser.parseEqual() || parser.parseInteger(values[index]))
-      return {};
+      return failure();
   } while (succeeded(parser.parseOptionalComma()));
   if (parser.parseGreater())
-    return {};
-  for (auto [index, key] : llvm::enumerate(kCPUConfigKeys)) {
+    return failure();
+  for (auto [index, key] : llvm::enumerate(keys)) {
     if (seen[index])
       continue;
-    if (key.defaultValue == 0) {
-      parser.emitError(parser.getCurrentLocation())
-          << "#attn.cpu_config needs '" << key.name << "'";
-      return {};
-    }
+    if (key.defaultValue == 0)
+      return parser.emitError(parser.getCurrentLocation())
+             << "#attn." << mnemonic << " needs '" << key.name << "'";
     values[index] = key.defaultValue;
   }
+  return success();
+}
+
+void printConfig(AsmPrinter &printer, ArrayRef<ConfigKey> keys, ArrayRef<int64_t> values) {
+  printer << "<";
+  const char *separator = "";
+  for (auto [index, key] : llvm::enumerate(keys)) {
+    if (key.defaultValue != 0 && values[index] == key.defaultValue)
+      continue;
+    printer << separator << key.name << " = " << values[index];
+    separator = ", ";
+  }
+  printer << ">";
+}
+} // namespace
+
+Attribute CPUConfigAttr::parse(AsmParser &parser, Type) {
+  int64_t values[std::size(kCPUConfigKeys)] = {};
+  if (failed(parseConfig(parser, "cpu_config", kCPUConfigKeys, values)))
+    return {};
   return getChecked([&] { return parser.emitError(parser.getNameLoc()); }, parser.getContext(),
                     values[0], values[1], values[2], values[3], values[4]);
 }
 
 void CPUConfigAttr::print(AsmPrinter &printer) const {
-  int64_t values[] = {getBlockQ(), getBlockK(), getVectorWidth(), getDecodeRows(), getSplitKeys()};
-  printer << "<";
-  const char *separator = "";
-  for (auto [index, key] : llvm::enumerate(kCPUConfigKeys)) {
-    if (key.defaultValue != 0 && values[index] == key.defaultValue)
-      continue; // one spelling per configuration: defaults are not printed
-    printer << separator << key.name << " = " << values[index];
-    separator = ", ";
-  }
-  printer << ">";
+  printConfig(printer, kCPUConfigKeys,
+              {getBlockQ(), getBlockK(), getVectorWidth(), getDecodeRows(), getSplitKeys()});
+}
+
+Attribute VulkanConfigAttr::parse(AsmParser &parser, Type) {
+  int64_t values[std::size(kVulkanConfigKeys)] = {};
+  if (failed(parseConfig(parser, "vulkan_config", kVulkanConfigKeys, values)))
+    return {};
+  return getChecked([&] { return parser.emitError(parser.getNameLoc()); }, parser.getContext(),
+                    values[0], values[1], values[2], values[3]);
+}
+
+void VulkanConfigAttr::print(AsmPrinter &printer) const {
+  printConfig(printer, kVulkanConfigKeys,
+              {getSubgroupSize(), getTeams(), getBlockK(), getSplitKeys()});
+}
+
+LogicalResult VulkanConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                       int64_t subgroupSize, int64_t teams, int64_t blockK,
+                                       int64_t splitKeys) {
+  return verifyVulkanConfigValues(emitError, subgroupSize, teams, blockK, splitKeys);
 }
 
 LogicalResult CPUConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t blockQ,
@@ -103,6 +134,12 @@ void AttnDialect::initialize() {
 LogicalResult AttnDialect::verifyOperationAttribute(Operation *op, NamedAttribute attribute) {
   if (attribute.getName() == kCPUConfigAttrName)
     return verifyCPUConfig(op, attribute.getValue());
+  if (attribute.getName() == kVulkanConfigAttrName) {
+    if (!isa<VulkanConfigAttr>(attribute.getValue()))
+      return op->emitOpError() << "'" << kVulkanConfigAttrName
+                               << "' must be a #attn.vulkan_config, got " << attribute.getValue();
+    return success();
+  }
   return op->emitOpError() << "has an unknown attn dialect attribute '"
                            << attribute.getName().getValue() << "'";
 }

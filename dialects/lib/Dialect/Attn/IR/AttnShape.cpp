@@ -210,6 +210,26 @@ LogicalResult mlir::attn::verifyCPUConfigValues(llvm::function_ref<InFlightDiagn
   return success();
 }
 
+LogicalResult
+mlir::attn::verifyVulkanConfigValues(llvm::function_ref<InFlightDiagnostic()> emitError,
+                                     int64_t subgroupSize, int64_t teams, int64_t blockK,
+                                     int64_t splitKeys) {
+  if (subgroupSize < 4 || subgroupSize > 128 || (subgroupSize & (subgroupSize - 1)) != 0)
+    return emitError() << "subgroup_size must be a power of two in [4, 128], got " << subgroupSize;
+  int64_t maxTeams = std::min(kMaxVulkanTeams, kMaxVulkanWorkgroupSize / subgroupSize);
+  if (teams < 1 || teams > maxTeams)
+    return emitError() << "teams must be in [1, " << maxTeams << "] (teams x subgroup_size <= "
+                       << kMaxVulkanWorkgroupSize << " invocations), got " << teams;
+  if (blockK < subgroupSize || blockK > kMaxVulkanBlockK || blockK % subgroupSize != 0)
+    return emitError() << "block_k must be a multiple of subgroup_size (" << subgroupSize
+                       << ") in [" << subgroupSize << ", " << kMaxVulkanBlockK << "], got "
+                       << blockK;
+  if (splitKeys < blockK || splitKeys > kMaxVulkanSplitKeys || splitKeys % blockK != 0)
+    return emitError() << "split_keys must be a multiple of block_k (" << blockK << ") in ["
+                       << blockK << ", " << kMaxVulkanSplitKeys << "], got " << splitKeys;
+  return success();
+}
+
 LogicalResult mlir::attn::verifyCPUConfig(Operation *op, Attribute attr) {
   auto config = dyn_cast<CPUConfigAttr>(attr);
   if (!config)

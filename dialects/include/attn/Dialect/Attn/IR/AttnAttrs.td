@@ -34,4 +34,33 @@ def Attn_CPUConfigAttr : AttrDef<Attn_Dialect, "CPUConfig"> {
   let genVerifyDecl = 1;
 }
 
+def Attn_VulkanConfigAttr : AttrDef<Attn_Dialect, "VulkanConfig"> {
+  let mnemonic = "vulkan_config";
+  let summary = "Tile configuration of a Vulkan (SPIR-V) attention kernel";
+  let description = [{
+    Every tunable of the Vulkan kernel generators, attached to an attn op as `attn.vulkan_config`
+    by `attn-configure-vulkan` (heuristics), by hand, or by a tuner; the generators read nothing
+    else. A workgroup is `teams` subgroups of `subgroup_size` lanes; each subgroup (a team) owns
+    one query row of one head, its lanes splitting the head dims (lane l holds elements l,
+    l + subgroup_size, ...). A workgroup holds `teams` rows: min(G, teams) heads of a GQA group
+    times teams / min(G, teams) consecutive query rows, so each K/V tile it stages in shared
+    memory serves every head of the group it holds.
+    - `subgroup_size`: the device's subgroup size (a power of two in [4, 128]; the code is built
+      for one, and the runtime requires full subgroups of it);
+    - `teams`: subgroups per workgroup, in [1, 32], teams x subgroup_size <= 1024;
+    - `block_k`: keys per K/V tile staged in shared memory, a multiple of subgroup_size, at most
+      256 (the scores of a subtile of subgroup_size keys are one per lane);
+    - `split_keys` (default 512): keys per KV split of a decode launch at least, a multiple of
+      block_k.
+    The attribute verifies its own values; attn-configure-vulkan also checks one against the
+    device (subgroup size, shared memory: 4 x (block_k x (D + 1 + Dv) + teams x D) bytes).
+
+    Example: `#attn.vulkan_config<subgroup_size = 32, teams = 8, block_k = 32>`
+  }];
+  let parameters = (ins "int64_t":$subgroupSize, "int64_t":$teams, "int64_t":$blockK,
+                        DefaultValuedParameter<"int64_t", "512">:$splitKeys);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+}
+
 #endif // ATTN_ATTRS_TD

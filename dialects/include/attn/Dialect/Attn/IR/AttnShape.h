@@ -60,6 +60,28 @@ LogicalResult verifyCPUConfigValues(llvm::function_ref<InFlightDiagnostic()> emi
 /// Checks an `attn.cpu_config` value on `op`: a #attn.cpu_config whose block_q fits op's group.
 LogicalResult verifyCPUConfig(Operation *op, Attribute config);
 
+/// The Vulkan tile configuration (`attn.vulkan_config = #attn.vulkan_config<...>`, AttnAttrs.td).
+constexpr llvm::StringLiteral kVulkanConfigAttrName = "attn.vulkan_config";
+constexpr int64_t kMaxVulkanTeams = 32;
+constexpr int64_t kMaxVulkanWorkgroupSize = 1024;
+constexpr int64_t kMaxVulkanBlockK = 256;
+constexpr int64_t kMaxVulkanSplitKeys = int64_t(1) << 20;
+
+/// Checks the values of a Vulkan configuration: subgroup_size a power of two in [4, 128]; teams in
+/// [1, kMaxVulkanTeams] with teams x subgroup_size <= kMaxVulkanWorkgroupSize; block_k a multiple
+/// of subgroup_size, at most kMaxVulkanBlockK; split_keys a multiple of block_k, at most
+/// kMaxVulkanSplitKeys.
+LogicalResult verifyVulkanConfigValues(llvm::function_ref<InFlightDiagnostic()> emitError,
+                                       int64_t subgroupSize, int64_t teams, int64_t blockK,
+                                       int64_t splitKeys);
+/// Shared memory a Vulkan softmax workgroup stages: f32 K and V tiles (K rows padded by one
+/// element, so that lanes reading one dim of consecutive keys hit distinct banks) and the teams'
+/// query rows.
+inline int64_t vulkanSharedBytes(int64_t headDim, int64_t headDimV, int64_t teams,
+                                 int64_t blockK) {
+  return 4 * (blockK * (headDim + 1 + headDimV) + teams * headDim);
+}
+
 /// True for the element types Q/K/V/O may have: f32, f16, bf16.
 bool isSupportedElementType(Type type);
 

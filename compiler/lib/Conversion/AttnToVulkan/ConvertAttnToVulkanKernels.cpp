@@ -1,0 +1,92 @@
+//===- ConvertAttnToVulkanKernels.cpp - convert-attn-to-vulkan-kernels ----===//
+
+#include "attn/Conversion/AttnToVulkan/VulkanKernels.h"
+#include "attn/Conversion/Passes.h"
+#include "attn/Dialect/Attn/IR/AttnShape.h"
+
+#include "mlir/Dialect/SPIRV/IR/SPIRVAttributes.h"
+#include "mlir/Dialect/SPIRV/IR/TargetAndABI.h"
+
+namespace mlir::attn {
+#define GEN_PASS_DEF_CONVERTATTNTOVULKANKERNELS
+#include "attn/Conversion/Passes.h.inc"
+} // namespace mlir::attn
+
+using namespace mlir;
+using namespace mlir::attn;
+
+namespace {
+/// Vulkan 1.3's SPIR-V 1.6 with what the kernels use: subgroup arithmetic and shuffles, and
+/// 16-bit storage for f16 (Float16) and bf16 (stored as Int16).
+spirv::TargetEnvAttr targetEnv(MLIRContext *ctx, Type element, int64_t subgroupSize) {
+  using spirv::Capability;
+  using spirv::Extension;
+  SmallVector<Capability> caps = {Capability::Shader, Capability::GroupNonUniform,
+                                  Capability::GroupNonUniformArithmetic,
+                                  Capability::GroupNonUniformShuffle};
+  SmallVector<Extension> exts = {Extension::SPV_KHR_storage_buffer_storage_class};
+  if (!element.isF32()) {
+    caps.push_back(Capability::StorageBuffer16BitAccess);
+    caps.push_back(element.isF16() ? Capability::Float16 : Capability::Int16);
+    exts.push_back(Extension::SPV_KHR_16bit_storage);
+  }
+  auto vce = spirv::VerCapExtAttr::get(spirv::Version::V_1_3, caps, exts, ctx);
+  auto limits = spirv::ResourceLimitsAttr::get(
+      ctx, /*max_compute_shared_memory_size=*/16384,
+      /*max_compute_workgroup_invocations=*/kMaxVulkanWorkgroupSize,
+      /*max_compute_workgroup_size=*/
+      Builder(ctx).getI32ArrayAttr({int32_t(kMaxVulkanWorkgroupSize), 1, 1}),
+      /*subgroup_size=*/subgroupSize, /*min_subgroup_size=*/std::nullopt,
+      /*max_subgroup_size=*/std::nullopt, /*cooperative_matrix_properties_khr=*/ArrayAttr(),
+      /*cooperative_matrix_properties_nv=*/ArrayAttr());
+  return spirv::TargetEnvAttr::get(vce, limits, spirv::ClientAPI::Vulkan,
+                                   spirv::Vendor::Unknown, spirv::DeviceType::Unknown,
+                                   spirv::TargetEnvAttr::kUnknownDeviceID);
+}
+
+struct ConvertAttnToVulkanKernelsPass
+    : attn::impl::ConvertAttnToVulkanKernelsBase<ConvertAttnToVulkanKernelsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<Operation *> problems;
+    module.walk([&](Operation *op) {
+      if (isa<AttentionOp, LinearAttentionOp, MergeOp>(op))
+        problems.push_back(op);
+    });
+    if (problems.empty())
+      return;
+    if (problems.size() > 1) {
+      problems[1]->emitError() << "a problem module holds one attention op; found "
+                               << problems.size();
+      return signalPassFailure();
+    }
+    auto op = dyn_cast<AttentionOp>(problems.front());
+    if (!op) {
+      problems.front()->emitError() << "the Vulkan backend generates softmax attention only";
+      return signalPassFailure();
+    }
+    std::optional<VulkanConfigAttr> config = getVulkanConfig(op);
+    if (!config) {
+      op->emitError() << "has no '" << kVulkanConfigAttrName
+                      << "' attribute: run attn-configure-vulkan first";
+      return signalPassFailure();
+    }
+
+    auto problemFn = op->getParentOfType<func::FuncOp>();
+    OpBuilder builder(problemFn);
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), builder.getUnitAttr());
+    auto kernels = builder.create<gpu::GPUModuleOp>(op.getLoc(), kVulkanModuleName);
+    kernels->setAttr(spirv::getTargetEnvAttrName(),
+                     targetEnv(module.getContext(), cast<RankedTensorType>(op.getQuery().getType()).getElementType(),
+                               config->getSubgroupSize()));
+    builder.setInsertionPointToStart(kernels.getBody());
+    buildVulkanSoftmaxKernel(builder, op, *config, /*decode=*/false);
+    if (!op.getReturnEntropy()) {
+      // Split-KV decode: partials merged by attn_merge (entropy does not merge; SPEC §3).
+      buildVulkanSoftmaxKernel(builder, op, *config, /*decode=*/true);
+      buildVulkanMergeKernel(builder, op, *config);
+    }
+    problemFn.erase();
+  }
+};
+} // namespace

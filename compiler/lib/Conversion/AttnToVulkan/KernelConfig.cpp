@@ -1,0 +1,88 @@
+//===- KernelConfig.cpp - Vulkan tile configurations ----------------------===//
+
+#include "attn/Conversion/AttnToVulkan/VulkanKernels.h"
+#include "attn/Dialect/Attn/IR/AttnShape.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+
+VulkanWorkgroupShape VulkanWorkgroupShape::get(VulkanConfigAttr config, int64_t group) {
+  int64_t heads = std::min(group, config.getTeams());
+  return {heads, config.getTeams() / heads, int64_t(llvm::divideCeil(group, heads))};
+}
+
+std::optional<VulkanConfigAttr> mlir::attn::getVulkanConfig(Operation *op) {
+  if (auto config = op->getAttrOfType<VulkanConfigAttr>(kVulkanConfigAttrName))
+    return config;
+  return std::nullopt;
+}
+
+namespace {
+struct Dims {
+  Type element;
+  int64_t headDim, headDimV;
+};
+Dims dimsOf(Operation *op) {
+  auto q = cast<RankedTensorType>(op->getOperand(0).getType());
+  auto v = cast<RankedTensorType>(op->getOperand(2).getType());
+  return {q.getElementType(), q.getDimSize(3), v.getDimSize(3)};
+}
+} // namespace
+
+std::string mlir::attn::vulkanConfigDefect(Operation *op, VulkanConfigAttr config,
+                                           const VulkanTargetInfo &target) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  const VulkanTargetInfo::Device &device = target.device();
+  Dims dims = dimsOf(op);
+  if (!dims.element.isF32() && !target.supportsElementBits16(dims.element.isF16()))
+    os << "the Vulkan device '" << device.name << "' cannot run " << dims.element
+       << " kernels: they need 16-bit storage buffers and "
+       << (dims.element.isF16() ? "shaderFloat16" : "shaderInt16");
+  else if (config.getSubgroupSize() != device.subgroupSize)
+    os << "subgroup_size " << config.getSubgroupSize() << " is not the device's ("
+       << device.subgroupSize << ")";
+  else if (config.getTeams() * config.getSubgroupSize() > device.maxWorkgroupSize)
+    os << "teams x subgroup_size = " << config.getTeams() * config.getSubgroupSize()
+       << " invocations exceed the device's workgroup size limit (" << device.maxWorkgroupSize
+       << ")";
+  else if (int64_t bytes = vulkanSharedBytes(dims.headDim, dims.headDimV, config.getTeams(),
+                                             config.getBlockK());
+           bytes > device.maxSharedBytes)
+    os << "the K/V tiles of block_k = " << config.getBlockK() << " need " << bytes
+       << " bytes of shared memory for D = " << dims.headDim << ", Dv = " << dims.headDimV
+       << "; the device has " << device.maxSharedBytes;
+  return text;
+}
+
+FailureOr<VulkanConfigAttr> mlir::attn::chooseVulkanConfig(Operation *op,
+                                                           const VulkanTargetInfo &target,
+                                                           std::string &why) {
+  const VulkanTargetInfo::Device &device = target.device();
+  Dims dims = dimsOf(op);
+  int64_t lanes = device.subgroupSize;
+  // About 256 invocations per workgroup (8 teams of 32 lanes; 32 of 8 on lavapipe), and the
+  // largest K/V tile (up to 64 keys) that leaves half of the shared memory to other workgroups.
+  int64_t teams = std::clamp<int64_t>(256 / lanes, 1, kMaxVulkanTeams);
+  int64_t blockK = lanes;
+  for (int64_t candidate = lanes; candidate <= std::max<int64_t>(64, lanes); candidate += lanes)
+    if (2 * vulkanSharedBytes(dims.headDim, dims.headDimV, teams, candidate) <=
+        device.maxSharedBytes)
+      blockK = candidate;
+  while (teams > 1 &&
+         vulkanSharedBytes(dims.headDim, dims.headDimV, teams, blockK) > device.maxSharedBytes)
+    teams /= 2;
+  auto config = VulkanConfigAttr::getChecked(
+      [&] { return op->emitError(); }, op->getContext(), lanes, teams, blockK,
+      std::max<int64_t>(512, blockK) / blockK * blockK);
+  if (!config) {
+    why = "no valid Vulkan configuration for this device";
+    return failure();
+  }
+  why = vulkanConfigDefect(op, config, target);
+  if (!why.empty())
+    return failure();
+  return config;
+}

@@ -1,0 +1,91 @@
+//===- VulkanCompiler.cpp - problem module -> SPIR-V kernel image ---------===//
+
+#include "attn/JIT/VulkanCompiler.h"
+#include "attn/Conversion/AttnToCPU/KernelManifest.h"
+#include "attn/Conversion/AttnToVulkan/VulkanKernels.h"
+#include "attn/Dialect/Attn/IR/AttnShape.h"
+#include "attn/JIT/CPUCompiler.h"
+#include "attn/Pipelines/Pipelines.h"
+
+using namespace mlir;
+using namespace mlir::attn;
+
+void mlir::attn::describeVulkanTarget(const VulkanTargetInfo &target,
+                                      VulkanPipelineOptions &options) {
+  const VulkanTargetInfo::Device &d = target.device();
+  options.device = "lavapipe"; // every field below overrides the named device's
+  options.subgroupSize = d.subgroupSize;
+  options.maxSharedBytes = d.maxSharedBytes;
+  options.maxWorkgroupSize = d.maxWorkgroupSize;
+  options.float16 = d.storage16 && d.float16;
+  options.int16 = d.storage16 && d.int16;
+}
+
+VulkanTargetInfo mlir::attn::vulkanTargetFrom(const attn_jit_vulkan_device &device) {
+  VulkanTargetInfo::Device d;
+  d.name = device.name ? device.name : "";
+  d.vendorId = device.vendor_id;
+  d.deviceId = device.device_id;
+  d.driverVersion = device.driver_version;
+  d.subgroupSize = device.subgroup_size;
+  d.maxSharedBytes = device.max_shared_bytes;
+  d.maxWorkgroupSize = device.max_workgroup_size;
+  d.float16 = device.float16;
+  d.int16 = device.int16;
+  d.storage16 = device.storage16;
+  d.cooperativeMatrix = device.cooperative_matrix;
+  return VulkanTargetInfo::fromDevice(std::move(d));
+}
+
+FailureOr<std::string> mlir::attn::prepareVulkanModule(ModuleOp module,
+                                                       const VulkanTargetInfo &target,
+                                                       std::string &error) {
+  PassManager pm(module.getContext());
+  VulkanPipelineOptions options;
+  describeVulkanTarget(target, options);
+  buildConfigureVulkanPipeline(pm, options);
+  if (failed(runPasses(pm, module, error)))
+    return failure();
+  return problemCacheKey(module, target);
+}
+
+FailureOr<VulkanImage> mlir::attn::compileVulkanModule(ModuleOp module, std::string &error) {
+  AttentionOp op;
+  module.walk([&](AttentionOp found) { op = found; });
+  std::optional<VulkanConfigAttr> config = op ? getVulkanConfig(op) : std::nullopt;
+  if (!config) {
+    error = "the problem module holds no configured softmax attention op";
+    return failure();
+  }
+  VulkanImage image;
+  auto q = cast<RankedTensorType>(op.getQuery().getType());
+  auto k = cast<RankedTensorType>(op.getKey().getType());
+  auto v = cast<RankedTensorType>(op.getValue().getType());
+  int64_t heads = q.getDimSize(2), group = heads / k.getDimSize(2);
+  VulkanWorkgroupShape shape = VulkanWorkgroupShape::get(*config, group);
+  image.teams = config->getTeams();
+  image.headChunks = shape.chunks;
+  image.workgroupSize = int32_t(config->getTeams() * config->getSubgroupSize());
+  image.sharedBytes = int32_t(
+      vulkanSharedBytes(q.getDimSize(3), v.getDimSize(3), config->getTeams(), config->getBlockK()));
+  image.hasDecode = !op.getReturnEntropy();
+  // The decode kernel serves launches whose query rows fit one workgroup's block.
+  FailureOr<attn_kernel_manifest> manifest = buildKernelManifest(
+      op, ManifestTiles{ATTN_TARGET_VULKAN, config->getSubgroupSize(), shape.rows,
+                        config->getBlockK(), shape.rows * heads, config->getSplitKeys()});
+  if (failed(manifest)) {
+    error = "no manifest for the problem";
+    return failure();
+  }
+  image.manifest = *manifest;
+
+  PassManager pm(module.getContext());
+  buildVulkanLoweringPipeline(pm);
+  if (failed(runPasses(pm, module, error)))
+    return failure();
+  SmallVector<uint32_t> words;
+  if (!serializeVulkanKernels(module, words, error))
+    return failure();
+  image.words.assign(words.begin(), words.end());
+  return image;
+}

@@ -1,0 +1,47 @@
+//===- backend.h - what a target's runtime implements ---------------------===//
+//
+// The runtime's seam between targets (ONNX Runtime's execution providers, IREE's HAL drivers):
+// every target implements this table, and the rest of the runtime (contexts, kernel cache,
+// validation, the C API) is the same for all of them. A new target adds a Backend and its entry
+// in backendFor(); nothing else in core/ changes.
+//
+// Thread-safety: a Backend is stateless or internally synchronized; all of its functions may be
+// called from many threads at once.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTN_RUNTIME_CORE_BACKEND_H
+#define ATTN_RUNTIME_CORE_BACKEND_H
+
+#include "attn/attn_jit_plugin.h"
+#include "core/plugin.h"
+
+#include <memory>
+
+namespace attn::rt {
+
+class ContextState;
+class CompiledKernel;
+
+class Backend {
+public:
+  virtual ~Backend() = default;
+
+  /// Fills what the compiler plugin needs to know of the target (a GPU's device description).
+  /// Throws Error UNSUPPORTED when the target cannot run here (no driver, no device), before
+  /// anything is compiled.
+  virtual void prepareCompile(CompileOptions &options) const = 0;
+  /// The target's side of a kernel, from the plugin's kernel image (pipelines, modules); nullptr
+  /// for host code, which needs none. Throws Error.
+  virtual std::shared_ptr<const void> createKernel(const attn_problem &problem,
+                                                   const attn_jit_kernel &entry) const = 0;
+  /// Runs a validated launch and returns when its outputs are written. Throws Error.
+  virtual void launch(ContextState &context, const CompiledKernel &kernel,
+                      const attn_launch_args &args) const = 0;
+};
+
+/// The backend of `target`; throws Error UNSUPPORTED for a target this build lacks.
+const Backend &backendFor(attn_target target);
+
+} // namespace attn::rt
+
+#endif // ATTN_RUNTIME_CORE_BACKEND_H

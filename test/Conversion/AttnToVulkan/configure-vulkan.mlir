@@ -1,0 +1,18 @@
+// RUN: attn-opt %s --split-input-file --attn-configure-vulkan | FileCheck %s --check-prefix=LAVAPIPE
+// RUN: attn-opt %s --split-input-file "--attn-configure-vulkan=device=nvidia" | FileCheck %s --check-prefix=NVIDIA
+// RUN: attn-opt %s --split-input-file "--attn-configure-vulkan=max-shared-bytes=16384" | FileCheck %s --check-prefix=SMALL
+
+// Heuristics per device: a subgroup per team, ~256 invocations per workgroup, the largest K/V
+// tile (up to 64 keys) that leaves half the shared memory free, fewer teams when even the
+// smallest tile does not fit.
+// LAVAPIPE-LABEL: func.func @choose
+// LAVAPIPE: attn.vulkan_config = #attn.vulkan_config<subgroup_size = 8, teams = 32, block_k = 8>
+// NVIDIA-LABEL: func.func @choose
+// NVIDIA: attn.vulkan_config = #attn.vulkan_config<subgroup_size = 32, teams = 8, block_k = 32>
+// SMALL-LABEL: func.func @choose
+// SMALL: attn.vulkan_config = #attn.vulkan_config<subgroup_size = 8, teams = 32, block_k = 8>
+func.func @choose(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?x?x4x64xf32>) -> tensor<?x?x8x64xf32> {
+  %o = attn.attention %q, %k, %v : tensor<?x?x8x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x8x64xf32>
+  return %o : tensor<?x?x8x64xf32>
+}
+

@@ -1,0 +1,47 @@
+// RUN: attn-opt %s --split-input-file --convert-attn-to-vulkan-kernels -verify-diagnostics | FileCheck %s
+
+// Softmax attention becomes three kernels in a gpu.module with its SPIR-V target environment:
+// 1-D storage buffers (bf16 stored as i16), K/V tiles staged in workgroup memory (address space
+// 3) between barriers, per-subtile subgroup max and sum, probabilities broadcast by shuffles.
+// CHECK: module attributes {gpu.container_module}
+// CHECK: gpu.module @attn_kernels attributes {spirv.target_env = #spirv.target_env<#spirv.vce<v1.3, [Shader, GroupNonUniform, GroupNonUniformArithmetic, GroupNonUniformShuffle, StorageBuffer16BitAccess, Int16]
+// CHECK-SAME: subgroup_size = 8
+// CHECK-LABEL: gpu.func @attn_main
+// CHECK-SAME: memref<?xi16>
+// CHECK-SAME: kernel attributes {spirv.entry_point_abi = #spirv.entry_point_abi<workgroup_size = [64, 1, 1]>}
+// CHECK-DAG: memref.alloc() : memref<{{[0-9]+}}xf32, 3>
+// CHECK: gpu.barrier
+// Causal: keys past the row's position are masked inside a tile.
+// CHECK: arith.cmpi sle
+// CHECK: gpu.subgroup_reduce maximumf
+// CHECK: math.exp
+// CHECK: gpu.subgroup_reduce add
+// CHECK: gpu.shuffle idx {{.*}} : f32
+// CHECK: math.log
+// CHECK: arith.trunci {{.*}} : i32 to i16
+// CHECK-LABEL: gpu.func @attn_decode
+// CHECK-SAME: memref<?xf32>
+// CHECK-LABEL: gpu.func @attn_merge
+// CHECK-NOT: func.func @attn(
+func.func @attn(%q: tensor<?x?x8x64xbf16>, %k: tensor<?x?x2x64xbf16>, %v: tensor<?x?x2x64xbf16>) -> (tensor<?x?x8x64xbf16>, tensor<?x8x?xf32>) {
+  %o, %lse = attn.attention %q, %k, %v {causal, return_lse, attn.vulkan_config = #attn.vulkan_config<subgroup_size = 8, teams = 8, block_k = 16>} : tensor<?x?x8x64xbf16>, tensor<?x?x2x64xbf16>, tensor<?x?x2x64xbf16> -> tensor<?x?x8x64xbf16>, tensor<?x8x?xf32>
+  return %o, %lse : tensor<?x?x8x64xbf16>, tensor<?x8x?xf32>
+}
+
+// -----
+
+// Entropy does not merge: a problem asking for it has no split-KV kernels.
+// CHECK-LABEL: gpu.func @attn_main
+// CHECK-NOT: gpu.func @attn_decode
+func.func @attn(%q: tensor<?x?x2x32xf32>, %k: tensor<?x?x2x32xf32>, %v: tensor<?x?x2x32xf32>) -> (tensor<?x?x2x32xf32>, tensor<?x2x?xf32>) {
+  %o, %h = attn.attention %q, %k, %v {return_entropy, attn.vulkan_config = #attn.vulkan_config<subgroup_size = 32, teams = 2, block_k = 32>} : tensor<?x?x2x32xf32>, tensor<?x?x2x32xf32>, tensor<?x?x2x32xf32> -> tensor<?x?x2x32xf32>, tensor<?x2x?xf32>
+  return %o, %h : tensor<?x?x2x32xf32>, tensor<?x2x?xf32>
+}
+
+// -----
+
+func.func @attn(%q: tensor<?x?x2x32xf32>, %k: tensor<?x?x2x32xf32>, %v: tensor<?x?x2x32xf32>) -> tensor<?x?x2x32xf32> {
+  // expected-error @+1 {{has no 'attn.vulkan_config' attribute: run attn-configure-vulkan first}}
+  %o = attn.attention %q, %k, %v : tensor<?x?x2x32xf32>, tensor<?x?x2x32xf32>, tensor<?x?x2x32xf32> -> tensor<?x?x2x32xf32>
+  return %o : tensor<?x?x2x32xf32>
+}
