@@ -16,6 +16,12 @@ if config.attn_cuda_enabled:
 if config.attn_vulkan_enabled:
     config.available_features.add("vulkan")
 
+import shutil
+
+# spirv-val (Debian's spirv-tools) validates the SPIR-V attnc emits.
+if shutil.which("spirv-val"):
+    config.available_features.add("spirv-val")
+
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

@@ -6,12 +6,16 @@
 // Stages: mlir (the LLVM dialect after attn-lower-to-cpu), llvm (optimized LLVM IR), asm, obj, and
 // bundle: a kernel bundle (runtime/src/core/bundle_format.h) holding a shared object built for an
 // x86-64 micro-architecture level, loadable by libattn_runtime with no compiler.
+//   attnc --target=vulkan [--vulkan-device=lavapipe|nvidia|amd] --emit=spirv -o k.spv
+// emits a SPIR-V module (attn-lower-to-vulkan; --emit=mlir: its spirv dialect form).
 //   attnc inspect FILE       verifies a bundle and prints what it holds.
 // --mlir-print-ir-after-all and the other MLIR pass manager options show every stage before.
 // Exit status: 0 success, 1 a user error (bad option, invalid or unsupported problem, unreadable
 // input, unwritable output), 2 an internal error (a valid problem the compiler failed on).
 //
 //===----------------------------------------------------------------------===//
+
+#include "VulkanTarget.h"
 
 #include "attn/Conversion/AttnToCPU/KernelManifest.h"
 #include "attn/JIT/CPUCompiler.h"
@@ -49,7 +53,7 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Emit { MLIR, LLVM, Asm, Obj, Bundle };
+enum class Emit { MLIR, LLVM, Asm, Obj, Bundle, SPIRV };
 
 cl::OptionCategory problemCategory("Problem on the command line (when no input file is given)");
 cl::OptionCategory outputCategory("Output");
@@ -62,7 +66,9 @@ cl::opt<Emit> emit("emit", cl::desc("What to emit"), cl::init(Emit::Asm), cl::ca
                               clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
                               clEnumValN(Emit::Asm, "asm", "assembly for the target"),
                               clEnumValN(Emit::Obj, "obj", "a relocatable object file"),
-                              clEnumValN(Emit::Bundle, "bundle", "a kernel bundle")));
+                              clEnumValN(Emit::Bundle, "bundle", "a kernel bundle"),
+                              clEnumValN(Emit::SPIRV, "spirv",
+                                         "a SPIR-V module (--target=vulkan)")));
 cl::opt<std::string> kernelName("name",
                                 cl::desc("with --emit=obj: prefix the kernel's symbols with NAME_ "
                                          "so that several kernels link into one program"),
@@ -76,8 +82,12 @@ cl::opt<std::string> cpuLevel("cpu",
                                        "x86-64-v4 (AVX-512); default: this host, and x86-64-v3 "
                                        "for bundles"),
                               cl::init(""), cl::cat(outputCategory));
-cl::opt<std::string> target("target", cl::desc("Target: cpu (the host)"), cl::init("cpu"),
+cl::opt<std::string> target("target", cl::desc("Target: cpu, vulkan"), cl::init("cpu"),
                             cl::cat(outputCategory));
+cl::opt<std::string> vulkanDevice("vulkan-device",
+                                  cl::desc("with --target=vulkan: the device the SPIR-V is for: "
+                                           "lavapipe, nvidia, amd"),
+                                  cl::init("lavapipe"), cl::cat(outputCategory));
 cl::opt<int64_t> vectorWidth("vector-width",
                              cl::desc("f32 lanes of the CPU kernels: 4, 8, 16 (0 = the host's)"),
                              cl::init(0), cl::cat(outputCategory));
@@ -478,9 +488,15 @@ int run(MLIRContext &ctx) {
     llvm::errs() << "attnc: error: " << failure.message << "\n";
     return failure.status;
   };
-  if (target != "cpu")
-    return fail({kUserError, "target '" + target + "' is not supported by this attnc (cpu)"});
-  if ((emit == Emit::Obj || emit == Emit::Bundle) && outputFile == "-" && ::isatty(STDOUT_FILENO))
+  bool vulkan = target == "vulkan";
+  if (target != "cpu" && !vulkan)
+    return fail({kUserError, "target '" + target + "' is not supported by this attnc (cpu, vulkan)"});
+  if (vulkan && emit != Emit::MLIR && emit != Emit::SPIRV)
+    return fail({kUserError, "--target=vulkan emits mlir or spirv"});
+  if (!vulkan && emit == Emit::SPIRV)
+    return fail({kUserError, "--emit=spirv needs --target=vulkan"});
+  bool binary = emit == Emit::Obj || emit == Emit::Bundle || emit == Emit::SPIRV;
+  if (binary && outputFile == "-" && ::isatty(STDOUT_FILENO))
     return fail({kUserError, "refusing to write binary output to a terminal: give -o FILE"});
 
   SmallVector<OwningOpRef<ModuleOp>> problems;
@@ -514,8 +530,11 @@ int run(MLIRContext &ctx) {
   if (!kernelName.empty() &&
       !llvm::all_of(kernelName.getValue(), [](char c) { return llvm::isAlnum(c) || c == '_'; }))
     return fail({kUserError, "--name must be a C identifier, got '" + kernelName + "'"});
-  if ((emit == Emit::Obj || emit == Emit::Bundle) && problems.size() != 1)
-    return fail({kUserError, std::string("--emit=") + (emit == Emit::Obj ? "obj" : "bundle") +
+  if (binary && problems.size() != 1)
+    return fail({kUserError, std::string("--emit=") +
+                                 (emit == Emit::Obj      ? "obj"
+                                  : emit == Emit::Bundle ? "bundle"
+                                                         : "spirv") +
                                  " takes one problem; the input holds " +
                                  std::to_string(problems.size())});
 
@@ -525,11 +544,17 @@ int run(MLIRContext &ctx) {
       auto fn = *problem->getOps<func::FuncOp>().begin();
       llvm::errs() << "[" << i + 1 << "/" << problems.size() << "] compiling @" << fn.getName()
                    << "\n";
-      if (emit != Emit::Obj && emit != Emit::Bundle)
+      if (!binary)
         output += (emit == Emit::Asm    ? "# "
                    : emit == Emit::LLVM ? "; "
                                         : "// ") +
                   std::string("problem @") + fn.getName().str() + "\n";
+    }
+    if (vulkan) {
+      std::string error;
+      if (!attnc::compileForVulkan(*problem, vulkanDevice, emit == Emit::SPIRV, output, error))
+        return fail({kUserError, error});
+      continue;
     }
     if (auto failure = compile(*problem, output))
       return fail(*failure);
