@@ -13,6 +13,8 @@ if ! grep -q "python-bindings" <<<"$(ctest --test-dir "$BUILD_DIR" -N)"; then
        "-DATTN_ENABLE_PYTHON=ON; see the CMake output for why they are off)" >&2
   exit 1
 fi
+# The Vulkan conformance suite runs on lavapipe (install-deps.sh): here it must not skip.
+export ATTN_REQUIRE_VULKAN=1
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)"
 
 # Both fit CI's budget whole. Measured on a 2-core machine from empty build directories: asan

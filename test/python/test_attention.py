@@ -10,14 +10,15 @@ SEED = 1234
 
 
 def run_case(dtype="float32", B=2, Sq=37, Skv=53, Hq=4, Hkv=2, D=64, Dv=None, logit_scale=1.0,
-             seed=SEED, stats=True, **kw):
+             seed=SEED, stats=True, target="cpu", **kw):
     rng = np.random.default_rng(seed)
     Dv = D if Dv is None else Dv
     q = ref.random(rng, (B, Sq, Hq, D), dtype, logit_scale)
     k = ref.random(rng, (B, Skv, Hkv, D), dtype)
     v = ref.random(rng, (B, Skv, Hkv, Dv), dtype)
-    o, lse, ent = attn.attention(q, k, v, return_lse=stats, return_entropy=stats, **kw) \
-        if stats else (attn.attention(q, k, v, **kw), None, None)
+    o, lse, ent = attn.attention(q, k, v, return_lse=stats, return_entropy=stats, target=target,
+                                 **kw) \
+        if stats else (attn.attention(q, k, v, target=target, **kw), None, None)
     want_o, want_lse, want_ent = ref.attention(q, k, v, **kw)
     assert o.shape == (B, Sq, Hq, Dv)
     assert o.dtype == ref.np_dtype(dtype)

@@ -1,0 +1,72 @@
+"""target="vulkan": the functional API and attn.compile on the Vulkan backend (lavapipe in CI)
+against the float64 reference. Skips when the machine has no Vulkan device, unless
+ATTN_REQUIRE_VULKAN=1 (scripts/test.sh sets it)."""
+
+import os
+
+import numpy as np
+import pytest
+
+import attn
+import attn_reference as ref
+from test_attention import VARIANTS, run_case
+
+
+def _vulkan_unavailable():
+    try:
+        attn.compile(heads_q=1, head_dim=64, target="vulkan")
+    except attn.AttnError as error:
+        if "Vulkan" in str(error):
+            return str(error)
+        raise
+    return None
+
+
+_UNAVAILABLE = _vulkan_unavailable()
+if _UNAVAILABLE and os.environ.get("ATTN_REQUIRE_VULKAN") == "1":
+    raise RuntimeError(f"ATTN_REQUIRE_VULKAN=1, but: {_UNAVAILABLE}")
+pytestmark = pytest.mark.skipif(_UNAVAILABLE is not None, reason=str(_UNAVAILABLE))
+
+# Linear attention has no Vulkan kernels yet; every softmax variant runs.
+SOFTMAX = sorted(VARIANTS)
+
+
+@pytest.mark.parametrize("name", SOFTMAX)
+def test_variant_f32(name):
+    run_case(target="vulkan", **VARIANTS[name])
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name", ["dense", "window_globals", "varlen", "decode"])
+def test_variant_half(dtype, name):
+    run_case(dtype=dtype, target="vulkan", **VARIANTS[name])
+
+
+def test_compiled_kernel_reused():
+    kernel = attn.compile(heads_q=4, heads_kv=2, head_dim=64, causal=True, dtype="float16",
+                          return_lse=True, target="vulkan")
+    assert kernel.target == "vulkan"
+    rng = np.random.default_rng(5)
+    for sq, skv in [(9, 40), (1, 1500)]:  # prefill, then decode (split-KV + merge)
+        q = ref.random(rng, (1, sq, 4, 64), "float16")
+        k = ref.random(rng, (1, skv, 2, 64), "float16")
+        v = ref.random(rng, (1, skv, 2, 64), "float16")
+        o, lse = kernel(q, k, v)
+        want_o, want_lse, _ = ref.attention(q, k, v, causal=True)
+        ref.assert_close(o, want_o, "float16")
+        ref.assert_stat_close(lse, want_lse, "float16")
+
+
+def test_same_result_as_cpu():
+    rng = np.random.default_rng(9)
+    q = ref.random(rng, (2, 33, 8, 128), "float32")
+    k = ref.random(rng, (2, 70, 2, 128), "float32")
+    v = ref.random(rng, (2, 70, 2, 128), "float32")
+    cpu = attn.attention(q, k, v, causal=True)
+    gpu = attn.attention(q, k, v, causal=True, target="vulkan")
+    assert ref.rel_error(gpu, cpu) < 1e-5
+
+
+def test_linear_is_unsupported():
+    with pytest.raises(attn.AttnError, match="no linear attention kernels"):
+        attn.compile(heads_q=2, head_dim=64, variant="linear", target="vulkan")
