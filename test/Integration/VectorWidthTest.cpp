@@ -1,10 +1,12 @@
-//===- VectorWidthTest.cpp - the CPU kernels at every vector width --------===//
+//===- VectorWidthTest.cpp - the CPU kernels at every width and legal config ===//
 //
-// The JIT compiles for the host's widest vectors (16 f32 lanes on AVX-512), so the public
-// conformance suite exercises one width. Here the compiler library is driven directly with the
-// tile configuration forced to 8 (AVX2) and 4 (SSE) lanes, and each entry point is called on
-// small problems and compared with the float64 oracle. Narrower code runs on wider hardware, so
-// this machine checks what an AVX2-only machine would run.
+// The JIT compiles for the host's widest vectors (16 f32 lanes on AVX-512) with the heuristic
+// tiles, so the public conformance suite exercises one configuration per problem. Here the
+// compiler library is driven directly with the tile configuration forced: the heuristic at 16, 8
+// (AVX2) and 4 (SSE) lanes, and a sweep of legal #attn.cpu_config values (what a tuner may pick:
+// odd block sizes, decode rows and splits at their bounds), each entry point called on small
+// problems and compared with the float64 oracle. Narrower code runs on wider hardware, so this
+// machine checks what an AVX2-only machine would run.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +16,9 @@
 #include "attn/Oracle/TestUtil.h"
 #include "attn/attn_jit_plugin.h"
 
+#include "attn/Dialect/Attn/IR/AttnShape.h"
+
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 
 #include <gtest/gtest.h>
@@ -58,20 +63,28 @@ struct Compiled {
   CPUKernelConfig config;
 };
 
-/// Compiles `problem` with the tile configuration forced to `width` lanes.
-Compiled compile(const attn_problem &problem, int64_t width) {
+/// Compiles `problem` with the tile configuration forced to `config` (block_q = 0: the heuristic
+/// for its width).
+Compiled compile(const attn_problem &problem, const CPUKernelConfig &forced) {
+  const int64_t width = forced.vectorWidth;
   MLIRContext ctx(cpuCompilerRegistry(), MLIRContext::Threading::DISABLED);
   std::string error;
   auto module = buildProblemModule(ctx, problem, error);
   EXPECT_TRUE(succeeded(module)) << error;
   (*module)->walk([&](Operation *op) {
     if (isa<AttentionOp, LinearAttentionOp>(op))
-      setCPUConfig(op, chooseCPUConfig(op, width));
+      setCPUConfig(op, forced.blockQ ? forced : chooseCPUConfig(op, width));
   });
   Compiled compiled;
   const CPUTargetInfo &host = CPUTargetInfo::host();
   EXPECT_TRUE(succeeded(prepareProblemModule(**module, host, compiled.config, error))) << error;
   EXPECT_EQ(compiled.config.vectorWidth, width);
+  if (forced.blockQ) { // kept as given, not replaced by the heuristic
+    EXPECT_EQ(compiled.config.blockQ, forced.blockQ);
+    EXPECT_EQ(compiled.config.blockK, forced.blockK);
+    EXPECT_EQ(compiled.config.decodeRows, forced.decodeRows);
+    EXPECT_EQ(compiled.config.splitKeys, forced.splitKeys);
+  }
   auto objects = compileToObjects(**module, host, error);
   EXPECT_TRUE(succeeded(objects)) << error;
   auto loaded = LoadedObject::load(*objects);
@@ -104,10 +117,10 @@ struct Inputs {
   }
 };
 
-class VectorWidth : public ::testing::TestWithParam<int64_t> {};
+class VectorWidth : public ::testing::TestWithParam<CPUKernelConfig> {};
 
 TEST_P(VectorWidth, SoftmaxMainAndDecodeMatchTheOracle) {
-  const int64_t width = GetParam();
+  const CPUKernelConfig config = GetParam();
   attn_problem p;
   ASSERT_EQ(attn_problem_init(&p), ATTN_STATUS_SUCCESS);
   Shape s{2, 37, 150, 4, 2, 32, 64};
@@ -121,7 +134,7 @@ TEST_P(VectorWidth, SoftmaxMainAndDecodeMatchTheOracle) {
   p.softcap = 20.0;
   p.return_lse = 1;
   p.scale = 1.0 / std::sqrt(32.0);
-  Compiled kernel = compile(p, width);
+  Compiled kernel = compile(p, config);
   auto main = reinterpret_cast<attn_softmax_fn>(kernel.object->lookup("_mlir_ciface_attn_main"));
   auto decode = reinterpret_cast<attn_decode_fn>(kernel.object->lookup("_mlir_ciface_attn_decode"));
   auto merge = reinterpret_cast<attn_merge_fn>(kernel.object->lookup("_mlir_ciface_attn_merge"));
@@ -195,7 +208,7 @@ TEST_P(VectorWidth, SoftmaxMainAndDecodeMatchTheOracle) {
 }
 
 TEST_P(VectorWidth, LinearMatchesTheOracle) {
-  const int64_t width = GetParam();
+  const CPUKernelConfig config = GetParam();
   attn_problem p;
   ASSERT_EQ(attn_problem_init(&p), ATTN_STATUS_SUCCESS);
   Shape s{2, 150, 100, 4, 2, 32, 16};
@@ -206,7 +219,7 @@ TEST_P(VectorWidth, LinearMatchesTheOracle) {
   p.head_dim_v = s.headDimV;
   p.causal = 1;
   p.scale = 1.0;
-  Compiled kernel = compile(p, width);
+  Compiled kernel = compile(p, config);
   auto linear = reinterpret_cast<attn_linear_fn>(kernel.object->lookup("_mlir_ciface_attn_linear"));
   ASSERT_TRUE(linear);
   Inputs in(s);
@@ -235,9 +248,40 @@ TEST_P(VectorWidth, LinearMatchesTheOracle) {
   EXPECT_LE(::attn::testutil::relativeFrobeniusError(o.data(), ref.data(), o.size()), 1e-5);
 }
 
-INSTANTIATE_TEST_SUITE_P(Lanes, VectorWidth, ::testing::Values(4, 8, 16),
-                         [](const ::testing::TestParamInfo<int64_t> &info) {
-                           return "f32x" + std::to_string(info.param);
+/// The heuristic at each width, then a deterministic sample of legal configurations (checked by
+/// the dialect's own verifier): block_q 1..48, block_k from one vector to 96 keys, decode rows
+/// from the decode launch's 8 rows up, splits of one tile or several.
+std::vector<CPUKernelConfig> configurations() {
+  std::vector<CPUKernelConfig> configs;
+  for (int64_t width : {4, 8, 16})
+    configs.push_back({0, 0, width});
+  const int64_t group = 2; // the problems' Hq / Hkv
+  for (int64_t width : {4, 8, 16})
+    for (auto [blockQ, blockKVectors, decodeRows, splitTiles] :
+         {std::tuple<int64_t, int64_t, int64_t, int64_t>{1, 1, 8, 1}, {3, 3, 64, 4},
+          {48, 6, 256, 2}}) {
+      CPUKernelConfig c{blockQ, blockKVectors * width, width, decodeRows,
+                        splitTiles * blockKVectors * width};
+      MLIRContext ctx;
+      bool legal = succeeded(verifyCPUConfigValues(
+          [&] { return mlir::emitError(UnknownLoc::get(&ctx)); }, c.blockQ, c.blockK,
+          c.vectorWidth, c.decodeRows, c.splitKeys, group));
+      EXPECT_TRUE(legal) << "the sweep holds an illegal configuration";
+      if (legal)
+        configs.push_back(c);
+    }
+  return configs;
+}
+
+INSTANTIATE_TEST_SUITE_P(Configs, VectorWidth, ::testing::ValuesIn(configurations()),
+                         [](const ::testing::TestParamInfo<CPUKernelConfig> &info) {
+                           const CPUKernelConfig &c = info.param;
+                           if (!c.blockQ)
+                             return "heuristic_f32x" + std::to_string(c.vectorWidth);
+                           return "w" + std::to_string(c.vectorWidth) + "_q" +
+                                  std::to_string(c.blockQ) + "_k" + std::to_string(c.blockK) +
+                                  "_d" + std::to_string(c.decodeRows) + "_s" +
+                                  std::to_string(c.splitKeys);
                          });
 
 } // namespace

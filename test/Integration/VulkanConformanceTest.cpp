@@ -1,8 +1,9 @@
 //===- VulkanConformanceTest.cpp - the Vulkan backend vs the float64 oracle ===//
 //
 // The CPU suite's matrix on the Vulkan backend (the default device: Mesa's lavapipe in CI), sized
-// for lavapipe's speed: every softmax variant, the three dtypes, D in {32, 64, 96, 128, 256},
-// odd lengths, GQA, varlen, fully masked rows, split-KV decode. Fresh random inputs and poisoned
+// for lavapipe's speed: every variant (softmax masks, softcap, LSE/entropy, linear attention with
+// each feature map), the three dtypes, D in {32, 64, 96, 128, 256}, odd lengths, GQA, varlen,
+// fully masked rows, split-KV decode. Fresh random inputs and poisoned
 // outputs (ConformanceHarness). Without a Vulkan device the suite skips with the runtime's
 // message, unless ATTN_REQUIRE_VULKAN=1 (scripts/test.sh sets it: CI must not skip silently).
 //
@@ -207,6 +208,39 @@ std::vector<Case> decodeCases() {
   return cases;
 }
 
+std::vector<Case> linearCases() {
+  std::vector<Case> cases;
+  struct Lin {
+    attn_feature_map map;
+    int causal, normalize;
+    attn_dtype dtype;
+    const char *name;
+  };
+  for (Lin l : {Lin{ATTN_FEATURE_MAP_ELU_PLUS_ONE, 0, 1, ATTN_DTYPE_F32, "linear_elu_noncausal"},
+                Lin{ATTN_FEATURE_MAP_ELU_PLUS_ONE, 1, 1, ATTN_DTYPE_F32, "linear_elu_causal"},
+                Lin{ATTN_FEATURE_MAP_RELU, 1, 0, ATTN_DTYPE_F32, "linear_relu_causal_raw"},
+                Lin{ATTN_FEATURE_MAP_IDENTITY, 0, 0, ATTN_DTYPE_F32, "linear_identity_raw"},
+                Lin{ATTN_FEATURE_MAP_ELU_PLUS_ONE, 1, 1, ATTN_DTYPE_BF16, "linear_elu_causal_bf16"},
+                Lin{ATTN_FEATURE_MAP_ELU_PLUS_ONE, 0, 1, ATTN_DTYPE_F16, "linear_elu_f16"}}) {
+    attn_problem p = linearProblem(l.dtype, 4, 2, 64, 32);
+    p.feature_map = l.map;
+    p.causal = l.causal;
+    p.normalize = l.normalize;
+    cases.push_back(make(l.name, p, 2, 129, 200));
+  }
+  attn_problem wide = linearProblem(ATTN_DTYPE_F32, 2, 2, 128, 256); // Dv past one workgroup
+  wide.causal = 1;
+  cases.push_back(make("linear_causal_dv256_sq_gt_skv", wide, 1, 90, 40));
+  attn_problem scaled = linearProblem(ATTN_DTYPE_F32, 2, 2, 32, 32);
+  scaled.scale = 0.25;
+  scaled.causal = 1;
+  Case varlen = make("linear_varlen_scaled", scaled, 3, 40, 50);
+  varlen.seqlensQ = {40, 10, 0};
+  varlen.seqlensKv = {50, 30, 7};
+  cases.push_back(varlen);
+  return cases;
+}
+
 std::string caseName(const ::testing::TestParamInfo<Case> &info) { return info.param.name; }
 
 } // namespace
@@ -217,3 +251,4 @@ INSTANTIATE_TEST_SUITE_P(Shapes, VulkanConformance, ::testing::ValuesIn(shapeCas
 INSTANTIATE_TEST_SUITE_P(Masks, VulkanConformance, ::testing::ValuesIn(maskCases()), caseName);
 INSTANTIATE_TEST_SUITE_P(Varlen, VulkanConformance, ::testing::ValuesIn(varlenCases()), caseName);
 INSTANTIATE_TEST_SUITE_P(Decode, VulkanConformance, ::testing::ValuesIn(decodeCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(Linear, VulkanConformance, ::testing::ValuesIn(linearCases()), caseName);

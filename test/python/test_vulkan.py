@@ -27,7 +27,6 @@ if _UNAVAILABLE and os.environ.get("ATTN_REQUIRE_VULKAN") == "1":
     raise RuntimeError(f"ATTN_REQUIRE_VULKAN=1, but: {_UNAVAILABLE}")
 pytestmark = pytest.mark.skipif(_UNAVAILABLE is not None, reason=str(_UNAVAILABLE))
 
-# Linear attention has no Vulkan kernels yet; every softmax variant runs.
 SOFTMAX = sorted(VARIANTS)
 
 
@@ -67,6 +66,12 @@ def test_same_result_as_cpu():
     assert ref.rel_error(gpu, cpu) < 1e-5
 
 
-def test_linear_is_unsupported():
-    with pytest.raises(attn.AttnError, match="no linear attention kernels"):
-        attn.compile(heads_q=2, head_dim=64, variant="linear", target="vulkan")
+@pytest.mark.parametrize("kw", [{"causal": True}, {"causal": False},
+                                {"causal": True, "feature_map": "relu", "normalize": False}])
+def test_linear(kw):
+    rng = np.random.default_rng(3)
+    q = ref.random(rng, (2, 45, 4, 64), "float32")
+    k = ref.random(rng, (2, 60, 2, 64), "float32")
+    v = ref.random(rng, (2, 60, 2, 32), "float32")
+    o = attn.linear_attention(q, k, v, target="vulkan", **kw)
+    ref.assert_close(o, ref.linear_attention(q, k, v, **kw), "float32")

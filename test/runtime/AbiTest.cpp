@@ -90,7 +90,7 @@ static_assert(offsetof(attn_jit_request, cpu_target) == 32, "");
 // ABI 5: kernel images (image_kind, image, gpu_entries, the workgroup layout) for device
 // targets, attn_jit_request.vulkan_device; the manifest's reserved field became its target.
 static_assert(ATTN_JIT_ABI_VERSION == 5, "attn_jit_kernel's layout below is ABI 5's");
-static_assert(sizeof(attn_jit_kernel) == 240, "attn_jit_kernel layout changed");
+static_assert(sizeof(attn_jit_kernel) == 272, "attn_jit_kernel layout changed");
 static_assert(offsetof(attn_jit_kernel, image_kind) == 104, "");
 static_assert(offsetof(attn_jit_kernel, gpu_entries) == 128, "");
 static_assert(offsetof(attn_jit_kernel, handle) == 8, "");

@@ -210,14 +210,7 @@ const BadField kBadFields[] = {
      ATTN_STATUS_INVALID_ARGUMENT, "attn_problem.softcap is inf"},
     {"CUDA target", [](attn_problem &p) { p.target = ATTN_TARGET_CUDA; }, ATTN_STATUS_UNSUPPORTED,
      "this build has no CUDA backend"},
-#if ATTN_HAVE_VULKAN
-    {"Vulkan linear attention",
-     [](attn_problem &p) {
-       p.target = ATTN_TARGET_VULKAN;
-       p.variant = ATTN_VARIANT_LINEAR;
-     },
-     ATTN_STATUS_UNSUPPORTED, "the Vulkan backend has no linear attention kernels yet"},
-#else
+#if !ATTN_HAVE_VULKAN
     {"Vulkan target", [](attn_problem &p) { p.target = ATTN_TARGET_VULKAN; },
      ATTN_STATUS_UNSUPPORTED, "this build has no Vulkan backend"},
 #endif

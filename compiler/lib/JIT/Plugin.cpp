@@ -105,7 +105,10 @@ void describe(const KernelHandle &kernel, attn_jit_kernel *out) {
       e.shared_bytes = image->sharedBytes;
       e.num_bindings = bindings;
     };
-    entry(ATTN_GPU_ENTRY_MAIN, "attn_main", ATTN_VK_MAIN_BINDINGS);
+    if (image->linear)
+      entry(ATTN_GPU_ENTRY_LINEAR, "attn_linear", ATTN_VK_LINEAR_BINDINGS);
+    else
+      entry(ATTN_GPU_ENTRY_MAIN, "attn_main", ATTN_VK_MAIN_BINDINGS);
     if (image->hasDecode) {
       entry(ATTN_GPU_ENTRY_DECODE, "attn_decode", ATTN_VK_DECODE_BINDINGS);
       entry(ATTN_GPU_ENTRY_MERGE, "attn_merge", ATTN_VK_MERGE_BINDINGS);

@@ -50,17 +50,20 @@ FailureOr<std::string> mlir::attn::prepareVulkanModule(ModuleOp module,
 }
 
 FailureOr<VulkanImage> mlir::attn::compileVulkanModule(ModuleOp module, std::string &error) {
-  AttentionOp op;
-  module.walk([&](AttentionOp found) { op = found; });
+  Operation *op = nullptr;
+  module.walk([&](Operation *found) {
+    if (isa<AttentionOp, LinearAttentionOp>(found))
+      op = found;
+  });
   std::optional<VulkanConfigAttr> config = op ? getVulkanConfig(op) : std::nullopt;
   if (!config) {
-    error = "the problem module holds no configured softmax attention op";
+    error = "the problem module holds no configured attention op";
     return failure();
   }
   VulkanImage image;
-  auto q = cast<RankedTensorType>(op.getQuery().getType());
-  auto k = cast<RankedTensorType>(op.getKey().getType());
-  auto v = cast<RankedTensorType>(op.getValue().getType());
+  auto q = cast<RankedTensorType>(op->getOperand(0).getType());
+  auto k = cast<RankedTensorType>(op->getOperand(1).getType());
+  auto v = cast<RankedTensorType>(op->getOperand(2).getType());
   int64_t heads = q.getDimSize(2), group = heads / k.getDimSize(2);
   VulkanWorkgroupShape shape = VulkanWorkgroupShape::get(*config, group);
   image.teams = config->getTeams();
@@ -68,11 +71,19 @@ FailureOr<VulkanImage> mlir::attn::compileVulkanModule(ModuleOp module, std::str
   image.workgroupSize = int32_t(config->getTeams() * config->getSubgroupSize());
   image.sharedBytes = int32_t(
       vulkanSharedBytes(q.getDimSize(3), v.getDimSize(3), config->getTeams(), config->getBlockK()));
-  image.hasDecode = !op.getReturnEntropy();
-  // The decode kernel serves launches whose query rows fit one workgroup's block.
-  FailureOr<attn_kernel_manifest> manifest = buildKernelManifest(
-      op, ManifestTiles{ATTN_TARGET_VULKAN, config->getSubgroupSize(), shape.rows,
-                        config->getBlockK(), shape.rows * heads, config->getSplitKeys()});
+  auto attention = dyn_cast<AttentionOp>(op);
+  image.linear = !attention;
+  image.hasDecode = attention && !attention.getReturnEntropy();
+  // The decode kernel serves launches whose query rows fit one workgroup's block. Linear
+  // attention's tiles are its chunk.
+  ManifestTiles tiles{ATTN_TARGET_VULKAN, config->getSubgroupSize(), shape.rows,
+                      config->getBlockK(), shape.rows * heads, config->getSplitKeys()};
+  if (image.linear) {
+    tiles.blockQ = tiles.blockK = config->getChunk();
+    tiles.decodeRows = 1;
+    image.sharedBytes = int32_t(vulkanLinearSharedBytes(q.getDimSize(3), config->getChunk()));
+  }
+  FailureOr<attn_kernel_manifest> manifest = buildKernelManifest(op, tiles);
   if (failed(manifest)) {
     error = "no manifest for the problem";
     return failure();

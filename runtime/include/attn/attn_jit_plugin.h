@@ -79,6 +79,8 @@ typedef void (*attn_merge_fn)(attn_memref4 *o_parts, attn_memref3 *lse_parts, at
  *               c = params[SPLIT_KEYS]; f32 partials laid out as for attn_decode_fn above.
  *   attn_merge  (o_parts, lse_parts, o, lse, seqlens_q, params): workgroups
  *               (min(ceil(Sq * Hq / teams), 65535), 1, B).
+ *   attn_linear (q, k, v, o, seqlens_q, seqlens_kv, params): workgroups
+ *               (ceil(Dv / workgroup size), Hq, B).
  * Unused buffers (lse without return_lse, seqlens without has_seqlens) are bound to any buffer. */
 enum {
   ATTN_VK_PARAM_BATCH = 0,
@@ -94,7 +96,12 @@ enum {
   ATTN_VK_PARAM_O = 19,
   ATTN_VK_PARAM_COUNT = 23
 };
-enum { ATTN_VK_MAIN_BINDINGS = 9, ATTN_VK_DECODE_BINDINGS = 8, ATTN_VK_MERGE_BINDINGS = 6 };
+enum {
+  ATTN_VK_MAIN_BINDINGS = 9,
+  ATTN_VK_DECODE_BINDINGS = 8,
+  ATTN_VK_MERGE_BINDINGS = 6,
+  ATTN_VK_LINEAR_BINDINGS = 7
+};
 
 /* Linear attention: items = B * Hkv; item = b * Hkv + g (all query heads of kv head g). */
 typedef void (*attn_linear_fn)(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v, attn_memref4 *o,
@@ -126,8 +133,13 @@ typedef struct attn_jit_gpu_entry {
   int32_t shared_bytes;
   int32_t num_bindings;
 } attn_jit_gpu_entry;
-enum { ATTN_GPU_ENTRY_MAIN = 0, ATTN_GPU_ENTRY_DECODE = 1, ATTN_GPU_ENTRY_MERGE = 2 };
-#define ATTN_GPU_ENTRY_COUNT 3
+enum {
+  ATTN_GPU_ENTRY_MAIN = 0,
+  ATTN_GPU_ENTRY_DECODE = 1,
+  ATTN_GPU_ENTRY_MERGE = 2,
+  ATTN_GPU_ENTRY_LINEAR = 3
+};
+#define ATTN_GPU_ENTRY_COUNT 4
 
 typedef struct attn_jit_request {
   size_t struct_size;

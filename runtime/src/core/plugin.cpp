@@ -147,9 +147,11 @@ std::string kernelDefect(const attn_problem &problem, const attn_jit_kernel &ker
         (kernel.image_kind != ATTN_IMAGE_SPIRV || !kernel.image || kernel.image_size < 20 ||
          kernel.image_size % 4 != 0 || *static_cast<const uint32_t *>(kernel.image) != 0x07230203))
       return "is not a SPIR-V module";
-    const bool decodes = !problem.return_entropy;
+    const bool linear = problem.variant == ATTN_VARIANT_LINEAR;
+    const bool decodes = !linear && !problem.return_entropy;
     const attn_jit_gpu_entry *entries = kernel.gpu_entries;
-    const char *missing = !entries[ATTN_GPU_ENTRY_MAIN].name                ? "attn_main"
+    const char *missing = linear && !entries[ATTN_GPU_ENTRY_LINEAR].name    ? "attn_linear"
+                          : !linear && !entries[ATTN_GPU_ENTRY_MAIN].name   ? "attn_main"
                           : decodes && !entries[ATTN_GPU_ENTRY_DECODE].name ? "attn_decode"
                           : decodes && !entries[ATTN_GPU_ENTRY_MERGE].name  ? "attn_merge"
                                                                             : nullptr;

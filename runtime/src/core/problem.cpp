@@ -137,8 +137,6 @@ void checkSupported(const attn_problem &p) {
     fail(ATTN_STATUS_UNSUPPORTED,
          "attn_problem.target is ATTN_TARGET_VULKAN, but this build has no Vulkan backend");
 #endif
-  if (p.target == ATTN_TARGET_VULKAN && p.variant == ATTN_VARIANT_LINEAR)
-    fail(ATTN_STATUS_UNSUPPORTED, "the Vulkan backend has no linear attention kernels yet");
   checkHeadDimSupported(p.head_dim, "head_dim");
   checkHeadDimSupported(p.head_dim_v, "head_dim_v");
 }

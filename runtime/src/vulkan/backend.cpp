@@ -25,7 +25,7 @@ namespace {
 
 struct VulkanKernel {
   std::shared_ptr<vk::Device> device;
-  std::unique_ptr<vk::Pipeline> main, decode, merge;
+  std::unique_ptr<vk::Pipeline> main, decode, merge, linear;
 };
 
 size_t elementSize(attn_dtype dtype) { return dtype == ATTN_DTYPE_F32 ? 4 : 2; }
@@ -89,6 +89,7 @@ public:
     kernel->main = pipeline(ATTN_GPU_ENTRY_MAIN);
     kernel->decode = pipeline(ATTN_GPU_ENTRY_DECODE);
     kernel->merge = pipeline(ATTN_GPU_ENTRY_MERGE);
+    kernel->linear = pipeline(ATTN_GPU_ENTRY_LINEAR);
     return kernel;
   }
 
@@ -169,7 +170,8 @@ void HostLaunch::run(const VulkanKernel &kernel, const attn_jit_kernel &entry) {
   }
   const attn_kernel_manifest &m = *entry.manifest;
   int64_t splits = 1;
-  if (kernel.decode && Sq * Hq <= m.decode_max_rows && maxKv >= 2 * m.split_keys)
+  if (kernel.decode && !kernel.linear && Sq * Hq <= m.decode_max_rows &&
+      maxKv >= 2 * m.split_keys)
     splits = std::min({ceilDiv(maxKv, m.split_keys), int64_t(64), kMaxGroups / B});
   bool decode = splits > 1;
   int64_t splitKeys = decode ? ceilDiv(ceilDiv(maxKv, splits), m.block_k) * m.block_k : 0;
@@ -210,7 +212,13 @@ void HostLaunch::run(const VulkanKernel &kernel, const attn_jit_kernel &entry) {
   uint32_t yGroups = uint32_t(Hkv * entry.gpu_head_chunks);
   std::vector<vk::Dispatch> dispatches;
   std::unique_ptr<vk::Buffer> parts, partLse;
-  if (!decode) {
+  if (kernel.linear) {
+    int64_t columns = entry.gpu_entries[ATTN_GPU_ENTRY_LINEAR].workgroup_size[0];
+    dispatches.push_back({kernel.linear.get(),
+                          {qBuf.get(), kBuf.get(), vBuf.get(), oBuf.get(), lensQ.get(),
+                           lensKv.get(), paramBuf.get()},
+                          {uint32_t(ceilDiv(Dv, columns)), uint32_t(Hq), uint32_t(B)}});
+  } else if (!decode) {
     dispatches.push_back({kernel.main.get(),
                           {qBuf.get(), kBuf.get(), vBuf.get(), oBuf.get(), lseBuf.get(),
                            entBuf.get(), lensQ.get(), lensKv.get(), paramBuf.get()},

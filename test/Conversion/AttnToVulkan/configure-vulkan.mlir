@@ -16,3 +16,17 @@ func.func @choose(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor
   return %o : tensor<?x?x8x64xf32>
 }
 
+
+// -----
+
+// Linear attention: the longest chunk (up to 32) whose staging leaves half the shared memory.
+// LAVAPIPE-LABEL: func.func @linear
+// LAVAPIPE: #attn.vulkan_config<subgroup_size = 8, teams = 32, block_k = 8, chunk = 8>
+// NVIDIA-LABEL: func.func @linear
+// NVIDIA: #attn.vulkan_config<subgroup_size = 32, teams = 8, block_k = 32>
+// SMALL-LABEL: func.func @linear
+// SMALL: #attn.vulkan_config<subgroup_size = 8, teams = 32, block_k = 8, chunk = 4>
+func.func @linear(%q: tensor<?x?x4x128xf32>, %k: tensor<?x?x4x128xf32>, %v: tensor<?x?x4x128xf32>) -> tensor<?x?x4x128xf32> {
+  %o = attn.linear_attention %q, %k, %v {causal} : tensor<?x?x4x128xf32>, tensor<?x?x4x128xf32>, tensor<?x?x4x128xf32> -> tensor<?x?x4x128xf32>
+  return %o : tensor<?x?x4x128xf32>
+}

@@ -45,3 +45,18 @@ func.func @attn(%q: tensor<?x?x2x32xf32>, %k: tensor<?x?x2x32xf32>, %v: tensor<?
   %o = attn.attention %q, %k, %v : tensor<?x?x2x32xf32>, tensor<?x?x2x32xf32>, tensor<?x?x2x32xf32> -> tensor<?x?x2x32xf32>
   return %o : tensor<?x?x2x32xf32>
 }
+
+// -----
+
+// Linear attention: one kernel, a chunked scan with φ(q)/φ(k) chunks and the normalizer in
+// workgroup memory and the state in registers.
+// CHECK-LABEL: gpu.func @attn_linear
+// CHECK-SAME: memref<?xf16>
+// CHECK: memref.alloc() : memref<512xf32, 3>
+// CHECK: gpu.barrier
+// CHECK: math.exp
+// CHECK-NOT: gpu.func @attn_main
+func.func @attn(%q: tensor<?x?x4x32xf16>, %k: tensor<?x?x2x32xf16>, %v: tensor<?x?x2x16xf16>) -> tensor<?x?x4x16xf16> {
+  %o = attn.linear_attention %q, %k, %v {causal, attn.vulkan_config = #attn.vulkan_config<subgroup_size = 8, teams = 2, block_k = 8, chunk = 16>} : tensor<?x?x4x32xf16>, tensor<?x?x2x32xf16>, tensor<?x?x2x16xf16> -> tensor<?x?x4x16xf16>
+  return %o : tensor<?x?x4x16xf16>
+}

@@ -56,7 +56,7 @@ func.func @split_keys(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x4x64xf32>, %v: te
 // -----
 
 func.func @unknown_key(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?x?x4x64xf32>) {
-  // expected-error @+1 {{unknown #attn.vulkan_config parameter 'block_q' (subgroup_size, teams, block_k, split_keys)}}
+  // expected-error @+1 {{unknown #attn.vulkan_config parameter 'block_q' (subgroup_size, teams, block_k, split_keys, chunk)}}
   %o = attn.attention %q, %k, %v {attn.vulkan_config = #attn.vulkan_config<block_q = 4, subgroup_size = 32, teams = 4, block_k = 32>} : tensor<?x?x8x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x8x64xf32>
   return
 }

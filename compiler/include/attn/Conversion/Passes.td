@@ -53,7 +53,7 @@ def AttnConfigureVulkan : Pass<"attn-configure-vulkan", "ModuleOp"> {
   let description = [{
     The configuration stage of the Vulkan pipeline: attaches `attn.vulkan_config =
     #attn.vulkan_config<subgroup_size = .., teams = .., block_k = ..>` (AttnAttrs.td) to each
-    `attn.attention` that has none, for the device described by the options (a named device,
+    `attn.attention` / `attn.linear_attention` that has none, for the device described by the options (a named device,
     whose fields the other options override; the JIT passes the device it opened). An op that
     already carries a configuration keeps it, and it is checked against the device: its subgroup
     size, workgroup size limit and shared memory, and 16-bit support for f16/bf16.
@@ -78,11 +78,12 @@ def ConvertAttnToVulkanKernels : Pass<"convert-attn-to-vulkan-kernels", "ModuleO
   let summary = "Generate Vulkan compute kernels (gpu dialect) from the attn op of a problem module";
   let description = [{
     The lowering stage of the Vulkan pipeline. The problem module's one configured
-    `attn.attention` becomes the kernels of attn_jit_plugin.h's Vulkan ABI in a `gpu.module
+    `attn.attention` or `attn.linear_attention` becomes the kernels of attn_jit_plugin.h's Vulkan ABI in a `gpu.module
     @attn_kernels` carrying its SPIR-V target environment (Vulkan 1.3 SPIR-V with subgroup
     arithmetic and shuffles; 16-bit storage for f16/bf16): `attn_main`, `attn_decode` (split-KV
     partials) and `attn_merge`, gpu.funcs on 1-D storage buffers with the SPIR-V entry point ABI.
-    convert-gpu-to-spirv then makes a spirv.module of them. Linear attention is not generated yet.
+    A linear attention module gets `attn_linear` (a chunked scan). convert-gpu-to-spirv then makes
+    a spirv.module of them.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
                            "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",

@@ -19,7 +19,8 @@ struct VulkanImage {
   attn_kernel_manifest manifest;
   int32_t workgroupSize = 0, sharedBytes = 0;
   int64_t teams = 0, headChunks = 0;
-  bool hasDecode = false;
+  bool hasDecode = false; // attn_decode + attn_merge
+  bool linear = false;    // attn_linear (else attn_main)
 };
 
 /// The pipeline options that describe `target` to attn-lower-to-vulkan.

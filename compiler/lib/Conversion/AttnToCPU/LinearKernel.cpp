@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "attn/Conversion/Common/KernelEmitter.h"
+#include "attn/Conversion/Common/AttentionLogic.h"
 #include "attn/Conversion/AttnToCPU/Kernels.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -80,21 +80,11 @@ private:
 } // namespace
 
 Value LinearKernelGen::phi(Value x) {
-  Type type = x.getType();
   auto constant = [&](double c) {
     Value scalar = e.f32(c);
-    return isa<VectorType>(type) ? e.splat(vecF32, scalar) : scalar;
+    return isa<VectorType>(x.getType()) ? e.splat(vecF32, scalar) : scalar;
   };
-  switch (featureMap) {
-  case FeatureMap::elu_plus_one: // elu(x) + 1 = x + 1 for x > 0, exp(x) otherwise
-    return e.select(e.cmpf(CmpFPredicate::OGT, x, constant(0.0)), e.addf(x, constant(1.0)),
-                    b.create<math::ExpOp>(x));
-  case FeatureMap::relu:
-    return e.maxf(x, constant(0.0));
-  case FeatureMap::identity:
-    return x;
-  }
-  llvm_unreachable("unknown feature map");
+  return applyFeatureMap(e, featureMap, x, constant);
 }
 
 /// A vector of `width` elements of the input dtype at `indices`, as f32.

@@ -45,10 +45,6 @@ struct AttnConfigureVulkanPass : attn::impl::AttnConfigureVulkanBase<AttnConfigu
                         << "' (expected " << VulkanTargetInfo::kNames << ")";
         return WalkResult::interrupt();
       }
-      if (isa<LinearAttentionOp>(op)) {
-        op->emitError() << "the Vulkan backend has no linear attention kernels yet";
-        return WalkResult::interrupt();
-      }
       if (std::optional<VulkanConfigAttr> given = getVulkanConfig(op)) {
         std::string defect = vulkanConfigDefect(op, *given, *vulkan);
         if (!defect.empty()) {

@@ -60,9 +60,9 @@ struct ConvertAttnToVulkanKernelsPass
                                << problems.size();
       return signalPassFailure();
     }
-    auto op = dyn_cast<AttentionOp>(problems.front());
-    if (!op) {
-      problems.front()->emitError() << "the Vulkan backend generates softmax attention only";
+    Operation *op = problems.front();
+    if (isa<MergeOp>(op)) {
+      op->emitError() << "the Vulkan backend lowers attn.merge only as part of attn.attention";
       return signalPassFailure();
     }
     std::optional<VulkanConfigAttr> config = getVulkanConfig(op);
@@ -75,16 +75,22 @@ struct ConvertAttnToVulkanKernelsPass
     auto problemFn = op->getParentOfType<func::FuncOp>();
     OpBuilder builder(problemFn);
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), builder.getUnitAttr());
-    auto kernels = builder.create<gpu::GPUModuleOp>(op.getLoc(), kVulkanModuleName);
+    auto kernels = builder.create<gpu::GPUModuleOp>(op->getLoc(), kVulkanModuleName);
     kernels->setAttr(spirv::getTargetEnvAttrName(),
-                     targetEnv(module.getContext(), cast<RankedTensorType>(op.getQuery().getType()).getElementType(),
+                     targetEnv(module.getContext(),
+                               cast<RankedTensorType>(op->getOperand(0).getType()).getElementType(),
                                config->getSubgroupSize()));
     builder.setInsertionPointToStart(kernels.getBody());
-    buildVulkanSoftmaxKernel(builder, op, *config, /*decode=*/false);
-    if (!op.getReturnEntropy()) {
-      // Split-KV decode: partials merged by attn_merge (entropy does not merge; SPEC §3).
-      buildVulkanSoftmaxKernel(builder, op, *config, /*decode=*/true);
-      buildVulkanMergeKernel(builder, op, *config);
+    if (auto linear = dyn_cast<LinearAttentionOp>(op)) {
+      buildVulkanLinearKernel(builder, linear, *config);
+    } else {
+      auto attention = cast<AttentionOp>(op);
+      buildVulkanSoftmaxKernel(builder, attention, *config, /*decode=*/false);
+      if (!attention.getReturnEntropy()) {
+        // Split-KV decode: partials merged by attn_merge (entropy does not merge; SPEC §3).
+        buildVulkanSoftmaxKernel(builder, attention, *config, /*decode=*/true);
+        buildVulkanMergeKernel(builder, attention, *config);
+      }
     }
     problemFn.erase();
   }

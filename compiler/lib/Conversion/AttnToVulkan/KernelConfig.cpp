@@ -48,9 +48,15 @@ std::string mlir::attn::vulkanConfigDefect(Operation *op, VulkanConfigAttr confi
     os << "teams x subgroup_size = " << config.getTeams() * config.getSubgroupSize()
        << " invocations exceed the device's workgroup size limit (" << device.maxWorkgroupSize
        << ")";
-  else if (int64_t bytes = vulkanSharedBytes(dims.headDim, dims.headDimV, config.getTeams(),
-                                             config.getBlockK());
-           bytes > device.maxSharedBytes)
+  else if (isa<LinearAttentionOp>(op)) {
+    if (int64_t bytes = vulkanLinearSharedBytes(dims.headDim, config.getChunk());
+        bytes > device.maxSharedBytes)
+      os << "linear attention chunks of " << config.getChunk() << " need " << bytes
+         << " bytes of shared memory for D = " << dims.headDim << "; the device has "
+         << device.maxSharedBytes;
+  } else if (int64_t bytes = vulkanSharedBytes(dims.headDim, dims.headDimV, config.getTeams(),
+                                               config.getBlockK());
+             bytes > device.maxSharedBytes)
     os << "the K/V tiles of block_k = " << config.getBlockK() << " need " << bytes
        << " bytes of shared memory for D = " << dims.headDim << ", Dv = " << dims.headDimV
        << "; the device has " << device.maxSharedBytes;
@@ -74,9 +80,19 @@ FailureOr<VulkanConfigAttr> mlir::attn::chooseVulkanConfig(Operation *op,
   while (teams > 1 &&
          vulkanSharedBytes(dims.headDim, dims.headDimV, teams, blockK) > device.maxSharedBytes)
     teams /= 2;
+  // Linear attention: the longest chunk (up to 32) whose staging leaves half the shared memory.
+  int64_t chunk = 16; // the default: softmax kernels do not use it
+  if (isa<LinearAttentionOp>(op)) {
+    teams = std::clamp<int64_t>(256 / lanes, 1, kMaxVulkanTeams);
+    blockK = lanes;
+    chunk = 1;
+    for (int64_t candidate = 32; candidate > 1 && chunk == 1; candidate /= 2)
+      if (2 * vulkanLinearSharedBytes(dims.headDim, candidate) <= device.maxSharedBytes)
+        chunk = candidate;
+  }
   auto config = VulkanConfigAttr::getChecked(
       [&] { return op->emitError(); }, op->getContext(), lanes, teams, blockK,
-      std::max<int64_t>(512, blockK) / blockK * blockK);
+      std::max<int64_t>(512, blockK) / blockK * blockK, chunk);
   if (!config) {
     why = "no valid Vulkan configuration for this device";
     return failure();

@@ -32,7 +32,7 @@ void mlir::attn::buildVulkanMergeKernel(OpBuilder &builder, AttentionOp op,
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(&fn.getBody().front());
   ImplicitLocOpBuilder b(op.getLoc(), builder);
-  KernelEmitter e(b);
+  KernelEmitter e(b, /*guardEmptyLoops=*/true);
   GpuEmitter g(b);
   Value parts = fn.getArgument(0), lseParts = fn.getArgument(1), o = fn.getArgument(2);
   Value lse = fn.getArgument(3), seqlensQ = fn.getArgument(4), params = fn.getArgument(5);

@@ -35,7 +35,7 @@ namespace {
 class SoftmaxGen {
 public:
   SoftmaxGen(ImplicitLocOpBuilder &b, AttentionOp op, VulkanConfigAttr config, bool decode)
-      : b(b), e(b), g(b), s(op), decode(decode) {
+      : b(b), e(b, /*guardEmptyLoops=*/true), g(b), s(op), decode(decode) {
     lanes = config.getSubgroupSize();
     teams = config.getTeams();
     blockK = config.getBlockK();

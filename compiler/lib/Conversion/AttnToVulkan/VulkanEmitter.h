@@ -37,7 +37,7 @@ struct TensorAddress {
 
 class GpuEmitter {
 public:
-  explicit GpuEmitter(ImplicitLocOpBuilder &b) : b(b), e(b) {}
+  explicit GpuEmitter(ImplicitLocOpBuilder &b) : b(b), e(b, /*guardEmptyLoops=*/true) {}
 
   Value loadIndex(Value buf, Value i);
   TensorAddress tensorAddress(Value params, int64_t first);

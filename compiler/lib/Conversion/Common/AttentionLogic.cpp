@@ -150,3 +150,17 @@ Value mlir::attn::mergedLse(KernelEmitter &e, const MergeShift &shift, Value wei
   return e.select(shift.any, e.addf(shift.shift, log),
                   e.f32(-std::numeric_limits<double>::infinity()));
 }
+
+Value mlir::attn::applyFeatureMap(KernelEmitter &e, FeatureMap map, Value x,
+                                  const std::function<Value(double)> &constant) {
+  switch (map) {
+  case FeatureMap::elu_plus_one: // elu(x) + 1 = x + 1 for x > 0, exp(x) otherwise
+    return e.select(e.cmpf(CmpFPredicate::OGT, x, constant(0.0)), e.addf(x, constant(1.0)),
+                    e.builder().create<math::ExpOp>(x));
+  case FeatureMap::relu:
+    return e.maxf(x, constant(0.0));
+  case FeatureMap::identity:
+    return x;
+  }
+  llvm_unreachable("unknown feature map");
+}

@@ -3,12 +3,26 @@
 #include "attn/Conversion/Common/KernelEmitter.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 
 using namespace mlir;
 using namespace mlir::attn;
 
 SmallVector<Value> KernelEmitter::loop(Value lo, Value hi, Value step, ValueRange inits,
                                        const LoopBody &body) {
+  if (guardEmptyLoops && !inits.empty()) {
+    std::optional<int64_t> first = getConstantIntValue(lo), last = getConstantIntValue(hi);
+    if (!first || !last || *first >= *last)
+      return ifThenElse(
+          cmpi(arith::CmpIPredicate::slt, lo, hi), TypeRange(inits),
+          [&] { return forLoop(lo, hi, step, inits, body); },
+          [&] { return SmallVector<Value>(inits); });
+  }
+  return forLoop(lo, hi, step, inits, body);
+}
+
+SmallVector<Value> KernelEmitter::forLoop(Value lo, Value hi, Value step, ValueRange inits,
+                                          const LoopBody &body) {
   auto forOp = b.create<scf::ForOp>(lo, hi, step, inits);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(forOp.getBody());

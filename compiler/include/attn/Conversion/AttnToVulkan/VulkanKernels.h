@@ -19,6 +19,7 @@ namespace mlir::attn {
 constexpr llvm::StringLiteral kVulkanMainName = "attn_main";
 constexpr llvm::StringLiteral kVulkanDecodeName = "attn_decode";
 constexpr llvm::StringLiteral kVulkanMergeName = "attn_merge";
+constexpr llvm::StringLiteral kVulkanLinearName = "attn_linear";
 /// The gpu.module holding them.
 constexpr llvm::StringLiteral kVulkanModuleName = "attn_kernels";
 
@@ -46,6 +47,8 @@ void buildVulkanSoftmaxKernel(OpBuilder &builder, AttentionOp op, VulkanConfigAt
                               bool decode);
 /// The merge of attn_decode's partials into `op`'s output type (and LSE).
 void buildVulkanMergeKernel(OpBuilder &builder, AttentionOp op, VulkanConfigAttr config);
+/// The kernel of a linear attention op: attn_linear (a chunked scan per head and value columns).
+void buildVulkanLinearKernel(OpBuilder &builder, LinearAttentionOp op, VulkanConfigAttr config);
 
 } // namespace mlir::attn
 

@@ -93,6 +93,11 @@ MergeShift mergeShift(KernelEmitter &e, Value maxLse);
 /// The merged LSE from the sum of the parts' weights (-inf when no part counts).
 Value mergedLse(KernelEmitter &e, const MergeShift &shift, Value weightSum);
 
+/// Linear attention's feature map φ (SPEC §3) on f32 scalars or vectors; `constant` makes a
+/// constant of x's type.
+Value applyFeatureMap(KernelEmitter &e, FeatureMap map, Value x,
+                      const std::function<Value(double)> &constant);
+
 } // namespace mlir::attn
 
 #endif // ATTN_CONVERSION_COMMON_ATTENTIONLOGIC_H

@@ -20,7 +20,13 @@ namespace mlir::attn {
 
 class KernelEmitter {
 public:
-  explicit KernelEmitter(ImplicitLocOpBuilder &b) : b(b) {}
+  /// `guardEmptyLoops`: wrap every loop with carried values whose trip count is not known to be
+  /// positive in `scf.if (lo < hi)`. MLIR 19's SCF-to-SPIR-V conversion returns a loop's results
+  /// through variables stored in its body, so a loop that runs zero times yields uninitialized
+  /// values instead of its inits (seen on lavapipe: a causal linear-attention chunk of one row
+  /// read garbage); the GPU generators set it.
+  explicit KernelEmitter(ImplicitLocOpBuilder &b, bool guardEmptyLoops = false)
+      : b(b), guardEmptyLoops(guardEmptyLoops) {}
 
   ImplicitLocOpBuilder &builder() { return b; }
 
@@ -74,7 +80,11 @@ public:
                                 const std::function<SmallVector<Value>()> &otherwise);
 
 private:
+  SmallVector<Value> forLoop(Value lo, Value hi, Value step, ValueRange inits,
+                             const LoopBody &body);
+
   ImplicitLocOpBuilder &b;
+  bool guardEmptyLoops;
 };
 
 } // namespace mlir::attn

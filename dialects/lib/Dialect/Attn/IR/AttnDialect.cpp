@@ -27,7 +27,7 @@ struct ConfigKey {
 constexpr ConfigKey kCPUConfigKeys[] = {
     {"block_q", 0}, {"block_k", 0}, {"vector_width", 0}, {"decode_rows", 64}, {"split_keys", 256}};
 constexpr ConfigKey kVulkanConfigKeys[] = {
-    {"subgroup_size", 0}, {"teams", 0}, {"block_k", 0}, {"split_keys", 512}};
+    {"subgroup_size", 0}, {"teams", 0}, {"block_k", 0}, {"split_keys", 512}, {"chunk", 16}};
 
 LogicalResult parseConfig(AsmParser &parser, StringRef mnemonic, ArrayRef<ConfigKey> keys,
                           MutableArrayRef<int64_t> values) {
@@ -98,18 +98,18 @@ Attribute VulkanConfigAttr::parse(AsmParser &parser, Type) {
   if (failed(parseConfig(parser, "vulkan_config", kVulkanConfigKeys, values)))
     return {};
   return getChecked([&] { return parser.emitError(parser.getNameLoc()); }, parser.getContext(),
-                    values[0], values[1], values[2], values[3]);
+                    values[0], values[1], values[2], values[3], values[4]);
 }
 
 void VulkanConfigAttr::print(AsmPrinter &printer) const {
   printConfig(printer, kVulkanConfigKeys,
-              {getSubgroupSize(), getTeams(), getBlockK(), getSplitKeys()});
+              {getSubgroupSize(), getTeams(), getBlockK(), getSplitKeys(), getChunk()});
 }
 
 LogicalResult VulkanConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                        int64_t subgroupSize, int64_t teams, int64_t blockK,
-                                       int64_t splitKeys) {
-  return verifyVulkanConfigValues(emitError, subgroupSize, teams, blockK, splitKeys);
+                                       int64_t splitKeys, int64_t chunk) {
+  return verifyVulkanConfigValues(emitError, subgroupSize, teams, blockK, splitKeys, chunk);
 }
 
 LogicalResult CPUConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t blockQ,

@@ -213,7 +213,7 @@ LogicalResult mlir::attn::verifyCPUConfigValues(llvm::function_ref<InFlightDiagn
 LogicalResult
 mlir::attn::verifyVulkanConfigValues(llvm::function_ref<InFlightDiagnostic()> emitError,
                                      int64_t subgroupSize, int64_t teams, int64_t blockK,
-                                     int64_t splitKeys) {
+                                     int64_t splitKeys, int64_t chunk) {
   if (subgroupSize < 4 || subgroupSize > 128 || (subgroupSize & (subgroupSize - 1)) != 0)
     return emitError() << "subgroup_size must be a power of two in [4, 128], got " << subgroupSize;
   int64_t maxTeams = std::min(kMaxVulkanTeams, kMaxVulkanWorkgroupSize / subgroupSize);
@@ -227,6 +227,8 @@ mlir::attn::verifyVulkanConfigValues(llvm::function_ref<InFlightDiagnostic()> em
   if (splitKeys < blockK || splitKeys > kMaxVulkanSplitKeys || splitKeys % blockK != 0)
     return emitError() << "split_keys must be a multiple of block_k (" << blockK << ") in ["
                        << blockK << ", " << kMaxVulkanSplitKeys << "], got " << splitKeys;
+  if (chunk < 1 || chunk > kMaxVulkanChunk)
+    return emitError() << "chunk must be in [1, " << kMaxVulkanChunk << "], got " << chunk;
   return success();
 }
 

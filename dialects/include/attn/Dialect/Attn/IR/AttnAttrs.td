@@ -51,14 +51,18 @@ def Attn_VulkanConfigAttr : AttrDef<Attn_Dialect, "VulkanConfig"> {
     - `block_k`: keys per K/V tile staged in shared memory, a multiple of subgroup_size, at most
       256 (the scores of a subtile of subgroup_size keys are one per lane);
     - `split_keys` (default 512): keys per KV split of a decode launch at least, a multiple of
-      block_k.
+      block_k;
+    - `chunk` (default 16): linear attention's query rows and keys per chunk of its scan, in
+      [1, 64] (a workgroup owns teams x subgroup_size value columns of one head).
     The attribute verifies its own values; attn-configure-vulkan also checks one against the
-    device (subgroup size, shared memory: 4 x (block_k x (D + 1 + Dv) + teams x D) bytes).
+    device (subgroup size, shared memory: softmax 4 x (block_k x (D + 1 + Dv) + teams x D) bytes,
+    linear 4 x (chunk x (2 D + chunk + 1) + D)).
 
     Example: `#attn.vulkan_config<subgroup_size = 32, teams = 8, block_k = 32>`
   }];
   let parameters = (ins "int64_t":$subgroupSize, "int64_t":$teams, "int64_t":$blockK,
-                        DefaultValuedParameter<"int64_t", "512">:$splitKeys);
+                        DefaultValuedParameter<"int64_t", "512">:$splitKeys,
+                        DefaultValuedParameter<"int64_t", "16">:$chunk);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
 }

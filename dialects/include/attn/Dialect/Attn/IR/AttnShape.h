@@ -70,16 +70,22 @@ constexpr int64_t kMaxVulkanSplitKeys = int64_t(1) << 20;
 /// Checks the values of a Vulkan configuration: subgroup_size a power of two in [4, 128]; teams in
 /// [1, kMaxVulkanTeams] with teams x subgroup_size <= kMaxVulkanWorkgroupSize; block_k a multiple
 /// of subgroup_size, at most kMaxVulkanBlockK; split_keys a multiple of block_k, at most
-/// kMaxVulkanSplitKeys.
+/// kMaxVulkanSplitKeys; chunk in [1, kMaxVulkanChunk].
 LogicalResult verifyVulkanConfigValues(llvm::function_ref<InFlightDiagnostic()> emitError,
                                        int64_t subgroupSize, int64_t teams, int64_t blockK,
-                                       int64_t splitKeys);
+                                       int64_t splitKeys, int64_t chunk);
+constexpr int64_t kMaxVulkanChunk = 64;
 /// Shared memory a Vulkan softmax workgroup stages: f32 K and V tiles (K rows padded by one
 /// element, so that lanes reading one dim of consecutive keys hit distinct banks) and the teams'
 /// query rows.
 inline int64_t vulkanSharedBytes(int64_t headDim, int64_t headDimV, int64_t teams,
                                  int64_t blockK) {
   return 4 * (blockK * (headDim + 1 + headDimV) + teams * headDim);
+}
+/// Shared memory a Vulkan linear-attention workgroup stages: φ(q) and φ(k) of a chunk, the
+/// chunk's scores and normalizer terms, and the running normalizer z.
+inline int64_t vulkanLinearSharedBytes(int64_t headDim, int64_t chunk) {
+  return 4 * (chunk * (2 * headDim + chunk + 1) + headDim);
 }
 
 /// True for the element types Q/K/V/O may have: f32, f16, bf16.

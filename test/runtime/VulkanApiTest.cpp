@@ -1,0 +1,115 @@
+//===- VulkanApiTest.cpp - the Vulkan backend through the C API -----------===//
+//
+// The error paths of a Vulkan kernel: no driver (ctest 'runtime-vulkan-no-driver' points the
+// loader at no ICD) is ATTN_STATUS_UNSUPPORTED with a message, and the CPU backend keeps working
+// in the same process; a bad launch is refused before anything is copied to the device, with
+// the output untouched. With a device (lavapipe in CI), the kernel reports its problem.
+//
+//===----------------------------------------------------------------------===//
+
+#include "RuntimeTestUtil.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace {
+
+using namespace attn::rttest;
+
+bool noDriverRun() {
+  const char *icd = std::getenv("VK_ICD_FILENAMES");
+  return icd && std::strstr(icd, "no-such-icd") != nullptr;
+}
+
+attn_problem vulkanProblem() {
+  attn_problem p = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, 4, 2, 64, 64);
+  p.target = ATTN_TARGET_VULKAN;
+  p.causal = 1;
+  return p;
+}
+
+TEST(VulkanApi, NoDriverIsUnsupported) {
+  if (!noDriverRun())
+    GTEST_SKIP() << "runs as ctest 'runtime-vulkan-no-driver'";
+  ContextPtr context = makeContext(1);
+  attn_problem problem = vulkanProblem();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    attn_kernel *kernel = reinterpret_cast<attn_kernel *>(0x1234);
+    EXPECT_EQ(attn_kernel_create(context.get(), &problem, &kernel), ATTN_STATUS_UNSUPPORTED);
+    EXPECT_EQ(kernel, reinterpret_cast<attn_kernel *>(0x1234)) << "out_kernel written";
+    EXPECT_NE(std::strstr(attn_last_error(), "Vulkan is not available"), nullptr)
+        << attn_last_error();
+  }
+  // The CPU backend does not depend on Vulkan.
+  attn_problem cpu = problem;
+  cpu.target = ATTN_TARGET_CPU;
+  KernelPtr kernel;
+  ATTN_CREATE_KERNEL_OR_SKIP(context.get(), cpu, kernel);
+  AttentionCase c{cpu, 1, 9, 17};
+  CaseResult result = runCase(kernel.get(), c);
+  ASSERT_EQ(result.status, ATTN_STATUS_SUCCESS) << result.error;
+  expectAccurate(result, ATTN_DTYPE_F32);
+}
+
+class VulkanKernelTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    if (noDriverRun())
+      GTEST_SKIP() << "no driver in this run";
+    context = makeContext(1);
+    attn_problem problem = vulkanProblem();
+    attn_kernel *created = nullptr;
+    attn_status status = attn_kernel_create(context.get(), &problem, &created);
+    if (status == ATTN_STATUS_UNSUPPORTED || isNoPluginError(status, attn_last_error()))
+      GTEST_SKIP() << attn_last_error();
+    ASSERT_EQ(status, ATTN_STATUS_SUCCESS) << attn_last_error();
+    kernel.reset(created);
+  }
+  ContextPtr context;
+  KernelPtr kernel;
+};
+
+TEST_F(VulkanKernelTest, ReportsItsProblem) {
+  attn_problem got;
+  got.struct_size = sizeof(got);
+  ASSERT_EQ(attn_kernel_get_problem(kernel.get(), &got), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(got.target, ATTN_TARGET_VULKAN);
+  EXPECT_EQ(got.causal, 1);
+  AttentionCase c{vulkanProblem(), 2, 33, 65};
+  c.seqlensKv = {65, 20};
+  CaseResult result = runCase(kernel.get(), c);
+  ASSERT_EQ(result.status, ATTN_STATUS_SUCCESS) << result.error;
+  expectAccurate(result, ATTN_DTYPE_F32);
+}
+
+TEST_F(VulkanKernelTest, BadLaunchWritesNothing) {
+  Tensor q(ATTN_DTYPE_F32, {1, 5, 4, 64}), k(ATTN_DTYPE_F32, {1, 7, 2, 64});
+  Tensor v(ATTN_DTYPE_F32, {1, 7, 2, 64}), o(ATTN_DTYPE_F32, {1, 5, 4, 64});
+  q.fillRandom(1);
+  k.fillRandom(2);
+  v.fillRandom(3);
+  o.poison();
+  std::vector<uint32_t> before = o.storage();
+  attn_launch_args args;
+  ASSERT_EQ(attn_launch_args_init(&args), ATTN_STATUS_SUCCESS);
+  args.batch = 1;
+  args.seq_q = 5;
+  args.seq_kv = 7;
+  args.q = q.view();
+  args.k = k.view();
+  args.v = v.view();
+  args.o = o.view();
+  int32_t lens[1] = {9}; // longer than seq_kv
+  args.seqlens_kv = lens;
+  EXPECT_EQ(attn_kernel_launch(kernel.get(), &args), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(attn_last_error(), "seqlens_kv"), nullptr) << attn_last_error();
+  EXPECT_EQ(o.storage(), before);
+  // A stride past the Vulkan backend's int32 indexing: a clear UNSUPPORTED, nothing written.
+  args.seqlens_kv = nullptr;
+  args.k.strides[0] = int64_t(1) << 33;
+  EXPECT_EQ(attn_kernel_launch(kernel.get(), &args), ATTN_STATUS_UNSUPPORTED);
+  EXPECT_NE(std::strstr(attn_last_error(), "int32"), nullptr) << attn_last_error();
+  EXPECT_EQ(o.storage(), before);
+}
+
+} // namespace
