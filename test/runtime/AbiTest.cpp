@@ -52,7 +52,16 @@ static_assert(offsetof(attn_launch_args, entropy) == 200, "");
 static_assert(offsetof(attn_launch_args, seqlens_q) == 208, "");
 static_assert(offsetof(attn_launch_args, seqlens_kv) == 216, "");
 
-static_assert(sizeof(attn_context_options) == 64, "attn_context_options layout changed");
+static_assert(sizeof(attn_context_options) == 72, "attn_context_options layout changed");
+static_assert(offsetof(attn_context_options, vulkan_device) == 64, "");
+static_assert(sizeof(attn_vulkan_device) == 56, "attn_vulkan_device layout changed");
+static_assert(offsetof(attn_vulkan_device, queue_family_index) == 40, "");
+static_assert(offsetof(attn_vulkan_device, get_instance_proc_addr) == 48, "");
+static_assert(sizeof(attn_vulkan_tensor) == 48, "attn_vulkan_tensor layout changed");
+static_assert(sizeof(attn_vulkan_launch_args) == 288, "attn_vulkan_launch_args layout changed");
+static_assert(offsetof(attn_vulkan_launch_args, q) == 32, "");
+static_assert(offsetof(attn_vulkan_launch_args, lse) == 224, "");
+static_assert(offsetof(attn_vulkan_launch_args, seqlens_kv) == 272, "");
 static_assert(offsetof(attn_context_options, num_threads) == 8, "");
 static_assert(offsetof(attn_context_options, parallel_for) == 16, "");
 static_assert(offsetof(attn_context_options, parallel_for_user) == 24, "");

@@ -70,7 +70,8 @@ typedef void (*attn_merge_fn)(attn_memref4 *o_parts, attn_memref3 *lse_parts, at
 /* Vulkan kernels (SPIR-V, ATTN_IMAGE_SPIRV): every argument is a storage buffer of descriptor set
  * 0, bound in the order below, the last one a buffer of int32 launch parameters (ATTN_VK_PARAM_*).
  * Tensors are addressed as offset + b * stride_b + s * stride_s + h * stride_h + d (elements);
- * bf16 is stored as 16-bit integers. Every element offset must fit in int32.
+ * bf16 is stored as 16-bit integers. Every element offset must fit in int32. Per-batch lengths
+ * are read on the device and clamped to [0, Sq] / [0, Skv].
  *   attn_main   (q, k, v, o, lse, entropy, seqlens_q, seqlens_kv, params): workgroups
  *               (min(ceil(Sq / block_q), 65535), Hkv * head_chunks, B); a workgroup loops over
  *               query blocks block_id.x, + grid x, ...
@@ -94,7 +95,11 @@ enum {
   ATTN_VK_PARAM_K = 11,
   ATTN_VK_PARAM_V = 15,
   ATTN_VK_PARAM_O = 19,
-  ATTN_VK_PARAM_COUNT = 23
+  ATTN_VK_PARAM_LSE = 23,        /* element offsets of LSE, entropy and the seqlens arrays */
+  ATTN_VK_PARAM_ENTROPY = 24,
+  ATTN_VK_PARAM_SEQLENS_Q = 25,
+  ATTN_VK_PARAM_SEQLENS_KV = 26,
+  ATTN_VK_PARAM_COUNT = 27
 };
 enum {
   ATTN_VK_MAIN_BINDINGS = 9,

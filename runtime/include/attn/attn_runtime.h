@@ -92,6 +92,25 @@ typedef void (*attn_parallel_task_fn)(void *task_ctx, int64_t begin, int64_t end
 typedef void (*attn_parallel_for_fn)(void *user, int64_t n, attn_parallel_task_fn task,
                                      void *task_ctx);
 
+/* An engine's own Vulkan device, for a context's ATTN_TARGET_VULKAN kernels (Vulkan handles as
+ * void *, so that this header needs no Vulkan header). The handles stay the engine's: attnc never
+ * destroys them, and they must outlive the context and its kernels. The device must have been
+ * created with what the kernels use: storageBuffer16BitAccess and shaderFloat16 (f16) or
+ * shaderInt16 (bf16) kernels, subgroup arithmetic and shuffles in compute shaders (Vulkan 1.1).
+ * attnc submits to `queue` (of a compute-capable family) and waits for its own submission; the
+ * engine must not use the queue from another thread during a launch (Vulkan requires queue
+ * access to be externally synchronized). */
+typedef struct attn_vulkan_device {
+  size_t struct_size;           /* sizeof(attn_vulkan_device) */
+  void *instance;               /* VkInstance */
+  void *physical_device;        /* VkPhysicalDevice */
+  void *device;                 /* VkDevice */
+  void *queue;                  /* VkQueue */
+  uint32_t queue_family_index;  /* queue's family */
+  void *get_instance_proc_addr; /* the PFN_vkGetInstanceProcAddr of the engine's loader; NULL =
+                                   libvulkan.so.1's */
+} attn_vulkan_device;
+
 typedef struct attn_context_options {
   size_t struct_size;                /* sizeof(attn_context_options) */
   int32_t num_threads;               /* threads to spread work over: the built-in pool's size, or
@@ -106,6 +125,9 @@ typedef struct attn_context_options {
   const char *cpu_target;  /* the CPU kernels are compiled for: "host" (this machine's features),
                               "x86-64-v3" (AVX2) or "x86-64-v4" (AVX-512), which this CPU must
                               run; NULL = $ATTN_CPU_TARGET, else "host"; copied at create */
+  const attn_vulkan_device *vulkan_device; /* the engine's Vulkan device for Vulkan kernels; NULL =
+                                              attnc opens one (the first with a compute queue, or
+                                              $ATTN_VULKAN_DEVICE's index); copied at create */
 } attn_context_options;
 
 /* Fills the defaults: one thread per hardware thread in the built-in pool, the disk cache on. */
@@ -259,6 +281,50 @@ static inline ATTN_NODISCARD attn_status attn_launch_args_init(attn_launch_args 
 /* Runs the kernel on the caller's buffers and returns when O (and LSE/ENTROPY) are written. */
 ATTN_API ATTN_NODISCARD attn_status attn_kernel_launch(attn_kernel *kernel,
                                                        const attn_launch_args *args);
+
+/* ---- Vulkan buffers (ATTN_TARGET_VULKAN) ------------------------------------------------ */
+
+/* A tensor in an engine's VkBuffer (as a uint64_t handle) on the context's Vulkan device: the
+ * element at [b, s, h, d] is at byte offset + (b * strides[0] + s * strides[1] + h * strides[2] +
+ * d) * element size. offset is a multiple of the element size; strides as in attn_tensor. Every
+ * element offset of a launch must fit in int32 (the kernels index in 32 bits). */
+typedef struct attn_vulkan_tensor {
+  uint64_t buffer; /* VkBuffer */
+  uint64_t offset; /* bytes */
+  int64_t strides[4];
+} attn_vulkan_tensor;
+
+/* A contiguous array in a VkBuffer (buffer 0 = none). */
+typedef struct attn_vulkan_array {
+  uint64_t buffer; /* VkBuffer */
+  uint64_t offset; /* bytes, a multiple of 4 */
+} attn_vulkan_array;
+
+typedef struct attn_vulkan_launch_args {
+  size_t struct_size; /* sizeof(attn_vulkan_launch_args) */
+  int64_t batch, seq_q, seq_kv;
+  attn_vulkan_tensor q, k, v, o;
+  attn_vulkan_array lse;     /* f32 [B, Hq, Sq]; required iff the problem asked for LSE */
+  attn_vulkan_array entropy; /* f32 [B, Hq, Sq]; required iff the problem asked for entropy */
+  attn_vulkan_array seqlens_q, seqlens_kv; /* optional int32 [B], read on the device (values
+                                              are clamped to [0, seq_q] / [0, seq_kv]) */
+} attn_vulkan_launch_args;
+
+ATTN_API ATTN_NODISCARD attn_status attn_vulkan_launch_args_init_sized(attn_vulkan_launch_args *args,
+                                                                       size_t struct_size);
+static inline ATTN_NODISCARD attn_status
+attn_vulkan_launch_args_init(attn_vulkan_launch_args *args) {
+  return attn_vulkan_launch_args_init_sized(args, sizeof(attn_vulkan_launch_args));
+}
+
+/* Runs a Vulkan kernel on the engine's buffers (the context must have been created with
+ * attn_context_options.vulkan_device, or the buffers must be on attnc's own device), submitting to
+ * the device's queue, and returns when O (and LSE/ENTROPY) are written. The engine's earlier
+ * writes to the inputs must be complete (submitted and finished, or fenced) before the call.
+ * ATTN_STATUS_INVALID_ARGUMENT for a kernel of another target or bad arguments, as
+ * attn_kernel_launch. Workspace (split-KV partials) is allocated by attnc on the device. */
+ATTN_API ATTN_NODISCARD attn_status attn_kernel_launch_vulkan(attn_kernel *kernel,
+                                                              const attn_vulkan_launch_args *args);
 
 #ifdef __cplusplus
 } /* extern "C" */

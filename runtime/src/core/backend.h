@@ -26,13 +26,15 @@ class Backend {
 public:
   virtual ~Backend() = default;
 
-  /// Fills what the compiler plugin needs to know of the target (a GPU's device description).
+  /// Fills what the compiler plugin needs to know of the target (the device of `context`: an
+  /// engine's, or one the backend opens and keeps in ContextState::backendState).
   /// Throws Error UNSUPPORTED when the target cannot run here (no driver, no device), before
   /// anything is compiled.
-  virtual void prepareCompile(CompileOptions &options) const = 0;
+  virtual void prepareCompile(ContextState &context, CompileOptions &options) const = 0;
   /// The target's side of a kernel, from the plugin's kernel image (pipelines, modules); nullptr
   /// for host code, which needs none. Throws Error.
-  virtual std::shared_ptr<const void> createKernel(const attn_problem &problem,
+  virtual std::shared_ptr<const void> createKernel(ContextState &context,
+                                                   const attn_problem &problem,
                                                    const attn_jit_kernel &entry) const = 0;
   /// Runs a validated launch and returns when its outputs are written. Throws Error.
   virtual void launch(ContextState &context, const CompiledKernel &kernel,

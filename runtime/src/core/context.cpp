@@ -22,6 +22,8 @@ constexpr size_t kOptionsSizeV2 =
     offsetof(attn_context_options, cache_max_bytes) + sizeof(attn_context_options::cache_max_bytes);
 constexpr size_t kOptionsSizeV3 =
     offsetof(attn_context_options, cpu_target) + sizeof(attn_context_options::cpu_target);
+constexpr size_t kOptionsSizeV4 =
+    offsetof(attn_context_options, vulkan_device) + sizeof(attn_context_options::vulkan_device);
 constexpr size_t kStatsSizeV1 = offsetof(attn_context_stats, disk_cache_rejected) +
                                 sizeof(attn_context_stats::disk_cache_rejected);
 
@@ -118,6 +120,18 @@ ContextState::ContextState(const attn_context_options *options)
       cacheMaxBytes_(resolveCacheMaxBytes(options)), cpuTarget_(resolveCpuTarget(options)) {
   if (cacheDir_.empty())
     diskCache_ = false;
+  if (options && options->struct_size >= kOptionsSizeV4 && options->vulkan_device) {
+    const attn_vulkan_device *device = options->vulkan_device;
+    if (device->struct_size < sizeof(attn_vulkan_device))
+      failInvalid(format("attn_context_options.vulkan_device->struct_size is %zu, expected %zu "
+                         "(set it to sizeof(attn_vulkan_device))",
+                         device->struct_size, sizeof(attn_vulkan_device)));
+    if (!device->instance || !device->physical_device || !device->device || !device->queue)
+      failInvalid("attn_context_options.vulkan_device: instance, physical_device, device and "
+                  "queue must all be set");
+    vulkanDevice_ = *device;
+    vulkanDevice_.struct_size = sizeof(attn_vulkan_device);
+  }
   // With an engine's parallel_for the engine owns the threads: starting a pool
   // too would leave two pools competing for the cores.
   if (!engineParallelFor_ && concurrency_ > 1) {
@@ -142,6 +156,16 @@ void ContextState::parallelFor(int64_t n, attn_parallel_task_fn task, void *task
     for (int64_t item = 0; item < n; ++item)
       task(taskCtx, item, item + 1);
   }
+}
+
+std::shared_ptr<void>
+ContextState::backendState(attn_target target,
+                           const std::function<std::shared_ptr<void>()> &create) {
+  std::lock_guard<std::mutex> lock(backendMutex_);
+  std::shared_ptr<void> &state = backendStates_[static_cast<int>(target)];
+  if (!state)
+    state = create();
+  return state;
 }
 
 } // namespace attn::rt

@@ -13,7 +13,9 @@
 #include "core/plugin.h"
 #include "core/thread_pool.h"
 
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace attn::rt {
@@ -37,6 +39,15 @@ public:
 
   KernelCache &kernels() { return kernels_; }
 
+  /// The engine's Vulkan device (attn_context_options.vulkan_device), or null.
+  const attn_vulkan_device *vulkanDevice() const {
+    return vulkanDevice_.struct_size ? &vulkanDevice_ : nullptr;
+  }
+  /// A backend's per-context state (a GPU backend's device), made by `create` on first use
+  /// (thread-safe); a failure is not kept, so a later call tries again.
+  std::shared_ptr<void> backendState(attn_target target,
+                                     const std::function<std::shared_ptr<void>()> &create);
+
 private:
   int32_t concurrency_;
   attn_parallel_for_fn engineParallelFor_;
@@ -46,6 +57,9 @@ private:
   std::string cacheDir_;
   int64_t cacheMaxBytes_;
   std::string cpuTarget_;
+  attn_vulkan_device vulkanDevice_{};
+  std::mutex backendMutex_;
+  std::shared_ptr<void> backendStates_[3]; // by attn_target
   KernelCache kernels_;
 };
 

@@ -12,6 +12,10 @@
 #include "core/kernel_handle.h"
 #include "core/launch_args.h"
 #include "core/problem.h"
+#include "core/struct_init.h"
+#if ATTN_HAVE_VULKAN
+#include "vulkan/backend.h"
+#endif
 
 #include <cstring>
 
@@ -28,7 +32,8 @@ ATTN_API attn_status attn_kernel_create(attn_context *context, const attn_proble
     auto kernel = std::make_unique<attn_kernel>();
     kernel->context = context->state;
     kernel->compiled =
-        context->state->kernels().getOrCompile(normalized, context->state->compileOptions());
+        context->state->kernels().getOrCompile(*context->state, normalized,
+                                               context->state->compileOptions());
     *out_kernel = kernel.release();
     return ATTN_STATUS_SUCCESS;
   });
@@ -65,6 +70,88 @@ ATTN_API attn_status attn_kernel_launch(attn_kernel *kernel, const attn_launch_a
     attn_launch_args validated = validateLaunchArgs(compiled.problem(), args);
     backendFor(compiled.problem().target).launch(*kernel->context, compiled, validated);
     return ATTN_STATUS_SUCCESS;
+  });
+}
+
+ATTN_API attn_status attn_vulkan_launch_args_init_sized(attn_vulkan_launch_args *args,
+                                                       size_t struct_size) {
+  return guard([&] {
+    requireNonNull(args, "args");
+    if (struct_size < sizeof(attn_vulkan_launch_args))
+      failInvalid(format("attn_vulkan_launch_args_init_sized: struct_size is %zu, expected %zu",
+                         struct_size, sizeof(attn_vulkan_launch_args)));
+    std::memset(static_cast<void *>(args), 0, sizeof(attn_vulkan_launch_args));
+    args->struct_size = sizeof(attn_vulkan_launch_args);
+    return ATTN_STATUS_SUCCESS;
+  });
+}
+
+ATTN_API attn_status attn_kernel_launch_vulkan(attn_kernel *kernel,
+                                               const attn_vulkan_launch_args *args) {
+  return guard([&] {
+    requireNonNull(kernel, "kernel");
+    requireNonNull(args, "args");
+    const CompiledKernel &compiled = *kernel->compiled;
+    const attn_problem &p = compiled.problem();
+    if (p.target != ATTN_TARGET_VULKAN)
+      failInvalid("attn_kernel_launch_vulkan: the kernel is not a Vulkan kernel "
+                  "(attn_problem.target is not ATTN_TARGET_VULKAN)");
+    if (args->struct_size < sizeof(attn_vulkan_launch_args))
+      failInvalid(format("attn_vulkan_launch_args.struct_size is %zu, expected %zu (use "
+                         "attn_vulkan_launch_args_init)",
+                         args->struct_size, sizeof(attn_vulkan_launch_args)));
+#if ATTN_HAVE_VULKAN
+    const size_t esize = p.dtype == ATTN_DTYPE_F32 ? 4 : 2;
+    // The shapes and strides are checked as for a host launch, with stand-in pointers that are
+    // aligned as the byte offsets are (device data itself cannot be read: seqlens are clamped on
+    // the device instead).
+    auto standIn = [](uint64_t buffer, uint64_t offset) -> void * {
+      return buffer ? reinterpret_cast<void *>(uintptr_t(4096 + (offset % 4096))) : nullptr;
+    };
+    struct Named {
+      const char *name;
+      const attn_vulkan_tensor &tensor;
+    };
+    for (Named t : {Named{"q", args->q}, Named{"k", args->k}, Named{"v", args->v},
+                    Named{"o", args->o}}) {
+      if (!t.tensor.buffer)
+        failInvalid(format("attn_vulkan_launch_args.%s.buffer is 0", t.name));
+      if (t.tensor.offset % esize)
+        failInvalid(format("attn_vulkan_launch_args.%s.offset %llu is not a multiple of the "
+                           "element size (%zu)",
+                           t.name, static_cast<unsigned long long>(t.tensor.offset), esize));
+    }
+    for (auto [name, array] : {std::pair<const char *, attn_vulkan_array>{"lse", args->lse},
+                               {"entropy", args->entropy},
+                               {"seqlens_q", args->seqlens_q},
+                               {"seqlens_kv", args->seqlens_kv}})
+      if (array.buffer && array.offset % 4)
+        failInvalid(format("attn_vulkan_launch_args.%s.offset %llu is not a multiple of 4", name,
+                           static_cast<unsigned long long>(array.offset)));
+    attn_launch_args shapes;
+    std::memset(static_cast<void *>(&shapes), 0, sizeof(shapes));
+    shapes.struct_size = sizeof(shapes);
+    shapes.batch = args->batch;
+    shapes.seq_q = args->seq_q;
+    shapes.seq_kv = args->seq_kv;
+    auto tensor = [&](const attn_vulkan_tensor &t) {
+      attn_tensor host;
+      host.data = standIn(t.buffer, t.offset);
+      std::memcpy(host.strides, t.strides, sizeof(host.strides));
+      return host;
+    };
+    shapes.q = tensor(args->q);
+    shapes.k = tensor(args->k);
+    shapes.v = tensor(args->v);
+    shapes.o = tensor(args->o);
+    shapes.lse = static_cast<float *>(standIn(args->lse.buffer, args->lse.offset));
+    shapes.entropy = static_cast<float *>(standIn(args->entropy.buffer, args->entropy.offset));
+    attn_launch_args validated = validateLaunchArgs(p, &shapes);
+    launchOnVulkanBuffers(compiled, validated, *args);
+    return ATTN_STATUS_SUCCESS;
+#else
+    fail(ATTN_STATUS_UNSUPPORTED, "this build has no Vulkan backend");
+#endif
   });
 }
 

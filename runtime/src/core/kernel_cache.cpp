@@ -20,11 +20,12 @@ CompiledKernel::~CompiledKernel() {
     release_();
 }
 
-std::shared_ptr<const CompiledKernel> KernelCache::compile(const attn_problem &problem,
+std::shared_ptr<const CompiledKernel> KernelCache::compile(ContextState &context,
+                                                           const attn_problem &problem,
                                                            const CompileOptions &options) {
   const Backend &backend = backendFor(problem.target);
   CompileOptions targetOptions = options;
-  backend.prepareCompile(targetOptions);
+  backend.prepareCompile(context, targetOptions);
   const Plugin &plugin = Plugin::get();
   attn_jit_kernel entry = plugin.compile(problem, targetOptions);
   std::shared_ptr<CompiledKernel> kernel;
@@ -34,7 +35,7 @@ std::shared_ptr<const CompiledKernel> KernelCache::compile(const attn_problem &p
     plugin.release(entry.handle); // no CompiledKernel owns it yet
     throw;
   }
-  kernel->setDevice(backend.createKernel(problem, entry));
+  kernel->setDevice(backend.createKernel(context, problem, entry));
   if (entry.from_disk_cache)
     counters_.diskCacheHits.fetch_add(1, std::memory_order_relaxed);
   else
@@ -44,7 +45,8 @@ std::shared_ptr<const CompiledKernel> KernelCache::compile(const attn_problem &p
   return kernel;
 }
 
-std::shared_ptr<const CompiledKernel> KernelCache::getOrCompile(const attn_problem &problem,
+std::shared_ptr<const CompiledKernel> KernelCache::getOrCompile(ContextState &context,
+                                                                const attn_problem &problem,
                                                                 const CompileOptions &options) {
   std::string key = problemCacheKey(problem);
   std::promise<std::shared_ptr<const CompiledKernel>> promise;
@@ -69,7 +71,7 @@ std::shared_ptr<const CompiledKernel> KernelCache::getOrCompile(const attn_probl
     return kernel;
   }
   try {
-    std::shared_ptr<const CompiledKernel> kernel = compile(problem, options);
+    std::shared_ptr<const CompiledKernel> kernel = compile(context, problem, options);
     promise.set_value(kernel);
     return kernel;
   } catch (...) {

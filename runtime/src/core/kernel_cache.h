@@ -23,6 +23,7 @@
 
 namespace attn::rt {
 
+class ContextState;
 class Plugin;
 struct CompileOptions;
 
@@ -65,7 +66,8 @@ public:
   /// The kernel for a normalized problem: from memory, or compiled by the
   /// plugin with the context's options (the same for every call on one cache).
   /// Throws Error. Thread-safe.
-  std::shared_ptr<const CompiledKernel> getOrCompile(const attn_problem &problem,
+  std::shared_ptr<const CompiledKernel> getOrCompile(ContextState &context,
+                                                     const attn_problem &problem,
                                                      const CompileOptions &options);
 
   const CacheCounters &counters() const { return counters_; }
@@ -73,7 +75,7 @@ public:
 private:
   using Result = std::shared_future<std::shared_ptr<const CompiledKernel>>;
 
-  std::shared_ptr<const CompiledKernel> compile(const attn_problem &problem,
+  std::shared_ptr<const CompiledKernel> compile(ContextState &context, const attn_problem &problem,
                                                 const CompileOptions &options);
 
   std::mutex mutex_;

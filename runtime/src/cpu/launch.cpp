@@ -196,8 +196,8 @@ namespace {
 /// Host code: the plugin's entry points are called directly, on the context's pool.
 class CpuBackend final : public Backend {
 public:
-  void prepareCompile(CompileOptions &) const override {}
-  std::shared_ptr<const void> createKernel(const attn_problem &,
+  void prepareCompile(ContextState &, CompileOptions &) const override {}
+  std::shared_ptr<const void> createKernel(ContextState &, const attn_problem &,
                                            const attn_jit_kernel &) const override {
     return nullptr;
   }

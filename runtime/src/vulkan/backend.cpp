@@ -12,6 +12,7 @@
 #include "core/context.h"
 #include "core/error.h"
 #include "core/kernel_cache.h"
+#include "vulkan/backend.h"
 #include "vulkan/device.h"
 
 #include <algorithm>
@@ -46,38 +47,63 @@ int64_t extent(const int64_t (&dims)[4], const int64_t (&strides)[4]) {
   return last + 1;
 }
 
-class VulkanBackend final : public Backend {
-public:
-  void prepareCompile(CompileOptions &options) const override {
-    std::shared_ptr<vk::Device> device = vk::Device::getDefault();
-    std::call_once(describeOnce_, [&] {
-      const vk::DeviceInfo &info = device->info();
-      name_ = info.name;
-      desc_.name = name_.c_str();
-      desc_.vendor_id = info.vendorId;
-      desc_.device_id = info.deviceId;
-      desc_.driver_version = info.driverVersion;
-      desc_.subgroup_size = int32_t(info.subgroupSize);
-      desc_.max_shared_bytes = int32_t(info.maxSharedBytes);
-      desc_.max_workgroup_size = int32_t(info.maxWorkgroupInvocations);
-      desc_.float16 = info.shaderFloat16;
-      desc_.int16 = info.shaderInt16;
-      desc_.storage16 = info.storageBuffer16BitAccess;
-      desc_.cooperative_matrix = info.cooperativeMatrix;
-      usable_ = info.subgroupArithmetic && info.subgroupShuffle;
-    });
-    if (!usable_)
+/// A context's device (the engine's, or attnc's default) and its description for the compiler.
+struct ContextDevice {
+  std::shared_ptr<vk::Device> device;
+  std::string name;
+  attn_jit_vulkan_device desc{};
+};
+
+std::shared_ptr<ContextDevice> contextDevice(ContextState &context) {
+  std::shared_ptr<void> state = context.backendState(ATTN_TARGET_VULKAN, [&] {
+    auto made = std::make_shared<ContextDevice>();
+    if (const attn_vulkan_device *engine = context.vulkanDevice()) {
+      vk::ExternalDevice external;
+      external.instance = static_cast<VkInstance>(engine->instance);
+      external.physical = static_cast<VkPhysicalDevice>(engine->physical_device);
+      external.device = static_cast<VkDevice>(engine->device);
+      external.queue = static_cast<VkQueue>(engine->queue);
+      external.queueFamily = engine->queue_family_index;
+      external.getInstanceProcAddr =
+          reinterpret_cast<PFN_vkGetInstanceProcAddr>(engine->get_instance_proc_addr);
+      made->device = vk::Device::adopt(external);
+    } else {
+      made->device = vk::Device::getDefault();
+    }
+    const vk::DeviceInfo &info = made->device->info();
+    made->name = info.name;
+    attn_jit_vulkan_device &d = made->desc;
+    d.name = made->name.c_str();
+    d.vendor_id = info.vendorId;
+    d.device_id = info.deviceId;
+    d.driver_version = info.driverVersion;
+    d.subgroup_size = int32_t(info.subgroupSize);
+    d.max_shared_bytes = int32_t(info.maxSharedBytes);
+    d.max_workgroup_size = int32_t(info.maxWorkgroupInvocations);
+    d.float16 = info.shaderFloat16;
+    d.int16 = info.shaderInt16;
+    d.storage16 = info.storageBuffer16BitAccess;
+    d.cooperative_matrix = info.cooperativeMatrix;
+    if (!info.subgroupArithmetic || !info.subgroupShuffle)
       fail(ATTN_STATUS_UNSUPPORTED,
            format("the Vulkan device '%s' lacks subgroup arithmetic or shuffles in compute "
                   "shaders, which attnc's kernels need",
-                  name_.c_str()));
-    options.vulkanDevice = &desc_;
+                  made->name.c_str()));
+    return std::static_pointer_cast<void>(made);
+  });
+  return std::static_pointer_cast<ContextDevice>(state);
+}
+
+class VulkanBackend final : public Backend {
+public:
+  void prepareCompile(ContextState &context, CompileOptions &options) const override {
+    options.vulkanDevice = &contextDevice(context)->desc; // lives as long as the context
   }
 
-  std::shared_ptr<const void> createKernel(const attn_problem &,
+  std::shared_ptr<const void> createKernel(ContextState &context, const attn_problem &,
                                            const attn_jit_kernel &entry) const override {
     auto kernel = std::make_shared<VulkanKernel>();
-    kernel->device = vk::Device::getDefault();
+    kernel->device = contextDevice(context)->device;
     const uint32_t *words = static_cast<const uint32_t *>(entry.image);
     size_t count = entry.image_size / sizeof(uint32_t);
     auto pipeline = [&](int index) -> std::unique_ptr<vk::Pipeline> {
@@ -95,117 +121,90 @@ public:
 
   void launch(ContextState &, const CompiledKernel &compiled,
               const attn_launch_args &args) const override;
-
-private:
-  mutable std::once_flag describeOnce_;
-  mutable std::string name_;
-  mutable attn_jit_vulkan_device desc_{};
-  mutable bool usable_ = false;
 };
 
-/// The host-memory path: one launch's device buffers.
-class HostLaunch {
-public:
-  HostLaunch(const vk::Device &device, const attn_problem &p, const attn_launch_args &a)
-      : device_(device), p_(p), a_(a), esize_(elementSize(p.dtype)) {}
-
-  void run(const VulkanKernel &kernel, const attn_jit_kernel &entry);
-
-private:
-  struct Tensor {
-    int64_t dims[4];
-    const attn_tensor *t;
-    int64_t extent;
-  };
-  Tensor tensor(const attn_tensor &t, int64_t n1, int64_t n2, int64_t n3) {
-    Tensor x{{a_.batch, n1, n2, n3}, &t, 0};
-    x.extent = extent(x.dims, t.strides);
-    for (int i = 0; i < 4; ++i)
-      if (t.strides[i] > kMaxIndex)
-        fail(ATTN_STATUS_UNSUPPORTED, "a tensor stride exceeds the Vulkan backend's int32 index");
-    if (x.extent > kMaxIndex)
-      fail(ATTN_STATUS_UNSUPPORTED,
-           format("a tensor spans %lld elements; the Vulkan backend indexes at most %lld",
-                  static_cast<long long>(x.extent), static_cast<long long>(kMaxIndex)));
-    return x;
-  }
-  std::unique_ptr<vk::Buffer> upload(const Tensor &x) {
-    auto buffer = device_.createBuffer(size_t(x.extent) * esize_);
-    if (x.extent)
-      std::memcpy(buffer->mapped(), x.t->data, size_t(x.extent) * esize_);
-    return buffer;
-  }
-  std::unique_ptr<vk::Buffer> upload(const void *data, size_t bytes) {
-    auto buffer = device_.createBuffer(bytes);
-    if (data && bytes)
-      std::memcpy(buffer->mapped(), data, bytes);
-    return buffer;
-  }
-
-  const vk::Device &device_;
-  const attn_problem &p_;
-  const attn_launch_args &a_;
-  size_t esize_;
+/// Where a launch's tensors are: buffers and element offsets (the engine's, or the host path's
+/// staging copies at offset 0), and the batch's longest key length when the host knows it.
+struct Placement {
+  VkBuffer q, k, v, o, lse, entropy, seqlensQ, seqlensKv;
+  int64_t qOffset = 0, kOffset = 0, vOffset = 0, oOffset = 0, lseOffset = 0, entropyOffset = 0,
+          seqlensQOffset = 0, seqlensKvOffset = 0;
+  int64_t maxKv;
 };
 
-void HostLaunch::run(const VulkanKernel &kernel, const attn_jit_kernel &entry) {
-  int64_t B = a_.batch, Sq = a_.seq_q, Skv = a_.seq_kv;
-  int64_t Hq = p_.heads_q, Hkv = p_.heads_kv, D = p_.head_dim, Dv = p_.head_dim_v;
+/// Records and runs the dispatches of one launch (validated shapes and strides in `a`; the data
+/// in `at`).
+void dispatch(const VulkanKernel &kernel, const attn_jit_kernel &entry, const attn_problem &p,
+              const attn_launch_args &a, const Placement &at) {
+  const vk::Device &device = *kernel.device;
+  int64_t B = a.batch, Sq = a.seq_q, Skv = a.seq_kv;
+  int64_t Hq = p.heads_q, Hkv = p.heads_kv, D = p.head_dim, Dv = p.head_dim_v;
   if (B > kMaxGroups)
     fail(ATTN_STATUS_UNSUPPORTED,
          format("batch %lld exceeds the Vulkan backend's %lld", static_cast<long long>(B),
                 static_cast<long long>(kMaxGroups)));
-  if (B * Hq * Sq > kMaxIndex || B * Sq * Hq * Dv > kMaxIndex)
-    fail(ATTN_STATUS_UNSUPPORTED, "the launch's outputs exceed the Vulkan backend's int32 index");
-  Tensor q = tensor(a_.q, Sq, Hq, D), k = tensor(a_.k, Skv, Hkv, D);
-  Tensor v = tensor(a_.v, Skv, Hkv, Dv), o = tensor(a_.o, Sq, Hq, Dv);
+  auto index = [&](const char *name, int64_t offset, int64_t extent) {
+    if (offset + extent > kMaxIndex)
+      fail(ATTN_STATUS_UNSUPPORTED,
+           format("%s spans elements past %lld: the Vulkan backend indexes in int32", name,
+                  static_cast<long long>(kMaxIndex)));
+  };
+  auto tensorExtent = [&](const char *name, const attn_tensor &t, int64_t n1, int64_t n2,
+                          int64_t n3, int64_t offset) {
+    int64_t dims[4] = {B, n1, n2, n3};
+    for (int i = 0; i < 4; ++i)
+      if (t.strides[i] > kMaxIndex)
+        fail(ATTN_STATUS_UNSUPPORTED,
+             format("a stride of %s exceeds the Vulkan backend's int32 index", name));
+    index(name, offset, extent(dims, t.strides));
+  };
+  tensorExtent("q", a.q, Sq, Hq, D, at.qOffset);
+  tensorExtent("k", a.k, Skv, Hkv, D, at.kOffset);
+  tensorExtent("v", a.v, Skv, Hkv, Dv, at.vOffset);
+  tensorExtent("o", a.o, Sq, Hq, Dv, at.oOffset);
+  index("lse", at.lseOffset, B * Hq * Sq);
+  index("entropy", at.entropyOffset, B * Hq * Sq);
 
   // Split-KV decode for launches whose query rows fit one workgroup block, when the keys are
   // long enough to split (as on the CPU: a problem asking for entropy never splits).
-  int64_t maxKv = Skv;
-  if (a_.seqlens_kv) {
-    maxKv = 0;
-    for (int64_t b = 0; b < B; ++b)
-      maxKv = std::max<int64_t>(maxKv, a_.seqlens_kv[b]);
-  }
   const attn_kernel_manifest &m = *entry.manifest;
   int64_t splits = 1;
   if (kernel.decode && !kernel.linear && Sq * Hq <= m.decode_max_rows &&
-      maxKv >= 2 * m.split_keys)
-    splits = std::min({ceilDiv(maxKv, m.split_keys), int64_t(64), kMaxGroups / B});
-  bool decode = splits > 1;
-  int64_t splitKeys = decode ? ceilDiv(ceilDiv(maxKv, splits), m.block_k) * m.block_k : 0;
-  if (decode)
-    splits = ceilDiv(maxKv, splitKeys);
-  if (decode && splits * B * Sq * Hq * Dv > kMaxIndex)
-    decode = false, splits = 1;
+      at.maxKv >= 2 * m.split_keys)
+    splits = std::min({ceilDiv(at.maxKv, m.split_keys), int64_t(64), kMaxGroups / B});
+  int64_t splitKeys = splits > 1 ? ceilDiv(ceilDiv(at.maxKv, splits), m.block_k) * m.block_k : 0;
+  if (splits > 1)
+    splits = ceilDiv(at.maxKv, splitKeys);
+  bool decode = splits > 1 && splits * B * Sq * Hq * Dv <= kMaxIndex;
+  if (!decode)
+    splits = 1;
 
   int32_t params[ATTN_VK_PARAM_COUNT] = {};
   params[ATTN_VK_PARAM_BATCH] = int32_t(B);
   params[ATTN_VK_PARAM_SEQ_Q] = int32_t(Sq);
   params[ATTN_VK_PARAM_SEQ_KV] = int32_t(Skv);
-  params[ATTN_VK_PARAM_HAS_SEQLENS_Q] = a_.seqlens_q != nullptr;
-  params[ATTN_VK_PARAM_HAS_SEQLENS_KV] = a_.seqlens_kv != nullptr;
+  params[ATTN_VK_PARAM_HAS_SEQLENS_Q] = at.seqlensQ != VK_NULL_HANDLE;
+  params[ATTN_VK_PARAM_HAS_SEQLENS_KV] = at.seqlensKv != VK_NULL_HANDLE;
   params[ATTN_VK_PARAM_NUM_SPLITS] = int32_t(splits);
   params[ATTN_VK_PARAM_SPLIT_KEYS] = int32_t(splitKeys);
-  auto address = [&](int first, const Tensor &x) {
-    params[first] = 0; // each tensor is copied to the start of its own buffer
+  auto address = [&](int first, const attn_tensor &t, int64_t offset) {
+    params[first] = int32_t(offset);
     for (int i = 0; i < 3; ++i)
-      params[first + 1 + i] = int32_t(x.t->strides[i]);
+      params[first + 1 + i] = int32_t(t.strides[i]);
   };
-  address(ATTN_VK_PARAM_Q, q);
-  address(ATTN_VK_PARAM_K, k);
-  address(ATTN_VK_PARAM_V, v);
-  address(ATTN_VK_PARAM_O, o);
-
-  auto qBuf = upload(q), kBuf = upload(k), vBuf = upload(v);
-  auto oBuf = device_.createBuffer(size_t(o.extent) * esize_);
-  size_t statBytes = size_t(B * Hq * Sq) * sizeof(float);
-  auto lseBuf = device_.createBuffer(p_.return_lse ? statBytes : 0);
-  auto entBuf = device_.createBuffer(p_.return_entropy ? statBytes : 0);
-  auto lensQ = upload(a_.seqlens_q, a_.seqlens_q ? size_t(B) * 4 : 0);
-  auto lensKv = upload(a_.seqlens_kv, a_.seqlens_kv ? size_t(B) * 4 : 0);
-  auto paramBuf = upload(params, sizeof(params));
+  address(ATTN_VK_PARAM_Q, a.q, at.qOffset);
+  address(ATTN_VK_PARAM_K, a.k, at.kOffset);
+  address(ATTN_VK_PARAM_V, a.v, at.vOffset);
+  address(ATTN_VK_PARAM_O, a.o, at.oOffset);
+  params[ATTN_VK_PARAM_LSE] = int32_t(at.lseOffset);
+  params[ATTN_VK_PARAM_ENTROPY] = int32_t(at.entropyOffset);
+  params[ATTN_VK_PARAM_SEQLENS_Q] = int32_t(at.seqlensQOffset);
+  params[ATTN_VK_PARAM_SEQLENS_KV] = int32_t(at.seqlensKvOffset);
+  auto paramBuf = device.createBuffer(sizeof(params));
+  std::memcpy(paramBuf->mapped(), params, sizeof(params));
+  // Bindings the problem does not use still need a buffer.
+  VkBuffer any = paramBuf->handle();
+  auto or_ = [&](VkBuffer b) { return b ? b : any; };
 
   int64_t rows = m.block_q;
   uint32_t qGroups = uint32_t(std::min(std::max<int64_t>(ceilDiv(Sq, rows), 1), kMaxGroups));
@@ -215,62 +214,109 @@ void HostLaunch::run(const VulkanKernel &kernel, const attn_jit_kernel &entry) {
   if (kernel.linear) {
     int64_t columns = entry.gpu_entries[ATTN_GPU_ENTRY_LINEAR].workgroup_size[0];
     dispatches.push_back({kernel.linear.get(),
-                          {qBuf.get(), kBuf.get(), vBuf.get(), oBuf.get(), lensQ.get(),
-                           lensKv.get(), paramBuf.get()},
+                          {at.q, at.k, at.v, at.o, or_(at.seqlensQ), or_(at.seqlensKv),
+                           paramBuf->handle()},
                           {uint32_t(ceilDiv(Dv, columns)), uint32_t(Hq), uint32_t(B)}});
   } else if (!decode) {
     dispatches.push_back({kernel.main.get(),
-                          {qBuf.get(), kBuf.get(), vBuf.get(), oBuf.get(), lseBuf.get(),
-                           entBuf.get(), lensQ.get(), lensKv.get(), paramBuf.get()},
+                          {at.q, at.k, at.v, at.o, or_(at.lse), or_(at.entropy),
+                           or_(at.seqlensQ), or_(at.seqlensKv), paramBuf->handle()},
                           {qGroups, yGroups, uint32_t(B)}});
   } else {
-    parts = device_.createBuffer(size_t(splits * B * Sq * Hq * Dv) * sizeof(float));
-    partLse = device_.createBuffer(size_t(splits * B * Hq * Sq) * sizeof(float));
+    parts = device.createBuffer(size_t(splits * B * Sq * Hq * Dv) * sizeof(float));
+    partLse = device.createBuffer(size_t(splits * B * Hq * Sq) * sizeof(float));
     dispatches.push_back({kernel.decode.get(),
-                          {qBuf.get(), kBuf.get(), vBuf.get(), parts.get(), partLse.get(),
-                           lensQ.get(), lensKv.get(), paramBuf.get()},
+                          {at.q, at.k, at.v, parts->handle(), partLse->handle(),
+                           or_(at.seqlensQ), or_(at.seqlensKv), paramBuf->handle()},
                           {qGroups, yGroups, uint32_t(splits * B)}});
     uint32_t mergeGroups =
         uint32_t(std::min(std::max<int64_t>(ceilDiv(Sq * Hq, entry.gpu_teams), 1), kMaxGroups));
     dispatches.push_back({kernel.merge.get(),
-                          {parts.get(), partLse.get(), oBuf.get(), lseBuf.get(), lensQ.get(),
-                           paramBuf.get()},
+                          {parts->handle(), partLse->handle(), at.o, or_(at.lse),
+                           or_(at.seqlensQ), paramBuf->handle()},
                           {mergeGroups, 1, uint32_t(B)}});
   }
-  device_.run(dispatches);
+  device.run(dispatches);
+}
+
+/// The host-memory path: inputs copied into staging buffers, outputs copied back.
+void launchFromHost(const VulkanKernel &kernel, const attn_jit_kernel &entry,
+                    const attn_problem &p, const attn_launch_args &a) {
+  const vk::Device &device = *kernel.device;
+  size_t esize = elementSize(p.dtype);
+  int64_t B = a.batch, Sq = a.seq_q, Skv = a.seq_kv, Hq = p.heads_q;
+  auto span = [&](const attn_tensor &t, int64_t n1, int64_t n2, int64_t n3) {
+    int64_t dims[4] = {B, n1, n2, n3};
+    int64_t elements = extent(dims, t.strides);
+    if (elements > kMaxIndex)
+      fail(ATTN_STATUS_UNSUPPORTED,
+           format("a tensor spans %lld elements; the Vulkan backend indexes at most %lld",
+                  static_cast<long long>(elements), static_cast<long long>(kMaxIndex)));
+    return size_t(elements) * esize;
+  };
+  auto upload = [&](const void *data, size_t bytes) {
+    auto buffer = device.createBuffer(bytes);
+    if (data && bytes)
+      std::memcpy(buffer->mapped(), data, bytes);
+    return buffer;
+  };
+  for (int i = 0; i < 4; ++i)
+    for (const attn_tensor *t : {&a.q, &a.k, &a.v, &a.o})
+      if (t->strides[i] > kMaxIndex)
+        fail(ATTN_STATUS_UNSUPPORTED, "a tensor stride exceeds the Vulkan backend's int32 index");
+  auto q = upload(a.q.data, span(a.q, Sq, Hq, p.head_dim));
+  auto k = upload(a.k.data, span(a.k, Skv, p.heads_kv, p.head_dim));
+  auto v = upload(a.v.data, span(a.v, Skv, p.heads_kv, p.head_dim_v));
+  auto o = device.createBuffer(span(a.o, Sq, Hq, p.head_dim_v));
+  size_t statBytes = size_t(B * Hq * Sq) * sizeof(float);
+  auto lse = p.return_lse ? device.createBuffer(statBytes) : nullptr;
+  auto ent = p.return_entropy ? device.createBuffer(statBytes) : nullptr;
+  auto lensQ = a.seqlens_q ? upload(a.seqlens_q, size_t(B) * 4) : nullptr;
+  auto lensKv = a.seqlens_kv ? upload(a.seqlens_kv, size_t(B) * 4) : nullptr;
+  Placement at{q->handle(), k->handle(), v->handle(), o->handle(),
+               lse ? lse->handle() : VK_NULL_HANDLE, ent ? ent->handle() : VK_NULL_HANDLE,
+               lensQ ? lensQ->handle() : VK_NULL_HANDLE,
+               lensKv ? lensKv->handle() : VK_NULL_HANDLE};
+  at.maxKv = Skv;
+  if (a.seqlens_kv) {
+    at.maxKv = 0;
+    for (int64_t b = 0; b < B; ++b)
+      at.maxKv = std::max<int64_t>(at.maxKv, a.seqlens_kv[b]);
+  }
+  dispatch(kernel, entry, p, a, at);
 
   // Only O's own elements go back: the gaps of a strided O belong to the caller.
-  const char *src = static_cast<const char *>(oBuf->mapped());
-  char *dst = static_cast<char *>(a_.o.data);
+  const char *src = static_cast<const char *>(o->mapped());
+  char *dst = static_cast<char *>(a.o.data);
   for (int64_t b = 0; b < B; ++b) {
-    int64_t lq = a_.seqlens_q ? a_.seqlens_q[b] : Sq;
+    int64_t lq = a.seqlens_q ? a.seqlens_q[b] : Sq;
     for (int64_t i = 0; i < lq; ++i)
       for (int64_t h = 0; h < Hq; ++h) {
-        size_t at = size_t(b * a_.o.strides[0] + i * a_.o.strides[1] + h * a_.o.strides[2]);
-        std::memcpy(dst + at * esize_, src + at * esize_, size_t(Dv) * esize_);
+        size_t off = size_t(b * a.o.strides[0] + i * a.o.strides[1] + h * a.o.strides[2]);
+        std::memcpy(dst + off * esize, src + off * esize, size_t(p.head_dim_v) * esize);
       }
   }
   // LSE/entropy: rows i < Lq of each batch entry (the rest are the caller's, as on the CPU).
   auto copyStats = [&](float *out, const vk::Buffer &buf) {
     const float *in = static_cast<const float *>(buf.mapped());
     for (int64_t b = 0; b < B; ++b) {
-      int64_t lq = a_.seqlens_q ? a_.seqlens_q[b] : Sq;
+      int64_t lq = a.seqlens_q ? a.seqlens_q[b] : Sq;
       for (int64_t h = 0; h < Hq; ++h) {
-        size_t at = size_t((b * Hq + h) * Sq);
-        std::memcpy(out + at, in + at, size_t(lq) * sizeof(float));
+        size_t off = size_t((b * Hq + h) * Sq);
+        std::memcpy(out + off, in + off, size_t(lq) * sizeof(float));
       }
     }
   };
-  if (p_.return_lse)
-    copyStats(a_.lse, *lseBuf);
-  if (p_.return_entropy)
-    copyStats(a_.entropy, *entBuf);
+  if (lse)
+    copyStats(a.lse, *lse);
+  if (ent)
+    copyStats(a.entropy, *ent);
 }
 
 void VulkanBackend::launch(ContextState &, const CompiledKernel &compiled,
                            const attn_launch_args &args) const {
   const auto &kernel = *static_cast<const VulkanKernel *>(compiled.device());
-  HostLaunch(*kernel.device, compiled.problem(), args).run(kernel, compiled.entry());
+  launchFromHost(kernel, compiled.entry(), compiled.problem(), args);
 }
 
 } // namespace
@@ -278,6 +324,27 @@ void VulkanBackend::launch(ContextState &, const CompiledKernel &compiled,
 const Backend &vulkanBackend() {
   static const VulkanBackend backend;
   return backend;
+}
+
+void launchOnVulkanBuffers(const CompiledKernel &compiled, const attn_launch_args &shapes,
+                           const attn_vulkan_launch_args &args) {
+  const attn_problem &p = compiled.problem();
+  const auto &kernel = *static_cast<const VulkanKernel *>(compiled.device());
+  size_t esize = elementSize(p.dtype);
+  auto buffer = [](uint64_t handle) { return reinterpret_cast<VkBuffer>(handle); };
+  Placement at{buffer(args.q.buffer), buffer(args.k.buffer), buffer(args.v.buffer),
+               buffer(args.o.buffer), buffer(args.lse.buffer), buffer(args.entropy.buffer),
+               buffer(args.seqlens_q.buffer), buffer(args.seqlens_kv.buffer)};
+  at.qOffset = int64_t(args.q.offset / esize);
+  at.kOffset = int64_t(args.k.offset / esize);
+  at.vOffset = int64_t(args.v.offset / esize);
+  at.oOffset = int64_t(args.o.offset / esize);
+  at.lseOffset = int64_t(args.lse.offset / 4);
+  at.entropyOffset = int64_t(args.entropy.offset / 4);
+  at.seqlensQOffset = int64_t(args.seqlens_q.offset / 4);
+  at.seqlensKvOffset = int64_t(args.seqlens_kv.offset / 4);
+  at.maxKv = args.seq_kv; // the lengths are on the device
+  dispatch(kernel, compiled.entry(), p, shapes, at);
 }
 
 } // namespace attn::rt

@@ -188,6 +188,8 @@ struct Device::Impl {
   bool fullSubgroups = false;
   // vkQueueSubmit needs the queue externally synchronized.
   mutable std::mutex submitMutex;
+  // An engine's device (adopt): its handles are not destroyed here.
+  bool borrowed = false;
 };
 
 namespace {
@@ -224,6 +226,56 @@ Candidate inspect(const Functions &fn, VkPhysicalDevice physical) {
         "vkEnumerateDeviceExtensionProperties", ATTN_STATUS_UNSUPPORTED);
   candidate.extensions.resize(count);
   return candidate;
+}
+
+/// What a physical device supports (the DeviceInfo, limits and memory types of impl), and which
+/// of its optional features come from extensions (before Vulkan 1.2 / 1.3).
+struct Support {
+  bool float16Extension = false, sizeControlExtension = false, fullSubgroups = false;
+};
+
+Support describe(DeviceInfo &info, Device::Impl &impl, const Candidate &candidate,
+                 uint32_t version) {
+  const Functions &fn = impl.fn;
+  Support support;
+  // Core from 1.2 / 1.3; before that, each is an extension that must also be enabled.
+  support.float16Extension = version < VK_API_VERSION_1_2 &&
+                          candidate.hasExtension(VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
+  support.sizeControlExtension = version < VK_API_VERSION_1_3 &&
+                              candidate.hasExtension(VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
+  bool knowsFloat16 = version >= VK_API_VERSION_1_2 || support.float16Extension;
+  bool knowsSizeControl = version >= VK_API_VERSION_1_3 || support.sizeControlExtension;
+
+  auto properties =
+      vkStruct<VkPhysicalDeviceProperties2>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2);
+  auto subgroup = vkStruct<VkPhysicalDeviceSubgroupProperties>(
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES);
+  properties.pNext = &subgroup;
+  fn.vkGetPhysicalDeviceProperties2(impl.physical, &properties);
+  FeatureChain present(knowsFloat16, knowsSizeControl);
+  fn.vkGetPhysicalDeviceFeatures2(impl.physical, &present.core);
+  fn.vkGetPhysicalDeviceMemoryProperties(impl.physical, &impl.memory);
+  impl.limits = properties.properties.limits;
+
+  info.name = properties.properties.deviceName;
+  info.vendorId = properties.properties.vendorID;
+  info.deviceId = properties.properties.deviceID;
+  info.driverVersion = properties.properties.driverVersion;
+  info.apiVersion = properties.properties.apiVersion;
+  info.subgroupSize = subgroup.subgroupSize;
+  info.maxSharedBytes = impl.limits.maxComputeSharedMemorySize;
+  info.maxWorkgroupInvocations = impl.limits.maxComputeWorkGroupInvocations;
+  info.shaderFloat16 = knowsFloat16 && present.float16.shaderFloat16;
+  info.shaderInt16 = present.core.features.shaderInt16;
+  info.storageBuffer16BitAccess = present.storage16.storageBuffer16BitAccess;
+  bool computeOps = subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT;
+  info.subgroupArithmetic =
+      computeOps && (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
+  info.subgroupShuffle =
+      computeOps && (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
+  info.cooperativeMatrix = candidate.hasExtension("VK_KHR_cooperative_matrix");
+  support.fullSubgroups = knowsSizeControl && present.sizeControl.computeFullSubgroups;
+  return support;
 }
 
 } // namespace
@@ -326,44 +378,11 @@ std::shared_ptr<Device> Device::create(int index) {
   }
   impl.queueFamily = static_cast<uint32_t>(candidate.computeFamily);
   uint32_t version = std::min(candidate.properties.apiVersion, instanceVersion);
-  // Core from 1.2 / 1.3; before that, each is an extension that must also be enabled.
-  bool float16Extension = version < VK_API_VERSION_1_2 &&
-                          candidate.hasExtension(VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
-  bool sizeControlExtension = version < VK_API_VERSION_1_3 &&
-                              candidate.hasExtension(VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
-  bool knowsFloat16 = version >= VK_API_VERSION_1_2 || float16Extension;
-  bool knowsSizeControl = version >= VK_API_VERSION_1_3 || sizeControlExtension;
-
-  auto properties =
-      vkStruct<VkPhysicalDeviceProperties2>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2);
-  auto subgroup = vkStruct<VkPhysicalDeviceSubgroupProperties>(
-      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES);
-  properties.pNext = &subgroup;
-  fn.vkGetPhysicalDeviceProperties2(impl.physical, &properties);
-  FeatureChain present(knowsFloat16, knowsSizeControl);
-  fn.vkGetPhysicalDeviceFeatures2(impl.physical, &present.core);
-  fn.vkGetPhysicalDeviceMemoryProperties(impl.physical, &impl.memory);
-  impl.limits = properties.properties.limits;
-
+  Support support = describe(self->info_, impl, candidate, version);
   DeviceInfo &info = self->info_;
-  info.name = properties.properties.deviceName;
-  info.vendorId = properties.properties.vendorID;
-  info.deviceId = properties.properties.deviceID;
-  info.driverVersion = properties.properties.driverVersion;
-  info.apiVersion = properties.properties.apiVersion;
-  info.subgroupSize = subgroup.subgroupSize;
-  info.maxSharedBytes = impl.limits.maxComputeSharedMemorySize;
-  info.maxWorkgroupInvocations = impl.limits.maxComputeWorkGroupInvocations;
-  info.shaderFloat16 = knowsFloat16 && present.float16.shaderFloat16;
-  info.shaderInt16 = present.core.features.shaderInt16;
-  info.storageBuffer16BitAccess = present.storage16.storageBuffer16BitAccess;
-  bool computeOps = subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT;
-  info.subgroupArithmetic =
-      computeOps && (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
-  info.subgroupShuffle =
-      computeOps && (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
-  info.cooperativeMatrix = candidate.hasExtension("VK_KHR_cooperative_matrix");
-  impl.fullSubgroups = knowsSizeControl && present.sizeControl.computeFullSubgroups;
+  bool float16Extension = support.float16Extension;
+  bool sizeControlExtension = support.sizeControlExtension;
+  impl.fullSubgroups = support.fullSubgroups;
 
   // Exactly the features attnc's kernels may use, and only where present: enabling everything
   // present (robustBufferAccess, say) could slow every kernel down.
@@ -403,8 +422,54 @@ std::shared_ptr<Device> Device::create(int index) {
   return self;
 }
 
+std::shared_ptr<Device> Device::adopt(const ExternalDevice &external) {
+  if (!external.instance || !external.physical || !external.device || !external.queue)
+    failInvalid("attn_vulkan_device: instance, physical_device, device and queue must all be set");
+  PFN_vkGetInstanceProcAddr getProcAddr =
+      external.getInstanceProcAddr ? external.getInstanceProcAddr : loaderEntry();
+  std::shared_ptr<Device> self(new Device());
+  self->impl_ = std::make_unique<Impl>();
+  Impl &impl = *self->impl_;
+  impl.borrowed = true;
+  impl.instance = external.instance;
+  impl.physical = external.physical;
+  impl.device = external.device;
+  impl.queue = external.queue;
+  impl.queueFamily = external.queueFamily;
+  Functions &fn = impl.fn;
+#define ATTN_VK_LOAD_INSTANCE(name)                                                                \
+  if (!(fn.name = reinterpret_cast<PFN_##name>(getProcAddr(impl.instance, #name))))                \
+    unavailable("the engine's Vulkan instance lacks " #name);
+  ATTN_VK_INSTANCE_FUNCTIONS(ATTN_VK_LOAD_INSTANCE)
+#undef ATTN_VK_LOAD_INSTANCE
+  Candidate candidate = inspect(fn, impl.physical);
+  if (candidate.properties.apiVersion < VK_API_VERSION_1_1)
+    unavailable(format("the engine's device %s is older than Vulkan 1.1",
+                       candidate.properties.deviceName));
+  Support support = describe(self->info_, impl, candidate, candidate.properties.apiVersion);
+  // Whether the engine enabled computeFullSubgroups is unknown: pipelines do not require it.
+  (void)support;
+#define ATTN_VK_LOAD_DEVICE(name)                                                                  \
+  if (!(fn.name = reinterpret_cast<PFN_##name>(fn.vkGetDeviceProcAddr(impl.device, #name))))       \
+    unavailable("the engine's Vulkan device lacks " #name);
+  ATTN_VK_DEVICE_FUNCTIONS(ATTN_VK_LOAD_DEVICE)
+#undef ATTN_VK_LOAD_DEVICE
+  return self;
+}
+
+ExternalDevice Device::native() const {
+  ExternalDevice handles;
+  handles.instance = impl_->instance;
+  handles.physical = impl_->physical;
+  handles.device = impl_->device;
+  handles.queue = impl_->queue;
+  handles.queueFamily = impl_->queueFamily;
+  handles.getInstanceProcAddr = loaderEntry();
+  return handles;
+}
+
 Device::~Device() {
-  if (!impl_)
+  if (!impl_ || impl_->borrowed)
     return;
   // The functions are null when loading them was what failed.
   if (impl_->device && impl_->fn.vkDestroyDevice)
@@ -592,11 +657,9 @@ void Device::run(const std::vector<Dispatch> &dispatches) const {
     if (dispatch.bindings.size() != dispatch.pipeline->numBindings())
       failInvalid(format("Vulkan: a dispatch binds %zu buffers to a pipeline with %u bindings",
                          dispatch.bindings.size(), dispatch.pipeline->numBindings()));
-    for (const Buffer *buffer : dispatch.bindings) {
-      requireNonNull(buffer, "Dispatch::bindings[i]");
-      if (buffer->device_.get() != this)
-        failInvalid("Vulkan: a dispatch binds a buffer of another device");
-    }
+    for (VkBuffer buffer : dispatch.bindings)
+      if (!buffer)
+        failInvalid("Vulkan: a dispatch binds a null buffer");
     for (int d = 0; d < 3; ++d)
       if (dispatch.groups[d] > impl_->limits.maxComputeWorkGroupCount[d])
         failInvalid(format("Vulkan: %u workgroups in dimension %d exceed the device's limit of %u",
@@ -670,8 +733,8 @@ void Device::run(const std::vector<Dispatch> &dispatches) const {
     write.descriptorCount = static_cast<uint32_t>(dispatches[i].bindings.size());
     write.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     write.pBufferInfo = bufferInfos.data() + bufferInfos.size();
-    for (const Buffer *buffer : dispatches[i].bindings)
-      bufferInfos.push_back({buffer->handle(), 0, VK_WHOLE_SIZE});
+    for (VkBuffer buffer : dispatches[i].bindings)
+      bufferInfos.push_back({buffer, 0, VK_WHOLE_SIZE});
     writes.push_back(write);
   }
   fn.vkUpdateDescriptorSets(device, static_cast<uint32_t>(writes.size()), writes.data(), 0,

@@ -82,12 +82,22 @@ private:
   uint32_t numBindings_ = 0;
 };
 
-/// One dispatch: `bindings[i]` is bound whole to binding i (bindings.size() ==
-/// pipeline->numBindings()).
+/// One dispatch: buffer `bindings[i]` (this device's, or an engine's on it) is bound whole to
+/// binding i (bindings.size() == pipeline->numBindings()).
 struct Dispatch {
   const Pipeline *pipeline = nullptr;
-  std::vector<const Buffer *> bindings;
+  std::vector<VkBuffer> bindings;
   uint32_t groups[3] = {1, 1, 1};
+};
+
+/// A device an engine created: the handles attn_vulkan_device carries.
+struct ExternalDevice {
+  VkInstance instance = VK_NULL_HANDLE;
+  VkPhysicalDevice physical = VK_NULL_HANDLE;
+  VkDevice device = VK_NULL_HANDLE;
+  VkQueue queue = VK_NULL_HANDLE;
+  uint32_t queueFamily = 0;
+  PFN_vkGetInstanceProcAddr getInstanceProcAddr = nullptr; // null: libvulkan.so.1's
 };
 
 class Device : public std::enable_shared_from_this<Device> {
@@ -99,7 +109,15 @@ public:
   /// A new device on the physical device at `index` (-1: the first with a compute queue), for
   /// getDefault and tests (the default is created once per process). Throws as getDefault does.
   static std::shared_ptr<Device> create(int index);
+  /// A Device over an engine's handles, which stay the engine's: never destroyed here, they must
+  /// outlive the Device and everything made from it. What the device supports is queried; the
+  /// engine must have enabled what its kernels use (16-bit storage, shaderFloat16/Int16).
+  /// Throws Error INVALID_ARGUMENT for null handles, UNSUPPORTED for a device older than 1.1.
+  static std::shared_ptr<Device> adopt(const ExternalDevice &external);
   ~Device();
+
+  /// The handles (an adopted device's are the engine's).
+  ExternalDevice native() const;
 
   const DeviceInfo &info() const { return info_; }
 
@@ -114,9 +132,10 @@ public:
   /// and waits. Throws Error INTERNAL_ERROR with the VkResult's name on failure.
   void run(const std::vector<Dispatch> &dispatches) const;
 
+  struct Impl; // the loaded entry points and handles (device.cpp)
+
 private:
   Device() = default;
-  struct Impl;
   std::unique_ptr<Impl> impl_;
   DeviceInfo info_;
   friend class Buffer;

@@ -68,7 +68,7 @@ Dispatch axpy(const Pipeline &pipeline, const Buffer &a, const Buffer &b, const 
               const Buffer &count, uint32_t n) {
   Dispatch dispatch;
   dispatch.pipeline = &pipeline;
-  dispatch.bindings = {&a, &b, &out, &count};
+  dispatch.bindings = {a.handle(), b.handle(), out.handle(), count.handle()};
   dispatch.groups[0] = (n + kWorkgroup - 1) / kWorkgroup;
   return dispatch;
 }
@@ -190,7 +190,7 @@ TEST_F(VulkanDevice, DispatchesAreValidated) {
   auto buffer = device->createBuffer(64);
   Dispatch dispatch;
   dispatch.pipeline = pipeline.get();
-  dispatch.bindings = {buffer.get(), buffer.get()};
+  dispatch.bindings = {buffer->handle(), buffer->handle()};
   try {
     device->run({dispatch});
     FAIL() << "two buffers for four bindings were accepted";

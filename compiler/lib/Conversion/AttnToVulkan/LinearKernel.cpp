@@ -144,8 +144,10 @@ void LinearGen::emit(gpu::GPUFuncOp fn) {
   head = b.create<gpu::BlockIdOp>(gpu::Dimension::y);
   kvHead = e.divs(head, e.index(group));
   bIdx = b.create<gpu::BlockIdOp>(gpu::Dimension::z);
-  Value lq = e.batchLength(seqlensQ, hasQ, bIdx, param(ATTN_VK_PARAM_SEQ_Q));
-  Value lkv = e.batchLength(seqlensKv, hasKv, bIdx, param(ATTN_VK_PARAM_SEQ_KV));
+  Value lq = g.batchLength(seqlensQ, hasQ, param(ATTN_VK_PARAM_SEQLENS_Q), bIdx,
+                           param(ATTN_VK_PARAM_SEQ_Q));
+  Value lkv = g.batchLength(seqlensKv, hasKv, param(ATTN_VK_PARAM_SEQLENS_KV), bIdx,
+                            param(ATTN_VK_PARAM_SEQ_KV));
   Value offset = e.sub(lkv, lq);
 
   qs = g.shared(chunk * headDim);

@@ -45,7 +45,8 @@ void mlir::attn::buildVulkanMergeKernel(OpBuilder &builder, AttentionOp op,
   Value tid = b.create<gpu::ThreadIdOp>(gpu::Dimension::x);
   Value lane = e.rems(tid, e.index(lanes)), team = e.divs(tid, e.index(lanes));
   Value bIdx = b.create<gpu::BlockIdOp>(gpu::Dimension::z);
-  Value lq = e.batchLength(seqlensQ, hasQ, bIdx, seqQ);
+  Value lq = g.batchLength(seqlensQ, hasQ, param(ATTN_VK_PARAM_SEQLENS_Q), bIdx, seqQ);
+  Value lseOffset = param(ATTN_VK_PARAM_LSE);
   Value items = e.mul(seqQ, e.index(heads));
   Value first = e.add(e.mul(b.create<gpu::BlockIdOp>(gpu::Dimension::x), e.index(teams)), team);
   Value stride = e.mul(b.create<gpu::GridDimOp>(gpu::Dimension::x), e.index(teams));
@@ -94,7 +95,8 @@ void mlir::attn::buildVulkanMergeKernel(OpBuilder &builder, AttentionOp op,
       if (s.lse)
         e.ifThen(e.cmpi(CmpIPredicate::eq, lane, e.index(0)), [&] {
           Value at = e.add(e.mul(e.add(e.mul(bIdx, e.index(heads)), head), seqQ), row);
-          b.create<memref::StoreOp>(mergedLse(e, shift, sum), lse, ValueRange{at});
+          b.create<memref::StoreOp>(mergedLse(e, shift, sum), lse,
+                                    ValueRange{e.add(lseOffset, at)});
         });
     });
   });

@@ -65,6 +65,7 @@ private:
   Value q, k, v, o, lse, ent, params;
   Value tid, lane, team, bIdx, head, kvHead, split, batch, seqQ;
   Value qs, ks, vs; // shared memory
+  Value lseOffset, entropyOffset; // of the caller's LSE / entropy (not of decode's partials)
   TensorAddress qAddr, kAddr, vAddr, oAddr;
   // Values of the query block being computed.
   Value row, pos, active;
@@ -113,8 +114,12 @@ void SoftmaxGen::emit(gpu::GPUFuncOp fn) {
   Value teamHead = e.andi(e.cmpi(CmpIPredicate::slt, team, e.index(shape.heads * shape.rows)),
                           e.cmpi(CmpIPredicate::slt, headInGroup, e.index(s.group)));
 
-  Value lq = e.batchLength(seqlensQ, hasQ, bIdx, seqQ);
-  Value lkv = e.batchLength(seqlensKv, hasKv, bIdx, seqKv);
+  Value lq = g.batchLength(seqlensQ, hasQ, param(ATTN_VK_PARAM_SEQLENS_Q), bIdx, seqQ);
+  Value lkv = g.batchLength(seqlensKv, hasKv, param(ATTN_VK_PARAM_SEQLENS_KV), bIdx, seqKv);
+  if (!decode) {
+    lseOffset = param(ATTN_VK_PARAM_LSE);
+    entropyOffset = param(ATTN_VK_PARAM_ENTROPY);
+  }
   Value kvBegin = zero, kvEnd = lkv;
   if (decode) {
     Value chunk = param(ATTN_VK_PARAM_SPLIT_KEYS);
@@ -273,9 +278,10 @@ void SoftmaxGen::writeRow(ValueRange state) {
     return;
   e.ifThen(e.cmpi(CmpIPredicate::eq, lane, e.index(0)), [&] {
     if (writeLse)
-      b.create<memref::StoreOp>(result.lse, lse, ValueRange{statIndex});
+      b.create<memref::StoreOp>(result.lse, lse,
+                                ValueRange{decode ? statIndex : e.add(lseOffset, statIndex)});
     if (s.entropy && !decode)
-      b.create<memref::StoreOp>(result.entropy, ent, ValueRange{statIndex});
+      b.create<memref::StoreOp>(result.entropy, ent, ValueRange{e.add(entropyOffset, statIndex)});
   });
 }
 

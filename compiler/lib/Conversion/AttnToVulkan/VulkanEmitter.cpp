@@ -30,6 +30,16 @@ Value GpuEmitter::loadIndex(Value buf, Value i) {
   return e.indexCast(b.create<memref::LoadOp>(buf, ValueRange{i}));
 }
 
+Value GpuEmitter::batchLength(Value lens, Value has, Value offset, Value batchIndex, Value full) {
+  return e.ifThenElse(
+      has, b.getIndexType(),
+      [&] {
+        Value length = loadIndex(lens, e.add(offset, batchIndex));
+        return SmallVector<Value>{e.mins(e.maxs(length, e.index(0)), full)};
+      },
+      [&] { return SmallVector<Value>{full}; })[0];
+}
+
 TensorAddress GpuEmitter::tensorAddress(Value params, int64_t first) {
   auto at = [&](int64_t i) { return loadIndex(params, e.index(first + i)); };
   return {at(0), at(1), at(2), at(3)};

@@ -40,6 +40,9 @@ public:
   explicit GpuEmitter(ImplicitLocOpBuilder &b) : b(b), e(b, /*guardEmptyLoops=*/true) {}
 
   Value loadIndex(Value buf, Value i);
+  /// Batch b's length: lens[offset + b] clamped to [0, full] when `has`, else full. (Lengths are
+  /// device data the runtime cannot check: clamping keeps every access in bounds.)
+  Value batchLength(Value lens, Value has, Value offset, Value batchIndex, Value full);
   TensorAddress tensorAddress(Value params, int64_t first);
   /// buf[i] as f32 (buf holds `type`: f32, f16 or bf16 as i16).
   Value loadF32(Value buf, Value i, Type type);

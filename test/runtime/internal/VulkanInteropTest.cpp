@@ -1,0 +1,188 @@
+//===- VulkanInteropTest.cpp - Vulkan kernels on an engine's device and buffers ===//
+//
+// attn_context_options.vulkan_device + attn_kernel_launch_vulkan as an engine uses them: here
+// the "engine" is the runtime's own device layer (its handles stand for an engine's VkDevice and
+// queue, its buffers for the engine's VkBuffers), so the test needs no Vulkan code of its own.
+// Tensors sit at non-zero byte offsets inside shared buffers, the output is poisoned first, the
+// lengths are device data, and the result is compared with the float64 oracle.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Oracle/Oracle.h"
+#include "attn/Oracle/TestUtil.h"
+#include "attn/attn_runtime.h"
+#include "core/error.h"
+#include "vulkan/device.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+namespace {
+
+using attn::rt::vk::Device;
+namespace oracle = attn::oracle;
+namespace testutil = attn::testutil;
+
+class VulkanInterop : public ::testing::Test {
+protected:
+  void SetUp() override {
+    try {
+      device = Device::getDefault();
+    } catch (const attn::rt::Error &error) {
+      GTEST_SKIP() << error.what();
+    }
+    attn::rt::vk::ExternalDevice handles = device->native();
+    engine.struct_size = sizeof(engine);
+    engine.instance = handles.instance;
+    engine.physical_device = handles.physical;
+    engine.device = handles.device;
+    engine.queue = handles.queue;
+    engine.queue_family_index = handles.queueFamily;
+    engine.get_instance_proc_addr = reinterpret_cast<void *>(handles.getInstanceProcAddr);
+    attn_context_options options;
+    ASSERT_EQ(attn_context_options_init(&options), ATTN_STATUS_SUCCESS);
+    options.disk_cache = 0;
+    options.vulkan_device = &engine;
+    ASSERT_EQ(attn_context_create(&options, &context), ATTN_STATUS_SUCCESS) << attn_last_error();
+  }
+  void TearDown() override { (void)attn_context_destroy(context); }
+
+  std::shared_ptr<Device> device;
+  attn_vulkan_device engine{};
+  attn_context *context = nullptr;
+};
+
+TEST_F(VulkanInterop, F16OnEngineBuffersMatchesTheOracle) {
+  const int64_t B = 2, Sq = 19, Skv = 75, Hq = 4, Hkv = 2, D = 64;
+  attn_problem p;
+  ASSERT_EQ(attn_problem_init(&p), ATTN_STATUS_SUCCESS);
+  p.target = ATTN_TARGET_VULKAN;
+  p.dtype = ATTN_DTYPE_F16;
+  p.heads_q = Hq;
+  p.heads_kv = Hkv;
+  p.head_dim = p.head_dim_v = D;
+  p.causal = 1;
+  p.return_lse = 1;
+  attn_kernel *kernel = nullptr;
+  attn_status status = attn_kernel_create(context, &p, &kernel);
+  if (status == ATTN_STATUS_UNSUPPORTED)
+    GTEST_SKIP() << attn_last_error();
+  ASSERT_EQ(status, ATTN_STATUS_SUCCESS) << attn_last_error();
+
+  // Q, K and V in one buffer at offsets; O and the LSE in a second; the lengths in a third.
+  const size_t qCount = B * Sq * Hq * D, kvCount = B * Skv * Hkv * D;
+  const size_t qAt = 128, kAt = qAt + 2 * qCount + 64, vAt = kAt + 2 * kvCount + 256;
+  auto inputs = device->createBuffer(vAt + 2 * kvCount);
+  const size_t oAt = 512, lseAt = oAt + 2 * qCount + 32;
+  auto outputs = device->createBuffer(lseAt + 4 * B * Hq * Sq);
+  auto lengths = device->createBuffer(16 + 4 * B);
+  std::vector<double> q(qCount), k(kvCount), v(kvCount);
+  testutil::fillRandom(q, 1);
+  testutil::fillRandom(k, 2);
+  testutil::fillRandom(v, 3);
+  auto store = [&](std::vector<double> &values, char *at) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      uint16_t bits = testutil::floatToHalf(float(values[i]));
+      values[i] = testutil::halfToFloat(bits); // the oracle sees what the kernel reads
+      std::memcpy(at + 2 * i, &bits, 2);
+    }
+  };
+  char *in = static_cast<char *>(inputs->mapped());
+  store(q, in + qAt);
+  store(k, in + kAt);
+  store(v, in + vAt);
+  char *out = static_cast<char *>(outputs->mapped());
+  std::memset(out, 0x7f, outputs->size()); // NaN as f16 and as f32
+  const int32_t seqlensKv[B] = {75, 40};
+  std::memcpy(static_cast<char *>(lengths->mapped()) + 16, seqlensKv, sizeof(seqlensKv));
+
+  attn_vulkan_launch_args args;
+  ASSERT_EQ(attn_vulkan_launch_args_init(&args), ATTN_STATUS_SUCCESS);
+  args.batch = B;
+  args.seq_q = Sq;
+  args.seq_kv = Skv;
+  auto tensor = [](const attn::rt::vk::Buffer &buffer, size_t offset, int64_t s, int64_t h) {
+    attn_vulkan_tensor t{};
+    t.buffer = reinterpret_cast<uint64_t>(buffer.handle());
+    t.offset = offset;
+    t.strides[0] = s * h * D;
+    t.strides[1] = h * D;
+    t.strides[2] = D;
+    t.strides[3] = 1;
+    return t;
+  };
+  args.q = tensor(*inputs, qAt, Sq, Hq);
+  args.k = tensor(*inputs, kAt, Skv, Hkv);
+  args.v = tensor(*inputs, vAt, Skv, Hkv);
+  args.o = tensor(*outputs, oAt, Sq, Hq);
+  args.lse = {reinterpret_cast<uint64_t>(outputs->handle()), lseAt};
+  args.seqlens_kv = {reinterpret_cast<uint64_t>(lengths->handle()), 16};
+  ASSERT_EQ(attn_kernel_launch_vulkan(kernel, &args), ATTN_STATUS_SUCCESS) << attn_last_error();
+
+  oracle::AttentionProblem op;
+  op.batch = B;
+  op.seqQ = Sq;
+  op.seqKv = Skv;
+  op.headsQ = Hq;
+  op.headsKv = Hkv;
+  op.headDim = op.headDimV = D;
+  op.causal = true;
+  op.seqlensKv = {75, 40};
+  std::vector<double> want(qCount), wantLse(B * Hq * Sq);
+  oracle::attention(op, q.data(), k.data(), v.data(), want.data(), wantLse.data(), nullptr);
+  std::vector<double> got(qCount);
+  for (size_t i = 0; i < qCount; ++i) {
+    uint16_t bits;
+    std::memcpy(&bits, out + oAt + 2 * i, 2);
+    got[i] = testutil::halfToFloat(bits);
+  }
+  EXPECT_LE(testutil::relativeFrobeniusError(got.data(), want.data(), qCount), 2e-3);
+  const float *lse = reinterpret_cast<const float *>(out + lseAt);
+  for (size_t i = 0; i < wantLse.size(); ++i)
+    EXPECT_NEAR(lse[i], wantLse[i], 2e-3 * (1 + std::fabs(wantLse[i]))) << i;
+
+  // A host launch of a Vulkan kernel of this context still works (the host path), and the
+  // engine path refuses bad arguments before touching the device.
+  args.o.offset = 3; // not a multiple of 2 bytes
+  EXPECT_EQ(attn_kernel_launch_vulkan(kernel, &args), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(attn_last_error(), "o.offset 3 is not a multiple"), nullptr)
+      << attn_last_error();
+  args.o.offset = oAt;
+  args.lse.buffer = 0; // the problem asks for LSE
+  EXPECT_EQ(attn_kernel_launch_vulkan(kernel, &args), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(attn_last_error(), "lse"), nullptr) << attn_last_error();
+  (void)attn_kernel_destroy(kernel);
+}
+
+TEST_F(VulkanInterop, CpuKernelsAreRefused) {
+  attn_problem p;
+  ASSERT_EQ(attn_problem_init(&p), ATTN_STATUS_SUCCESS);
+  attn_kernel *kernel = nullptr;
+  attn_status status = attn_kernel_create(context, &p, &kernel);
+  if (status == ATTN_STATUS_UNSUPPORTED)
+    GTEST_SKIP() << attn_last_error();
+  ASSERT_EQ(status, ATTN_STATUS_SUCCESS) << attn_last_error();
+  attn_vulkan_launch_args args;
+  ASSERT_EQ(attn_vulkan_launch_args_init(&args), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(attn_kernel_launch_vulkan(kernel, &args), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(attn_last_error(), "not a Vulkan kernel"), nullptr) << attn_last_error();
+  (void)attn_kernel_destroy(kernel);
+}
+
+TEST_F(VulkanInterop, BadDeviceOptionIsRefused) {
+  attn_vulkan_device broken = engine;
+  broken.queue = nullptr;
+  attn_context_options options;
+  ASSERT_EQ(attn_context_options_init(&options), ATTN_STATUS_SUCCESS);
+  options.vulkan_device = &broken;
+  attn_context *other = nullptr;
+  EXPECT_EQ(attn_context_create(&options, &other), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(attn_last_error(), "queue must all be set"), nullptr) << attn_last_error();
+  EXPECT_EQ(other, nullptr);
+}
+
+} // namespace
