@@ -258,14 +258,15 @@ std::vector<CPUKernelConfig> configurations() {
   const int64_t group = 2; // the problems' Hq / Hkv
   for (int64_t width : {4, 8, 16})
     for (auto [blockQ, blockKVectors, decodeRows, splitTiles] :
-         {std::tuple<int64_t, int64_t, int64_t, int64_t>{1, 1, 8, 1}, {3, 3, 64, 4},
+         {std::tuple<int64_t, int64_t, int64_t, int64_t>{1, 1, 8, 1},
+          {3, 3, 64, 4},
           {48, 6, 256, 2}}) {
       CPUKernelConfig c{blockQ, blockKVectors * width, width, decodeRows,
                         splitTiles * blockKVectors * width};
       MLIRContext ctx;
-      bool legal = succeeded(verifyCPUConfigValues(
-          [&] { return mlir::emitError(UnknownLoc::get(&ctx)); }, c.blockQ, c.blockK,
-          c.vectorWidth, c.decodeRows, c.splitKeys, group));
+      bool legal = succeeded(
+          verifyCPUConfigValues([&] { return mlir::emitError(UnknownLoc::get(&ctx)); }, c.blockQ,
+                                c.blockK, c.vectorWidth, c.decodeRows, c.splitKeys, group));
       EXPECT_TRUE(legal) << "the sweep holds an illegal configuration";
       if (legal)
         configs.push_back(c);

@@ -104,8 +104,8 @@ std::vector<Case> shapeCases() {
   causal.return_lse = 1;
   causal.return_entropy = 1;
   for (auto [sq, skv] : {std::pair<int64_t, int64_t>{1, 1}, {1, 129}, {7, 7}, {129, 7}, {129, 300}})
-    cases.push_back(make("causal_sq" + std::to_string(sq) + "_skv" + std::to_string(skv), causal,
-                         1, sq, skv));
+    cases.push_back(
+        make("causal_sq" + std::to_string(sq) + "_skv" + std::to_string(skv), causal, 1, sq, skv));
   cases.push_back(make("causal_fully_masked_rows", causal, 2, 90, 40)); // Sq > Skv
   for (auto [hq, hkv] : {std::pair<int64_t, int64_t>{4, 4}, {8, 2}, {16, 2}, {8, 1}}) {
     attn_problem p = softmaxProblem(ATTN_DTYPE_F16, hq, hkv, 64, 64);
@@ -113,7 +113,8 @@ std::vector<Case> shapeCases() {
     p.return_lse = 1;
     cases.push_back(make("gqa_" + std::to_string(hq) + "_" + std::to_string(hkv), p, 2, 33, 90));
   }
-  attn_problem wide = softmaxProblem(ATTN_DTYPE_F32, 64, 1, 32, 32); // a group wider than a workgroup
+  attn_problem wide =
+      softmaxProblem(ATTN_DTYPE_F32, 64, 1, 32, 32); // a group wider than a workgroup
   cases.push_back(make("gqa_64_1", wide, 1, 5, 70));
   attn_problem strided = softmaxProblem(ATTN_DTYPE_BF16, 4, 2, 64, 64);
   strided.causal = 1;

@@ -28,8 +28,8 @@ using namespace mlir::attn;
 namespace {
 
 struct CompiledKernel {
-  std::unique_ptr<LoadedObject> object; // host code
-  std::optional<VulkanImage> vulkan;    // or device code
+  std::unique_ptr<LoadedObject> object;           // host code
+  std::optional<VulkanImage> vulkan;              // or device code
   const attn_kernel_manifest *manifest = nullptr; // in the object
   attn_softmax_fn softmaxMain = nullptr;
   attn_decode_fn softmaxDecode = nullptr;

@@ -76,8 +76,8 @@ FailureOr<VulkanImage> mlir::attn::compileVulkanModule(ModuleOp module, std::str
   image.hasDecode = attention && !attention.getReturnEntropy();
   // The decode kernel serves launches whose query rows fit one workgroup's block. Linear
   // attention's tiles are its chunk.
-  ManifestTiles tiles{ATTN_TARGET_VULKAN, config->getSubgroupSize(), shape.rows,
-                      config->getBlockK(), shape.rows * heads, config->getSplitKeys()};
+  ManifestTiles tiles{ATTN_TARGET_VULKAN,  config->getSubgroupSize(), shape.rows,
+                      config->getBlockK(), shape.rows * heads,        config->getSplitKeys()};
   if (image.linear) {
     tiles.blockQ = tiles.blockK = config->getChunk();
     tiles.decodeRows = 1;

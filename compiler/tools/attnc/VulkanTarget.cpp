@@ -15,8 +15,8 @@ using namespace mlir::attn;
 bool attnc::compileForVulkan(ModuleOp module, const std::string &device, bool binary,
                              std::string &output, std::string &error) {
   if (!VulkanTargetInfo::fromName(device)) {
-    error = "--vulkan-device must be one of " + std::string(VulkanTargetInfo::kNames) +
-            ", got '" + device + "'";
+    error = "--vulkan-device must be one of " + std::string(VulkanTargetInfo::kNames) + ", got '" +
+            device + "'";
     return false;
   }
   PassManager pm(module.getContext());

@@ -61,14 +61,14 @@ cl::OptionCategory outputCategory("Output");
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("[problems.mlir]"), cl::init(""));
 cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for stdout)"), cl::init("-"),
                                 cl::value_desc("file"), cl::cat(outputCategory));
-cl::opt<Emit> emit("emit", cl::desc("What to emit"), cl::init(Emit::Asm), cl::cat(outputCategory),
-                   cl::values(clEnumValN(Emit::MLIR, "mlir", "the LLVM dialect after lowering"),
-                              clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
-                              clEnumValN(Emit::Asm, "asm", "assembly for the target"),
-                              clEnumValN(Emit::Obj, "obj", "a relocatable object file"),
-                              clEnumValN(Emit::Bundle, "bundle", "a kernel bundle"),
-                              clEnumValN(Emit::SPIRV, "spirv",
-                                         "a SPIR-V module (--target=vulkan)")));
+cl::opt<Emit>
+    emit("emit", cl::desc("What to emit"), cl::init(Emit::Asm), cl::cat(outputCategory),
+         cl::values(clEnumValN(Emit::MLIR, "mlir", "the LLVM dialect after lowering"),
+                    clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
+                    clEnumValN(Emit::Asm, "asm", "assembly for the target"),
+                    clEnumValN(Emit::Obj, "obj", "a relocatable object file"),
+                    clEnumValN(Emit::Bundle, "bundle", "a kernel bundle"),
+                    clEnumValN(Emit::SPIRV, "spirv", "a SPIR-V module (--target=vulkan)")));
 cl::opt<std::string> kernelName("name",
                                 cl::desc("with --emit=obj: prefix the kernel's symbols with NAME_ "
                                          "so that several kernels link into one program"),
@@ -490,7 +490,8 @@ int run(MLIRContext &ctx) {
   };
   bool vulkan = target == "vulkan";
   if (target != "cpu" && !vulkan)
-    return fail({kUserError, "target '" + target + "' is not supported by this attnc (cpu, vulkan)"});
+    return fail(
+        {kUserError, "target '" + target + "' is not supported by this attnc (cpu, vulkan)"});
   if (vulkan && emit != Emit::MLIR && emit != Emit::SPIRV)
     return fail({kUserError, "--target=vulkan emits mlir or spirv"});
   if (!vulkan && emit == Emit::SPIRV)

@@ -95,7 +95,7 @@ enum {
   ATTN_VK_PARAM_K = 11,
   ATTN_VK_PARAM_V = 15,
   ATTN_VK_PARAM_O = 19,
-  ATTN_VK_PARAM_LSE = 23,        /* element offsets of LSE, entropy and the seqlens arrays */
+  ATTN_VK_PARAM_LSE = 23, /* element offsets of LSE, entropy and the seqlens arrays */
   ATTN_VK_PARAM_ENTROPY = 24,
   ATTN_VK_PARAM_SEQLENS_Q = 25,
   ATTN_VK_PARAM_SEQLENS_KV = 26,

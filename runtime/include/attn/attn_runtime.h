@@ -310,8 +310,8 @@ typedef struct attn_vulkan_launch_args {
                                               are clamped to [0, seq_q] / [0, seq_kv]) */
 } attn_vulkan_launch_args;
 
-ATTN_API ATTN_NODISCARD attn_status attn_vulkan_launch_args_init_sized(attn_vulkan_launch_args *args,
-                                                                       size_t struct_size);
+ATTN_API ATTN_NODISCARD attn_status
+attn_vulkan_launch_args_init_sized(attn_vulkan_launch_args *args, size_t struct_size);
 static inline ATTN_NODISCARD attn_status
 attn_vulkan_launch_args_init(attn_vulkan_launch_args *args) {
   return attn_vulkan_launch_args_init_sized(args, sizeof(attn_vulkan_launch_args));

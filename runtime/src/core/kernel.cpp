@@ -31,9 +31,8 @@ ATTN_API attn_status attn_kernel_create(attn_context *context, const attn_proble
     attn_problem normalized = validateProblem(problem);
     auto kernel = std::make_unique<attn_kernel>();
     kernel->context = context->state;
-    kernel->compiled =
-        context->state->kernels().getOrCompile(*context->state, normalized,
-                                               context->state->compileOptions());
+    kernel->compiled = context->state->kernels().getOrCompile(*context->state, normalized,
+                                                              context->state->compileOptions());
     *out_kernel = kernel.release();
     return ATTN_STATUS_SUCCESS;
   });
@@ -74,7 +73,7 @@ ATTN_API attn_status attn_kernel_launch(attn_kernel *kernel, const attn_launch_a
 }
 
 ATTN_API attn_status attn_vulkan_launch_args_init_sized(attn_vulkan_launch_args *args,
-                                                       size_t struct_size) {
+                                                        size_t struct_size) {
   return guard([&] {
     requireNonNull(args, "args");
     if (struct_size < sizeof(attn_vulkan_launch_args))
@@ -112,8 +111,8 @@ ATTN_API attn_status attn_kernel_launch_vulkan(attn_kernel *kernel,
       const char *name;
       const attn_vulkan_tensor &tensor;
     };
-    for (Named t : {Named{"q", args->q}, Named{"k", args->k}, Named{"v", args->v},
-                    Named{"o", args->o}}) {
+    for (Named t :
+         {Named{"q", args->q}, Named{"k", args->k}, Named{"v", args->v}, Named{"o", args->o}}) {
       if (!t.tensor.buffer)
         failInvalid(format("attn_vulkan_launch_args.%s.buffer is 0", t.name));
       if (t.tensor.offset % esize)

@@ -51,7 +51,7 @@ private:
   attn_problem problem_;
   attn_jit_kernel entry_;
   std::shared_ptr<const void> device_; // released before the plugin's code
-  std::function<void()> release_; // gives the code back (the plugin's handle, or dlclose)
+  std::function<void()> release_;      // gives the code back (the plugin's handle, or dlclose)
 };
 
 struct CacheCounters {
@@ -66,9 +66,8 @@ public:
   /// The kernel for a normalized problem: from memory, or compiled by the
   /// plugin with the context's options (the same for every call on one cache).
   /// Throws Error. Thread-safe.
-  std::shared_ptr<const CompiledKernel> getOrCompile(ContextState &context,
-                                                     const attn_problem &problem,
-                                                     const CompileOptions &options);
+  std::shared_ptr<const CompiledKernel>
+  getOrCompile(ContextState &context, const attn_problem &problem, const CompileOptions &options);
 
   const CacheCounters &counters() const { return counters_; }
 

@@ -95,8 +95,7 @@ std::string manifestDefect(const attn_problem &problem, const attn_jit_kernel &k
                   m->attnc_major, m->attnc_minor, m->attnc_patch, ATTN_VERSION_MAJOR,
                   ATTN_VERSION_MINOR);
   if (m->target != problem.target)
-    return format("was built for target %d, not the problem's %d", m->target,
-                  int(problem.target));
+    return format("was built for target %d, not the problem's %d", m->target, int(problem.target));
   if (m->target == ATTN_TARGET_CPU && m->vector_width != 4 && m->vector_width != 8 &&
       m->vector_width != 16)
     return format("names a vector width of %u (expected 4, 8 or 16)", m->vector_width);

@@ -213,35 +213,35 @@ void dispatch(const VulkanKernel &kernel, const attn_jit_kernel &entry, const at
   std::unique_ptr<vk::Buffer> parts, partLse;
   if (kernel.linear) {
     int64_t columns = entry.gpu_entries[ATTN_GPU_ENTRY_LINEAR].workgroup_size[0];
-    dispatches.push_back({kernel.linear.get(),
-                          {at.q, at.k, at.v, at.o, or_(at.seqlensQ), or_(at.seqlensKv),
-                           paramBuf->handle()},
-                          {uint32_t(ceilDiv(Dv, columns)), uint32_t(Hq), uint32_t(B)}});
+    dispatches.push_back(
+        {kernel.linear.get(),
+         {at.q, at.k, at.v, at.o, or_(at.seqlensQ), or_(at.seqlensKv), paramBuf->handle()},
+         {uint32_t(ceilDiv(Dv, columns)), uint32_t(Hq), uint32_t(B)}});
   } else if (!decode) {
     dispatches.push_back({kernel.main.get(),
-                          {at.q, at.k, at.v, at.o, or_(at.lse), or_(at.entropy),
-                           or_(at.seqlensQ), or_(at.seqlensKv), paramBuf->handle()},
+                          {at.q, at.k, at.v, at.o, or_(at.lse), or_(at.entropy), or_(at.seqlensQ),
+                           or_(at.seqlensKv), paramBuf->handle()},
                           {qGroups, yGroups, uint32_t(B)}});
   } else {
     parts = device.createBuffer(size_t(splits * B * Sq * Hq * Dv) * sizeof(float));
     partLse = device.createBuffer(size_t(splits * B * Hq * Sq) * sizeof(float));
     dispatches.push_back({kernel.decode.get(),
-                          {at.q, at.k, at.v, parts->handle(), partLse->handle(),
-                           or_(at.seqlensQ), or_(at.seqlensKv), paramBuf->handle()},
+                          {at.q, at.k, at.v, parts->handle(), partLse->handle(), or_(at.seqlensQ),
+                           or_(at.seqlensKv), paramBuf->handle()},
                           {qGroups, yGroups, uint32_t(splits * B)}});
     uint32_t mergeGroups =
         uint32_t(std::min(std::max<int64_t>(ceilDiv(Sq * Hq, entry.gpu_teams), 1), kMaxGroups));
     dispatches.push_back({kernel.merge.get(),
-                          {parts->handle(), partLse->handle(), at.o, or_(at.lse),
-                           or_(at.seqlensQ), paramBuf->handle()},
+                          {parts->handle(), partLse->handle(), at.o, or_(at.lse), or_(at.seqlensQ),
+                           paramBuf->handle()},
                           {mergeGroups, 1, uint32_t(B)}});
   }
   device.run(dispatches);
 }
 
 /// The host-memory path: inputs copied into staging buffers, outputs copied back.
-void launchFromHost(const VulkanKernel &kernel, const attn_jit_kernel &entry,
-                    const attn_problem &p, const attn_launch_args &a) {
+void launchFromHost(const VulkanKernel &kernel, const attn_jit_kernel &entry, const attn_problem &p,
+                    const attn_launch_args &a) {
   const vk::Device &device = *kernel.device;
   size_t esize = elementSize(p.dtype);
   int64_t B = a.batch, Sq = a.seq_q, Skv = a.seq_kv, Hq = p.heads_q;
@@ -273,8 +273,12 @@ void launchFromHost(const VulkanKernel &kernel, const attn_jit_kernel &entry,
   auto ent = p.return_entropy ? device.createBuffer(statBytes) : nullptr;
   auto lensQ = a.seqlens_q ? upload(a.seqlens_q, size_t(B) * 4) : nullptr;
   auto lensKv = a.seqlens_kv ? upload(a.seqlens_kv, size_t(B) * 4) : nullptr;
-  Placement at{q->handle(), k->handle(), v->handle(), o->handle(),
-               lse ? lse->handle() : VK_NULL_HANDLE, ent ? ent->handle() : VK_NULL_HANDLE,
+  Placement at{q->handle(),
+               k->handle(),
+               v->handle(),
+               o->handle(),
+               lse ? lse->handle() : VK_NULL_HANDLE,
+               ent ? ent->handle() : VK_NULL_HANDLE,
                lensQ ? lensQ->handle() : VK_NULL_HANDLE,
                lensKv ? lensKv->handle() : VK_NULL_HANDLE};
   at.maxKv = Skv;
@@ -332,8 +336,9 @@ void launchOnVulkanBuffers(const CompiledKernel &compiled, const attn_launch_arg
   const auto &kernel = *static_cast<const VulkanKernel *>(compiled.device());
   size_t esize = elementSize(p.dtype);
   auto buffer = [](uint64_t handle) { return reinterpret_cast<VkBuffer>(handle); };
-  Placement at{buffer(args.q.buffer), buffer(args.k.buffer), buffer(args.v.buffer),
-               buffer(args.o.buffer), buffer(args.lse.buffer), buffer(args.entropy.buffer),
+  Placement at{buffer(args.q.buffer),         buffer(args.k.buffer),
+               buffer(args.v.buffer),         buffer(args.o.buffer),
+               buffer(args.lse.buffer),       buffer(args.entropy.buffer),
                buffer(args.seqlens_q.buffer), buffer(args.seqlens_kv.buffer)};
   at.qOffset = int64_t(args.q.offset / esize);
   at.kOffset = int64_t(args.k.offset / esize);

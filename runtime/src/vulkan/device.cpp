@@ -240,9 +240,10 @@ Support describe(DeviceInfo &info, Device::Impl &impl, const Candidate &candidat
   Support support;
   // Core from 1.2 / 1.3; before that, each is an extension that must also be enabled.
   support.float16Extension = version < VK_API_VERSION_1_2 &&
-                          candidate.hasExtension(VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
-  support.sizeControlExtension = version < VK_API_VERSION_1_3 &&
-                              candidate.hasExtension(VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
+                             candidate.hasExtension(VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
+  support.sizeControlExtension =
+      version < VK_API_VERSION_1_3 &&
+      candidate.hasExtension(VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
   bool knowsFloat16 = version >= VK_API_VERSION_1_2 || support.float16Extension;
   bool knowsSizeControl = version >= VK_API_VERSION_1_3 || support.sizeControlExtension;
 
@@ -444,8 +445,8 @@ std::shared_ptr<Device> Device::adopt(const ExternalDevice &external) {
 #undef ATTN_VK_LOAD_INSTANCE
   Candidate candidate = inspect(fn, impl.physical);
   if (candidate.properties.apiVersion < VK_API_VERSION_1_1)
-    unavailable(format("the engine's device %s is older than Vulkan 1.1",
-                       candidate.properties.deviceName));
+    unavailable(
+        format("the engine's device %s is older than Vulkan 1.1", candidate.properties.deviceName));
   Support support = describe(self->info_, impl, candidate, candidate.properties.apiVersion);
   // Whether the engine enabled computeFullSubgroups is unknown: pipelines do not require it.
   (void)support;

@@ -28,12 +28,12 @@ struct VulkanPipelineOptions : public PassPipelineOptions<VulkanPipelineOptions>
   Option<int64_t> subgroupSize{*this, "subgroup-size",
                                llvm::cl::desc("the device's subgroup size (0 = the named one's)"),
                                llvm::cl::init(0)};
-  Option<int64_t> maxSharedBytes{*this, "max-shared-bytes",
-                                 llvm::cl::desc("shared memory per workgroup (0 = the named one's)"),
-                                 llvm::cl::init(0)};
-  Option<int64_t> maxWorkgroupSize{*this, "max-workgroup-size",
-                                   llvm::cl::desc("invocations per workgroup (0 = the named one's)"),
-                                   llvm::cl::init(0)};
+  Option<int64_t> maxSharedBytes{
+      *this, "max-shared-bytes",
+      llvm::cl::desc("shared memory per workgroup (0 = the named one's)"), llvm::cl::init(0)};
+  Option<int64_t> maxWorkgroupSize{
+      *this, "max-workgroup-size",
+      llvm::cl::desc("invocations per workgroup (0 = the named one's)"), llvm::cl::init(0)};
   Option<int64_t> float16{*this, "float16",
                           llvm::cl::desc("16-bit storage and shaderFloat16: 1, 0 (-1 = the named "
                                          "device's)"),
@@ -54,8 +54,7 @@ void buildVulkanLoweringPipeline(OpPassManager &pm);
 
 /// The SPIR-V binary of the spirv.module that attn-lower-to-vulkan left in `module`; false (with
 /// `error` set) when there is none or serialization fails.
-bool serializeVulkanKernels(ModuleOp module, SmallVectorImpl<uint32_t> &words,
-                            std::string &error);
+bool serializeVulkanKernels(ModuleOp module, SmallVectorImpl<uint32_t> &words, std::string &error);
 
 /// Registers every attnc pipeline by name.
 void registerAttnPipelines();

@@ -31,8 +31,7 @@ static int32_t featureMapOf(FeatureMap map) {
 FailureOr<attn_kernel_manifest> mlir::attn::buildKernelManifest(Operation *op,
                                                                 const CPUKernelConfig &config) {
   return buildKernelManifest(op, ManifestTiles{ATTN_TARGET_CPU, config.vectorWidth, config.blockQ,
-                                               config.blockK, config.decodeRows,
-                                               config.splitKeys});
+                                               config.blockK, config.decodeRows, config.splitKeys});
 }
 
 FailureOr<attn_kernel_manifest> mlir::attn::buildKernelManifest(Operation *op,

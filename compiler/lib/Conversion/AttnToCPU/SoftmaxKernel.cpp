@@ -17,8 +17,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "attn/Conversion/Common/AttentionLogic.h"
 #include "attn/Conversion/AttnToCPU/Kernels.h"
+#include "attn/Conversion/Common/AttentionLogic.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"

@@ -41,15 +41,15 @@ struct AttnConfigureVulkanPass : attn::impl::AttnConfigureVulkanBase<AttnConfigu
       if (!isa<AttentionOp, LinearAttentionOp>(op))
         return WalkResult::advance();
       if (!vulkan) {
-        op->emitError() << "cannot configure: unknown Vulkan device '" << device
-                        << "' (expected " << VulkanTargetInfo::kNames << ")";
+        op->emitError() << "cannot configure: unknown Vulkan device '" << device << "' (expected "
+                        << VulkanTargetInfo::kNames << ")";
         return WalkResult::interrupt();
       }
       if (std::optional<VulkanConfigAttr> given = getVulkanConfig(op)) {
         std::string defect = vulkanConfigDefect(op, *given, *vulkan);
         if (!defect.empty()) {
-          op->emitError() << "'" << kVulkanConfigAttrName << "' cannot run on this device: "
-                          << defect;
+          op->emitError() << "'" << kVulkanConfigAttrName
+                          << "' cannot run on this device: " << defect;
           return WalkResult::interrupt();
         }
         return WalkResult::advance();

@@ -39,8 +39,8 @@ spirv::TargetEnvAttr targetEnv(MLIRContext *ctx, Type element, int64_t subgroupS
       /*subgroup_size=*/subgroupSize, /*min_subgroup_size=*/std::nullopt,
       /*max_subgroup_size=*/std::nullopt, /*cooperative_matrix_properties_khr=*/ArrayAttr(),
       /*cooperative_matrix_properties_nv=*/ArrayAttr());
-  return spirv::TargetEnvAttr::get(vce, limits, spirv::ClientAPI::Vulkan,
-                                   spirv::Vendor::Unknown, spirv::DeviceType::Unknown,
+  return spirv::TargetEnvAttr::get(vce, limits, spirv::ClientAPI::Vulkan, spirv::Vendor::Unknown,
+                                   spirv::DeviceType::Unknown,
                                    spirv::TargetEnvAttr::kUnknownDeviceID);
 }
 

@@ -63,9 +63,8 @@ std::string mlir::attn::vulkanConfigDefect(Operation *op, VulkanConfigAttr confi
   return text;
 }
 
-FailureOr<VulkanConfigAttr> mlir::attn::chooseVulkanConfig(Operation *op,
-                                                           const VulkanTargetInfo &target,
-                                                           std::string &why) {
+FailureOr<VulkanConfigAttr>
+mlir::attn::chooseVulkanConfig(Operation *op, const VulkanTargetInfo &target, std::string &why) {
   const VulkanTargetInfo::Device &device = target.device();
   Dims dims = dimsOf(op);
   int64_t lanes = device.subgroupSize;
@@ -90,9 +89,9 @@ FailureOr<VulkanConfigAttr> mlir::attn::chooseVulkanConfig(Operation *op,
       if (2 * vulkanLinearSharedBytes(dims.headDim, candidate) <= device.maxSharedBytes)
         chunk = candidate;
   }
-  auto config = VulkanConfigAttr::getChecked(
-      [&] { return op->emitError(); }, op->getContext(), lanes, teams, blockK,
-      std::max<int64_t>(512, blockK) / blockK * blockK, chunk);
+  auto config =
+      VulkanConfigAttr::getChecked([&] { return op->emitError(); }, op->getContext(), lanes, teams,
+                                   blockK, std::max<int64_t>(512, blockK) / blockK * blockK, chunk);
   if (!config) {
     why = "no valid Vulkan configuration for this device";
     return failure();

@@ -16,8 +16,8 @@
 
 #include "VulkanEmitter.h"
 
-#include "attn/Conversion/Common/AttentionLogic.h"
 #include "attn/Conversion/AttnToVulkan/VulkanKernels.h"
+#include "attn/Conversion/Common/AttentionLogic.h"
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -57,9 +57,7 @@ private:
   State fold(const State &s, Value k0, Value n);
   /// Folds keys [k0, k1) in staged chunks.
   State absorb(const State &s, Value k0, Value k1);
-  Value loadV(Value j) {
-    return g.loadF32(v, e.add(vAddr.at(e, bIdx, j, kvHead), column), elt);
-  }
+  Value loadV(Value j) { return g.loadF32(v, e.add(vAddr.at(e, bIdx, j, kvHead), column), elt); }
 
   ImplicitLocOpBuilder &b;
   KernelEmitter e;
@@ -103,12 +101,12 @@ LinearGen::State LinearGen::fold(const State &s, Value k0, Value n) {
   });
   if (normalize)
     e.loop(tid, e.index(headDim), e.index(invocations), [&](Value d) {
-      Value sum = e.loop(e.index(0), n, e.index(1), ValueRange{e.f32(0.0)},
-                         [&](Value j, ValueRange acc) {
-                           Value at = e.add(e.mul(j, e.index(headDim)), d);
-                           Value x = b.create<memref::LoadOp>(ks, ValueRange{at});
-                           return SmallVector<Value>{e.addf(acc[0], x)};
-                         })[0];
+      Value sum =
+          e.loop(e.index(0), n, e.index(1), ValueRange{e.f32(0.0)}, [&](Value j, ValueRange acc) {
+            Value at = e.add(e.mul(j, e.index(headDim)), d);
+            Value x = b.create<memref::LoadOp>(ks, ValueRange{at});
+            return SmallVector<Value>{e.addf(acc[0], x)};
+          })[0];
       Value old = b.create<memref::LoadOp>(z, ValueRange{d});
       b.create<memref::StoreOp>(e.addf(old, sum), z, ValueRange{d});
     });
@@ -210,36 +208,33 @@ void LinearGen::emit(gpu::GPUFuncOp fn) {
       });
     if (normalize)
       e.loop(tid, e.index(chunk), e.index(invocations), [&](Value r) {
-        b.create<memref::StoreOp>(dot(qs, e.mul(r, e.index(headDim)), z, zero), zq,
-                                  ValueRange{r});
+        b.create<memref::StoreOp>(dot(qs, e.mul(r, e.index(headDim)), z, zero), zq, ValueRange{r});
       });
     g.barrier();
     e.loop(zero, rows, e.index(1), [&](Value r) {
       Value base = e.mul(r, e.index(headDim));
       Value num = e.f32(0.0);
       for (int64_t d = 0; d < headDim; ++d)
-        num = e.addf(num, e.mulf(b.create<memref::LoadOp>(qs, ValueRange{e.add(base, e.index(d))}),
-                                 s[d]));
+        num = e.addf(
+            num, e.mulf(b.create<memref::LoadOp>(qs, ValueRange{e.add(base, e.index(d))}), s[d]));
       Value den = normalize ? b.create<memref::LoadOp>(zq, ValueRange{r}).getResult() : e.f32(0.0);
       if (causal) {
         Value pos = e.add(e.add(i0, r), offset);
-        SmallVector<Value> sums = e.loop(
-            zero, diag, e.index(1), ValueRange{num, den}, [&](Value j, ValueRange acc2) {
+        SmallVector<Value> sums =
+            e.loop(zero, diag, e.index(1), ValueRange{num, den}, [&](Value j, ValueRange acc2) {
               Value key = e.add(diagBegin, j);
               Value visible = e.cmpi(CmpIPredicate::sle, key, pos);
-              Value a = b.create<memref::LoadOp>(
-                  scores, ValueRange{e.add(e.mul(r, e.index(chunk)), j)});
+              Value a =
+                  b.create<memref::LoadOp>(scores, ValueRange{e.add(e.mul(r, e.index(chunk)), j)});
               a = e.select(visible, a, e.f32(0.0));
-              return SmallVector<Value>{e.addf(acc2[0], e.mulf(a, loadV(key))),
-                                        e.addf(acc2[1], a)};
+              return SmallVector<Value>{e.addf(acc2[0], e.mulf(a, loadV(key))), e.addf(acc2[1], a)};
             });
         num = sums[0];
         den = sums[1];
       }
       Value out = normalize ? e.divf(num, e.addf(den, e.f32(1e-6))) : num;
-      e.ifThen(active, [&] {
-        g.storeF32(out, o, e.add(oAddr.at(e, bIdx, e.add(i0, r), head), col), elt);
-      });
+      e.ifThen(active,
+               [&] { g.storeF32(out, o, e.add(oAddr.at(e, bIdx, e.add(i0, r), head), col), elt); });
     });
     if (causal)
       s = fold(s, diagBegin, diag); // z's readers (zq) are behind the last barrier

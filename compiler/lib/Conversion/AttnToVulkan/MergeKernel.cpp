@@ -7,8 +7,8 @@
 
 #include "VulkanEmitter.h"
 
-#include "attn/Conversion/Common/AttentionLogic.h"
 #include "attn/Conversion/AttnToVulkan/VulkanKernels.h"
+#include "attn/Conversion/Common/AttentionLogic.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 
@@ -27,8 +27,8 @@ void mlir::attn::buildVulkanMergeKernel(OpBuilder &builder, AttentionOp op,
   int64_t heads = s.group * s.headsKv, dvSlots = llvm::divideCeil(s.headDimV, lanes);
   SmallVector<Type> args = {buffer(f32), buffer(f32), buffer(storageType(s.elementType)),
                             buffer(f32), buffer(i32), buffer(i32)};
-  gpu::GPUFuncOp fn = createVulkanKernel(builder, op.getLoc(), kVulkanMergeName, args,
-                                         teams * lanes);
+  gpu::GPUFuncOp fn =
+      createVulkanKernel(builder, op.getLoc(), kVulkanMergeName, args, teams * lanes);
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(&fn.getBody().front());
   ImplicitLocOpBuilder b(op.getLoc(), builder);
@@ -68,27 +68,25 @@ void mlir::attn::buildVulkanMergeKernel(OpBuilder &builder, AttentionOp op,
       auto weight = [&](Value p) {
         return b.create<math::ExpOp>(e.subf(partLse(p), shift.shift)).getResult();
       };
-      Value sum = e.loop(e.index(0), numSplits, e.index(1), ValueRange{zero},
-                         [&](Value p, ValueRange acc) {
-                           return SmallVector<Value>{e.addf(acc[0], weight(p))};
-                         })[0];
+      Value sum =
+          e.loop(e.index(0), numSplits, e.index(1), ValueRange{zero}, [&](Value p, ValueRange acc) {
+            return SmallVector<Value>{e.addf(acc[0], weight(p))};
+          })[0];
       Value inv = e.select(shift.any, e.divf(e.f32(1.0), sum), zero);
       Value outBase = oAddr.at(e, bIdx, row, head);
       for (int64_t c = 0; c < dvSlots; ++c) {
         Value col = e.add(lane, e.index(c * lanes));
         e.ifThen(e.cmpi(CmpIPredicate::slt, col, e.index(s.headDimV)), [&] {
-          Value acc = e.loop(e.index(0), numSplits, e.index(1), ValueRange{zero},
-                             [&](Value p, ValueRange carried) {
-                               Value at = e.add(
-                                   e.mul(e.add(e.mul(e.add(e.mul(part(p), seqQ), row),
-                                                     e.index(heads)),
-                                               head),
-                                         e.index(s.headDimV)),
-                                   col);
-                               Value x = b.create<memref::LoadOp>(parts, ValueRange{at});
-                               return SmallVector<Value>{
-                                   e.addf(carried[0], e.mulf(e.mulf(weight(p), inv), x))};
-                             })[0];
+          Value acc = e.loop(
+              e.index(0), numSplits, e.index(1), ValueRange{zero},
+              [&](Value p, ValueRange carried) {
+                Value at = e.add(
+                    e.mul(e.add(e.mul(e.add(e.mul(part(p), seqQ), row), e.index(heads)), head),
+                          e.index(s.headDimV)),
+                    col);
+                Value x = b.create<memref::LoadOp>(parts, ValueRange{at});
+                return SmallVector<Value>{e.addf(carried[0], e.mulf(e.mulf(weight(p), inv), x))};
+              })[0];
           g.storeF32(acc, o, e.add(outBase, col), s.elementType);
         });
       }

@@ -18,8 +18,8 @@
 
 #include "VulkanEmitter.h"
 
-#include "attn/Conversion/Common/AttentionLogic.h"
 #include "attn/Conversion/AttnToVulkan/VulkanKernels.h"
+#include "attn/Conversion/Common/AttentionLogic.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 
@@ -64,7 +64,7 @@ private:
   // Arguments and values of the whole kernel.
   Value q, k, v, o, lse, ent, params;
   Value tid, lane, team, bIdx, head, kvHead, split, batch, seqQ;
-  Value qs, ks, vs; // shared memory
+  Value qs, ks, vs;               // shared memory
   Value lseOffset, entropyOffset; // of the caller's LSE / entropy (not of decode's partials)
   TensorAddress qAddr, kAddr, vAddr, oAddr;
   // Values of the query block being computed.
@@ -159,9 +159,10 @@ void SoftmaxGen::emit(gpu::GPUFuncOp fn) {
       SmallVector<Value> init = {e.f32(-std::numeric_limits<double>::infinity()), e.f32(0.0),
                                  e.f32(0.0)};
       init.append(dvSlots, e.f32(0.0));
-      SmallVector<Value> state = forEachTile(
-          e, range, blockK, init,
-          [&](Value j0, Value n, ValueRange carried) { return visitTile(j0, n, carried); });
+      SmallVector<Value> state =
+          forEachTile(e, range, blockK, init, [&](Value j0, Value n, ValueRange carried) {
+            return visitTile(j0, n, carried);
+          });
       e.ifThen(active, [&] { writeRow(state); });
     });
   });
@@ -195,10 +196,9 @@ SmallVector<Value> SoftmaxGen::visitTile(Value j0, Value n, ValueRange state) {
   return e.ifThenElse(
       active, types,
       [&] {
-        return e.loop(e.index(0), e.ceildiv(n, e.index(lanes)), e.index(1), state,
-                      [&](Value sub, ValueRange carried) {
-                        return scoreSubtile(j0, n, sub, carried);
-                      });
+        return e.loop(
+            e.index(0), e.ceildiv(n, e.index(lanes)), e.index(1), state,
+            [&](Value sub, ValueRange carried) { return scoreSubtile(j0, n, sub, carried); });
       },
       [&] { return SmallVector<Value>(state); });
 }
@@ -219,8 +219,8 @@ SmallVector<Value> SoftmaxGen::scoreSubtile(Value j0, Value n, Value sub, ValueR
   }
   Value valid = e.cmpi(CmpIPredicate::slt, jj, n);
   if (s.mask.masked())
-    valid = e.andi(valid, keyVisible(e, s.mask, e.add(j0, jj), pos,
-                                     [&](int64_t c) { return e.index(c); }));
+    valid = e.andi(
+        valid, keyVisible(e, s.mask, e.add(j0, jj), pos, [&](int64_t c) { return e.index(c); }));
   score = e.select(valid, score, negInf);
 
   Value m = state[0], l = state[1], t = state[2];
@@ -228,7 +228,8 @@ SmallVector<Value> SoftmaxGen::scoreSubtile(Value j0, Value n, Value sub, ValueR
   Value p = b.create<math::ExpOp>(e.subf(score, step.shift));
   SmallVector<Value> next = {step.newMax, e.addf(e.mulf(l, step.rescale), g.subgroupSum(p)), t};
   if (s.entropy)
-    next[2] = e.addf(e.mulf(t, step.rescale), g.subgroupSum(e.select(valid, e.mulf(p, score), zero)));
+    next[2] =
+        e.addf(e.mulf(t, step.rescale), g.subgroupSum(e.select(valid, e.mulf(p, score), zero)));
 
   SmallVector<Value> out;
   for (int64_t c = 0; c < dvSlots; ++c)
@@ -258,8 +259,7 @@ void SoftmaxGen::writeRow(ValueRange state) {
   if (decode) {
     // o_parts [P * B, Sq, Hq, Dv] and lse_parts [P * B, Hq, Sq], contiguous.
     Value part = e.add(e.mul(split, batch), bIdx);
-    outBase = e.mul(e.add(e.mul(e.add(e.mul(part, seqQ), row), e.index(s.group * s.headsKv)),
-                          head),
+    outBase = e.mul(e.add(e.mul(e.add(e.mul(part, seqQ), row), e.index(s.group * s.headsKv)), head),
                     e.index(s.headDimV));
     statIndex = e.add(e.mul(e.add(e.mul(part, e.index(s.group * s.headsKv)), head), seqQ), row);
   } else {
@@ -300,9 +300,9 @@ void mlir::attn::buildVulkanSoftmaxKernel(OpBuilder &builder, AttentionOp op,
     args.append({buffer(elt), buffer(f32), buffer(f32)});
   }
   args.append({buffer(i32), buffer(i32), buffer(i32)});
-  gpu::GPUFuncOp fn = createVulkanKernel(builder, op.getLoc(),
-                                         decode ? kVulkanDecodeName : kVulkanMainName, args,
-                                         config.getTeams() * config.getSubgroupSize());
+  gpu::GPUFuncOp fn =
+      createVulkanKernel(builder, op.getLoc(), decode ? kVulkanDecodeName : kVulkanMainName, args,
+                         config.getTeams() * config.getSubgroupSize());
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(&fn.getBody().front());
   ImplicitLocOpBuilder b(op.getLoc(), builder);

@@ -72,8 +72,8 @@ void GpuEmitter::storeF32(Value x, Value buf, Value i, Type type) {
 }
 
 Value GpuEmitter::shared(int64_t count) {
-  auto type = MemRefType::get({count}, b.getF32Type(), MemRefLayoutAttrInterface(),
-                              b.getI64IntegerAttr(3));
+  auto type =
+      MemRefType::get({count}, b.getF32Type(), MemRefLayoutAttrInterface(), b.getI64IntegerAttr(3));
   return b.create<memref::AllocOp>(type);
 }
 

@@ -64,9 +64,9 @@ void mlir::attn::forEachTile(KernelEmitter &e, const KeyRange &range, int64_t bl
   });
 }
 
-SmallVector<Value> mlir::attn::forEachTile(
-    KernelEmitter &e, const KeyRange &range, int64_t blockK, ValueRange inits,
-    const std::function<SmallVector<Value>(Value, Value, ValueRange)> &tile) {
+SmallVector<Value>
+mlir::attn::forEachTile(KernelEmitter &e, const KeyRange &range, int64_t blockK, ValueRange inits,
+                        const std::function<SmallVector<Value>(Value, Value, ValueRange)> &tile) {
   Value block = e.index(blockK), zero = e.index(0);
   auto tiles = [&](Value lo, Value hi) { return e.ceildiv(e.maxs(e.sub(hi, lo), zero), block); };
   Value globalTiles = tiles(range.globalsBegin, range.globalsEnd);

@@ -36,8 +36,9 @@ std::optional<VulkanTargetInfo> VulkanTargetInfo::fromName(llvm::StringRef name)
 std::string VulkanTargetInfo::fingerprint() const {
   std::string text;
   llvm::raw_string_ostream os(text);
-  os << "vendor=" << llvm::format_hex(dev.vendorId, 6) << ";device=" << llvm::format_hex(dev.deviceId, 6)
-     << ";driver=" << dev.driverVersion << ";subgroup=" << dev.subgroupSize
-     << ";shared=" << dev.maxSharedBytes << ";16bit=" << dev.storage16 << dev.int16 << dev.float16;
+  os << "vendor=" << llvm::format_hex(dev.vendorId, 6)
+     << ";device=" << llvm::format_hex(dev.deviceId, 6) << ";driver=" << dev.driverVersion
+     << ";subgroup=" << dev.subgroupSize << ";shared=" << dev.maxSharedBytes
+     << ";16bit=" << dev.storage16 << dev.int16 << dev.float16;
   return text;
 }

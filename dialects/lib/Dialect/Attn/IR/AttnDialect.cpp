@@ -44,8 +44,8 @@ LogicalResult parseConfig(AsmParser &parser, StringRef mnemonic, ArrayRef<Config
       return failure();
     auto *known = llvm::find_if(keys, [&](const ConfigKey &k) { return k.name == key; });
     if (known == keys.end())
-      return parser.emitError(loc) << "unknown #attn." << mnemonic << " parameter '" << key
-                                   << "' (" << names << ")";
+      return parser.emitError(loc)
+             << "unknown #attn." << mnemonic << " parameter '" << key << "' (" << names << ")";
     size_t index = known - keys.begin();
     if (seen[index])
       return parser.emitError(loc)

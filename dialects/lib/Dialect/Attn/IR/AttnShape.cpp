@@ -218,8 +218,9 @@ mlir::attn::verifyVulkanConfigValues(llvm::function_ref<InFlightDiagnostic()> em
     return emitError() << "subgroup_size must be a power of two in [4, 128], got " << subgroupSize;
   int64_t maxTeams = std::min(kMaxVulkanTeams, kMaxVulkanWorkgroupSize / subgroupSize);
   if (teams < 1 || teams > maxTeams)
-    return emitError() << "teams must be in [1, " << maxTeams << "] (teams x subgroup_size <= "
-                       << kMaxVulkanWorkgroupSize << " invocations), got " << teams;
+    return emitError() << "teams must be in [1, " << maxTeams
+                       << "] (teams x subgroup_size <= " << kMaxVulkanWorkgroupSize
+                       << " invocations), got " << teams;
   if (blockK < subgroupSize || blockK > kMaxVulkanBlockK || blockK % subgroupSize != 0)
     return emitError() << "block_k must be a multiple of subgroup_size (" << subgroupSize
                        << ") in [" << subgroupSize << ", " << kMaxVulkanBlockK << "], got "

@@ -78,8 +78,7 @@ constexpr int64_t kMaxVulkanChunk = 64;
 /// Shared memory a Vulkan softmax workgroup stages: f32 K and V tiles (K rows padded by one
 /// element, so that lanes reading one dim of consecutive keys hit distinct banks) and the teams'
 /// query rows.
-inline int64_t vulkanSharedBytes(int64_t headDim, int64_t headDimV, int64_t teams,
-                                 int64_t blockK) {
+inline int64_t vulkanSharedBytes(int64_t headDim, int64_t headDimV, int64_t teams, int64_t blockK) {
   return 4 * (blockK * (headDim + 1 + headDimV) + teams * headDim);
 }
 /// Shared memory a Vulkan linear-attention workgroup stages: φ(q) and φ(k) of a chunk, the
