@@ -11,6 +11,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
 namespace {
 
@@ -110,6 +112,51 @@ TEST_F(VulkanKernelTest, BadLaunchWritesNothing) {
   EXPECT_EQ(attn_kernel_launch(kernel.get(), &args), ATTN_STATUS_UNSUPPORTED);
   EXPECT_NE(std::strstr(attn_last_error(), "int32"), nullptr) << attn_last_error();
   EXPECT_EQ(o.storage(), before);
+}
+
+// Vulkan kernels go to the disk cache like CPU ones (keyed by content and the device's
+// fingerprint): a second context loads the SPIR-V instead of compiling, and the result is right;
+// an entry that is intact but not a SPIR-V module is rejected and rebuilt.
+TEST(VulkanApiCache, SecondContextLoadsFromDisk) {
+  if (noDriverRun())
+    GTEST_SKIP() << "no driver in this run";
+  TempDir dir;
+  attn_problem problem = vulkanProblem();
+  problem.softcap = 11.0; // a problem no other test compiles: the plugin holds no live copy
+  auto once = [&](attn_context_stats &stats) {
+    attn_context_options options;
+    EXPECT_EQ(attn_context_options_init(&options), ATTN_STATUS_SUCCESS);
+    options.num_threads = 1;
+    options.cache_dir = dir.path().c_str();
+    ContextPtr context = makeContext(&options);
+    attn_kernel *created = nullptr;
+    attn_status status = attn_kernel_create(context.get(), &problem, &created);
+    if (status == ATTN_STATUS_UNSUPPORTED || isNoPluginError(status, attn_last_error()))
+      return false;
+    EXPECT_EQ(status, ATTN_STATUS_SUCCESS) << attn_last_error();
+    KernelPtr kernel(created);
+    AttentionCase c{problem, 1, 9, 40};
+    CaseResult result = runCase(kernel.get(), c);
+    EXPECT_EQ(result.status, ATTN_STATUS_SUCCESS) << result.error;
+    expectAccurate(result, ATTN_DTYPE_F32);
+    stats.struct_size = sizeof(stats);
+    EXPECT_EQ(attn_context_get_stats(context.get(), &stats), ATTN_STATUS_SUCCESS);
+    return true;
+  };
+  attn_context_stats first{}, second{}, third{};
+  if (!once(first))
+    GTEST_SKIP() << attn_last_error();
+  EXPECT_EQ(first.kernels_compiled, 1);
+  ASSERT_TRUE(once(second));
+  EXPECT_EQ(second.kernels_compiled, 0);
+  EXPECT_EQ(second.disk_cache_hits, 1);
+  // A file that is not an entry at all is rejected, rebuilt, and written back.
+  for (const auto &file : std::filesystem::recursive_directory_iterator(dir.path()))
+    if (file.is_regular_file())
+      std::ofstream(file.path(), std::ios::binary | std::ios::trunc) << "not a kernel";
+  ASSERT_TRUE(once(third));
+  EXPECT_EQ(third.disk_cache_rejected, 1);
+  EXPECT_EQ(third.kernels_compiled, 1);
 }
 
 } // namespace

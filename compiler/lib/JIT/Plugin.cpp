@@ -128,7 +128,8 @@ void describe(const KernelHandle &kernel, attn_jit_kernel *out) {
 }
 
 /// Vulkan: SPIR-V for the device the runtime opened, shared by content key + device within the
-/// process. (The runtime creates pipelines from the image; the driver caches their compilation.)
+/// process and kept in the disk cache. (The runtime creates pipelines from the image; the driver
+/// caches their compilation.)
 attn_status compileVulkan(ModuleOp module, const attn_jit_request &request, attn_jit_kernel *out,
                           std::chrono::steady_clock::time_point start, char *error,
                           size_t errorSize) {
@@ -151,9 +152,38 @@ attn_status compileVulkan(ModuleOp module, const attn_jit_request &request, attn
     if (KernelHandle existing = kernelsByKey.lookup(*key).lock())
       return finish(existing);
   }
-  FailureOr<VulkanImage> image = compileVulkanModule(module, message);
+  FailureOr<VulkanImage> image = describeVulkanModule(module, message);
   if (failed(image))
     return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
+  // The disk cache holds the SPIR-V words under the key (content + device fingerprint); the
+  // manifest and layout are recomputed from the configured module, so an entry can only hold code.
+  std::optional<DiskCache> disk;
+  if (request.cache_dir && *request.cache_dir)
+    disk.emplace(request.cache_dir, request.cache_max_bytes);
+  bool loaded = false;
+  if (disk) {
+    CacheEntry entry;
+    CacheLookup lookup = disk->lookup(*key, entry);
+    if (lookup == CacheLookup::Hit) {
+      loaded = entry.objects.size() == 1 && adoptSpirv(entry.objects[0], *image);
+      if (!loaded) { // intact bytes, not one SPIR-V module: as good as corrupt
+        disk->remove(*key);
+        lookup = CacheLookup::Rejected;
+      }
+    }
+    out->from_disk_cache = loaded;
+    out->disk_cache_rejected = lookup == CacheLookup::Rejected;
+  }
+  if (!loaded) {
+    if (failed(compileVulkanModule(module, *image, message)))
+      return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
+    if (disk) {
+      CacheEntry entry;
+      entry.objects.emplace_back(reinterpret_cast<const char *>(image->words.data()),
+                                 image->words.size() * sizeof(uint32_t));
+      disk->store(*key, entry);
+    }
+  }
   auto kernel = std::make_shared<CompiledKernel>();
   kernel->vulkan = std::move(*image);
   kernel->manifest = &kernel->vulkan->manifest;

@@ -7,6 +7,8 @@
 #include "attn/JIT/CPUCompiler.h"
 #include "attn/Pipelines/Pipelines.h"
 
+#include <cstring>
+
 using namespace mlir;
 using namespace mlir::attn;
 
@@ -49,7 +51,7 @@ FailureOr<std::string> mlir::attn::prepareVulkanModule(ModuleOp module,
   return problemCacheKey(module, target);
 }
 
-FailureOr<VulkanImage> mlir::attn::compileVulkanModule(ModuleOp module, std::string &error) {
+FailureOr<VulkanImage> mlir::attn::describeVulkanModule(ModuleOp module, std::string &error) {
   Operation *op = nullptr;
   module.walk([&](Operation *found) {
     if (isa<AttentionOp, LinearAttentionOp>(found))
@@ -89,7 +91,11 @@ FailureOr<VulkanImage> mlir::attn::compileVulkanModule(ModuleOp module, std::str
     return failure();
   }
   image.manifest = *manifest;
+  return image;
+}
 
+LogicalResult mlir::attn::compileVulkanModule(ModuleOp module, VulkanImage &image,
+                                              std::string &error) {
   PassManager pm(module.getContext());
   buildVulkanLoweringPipeline(pm);
   if (failed(runPasses(pm, module, error)))
@@ -98,5 +104,14 @@ FailureOr<VulkanImage> mlir::attn::compileVulkanModule(ModuleOp module, std::str
   if (!serializeVulkanKernels(module, words, error))
     return failure();
   image.words.assign(words.begin(), words.end());
-  return image;
+  return success();
+}
+
+bool mlir::attn::adoptSpirv(const std::string &bytes, VulkanImage &image) {
+  constexpr uint32_t kMagic = 0x07230203;
+  if (bytes.size() < 20 || bytes.size() % 4)
+    return false;
+  image.words.resize(bytes.size() / 4);
+  std::memcpy(image.words.data(), bytes.data(), bytes.size());
+  return image.words[0] == kMagic;
 }

@@ -30,8 +30,15 @@ void describeVulkanTarget(const VulkanTargetInfo &target, VulkanPipelineOptions 
 /// Configures a problem module (attn-configure-vulkan for `target`) and returns its cache key.
 FailureOr<std::string> prepareVulkanModule(ModuleOp module, const VulkanTargetInfo &target,
                                            std::string &error);
-/// Lowers a prepared module to SPIR-V (attn-lower-to-vulkan's lowering stage + serialization).
-FailureOr<VulkanImage> compileVulkanModule(ModuleOp module, std::string &error);
+/// The image of a prepared module without its code: manifest and launch layout, read off the
+/// configured op (what a disk-cache hit needs besides the cached words).
+FailureOr<VulkanImage> describeVulkanModule(ModuleOp module, std::string &error);
+/// Lowers a prepared module to SPIR-V (attn-lower-to-vulkan's lowering stage + serialization)
+/// into image.words (image from describeVulkanModule).
+LogicalResult compileVulkanModule(ModuleOp module, VulkanImage &image, std::string &error);
+/// Takes SPIR-V bytes (a disk-cache entry) as image.words; false when they are not a SPIR-V
+/// module.
+bool adoptSpirv(const std::string &bytes, VulkanImage &image);
 
 /// A Vulkan target from the runtime's description of the device it opened.
 VulkanTargetInfo vulkanTargetFrom(const attn_jit_vulkan_device &device);
