@@ -93,29 +93,8 @@ void describe(const KernelHandle &kernel, attn_jit_kernel *out) {
   out->image_size = 0;
   std::memset(out->gpu_entries, 0, sizeof(out->gpu_entries));
   out->gpu_teams = out->gpu_head_chunks = 0;
-  if (const std::optional<VulkanImage> &image = kernel->vulkan) {
-    out->image_kind = ATTN_IMAGE_SPIRV;
-    out->image = image->words.data();
-    out->image_size = image->words.size() * sizeof(uint32_t);
-    auto entry = [&](int index, const char *name, int32_t bindings) {
-      attn_jit_gpu_entry &e = out->gpu_entries[index];
-      e.name = name;
-      e.workgroup_size[0] = image->workgroupSize;
-      e.workgroup_size[1] = e.workgroup_size[2] = 1;
-      e.shared_bytes = image->sharedBytes;
-      e.num_bindings = bindings;
-    };
-    if (image->linear)
-      entry(ATTN_GPU_ENTRY_LINEAR, "attn_linear", ATTN_VK_LINEAR_BINDINGS);
-    else
-      entry(ATTN_GPU_ENTRY_MAIN, "attn_main", ATTN_VK_MAIN_BINDINGS);
-    if (image->hasDecode) {
-      entry(ATTN_GPU_ENTRY_DECODE, "attn_decode", ATTN_VK_DECODE_BINDINGS);
-      entry(ATTN_GPU_ENTRY_MERGE, "attn_merge", ATTN_VK_MERGE_BINDINGS);
-    }
-    out->gpu_teams = image->teams;
-    out->gpu_head_chunks = image->headChunks;
-  }
+  if (const std::optional<VulkanImage> &image = kernel->vulkan)
+    ::attn::image::describe(image->header, image->words.data(), *out);
   out->softmax_main = kernel->softmaxMain;
   out->softmax_decode = kernel->softmaxDecode;
   out->merge = kernel->merge;
@@ -155,8 +134,9 @@ attn_status compileVulkan(ModuleOp module, const attn_jit_request &request, attn
   FailureOr<VulkanImage> image = describeVulkanModule(module, message);
   if (failed(image))
     return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
-  // The disk cache holds the SPIR-V words under the key (content + device fingerprint); the
-  // manifest and layout are recomputed from the configured module, so an entry can only hold code.
+  // The disk cache holds the kernel image container (core/kernel_image.h, as bundles do) under
+  // the key (content + device fingerprint); its manifest and layout must be the ones recomputed
+  // from the configured module.
   std::optional<DiskCache> disk;
   if (request.cache_dir && *request.cache_dir)
     disk.emplace(request.cache_dir, request.cache_max_bytes);
@@ -165,8 +145,9 @@ attn_status compileVulkan(ModuleOp module, const attn_jit_request &request, attn
     CacheEntry entry;
     CacheLookup lookup = disk->lookup(*key, entry);
     if (lookup == CacheLookup::Hit) {
-      loaded = entry.objects.size() == 1 && adoptSpirv(entry.objects[0], *image);
-      if (!loaded) { // intact bytes, not one SPIR-V module: as good as corrupt
+      std::string why;
+      loaded = entry.objects.size() == 1 && adoptStoredImage(entry.objects[0], *image, why);
+      if (!loaded) { // intact bytes, wrong code: as good as corrupt
         disk->remove(*key);
         lookup = CacheLookup::Rejected;
       }
@@ -179,14 +160,13 @@ attn_status compileVulkan(ModuleOp module, const attn_jit_request &request, attn
       return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
     if (disk) {
       CacheEntry entry;
-      entry.objects.emplace_back(reinterpret_cast<const char *>(image->words.data()),
-                                 image->words.size() * sizeof(uint32_t));
+      entry.objects.push_back(image->encode());
       disk->store(*key, entry);
     }
   }
   auto kernel = std::make_shared<CompiledKernel>();
   kernel->vulkan = std::move(*image);
-  kernel->manifest = &kernel->vulkan->manifest;
+  kernel->manifest = &kernel->vulkan->header.manifest;
   std::lock_guard<std::mutex> lock(kernelsMutex);
   kernelsByKey[*key] = kernel;
   return finish(kernel);

@@ -63,34 +63,41 @@ FailureOr<VulkanImage> mlir::attn::describeVulkanModule(ModuleOp module, std::st
     return failure();
   }
   VulkanImage image;
+  ::attn::image::ImageHeader &h = image.header;
   auto q = cast<RankedTensorType>(op->getOperand(0).getType());
   auto k = cast<RankedTensorType>(op->getOperand(1).getType());
   auto v = cast<RankedTensorType>(op->getOperand(2).getType());
   int64_t heads = q.getDimSize(2), group = heads / k.getDimSize(2);
   VulkanWorkgroupShape shape = VulkanWorkgroupShape::get(*config, group);
-  image.teams = config->getTeams();
-  image.headChunks = shape.chunks;
-  image.workgroupSize = int32_t(config->getTeams() * config->getSubgroupSize());
-  image.sharedBytes = int32_t(
+  h.imageKind = ATTN_IMAGE_SPIRV;
+  h.teams = config->getTeams();
+  h.headChunks = shape.chunks;
+  h.workgroupSize = int32_t(config->getTeams() * config->getSubgroupSize());
+  h.sharedBytes = int32_t(
       vulkanSharedBytes(q.getDimSize(3), v.getDimSize(3), config->getTeams(), config->getBlockK()));
   auto attention = dyn_cast<AttentionOp>(op);
-  image.linear = !attention;
-  image.hasDecode = attention && !attention.getReturnEntropy();
+  if (!attention)
+    h.entryMask = 1u << ATTN_GPU_ENTRY_LINEAR;
+  else if (attention.getReturnEntropy())
+    h.entryMask = 1u << ATTN_GPU_ENTRY_MAIN;
+  else // split-KV decode + merge too
+    h.entryMask = (1u << ATTN_GPU_ENTRY_MAIN) | (1u << ATTN_GPU_ENTRY_DECODE) |
+                  (1u << ATTN_GPU_ENTRY_MERGE);
   // The decode kernel serves launches whose query rows fit one workgroup's block. Linear
   // attention's tiles are its chunk.
-  ManifestTiles tiles{ATTN_TARGET_VULKAN,  config->getSubgroupSize(), shape.rows,
-                      config->getBlockK(), shape.rows * heads,        config->getSplitKeys()};
-  if (image.linear) {
+  ManifestTiles tiles{ATTN_TARGET_VULKAN, config->getSubgroupSize(), shape.rows,
+                      config->getBlockK(), shape.rows * heads, config->getSplitKeys()};
+  if (!attention) {
     tiles.blockQ = tiles.blockK = config->getChunk();
     tiles.decodeRows = 1;
-    image.sharedBytes = int32_t(vulkanLinearSharedBytes(q.getDimSize(3), config->getChunk()));
+    h.sharedBytes = int32_t(vulkanLinearSharedBytes(q.getDimSize(3), config->getChunk()));
   }
   FailureOr<attn_kernel_manifest> manifest = buildKernelManifest(op, tiles);
   if (failed(manifest)) {
     error = "no manifest for the problem";
     return failure();
   }
-  image.manifest = *manifest;
+  h.manifest = *manifest;
   return image;
 }
 
@@ -104,14 +111,24 @@ LogicalResult mlir::attn::compileVulkanModule(ModuleOp module, VulkanImage &imag
   if (!serializeVulkanKernels(module, words, error))
     return failure();
   image.words.assign(words.begin(), words.end());
+  image.header.codeSize = image.words.size() * sizeof(uint32_t);
   return success();
 }
 
-bool mlir::attn::adoptSpirv(const std::string &bytes, VulkanImage &image) {
-  constexpr uint32_t kMagic = 0x07230203;
-  if (bytes.size() < 20 || bytes.size() % 4)
+bool mlir::attn::adoptStoredImage(const std::string &bytes, VulkanImage &image,
+                                  std::string &why) {
+  ::attn::image::ImageHeader stored;
+  const void *code = nullptr;
+  if (!::attn::image::decode(bytes.data(), bytes.size(), stored, code, why))
     return false;
-  image.words.resize(bytes.size() / 4);
-  std::memcpy(image.words.data(), bytes.data(), bytes.size());
-  return image.words[0] == kMagic;
+  if (std::memcmp(&stored.manifest, &image.header.manifest, sizeof(stored.manifest)) != 0 ||
+      stored.entryMask != image.header.entryMask ||
+      stored.workgroupSize != image.header.workgroupSize) {
+    why = "a kernel image built for another problem or layout";
+    return false;
+  }
+  image.header.codeSize = stored.codeSize;
+  image.words.resize(stored.codeSize / 4);
+  std::memcpy(image.words.data(), code, stored.codeSize);
+  return true;
 }

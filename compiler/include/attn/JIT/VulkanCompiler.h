@@ -4,6 +4,7 @@
 
 #include "attn/Target/TargetInfo.h"
 #include "attn/attn_jit_plugin.h"
+#include "core/kernel_image.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -12,15 +13,16 @@
 
 namespace mlir::attn {
 
-/// A compiled Vulkan kernel: the SPIR-V module, its manifest, and the launch layout of
-/// attn_jit_kernel (entry points, workgroup shape).
+/// A compiled Vulkan kernel: the SPIR-V module and the header of its kernel image container
+/// (core/kernel_image.h: manifest, entry points, launch layout), which is also what the disk
+/// cache and bundles store.
 struct VulkanImage {
   std::vector<uint32_t> words;
-  attn_kernel_manifest manifest;
-  int32_t workgroupSize = 0, sharedBytes = 0;
-  int64_t teams = 0, headChunks = 0;
-  bool hasDecode = false; // attn_decode + attn_merge
-  bool linear = false;    // attn_linear (else attn_main)
+  ::attn::image::ImageHeader header{};
+  /// The container (header + code), as stored.
+  std::string encode() const {
+    return ::attn::image::encode(header, words.data(), words.size() * sizeof(uint32_t));
+  }
 };
 
 /// The pipeline options that describe `target` to attn-lower-to-vulkan.
@@ -36,9 +38,9 @@ FailureOr<VulkanImage> describeVulkanModule(ModuleOp module, std::string &error)
 /// Lowers a prepared module to SPIR-V (attn-lower-to-vulkan's lowering stage + serialization)
 /// into image.words (image from describeVulkanModule).
 LogicalResult compileVulkanModule(ModuleOp module, VulkanImage &image, std::string &error);
-/// Takes SPIR-V bytes (a disk-cache entry) as image.words; false when they are not a SPIR-V
-/// module.
-bool adoptSpirv(const std::string &bytes, VulkanImage &image);
+/// Takes a stored container's code as image.words: false (with `why`) when the bytes are not an
+/// intact container or its manifest is not image.header's (the code of another problem).
+bool adoptStoredImage(const std::string &bytes, VulkanImage &image, std::string &why);
 
 /// A Vulkan target from the runtime's description of the device it opened.
 VulkanTargetInfo vulkanTargetFrom(const attn_jit_vulkan_device &device);
