@@ -48,6 +48,36 @@ TEST(Bundle, LoadsFromAFileAndRunsWithoutACompiler) {
   EXPECT_EQ(stats.kernels_compiled, 0);
 }
 
+// A Vulkan bundle (built for lavapipe's 8-lane subgroups) loads without the compiler and runs on
+// the default Vulkan device; a machine without Vulkan says so.
+TEST(Bundle, VulkanLoadsAndRunsWithoutACompiler) {
+  BUNDLE_OR_SKIP("gqa-vulkan.attnb", bytes);
+  ContextPtr context = makeContext(1);
+  attn_kernel *raw = nullptr;
+  attn_status status = attn_kernel_load_bundle(context.get(), bytes.data(), bytes.size(), &raw);
+  if (status == ATTN_STATUS_UNSUPPORTED && std::strstr(attn_last_error(), "Vulkan"))
+    GTEST_SKIP() << attn_last_error();
+  ASSERT_EQ(status, ATTN_STATUS_SUCCESS) << attn_last_error();
+  KernelPtr kernel(raw);
+  attn_problem loaded;
+  loaded.struct_size = sizeof(loaded);
+  ASSERT_EQ(attn_kernel_get_problem(kernel.get(), &loaded), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(loaded.target, ATTN_TARGET_VULKAN);
+  attn_problem problem = gqaProblem();
+  problem.target = ATTN_TARGET_VULKAN;
+  for (auto [sq, skv] : {std::pair<int64_t, int64_t>{37, 129}, {1, 1500}}) { // prefill, decode
+    AttentionCase c;
+    c.problem = problem;
+    c.batch = 2;
+    c.seqQ = sq;
+    c.seqKv = skv;
+    expectAccurate(runCase(kernel.get(), c), ATTN_DTYPE_F32);
+  }
+  // An entry whose tiles are not its code's (the kernel image's manifest) is refused.
+  std::string damaged = withEntry(bytes, [](bundle::BundleEntry &e) { e.blockK += 1; });
+  expectRejected(damaged, ATTN_STATUS_CORRUPT_DATA, "corrupt kernel bundle");
+}
+
 TEST(Bundle, LoadsFromMemory) {
   BUNDLE_OR_SKIP("linear.attnb", bytes);
   ContextPtr context = makeContext(1);

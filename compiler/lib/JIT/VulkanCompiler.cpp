@@ -81,12 +81,12 @@ FailureOr<VulkanImage> mlir::attn::describeVulkanModule(ModuleOp module, std::st
   else if (attention.getReturnEntropy())
     h.entryMask = 1u << ATTN_GPU_ENTRY_MAIN;
   else // split-KV decode + merge too
-    h.entryMask = (1u << ATTN_GPU_ENTRY_MAIN) | (1u << ATTN_GPU_ENTRY_DECODE) |
-                  (1u << ATTN_GPU_ENTRY_MERGE);
+    h.entryMask =
+        (1u << ATTN_GPU_ENTRY_MAIN) | (1u << ATTN_GPU_ENTRY_DECODE) | (1u << ATTN_GPU_ENTRY_MERGE);
   // The decode kernel serves launches whose query rows fit one workgroup's block. Linear
   // attention's tiles are its chunk.
-  ManifestTiles tiles{ATTN_TARGET_VULKAN, config->getSubgroupSize(), shape.rows,
-                      config->getBlockK(), shape.rows * heads, config->getSplitKeys()};
+  ManifestTiles tiles{ATTN_TARGET_VULKAN,  config->getSubgroupSize(), shape.rows,
+                      config->getBlockK(), shape.rows * heads,        config->getSplitKeys()};
   if (!attention) {
     tiles.blockQ = tiles.blockK = config->getChunk();
     tiles.decodeRows = 1;
@@ -115,8 +115,7 @@ LogicalResult mlir::attn::compileVulkanModule(ModuleOp module, VulkanImage &imag
   return success();
 }
 
-bool mlir::attn::adoptStoredImage(const std::string &bytes, VulkanImage &image,
-                                  std::string &why) {
+bool mlir::attn::adoptStoredImage(const std::string &bytes, VulkanImage &image, std::string &why) {
   ::attn::image::ImageHeader stored;
   const void *code = nullptr;
   if (!::attn::image::decode(bytes.data(), bytes.size(), stored, code, why))

@@ -3,6 +3,7 @@
 #include "VulkanTarget.h"
 
 #include "attn/JIT/CPUCompiler.h"
+#include "attn/JIT/VulkanCompiler.h"
 #include "attn/Pipelines/Pipelines.h"
 #include "attn/Target/TargetInfo.h"
 
@@ -39,4 +40,31 @@ bool attnc::compileForVulkan(ModuleOp module, const std::string &device, bool bi
     return false;
   output.append(reinterpret_cast<const char *>(words.data()), words.size() * sizeof(uint32_t));
   return true;
+}
+
+bool attnc::imageForVulkan(ModuleOp module, const std::string &device, std::string &container,
+                           attn_kernel_manifest &manifest, std::string &error) {
+  std::optional<VulkanTargetInfo> target = VulkanTargetInfo::fromName(device);
+  if (!target) {
+    error = "--vulkan-device must be one of " + std::string(VulkanTargetInfo::kNames) + ", got '" +
+            device + "'";
+    return false;
+  }
+  if (failed(prepareVulkanModule(module, *target, error)))
+    return false;
+  FailureOr<VulkanImage> image = describeVulkanModule(module, error);
+  if (failed(image) || failed(compileVulkanModule(module, *image, error)))
+    return false;
+  container = image->encode();
+  manifest = image->header.manifest;
+  return true;
+}
+
+std::optional<attn_kernel_manifest> attnc::imageManifest(llvm::StringRef container) {
+  ::attn::image::ImageHeader header;
+  const void *code = nullptr;
+  std::string why;
+  if (!::attn::image::decode(container.data(), container.size(), header, code, why))
+    return std::nullopt;
+  return header.manifest;
 }

@@ -268,6 +268,22 @@ std::optional<Failure> bundleEntry(ModuleOp module, const CPUKernelConfig &confi
   return std::nullopt;
 }
 
+/// A bundle of one Vulkan kernel: its payload is the kernel image container, its level field
+/// names the device kind the code was built for.
+std::optional<Failure> vulkanBundle(ModuleOp module, std::string &output) {
+  std::string container, error;
+  attn_kernel_manifest manifest;
+  if (!attnc::imageForVulkan(module, vulkanDevice, container, manifest, error))
+    return userError(error);
+  ::attn::bundle::BundleEntry entry{};
+  std::strncpy(entry.target, "vulkan", sizeof(entry.target) - 1);
+  std::strncpy(entry.cpuLevel, vulkanDevice.c_str(), sizeof(entry.cpuLevel) - 1);
+  describeCode(manifest, entry);
+  output += ::attn::bundle::writeBundle({entry}, {container}, ATTN_VERSION_MAJOR,
+                                        ATTN_VERSION_MINOR, ATTN_VERSION_PATCH);
+  return std::nullopt;
+}
+
 /// Links a relocatable object into a shared object with lld (the runtime dlopens it).
 std::optional<Failure> linkSharedObject(const std::string &object, std::string &sharedObject) {
   auto linker = llvm::sys::findProgramByName("ld.lld-19");
@@ -492,8 +508,8 @@ int run(MLIRContext &ctx) {
   if (target != "cpu" && !vulkan)
     return fail(
         {kUserError, "target '" + target + "' is not supported by this attnc (cpu, vulkan)"});
-  if (vulkan && emit != Emit::MLIR && emit != Emit::SPIRV)
-    return fail({kUserError, "--target=vulkan emits mlir or spirv"});
+  if (vulkan && emit != Emit::MLIR && emit != Emit::SPIRV && emit != Emit::Bundle)
+    return fail({kUserError, "--target=vulkan emits mlir, spirv or bundle"});
   if (!vulkan && emit == Emit::SPIRV)
     return fail({kUserError, "--emit=spirv needs --target=vulkan"});
   bool binary = emit == Emit::Obj || emit == Emit::Bundle || emit == Emit::SPIRV;
@@ -550,6 +566,11 @@ int run(MLIRContext &ctx) {
                    : emit == Emit::LLVM ? "; "
                                         : "// ") +
                   std::string("problem @") + fn.getName().str() + "\n";
+    }
+    if (vulkan && emit == Emit::Bundle) {
+      if (auto failure = vulkanBundle(*problem, output))
+        return fail(*failure);
+      continue;
     }
     if (vulkan) {
       std::string error;
@@ -612,13 +633,21 @@ std::optional<attn_kernel_manifest> readManifest(llvm::StringRef sharedObject) {
   return std::nullopt;
 }
 
+/// The manifest of an entry's payload: a shared object's symbol (CPU), a kernel image's header.
+std::optional<attn_kernel_manifest> payloadManifest(const ::attn::bundle::BundleEntry &e,
+                                                    llvm::StringRef payload) {
+  if (llvm::StringRef(e.target) == "vulkan")
+    return attnc::imageManifest(payload);
+  return readManifest(payload);
+}
+
 /// What differs between a bundle entry and its code's own manifest ("" when nothing does): the
 /// loader refuses such a kernel.
 std::string manifestMismatch(const ::attn::bundle::BundleHeader &h,
-                             const ::attn::bundle::BundleEntry &e, llvm::StringRef sharedObject) {
-  std::optional<attn_kernel_manifest> code = readManifest(sharedObject);
+                             const ::attn::bundle::BundleEntry &e, llvm::StringRef payload) {
+  std::optional<attn_kernel_manifest> code = payloadManifest(e, payload);
   if (!code)
-    return "its shared object has no readable " ATTN_KERNEL_MANIFEST_SYMBOL;
+    return "its payload has no readable manifest";
   // The entry as attnc would have written it for this code, and the header's version.
   ::attn::bundle::BundleEntry described = e;
   describeCode(*code, described);
@@ -680,11 +709,14 @@ int inspect(const char *path) {
       llvm::outs() << ", feature map " << maps[std::clamp(e.featureMap, 0, 2)]
                    << (e.causal ? ", causal" : "") << (e.normalize ? ", normalized" : "");
     }
-    std::optional<attn_kernel_manifest> code = readManifest(llvm::StringRef(
-        reinterpret_cast<const char *>(view.bytes) + e.payloadOffset, e.payloadSize));
+    std::optional<attn_kernel_manifest> code = payloadManifest(
+        e, llvm::StringRef(reinterpret_cast<const char *>(view.bytes) + e.payloadOffset,
+                           e.payloadSize));
     llvm::outs() << "; tiles block_q " << e.blockQ << ", block_k " << e.blockK << ", decode_rows "
                  << e.decodeMaxRows << ", split_keys " << (code ? code->split_keys : 0)
-                 << ", vector_width " << (code ? code->vector_width : 0) << "; shared object "
+                 << (llvm::StringRef(e.target) == "vulkan" ? ", subgroup_size " : ", vector_width ")
+                 << (code ? code->vector_width : 0)
+                 << (llvm::StringRef(e.target) == "vulkan" ? "; kernel image " : "; shared object ")
                  << e.payloadSize << " bytes\n";
   }
   return 0;

@@ -9,10 +9,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "core/backend.h"
 #include "core/bundle_format.h"
 #include "core/cpu_level.h"
 #include "core/error.h"
 #include "core/kernel_handle.h"
+#include "core/kernel_image.h"
 #include "core/plugin.h"
 #include "core/problem.h"
 
@@ -164,8 +166,64 @@ attn_kernel *makeKernel(attn_context *context, const attn_problem &normalized,
   }
   auto kernel = std::make_unique<attn_kernel>();
   kernel->context = context->state;
-  kernel->compiled = std::make_shared<const CompiledKernel>(normalized, code, std::move(release));
+  auto compiled = std::make_shared<CompiledKernel>(normalized, code, std::move(release));
+  // Device code gets its target's side (pipelines) from the context's device.
+  compiled->setDevice(
+      backendFor(normalized.target).createKernel(*context->state, normalized, code));
+  kernel->compiled = std::move(compiled);
   return kernel.release();
+}
+
+/// A Vulkan entry: its payload is a kernel image container (core/kernel_image.h), checked, copied
+/// and made into pipelines on the context's device, which must be the kind of device the code
+/// was built for (subgroup size, 16-bit support).
+attn_kernel *loadVulkanEntry(attn_context *context, const bundle::BundleView &view,
+                             const bundle::BundleEntry &entry, const attn_problem &normalized) {
+  auto storage = std::make_shared<std::string>(
+      reinterpret_cast<const char *>(view.bytes + entry.payloadOffset), entry.payloadSize);
+  auto header = std::make_shared<attn::image::ImageHeader>();
+  const void *code = nullptr;
+  std::string why;
+  if (!attn::image::decode(storage->data(), storage->size(), *header, code, why))
+    fail(ATTN_STATUS_CORRUPT_DATA, "corrupt kernel bundle: its payload is " + why);
+  const bundle::BundleHeader &h = view.header;
+  const attn_kernel_manifest &m = header->manifest;
+  if (m.attnc_major != h.attncMajor || m.attnc_minor != h.attncMinor ||
+      m.attnc_patch != h.attncPatch)
+    fail(ATTN_STATUS_CORRUPT_DATA,
+         format("corrupt kernel bundle: its header says attnc %u.%u.%u, its code was built by "
+                "attnc %u.%u.%u",
+                h.attncMajor, h.attncMinor, h.attncPatch, m.attnc_major, m.attnc_minor,
+                m.attnc_patch));
+  // The device the kernels would run on: the code is built for one subgroup size.
+  CompileOptions options;
+  backendFor(ATTN_TARGET_VULKAN).prepareCompile(*context->state, options);
+  const attn_jit_vulkan_device &device = *options.vulkanDevice;
+  if (int64_t(m.vector_width) != device.subgroup_size)
+    fail(ATTN_STATUS_UNSUPPORTED,
+         format("the bundle's kernel was built for Vulkan subgroups of %u lanes ('%s'); the "
+                "device '%s' has %d",
+                m.vector_width, fieldString(entry.cpuLevel, sizeof(entry.cpuLevel)).c_str(),
+                device.name, device.subgroup_size));
+  bool needs16 = normalized.dtype != ATTN_DTYPE_F32;
+  bool has16 =
+      device.storage16 && (normalized.dtype == ATTN_DTYPE_F16 ? device.float16 : device.int16);
+  if (needs16 && !has16)
+    fail(ATTN_STATUS_UNSUPPORTED,
+         format("the Vulkan device '%s' cannot run %s kernels (no 16-bit "
+                "storage or arithmetic)",
+                device.name, normalized.dtype == ATTN_DTYPE_F16 ? "f16" : "bf16"));
+  attn_jit_kernel described{};
+  described.struct_size = sizeof(described);
+  attn::image::describe(*header, code, described);
+  // The entry's claims, which kernelDefect compares with the code's manifest.
+  described.block_q = entry.blockQ;
+  described.block_k = entry.blockK;
+  described.decode_max_rows = entry.decodeMaxRows;
+  // The copy and the header live as long as the kernel's code.
+  auto release = [storage, header] {};
+  return makeKernel(context, normalized, described, release, ATTN_STATUS_CORRUPT_DATA,
+                    "corrupt kernel bundle");
 }
 
 attn_status loadBundle(attn_context *context, const void *data, size_t size,
@@ -189,12 +247,20 @@ attn_status loadBundle(attn_context *context, const void *data, size_t size,
                 view.entries.size()));
   const bundle::BundleEntry &entry = view.entries[0];
   std::string target = fieldString(entry.target, sizeof(entry.target));
-  if (target != "cpu")
+  bool vulkan = target == "vulkan";
+#if ATTN_HAVE_VULKAN
+  const char *targets = "'cpu' and 'vulkan'";
+#else
+  const char *targets = "'cpu'";
+  vulkan = false;
+#endif
+  if (target != "cpu" && !vulkan)
     fail(ATTN_STATUS_UNSUPPORTED,
-         format("the bundle's kernel targets '%s'; this runtime runs 'cpu' kernels",
-                target.c_str()));
+         format("the bundle's kernel targets '%s'; this runtime runs %s kernels", target.c_str(),
+                targets));
+  // For a Vulkan kernel the level field names the device kind the code was built for.
   std::string level = fieldString(entry.cpuLevel, sizeof(entry.cpuLevel));
-  if (!cpuSupportsLevel(level))
+  if (!vulkan && !cpuSupportsLevel(level))
     fail(ATTN_STATUS_UNSUPPORTED,
          format("the bundle's kernel was built for %s, which this CPU does not support",
                 level.c_str()));
@@ -202,6 +268,8 @@ attn_status loadBundle(attn_context *context, const void *data, size_t size,
       !isCleanString(entry.cpuLevel, sizeof(entry.cpuLevel)))
     fail(ATTN_STATUS_CORRUPT_DATA, "corrupt kernel bundle: a reserved or padding byte is not zero");
   attn_problem problem = problemOf(entry);
+  if (vulkan)
+    problem.target = ATTN_TARGET_VULKAN;
   attn_problem normalized;
   try {
     normalized = validateProblem(&problem);
@@ -214,6 +282,10 @@ attn_status loadBundle(attn_context *context, const void *data, size_t size,
     fail(ATTN_STATUS_CORRUPT_DATA,
          "corrupt kernel bundle: its problem is not written in the normalized form attnc writes");
 
+  if (vulkan) {
+    *outKernel = loadVulkanEntry(context, view, entry, normalized);
+    return ATTN_STATUS_SUCCESS;
+  }
   const unsigned char *payload = view.bytes + entry.payloadOffset;
   std::string elfDefect = sharedObjectDefect(payload, entry.payloadSize);
   if (!elfDefect.empty())

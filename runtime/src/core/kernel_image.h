@@ -36,8 +36,8 @@ static_assert(sizeof(ImageHeader) == 224, "ImageHeader has no padding");
 
 /// The entry point names and binding counts of the Vulkan ABI (attn_jit_plugin.h).
 inline const char *entryName(int index) {
-  static const char *const names[ATTN_GPU_ENTRY_COUNT] = {"attn_main", "attn_decode",
-                                                          "attn_merge", "attn_linear"};
+  static const char *const names[ATTN_GPU_ENTRY_COUNT] = {"attn_main", "attn_decode", "attn_merge",
+                                                          "attn_linear"};
   return names[index];
 }
 inline int32_t entryBindings(int index) {
