@@ -1,8 +1,8 @@
-// RUN: attn-opt %s "--attn-lower-to-vulkan=device=nvidia" | FileCheck %s
+// RUN: attn-opt %s "--attn-lower-to-vulkan=device=nvidia cooperative-matrix=0" | FileCheck %s
 
 // The whole Vulkan pipeline: a spirv.module whose entry points are the three kernels, with the
 // workgroup size of the configuration (8 teams of 32 lanes), subgroup operations and 16-bit
-// storage for f16; no gpu.func remains to be converted. (Serialized and checked by spirv-val in
+// storage for f16 (the scalar kernels: cooperative matrices off); no gpu.func remains. (Serialized and checked by spirv-val in
 // test/Tools/attnc/vulkan.test.)
 // CHECK: spirv.module @__spv__attn_kernels Logical GLSL450 requires #spirv.vce<v1.3, [{{.*}}GroupNonUniformArithmetic{{.*}}]
 // CHECK-DAG: spirv.GroupNonUniformFMax "Subgroup" "Reduce"

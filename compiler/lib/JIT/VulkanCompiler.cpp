@@ -21,6 +21,7 @@ void mlir::attn::describeVulkanTarget(const VulkanTargetInfo &target,
   options.maxWorkgroupSize = d.maxWorkgroupSize;
   options.float16 = d.storage16 && d.float16;
   options.int16 = d.storage16 && d.int16;
+  options.cooperativeMatrix = d.cooperativeMatrix;
 }
 
 VulkanTargetInfo mlir::attn::vulkanTargetFrom(const attn_jit_vulkan_device &device) {
@@ -73,8 +74,11 @@ FailureOr<VulkanImage> mlir::attn::describeVulkanModule(ModuleOp module, std::st
   h.teams = config->getTeams();
   h.headChunks = shape.chunks;
   h.workgroupSize = int32_t(config->getTeams() * config->getSubgroupSize());
-  h.sharedBytes = int32_t(
-      vulkanSharedBytes(q.getDimSize(3), v.getDimSize(3), config->getTeams(), config->getBlockK()));
+  h.sharedBytes =
+      int32_t(config->getCoopmat() ? vulkanCoopSharedBytes(q.getDimSize(3), v.getDimSize(3),
+                                                           config->getTeams(), config->getBlockK())
+                                   : vulkanSharedBytes(q.getDimSize(3), v.getDimSize(3),
+                                                       config->getTeams(), config->getBlockK()));
   auto attention = dyn_cast<AttentionOp>(op);
   if (!attention)
     h.entryMask = 1u << ATTN_GPU_ENTRY_LINEAR;
@@ -85,8 +89,9 @@ FailureOr<VulkanImage> mlir::attn::describeVulkanModule(ModuleOp module, std::st
         (1u << ATTN_GPU_ENTRY_MAIN) | (1u << ATTN_GPU_ENTRY_DECODE) | (1u << ATTN_GPU_ENTRY_MERGE);
   // The decode kernel serves launches whose query rows fit one workgroup's block. Linear
   // attention's tiles are its chunk.
-  ManifestTiles tiles{ATTN_TARGET_VULKAN,  config->getSubgroupSize(), shape.rows,
-                      config->getBlockK(), shape.rows * heads,        config->getSplitKeys()};
+  ManifestTiles tiles{
+      ATTN_TARGET_VULKAN,  config->getSubgroupSize(), config->getCoopmat() ? 16 : shape.rows,
+      config->getBlockK(), shape.rows * heads,        config->getSplitKeys()};
   if (!attention) {
     tiles.blockQ = tiles.blockK = config->getChunk();
     tiles.decodeRows = 1;

@@ -38,6 +38,7 @@ void mlir::attn::buildConfigureVulkanPipeline(OpPassManager &pm,
   configure.maxWorkgroupSize = options.maxWorkgroupSize;
   configure.float16 = options.float16;
   configure.int16 = options.int16;
+  configure.cooperativeMatrix = options.cooperativeMatrix;
   pm.addPass(createAttnConfigureVulkan(configure));
 }
 

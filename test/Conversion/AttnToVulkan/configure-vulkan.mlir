@@ -30,3 +30,17 @@ func.func @linear(%q: tensor<?x?x4x128xf32>, %k: tensor<?x?x4x128xf32>, %v: tens
   %o = attn.linear_attention %q, %k, %v {causal} : tensor<?x?x4x128xf32>, tensor<?x?x4x128xf32>, tensor<?x?x4x128xf32> -> tensor<?x?x4x128xf32>
   return %o : tensor<?x?x4x128xf32>
 }
+
+// -----
+
+// f16 with head dims that are multiples of 16, on a device with VK_KHR_cooperative_matrix: the
+// cooperative-matrix prefill (heads of the group per workgroup within its shared memory). lavapipe
+// has none: the scalar kernel.
+// LAVAPIPE-LABEL: func.func @coopmat
+// LAVAPIPE-NOT: coopmat =
+// NVIDIA-LABEL: func.func @coopmat
+// NVIDIA: #attn.vulkan_config<subgroup_size = 32, teams = 2, block_k = 32, coopmat = 1>
+func.func @coopmat(%q: tensor<?x?x8x128xf16>, %k: tensor<?x?x2x128xf16>, %v: tensor<?x?x2x128xf16>) -> tensor<?x?x8x128xf16> {
+  %o = attn.attention %q, %k, %v {causal} : tensor<?x?x8x128xf16>, tensor<?x?x2x128xf16>, tensor<?x?x2x128xf16> -> tensor<?x?x8x128xf16>
+  return %o : tensor<?x?x8x128xf16>
+}

@@ -60,3 +60,24 @@ func.func @attn(%q: tensor<?x?x4x32xf16>, %k: tensor<?x?x2x32xf16>, %v: tensor<?
   %o = attn.linear_attention %q, %k, %v {causal, attn.vulkan_config = #attn.vulkan_config<subgroup_size = 8, teams = 2, block_k = 8, chunk = 16>} : tensor<?x?x4x32xf16>, tensor<?x?x2x32xf16>, tensor<?x?x2x16xf16> -> tensor<?x?x4x16xf16>
   return %o : tensor<?x?x4x16xf16>
 }
+
+// -----
+
+// The cooperative-matrix prefill: SPIR-V 1.6 with CooperativeMatrixKHR, S = QKᵀ and PV as
+// 16x16x16 f16 matrix products (K read column-major as the B operand) through workgroup memory;
+// split-KV decode stays on the scalar kernel.
+// CHECK: #spirv.vce<v1.6, [{{.*}}CooperativeMatrixKHR{{.*}}], [{{.*}}SPV_KHR_cooperative_matrix
+// CHECK-LABEL: gpu.func @attn_main
+// CHECK: gpu.subgroup_mma_load_matrix {{.*}} {leadDimension = 64 : index, transpose} : memref<{{[0-9]+}}xf16, 3> -> !gpu.mma_matrix<16x16xf16, "BOp">
+// CHECK: gpu.subgroup_mma_compute {{.*}} -> !gpu.mma_matrix<16x16xf32, "COp">
+// CHECK: gpu.subgroup_mma_store_matrix
+// CHECK: math.exp
+// CHECK: arith.truncf {{.*}} : f32 to f16
+// CHECK: gpu.subgroup_mma_compute
+// CHECK-LABEL: gpu.func @attn_decode
+// CHECK-NOT: gpu.subgroup_mma
+// CHECK-LABEL: gpu.func @attn_merge
+func.func @attn(%q: tensor<?x?x4x64xf16>, %k: tensor<?x?x2x64xf16>, %v: tensor<?x?x2x64xf16>) -> tensor<?x?x4x64xf16> {
+  %o = attn.attention %q, %k, %v {causal, attn.vulkan_config = #attn.vulkan_config<subgroup_size = 32, teams = 2, block_k = 32, coopmat = 1>} : tensor<?x?x4x64xf16>, tensor<?x?x2x64xf16>, tensor<?x?x2x64xf16> -> tensor<?x?x4x64xf16>
+  return %o : tensor<?x?x4x64xf16>
+}

@@ -56,7 +56,7 @@ func.func @split_keys(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x4x64xf32>, %v: te
 // -----
 
 func.func @unknown_key(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?x?x4x64xf32>) {
-  // expected-error @+1 {{unknown #attn.vulkan_config parameter 'block_q' (subgroup_size, teams, block_k, split_keys, chunk)}}
+  // expected-error @+1 {{unknown #attn.vulkan_config parameter 'block_q' (subgroup_size, teams, block_k, split_keys, chunk, coopmat)}}
   %o = attn.attention %q, %k, %v {attn.vulkan_config = #attn.vulkan_config<block_q = 4, subgroup_size = 32, teams = 4, block_k = 32>} : tensor<?x?x8x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x8x64xf32>
   return
 }
@@ -74,5 +74,22 @@ func.func @missing_key(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x4x64xf32>, %v: t
 func.func @wrong_attribute(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?x?x4x64xf32>) {
   // expected-error @+1 {{'attn.vulkan_config' must be a #attn.vulkan_config, got #attn.cpu_config}}
   %o = attn.attention %q, %k, %v {attn.vulkan_config = #attn.cpu_config<block_q = 4, block_k = 16, vector_width = 16>} : tensor<?x?x8x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @coopmat_value(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?x?x4x64xf32>) {
+  // expected-error @+1 {{coopmat must be 0 or 1, got 2}}
+  %o = attn.attention %q, %k, %v {attn.vulkan_config = #attn.vulkan_config<subgroup_size = 32, teams = 4, block_k = 32, coopmat = 2>} : tensor<?x?x8x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x8x64xf32>
+  return
+}
+
+// -----
+
+// Cooperative matrices are 16 x 16 x 16: a K/V tile is whole matrices.
+func.func @coopmat_block_k(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?x?x4x64xf32>) {
+  // expected-error @+1 {{coopmat needs block_k to be a multiple of 16 (the matrix tiles), got 8}}
+  %o = attn.attention %q, %k, %v {attn.vulkan_config = #attn.vulkan_config<subgroup_size = 8, teams = 4, block_k = 8, coopmat = 1>} : tensor<?x?x8x64xf32>, tensor<?x?x4x64xf32>, tensor<?x?x4x64xf32> -> tensor<?x?x8x64xf32>
   return
 }

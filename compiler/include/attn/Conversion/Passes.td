@@ -70,7 +70,9 @@ def AttnConfigureVulkan : Pass<"attn-configure-vulkan", "ModuleOp"> {
     Option<"float16", "float16", "int64_t", /*default=*/"-1",
            "1: 16-bit storage and shaderFloat16 (f16 kernels); 0: not (-1 = the named device's)">,
     Option<"int16", "int16", "int64_t", /*default=*/"-1",
-           "1: 16-bit storage and shaderInt16 (bf16 kernels); 0: not (-1 = the named device's)">
+           "1: 16-bit storage and shaderInt16 (bf16 kernels); 0: not (-1 = the named device's)">,
+    Option<"cooperativeMatrix", "cooperative-matrix", "int64_t", /*default=*/"-1",
+           "1: VK_KHR_cooperative_matrix (16x16x16 f16 tiles); 0: not (-1 = the named device's)">
   ];
 }
 

@@ -38,6 +38,10 @@ struct VulkanPipelineOptions : public PassPipelineOptions<VulkanPipelineOptions>
                           llvm::cl::desc("16-bit storage and shaderFloat16: 1, 0 (-1 = the named "
                                          "device's)"),
                           llvm::cl::init(-1)};
+  Option<int64_t> cooperativeMatrix{
+      *this, "cooperative-matrix",
+      llvm::cl::desc("VK_KHR_cooperative_matrix: 1, 0 (-1 = the named device's)"),
+      llvm::cl::init(-1)};
   Option<int64_t> int16{*this, "int16",
                         llvm::cl::desc("16-bit storage and shaderInt16 (bf16): 1, 0 (-1 = the "
                                        "named device's)"),

@@ -32,6 +32,8 @@ struct AttnConfigureVulkanPass : attn::impl::AttnConfigureVulkanBase<AttnConfigu
     if (int16 >= 0)
       d.int16 = int16 != 0;
     d.storage16 = d.float16 || d.int16;
+    if (cooperativeMatrix >= 0)
+      d.cooperativeMatrix = cooperativeMatrix != 0;
     return VulkanTargetInfo::fromDevice(std::move(d));
   }
 

@@ -18,7 +18,7 @@ using namespace mlir::attn;
 namespace {
 /// Vulkan 1.3's SPIR-V 1.6 with what the kernels use: subgroup arithmetic and shuffles, and
 /// 16-bit storage for f16 (Float16) and bf16 (stored as Int16).
-spirv::TargetEnvAttr targetEnv(MLIRContext *ctx, Type element, int64_t subgroupSize) {
+spirv::TargetEnvAttr targetEnv(MLIRContext *ctx, Type element, int64_t subgroupSize, bool coopmat) {
   using spirv::Capability;
   using spirv::Extension;
   SmallVector<Capability> caps = {Capability::Shader, Capability::GroupNonUniform,
@@ -30,7 +30,14 @@ spirv::TargetEnvAttr targetEnv(MLIRContext *ctx, Type element, int64_t subgroupS
     caps.push_back(element.isF16() ? Capability::Float16 : Capability::Int16);
     exts.push_back(Extension::SPV_KHR_16bit_storage);
   }
-  auto vce = spirv::VerCapExtAttr::get(spirv::Version::V_1_3, caps, exts, ctx);
+  if (coopmat) { // SPIR-V 1.6 with VK_KHR_cooperative_matrix (../shared/GPU.md)
+    caps.push_back(Capability::CooperativeMatrixKHR);
+    caps.push_back(Capability::VulkanMemoryModel);
+    exts.push_back(Extension::SPV_KHR_cooperative_matrix);
+    exts.push_back(Extension::SPV_KHR_vulkan_memory_model);
+  }
+  auto vce = spirv::VerCapExtAttr::get(coopmat ? spirv::Version::V_1_6 : spirv::Version::V_1_3,
+                                       caps, exts, ctx);
   auto limits = spirv::ResourceLimitsAttr::get(
       ctx, /*max_compute_shared_memory_size=*/16384,
       /*max_compute_workgroup_invocations=*/kMaxVulkanWorkgroupSize,
@@ -79,13 +86,16 @@ struct ConvertAttnToVulkanKernelsPass
     kernels->setAttr(spirv::getTargetEnvAttrName(),
                      targetEnv(module.getContext(),
                                cast<RankedTensorType>(op->getOperand(0).getType()).getElementType(),
-                               config->getSubgroupSize()));
+                               config->getSubgroupSize(), config->getCoopmat()));
     builder.setInsertionPointToStart(kernels.getBody());
     if (auto linear = dyn_cast<LinearAttentionOp>(op)) {
       buildVulkanLinearKernel(builder, linear, *config);
     } else {
       auto attention = cast<AttentionOp>(op);
-      buildVulkanSoftmaxKernel(builder, attention, *config, /*decode=*/false);
+      if (config->getCoopmat())
+        buildVulkanCoopSoftmaxKernel(builder, attention, *config);
+      else
+        buildVulkanSoftmaxKernel(builder, attention, *config, /*decode=*/false);
       if (!attention.getReturnEntropy()) {
         // Split-KV decode: partials merged by attn_merge (entropy does not merge; SPEC §3).
         buildVulkanSoftmaxKernel(builder, attention, *config, /*decode=*/true);

@@ -31,6 +31,12 @@ Dims dimsOf(Operation *op) {
 }
 } // namespace
 
+bool mlir::attn::coopmatFits(Operation *op, const VulkanTargetInfo &target, bool deviceChecked) {
+  Dims dims = dimsOf(op);
+  return (deviceChecked || target.device().cooperativeMatrix) && isa<AttentionOp>(op) &&
+         dims.element.isF16() && dims.headDim % 16 == 0 && dims.headDimV % 16 == 0;
+}
+
 std::string mlir::attn::vulkanConfigDefect(Operation *op, VulkanConfigAttr config,
                                            const VulkanTargetInfo &target) {
   std::string text;
@@ -48,7 +54,18 @@ std::string mlir::attn::vulkanConfigDefect(Operation *op, VulkanConfigAttr confi
     os << "teams x subgroup_size = " << config.getTeams() * config.getSubgroupSize()
        << " invocations exceed the device's workgroup size limit (" << device.maxWorkgroupSize
        << ")";
-  else if (isa<LinearAttentionOp>(op)) {
+  else if (config.getCoopmat() && !target.device().cooperativeMatrix)
+    os << "coopmat = 1, but the device '" << device.name
+       << "' does not expose VK_KHR_cooperative_matrix";
+  else if (config.getCoopmat() && !coopmatFits(op, target, /*deviceChecked=*/true))
+    os << "coopmat = 1 needs softmax attention in f16 with head dims that are multiples of 16";
+  else if (config.getCoopmat()) {
+    if (int64_t bytes = vulkanCoopSharedBytes(dims.headDim, dims.headDimV, config.getTeams(),
+                                              config.getBlockK());
+        bytes > device.maxSharedBytes)
+      os << "the cooperative-matrix tiles need " << bytes
+         << " bytes of shared memory; the device has " << device.maxSharedBytes;
+  } else if (isa<LinearAttentionOp>(op)) {
     if (int64_t bytes = vulkanLinearSharedBytes(dims.headDim, config.getChunk());
         bytes > device.maxSharedBytes)
       os << "linear attention chunks of " << config.getChunk() << " need " << bytes
@@ -89,9 +106,23 @@ mlir::attn::chooseVulkanConfig(Operation *op, const VulkanTargetInfo &target, st
       if (2 * vulkanLinearSharedBytes(dims.headDim, candidate) <= device.maxSharedBytes)
         chunk = candidate;
   }
-  auto config =
-      VulkanConfigAttr::getChecked([&] { return op->emitError(); }, op->getContext(), lanes, teams,
-                                   blockK, std::max<int64_t>(512, blockK) / blockK * blockK, chunk);
+  // Cooperative matrices where the device exposes them and the problem fits their 16 x 16 x 16
+  // f16 tiles: as many heads of a GQA group as fit (up to 4), K/V tiles of 32 keys (or the
+  // subgroup's multiple).
+  int64_t coopmat = 0;
+  if (coopmatFits(op, target)) {
+    coopmat = 1;
+    blockK = std::max<int64_t>(32, lanes);
+    int64_t group = cast<RankedTensorType>(op->getOperand(0).getType()).getDimSize(2) /
+                    cast<RankedTensorType>(op->getOperand(1).getType()).getDimSize(2);
+    teams = std::min<int64_t>(4, group);
+    while (teams > 1 && vulkanCoopSharedBytes(dims.headDim, dims.headDimV, teams, blockK) >
+                            device.maxSharedBytes)
+      --teams;
+  }
+  auto config = VulkanConfigAttr::getChecked(
+      [&] { return op->emitError(); }, op->getContext(), lanes, teams, blockK,
+      std::max<int64_t>(512, blockK) / blockK * blockK, chunk, coopmat);
   if (!config) {
     why = "no valid Vulkan configuration for this device";
     return failure();

@@ -25,7 +25,8 @@ constexpr llvm::StringLiteral kVulkanModuleName = "attn_kernels";
 
 /// How a softmax workgroup is laid out from its configuration and the problem's GQA group:
 /// `heads` heads of the group (one chunk of it), `rows` query rows of each; `chunks` workgroups
-/// along y cover a group.
+/// along y cover a group. (The cooperative-matrix prefill has the same heads and chunks, and
+/// 16 rows: a team per head.)
 struct VulkanWorkgroupShape {
   int64_t heads, rows, chunks;
   static VulkanWorkgroupShape get(VulkanConfigAttr config, int64_t group);
@@ -38,6 +39,11 @@ std::optional<VulkanConfigAttr> getVulkanConfig(Operation *op);
 /// cannot store, a head dim whose tiles do not fit its shared memory).
 FailureOr<VulkanConfigAttr> chooseVulkanConfig(Operation *op, const VulkanTargetInfo &target,
                                                std::string &why);
+/// Whether `op` can use the cooperative-matrix prefill on `target` (f16 softmax, head dims
+/// multiples of 16, the device exposes the extension unless `deviceChecked`).
+bool coopmatFits(Operation *op, const VulkanTargetInfo &target, bool deviceChecked = false);
+/// The cooperative-matrix prefill (attn_main when the configuration has coopmat = 1).
+void buildVulkanCoopSoftmaxKernel(OpBuilder &builder, AttentionOp op, VulkanConfigAttr config);
 /// Why `config` cannot run `op` on `target` ("" when it can).
 std::string vulkanConfigDefect(Operation *op, VulkanConfigAttr config,
                                const VulkanTargetInfo &target);

@@ -22,12 +22,17 @@ namespace {
 /// required ones (default 0) present, defaults not printed (one spelling per configuration).
 struct ConfigKey {
   StringRef name;
-  int64_t defaultValue;
+  bool required;
+  int64_t defaultValue; // of an optional key
 };
-constexpr ConfigKey kCPUConfigKeys[] = {
-    {"block_q", 0}, {"block_k", 0}, {"vector_width", 0}, {"decode_rows", 64}, {"split_keys", 256}};
-constexpr ConfigKey kVulkanConfigKeys[] = {
-    {"subgroup_size", 0}, {"teams", 0}, {"block_k", 0}, {"split_keys", 512}, {"chunk", 16}};
+constexpr ConfigKey kCPUConfigKeys[] = {{"block_q", true, 0},
+                                        {"block_k", true, 0},
+                                        {"vector_width", true, 0},
+                                        {"decode_rows", false, 64},
+                                        {"split_keys", false, 256}};
+constexpr ConfigKey kVulkanConfigKeys[] = {{"subgroup_size", true, 0}, {"teams", true, 0},
+                                           {"block_k", true, 0},       {"split_keys", false, 512},
+                                           {"chunk", false, 16},       {"coopmat", false, 0}};
 
 LogicalResult parseConfig(AsmParser &parser, StringRef mnemonic, ArrayRef<ConfigKey> keys,
                           MutableArrayRef<int64_t> values) {
@@ -59,7 +64,7 @@ LogicalResult parseConfig(AsmParser &parser, StringRef mnemonic, ArrayRef<Config
   for (auto [index, key] : llvm::enumerate(keys)) {
     if (seen[index])
       continue;
-    if (key.defaultValue == 0)
+    if (key.required)
       return parser.emitError(parser.getCurrentLocation())
              << "#attn." << mnemonic << " needs '" << key.name << "'";
     values[index] = key.defaultValue;
@@ -71,7 +76,7 @@ void printConfig(AsmPrinter &printer, ArrayRef<ConfigKey> keys, ArrayRef<int64_t
   printer << "<";
   const char *separator = "";
   for (auto [index, key] : llvm::enumerate(keys)) {
-    if (key.defaultValue != 0 && values[index] == key.defaultValue)
+    if (!key.required && values[index] == key.defaultValue)
       continue;
     printer << separator << key.name << " = " << values[index];
     separator = ", ";
@@ -98,18 +103,20 @@ Attribute VulkanConfigAttr::parse(AsmParser &parser, Type) {
   if (failed(parseConfig(parser, "vulkan_config", kVulkanConfigKeys, values)))
     return {};
   return getChecked([&] { return parser.emitError(parser.getNameLoc()); }, parser.getContext(),
-                    values[0], values[1], values[2], values[3], values[4]);
+                    values[0], values[1], values[2], values[3], values[4], values[5]);
 }
 
 void VulkanConfigAttr::print(AsmPrinter &printer) const {
-  printConfig(printer, kVulkanConfigKeys,
-              {getSubgroupSize(), getTeams(), getBlockK(), getSplitKeys(), getChunk()});
+  printConfig(
+      printer, kVulkanConfigKeys,
+      {getSubgroupSize(), getTeams(), getBlockK(), getSplitKeys(), getChunk(), getCoopmat()});
 }
 
 LogicalResult VulkanConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                        int64_t subgroupSize, int64_t teams, int64_t blockK,
-                                       int64_t splitKeys, int64_t chunk) {
-  return verifyVulkanConfigValues(emitError, subgroupSize, teams, blockK, splitKeys, chunk);
+                                       int64_t splitKeys, int64_t chunk, int64_t coopmat) {
+  return verifyVulkanConfigValues(emitError, subgroupSize, teams, blockK, splitKeys, chunk,
+                                  coopmat);
 }
 
 LogicalResult CPUConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t blockQ,

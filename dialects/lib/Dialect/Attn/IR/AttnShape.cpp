@@ -213,7 +213,7 @@ LogicalResult mlir::attn::verifyCPUConfigValues(llvm::function_ref<InFlightDiagn
 LogicalResult
 mlir::attn::verifyVulkanConfigValues(llvm::function_ref<InFlightDiagnostic()> emitError,
                                      int64_t subgroupSize, int64_t teams, int64_t blockK,
-                                     int64_t splitKeys, int64_t chunk) {
+                                     int64_t splitKeys, int64_t chunk, int64_t coopmat) {
   if (subgroupSize < 4 || subgroupSize > 128 || (subgroupSize & (subgroupSize - 1)) != 0)
     return emitError() << "subgroup_size must be a power of two in [4, 128], got " << subgroupSize;
   int64_t maxTeams = std::min(kMaxVulkanTeams, kMaxVulkanWorkgroupSize / subgroupSize);
@@ -230,6 +230,11 @@ mlir::attn::verifyVulkanConfigValues(llvm::function_ref<InFlightDiagnostic()> em
                        << blockK << ", " << kMaxVulkanSplitKeys << "], got " << splitKeys;
   if (chunk < 1 || chunk > kMaxVulkanChunk)
     return emitError() << "chunk must be in [1, " << kMaxVulkanChunk << "], got " << chunk;
+  if (coopmat != 0 && coopmat != 1)
+    return emitError() << "coopmat must be 0 or 1, got " << coopmat;
+  if (coopmat && blockK % 16 != 0)
+    return emitError() << "coopmat needs block_k to be a multiple of 16 (the matrix tiles), got "
+                       << blockK;
   return success();
 }
 

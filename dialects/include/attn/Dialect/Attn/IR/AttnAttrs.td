@@ -53,7 +53,11 @@ def Attn_VulkanConfigAttr : AttrDef<Attn_Dialect, "VulkanConfig"> {
     - `split_keys` (default 512): keys per KV split of a decode launch at least, a multiple of
       block_k;
     - `chunk` (default 16): linear attention's query rows and keys per chunk of its scan, in
-      [1, 64] (a workgroup owns teams x subgroup_size value columns of one head).
+      [1, 64] (a workgroup owns teams x subgroup_size value columns of one head);
+    - `coopmat` (default 0): 1 = the prefill kernel computes S = QKᵀ and PV on cooperative
+      matrices (VK_KHR_cooperative_matrix, 16 x 16 x 16 f16 tiles with f32 accumulators): each
+      team owns 16 query rows of one head; f16 problems with head dims that are multiples of 16,
+      block_k a multiple of 16, on a device that exposes the extension.
     The attribute verifies its own values; attn-configure-vulkan also checks one against the
     device (subgroup size, shared memory: softmax 4 x (block_k x (D + 1 + Dv) + teams x D) bytes,
     linear 4 x (chunk x (2 D + chunk + 1) + D)).
@@ -62,7 +66,8 @@ def Attn_VulkanConfigAttr : AttrDef<Attn_Dialect, "VulkanConfig"> {
   }];
   let parameters = (ins "int64_t":$subgroupSize, "int64_t":$teams, "int64_t":$blockK,
                         DefaultValuedParameter<"int64_t", "512">:$splitKeys,
-                        DefaultValuedParameter<"int64_t", "16">:$chunk);
+                        DefaultValuedParameter<"int64_t", "16">:$chunk,
+                        DefaultValuedParameter<"int64_t", "0">:$coopmat);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
 }

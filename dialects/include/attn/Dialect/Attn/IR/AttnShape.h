@@ -70,10 +70,11 @@ constexpr int64_t kMaxVulkanSplitKeys = int64_t(1) << 20;
 /// Checks the values of a Vulkan configuration: subgroup_size a power of two in [4, 128]; teams in
 /// [1, kMaxVulkanTeams] with teams x subgroup_size <= kMaxVulkanWorkgroupSize; block_k a multiple
 /// of subgroup_size, at most kMaxVulkanBlockK; split_keys a multiple of block_k, at most
-/// kMaxVulkanSplitKeys; chunk in [1, kMaxVulkanChunk].
+/// kMaxVulkanSplitKeys; chunk in [1, kMaxVulkanChunk]; coopmat 0 or 1, and with 1 block_k a
+/// multiple of 16.
 LogicalResult verifyVulkanConfigValues(llvm::function_ref<InFlightDiagnostic()> emitError,
                                        int64_t subgroupSize, int64_t teams, int64_t blockK,
-                                       int64_t splitKeys, int64_t chunk);
+                                       int64_t splitKeys, int64_t chunk, int64_t coopmat);
 constexpr int64_t kMaxVulkanChunk = 64;
 /// Shared memory a Vulkan softmax workgroup stages: f32 K and V tiles (K rows padded by one
 /// element, so that lanes reading one dim of consecutive keys hit distinct banks) and the teams'
@@ -85,6 +86,13 @@ inline int64_t vulkanSharedBytes(int64_t headDim, int64_t headDimV, int64_t team
 /// chunk's scores and normalizer terms, and the running normalizer z.
 inline int64_t vulkanLinearSharedBytes(int64_t headDim, int64_t chunk) {
   return 4 * (chunk * (2 * headDim + chunk + 1) + headDim);
+}
+/// Shared memory of the cooperative-matrix prefill: f16 Q rows (16 per team), K and V tiles;
+/// per team f32 scores, f16 probabilities, the f32 output accumulator and the row state.
+inline int64_t vulkanCoopSharedBytes(int64_t headDim, int64_t headDimV, int64_t teams,
+                                     int64_t blockK) {
+  return 2 * (teams * 16 * headDim + blockK * (headDim + headDimV)) +
+         teams * 16 * (4 * blockK + 2 * blockK + 4 * headDimV + 12);
 }
 
 /// True for the element types Q/K/V/O may have: f32, f16, bf16.
