@@ -186,6 +186,8 @@ struct Device::Impl {
   VkPhysicalDeviceLimits limits{};
   // computeFullSubgroups is enabled: pipelines require full subgroups.
   bool fullSubgroups = false;
+  // subgroupSizeControl is enabled: pipelines require subgroups of this size (0: not pinned).
+  uint32_t requiredSubgroupSize = 0;
   // vkQueueSubmit needs the queue externally synchronized.
   mutable std::mutex submitMutex;
   // An engine's device (adopt): its handles are not destroyed here.
@@ -232,6 +234,9 @@ Candidate inspect(const Functions &fn, VkPhysicalDevice physical) {
 /// of its optional features come from extensions (before Vulkan 1.2 / 1.3).
 struct Support {
   bool float16Extension = false, sizeControlExtension = false, fullSubgroups = false;
+  // subgroupSizeControl for compute shaders: pipelines can require info.subgroupSize.
+  bool pinnedSize = false;
+  uint32_t defaultSubgroupSize = 0;
 };
 
 Support describe(DeviceInfo &info, Device::Impl &impl, const Candidate &candidate,
@@ -251,7 +256,11 @@ Support describe(DeviceInfo &info, Device::Impl &impl, const Candidate &candidat
       vkStruct<VkPhysicalDeviceProperties2>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2);
   auto subgroup = vkStruct<VkPhysicalDeviceSubgroupProperties>(
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES);
+  auto sizeRange = vkStruct<VkPhysicalDeviceSubgroupSizeControlProperties>(
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES);
   properties.pNext = &subgroup;
+  if (knowsSizeControl)
+    subgroup.pNext = &sizeRange;
   fn.vkGetPhysicalDeviceProperties2(impl.physical, &properties);
   FeatureChain present(knowsFloat16, knowsSizeControl);
   fn.vkGetPhysicalDeviceFeatures2(impl.physical, &present.core);
@@ -276,6 +285,19 @@ Support describe(DeviceInfo &info, Device::Impl &impl, const Candidate &candidat
       computeOps && (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
   info.cooperativeMatrix = candidate.hasExtension("VK_KHR_cooperative_matrix");
   support.fullSubgroups = knowsSizeControl && present.sizeControl.computeFullSubgroups;
+  // A device whose compute subgroup size varies (Intel: 8 to 32; AMD: 32 or 64) compiles each
+  // shader for a size of its choosing, while attnc's kernels are built for one: with size control
+  // the pipelines require it, preferring 32 (a team of 32 lanes suits head dims of 32 to 256).
+  support.defaultSubgroupSize = subgroup.subgroupSize;
+  info.minSubgroupSize = info.maxSubgroupSize = subgroup.subgroupSize;
+  if (knowsSizeControl && sizeRange.minSubgroupSize) {
+    info.minSubgroupSize = sizeRange.minSubgroupSize;
+    info.maxSubgroupSize = sizeRange.maxSubgroupSize;
+  }
+  support.pinnedSize = knowsSizeControl && present.sizeControl.subgroupSizeControl &&
+                       (sizeRange.requiredSubgroupSizeStages & VK_SHADER_STAGE_COMPUTE_BIT);
+  if (support.pinnedSize && info.minSubgroupSize <= 32 && 32 <= info.maxSubgroupSize)
+    info.subgroupSize = 32;
   return support;
 }
 
@@ -384,18 +406,20 @@ std::shared_ptr<Device> Device::create(int index) {
   bool float16Extension = support.float16Extension;
   bool sizeControlExtension = support.sizeControlExtension;
   impl.fullSubgroups = support.fullSubgroups;
+  impl.requiredSubgroupSize = support.pinnedSize ? info.subgroupSize : 0;
 
   // Exactly the features attnc's kernels may use, and only where present: enabling everything
   // present (robustBufferAccess, say) could slow every kernel down.
-  FeatureChain enabled(info.shaderFloat16, impl.fullSubgroups);
+  FeatureChain enabled(info.shaderFloat16, impl.fullSubgroups || support.pinnedSize);
   enabled.core.features.shaderInt16 = info.shaderInt16;
   enabled.storage16.storageBuffer16BitAccess = info.storageBuffer16BitAccess;
   enabled.float16.shaderFloat16 = info.shaderFloat16;
   enabled.sizeControl.computeFullSubgroups = impl.fullSubgroups;
+  enabled.sizeControl.subgroupSizeControl = support.pinnedSize;
   std::vector<const char *> extensions;
   if (float16Extension && info.shaderFloat16)
     extensions.push_back(VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
-  if (sizeControlExtension && impl.fullSubgroups)
+  if (sizeControlExtension && (impl.fullSubgroups || support.pinnedSize))
     extensions.push_back(VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
 
   float priority = 1.0f;
@@ -448,8 +472,9 @@ std::shared_ptr<Device> Device::adopt(const ExternalDevice &external) {
     unavailable(
         format("the engine's device %s is older than Vulkan 1.1", candidate.properties.deviceName));
   Support support = describe(self->info_, impl, candidate, candidate.properties.apiVersion);
-  // Whether the engine enabled computeFullSubgroups is unknown: pipelines do not require it.
-  (void)support;
+  // Whether the engine enabled computeFullSubgroups or subgroupSizeControl is unknown: pipelines
+  // require neither, and kernels are built for the default subgroup size.
+  self->info_.subgroupSize = support.defaultSubgroupSize;
 #define ATTN_VK_LOAD_DEVICE(name)                                                                  \
   if (!(fn.name = reinterpret_cast<PFN_##name>(fn.vkGetDeviceProcAddr(impl.device, #name))))       \
     unavailable("the engine's Vulkan device lacks " #name);
@@ -623,6 +648,11 @@ std::unique_ptr<Pipeline> Device::createPipeline(const uint32_t *spirv, size_t w
   // Kernels compiled for info().subgroupSize count on every subgroup being full.
   if (impl_->fullSubgroups)
     pipelineInfo.stage.flags = VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT;
+  auto required = vkStruct<VkPipelineShaderStageRequiredSubgroupSizeCreateInfo>(
+      VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO);
+  required.requiredSubgroupSize = impl_->requiredSubgroupSize;
+  if (impl_->requiredSubgroupSize)
+    pipelineInfo.stage.pNext = &required;
   pipelineInfo.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
   pipelineInfo.stage.module = pipeline->module_;
   pipelineInfo.stage.pName = entry;

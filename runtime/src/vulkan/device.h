@@ -29,7 +29,9 @@ namespace attn::rt::vk {
 struct DeviceInfo {
   std::string name;
   uint32_t vendorId = 0, deviceId = 0, driverVersion = 0, apiVersion = 0;
-  uint32_t subgroupSize = 0;            // VkPhysicalDeviceSubgroupProperties::subgroupSize
+  uint32_t subgroupSize = 0; // what kernels are built for: the default size, or 32 when the
+                             // device's compute subgroup size can be pinned to it
+  uint32_t minSubgroupSize = 0, maxSubgroupSize = 0; // the device's range
   uint32_t maxSharedBytes = 0;          // maxComputeSharedMemorySize
   uint32_t maxWorkgroupInvocations = 0; // maxComputeWorkGroupInvocations
   bool shaderFloat16 = false;           // enabled at device creation when present
