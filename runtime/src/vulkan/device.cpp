@@ -500,11 +500,7 @@ Device::~Device() {
   // The functions are null when loading them was what failed.
   if (impl_->device && impl_->fn.vkDestroyDevice)
     impl_->fn.vkDestroyDevice(impl_->device, nullptr);
-  // An instance that never got a device (the creation failed: no such device index, none usable)
-  // is left alone: destroying it makes the loader unload the drivers, and what they leak on the
-  // way out (Mesa's lavapipe does, under LeakSanitizer) can then not even be attributed. Such a
-  // failure is remembered by getDefault, so this happens at most once per process.
-  if (impl_->device && impl_->instance && impl_->fn.vkDestroyInstance)
+  if (impl_->instance && impl_->fn.vkDestroyInstance)
     impl_->fn.vkDestroyInstance(impl_->instance, nullptr);
 }
 
