@@ -32,6 +32,7 @@ tsan)
   cmake -S . -B "$dir" -G Ninja -DATTN_SANITIZE=thread -DATTN_ENABLE_PYTHON=OFF
   # What the runtime tests run: the tests, the compiler plugin they JIT with, attnc for bundles.
   cmake --build "$dir" --target attn-runtime-test attn-runtime-internal-test attn-runtime-c99-check \
+    attn-vulkan-interop-test \
     attn_runtime attn_jit attnc
   ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" -R '^runtime'
   ;;
