@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ConformanceHarness.h"
+#include "ConformanceCases.h"
 
 #include <gtest/gtest.h>
 
@@ -19,10 +19,6 @@
 using namespace attn::conformance;
 
 namespace {
-
-const char *dtypeName(attn_dtype dtype) {
-  return dtype == ATTN_DTYPE_F32 ? "f32" : dtype == ATTN_DTYPE_F16 ? "f16" : "bf16";
-}
 
 class VulkanConformance : public ::testing::TestWithParam<Case> {
 protected:
@@ -72,13 +68,7 @@ attn_problem vulkan(attn_problem p) {
 }
 
 Case make(std::string name, attn_problem problem, int64_t batch, int64_t seqQ, int64_t seqKv) {
-  Case c;
-  c.name = std::move(name);
-  c.problem = vulkan(problem);
-  c.batch = batch;
-  c.seqQ = seqQ;
-  c.seqKv = seqKv;
-  return c;
+  return makeCase(std::move(name), vulkan(problem), batch, seqQ, seqKv);
 }
 
 std::vector<Case> dtypeHeadDimCases() {
@@ -138,57 +128,6 @@ std::vector<Case> shapeCases() {
   return cases;
 }
 
-std::vector<Case> maskCases() {
-  std::vector<Case> cases;
-  struct Mask {
-    const char *name;
-    int causal;
-    int64_t left, right, globals;
-  };
-  for (Mask m :
-       {Mask{"band_0_0", 0, 0, 0, 0}, Mask{"causal_window_1", 1, 1, -1, 0},
-        Mask{"causal_window_16", 1, 16, -1, 0}, Mask{"band_64_64", 0, 64, 64, 0},
-        Mask{"band_left_unbounded_right_5", 0, -1, 5, 0},
-        Mask{"band_100_right_unbounded", 0, 100, -1, 0},
-        Mask{"sink_1_causal_window_8", 1, 8, -1, 1}, Mask{"sinks_4_causal_window_63", 1, 63, -1, 4},
-        Mask{"longformer_globals_70", 0, 16, 16, 70}}) {
-    attn_problem p = softmaxProblem(ATTN_DTYPE_F32, 4, 2, 32, 32);
-    p.causal = m.causal;
-    p.window_left = m.left;
-    p.window_right = m.right;
-    p.global_tokens = m.globals;
-    p.return_lse = 1;
-    p.return_entropy = 1;
-    cases.push_back(make(m.name, p, 2, 150, 150));
-    cases.push_back(make(std::string(m.name) + "_sq_lt_skv", p, 1, 37, 160));
-  }
-  return cases;
-}
-
-std::vector<Case> varlenCases() {
-  std::vector<Case> cases;
-  attn_problem p = softmaxProblem(ATTN_DTYPE_F16, 4, 2, 64, 64);
-  p.causal = 1;
-  p.return_lse = 1;
-  p.return_entropy = 1;
-  Case c = make("varlen_causal", p, 4, 100, 150);
-  c.seqlensQ = {100, 37, 1, 0};
-  c.seqlensKv = {150, 37, 90, 5};
-  cases.push_back(c);
-  Case kvOnly = make("varlen_kv_cache_empty_batch", p, 3, 5, 300);
-  kvOnly.seqlensKv = {300, 0, 129};
-  cases.push_back(kvOnly);
-  attn_problem window = softmaxProblem(ATTN_DTYPE_F32, 2, 2, 32, 32);
-  window.window_left = 20;
-  window.window_right = 3;
-  window.global_tokens = 2;
-  Case w = make("varlen_window_globals", window, 3, 90, 120);
-  w.seqlensQ = {90, 40, 13};
-  w.seqlensKv = {120, 13, 40};
-  cases.push_back(w);
-  return cases;
-}
-
 std::vector<Case> decodeCases() {
   // Few query rows against a long KV: split-KV partials merged by LSE (attn_decode + attn_merge).
   std::vector<Case> cases;
@@ -209,39 +148,6 @@ std::vector<Case> decodeCases() {
   return cases;
 }
 
-std::vector<Case> linearCases() {
-  std::vector<Case> cases;
-  struct Lin {
-    attn_feature_map map;
-    int causal, normalize;
-    attn_dtype dtype;
-    const char *name;
-  };
-  for (Lin l : {Lin{ATTN_FEATURE_MAP_ELU_PLUS_ONE, 0, 1, ATTN_DTYPE_F32, "linear_elu_noncausal"},
-                Lin{ATTN_FEATURE_MAP_ELU_PLUS_ONE, 1, 1, ATTN_DTYPE_F32, "linear_elu_causal"},
-                Lin{ATTN_FEATURE_MAP_RELU, 1, 0, ATTN_DTYPE_F32, "linear_relu_causal_raw"},
-                Lin{ATTN_FEATURE_MAP_IDENTITY, 0, 0, ATTN_DTYPE_F32, "linear_identity_raw"},
-                Lin{ATTN_FEATURE_MAP_ELU_PLUS_ONE, 1, 1, ATTN_DTYPE_BF16, "linear_elu_causal_bf16"},
-                Lin{ATTN_FEATURE_MAP_ELU_PLUS_ONE, 0, 1, ATTN_DTYPE_F16, "linear_elu_f16"}}) {
-    attn_problem p = linearProblem(l.dtype, 4, 2, 64, 32);
-    p.feature_map = l.map;
-    p.causal = l.causal;
-    p.normalize = l.normalize;
-    cases.push_back(make(l.name, p, 2, 129, 200));
-  }
-  attn_problem wide = linearProblem(ATTN_DTYPE_F32, 2, 2, 128, 256); // Dv past one workgroup
-  wide.causal = 1;
-  cases.push_back(make("linear_causal_dv256_sq_gt_skv", wide, 1, 90, 40));
-  attn_problem scaled = linearProblem(ATTN_DTYPE_F32, 2, 2, 32, 32);
-  scaled.scale = 0.25;
-  scaled.causal = 1;
-  Case varlen = make("linear_varlen_scaled", scaled, 3, 40, 50);
-  varlen.seqlensQ = {40, 10, 0};
-  varlen.seqlensKv = {50, 30, 7};
-  cases.push_back(varlen);
-  return cases;
-}
-
 std::string caseName(const ::testing::TestParamInfo<Case> &info) { return info.param.name; }
 
 } // namespace
@@ -249,7 +155,11 @@ std::string caseName(const ::testing::TestParamInfo<Case> &info) { return info.p
 INSTANTIATE_TEST_SUITE_P(DtypeHeadDim, VulkanConformance, ::testing::ValuesIn(dtypeHeadDimCases()),
                          caseName);
 INSTANTIATE_TEST_SUITE_P(Shapes, VulkanConformance, ::testing::ValuesIn(shapeCases()), caseName);
-INSTANTIATE_TEST_SUITE_P(Masks, VulkanConformance, ::testing::ValuesIn(maskCases()), caseName);
-INSTANTIATE_TEST_SUITE_P(Varlen, VulkanConformance, ::testing::ValuesIn(varlenCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(Masks, VulkanConformance,
+                         ::testing::ValuesIn(maskCases(ATTN_TARGET_VULKAN, 150, 37, 160)),
+                         caseName);
+INSTANTIATE_TEST_SUITE_P(Varlen, VulkanConformance,
+                         ::testing::ValuesIn(varlenCases(ATTN_TARGET_VULKAN)), caseName);
 INSTANTIATE_TEST_SUITE_P(Decode, VulkanConformance, ::testing::ValuesIn(decodeCases()), caseName);
-INSTANTIATE_TEST_SUITE_P(Linear, VulkanConformance, ::testing::ValuesIn(linearCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(Linear, VulkanConformance,
+                         ::testing::ValuesIn(linearCases(ATTN_TARGET_VULKAN)), caseName);

@@ -2,6 +2,7 @@
 
 #include "attn/Conversion/AttnToCPU/KernelManifest.h"
 #include "attn/Conversion/AttnToCPU/Kernels.h"
+#include "attn/Conversion/Common/AttentionLogic.h"
 #include "attn/Conversion/Passes.h"
 
 namespace mlir::attn {
@@ -17,19 +18,12 @@ struct ConvertAttnToCPUKernelsPass
     : attn::impl::ConvertAttnToCPUKernelsBase<ConvertAttnToCPUKernelsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<Operation *> problems;
-    module.walk([&](Operation *op) {
-      if (isa<AttentionOp, LinearAttentionOp, MergeOp>(op))
-        problems.push_back(op);
-    });
-    if (problems.empty())
-      return;
-    if (problems.size() > 1) {
-      problems[1]->emitError() << "a problem module holds one attention op; found "
-                               << problems.size();
+    FailureOr<Operation *> problem = findProblemOp(module);
+    if (failed(problem))
       return signalPassFailure();
-    }
-    Operation *op = problems.front();
+    if (!*problem)
+      return;
+    Operation *op = *problem;
     FailureOr<CPUKernelConfig> config = getCPUConfig(op);
     if (failed(config)) {
       op->emitError() << "has no valid '" << kCPUConfigAttrName

@@ -1,6 +1,7 @@
 //===- ConvertAttnToVulkanKernels.cpp - convert-attn-to-vulkan-kernels ----===//
 
 #include "attn/Conversion/AttnToVulkan/VulkanKernels.h"
+#include "attn/Conversion/Common/AttentionLogic.h"
 #include "attn/Conversion/Passes.h"
 #include "attn/Dialect/Attn/IR/AttnShape.h"
 
@@ -55,19 +56,12 @@ struct ConvertAttnToVulkanKernelsPass
     : attn::impl::ConvertAttnToVulkanKernelsBase<ConvertAttnToVulkanKernelsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<Operation *> problems;
-    module.walk([&](Operation *op) {
-      if (isa<AttentionOp, LinearAttentionOp, MergeOp>(op))
-        problems.push_back(op);
-    });
-    if (problems.empty())
-      return;
-    if (problems.size() > 1) {
-      problems[1]->emitError() << "a problem module holds one attention op; found "
-                               << problems.size();
+    FailureOr<Operation *> problem = findProblemOp(module);
+    if (failed(problem))
       return signalPassFailure();
-    }
-    Operation *op = problems.front();
+    if (!*problem)
+      return;
+    Operation *op = *problem;
     if (isa<MergeOp>(op)) {
       op->emitError() << "the Vulkan backend lowers attn.merge only as part of attn.attention";
       return signalPassFailure();

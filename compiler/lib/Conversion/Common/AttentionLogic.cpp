@@ -11,6 +11,20 @@ using namespace mlir::attn;
 using arith::CmpFPredicate;
 using arith::CmpIPredicate;
 
+FailureOr<Operation *> mlir::attn::findProblemOp(ModuleOp module) {
+  SmallVector<Operation *> problems;
+  module.walk([&](Operation *op) {
+    if (isa<AttentionOp, LinearAttentionOp, MergeOp>(op))
+      problems.push_back(op);
+  });
+  if (problems.size() > 1) {
+    problems[1]->emitError() << "a problem module holds one attention op; found "
+                             << problems.size();
+    return failure();
+  }
+  return problems.empty() ? nullptr : problems.front();
+}
+
 SoftmaxSpec::SoftmaxSpec(AttentionOp op) {
   auto q = cast<RankedTensorType>(op.getQuery().getType());
   auto k = cast<RankedTensorType>(op.getKey().getType());

@@ -13,9 +13,15 @@
 #include "attn/Conversion/Common/KernelEmitter.h"
 #include "attn/Dialect/Attn/IR/AttnDialect.h"
 
+#include "mlir/IR/BuiltinOps.h"
+
 #include <optional>
 
 namespace mlir::attn {
+
+/// The one attn.attention / attn.linear_attention / attn.merge of a problem module (nullptr when
+/// there is none); failure, with an error on the second one, when there are several.
+FailureOr<Operation *> findProblemOp(ModuleOp module);
 
 struct MaskSpec {
   bool causal = false;

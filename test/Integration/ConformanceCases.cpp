@@ -1,0 +1,111 @@
+//===- ConformanceCases.cpp - conformance cases every backend runs -----===//
+
+#include "ConformanceCases.h"
+
+namespace attn::conformance {
+
+const char *dtypeName(attn_dtype dtype) {
+  return dtype == ATTN_DTYPE_F32 ? "f32" : dtype == ATTN_DTYPE_F16 ? "f16" : "bf16";
+}
+
+Case makeCase(std::string name, attn_problem problem, int64_t batch, int64_t seqQ, int64_t seqKv) {
+  Case c;
+  c.name = std::move(name);
+  c.problem = problem;
+  c.batch = batch;
+  c.seqQ = seqQ;
+  c.seqKv = seqKv;
+  return c;
+}
+
+std::vector<Case> maskCases(attn_target target, int64_t seq, int64_t shortQ, int64_t longKv) {
+  std::vector<Case> cases;
+  struct Mask {
+    const char *name;
+    int causal;
+    int64_t left, right, globals;
+  };
+  for (Mask m :
+       {Mask{"band_0_0", 0, 0, 0, 0}, Mask{"causal_window_1", 1, 1, -1, 0},
+        Mask{"causal_window_16", 1, 16, -1, 0}, Mask{"band_64_64", 0, 64, 64, 0},
+        Mask{"band_left_unbounded_right_5", 0, -1, 5, 0},
+        Mask{"band_100_right_unbounded", 0, 100, -1, 0},
+        Mask{"sink_1_causal_window_8", 1, 8, -1, 1}, Mask{"sinks_4_causal_window_63", 1, 63, -1, 4},
+        Mask{"longformer_globals_70", 0, 16, 16, 70}}) {
+    attn_problem p = softmaxProblem(ATTN_DTYPE_F32, 4, 2, 32, 32);
+    p.target = target;
+    p.causal = m.causal;
+    p.window_left = m.left;
+    p.window_right = m.right;
+    p.global_tokens = m.globals;
+    p.return_lse = 1;
+    p.return_entropy = 1;
+    cases.push_back(makeCase(m.name, p, 2, seq, seq));
+    cases.push_back(makeCase(std::string(m.name) + "_sq_lt_skv", p, 1, shortQ, longKv));
+  }
+  return cases;
+}
+
+std::vector<Case> varlenCases(attn_target target) {
+  std::vector<Case> cases;
+  attn_problem p = softmaxProblem(ATTN_DTYPE_F16, 4, 2, 64, 64);
+  p.target = target;
+  p.causal = 1;
+  p.return_lse = 1;
+  p.return_entropy = 1;
+  Case c = makeCase("varlen_causal", p, 4, 100, 150);
+  c.seqlensQ = {100, 37, 1, 0};
+  c.seqlensKv = {150, 37, 90, 5};
+  cases.push_back(c);
+  Case kvOnly = makeCase("varlen_kv_cache_empty_batch", p, 3, 5, 300);
+  kvOnly.seqlensKv = {300, 0, 129};
+  cases.push_back(kvOnly);
+  attn_problem window = softmaxProblem(ATTN_DTYPE_F32, 2, 2, 32, 32);
+  window.target = target;
+  window.window_left = 20;
+  window.window_right = 3;
+  window.global_tokens = 2;
+  Case w = makeCase("varlen_window_globals", window, 3, 90, 120);
+  w.seqlensQ = {90, 40, 13};
+  w.seqlensKv = {120, 13, 40};
+  cases.push_back(w);
+  return cases;
+}
+
+std::vector<Case> linearCases(attn_target target) {
+  std::vector<Case> cases;
+  struct Lin {
+    attn_feature_map map;
+    int causal, normalize;
+    attn_dtype dtype;
+    const char *name;
+  };
+  for (Lin l : {Lin{ATTN_FEATURE_MAP_ELU_PLUS_ONE, 0, 1, ATTN_DTYPE_F32, "linear_elu_noncausal"},
+                Lin{ATTN_FEATURE_MAP_ELU_PLUS_ONE, 1, 1, ATTN_DTYPE_F32, "linear_elu_causal"},
+                Lin{ATTN_FEATURE_MAP_RELU, 1, 0, ATTN_DTYPE_F32, "linear_relu_causal_raw"},
+                Lin{ATTN_FEATURE_MAP_IDENTITY, 0, 0, ATTN_DTYPE_F32, "linear_identity_raw"},
+                Lin{ATTN_FEATURE_MAP_ELU_PLUS_ONE, 1, 1, ATTN_DTYPE_BF16, "linear_elu_causal_bf16"},
+                Lin{ATTN_FEATURE_MAP_ELU_PLUS_ONE, 0, 1, ATTN_DTYPE_F16, "linear_elu_f16"}}) {
+    attn_problem p = linearProblem(l.dtype, 4, 2, 64, 32);
+    p.target = target;
+    p.feature_map = l.map;
+    p.causal = l.causal;
+    p.normalize = l.normalize;
+    cases.push_back(makeCase(l.name, p, 2, 129, 200));
+  }
+  attn_problem wide = linearProblem(ATTN_DTYPE_F32, 2, 2, 128, 256); // Dv past a GPU workgroup
+  wide.target = target;
+  wide.causal = 1;
+  cases.push_back(makeCase("linear_causal_dv256_sq_gt_skv", wide, 1, 90, 40));
+  attn_problem scaled = linearProblem(ATTN_DTYPE_F32, 2, 2, 32, 32);
+  scaled.target = target;
+  scaled.scale = 0.25;
+  scaled.causal = 1;
+  Case varlen = makeCase("linear_varlen_scaled", scaled, 3, 40, 50);
+  varlen.seqlensQ = {40, 10, 0};
+  varlen.seqlensKv = {50, 30, 7};
+  cases.push_back(varlen);
+  return cases;
+}
+
+} // namespace attn::conformance

@@ -1,0 +1,26 @@
+//===- ConformanceCases.h - conformance cases every backend runs -*- C++ -*-===//
+//
+// The case lists the CPU and Vulkan suites share (masks, varlen batches, linear attention), for a
+// target; each suite adds what is its own (shapes sized to its speed, its decode cases).
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTN_TEST_INTEGRATION_CONFORMANCECASES_H
+#define ATTN_TEST_INTEGRATION_CONFORMANCECASES_H
+
+#include "ConformanceHarness.h"
+
+namespace attn::conformance {
+
+const char *dtypeName(attn_dtype dtype);
+Case makeCase(std::string name, attn_problem problem, int64_t batch, int64_t seqQ, int64_t seqKv);
+
+/// Every mask kind at Sq = Skv = seq, and at Sq = shortQ < Skv = longKv.
+std::vector<Case> maskCases(attn_target target, int64_t seq, int64_t shortQ, int64_t longKv);
+/// Per-batch lengths, empty batches among them.
+std::vector<Case> varlenCases(attn_target target);
+/// Each feature map, causal or not, normalized or not, the three dtypes, Dv != D, varlen.
+std::vector<Case> linearCases(attn_target target);
+
+} // namespace attn::conformance
+
+#endif // ATTN_TEST_INTEGRATION_CONFORMANCECASES_H
