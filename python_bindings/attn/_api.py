@@ -92,7 +92,8 @@ def _as_tensor(x: Any, name: str) -> _Tensor:
         device = x.__dlpack_device__() if hasattr(x, "__dlpack_device__") else (_DLPACK_CPU, 0)
         if int(device[0]) != _DLPACK_CPU:
             raise ValueError(f"{name} is not in host memory (DLPack device {tuple(device)}): "
-                             f"only target='cpu' with CPU tensors is supported")
+                             f"the kernels take host-memory tensors (target='vulkan' copies "
+                             f"them to the device itself)")
         framework = _framework(x)
         try:
             array = np.from_dlpack(x)
@@ -321,10 +322,11 @@ def compile(*, heads_q: int, head_dim: int, heads_kv: Optional[int] = None,
     (-1 = unbounded), global_tokens, softcap (0 = none), return_lse, return_entropy; variant
     "linear" takes scale (default 1), causal, feature_map ("elu_plus_one", "relu", "identity")
     and normalize. The returned :class:`Kernel` is called as ``kernel(q, k, v)``; batch and
-    sequence lengths are free.
+    sequence lengths are free. target: "cpu", or "vulkan" (the Vulkan device the runtime opens,
+    ATTN_VULKAN_DEVICE picks one; inputs and outputs stay host arrays, copied to and from it).
 
     Raises ValueError / TypeError for bad arguments, attn.AttnError when the problem cannot be
-    built (unsupported head dim or target, compiler failure).
+    built (unsupported head dim or target, no Vulkan device, compiler failure).
     """
     heads_q = _int(heads_q, "heads_q")
     head_dim = _int(head_dim, "head_dim")

@@ -174,7 +174,7 @@ ATTN_API ATTN_NODISCARD attn_status attn_context_get_stats(attn_context *context
  * global_tokens is 0 without a finite window (the dialect's canonical form). */
 typedef struct attn_problem {
   size_t struct_size;           /* sizeof(attn_problem) */
-  attn_target target;           /* ATTN_TARGET_CPU */
+  attn_target target;           /* ATTN_TARGET_CPU (default) or ATTN_TARGET_VULKAN */
   attn_variant variant;         /* ATTN_VARIANT_SOFTMAX */
   attn_dtype dtype;             /* of Q, K, V and O */
   int64_t heads_q, heads_kv;    /* heads_q % heads_kv == 0 (GQA; MQA is heads_kv = 1), both at

@@ -1,10 +1,11 @@
 //===- backend.cpp - the Vulkan backend: SPIR-V kernels on a Vulkan device ===//
 //
-// Kernels are compiled for the process's default Vulkan device (vulkan/device.h): its
-// description goes to the compiler plugin, which returns a SPIR-V image with the Vulkan ABI of
-// attn_jit_plugin.h; the backend makes one compute pipeline per entry point. A launch on host
-// memory (the C API's attn_kernel_launch) copies the inputs into device-visible buffers, runs the
-// dispatches in one submission and copies the outputs back.
+// Kernels are compiled for the context's Vulkan device (an engine's, attn_context_options.
+// vulkan_device, or attnc's default one; vulkan/device.h): its description goes to the compiler
+// plugin, which returns a SPIR-V image with the Vulkan ABI of attn_jit_plugin.h, and the backend
+// makes one compute pipeline per entry point. A launch on host memory (attn_kernel_launch) copies
+// the inputs into device-visible buffers, runs the dispatches in one submission and copies the
+// outputs back; a launch on an engine's buffers (attn_kernel_launch_vulkan) binds them in place.
 //
 //===----------------------------------------------------------------------===//
 
