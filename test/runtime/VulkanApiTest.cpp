@@ -84,6 +84,15 @@ TEST_F(VulkanKernelTest, ReportsItsProblem) {
   expectAccurate(result, ATTN_DTYPE_F32);
 }
 
+// Engine buffers belong to the engine's device: a kernel of a context without one refuses them.
+TEST_F(VulkanKernelTest, EngineBuffersNeedTheEnginesDevice) {
+  attn_vulkan_launch_args args;
+  ASSERT_EQ(attn_vulkan_launch_args_init(&args), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(attn_kernel_launch_vulkan(kernel.get(), &args), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(attn_last_error(), "without attn_context_options.vulkan_device"), nullptr)
+      << attn_last_error();
+}
+
 TEST_F(VulkanKernelTest, BadLaunchWritesNothing) {
   Tensor q(ATTN_DTYPE_F32, {1, 5, 4, 64}), k(ATTN_DTYPE_F32, {1, 7, 2, 64});
   Tensor v(ATTN_DTYPE_F32, {1, 7, 2, 64}), o(ATTN_DTYPE_F32, {1, 5, 4, 64});

@@ -317,9 +317,9 @@ attn_vulkan_launch_args_init(attn_vulkan_launch_args *args) {
   return attn_vulkan_launch_args_init_sized(args, sizeof(attn_vulkan_launch_args));
 }
 
-/* Runs a Vulkan kernel on the engine's buffers (the context must have been created with
- * attn_context_options.vulkan_device, or the buffers must be on attnc's own device), submitting to
- * the device's queue, and returns when O (and LSE/ENTROPY) are written. The engine's earlier
+/* Runs a Vulkan kernel on the engine's buffers (the kernel's context must have been created with
+ * attn_context_options.vulkan_device: the buffers are on that device), submitting to the device's
+ * queue, and returns when O (and LSE/ENTROPY) are written. The engine's earlier
  * writes to the inputs must be complete (submitted and finished, or fenced) before the call.
  * ATTN_STATUS_INVALID_ARGUMENT for a kernel of another target or bad arguments, as
  * attn_kernel_launch. Workspace (split-KV partials) is allocated by attnc on the device. */

@@ -95,6 +95,10 @@ ATTN_API attn_status attn_kernel_launch_vulkan(attn_kernel *kernel,
     if (p.target != ATTN_TARGET_VULKAN)
       failInvalid("attn_kernel_launch_vulkan: the kernel is not a Vulkan kernel "
                   "(attn_problem.target is not ATTN_TARGET_VULKAN)");
+    if (!kernel->context->vulkanDevice())
+      failInvalid("attn_kernel_launch_vulkan: the kernel's context was created without "
+                  "attn_context_options.vulkan_device, so its buffers cannot be the engine's (use "
+                  "attn_kernel_launch for host memory)");
     if (args->struct_size < sizeof(attn_vulkan_launch_args))
       failInvalid(format("attn_vulkan_launch_args.struct_size is %zu, expected %zu (use "
                          "attn_vulkan_launch_args_init)",
