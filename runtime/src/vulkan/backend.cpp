@@ -130,7 +130,7 @@ struct Placement {
   VkBuffer q, k, v, o, lse, entropy, seqlensQ, seqlensKv;
   int64_t qOffset = 0, kOffset = 0, vOffset = 0, oOffset = 0, lseOffset = 0, entropyOffset = 0,
           seqlensQOffset = 0, seqlensKvOffset = 0;
-  int64_t maxKv;
+  int64_t maxKv = 0; // the longest key length, or seq_kv when the lengths are on the device
 };
 
 /// Records and runs the dispatches of one launch (validated shapes and strides in `a`; the data
