@@ -47,7 +47,10 @@ TEST(VulkanApi, NoDriverIsUnsupported) {
   cpu.target = ATTN_TARGET_CPU;
   KernelPtr kernel;
   ATTN_CREATE_KERNEL_OR_SKIP(context.get(), cpu, kernel);
-  AttentionCase c{cpu, 1, 9, 17};
+  AttentionCase c;
+  c.problem = cpu;
+  c.seqQ = 9;
+  c.seqKv = 17;
   CaseResult result = runCase(kernel.get(), c);
   ASSERT_EQ(result.status, ATTN_STATUS_SUCCESS) << result.error;
   expectAccurate(result, ATTN_DTYPE_F32);
@@ -77,7 +80,11 @@ TEST_F(VulkanKernelTest, ReportsItsProblem) {
   ASSERT_EQ(attn_kernel_get_problem(kernel.get(), &got), ATTN_STATUS_SUCCESS);
   EXPECT_EQ(got.target, ATTN_TARGET_VULKAN);
   EXPECT_EQ(got.causal, 1);
-  AttentionCase c{vulkanProblem(), 2, 33, 65};
+  AttentionCase c;
+  c.problem = vulkanProblem();
+  c.batch = 2;
+  c.seqQ = 33;
+  c.seqKv = 65;
   c.seqlensKv = {65, 20};
   CaseResult result = runCase(kernel.get(), c);
   ASSERT_EQ(result.status, ATTN_STATUS_SUCCESS) << result.error;
@@ -144,7 +151,10 @@ TEST(VulkanApiCache, SecondContextLoadsFromDisk) {
       return false;
     EXPECT_EQ(status, ATTN_STATUS_SUCCESS) << attn_last_error();
     KernelPtr kernel(created);
-    AttentionCase c{problem, 1, 9, 40};
+    AttentionCase c;
+    c.problem = problem;
+    c.seqQ = 9;
+    c.seqKv = 40;
     CaseResult result = runCase(kernel.get(), c);
     EXPECT_EQ(result.status, ATTN_STATUS_SUCCESS) << result.error;
     expectAccurate(result, ATTN_DTYPE_F32);

@@ -334,7 +334,8 @@ void SoftmaxKernelGen::updateSoftmax(Value n) {
           return SmallVector<Value>{e.maxf(x, carried[0])};
         })[0];
     Value oldMax = b.create<vector::LoadOp>(vecF32, mrow, ValueRange{off});
-    auto [newMax, safeMax, rescale] = onlineSoftmaxStep(e, oldMax, tileMax, negInf, zero);
+    OnlineStep step = onlineSoftmaxStep(e, oldMax, tileMax, negInf, zero);
+    Value newMax = step.newMax, safeMax = step.shift, rescale = step.rescale;
     SmallVector<Value> sums =
         e.loop(e.index(0), n, e.index(1), ValueRange{zero, zero}, [&](Value j, ValueRange carried) {
           Value x = b.create<vector::LoadOp>(vecF32, st, ValueRange{j, off});
