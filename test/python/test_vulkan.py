@@ -3,6 +3,7 @@ against the float64 reference. Skips when the machine has no Vulkan device, unle
 ATTN_REQUIRE_VULKAN=1 (scripts/test.sh sets it)."""
 
 import os
+import subprocess
 
 import numpy as np
 import pytest
@@ -75,3 +76,25 @@ def test_linear(kw):
     v = ref.random(rng, (2, 60, 2, 32), "float32")
     o = attn.linear_attention(q, k, v, target="vulkan", **kw)
     ref.assert_close(o, ref.linear_attention(q, k, v, **kw), "float32")
+
+
+def test_vulkan_bundle_loads_and_runs(tmp_path):
+    attnc = os.environ.get("ATTNC")
+    if not attnc:
+        pytest.skip("needs attnc (ctest sets ATTNC)")
+    path = tmp_path / "vulkan.attnb"
+    subprocess.run([attnc, "--target=vulkan", "--vulkan-device=lavapipe", "--heads-q=4",
+                    "--heads-kv=2", "--head-dim=64", "--dtype=bf16", "--window=31,0", "--lse",
+                    "--emit=bundle", "-o", str(path)], check=True)
+    kernel = attn.load_bundle(path)
+    # Normalized: a band ending at the diagonal is causal.
+    assert (kernel.target, kernel.dtype, kernel.causal, kernel.window) == \
+        ("vulkan", "bfloat16", True, (31, -1))
+    rng = np.random.default_rng(11)
+    q = ref.random(rng, (2, 20, 4, 64), "bfloat16")
+    k = ref.random(rng, (2, 70, 2, 64), "bfloat16")
+    v = ref.random(rng, (2, 70, 2, 64), "bfloat16")
+    o, lse = kernel(q, k, v)
+    want_o, want_lse, _ = ref.attention(q, k, v, window=(31, 0))
+    ref.assert_close(o, want_o, "bfloat16")
+    ref.assert_stat_close(lse, want_lse, "bfloat16")
