@@ -40,7 +40,6 @@ public:
     teams = config.getTeams();
     blockK = config.getBlockK();
     shape = VulkanWorkgroupShape::get(config, s.group);
-    dSlots = llvm::divideCeil(s.headDim, lanes);
     dvSlots = llvm::divideCeil(s.headDimV, lanes);
     kStride = s.headDim + 1; // odd: lanes reading one dim of consecutive keys hit distinct banks
   }
@@ -58,7 +57,7 @@ private:
   GpuEmitter g;
   SoftmaxSpec s;
   bool decode;
-  int64_t lanes, teams, blockK, dSlots, dvSlots, kStride;
+  int64_t lanes, teams, blockK, dvSlots, kStride;
   VulkanWorkgroupShape shape;
 
   // Arguments and values of the whole kernel.
