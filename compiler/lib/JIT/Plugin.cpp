@@ -106,6 +106,21 @@ void describe(const KernelHandle &kernel, attn_jit_kernel *out) {
   out->split_keys = kernel->manifest->split_keys;
 }
 
+/// Describes `kernel` into `out`, with the time since `start`.
+attn_status describeCompiled(const KernelHandle &kernel, attn_jit_kernel *out,
+                             std::chrono::steady_clock::time_point start) {
+  describe(kernel, out);
+  out->compile_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return ATTN_STATUS_SUCCESS;
+}
+
+/// The kernel of `key` still alive in this process (shared by content), or null.
+KernelHandle liveKernel(const std::string &key) {
+  std::lock_guard<std::mutex> lock(kernelsMutex);
+  return kernelsByKey.lookup(key).lock();
+}
+
 /// Vulkan: SPIR-V for the device the runtime opened, shared by content key + device within the
 /// process and kept in the disk cache. (The runtime creates pipelines from the image; the driver
 /// caches their compilation.)
@@ -120,17 +135,9 @@ attn_status compileVulkan(ModuleOp module, const attn_jit_request &request, attn
   FailureOr<std::string> key = prepareVulkanModule(module, target, message);
   if (failed(key))
     return fail(ATTN_STATUS_UNSUPPORTED, message, error, errorSize);
-  auto finish = [&](const KernelHandle &kernel) {
-    describe(kernel, out);
-    out->compile_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return ATTN_STATUS_SUCCESS;
-  };
-  {
-    std::lock_guard<std::mutex> lock(kernelsMutex);
-    if (KernelHandle existing = kernelsByKey.lookup(*key).lock())
-      return finish(existing);
-  }
+  auto finish = [&](const KernelHandle &kernel) { return describeCompiled(kernel, out, start); };
+  if (KernelHandle existing = liveKernel(*key))
+    return finish(existing);
   FailureOr<VulkanImage> image = describeVulkanModule(module, message);
   if (failed(image))
     return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
@@ -207,17 +214,9 @@ attn_status attn_jit_compile(const attn_jit_request *request, attn_jit_kernel *o
   if (failed(key))
     return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
 
-  auto finish = [&](const KernelHandle &kernel) {
-    describe(kernel, out);
-    out->compile_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return ATTN_STATUS_SUCCESS;
-  };
-  {
-    std::lock_guard<std::mutex> lock(kernelsMutex);
-    if (KernelHandle existing = kernelsByKey.lookup(*key).lock())
-      return finish(existing);
-  }
+  auto finish = [&](const KernelHandle &kernel) { return describeCompiled(kernel, out, start); };
+  if (KernelHandle existing = liveKernel(*key))
+    return finish(existing);
 
   FailureOr<attn_kernel_manifest> expected = failure();
   (*module)->walk([&](Operation *op) {

@@ -234,8 +234,6 @@ void CoopSoftmaxGen::emit(gpu::GPUFuncOp fn) {
   auto param = [&](int64_t i) { return g.loadIndex(params, e.index(i)); };
   seqQ = param(ATTN_VK_PARAM_SEQ_Q);
   Value seqKv = param(ATTN_VK_PARAM_SEQ_KV), zeroIndex = e.index(0);
-  Value hasQ = e.cmpi(CmpIPredicate::ne, param(ATTN_VK_PARAM_HAS_SEQLENS_Q), zeroIndex);
-  Value hasKv = e.cmpi(CmpIPredicate::ne, param(ATTN_VK_PARAM_HAS_SEQLENS_KV), zeroIndex);
   qAddr = g.tensorAddress(params, ATTN_VK_PARAM_Q);
   kAddr = g.tensorAddress(params, ATTN_VK_PARAM_K);
   vAddr = g.tensorAddress(params, ATTN_VK_PARAM_V);
@@ -253,8 +251,8 @@ void CoopSoftmaxGen::emit(gpu::GPUFuncOp fn) {
   head = e.add(e.mul(kvHead, e.index(s.group)), headInGroup);
   teamHead = e.andi(e.cmpi(CmpIPredicate::slt, team, e.index(shape.heads)),
                     e.cmpi(CmpIPredicate::slt, headInGroup, e.index(s.group)));
-  Value lq = g.batchLength(seqlensQ, hasQ, param(ATTN_VK_PARAM_SEQLENS_Q), bIdx, seqQ);
-  Value lkv = g.batchLength(seqlensKv, hasKv, param(ATTN_VK_PARAM_SEQLENS_KV), bIdx, seqKv);
+  Value lq = g.queryLength(params, seqlensQ, bIdx, seqQ);
+  Value lkv = g.keyLength(params, seqlensKv, bIdx, seqKv);
 
   Type f16 = b.getF16Type(), f32 = b.getF32Type();
   qs = shared(teams * kTile * s.headDim, f16);

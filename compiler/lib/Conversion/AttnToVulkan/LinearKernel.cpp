@@ -128,8 +128,6 @@ void LinearGen::emit(gpu::GPUFuncOp fn) {
   Value seqlensQ = fn.getArgument(4), seqlensKv = fn.getArgument(5), params = fn.getArgument(6);
   auto param = [&](int64_t i) { return g.loadIndex(params, e.index(i)); };
   Value zero = e.index(0);
-  Value hasQ = e.cmpi(CmpIPredicate::ne, param(ATTN_VK_PARAM_HAS_SEQLENS_Q), zero);
-  Value hasKv = e.cmpi(CmpIPredicate::ne, param(ATTN_VK_PARAM_HAS_SEQLENS_KV), zero);
   qAddr = g.tensorAddress(params, ATTN_VK_PARAM_Q);
   kAddr = g.tensorAddress(params, ATTN_VK_PARAM_K);
   vAddr = g.tensorAddress(params, ATTN_VK_PARAM_V);
@@ -142,10 +140,8 @@ void LinearGen::emit(gpu::GPUFuncOp fn) {
   head = b.create<gpu::BlockIdOp>(gpu::Dimension::y);
   kvHead = e.divs(head, e.index(group));
   bIdx = b.create<gpu::BlockIdOp>(gpu::Dimension::z);
-  Value lq = g.batchLength(seqlensQ, hasQ, param(ATTN_VK_PARAM_SEQLENS_Q), bIdx,
-                           param(ATTN_VK_PARAM_SEQ_Q));
-  Value lkv = g.batchLength(seqlensKv, hasKv, param(ATTN_VK_PARAM_SEQLENS_KV), bIdx,
-                            param(ATTN_VK_PARAM_SEQ_KV));
+  Value lq = g.queryLength(params, seqlensQ, bIdx, param(ATTN_VK_PARAM_SEQ_Q));
+  Value lkv = g.keyLength(params, seqlensKv, bIdx, param(ATTN_VK_PARAM_SEQ_KV));
   Value offset = e.sub(lkv, lq);
 
   qs = g.shared(chunk * headDim);

@@ -39,13 +39,12 @@ void mlir::attn::buildVulkanMergeKernel(OpBuilder &builder, AttentionOp op,
 
   auto param = [&](int64_t i) { return g.loadIndex(params, e.index(i)); };
   Value batch = param(ATTN_VK_PARAM_BATCH), seqQ = param(ATTN_VK_PARAM_SEQ_Q);
-  Value hasQ = e.cmpi(CmpIPredicate::ne, param(ATTN_VK_PARAM_HAS_SEQLENS_Q), e.index(0));
   Value numSplits = param(ATTN_VK_PARAM_NUM_SPLITS);
   TensorAddress oAddr = g.tensorAddress(params, ATTN_VK_PARAM_O);
   Value tid = b.create<gpu::ThreadIdOp>(gpu::Dimension::x);
   Value lane = e.rems(tid, e.index(lanes)), team = e.divs(tid, e.index(lanes));
   Value bIdx = b.create<gpu::BlockIdOp>(gpu::Dimension::z);
-  Value lq = g.batchLength(seqlensQ, hasQ, param(ATTN_VK_PARAM_SEQLENS_Q), bIdx, seqQ);
+  Value lq = g.queryLength(params, seqlensQ, bIdx, seqQ);
   Value lseOffset = param(ATTN_VK_PARAM_LSE);
   Value items = e.mul(seqQ, e.index(heads));
   Value first = e.add(e.mul(b.create<gpu::BlockIdOp>(gpu::Dimension::x), e.index(teams)), team);

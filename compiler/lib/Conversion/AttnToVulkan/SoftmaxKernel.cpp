@@ -87,8 +87,6 @@ void SoftmaxGen::emit(gpu::GPUFuncOp fn) {
   seqQ = param(ATTN_VK_PARAM_SEQ_Q);
   Value seqKv = param(ATTN_VK_PARAM_SEQ_KV);
   Value zero = e.index(0);
-  Value hasQ = e.cmpi(CmpIPredicate::ne, param(ATTN_VK_PARAM_HAS_SEQLENS_Q), zero);
-  Value hasKv = e.cmpi(CmpIPredicate::ne, param(ATTN_VK_PARAM_HAS_SEQLENS_KV), zero);
   qAddr = g.tensorAddress(params, ATTN_VK_PARAM_Q);
   kAddr = g.tensorAddress(params, ATTN_VK_PARAM_K);
   vAddr = g.tensorAddress(params, ATTN_VK_PARAM_V);
@@ -113,8 +111,8 @@ void SoftmaxGen::emit(gpu::GPUFuncOp fn) {
   Value teamHead = e.andi(e.cmpi(CmpIPredicate::slt, team, e.index(shape.heads * shape.rows)),
                           e.cmpi(CmpIPredicate::slt, headInGroup, e.index(s.group)));
 
-  Value lq = g.batchLength(seqlensQ, hasQ, param(ATTN_VK_PARAM_SEQLENS_Q), bIdx, seqQ);
-  Value lkv = g.batchLength(seqlensKv, hasKv, param(ATTN_VK_PARAM_SEQLENS_KV), bIdx, seqKv);
+  Value lq = g.queryLength(params, seqlensQ, bIdx, seqQ);
+  Value lkv = g.keyLength(params, seqlensKv, bIdx, seqKv);
   if (!decode) {
     lseOffset = param(ATTN_VK_PARAM_LSE);
     entropyOffset = param(ATTN_VK_PARAM_ENTROPY);

@@ -30,14 +30,27 @@ Value GpuEmitter::loadIndex(Value buf, Value i) {
   return e.indexCast(b.create<memref::LoadOp>(buf, ValueRange{i}));
 }
 
-Value GpuEmitter::batchLength(Value lens, Value has, Value offset, Value batchIndex, Value full) {
+Value GpuEmitter::batchLength(Value params, int64_t flag, int64_t offset, Value lens,
+                              Value batchIndex, Value full) {
+  Value has = e.cmpi(arith::CmpIPredicate::ne, loadIndex(params, e.index(flag)), e.index(0));
   return e.ifThenElse(
       has, b.getIndexType(),
       [&] {
-        Value length = loadIndex(lens, e.add(offset, batchIndex));
+        Value at = e.add(loadIndex(params, e.index(offset)), batchIndex);
+        Value length = loadIndex(lens, at);
         return SmallVector<Value>{e.mins(e.maxs(length, e.index(0)), full)};
       },
       [&] { return SmallVector<Value>{full}; })[0];
+}
+
+Value GpuEmitter::queryLength(Value params, Value lens, Value batchIndex, Value full) {
+  return batchLength(params, ATTN_VK_PARAM_HAS_SEQLENS_Q, ATTN_VK_PARAM_SEQLENS_Q, lens, batchIndex,
+                     full);
+}
+
+Value GpuEmitter::keyLength(Value params, Value lens, Value batchIndex, Value full) {
+  return batchLength(params, ATTN_VK_PARAM_HAS_SEQLENS_KV, ATTN_VK_PARAM_SEQLENS_KV, lens,
+                     batchIndex, full);
 }
 
 TensorAddress GpuEmitter::tensorAddress(Value params, int64_t first) {

@@ -40,9 +40,11 @@ public:
   explicit GpuEmitter(ImplicitLocOpBuilder &b) : b(b), e(b, /*guardEmptyLoops=*/true) {}
 
   Value loadIndex(Value buf, Value i);
-  /// Batch b's length: lens[offset + b] clamped to [0, full] when `has`, else full. (Lengths are
-  /// device data the runtime cannot check: clamping keeps every access in bounds.)
-  Value batchLength(Value lens, Value has, Value offset, Value batchIndex, Value full);
+  /// Batch b's query (key) length: lens[offset + b] clamped to [0, full] when the launch
+  /// parameters say the lengths are given (their flag and offset are read from `params`), else
+  /// full. (Lengths are device data the runtime cannot check: clamping keeps accesses in bounds.)
+  Value queryLength(Value params, Value lens, Value batchIndex, Value full);
+  Value keyLength(Value params, Value lens, Value batchIndex, Value full);
   TensorAddress tensorAddress(Value params, int64_t first);
   /// buf[i] as f32 (buf holds `type`: f32, f16 or bf16 as i16).
   Value loadF32(Value buf, Value i, Type type);
@@ -57,6 +59,9 @@ public:
   Value broadcastLane(Value x, Value src, int64_t lanes);
 
 private:
+  Value batchLength(Value params, int64_t flag, int64_t offset, Value lens, Value batchIndex,
+                    Value full);
+
   ImplicitLocOpBuilder &b;
   KernelEmitter e;
 };
