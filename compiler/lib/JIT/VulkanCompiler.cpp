@@ -69,7 +69,7 @@ FailureOr<VulkanImage> mlir::attn::describeVulkanModule(ModuleOp module, std::st
   auto k = cast<RankedTensorType>(op->getOperand(1).getType());
   auto v = cast<RankedTensorType>(op->getOperand(2).getType());
   int64_t heads = q.getDimSize(2), group = heads / k.getDimSize(2);
-  VulkanWorkgroupShape shape = VulkanWorkgroupShape::get(*config, group);
+  SimtWorkgroupShape shape = SimtWorkgroupShape::get(simtConfig(*config), group);
   h.imageKind = ATTN_IMAGE_SPIRV;
   h.teams = config->getTeams();
   h.headChunks = shape.chunks;

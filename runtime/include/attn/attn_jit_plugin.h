@@ -68,7 +68,7 @@ typedef void (*attn_merge_fn)(attn_memref4 *o_parts, attn_memref3 *lse_parts, at
                               attn_memref3 *lse, attn_memref1 *seqlens_q, attn_memref1 *params);
 
 /* Vulkan kernels (SPIR-V, ATTN_IMAGE_SPIRV): every argument is a storage buffer of descriptor set
- * 0, bound in the order below, the last one a buffer of int32 launch parameters (ATTN_VK_PARAM_*).
+ * 0, bound in the order below, the last one a buffer of int32 launch parameters (ATTN_GPU_PARAM_*).
  * Tensors are addressed as offset + b * stride_b + s * stride_s + h * stride_h + d (elements);
  * bf16 is stored as 16-bit integers. Every element offset must fit in int32. Per-batch lengths
  * are read on the device and clamped to [0, Sq] / [0, Skv].
@@ -84,22 +84,22 @@ typedef void (*attn_merge_fn)(attn_memref4 *o_parts, attn_memref3 *lse_parts, at
  *               (ceil(Dv / workgroup size), Hq, B).
  * Unused buffers (lse without return_lse, seqlens without has_seqlens) are bound to any buffer. */
 enum {
-  ATTN_VK_PARAM_BATCH = 0,
-  ATTN_VK_PARAM_SEQ_Q = 1,
-  ATTN_VK_PARAM_SEQ_KV = 2,
-  ATTN_VK_PARAM_HAS_SEQLENS_Q = 3,
-  ATTN_VK_PARAM_HAS_SEQLENS_KV = 4,
-  ATTN_VK_PARAM_NUM_SPLITS = 5,
-  ATTN_VK_PARAM_SPLIT_KEYS = 6,
-  ATTN_VK_PARAM_Q = 7, /* offset, then the strides of dims 0..2 */
-  ATTN_VK_PARAM_K = 11,
-  ATTN_VK_PARAM_V = 15,
-  ATTN_VK_PARAM_O = 19,
-  ATTN_VK_PARAM_LSE = 23, /* element offsets of LSE, entropy and the seqlens arrays */
-  ATTN_VK_PARAM_ENTROPY = 24,
-  ATTN_VK_PARAM_SEQLENS_Q = 25,
-  ATTN_VK_PARAM_SEQLENS_KV = 26,
-  ATTN_VK_PARAM_COUNT = 27
+  ATTN_GPU_PARAM_BATCH = 0,
+  ATTN_GPU_PARAM_SEQ_Q = 1,
+  ATTN_GPU_PARAM_SEQ_KV = 2,
+  ATTN_GPU_PARAM_HAS_SEQLENS_Q = 3,
+  ATTN_GPU_PARAM_HAS_SEQLENS_KV = 4,
+  ATTN_GPU_PARAM_NUM_SPLITS = 5,
+  ATTN_GPU_PARAM_SPLIT_KEYS = 6,
+  ATTN_GPU_PARAM_Q = 7, /* offset, then the strides of dims 0..2 */
+  ATTN_GPU_PARAM_K = 11,
+  ATTN_GPU_PARAM_V = 15,
+  ATTN_GPU_PARAM_O = 19,
+  ATTN_GPU_PARAM_LSE = 23, /* element offsets of LSE, entropy and the seqlens arrays */
+  ATTN_GPU_PARAM_ENTROPY = 24,
+  ATTN_GPU_PARAM_SEQLENS_Q = 25,
+  ATTN_GPU_PARAM_SEQLENS_KV = 26,
+  ATTN_GPU_PARAM_COUNT = 27
 };
 enum {
   ATTN_VK_MAIN_BINDINGS = 9,

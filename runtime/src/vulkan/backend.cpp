@@ -180,27 +180,27 @@ void dispatch(const VulkanKernel &kernel, const attn_jit_kernel &entry, const at
   if (!decode)
     splits = 1;
 
-  int32_t params[ATTN_VK_PARAM_COUNT] = {};
-  params[ATTN_VK_PARAM_BATCH] = int32_t(B);
-  params[ATTN_VK_PARAM_SEQ_Q] = int32_t(Sq);
-  params[ATTN_VK_PARAM_SEQ_KV] = int32_t(Skv);
-  params[ATTN_VK_PARAM_HAS_SEQLENS_Q] = at.seqlensQ != VK_NULL_HANDLE;
-  params[ATTN_VK_PARAM_HAS_SEQLENS_KV] = at.seqlensKv != VK_NULL_HANDLE;
-  params[ATTN_VK_PARAM_NUM_SPLITS] = int32_t(splits);
-  params[ATTN_VK_PARAM_SPLIT_KEYS] = int32_t(splitKeys);
+  int32_t params[ATTN_GPU_PARAM_COUNT] = {};
+  params[ATTN_GPU_PARAM_BATCH] = int32_t(B);
+  params[ATTN_GPU_PARAM_SEQ_Q] = int32_t(Sq);
+  params[ATTN_GPU_PARAM_SEQ_KV] = int32_t(Skv);
+  params[ATTN_GPU_PARAM_HAS_SEQLENS_Q] = at.seqlensQ != VK_NULL_HANDLE;
+  params[ATTN_GPU_PARAM_HAS_SEQLENS_KV] = at.seqlensKv != VK_NULL_HANDLE;
+  params[ATTN_GPU_PARAM_NUM_SPLITS] = int32_t(splits);
+  params[ATTN_GPU_PARAM_SPLIT_KEYS] = int32_t(splitKeys);
   auto address = [&](int first, const attn_tensor &t, int64_t offset) {
     params[first] = int32_t(offset);
     for (int i = 0; i < 3; ++i)
       params[first + 1 + i] = int32_t(t.strides[i]);
   };
-  address(ATTN_VK_PARAM_Q, a.q, at.qOffset);
-  address(ATTN_VK_PARAM_K, a.k, at.kOffset);
-  address(ATTN_VK_PARAM_V, a.v, at.vOffset);
-  address(ATTN_VK_PARAM_O, a.o, at.oOffset);
-  params[ATTN_VK_PARAM_LSE] = int32_t(at.lseOffset);
-  params[ATTN_VK_PARAM_ENTROPY] = int32_t(at.entropyOffset);
-  params[ATTN_VK_PARAM_SEQLENS_Q] = int32_t(at.seqlensQOffset);
-  params[ATTN_VK_PARAM_SEQLENS_KV] = int32_t(at.seqlensKvOffset);
+  address(ATTN_GPU_PARAM_Q, a.q, at.qOffset);
+  address(ATTN_GPU_PARAM_K, a.k, at.kOffset);
+  address(ATTN_GPU_PARAM_V, a.v, at.vOffset);
+  address(ATTN_GPU_PARAM_O, a.o, at.oOffset);
+  params[ATTN_GPU_PARAM_LSE] = int32_t(at.lseOffset);
+  params[ATTN_GPU_PARAM_ENTROPY] = int32_t(at.entropyOffset);
+  params[ATTN_GPU_PARAM_SEQLENS_Q] = int32_t(at.seqlensQOffset);
+  params[ATTN_GPU_PARAM_SEQLENS_KV] = int32_t(at.seqlensKvOffset);
   auto paramBuf = device.createBuffer(sizeof(params));
   std::memcpy(paramBuf->mapped(), params, sizeof(params));
   // Bindings the problem does not use still need a buffer.

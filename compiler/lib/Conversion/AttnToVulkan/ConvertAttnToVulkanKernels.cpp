@@ -1,5 +1,6 @@
 //===- ConvertAttnToVulkanKernels.cpp - convert-attn-to-vulkan-kernels ----===//
 
+#include "VulkanEmitter.h"
 #include "attn/Conversion/AttnToVulkan/VulkanKernels.h"
 #include "attn/Conversion/Common/AttentionLogic.h"
 #include "attn/Conversion/Passes.h"
@@ -76,24 +77,26 @@ struct ConvertAttnToVulkanKernelsPass
     auto problemFn = op->getParentOfType<func::FuncOp>();
     OpBuilder builder(problemFn);
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), builder.getUnitAttr());
-    auto kernels = builder.create<gpu::GPUModuleOp>(op->getLoc(), kVulkanModuleName);
+    auto kernels = builder.create<gpu::GPUModuleOp>(op->getLoc(), kGpuModuleName);
     kernels->setAttr(spirv::getTargetEnvAttrName(),
                      targetEnv(module.getContext(),
                                cast<RankedTensorType>(op->getOperand(0).getType()).getElementType(),
                                config->getSubgroupSize(), config->getCoopmat()));
     builder.setInsertionPointToStart(kernels.getBody());
+    VulkanKernelTarget target;
+    SimtConfig simt = simtConfig(*config);
     if (auto linear = dyn_cast<LinearAttentionOp>(op)) {
-      buildVulkanLinearKernel(builder, linear, *config);
+      buildSimtLinearKernel(builder, target, linear, simt);
     } else {
       auto attention = cast<AttentionOp>(op);
       if (config->getCoopmat())
         buildVulkanCoopSoftmaxKernel(builder, attention, *config);
       else
-        buildVulkanSoftmaxKernel(builder, attention, *config, /*decode=*/false);
+        buildSimtSoftmaxKernel(builder, target, attention, simt, /*decode=*/false);
       if (!attention.getReturnEntropy()) {
         // Split-KV decode: partials merged by attn_merge (entropy does not merge; SPEC §3).
-        buildVulkanSoftmaxKernel(builder, attention, *config, /*decode=*/true);
-        buildVulkanMergeKernel(builder, attention, *config);
+        buildSimtSoftmaxKernel(builder, target, attention, simt, /*decode=*/true);
+        buildSimtMergeKernel(builder, target, attention, simt);
       }
     }
     problemFn.erase();

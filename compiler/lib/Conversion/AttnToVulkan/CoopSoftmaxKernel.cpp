@@ -2,7 +2,7 @@
 //
 // The prefill kernel for devices with VK_KHR_cooperative_matrix (#attn.vulkan_config coopmat = 1;
 // f16 problems). A team (subgroup) owns 16 query rows of one head; a workgroup holds `heads` heads
-// of a GQA group (VulkanWorkgroupShape), so each K/V tile staged in shared memory (as f16) serves
+// of a GQA group (SimtWorkgroupShape), so each K/V tile staged in shared memory (as f16) serves
 // all of them. Per tile, each team:
 //   1. S = Q Kᵀ on 16 x 16 x 16 f16 matrices with f32 accumulators, stored to shared memory
 //      (MLIR 19 lowers no max/exp on cooperative matrices, so the softmax reads S there);
@@ -37,12 +37,12 @@ constexpr int64_t kTile = 16; // the cooperative matrices' M = N = K
 
 class CoopSoftmaxGen {
 public:
-  CoopSoftmaxGen(ImplicitLocOpBuilder &b, AttentionOp op, VulkanConfigAttr config)
-      : b(b), e(b, /*guardEmptyLoops=*/true), g(b), s(op) {
+  CoopSoftmaxGen(ImplicitLocOpBuilder &b, GpuEmitter &g, AttentionOp op, VulkanConfigAttr config)
+      : b(b), e(b, /*guardEmptyLoops=*/true), g(g), s(op) {
     lanes = config.getSubgroupSize();
     teams = config.getTeams();
     blockK = config.getBlockK();
-    shape = VulkanWorkgroupShape::get(config, s.group);
+    shape = SimtWorkgroupShape::get(simtConfig(config), s.group);
     MLIRContext *ctx = b.getContext();
     Type f16 = Float16Type::get(ctx), f32 = Float32Type::get(ctx);
     aType = gpu::MMAMatrixType::get({kTile, kTile}, f16, "AOp");
@@ -79,10 +79,10 @@ private:
 
   ImplicitLocOpBuilder &b;
   KernelEmitter e;
-  GpuEmitter g;
+  GpuEmitter &g;
   SoftmaxSpec s;
   int64_t lanes, teams, blockK;
-  VulkanWorkgroupShape shape;
+  SimtWorkgroupShape shape;
   gpu::MMAMatrixType aType, bType, cType;
 
   Value q, k, v, o, lse, ent;
@@ -230,16 +230,16 @@ void CoopSoftmaxGen::writeRows() {
 void CoopSoftmaxGen::emit(gpu::GPUFuncOp fn) {
   q = fn.getArgument(0), k = fn.getArgument(1), v = fn.getArgument(2), o = fn.getArgument(3);
   lse = fn.getArgument(4), ent = fn.getArgument(5);
-  Value seqlensQ = fn.getArgument(6), seqlensKv = fn.getArgument(7), params = fn.getArgument(8);
-  auto param = [&](int64_t i) { return g.loadIndex(params, e.index(i)); };
-  seqQ = param(ATTN_VK_PARAM_SEQ_Q);
-  Value seqKv = param(ATTN_VK_PARAM_SEQ_KV), zeroIndex = e.index(0);
-  qAddr = g.tensorAddress(params, ATTN_VK_PARAM_Q);
-  kAddr = g.tensorAddress(params, ATTN_VK_PARAM_K);
-  vAddr = g.tensorAddress(params, ATTN_VK_PARAM_V);
-  oAddr = g.tensorAddress(params, ATTN_VK_PARAM_O);
-  lseOffset = param(ATTN_VK_PARAM_LSE);
-  entropyOffset = param(ATTN_VK_PARAM_ENTROPY);
+  Value seqlensQ = fn.getArgument(6), seqlensKv = fn.getArgument(7);
+  auto param = [&](int64_t i) { return g.param(i); };
+  seqQ = param(ATTN_GPU_PARAM_SEQ_Q);
+  Value seqKv = param(ATTN_GPU_PARAM_SEQ_KV), zeroIndex = e.index(0);
+  qAddr = g.tensorAddress(ATTN_GPU_PARAM_Q);
+  kAddr = g.tensorAddress(ATTN_GPU_PARAM_K);
+  vAddr = g.tensorAddress(ATTN_GPU_PARAM_V);
+  oAddr = g.tensorAddress(ATTN_GPU_PARAM_O);
+  lseOffset = param(ATTN_GPU_PARAM_LSE);
+  entropyOffset = param(ATTN_GPU_PARAM_ENTROPY);
 
   tid = b.create<gpu::ThreadIdOp>(gpu::Dimension::x);
   lane = e.rems(tid, e.index(lanes));
@@ -251,8 +251,8 @@ void CoopSoftmaxGen::emit(gpu::GPUFuncOp fn) {
   head = e.add(e.mul(kvHead, e.index(s.group)), headInGroup);
   teamHead = e.andi(e.cmpi(CmpIPredicate::slt, team, e.index(shape.heads)),
                     e.cmpi(CmpIPredicate::slt, headInGroup, e.index(s.group)));
-  Value lq = g.queryLength(params, seqlensQ, bIdx, seqQ);
-  Value lkv = g.keyLength(params, seqlensKv, bIdx, seqKv);
+  Value lq = g.queryLength(seqlensQ, bIdx, seqQ);
+  Value lkv = g.keyLength(seqlensKv, bIdx, seqKv);
 
   Type f16 = b.getF16Type(), f32 = b.getF32Type();
   qs = shared(teams * kTile * s.headDim, f16);
@@ -330,12 +330,14 @@ void mlir::attn::buildVulkanCoopSoftmaxKernel(OpBuilder &builder, AttentionOp op
   MLIRContext *ctx = builder.getContext();
   Type elt = storageType(spec.elementType), f32 = Float32Type::get(ctx);
   Type i32 = IntegerType::get(ctx, 32);
-  SmallVector<Type> args = {buffer(elt), buffer(elt), buffer(elt), buffer(elt), buffer(f32),
-                            buffer(f32), buffer(i32), buffer(i32), buffer(i32)};
-  gpu::GPUFuncOp fn = createVulkanKernel(builder, op.getLoc(), kVulkanMainName, args,
-                                         config.getTeams() * config.getSubgroupSize());
+  SmallVector<Type> args = {buffer(elt), buffer(elt), buffer(elt), buffer(elt),
+                            buffer(f32), buffer(f32), buffer(i32), buffer(i32)};
+  VulkanKernelTarget target;
+  gpu::GPUFuncOp fn = target.createKernel(builder, op.getLoc(), kGpuMainName, args,
+                                          config.getTeams() * config.getSubgroupSize());
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(&fn.getBody().front());
   ImplicitLocOpBuilder b(op.getLoc(), builder);
-  CoopSoftmaxGen(b, op, config).emit(fn);
+  std::unique_ptr<GpuEmitter> g = target.emitter(b, fn, args.size());
+  CoopSoftmaxGen(b, *g, op, config).emit(fn);
 }

@@ -8,11 +8,6 @@
 using namespace mlir;
 using namespace mlir::attn;
 
-VulkanWorkgroupShape VulkanWorkgroupShape::get(VulkanConfigAttr config, int64_t group) {
-  int64_t heads = std::min(group, config.getTeams());
-  return {heads, config.getTeams() / heads, int64_t(llvm::divideCeil(group, heads))};
-}
-
 std::optional<VulkanConfigAttr> mlir::attn::getVulkanConfig(Operation *op) {
   if (auto config = op->getAttrOfType<VulkanConfigAttr>(kVulkanConfigAttrName))
     return config;

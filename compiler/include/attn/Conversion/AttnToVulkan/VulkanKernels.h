@@ -8,29 +8,17 @@
 #ifndef ATTN_CONVERSION_ATTNTOVULKAN_VULKANKERNELS_H
 #define ATTN_CONVERSION_ATTNTOVULKAN_VULKANKERNELS_H
 
+#include "attn/Conversion/GPU/GpuKernels.h"
 #include "attn/Dialect/Attn/IR/AttnDialect.h"
 #include "attn/Target/TargetInfo.h"
 
-#include "mlir/Dialect/GPU/IR/GPUDialect.h"
-
 namespace mlir::attn {
 
-/// Entry point names (the same as the CPU backend's).
-constexpr llvm::StringLiteral kVulkanMainName = "attn_main";
-constexpr llvm::StringLiteral kVulkanDecodeName = "attn_decode";
-constexpr llvm::StringLiteral kVulkanMergeName = "attn_merge";
-constexpr llvm::StringLiteral kVulkanLinearName = "attn_linear";
-/// The gpu.module holding them.
-constexpr llvm::StringLiteral kVulkanModuleName = "attn_kernels";
-
-/// How a softmax workgroup is laid out from its configuration and the problem's GQA group:
-/// `heads` heads of the group (one chunk of it), `rows` query rows of each; `chunks` workgroups
-/// along y cover a group. (The cooperative-matrix prefill has the same heads and chunks, and
-/// 16 rows: a team per head.)
-struct VulkanWorkgroupShape {
-  int64_t heads, rows, chunks;
-  static VulkanWorkgroupShape get(VulkanConfigAttr config, int64_t group);
-};
+/// The shared SIMT generators' tiling from a Vulkan configuration.
+inline SimtConfig simtConfig(VulkanConfigAttr config) {
+  return {config.getSubgroupSize(), config.getTeams(), config.getBlockK(), config.getSplitKeys(),
+          config.getChunk()};
+}
 
 /// The configuration attribute of `op` (nullopt when it has none).
 std::optional<VulkanConfigAttr> getVulkanConfig(Operation *op);
@@ -47,14 +35,6 @@ void buildVulkanCoopSoftmaxKernel(OpBuilder &builder, AttentionOp op, VulkanConf
 /// Why `config` cannot run `op` on `target` ("" when it can).
 std::string vulkanConfigDefect(Operation *op, VulkanConfigAttr config,
                                const VulkanTargetInfo &target);
-
-/// Kernels of an attention op: attn_main, and when `decode` attn_decode (split-KV partials).
-void buildVulkanSoftmaxKernel(OpBuilder &builder, AttentionOp op, VulkanConfigAttr config,
-                              bool decode);
-/// The merge of attn_decode's partials into `op`'s output type (and LSE).
-void buildVulkanMergeKernel(OpBuilder &builder, AttentionOp op, VulkanConfigAttr config);
-/// The kernel of a linear attention op: attn_linear (a chunked scan per head and value columns).
-void buildVulkanLinearKernel(OpBuilder &builder, LinearAttentionOp op, VulkanConfigAttr config);
 
 } // namespace mlir::attn
 

@@ -1,8 +1,8 @@
-//===- SoftmaxKernel.cpp - flash-style softmax attention on Vulkan --------===//
+//===- SimtSoftmaxKernel.cpp - flash-style softmax attention, SIMT ---------===//
 //
 // A workgroup is `teams` subgroups; a subgroup (a team) owns one query row of one head, its lanes
 // splitting the head dims. The workgroup holds `rows` consecutive query rows of `heads` heads of
-// one GQA group (VulkanWorkgroupShape), so every K/V tile it stages in shared memory serves all
+// one GQA group (SimtWorkgroupShape), so every K/V tile it stages in shared memory serves all
 // of them. Per tile of block_k keys:
 //   1. the workgroup stages K and V (converted to f32, zero past the tile's end) in shared memory;
 //   2. each team walks the tile in subtiles of subgroup_size keys: lane l scores key l of the
@@ -12,14 +12,13 @@
 // The online state (max, sum, entropy sum, O slices) stays in registers across tiles. The mask
 // gives the key range of the workgroup's rows (tile classes, Conversion/Common): invisible tiles
 // are never visited. The decode variant runs the same code over one KV split per workgroup and
-// writes f32 partials and their LSE for attn_merge.
+// writes f32 partials and their LSE for attn_merge. Every GPU target runs it (Vulkan for all
+// problems, CUDA for f32 and the head dims its tensor-core kernel does not take).
 //
 //===----------------------------------------------------------------------===//
 
-#include "VulkanEmitter.h"
-
-#include "attn/Conversion/AttnToVulkan/VulkanKernels.h"
 #include "attn/Conversion/Common/AttentionLogic.h"
+#include "attn/Conversion/GPU/GpuKernels.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 
@@ -34,12 +33,13 @@ namespace {
 
 class SoftmaxGen {
 public:
-  SoftmaxGen(ImplicitLocOpBuilder &b, AttentionOp op, VulkanConfigAttr config, bool decode)
-      : b(b), e(b, /*guardEmptyLoops=*/true), g(b), s(op), decode(decode) {
-    lanes = config.getSubgroupSize();
-    teams = config.getTeams();
-    blockK = config.getBlockK();
-    shape = VulkanWorkgroupShape::get(config, s.group);
+  SoftmaxGen(ImplicitLocOpBuilder &b, GpuEmitter &g, AttentionOp op, const SimtConfig &config,
+             bool decode)
+      : b(b), e(b, /*guardEmptyLoops=*/true), g(g), s(op), decode(decode) {
+    lanes = config.subgroupSize;
+    teams = config.teams;
+    blockK = config.blockK;
+    shape = SimtWorkgroupShape::get(config, s.group);
     dvSlots = llvm::divideCeil(s.headDimV, lanes);
     kStride = s.headDim + 1; // odd: lanes reading one dim of consecutive keys hit distinct banks
   }
@@ -54,14 +54,14 @@ private:
 
   ImplicitLocOpBuilder &b;
   KernelEmitter e;
-  GpuEmitter g;
+  GpuEmitter &g;
   SoftmaxSpec s;
   bool decode;
   int64_t lanes, teams, blockK, dvSlots, kStride;
-  VulkanWorkgroupShape shape;
+  SimtWorkgroupShape shape;
 
   // Arguments and values of the whole kernel.
-  Value q, k, v, o, lse, ent, params;
+  Value q, k, v, o, lse, ent;
   Value tid, lane, team, bIdx, head, kvHead, split, batch, seqQ;
   Value qs, ks, vs;               // shared memory
   Value lseOffset, entropyOffset; // of the caller's LSE / entropy (not of decode's partials)
@@ -80,17 +80,16 @@ void SoftmaxGen::emit(gpu::GPUFuncOp fn) {
     lse = fn.getArgument(next++); // lse_parts
   }
   Value seqlensQ = fn.getArgument(next++), seqlensKv = fn.getArgument(next++);
-  params = fn.getArgument(next++);
 
-  auto param = [&](int64_t i) { return g.loadIndex(params, e.index(i)); };
-  batch = param(ATTN_VK_PARAM_BATCH);
-  seqQ = param(ATTN_VK_PARAM_SEQ_Q);
-  Value seqKv = param(ATTN_VK_PARAM_SEQ_KV);
+  auto param = [&](int64_t i) { return g.param(i); };
+  batch = param(ATTN_GPU_PARAM_BATCH);
+  seqQ = param(ATTN_GPU_PARAM_SEQ_Q);
+  Value seqKv = param(ATTN_GPU_PARAM_SEQ_KV);
   Value zero = e.index(0);
-  qAddr = g.tensorAddress(params, ATTN_VK_PARAM_Q);
-  kAddr = g.tensorAddress(params, ATTN_VK_PARAM_K);
-  vAddr = g.tensorAddress(params, ATTN_VK_PARAM_V);
-  oAddr = g.tensorAddress(params, ATTN_VK_PARAM_O);
+  qAddr = g.tensorAddress(ATTN_GPU_PARAM_Q);
+  kAddr = g.tensorAddress(ATTN_GPU_PARAM_K);
+  vAddr = g.tensorAddress(ATTN_GPU_PARAM_V);
+  oAddr = g.tensorAddress(ATTN_GPU_PARAM_O);
 
   tid = b.create<gpu::ThreadIdOp>(gpu::Dimension::x);
   lane = e.rems(tid, e.index(lanes));
@@ -111,15 +110,15 @@ void SoftmaxGen::emit(gpu::GPUFuncOp fn) {
   Value teamHead = e.andi(e.cmpi(CmpIPredicate::slt, team, e.index(shape.heads * shape.rows)),
                           e.cmpi(CmpIPredicate::slt, headInGroup, e.index(s.group)));
 
-  Value lq = g.queryLength(params, seqlensQ, bIdx, seqQ);
-  Value lkv = g.keyLength(params, seqlensKv, bIdx, seqKv);
+  Value lq = g.queryLength(seqlensQ, bIdx, seqQ);
+  Value lkv = g.keyLength(seqlensKv, bIdx, seqKv);
   if (!decode) {
-    lseOffset = param(ATTN_VK_PARAM_LSE);
-    entropyOffset = param(ATTN_VK_PARAM_ENTROPY);
+    lseOffset = param(ATTN_GPU_PARAM_LSE);
+    entropyOffset = param(ATTN_GPU_PARAM_ENTROPY);
   }
   Value kvBegin = zero, kvEnd = lkv;
   if (decode) {
-    Value chunk = param(ATTN_VK_PARAM_SPLIT_KEYS);
+    Value chunk = param(ATTN_GPU_PARAM_SPLIT_KEYS);
     kvBegin = e.mins(e.mul(split, chunk), lkv);
     kvEnd = e.mins(e.add(kvBegin, chunk), lkv);
   }
@@ -284,24 +283,26 @@ void SoftmaxGen::writeRow(ValueRange state) {
 
 } // namespace
 
-void mlir::attn::buildVulkanSoftmaxKernel(OpBuilder &builder, AttentionOp op,
-                                          VulkanConfigAttr config, bool decode) {
+void mlir::attn::buildSimtSoftmaxKernel(OpBuilder &builder, const GpuKernelTarget &target,
+                                        AttentionOp op, const SimtConfig &config, bool decode) {
   SoftmaxSpec spec(op);
   MLIRContext *ctx = builder.getContext();
   Type elt = storageType(spec.elementType), f32 = Float32Type::get(ctx);
   Type i32 = IntegerType::get(ctx, 32);
-  SmallVector<Type> args = {buffer(elt), buffer(elt), buffer(elt)};
+  auto buf = [&](Type t) -> Type { return target.buffer(t); };
+  SmallVector<Type> args = {buf(elt), buf(elt), buf(elt)};
   if (decode) {
-    args.append({buffer(f32), buffer(f32)});
+    args.append({buf(f32), buf(f32)});
   } else {
-    args.append({buffer(elt), buffer(f32), buffer(f32)});
+    args.append({buf(elt), buf(f32), buf(f32)});
   }
-  args.append({buffer(i32), buffer(i32), buffer(i32)});
+  args.append({buf(i32), buf(i32)});
   gpu::GPUFuncOp fn =
-      createVulkanKernel(builder, op.getLoc(), decode ? kVulkanDecodeName : kVulkanMainName, args,
-                         config.getTeams() * config.getSubgroupSize());
+      target.createKernel(builder, op.getLoc(), decode ? kGpuDecodeName : kGpuMainName, args,
+                          config.teams * config.subgroupSize);
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(&fn.getBody().front());
   ImplicitLocOpBuilder b(op.getLoc(), builder);
-  SoftmaxGen(b, op, config, decode).emit(fn);
+  std::unique_ptr<GpuEmitter> g = target.emitter(b, fn, args.size());
+  SoftmaxGen(b, *g, op, config, decode).emit(fn);
 }

@@ -1,14 +1,12 @@
-//===- MergeKernel.cpp - the LSE merge of split-KV partials on Vulkan -----===//
+//===- SimtMergeKernel.cpp - the LSE merge of split-KV partials, SIMT ------===//
 //
 // One team (subgroup) per (query row, head), its lanes splitting Dv: the shared merge logic
 // (Conversion/Common) over the num_splits partials of attn_decode.
 //
 //===----------------------------------------------------------------------===//
 
-#include "VulkanEmitter.h"
-
-#include "attn/Conversion/AttnToVulkan/VulkanKernels.h"
 #include "attn/Conversion/Common/AttentionLogic.h"
+#include "attn/Conversion/GPU/GpuKernels.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 
@@ -18,34 +16,35 @@ using namespace mlir;
 using namespace mlir::attn;
 using arith::CmpIPredicate;
 
-void mlir::attn::buildVulkanMergeKernel(OpBuilder &builder, AttentionOp op,
-                                        VulkanConfigAttr config) {
+void mlir::attn::buildSimtMergeKernel(OpBuilder &builder, const GpuKernelTarget &target,
+                                      AttentionOp op, const SimtConfig &config) {
   SoftmaxSpec s(op);
   MLIRContext *ctx = builder.getContext();
   Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
-  int64_t lanes = config.getSubgroupSize(), teams = config.getTeams();
+  int64_t lanes = config.subgroupSize, teams = config.teams;
   int64_t heads = s.group * s.headsKv, dvSlots = llvm::divideCeil(s.headDimV, lanes);
-  SmallVector<Type> args = {buffer(f32), buffer(f32), buffer(storageType(s.elementType)),
-                            buffer(f32), buffer(i32), buffer(i32)};
-  gpu::GPUFuncOp fn =
-      createVulkanKernel(builder, op.getLoc(), kVulkanMergeName, args, teams * lanes);
+  auto buf = [&](Type t) -> Type { return target.buffer(t); };
+  SmallVector<Type> args = {buf(f32), buf(f32), buf(storageType(s.elementType)), buf(f32),
+                            buf(i32)};
+  gpu::GPUFuncOp fn = target.createKernel(builder, op.getLoc(), kGpuMergeName, args, teams * lanes);
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(&fn.getBody().front());
   ImplicitLocOpBuilder b(op.getLoc(), builder);
   KernelEmitter e(b, /*guardEmptyLoops=*/true);
-  GpuEmitter g(b);
+  std::unique_ptr<GpuEmitter> emitter = target.emitter(b, fn, args.size());
+  GpuEmitter &g = *emitter;
   Value parts = fn.getArgument(0), lseParts = fn.getArgument(1), o = fn.getArgument(2);
-  Value lse = fn.getArgument(3), seqlensQ = fn.getArgument(4), params = fn.getArgument(5);
+  Value lse = fn.getArgument(3), seqlensQ = fn.getArgument(4);
 
-  auto param = [&](int64_t i) { return g.loadIndex(params, e.index(i)); };
-  Value batch = param(ATTN_VK_PARAM_BATCH), seqQ = param(ATTN_VK_PARAM_SEQ_Q);
-  Value numSplits = param(ATTN_VK_PARAM_NUM_SPLITS);
-  TensorAddress oAddr = g.tensorAddress(params, ATTN_VK_PARAM_O);
+  auto param = [&](int64_t i) { return g.param(i); };
+  Value batch = param(ATTN_GPU_PARAM_BATCH), seqQ = param(ATTN_GPU_PARAM_SEQ_Q);
+  Value numSplits = param(ATTN_GPU_PARAM_NUM_SPLITS);
+  TensorAddress oAddr = g.tensorAddress(ATTN_GPU_PARAM_O);
   Value tid = b.create<gpu::ThreadIdOp>(gpu::Dimension::x);
   Value lane = e.rems(tid, e.index(lanes)), team = e.divs(tid, e.index(lanes));
   Value bIdx = b.create<gpu::BlockIdOp>(gpu::Dimension::z);
-  Value lq = g.queryLength(params, seqlensQ, bIdx, seqQ);
-  Value lseOffset = param(ATTN_VK_PARAM_LSE);
+  Value lq = g.queryLength(seqlensQ, bIdx, seqQ);
+  Value lseOffset = param(ATTN_GPU_PARAM_LSE);
   Value items = e.mul(seqQ, e.index(heads));
   Value first = e.add(e.mul(b.create<gpu::BlockIdOp>(gpu::Dimension::x), e.index(teams)), team);
   Value stride = e.mul(b.create<gpu::GridDimOp>(gpu::Dimension::x), e.index(teams));

@@ -1,4 +1,4 @@
-//===- LinearKernel.cpp - kernelized linear attention on Vulkan -----------===//
+//===- SimtLinearKernel.cpp - kernelized linear attention, SIMT ------------===//
 //
 // A workgroup owns one query head of one batch entry and teams x subgroup_size value columns:
 // invocation t holds column c of the state S = Σ φ(k_j) v_jᵀ (its D entries in registers); the
@@ -14,10 +14,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "VulkanEmitter.h"
-
-#include "attn/Conversion/AttnToVulkan/VulkanKernels.h"
 #include "attn/Conversion/Common/AttentionLogic.h"
+#include "attn/Conversion/GPU/GpuKernels.h"
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -27,8 +25,8 @@ namespace {
 
 class LinearGen {
 public:
-  LinearGen(ImplicitLocOpBuilder &b, LinearAttentionOp op, VulkanConfigAttr config)
-      : b(b), e(b, /*guardEmptyLoops=*/true), g(b) {
+  LinearGen(ImplicitLocOpBuilder &b, GpuEmitter &g, LinearAttentionOp op, const SimtConfig &config)
+      : b(b), e(b, /*guardEmptyLoops=*/true), g(g) {
     auto qt = cast<RankedTensorType>(op.getQuery().getType());
     auto kt = cast<RankedTensorType>(op.getKey().getType());
     auto vt = cast<RankedTensorType>(op.getValue().getType());
@@ -40,8 +38,8 @@ public:
     causal = op.getCausal();
     normalize = op.getNormalize();
     map = op.getFeatureMap();
-    invocations = config.getTeams() * config.getSubgroupSize();
-    chunk = config.getChunk();
+    invocations = config.teams * config.subgroupSize;
+    chunk = config.chunk;
   }
 
   void emit(gpu::GPUFuncOp fn);
@@ -61,7 +59,7 @@ private:
 
   ImplicitLocOpBuilder &b;
   KernelEmitter e;
-  GpuEmitter g;
+  GpuEmitter &g;
   Type elt;
   int64_t group, headDim, headDimV, invocations, chunk;
   double scale;
@@ -125,13 +123,13 @@ LinearGen::State LinearGen::absorb(const State &s, Value k0, Value k1) {
 
 void LinearGen::emit(gpu::GPUFuncOp fn) {
   q = fn.getArgument(0), k = fn.getArgument(1), v = fn.getArgument(2), o = fn.getArgument(3);
-  Value seqlensQ = fn.getArgument(4), seqlensKv = fn.getArgument(5), params = fn.getArgument(6);
-  auto param = [&](int64_t i) { return g.loadIndex(params, e.index(i)); };
+  Value seqlensQ = fn.getArgument(4), seqlensKv = fn.getArgument(5);
+  auto param = [&](int64_t i) { return g.param(i); };
   Value zero = e.index(0);
-  qAddr = g.tensorAddress(params, ATTN_VK_PARAM_Q);
-  kAddr = g.tensorAddress(params, ATTN_VK_PARAM_K);
-  vAddr = g.tensorAddress(params, ATTN_VK_PARAM_V);
-  oAddr = g.tensorAddress(params, ATTN_VK_PARAM_O);
+  qAddr = g.tensorAddress(ATTN_GPU_PARAM_Q);
+  kAddr = g.tensorAddress(ATTN_GPU_PARAM_K);
+  vAddr = g.tensorAddress(ATTN_GPU_PARAM_V);
+  oAddr = g.tensorAddress(ATTN_GPU_PARAM_O);
 
   tid = b.create<gpu::ThreadIdOp>(gpu::Dimension::x);
   col = e.add(e.mul(b.create<gpu::BlockIdOp>(gpu::Dimension::x), e.index(invocations)), tid);
@@ -140,8 +138,8 @@ void LinearGen::emit(gpu::GPUFuncOp fn) {
   head = b.create<gpu::BlockIdOp>(gpu::Dimension::y);
   kvHead = e.divs(head, e.index(group));
   bIdx = b.create<gpu::BlockIdOp>(gpu::Dimension::z);
-  Value lq = g.queryLength(params, seqlensQ, bIdx, param(ATTN_VK_PARAM_SEQ_Q));
-  Value lkv = g.keyLength(params, seqlensKv, bIdx, param(ATTN_VK_PARAM_SEQ_KV));
+  Value lq = g.queryLength(seqlensQ, bIdx, param(ATTN_GPU_PARAM_SEQ_Q));
+  Value lkv = g.keyLength(seqlensKv, bIdx, param(ATTN_GPU_PARAM_SEQ_KV));
   Value offset = e.sub(lkv, lq);
 
   qs = g.shared(chunk * headDim);
@@ -243,17 +241,18 @@ void LinearGen::emit(gpu::GPUFuncOp fn) {
 
 } // namespace
 
-void mlir::attn::buildVulkanLinearKernel(OpBuilder &builder, LinearAttentionOp op,
-                                         VulkanConfigAttr config) {
+void mlir::attn::buildSimtLinearKernel(OpBuilder &builder, const GpuKernelTarget &target,
+                                       LinearAttentionOp op, const SimtConfig &config) {
   MLIRContext *ctx = builder.getContext();
   Type elt = storageType(cast<RankedTensorType>(op.getQuery().getType()).getElementType());
   Type i32 = IntegerType::get(ctx, 32);
-  SmallVector<Type> args = {buffer(elt), buffer(elt), buffer(elt), buffer(elt),
-                            buffer(i32), buffer(i32), buffer(i32)};
-  gpu::GPUFuncOp fn = createVulkanKernel(builder, op.getLoc(), kVulkanLinearName, args,
-                                         config.getTeams() * config.getSubgroupSize());
+  auto buf = [&](Type t) -> Type { return target.buffer(t); };
+  SmallVector<Type> args = {buf(elt), buf(elt), buf(elt), buf(elt), buf(i32), buf(i32)};
+  gpu::GPUFuncOp fn = target.createKernel(builder, op.getLoc(), kGpuLinearName, args,
+                                          config.teams * config.subgroupSize);
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(&fn.getBody().front());
   ImplicitLocOpBuilder b(op.getLoc(), builder);
-  LinearGen(b, op, config).emit(fn);
+  std::unique_ptr<GpuEmitter> g = target.emitter(b, fn, args.size());
+  LinearGen(b, *g, op, config).emit(fn);
 }
