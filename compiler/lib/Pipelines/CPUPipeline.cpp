@@ -56,4 +56,8 @@ void mlir::attn::registerAttnPipelines() {
       "attn-lower-to-vulkan",
       "Lower an attn problem module to Vulkan compute kernels in a spirv.module",
       buildLowerToVulkanPipeline);
+  PassPipelineRegistration<CUDAPipelineOptions>(
+      "attn-lower-to-cuda",
+      "Lower an attn problem module to CUDA kernels (tensor cores on sm_80+) in a gpu.binary",
+      buildLowerToCUDAPipeline);
 }

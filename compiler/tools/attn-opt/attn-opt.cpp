@@ -32,6 +32,7 @@ int main(int argc, char **argv) {
                   mlir::math::MathDialect, mlir::memref::MemRefDialect, mlir::scf::SCFDialect,
                   mlir::spirv::SPIRVDialect, mlir::tensor::TensorDialect,
                   mlir::vector::VectorDialect>();
+  mlir::attn::registerCUDATargetInterfaces(registry);
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerLoopInvariantCodeMotionPass();

@@ -92,4 +92,55 @@ def ConvertAttnToVulkanKernels : Pass<"convert-attn-to-vulkan-kernels", "ModuleO
                            "::mlir::scf::SCFDialect", "::mlir::spirv::SPIRVDialect"];
 }
 
+def AttnConfigureCUDA : Pass<"attn-configure-cuda", "ModuleOp"> {
+  let summary = "Choose the CUDA tile configuration of every attention op";
+  let description = [{
+    The configuration stage of the CUDA pipeline: attaches `attn.cuda_config =
+    #attn.cuda_config<warps = .., block_n = ..>` (AttnAttrs.td) to each `attn.attention` /
+    `attn.linear_attention` that has none, for the GPU described by the options (an architecture,
+    whose shared memory limit the option below overrides; the JIT passes the device it opened).
+    f16 and bf16 softmax attention with head dims that are multiples of 16 up to 256 takes the
+    tensor-core path; f32 (which TF32 would not compute to SPEC's f32 tolerance), linear
+    attention and other head dims take the SIMT kernels. An op that already carries a
+    configuration keeps it, and it is checked against the problem and the GPU.
+  }];
+  let options = [
+    Option<"arch", "arch", "std::string", /*default=*/"\"sm_80\"",
+           "the GPU architecture: sm_80, sm_86, sm_89, sm_90 or sm_90a">,
+    Option<"maxSharedBytes", "max-shared-bytes", "int64_t", /*default=*/"0",
+           "shared memory a CTA may use (0 = the architecture's)">
+  ];
+}
+
+def ConvertAttnToCUDAKernels : Pass<"convert-attn-to-cuda-kernels", "ModuleOp"> {
+  let summary = "Generate CUDA kernels (gpu and nvgpu dialects) from the attn op of a problem module";
+  let description = [{
+    The lowering stage of the CUDA pipeline. The problem module's one configured `attn.attention`
+    or `attn.linear_attention` becomes the kernels of attn_jit_plugin.h's CUDA ABI in a
+    `gpu.module @attn_kernels`: gpu.funcs whose buffers are bare pointers, followed by the i64
+    launch parameters (ATTN_GPU_PARAM_*), with `nvvm.maxntid` and the dynamic shared memory they
+    need (`attn.dynamic_shared_bytes`). With `mma = 1`, `attn_main` (and `attn_decode`, one warp
+    per CTA over a KV split) is FlashAttention-2-style on tensor cores: cp.async K/V tiles in a
+    ring of `stages`, ldmatrix into mma.sync m16n8k16 fragments, the online softmax on the
+    accumulator fragments, P reused as the A operand of P·V. Otherwise, and for `attn_merge` and
+    `attn_linear`, the SIMT generators every GPU target shares.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect", "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::NVVM::NVVMDialect",
+                           "::mlir::nvgpu::NVGPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def AttnExternDynamicShared : Pass<"attn-extern-dynamic-shared", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Give the dynamic shared memory global external linkage";
+  let description = [{
+    convert-gpu-to-nvvm in MLIR 19 declares the global behind gpu.dynamic_shared_memory with
+    internal linkage, so the NVPTX backend demotes it to a 1-byte `.shared` variable of the
+    kernel instead of `.extern .shared .b8 __dynamic_shmem__0[]`: accesses past its first byte
+    then rely on the dynamic allocation that follows it. This pass makes the globals named
+    `__dynamic_shmem_*` external, which gives the PTX the form CUDA documents.
+  }];
+}
+
 #endif // ATTN_CONVERSION_PASSES_TD

@@ -60,6 +60,40 @@ void buildVulkanLoweringPipeline(OpPassManager &pm);
 /// `error` set) when there is none or serialization fails.
 bool serializeVulkanKernels(ModuleOp module, SmallVectorImpl<uint32_t> &words, std::string &error);
 
+struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
+  Option<std::string> arch{*this, "arch",
+                           llvm::cl::desc("the GPU architecture: sm_80, sm_86, sm_89, sm_90, sm_90a"),
+                           llvm::cl::init("sm_80")};
+  Option<int64_t> maxSharedBytes{
+      *this, "max-shared-bytes",
+      llvm::cl::desc("shared memory a CTA may use (0 = the architecture's)"), llvm::cl::init(0)};
+  Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("what gpu-module-to-binary makes: isa (PTX), bin (cubin, through the CUDA "
+                     "toolkit's ptxas), offload (LLVM IR); empty: stop before serialization"),
+      llvm::cl::init("isa")};
+  Option<std::string> toolkit{*this, "toolkit",
+                              llvm::cl::desc("the CUDA toolkit (ptxas) for format=bin"),
+                              llvm::cl::init("/usr/local/cuda")};
+};
+
+/// attn-lower-to-cuda: canonicalize the problem, configure tiles for the GPU, generate the
+/// kernels in the gpu/nvgpu dialects, lower them to NVVM and serialize them with
+/// gpu-module-to-binary (PTX or cubin in a gpu.binary: cudaKernelImage reads it).
+void buildLowerToCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &options);
+/// Its stages: configuration (canonicalize, attn-configure-cuda); kernels and NVVM; binary.
+void buildConfigureCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &options);
+void buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipelineOptions &options);
+void buildCUDASerializePipeline(OpPassManager &pm, const CUDAPipelineOptions &options);
+
+/// What a context needs to run attn-lower-to-cuda: the NVVM and NVGPU dialects, the NVVM target
+/// (gpu-module-to-binary) and the LLVM IR translations it uses.
+void registerCUDATargetInterfaces(DialectRegistry &registry);
+
+/// The kernel image in the gpu.binary attn-lower-to-cuda left in `module` (PTX text without its
+/// trailing NUL, or a cubin); false (with `error` set) when there is none.
+bool cudaKernelImage(ModuleOp module, std::string &image, std::string &error);
+
 /// Registers every attnc pipeline by name.
 void registerAttnPipelines();
 

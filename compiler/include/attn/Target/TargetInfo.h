@@ -96,6 +96,41 @@ private:
   Device dev;
 };
 
+/// An NVIDIA GPU the kernels are built for: its architecture and what configuration and
+/// generators need of it. Built from the device the runtime opened (`fromDevice`) or from an
+/// architecture name (`fromName`, for attnc and lit tests), never queried inside a pass.
+class CUDATargetInfo : public TargetInfo {
+public:
+  struct Device {
+    std::string name;
+    /// Compute capability, e.g. 80, 86, 89, 90.
+    int64_t computeCapability = 80;
+    /// sm_90a's architecture-specific features (wgmma, TMA): the code runs on sm_90 only.
+    bool archSpecific = false;
+    int64_t driverVersion = 0;
+    /// Shared memory a CTA may opt into (dynamic), and SMs.
+    int64_t maxSharedBytes = 0, multiprocessors = 0;
+  };
+
+  /// "sm_80" (A100: 163 KiB of shared memory per CTA), "sm_86", "sm_89" (99 KiB), "sm_90",
+  /// "sm_90a" (H100/H200: 227 KiB). nullopt for other names.
+  static std::optional<CUDATargetInfo> fromName(llvm::StringRef name);
+  static constexpr const char *kNames = "sm_80, sm_86, sm_89, sm_90, sm_90a";
+  static CUDATargetInfo fromDevice(Device device) { return CUDATargetInfo(std::move(device)); }
+
+  std::string name() const override { return "cuda"; }
+  /// Architecture, device name and driver version: the code is built for one GPU.
+  std::string fingerprint() const override;
+  int64_t vectorWidthF32() const override { return 1; }
+  const Device &device() const { return dev; }
+  /// The chip NVVM compiles for: "sm_80", "sm_90a", ...
+  std::string chip() const;
+
+private:
+  explicit CUDATargetInfo(Device device) : dev(std::move(device)) {}
+  Device dev;
+};
+
 } // namespace mlir::attn
 
 #endif // ATTN_TARGET_TARGETINFO_H

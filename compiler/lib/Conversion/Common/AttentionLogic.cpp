@@ -78,20 +78,35 @@ void mlir::attn::forEachTile(KernelEmitter &e, const KeyRange &range, int64_t bl
   });
 }
 
+TileSchedule mlir::attn::tileSchedule(KernelEmitter &e, const KeyRange &range, int64_t blockK) {
+  Value block = e.index(blockK), zero = e.index(0);
+  auto tiles = [&](Value lo, Value hi) { return e.ceildiv(e.maxs(e.sub(hi, lo), zero), block); };
+  TileSchedule schedule;
+  schedule.range = range;
+  schedule.blockK = blockK;
+  schedule.globalTiles = tiles(range.globalsBegin, range.globalsEnd);
+  schedule.count = e.add(schedule.globalTiles, tiles(range.lo, range.hi));
+  return schedule;
+}
+
+std::pair<Value, Value> TileSchedule::tile(KernelEmitter &e, Value t) const {
+  Value block = e.index(blockK);
+  Value global = e.cmpi(CmpIPredicate::slt, t, globalTiles);
+  Value j0 = e.select(global, e.add(range.globalsBegin, e.mul(t, block)),
+                      e.add(range.lo, e.mul(e.sub(t, globalTiles), block)));
+  Value end = e.select(global, range.globalsEnd, range.hi);
+  return {j0, e.mins(block, e.sub(end, j0))};
+}
+
 SmallVector<Value>
 mlir::attn::forEachTile(KernelEmitter &e, const KeyRange &range, int64_t blockK, ValueRange inits,
                         const std::function<SmallVector<Value>(Value, Value, ValueRange)> &tile) {
-  Value block = e.index(blockK), zero = e.index(0);
-  auto tiles = [&](Value lo, Value hi) { return e.ceildiv(e.maxs(e.sub(hi, lo), zero), block); };
-  Value globalTiles = tiles(range.globalsBegin, range.globalsEnd);
-  Value count = e.add(globalTiles, tiles(range.lo, range.hi));
-  return e.loop(zero, count, e.index(1), inits, [&](Value t, ValueRange carried) {
-    Value global = e.cmpi(CmpIPredicate::slt, t, globalTiles);
-    Value j0 = e.select(global, e.add(range.globalsBegin, e.mul(t, block)),
-                        e.add(range.lo, e.mul(e.sub(t, globalTiles), block)));
-    Value end = e.select(global, range.globalsEnd, range.hi);
-    return tile(j0, e.mins(block, e.sub(end, j0)), carried);
-  });
+  TileSchedule schedule = tileSchedule(e, range, blockK);
+  return e.loop(e.index(0), schedule.count, e.index(1), inits,
+                [&](Value t, ValueRange carried) {
+                  auto [j0, n] = schedule.tile(e, t);
+                  return tile(j0, n, carried);
+                });
 }
 
 Value mlir::attn::tileFullyVisible(KernelEmitter &e, const MaskSpec &mask, Value j0, Value n,
@@ -135,10 +150,11 @@ Value mlir::attn::keyVisible(KernelEmitter &e, const MaskSpec &mask, Value key, 
 }
 
 OnlineStep mlir::attn::onlineSoftmaxStep(KernelEmitter &e, Value oldMax, Value tileMax,
-                                         Value negInf, Value zero) {
+                                         Value negInf, Value zero, bool base2) {
   Value newMax = e.maxf(oldMax, tileMax);
   Value shift = e.select(e.cmpf(CmpFPredicate::OEQ, newMax, negInf), zero, newMax);
-  Value rescale = e.builder().create<math::ExpOp>(e.subf(oldMax, shift));
+  Value rescale = base2 ? e.builder().create<math::Exp2Op>(e.subf(oldMax, shift)).getResult()
+                        : e.builder().create<math::ExpOp>(e.subf(oldMax, shift)).getResult();
   return {newMax, shift, rescale};
 }
 

@@ -50,6 +50,18 @@ struct KeyRange {
 KeyRange visibleKeys(KernelEmitter &e, const MaskSpec &mask, Value pmin, Value pmax, Value kvBegin,
                      Value kvEnd);
 
+/// The tiles of `blockK` keys of both ranges of `range` (global keys first), numbered 0 ..
+/// count - 1: what forEachTile loops over, for kernels that fetch tile t + 1 while computing t.
+struct TileSchedule {
+  Value count, globalTiles;
+  /// Tile t's first key and key count (at most blockK).
+  std::pair<Value, Value> tile(KernelEmitter &e, Value t) const;
+
+  KeyRange range;
+  int64_t blockK;
+};
+TileSchedule tileSchedule(KernelEmitter &e, const KeyRange &range, int64_t blockK);
+
 /// Calls `tile(j0, n)` inside one loop over the tiles of `blockK` keys of both ranges of `range`
 /// (global keys first): one copy of the tile code, however many ranges.
 void forEachTile(KernelEmitter &e, const KeyRange &range, int64_t blockK,
@@ -78,8 +90,9 @@ Value keyVisible(KernelEmitter &e, const MaskSpec &mask, Value key, Value pos,
 struct OnlineStep {
   Value newMax, shift, rescale;
 };
+/// With `base2` the scores are in log2 units (multiplied by log2(e)) and the factor is exp2.
 OnlineStep onlineSoftmaxStep(KernelEmitter &e, Value oldMax, Value tileMax, Value negInf,
-                             Value zero);
+                             Value zero, bool base2 = false);
 
 /// A row's results from its final state: max m, sum l of exp(s - m), and t = sum of
 /// exp(s - m) * s when entropy is wanted (else null). A row that saw no visible key (l = 0) has

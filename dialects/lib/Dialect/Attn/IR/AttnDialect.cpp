@@ -33,6 +33,9 @@ constexpr ConfigKey kCPUConfigKeys[] = {{"block_q", true, 0},
 constexpr ConfigKey kVulkanConfigKeys[] = {{"subgroup_size", true, 0}, {"teams", true, 0},
                                            {"block_k", true, 0},       {"split_keys", false, 512},
                                            {"chunk", false, 16},       {"coopmat", false, 0}};
+constexpr ConfigKey kCUDAConfigKeys[] = {{"warps", true, 0},      {"block_n", true, 0},
+                                         {"stages", false, 2},     {"mma", false, 1},
+                                         {"split_keys", false, 512}, {"chunk", false, 16}};
 
 LogicalResult parseConfig(AsmParser &parser, StringRef mnemonic, ArrayRef<ConfigKey> keys,
                           MutableArrayRef<int64_t> values) {
@@ -119,6 +122,25 @@ LogicalResult VulkanConfigAttr::verify(function_ref<InFlightDiagnostic()> emitEr
                                   coopmat);
 }
 
+Attribute CUDAConfigAttr::parse(AsmParser &parser, Type) {
+  int64_t values[std::size(kCUDAConfigKeys)] = {};
+  if (failed(parseConfig(parser, "cuda_config", kCUDAConfigKeys, values)))
+    return {};
+  return getChecked([&] { return parser.emitError(parser.getNameLoc()); }, parser.getContext(),
+                    values[0], values[1], values[2], values[3], values[4], values[5]);
+}
+
+void CUDAConfigAttr::print(AsmPrinter &printer) const {
+  printConfig(printer, kCUDAConfigKeys,
+              {getWarps(), getBlockN(), getStages(), getMma(), getSplitKeys(), getChunk()});
+}
+
+LogicalResult CUDAConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t warps,
+                                     int64_t blockN, int64_t stages, int64_t mma,
+                                     int64_t splitKeys, int64_t chunk) {
+  return verifyCUDAConfigValues(emitError, warps, blockN, stages, mma, splitKeys, chunk);
+}
+
 LogicalResult CPUConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t blockQ,
                                     int64_t blockK, int64_t vectorWidth, int64_t decodeRows,
                                     int64_t splitKeys) {
@@ -145,6 +167,20 @@ LogicalResult AttnDialect::verifyOperationAttribute(Operation *op, NamedAttribut
     if (!isa<VulkanConfigAttr>(attribute.getValue()))
       return op->emitOpError() << "'" << kVulkanConfigAttrName
                                << "' must be a #attn.vulkan_config, got " << attribute.getValue();
+    return success();
+  }
+  if (attribute.getName() == "attn.dynamic_shared_bytes") {
+    // Set by the CUDA kernel generators on the gpu.func of a kernel (Conversion/GPU).
+    auto bytes = dyn_cast<IntegerAttr>(attribute.getValue());
+    if (!bytes || bytes.getInt() < 0)
+      return op->emitOpError() << "'attn.dynamic_shared_bytes' must be a non-negative integer, got "
+                               << attribute.getValue();
+    return success();
+  }
+  if (attribute.getName() == kCUDAConfigAttrName) {
+    if (!isa<CUDAConfigAttr>(attribute.getValue()))
+      return op->emitOpError() << "'" << kCUDAConfigAttrName
+                               << "' must be a #attn.cuda_config, got " << attribute.getValue();
     return success();
   }
   return op->emitOpError() << "has an unknown attn dialect attribute '"

@@ -238,6 +238,29 @@ mlir::attn::verifyVulkanConfigValues(llvm::function_ref<InFlightDiagnostic()> em
   return success();
 }
 
+LogicalResult
+mlir::attn::verifyCUDAConfigValues(llvm::function_ref<InFlightDiagnostic()> emitError,
+                                   int64_t warps, int64_t blockN, int64_t stages, int64_t mma,
+                                   int64_t splitKeys, int64_t chunk) {
+  if (warps < 1 || warps > kMaxCUDAWarps)
+    return emitError() << "warps must be in [1, " << kMaxCUDAWarps << "], got " << warps;
+  if (mma != 0 && mma != 1)
+    return emitError() << "mma must be 0 or 1, got " << mma;
+  int64_t step = mma ? 16 : 32;
+  if (blockN < step || blockN > kMaxCUDABlockN || blockN % step != 0)
+    return emitError() << "block_n must be a multiple of " << step << " in [" << step << ", "
+                       << kMaxCUDABlockN << "]" << (mma ? "" : " on the SIMT path (mma = 0)")
+                       << ", got " << blockN;
+  if (stages < 1 || stages > kMaxCUDAStages)
+    return emitError() << "stages must be in [1, " << kMaxCUDAStages << "], got " << stages;
+  if (splitKeys < blockN || splitKeys > kMaxVulkanSplitKeys || splitKeys % blockN != 0)
+    return emitError() << "split_keys must be a multiple of block_n (" << blockN << ") in ["
+                       << blockN << ", " << kMaxVulkanSplitKeys << "], got " << splitKeys;
+  if (chunk < 1 || chunk > kMaxCUDAChunk)
+    return emitError() << "chunk must be in [1, " << kMaxCUDAChunk << "], got " << chunk;
+  return success();
+}
+
 LogicalResult mlir::attn::verifyCPUConfig(Operation *op, Attribute attr) {
   auto config = dyn_cast<CPUConfigAttr>(attr);
   if (!config)

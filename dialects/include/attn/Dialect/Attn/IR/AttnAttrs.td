@@ -72,4 +72,38 @@ def Attn_VulkanConfigAttr : AttrDef<Attn_Dialect, "VulkanConfig"> {
   let genVerifyDecl = 1;
 }
 
+def Attn_CUDAConfigAttr : AttrDef<Attn_Dialect, "CUDAConfig"> {
+  let mnemonic = "cuda_config";
+  let summary = "Tile configuration of a CUDA attention kernel";
+  let description = [{
+    Every tunable of the CUDA kernel generators, attached to an attn op as `attn.cuda_config` by
+    `attn-configure-cuda` (heuristics), by hand, or by a tuner; the generators read nothing else.
+    - `warps`: warps per CTA, in [1, 8]. On the tensor-core path each warp owns 16 rows of the
+      packed (query row, head of the GQA group) axis, so a CTA owns 16 x warps of them and each
+      K/V tile it stages serves every head of the group; on the SIMT path a warp is a team (one
+      query row of one head, its lanes splitting the head dims);
+    - `block_n`: keys per K/V tile; a multiple of 16 in [16, 256] (tensor cores) or of 32 in
+      [32, 256] (SIMT);
+    - `stages` (default 2): K/V tiles in flight in the cp.async ring (tensor cores), in [1, 4];
+    - `mma` (default 1): 1 = FlashAttention-2-style prefill on tensor cores (mma.sync m16n8k16,
+      ldmatrix, cp.async; f16 and bf16 softmax attention with head dims multiples of 16 up to
+      256); 0 = the SIMT kernels every GPU target shares (f32, linear attention, other dims);
+    - `split_keys` (default 512): keys per KV split of a decode launch at least, a multiple of
+      block_n;
+    - `chunk` (default 16): linear attention's rows and keys per chunk of its scan, in [1, 64].
+    The attribute verifies its own values; attn-configure-cuda also checks one against the
+    problem and the GPU (dtype and head dims of the tensor-core path, shared memory).
+
+    Example: `#attn.cuda_config<warps = 4, block_n = 64>`,
+    `#attn.cuda_config<warps = 4, block_n = 32, mma = 0>`
+  }];
+  let parameters = (ins "int64_t":$warps, "int64_t":$blockN,
+                        DefaultValuedParameter<"int64_t", "2">:$stages,
+                        DefaultValuedParameter<"int64_t", "1">:$mma,
+                        DefaultValuedParameter<"int64_t", "512">:$splitKeys,
+                        DefaultValuedParameter<"int64_t", "16">:$chunk);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+}
+
 #endif // ATTN_ATTRS_TD

@@ -87,6 +87,28 @@ inline int64_t vulkanSharedBytes(int64_t headDim, int64_t headDimV, int64_t team
 inline int64_t vulkanLinearSharedBytes(int64_t headDim, int64_t chunk) {
   return 4 * (chunk * (2 * headDim + chunk + 1) + headDim);
 }
+/// The CUDA tile configuration (`attn.cuda_config = #attn.cuda_config<...>`, AttnAttrs.td).
+constexpr llvm::StringLiteral kCUDAConfigAttrName = "attn.cuda_config";
+constexpr int64_t kMaxCUDAWarps = 8;
+constexpr int64_t kMaxCUDABlockN = 256;
+constexpr int64_t kMaxCUDAStages = 4;
+constexpr int64_t kMaxCUDAChunk = 64;
+/// The tensor-core path's largest head dim (its accumulators live in registers).
+constexpr int64_t kMaxCUDAMmaHeadDim = 256;
+/// Checks the values of a CUDA configuration: warps in [1, kMaxCUDAWarps]; block_n a multiple of
+/// 16 (mma) or 32 (SIMT) up to kMaxCUDABlockN; stages in [1, kMaxCUDAStages]; mma 0 or 1;
+/// split_keys a multiple of block_n up to kMaxVulkanSplitKeys; chunk in [1, kMaxCUDAChunk].
+LogicalResult verifyCUDAConfigValues(llvm::function_ref<InFlightDiagnostic()> emitError,
+                                     int64_t warps, int64_t blockN, int64_t stages, int64_t mma,
+                                     int64_t splitKeys, int64_t chunk);
+/// Dynamic shared memory of the tensor-core prefill: 16-bit Q rows (16 per warp), `stages` K
+/// and V tiles, every row padded by 8 elements (16 bytes) so that ldmatrix reads of 8 rows hit
+/// 8 distinct bank groups.
+inline int64_t cudaMmaSharedBytes(int64_t headDim, int64_t headDimV, int64_t warps, int64_t blockN,
+                                  int64_t stages) {
+  return 2 * (16 * warps * (headDim + 8) + stages * blockN * (headDim + headDimV + 16));
+}
+
 /// Shared memory of the cooperative-matrix prefill: f16 Q rows (16 per team), K and V tiles;
 /// per team f32 scores, f16 probabilities, the f32 output accumulator and the row state.
 inline int64_t vulkanCoopSharedBytes(int64_t headDim, int64_t headDimV, int64_t teams,
