@@ -22,6 +22,13 @@ import shutil
 if shutil.which("spirv-val"):
     config.available_features.add("spirv-val")
 
+# ptxas (the CUDA toolkit's, on PATH or in /usr/local/cuda) checks the PTX attnc emits.
+ptxas = shutil.which("ptxas") or (
+    "/usr/local/cuda/bin/ptxas" if os.path.exists("/usr/local/cuda/bin/ptxas") else None)
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

@@ -115,8 +115,9 @@ Value FlashGen::batchLength(int64_t flag, int64_t at, Value lens, Value full) {
 void FlashGen::copyTile(Value dst, Value dstBase, int64_t rows, int64_t dim, int64_t ld,
                         Value src, const std::function<std::pair<Value, Value>(Value)> &source) {
   int64_t perRow = dim / 8, chunks = rows * perRow;
-  for (int64_t it = 0; it < (chunks + threads - 1) / threads; ++it) {
-    Value c = e.add(tid, e.index(it * threads));
+  int64_t iterations = (chunks + threads - 1) / threads;
+  auto copy = [&](Value it) {
+    Value c = e.add(tid, e.mul(it, e.index(threads)));
     Value real = e.cmpi(CmpIPredicate::slt, c, e.index(chunks));
     // Threads past the tile's chunks write zeros into a row's padding (never read).
     Value spare = e.sub(c, e.index(chunks));
@@ -131,6 +132,14 @@ void FlashGen::copyTile(Value dst, Value dstBase, int64_t rows, int64_t dim, int
     b.create<nvgpu::DeviceAsyncCopyOp>(nvgpu::DeviceAsyncTokenType::get(b.getContext()), dst,
                                        ValueRange{dstAt}, src, ValueRange{srcAt},
                                        b.getIndexAttr(8), srcElements, b.getUnitAttr());
+  };
+  // Unrolled when short; a loop when one warp copies a whole tile (decode), whose unrolled
+  // address arithmetic would otherwise stay live across the tile loop and spill.
+  if (iterations <= 8) {
+    for (int64_t it = 0; it < iterations; ++it)
+      copy(e.index(it));
+  } else {
+    e.loop(e.index(0), e.index(iterations), e.index(1), [&](Value it) { copy(it); });
   }
 }
 

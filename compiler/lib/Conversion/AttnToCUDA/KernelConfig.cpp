@@ -73,6 +73,9 @@ FailureOr<CUDAConfigAttr> mlir::attn::chooseCUDAConfig(Operation *op,
     while (blockN > 16 &&
            cudaMmaSharedBytes(dims.headDim, dims.headDimV, warps, blockN, stages) > maxShared)
       blockN /= 2;
+    while (warps > 1 &&
+           cudaMmaSharedBytes(dims.headDim, dims.headDimV, warps, blockN, stages) > maxShared)
+      warps /= 2;
   } else if (isa<LinearAttentionOp>(op)) {
     blockN = 32;
     chunk = 1;

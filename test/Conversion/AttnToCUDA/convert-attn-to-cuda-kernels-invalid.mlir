@@ -1,0 +1,15 @@
+// RUN: attn-opt %s --split-input-file --convert-attn-to-cuda-kernels --verify-diagnostics
+
+func.func @unconfigured(%q: tensor<?x?x8x64xf16>, %k: tensor<?x?x8x64xf16>, %v: tensor<?x?x8x64xf16>) {
+  // expected-error @+1 {{has no 'attn.cuda_config' attribute: run attn-configure-cuda first}}
+  %o = attn.attention %q, %k, %v : tensor<?x?x8x64xf16>, tensor<?x?x8x64xf16>, tensor<?x?x8x64xf16> -> tensor<?x?x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @mma_dims(%q: tensor<?x?x8x40xf16>, %k: tensor<?x?x8x40xf16>, %v: tensor<?x?x8x40xf16>) {
+  // expected-error @+1 {{'attn.cuda_config' has mma = 1, which needs f16 or bf16 softmax attention with head dims that are multiples of 16 up to 256}}
+  %o = attn.attention %q, %k, %v {attn.cuda_config = #attn.cuda_config<warps = 4, block_n = 64>} : tensor<?x?x8x40xf16>, tensor<?x?x8x40xf16>, tensor<?x?x8x40xf16> -> tensor<?x?x8x40xf16>
+  return
+}
