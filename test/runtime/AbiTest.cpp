@@ -85,7 +85,8 @@ static_assert(offsetof(attn_memref4, strides) == 56, "");
 static_assert(offsetof(attn_memref3, strides) == 48, "");
 static_assert(offsetof(attn_memref1, strides) == 32, "");
 
-static_assert(sizeof(attn_jit_request) == 48, "attn_jit_request layout changed");
+static_assert(sizeof(attn_jit_request) == 56, "attn_jit_request layout changed");
+static_assert(offsetof(attn_jit_request, cuda_device) == 48, "");
 static_assert(offsetof(attn_jit_request, vulkan_device) == 40, "");
 static_assert(offsetof(attn_jit_request, cache_max_bytes) == 24, "");
 static_assert(offsetof(attn_jit_request, cpu_target) == 32, "");
@@ -98,8 +99,10 @@ static_assert(offsetof(attn_jit_request, cpu_target) == 32, "");
 // attn_jit_kernel.split_keys (the decode's keys per split, from #attn.cpu_config).
 // ABI 5: kernel images (image_kind, image, gpu_entries, the workgroup layout) for device
 // targets, attn_jit_request.vulkan_device; the manifest's reserved field became its target.
-static_assert(ATTN_JIT_ABI_VERSION == 5, "attn_jit_kernel's layout below is ABI 5's");
-static_assert(sizeof(attn_jit_kernel) == 272, "attn_jit_kernel layout changed");
+// ABI 6: attn_jit_request.cuda_device, attn_jit_kernel.gpu_layout (CUDA's packed-row kernels).
+static_assert(ATTN_JIT_ABI_VERSION == 6, "attn_jit_kernel's layout below is ABI 6's");
+static_assert(sizeof(attn_jit_kernel) == 280, "attn_jit_kernel layout changed");
+static_assert(offsetof(attn_jit_kernel, gpu_layout) == 272, "");
 static_assert(offsetof(attn_jit_kernel, image_kind) == 104, "");
 static_assert(offsetof(attn_jit_kernel, gpu_entries) == 128, "");
 static_assert(offsetof(attn_jit_kernel, handle) == 8, "");

@@ -208,8 +208,10 @@ const BadField kBadFields[] = {
     {"infinite softcap",
      [](attn_problem &p) { p.softcap = std::numeric_limits<double>::infinity(); },
      ATTN_STATUS_INVALID_ARGUMENT, "attn_problem.softcap is inf"},
+#if !ATTN_HAVE_CUDA
     {"CUDA target", [](attn_problem &p) { p.target = ATTN_TARGET_CUDA; }, ATTN_STATUS_UNSUPPORTED,
      "this build has no CUDA backend"},
+#endif
 #if !ATTN_HAVE_VULKAN
     {"Vulkan target", [](attn_problem &p) { p.target = ATTN_TARGET_VULKAN; },
      ATTN_STATUS_UNSUPPORTED, "this build has no Vulkan backend"},

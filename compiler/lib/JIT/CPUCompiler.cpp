@@ -56,6 +56,7 @@ DialectRegistry mlir::attn::cpuCompilerRegistry() {
                   vector::VectorDialect>();
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  registerCUDATargetInterfaces(registry); // the CUDA pipeline's dialects and NVVM target
   return registry;
 }
 

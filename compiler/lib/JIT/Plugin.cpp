@@ -8,6 +8,7 @@
 
 #include "attn/Conversion/AttnToCPU/KernelManifest.h"
 #include "attn/JIT/CPUCompiler.h"
+#include "attn/JIT/CUDACompiler.h"
 #include "attn/JIT/DiskCache.h"
 #include "attn/JIT/ObjectLoader.h"
 #include "attn/JIT/VulkanCompiler.h"
@@ -18,6 +19,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -28,8 +30,9 @@ using namespace mlir::attn;
 namespace {
 
 struct CompiledKernel {
-  std::unique_ptr<LoadedObject> object;           // host code
-  std::optional<VulkanImage> vulkan;              // or device code
+  std::unique_ptr<LoadedObject> object; // host code
+  std::optional<VulkanImage> vulkan;    // or device code
+  std::optional<CUDAImage> cuda;
   const attn_kernel_manifest *manifest = nullptr; // in the object
   attn_softmax_fn softmaxMain = nullptr;
   attn_decode_fn softmaxDecode = nullptr;
@@ -93,8 +96,11 @@ void describe(const KernelHandle &kernel, attn_jit_kernel *out) {
   out->image_size = 0;
   std::memset(out->gpu_entries, 0, sizeof(out->gpu_entries));
   out->gpu_teams = out->gpu_head_chunks = 0;
+  out->gpu_layout = ATTN_GPU_LAYOUT_TEAMS;
   if (const std::optional<VulkanImage> &image = kernel->vulkan)
     ::attn::image::describe(image->header, image->words.data(), *out);
+  if (const std::optional<CUDAImage> &image = kernel->cuda)
+    ::attn::image::describe(image->header, image->code.data(), *out);
   out->softmax_main = kernel->softmaxMain;
   out->softmax_decode = kernel->softmaxDecode;
   out->merge = kernel->merge;
@@ -179,6 +185,64 @@ attn_status compileVulkan(ModuleOp module, const attn_jit_request &request, attn
   return finish(kernel);
 }
 
+/// CUDA: PTX or a cubin for the GPU the runtime found, shared by content key + device within the
+/// process and kept in the disk cache (the driver loads the module; PTX is JIT-compiled by it).
+attn_status compileCUDA(ModuleOp module, const attn_jit_request &request, attn_jit_kernel *out,
+                        std::chrono::steady_clock::time_point start, char *error,
+                        size_t errorSize) {
+  if (!request.cuda_device)
+    return fail(ATTN_STATUS_INVALID_ARGUMENT, "attn_jit_compile: a CUDA problem needs a device",
+                error, errorSize);
+  std::string message;
+  FailureOr<CUDATargetInfo> target = cudaTargetFrom(*request.cuda_device, message);
+  if (failed(target))
+    return fail(ATTN_STATUS_UNSUPPORTED, message, error, errorSize);
+  const char *toolkit = std::getenv("ATTN_CUDA_TOOLKIT");
+  CUDACodegen codegen = cudaCodegenFor(*target, toolkit ? toolkit : "/usr/local/cuda");
+  FailureOr<std::string> key = prepareCUDAModule(module, *target, codegen, message);
+  if (failed(key))
+    return fail(ATTN_STATUS_UNSUPPORTED, message, error, errorSize);
+  auto finish = [&](const KernelHandle &kernel) { return describeCompiled(kernel, out, start); };
+  if (KernelHandle existing = liveKernel(*key))
+    return finish(existing);
+  FailureOr<CUDAImage> image = describeCUDAModule(module, codegen, message);
+  if (failed(image))
+    return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
+  std::optional<DiskCache> disk;
+  if (request.cache_dir && *request.cache_dir)
+    disk.emplace(request.cache_dir, request.cache_max_bytes);
+  bool loaded = false;
+  if (disk) {
+    CacheEntry entry;
+    CacheLookup lookup = disk->lookup(*key, entry);
+    if (lookup == CacheLookup::Hit) {
+      std::string why;
+      loaded = entry.objects.size() == 1 && adoptStoredCUDAImage(entry.objects[0], *image, why);
+      if (!loaded) {
+        disk->remove(*key);
+        lookup = CacheLookup::Rejected;
+      }
+    }
+    out->from_disk_cache = loaded;
+    out->disk_cache_rejected = lookup == CacheLookup::Rejected;
+  }
+  if (!loaded) {
+    if (failed(compileCUDAModule(module, *target, codegen, *image, message)))
+      return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
+    if (disk) {
+      CacheEntry entry;
+      entry.objects.push_back(image->encode());
+      disk->store(*key, entry);
+    }
+  }
+  auto kernel = std::make_shared<CompiledKernel>();
+  kernel->cuda = std::move(*image);
+  kernel->manifest = &kernel->cuda->header.manifest;
+  std::lock_guard<std::mutex> lock(kernelsMutex);
+  kernelsByKey[*key] = kernel;
+  return finish(kernel);
+}
+
 } // namespace
 
 extern "C" {
@@ -202,6 +266,8 @@ attn_status attn_jit_compile(const attn_jit_request *request, attn_jit_kernel *o
     return fail(ATTN_STATUS_INVALID_ARGUMENT, message, error, errorSize);
   if (problem.target == ATTN_TARGET_VULKAN)
     return compileVulkan(**module, *request, out, start, error, errorSize);
+  if (problem.target == ATTN_TARGET_CUDA)
+    return compileCUDA(**module, *request, out, start, error, errorSize);
   std::optional<CPUTargetInfo> target =
       CPUTargetInfo::fromName(request->cpu_target ? request->cpu_target : "host");
   if (!target)

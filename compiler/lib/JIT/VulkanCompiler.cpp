@@ -73,12 +73,19 @@ FailureOr<VulkanImage> mlir::attn::describeVulkanModule(ModuleOp module, std::st
   h.imageKind = ATTN_IMAGE_SPIRV;
   h.teams = config->getTeams();
   h.headChunks = shape.chunks;
-  h.workgroupSize = int32_t(config->getTeams() * config->getSubgroupSize());
-  h.sharedBytes =
+  int32_t threads = int32_t(config->getTeams() * config->getSubgroupSize());
+  int32_t shared =
       int32_t(config->getCoopmat() ? vulkanCoopSharedBytes(q.getDimSize(3), v.getDimSize(3),
                                                            config->getTeams(), config->getBlockK())
                                    : vulkanSharedBytes(q.getDimSize(3), v.getDimSize(3),
                                                        config->getTeams(), config->getBlockK()));
+  if (isa<LinearAttentionOp>(op))
+    shared = int32_t(vulkanLinearSharedBytes(q.getDimSize(3), config->getChunk()));
+  for (int i = 0; i < ATTN_GPU_ENTRY_COUNT; ++i) {
+    h.entryThreads[i] = threads;
+    h.entrySharedBytes[i] = shared;
+  }
+  h.layout = ATTN_GPU_LAYOUT_TEAMS;
   auto attention = dyn_cast<AttentionOp>(op);
   if (!attention)
     h.entryMask = 1u << ATTN_GPU_ENTRY_LINEAR;
@@ -95,7 +102,6 @@ FailureOr<VulkanImage> mlir::attn::describeVulkanModule(ModuleOp module, std::st
   if (!attention) {
     tiles.blockQ = tiles.blockK = config->getChunk();
     tiles.decodeRows = 1;
-    h.sharedBytes = int32_t(vulkanLinearSharedBytes(q.getDimSize(3), config->getChunk()));
   }
   FailureOr<attn_kernel_manifest> manifest = buildKernelManifest(op, tiles);
   if (failed(manifest)) {
@@ -127,7 +133,9 @@ bool mlir::attn::adoptStoredImage(const std::string &bytes, VulkanImage &image, 
     return false;
   if (std::memcmp(&stored.manifest, &image.header.manifest, sizeof(stored.manifest)) != 0 ||
       stored.entryMask != image.header.entryMask ||
-      stored.workgroupSize != image.header.workgroupSize) {
+      std::memcmp(stored.entryThreads, image.header.entryThreads, sizeof(stored.entryThreads)) !=
+          0 ||
+      stored.imageKind != image.header.imageKind) {
     why = "a kernel image built for another problem or layout";
     return false;
   }

@@ -9,10 +9,9 @@
 #include "attn/Conversion/Passes.h"
 #include "attn/Pipelines/Pipelines.h"
 
-#include "mlir/Conversion/Passes.h"
-#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/NVGPUToNVVM/NVGPUToNVVM.h"
 #include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
+#include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
@@ -36,8 +35,7 @@ void mlir::attn::buildLowerToCUDAPipeline(OpPassManager &pm, const CUDAPipelineO
     buildCUDASerializePipeline(pm, options);
 }
 
-void mlir::attn::buildConfigureCUDAPipeline(OpPassManager &pm,
-                                            const CUDAPipelineOptions &options) {
+void mlir::attn::buildConfigureCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &options) {
   pm.addPass(createCanonicalizerPass());
   AttnConfigureCUDAOptions configure;
   configure.arch = options.arch;
@@ -46,10 +44,18 @@ void mlir::attn::buildConfigureCUDAPipeline(OpPassManager &pm,
 }
 
 void mlir::attn::buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipelineOptions &options) {
+  buildCUDAKernelsPipeline(pm);
+  buildCUDANVVMPipeline(pm, options);
+}
+
+void mlir::attn::buildCUDAKernelsPipeline(OpPassManager &pm) {
   pm.addPass(createConvertAttnToCUDAKernels());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createLoopInvariantCodeMotionPass());
+}
+
+void mlir::attn::buildCUDANVVMPipeline(OpPassManager &pm, const CUDAPipelineOptions &options) {
   GpuNVVMAttachTargetOptions attach;
   attach.chip = options.arch;
   attach.features = "+ptx80";
@@ -71,8 +77,7 @@ void mlir::attn::buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipeline
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
-void mlir::attn::buildCUDASerializePipeline(OpPassManager &pm,
-                                            const CUDAPipelineOptions &options) {
+void mlir::attn::buildCUDASerializePipeline(OpPassManager &pm, const CUDAPipelineOptions &options) {
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = options.format;
   binary.toolkitPath = options.toolkit;

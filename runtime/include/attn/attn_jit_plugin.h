@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-#define ATTN_JIT_ABI_VERSION 5
+#define ATTN_JIT_ABI_VERSION 6
 
 typedef struct attn_memref1 {
   void *allocated, *aligned;
@@ -71,7 +71,8 @@ typedef void (*attn_merge_fn)(attn_memref4 *o_parts, attn_memref3 *lse_parts, at
  * 0, bound in the order below, the last one a buffer of int32 launch parameters (ATTN_GPU_PARAM_*).
  * Tensors are addressed as offset + b * stride_b + s * stride_s + h * stride_h + d (elements);
  * bf16 is stored as 16-bit integers. Every element offset must fit in int32. Per-batch lengths
- * are read on the device and clamped to [0, Sq] / [0, Skv].
+ * are read on the device and clamped to [0, Sq] / [0, Skv]. (CUDA kernels take the same
+ * parameters by value: see below.)
  *   attn_main   (q, k, v, o, lse, entropy, seqlens_q, seqlens_kv, params): workgroups
  *               (min(ceil(Sq / block_q), 65535), Hkv * head_chunks, B); a workgroup loops over
  *               query blocks block_id.x, + grid x, ...
@@ -107,6 +108,32 @@ enum {
   ATTN_VK_MERGE_BINDINGS = 6,
   ATTN_VK_LINEAR_BINDINGS = 7
 };
+
+/* CUDA kernels (PTX or cubin, ATTN_IMAGE_PTX / ATTN_IMAGE_CUBIN): the same entry points and
+ * buffers in the same order as the Vulkan ABI above, each buffer one CUdeviceptr parameter (the
+ * bare-pointer convention), followed by ATTN_GPU_PARAM_COUNT int64 parameters (ATTN_GPU_PARAM_*,
+ * by value) instead of the parameter buffer; bf16 is stored as 16-bit integers. Kernels take
+ * gpu_entries[i].shared_bytes of dynamic shared memory (opted into past 48 KiB with
+ * CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES) and CTAs of gpu_entries[i].workgroup_size[0]
+ * threads. With gpu_layout ATTN_GPU_LAYOUT_PACKED_ROWS (the tensor-core kernels) attn_main and
+ * attn_decode own 16 rows per warp of the packed axis r = i * G + h (query row i, head h of kv
+ * head y's group of G): grid (ceil(Sq * G / rows), Hkv, B) and (..., Hkv, num_splits * B); Q, K,
+ * V rows must be 16-byte aligned (element offsets and strides multiples of 8). With
+ * ATTN_GPU_LAYOUT_TEAMS they are laid out as on Vulkan (gpu_teams, gpu_head_chunks). */
+typedef enum attn_gpu_layout {
+  ATTN_GPU_LAYOUT_TEAMS = 0,
+  ATTN_GPU_LAYOUT_PACKED_ROWS = 1
+} attn_gpu_layout;
+enum { ATTN_CUDA_ROWS_PER_WARP = 16, ATTN_CUDA_WARP_SIZE = 32 };
+
+/* A CUDA GPU, as the runtime found it: what the compiler builds and caches code for. */
+typedef struct attn_jit_cuda_device {
+  const char *name;
+  int32_t compute_capability; /* major * 10 + minor */
+  int32_t driver_version;     /* cuDriverGetVersion */
+  int32_t max_shared_bytes;   /* opt-in dynamic shared memory per CTA */
+  int32_t multiprocessors;
+} attn_jit_cuda_device;
 
 /* Linear attention: items = B * Hkv; item = b * Hkv + g (all query heads of kv head g). */
 typedef void (*attn_linear_fn)(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v, attn_memref4 *o,
@@ -153,6 +180,7 @@ typedef struct attn_jit_request {
   int64_t cache_max_bytes;     /* the disk cache's size bound (least recently used entries go) */
   const char *cpu_target;      /* the CPU to compile for: "host", "x86-64-v3" or "x86-64-v4" */
   const attn_jit_vulkan_device *vulkan_device; /* for ATTN_TARGET_VULKAN problems */
+  const attn_jit_cuda_device *cuda_device;     /* for ATTN_TARGET_CUDA problems */
 } attn_jit_request;
 
 typedef struct attn_jit_kernel {
@@ -180,6 +208,7 @@ typedef struct attn_jit_kernel {
   size_t image_size;
   attn_jit_gpu_entry gpu_entries[ATTN_GPU_ENTRY_COUNT];
   int64_t gpu_teams, gpu_head_chunks;
+  int32_t gpu_layout; /* attn_gpu_layout of attn_main / attn_decode */
 } attn_jit_kernel;
 
 /* Exported by the plugin. */

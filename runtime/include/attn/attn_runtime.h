@@ -326,6 +326,42 @@ attn_vulkan_launch_args_init(attn_vulkan_launch_args *args) {
 ATTN_API ATTN_NODISCARD attn_status attn_kernel_launch_vulkan(attn_kernel *kernel,
                                                               const attn_vulkan_launch_args *args);
 
+/* ---- CUDA device memory (ATTN_TARGET_CUDA) ----------------------------------------------- */
+
+/* A tensor in an engine's device memory on the kernel's GPU: `data` is the CUdeviceptr of element
+ * [0, 0, 0, 0], strides as in attn_tensor. The tensor-core kernels (f16/bf16) need 16-byte
+ * aligned rows: data a multiple of 16 and strides[0..2] multiples of 8. */
+typedef struct attn_cuda_tensor {
+  uint64_t data; /* CUdeviceptr */
+  int64_t strides[4];
+} attn_cuda_tensor;
+
+typedef struct attn_cuda_launch_args {
+  size_t struct_size; /* sizeof(attn_cuda_launch_args) */
+  int64_t batch, seq_q, seq_kv;
+  attn_cuda_tensor q, k, v, o;
+  uint64_t lse;     /* f32 [B, Hq, Sq] CUdeviceptr; required iff the problem asked for LSE */
+  uint64_t entropy; /* f32 [B, Hq, Sq]; required iff the problem asked for entropy */
+  uint64_t seqlens_q, seqlens_kv; /* optional int32 [B], read on the device (clamped to
+                                     [0, seq_q] / [0, seq_kv]); 0 = none */
+  void *stream; /* CUstream the kernels are enqueued on (NULL = the legacy default stream) */
+} attn_cuda_launch_args;
+
+ATTN_API ATTN_NODISCARD attn_status attn_cuda_launch_args_init_sized(attn_cuda_launch_args *args,
+                                                                     size_t struct_size);
+static inline ATTN_NODISCARD attn_status attn_cuda_launch_args_init(attn_cuda_launch_args *args) {
+  return attn_cuda_launch_args_init_sized(args, sizeof(attn_cuda_launch_args));
+}
+
+/* Enqueues a CUDA kernel on the engine's device memory and stream and returns without waiting
+ * (the outputs are written when the stream reaches the kernels). The kernel's context must have
+ * been created on the thread whose current CUDA context owns the memory (or on $ATTN_CUDA_DEVICE's
+ * primary context). Split-KV workspace comes from the driver's stream-ordered allocator.
+ * ATTN_STATUS_INVALID_ARGUMENT for a kernel of another target or bad arguments, as
+ * attn_kernel_launch; a driver error is a status with the driver's message. */
+ATTN_API ATTN_NODISCARD attn_status attn_kernel_launch_cuda(attn_kernel *kernel,
+                                                            const attn_cuda_launch_args *args);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

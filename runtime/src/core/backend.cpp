@@ -10,6 +10,9 @@ const Backend &cpuBackend();
 #if ATTN_HAVE_VULKAN
 const Backend &vulkanBackend();
 #endif
+#if ATTN_HAVE_CUDA
+const Backend &cudaBackend();
+#endif
 
 const Backend &backendFor(attn_target target) {
   switch (target) {
@@ -23,7 +26,11 @@ const Backend &backendFor(attn_target target) {
          "attn_problem.target is ATTN_TARGET_VULKAN, but this build has no Vulkan backend");
 #endif
   case ATTN_TARGET_CUDA:
+#if ATTN_HAVE_CUDA
+    return cudaBackend();
+#else
     break;
+#endif
   }
   fail(ATTN_STATUS_UNSUPPORTED,
        "attn_problem.target is ATTN_TARGET_CUDA, but this build has no CUDA backend");

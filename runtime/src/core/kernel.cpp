@@ -16,6 +16,9 @@
 #if ATTN_HAVE_VULKAN
 #include "vulkan/backend.h"
 #endif
+#if ATTN_HAVE_CUDA
+#include "cuda/backend.h"
+#endif
 
 #include <cstring>
 
@@ -154,6 +157,87 @@ ATTN_API attn_status attn_kernel_launch_vulkan(attn_kernel *kernel,
     return ATTN_STATUS_SUCCESS;
 #else
     fail(ATTN_STATUS_UNSUPPORTED, "this build has no Vulkan backend");
+#endif
+  });
+}
+
+ATTN_API attn_status attn_cuda_launch_args_init_sized(attn_cuda_launch_args *args,
+                                                      size_t struct_size) {
+  return guard([&] {
+    requireNonNull(args, "args");
+    if (struct_size < sizeof(attn_cuda_launch_args))
+      failInvalid(format("attn_cuda_launch_args_init_sized: struct_size is %zu, expected %zu",
+                         struct_size, sizeof(attn_cuda_launch_args)));
+    std::memset(static_cast<void *>(args), 0, sizeof(attn_cuda_launch_args));
+    args->struct_size = sizeof(attn_cuda_launch_args);
+    return ATTN_STATUS_SUCCESS;
+  });
+}
+
+ATTN_API attn_status attn_kernel_launch_cuda(attn_kernel *kernel,
+                                             const attn_cuda_launch_args *args) {
+  return guard([&] {
+    requireNonNull(kernel, "kernel");
+    requireNonNull(args, "args");
+    const CompiledKernel &compiled = *kernel->compiled;
+    const attn_problem &p = compiled.problem();
+    if (p.target != ATTN_TARGET_CUDA)
+      failInvalid("attn_kernel_launch_cuda: the kernel is not a CUDA kernel "
+                  "(attn_problem.target is not ATTN_TARGET_CUDA)");
+    if (args->struct_size < sizeof(attn_cuda_launch_args))
+      failInvalid(format("attn_cuda_launch_args.struct_size is %zu, expected %zu (use "
+                         "attn_cuda_launch_args_init)",
+                         args->struct_size, sizeof(attn_cuda_launch_args)));
+#if ATTN_HAVE_CUDA
+    const size_t esize = p.dtype == ATTN_DTYPE_F32 ? 4 : 2;
+    struct Named {
+      const char *name;
+      const attn_cuda_tensor &tensor;
+    };
+    for (Named t :
+         {Named{"q", args->q}, Named{"k", args->k}, Named{"v", args->v}, Named{"o", args->o}}) {
+      if (!t.tensor.data)
+        failInvalid(format("attn_cuda_launch_args.%s.data is 0", t.name));
+      if (t.tensor.data % esize)
+        failInvalid(format("attn_cuda_launch_args.%s.data is not aligned to the element size "
+                           "(%zu)",
+                           t.name, esize));
+    }
+    for (auto [name, ptr] : {std::pair<const char *, uint64_t>{"lse", args->lse},
+                             {"entropy", args->entropy},
+                             {"seqlens_q", args->seqlens_q},
+                             {"seqlens_kv", args->seqlens_kv}})
+      if (ptr % 4)
+        failInvalid(format("attn_cuda_launch_args.%s is not 4-byte aligned", name));
+    // Shapes and strides are checked as for a host launch, with stand-in pointers aligned as the
+    // device pointers are (device data itself cannot be read: seqlens are clamped on the device).
+    auto standIn = [](uint64_t ptr) -> void * {
+      return ptr ? reinterpret_cast<void *>(uintptr_t(4096 + (ptr % 4096))) : nullptr;
+    };
+    attn_launch_args shapes;
+    std::memset(static_cast<void *>(&shapes), 0, sizeof(shapes));
+    shapes.struct_size = sizeof(shapes);
+    shapes.batch = args->batch;
+    shapes.seq_q = args->seq_q;
+    shapes.seq_kv = args->seq_kv;
+    auto tensor = [&](const attn_cuda_tensor &t) {
+      attn_tensor host;
+      host.data = standIn(t.data);
+      std::memcpy(host.strides, t.strides, sizeof(host.strides));
+      return host;
+    };
+    shapes.q = tensor(args->q);
+    shapes.k = tensor(args->k);
+    shapes.v = tensor(args->v);
+    shapes.o = tensor(args->o);
+    shapes.lse = static_cast<float *>(standIn(args->lse));
+    shapes.entropy = static_cast<float *>(standIn(args->entropy));
+    attn_launch_args validated = validateLaunchArgs(p, &shapes);
+    launchOnCudaMemory(compiled, validated, *args);
+    return ATTN_STATUS_SUCCESS;
+#else
+    fail(ATTN_STATUS_UNSUPPORTED, "this build has no CUDA backend");
+    return ATTN_STATUS_UNSUPPORTED;
 #endif
   });
 }

@@ -147,6 +147,10 @@ std::string kernelDefect(const attn_problem &problem, const attn_jit_kernel &ker
         (kernel.image_kind != ATTN_IMAGE_SPIRV || !kernel.image || kernel.image_size < 20 ||
          kernel.image_size % 4 != 0 || *static_cast<const uint32_t *>(kernel.image) != 0x07230203))
       return "is not a SPIR-V module";
+    if (problem.target == ATTN_TARGET_CUDA &&
+        ((kernel.image_kind != ATTN_IMAGE_PTX && kernel.image_kind != ATTN_IMAGE_CUBIN) ||
+         !kernel.image || kernel.image_size < 4))
+      return "is not a PTX or cubin image";
     const bool linear = problem.variant == ATTN_VARIANT_LINEAR;
     const bool decodes = !linear && !problem.return_entropy;
     const attn_jit_gpu_entry *entries = kernel.gpu_entries;
@@ -187,6 +191,7 @@ attn_jit_kernel Plugin::compile(const attn_problem &problem, const CompileOption
   request.cache_max_bytes = options.cacheMaxBytes;
   request.cpu_target = options.cpuTarget;
   request.vulkan_device = options.vulkanDevice;
+  request.cuda_device = options.cudaDevice;
 
   attn_jit_kernel kernel;
   std::memset(&kernel, 0, sizeof(kernel));

@@ -22,6 +22,7 @@ struct CompileOptions {
   int64_t cacheMaxBytes = 0;
   const char *cpuTarget = "host";
   const attn_jit_vulkan_device *vulkanDevice = nullptr; // set by the Vulkan backend
+  const attn_jit_cuda_device *cudaDevice = nullptr;     // set by the CUDA backend
 };
 
 class Plugin {

@@ -129,9 +129,11 @@ void checkFields(const attn_problem &p) {
 
 // What a valid problem may still ask that this build cannot do.
 void checkSupported(const attn_problem &p) {
+#if !ATTN_HAVE_CUDA
   if (p.target == ATTN_TARGET_CUDA)
     fail(ATTN_STATUS_UNSUPPORTED,
          "attn_problem.target is ATTN_TARGET_CUDA, but this build has no CUDA backend");
+#endif
 #if !ATTN_HAVE_VULKAN
   if (p.target == ATTN_TARGET_VULKAN)
     fail(ATTN_STATUS_UNSUPPORTED,

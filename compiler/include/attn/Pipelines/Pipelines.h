@@ -84,6 +84,9 @@ void buildLowerToCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &opti
 /// Its stages: configuration (canonicalize, attn-configure-cuda); kernels and NVVM; binary.
 void buildConfigureCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &options);
 void buildCUDALoweringPipeline(OpPassManager &pm, const CUDAPipelineOptions &options);
+/// The lowering's two halves: the kernels in the gpu/nvgpu dialects, then NVVM.
+void buildCUDAKernelsPipeline(OpPassManager &pm);
+void buildCUDANVVMPipeline(OpPassManager &pm, const CUDAPipelineOptions &options);
 void buildCUDASerializePipeline(OpPassManager &pm, const CUDAPipelineOptions &options);
 
 /// What a context needs to run attn-lower-to-cuda: the NVVM and NVGPU dialects, the NVVM target

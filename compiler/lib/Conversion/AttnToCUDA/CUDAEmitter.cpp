@@ -13,8 +13,7 @@ MemRefType CUDAKernelTarget::buffer(Type element) const {
 }
 
 gpu::GPUFuncOp CUDAKernelTarget::createKernel(OpBuilder &builder, Location loc, StringRef name,
-                                              ArrayRef<Type> buffers,
-                                              int64_t workgroupSize) const {
+                                              ArrayRef<Type> buffers, int64_t workgroupSize) const {
   MLIRContext *ctx = builder.getContext();
   SmallVector<Type> args(buffers);
   args.append(ATTN_GPU_PARAM_COUNT, IntegerType::get(ctx, 64));
@@ -29,8 +28,8 @@ gpu::GPUFuncOp CUDAKernelTarget::createKernel(OpBuilder &builder, Location loc, 
 Value mlir::attn::cudaSharedView(ImplicitLocOpBuilder &b, gpu::GPUFuncOp fn, int64_t offset,
                                  int64_t count, Type element) {
   auto space = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
-  auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
-                                   MemRefLayoutAttrInterface(), space);
+  auto bytesType =
+      MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), MemRefLayoutAttrInterface(), space);
   Value base = b.create<gpu::DynamicSharedMemoryOp>(bytesType);
   auto viewType = MemRefType::get({count}, element, MemRefLayoutAttrInterface(), space);
   Value view = b.create<memref::ViewOp>(viewType, base, b.create<arith::ConstantIndexOp>(offset),
@@ -48,9 +47,7 @@ public:
   CUDAEmitter(ImplicitLocOpBuilder &b, gpu::GPUFuncOp fn, unsigned numBuffers)
       : GpuEmitter(b), fn(fn), numBuffers(numBuffers) {}
 
-  Value param(int64_t index) override {
-    return e.indexCast(fn.getArgument(numBuffers + index));
-  }
+  Value param(int64_t index) override { return e.indexCast(fn.getArgument(numBuffers + index)); }
   Value shared(int64_t count) override {
     Value view = cudaSharedView(b, fn, next, count, b.getF32Type());
     next += 4 * count;
@@ -67,9 +64,9 @@ public:
 private:
   Value butterfly(Value x, const std::function<Value(Value, Value)> &combine) {
     for (int64_t offset = kCUDAWarpSize / 2; offset >= 1; offset /= 2) {
-      Value other = b.create<gpu::ShuffleOp>(x, e.i32(offset), e.i32(kCUDAWarpSize),
-                                             gpu::ShuffleMode::XOR)
-                        .getResult(0);
+      Value other =
+          b.create<gpu::ShuffleOp>(x, e.i32(offset), e.i32(kCUDAWarpSize), gpu::ShuffleMode::XOR)
+              .getResult(0);
       x = combine(x, other);
     }
     return x;

@@ -27,8 +27,8 @@ struct AttnConfigureCUDAPass : attn::impl::AttnConfigureCUDABase<AttnConfigureCU
       if (!isa<AttentionOp, LinearAttentionOp>(op))
         return WalkResult::advance();
       if (!cuda) {
-        op->emitError() << "cannot configure: unknown CUDA architecture '" << arch
-                        << "' (expected " << CUDATargetInfo::kNames << ")";
+        op->emitError() << "cannot configure: unknown CUDA architecture '" << arch << "' (expected "
+                        << CUDATargetInfo::kNames << ")";
         return WalkResult::interrupt();
       }
       if (std::optional<CUDAConfigAttr> given = getCUDAConfig(op)) {

@@ -112,8 +112,8 @@ Value FlashGen::batchLength(int64_t flag, int64_t at, Value lens, Value full) {
       [&] { return SmallVector<Value>{full}; })[0];
 }
 
-void FlashGen::copyTile(Value dst, Value dstBase, int64_t rows, int64_t dim, int64_t ld,
-                        Value src, const std::function<std::pair<Value, Value>(Value)> &source) {
+void FlashGen::copyTile(Value dst, Value dstBase, int64_t rows, int64_t dim, int64_t ld, Value src,
+                        const std::function<std::pair<Value, Value>(Value)> &source) {
   int64_t perRow = dim / 8, chunks = rows * perRow;
   int64_t iterations = (chunks + threads - 1) / threads;
   auto copy = [&](Value it) {
@@ -130,8 +130,8 @@ void FlashGen::copyTile(Value dst, Value dstBase, int64_t rows, int64_t dim, int
     Value dstAt = e.add(dstBase, e.add(e.mul(row, e.index(ld)), e.mul(col, e.index(8))));
     Value srcAt = e.add(at, e.mul(e.select(real, col, e.index(0)), e.index(8)));
     b.create<nvgpu::DeviceAsyncCopyOp>(nvgpu::DeviceAsyncTokenType::get(b.getContext()), dst,
-                                       ValueRange{dstAt}, src, ValueRange{srcAt},
-                                       b.getIndexAttr(8), srcElements, b.getUnitAttr());
+                                       ValueRange{dstAt}, src, ValueRange{srcAt}, b.getIndexAttr(8),
+                                       srcElements, b.getUnitAttr());
   };
   // Unrolled when short; a loop when one warp copies a whole tile (decode), whose unrolled
   // address arithmetic would otherwise stay live across the tile loop and spill.
@@ -178,10 +178,10 @@ Value FlashGen::pack(Value lo, Value hi) {
   auto pairType = VectorType::get({2}, half);
   Value pair = b.create<arith::ConstantOp>(
       DenseElementsAttr::get(pairType, ArrayRef<Attribute>{b.getFloatAttr(half, 0.0)}));
-  pair = b.create<vector::InsertOp>(b.create<arith::TruncFOp>(half, lo), pair,
-                                    ArrayRef<int64_t>{0});
-  pair = b.create<vector::InsertOp>(b.create<arith::TruncFOp>(half, hi), pair,
-                                    ArrayRef<int64_t>{1});
+  pair =
+      b.create<vector::InsertOp>(b.create<arith::TruncFOp>(half, lo), pair, ArrayRef<int64_t>{0});
+  pair =
+      b.create<vector::InsertOp>(b.create<arith::TruncFOp>(half, hi), pair, ArrayRef<int64_t>{1});
   Value bits = b.create<vector::BitCastOp>(VectorType::get({1}, b.getI32Type()), pair);
   return b.create<vector::ExtractOp>(bits, ArrayRef<int64_t>{0});
 }
@@ -266,8 +266,8 @@ void FlashGen::emit() {
     pmin = e.add(firstI, offset);
     pmax = e.add(lastI, offset);
     for (int64_t r = 0; r < 2; ++r) {
-      Value packed = e.add(rowBase, e.add(e.mul(warp, e.index(kCUDARowsPerWarp)),
-                                          e.add(groupId, e.index(8 * r))));
+      Value packed = e.add(
+          rowBase, e.add(e.mul(warp, e.index(kCUDARowsPerWarp)), e.add(groupId, e.index(8 * r))));
       rowI[r] = e.divs(packed, G);
       rowHead[r] = e.add(e.mul(kvHead, G), e.rems(packed, G));
       rowPos[r] = e.add(rowI[r], offset);
@@ -292,9 +292,9 @@ void FlashGen::emit() {
     SmallVector<Value> init = {e.f32(negInfD), e.f32(negInfD), e.f32(0.0),
                                e.f32(0.0),     e.f32(0.0),     e.f32(0.0)};
     init.append(s.headDimV / 2, e.f32(0.0)); // Dv / 8 fragments of 4
-    SmallVector<Value> state = e.loop(
-        e.index(0), schedule.count, e.index(1), init,
-        [&](Value t, ValueRange carried) { return tile(t, schedule, carried); });
+    SmallVector<Value> state =
+        e.loop(e.index(0), schedule.count, e.index(1), init,
+               [&](Value t, ValueRange carried) { return tile(t, schedule, carried); });
     writeRows(state);
   });
   b.create<gpu::ReturnOp>();
@@ -327,8 +327,8 @@ SmallVector<Value> FlashGen::tile(Value t, const TileSchedule &schedule, ValueRa
     Value a0 = word(a, 0), a1 = word(a, 1), a2 = word(a, 2), a3 = word(a, 3);
     for (int64_t np = 0; np < blockN / 16; ++np) {
       Value key = e.add(e.index(np * 16), e.add(e.mul(quarter, e.index(8)), l8));
-      Value at = e.add(kBase, e.add(e.mul(key, e.index(ldk)),
-                                    e.add(e.index(kk * 16), e.mul(half, e.index(8)))));
+      Value at = e.add(
+          kBase, e.add(e.mul(key, e.index(ldk)), e.add(e.index(kk * 16), e.mul(half, e.index(8)))));
       Value kf = ldmatrix(ks, at, false);
       acc[2 * np] = mma(a0, a1, a2, a3, word(kf, 0), word(kf, 1), acc[2 * np]);
       acc[2 * np + 1] = mma(a0, a1, a2, a3, word(kf, 2), word(kf, 3), acc[2 * np + 1]);
@@ -447,8 +447,8 @@ void FlashGen::writeRows(ValueRange state) {
       if (decode) {
         // o_parts [P * B, Sq, Hq, Dv] and lse_parts [P * B, Hq, Sq], contiguous.
         Value part = e.add(e.mul(split, batch), bIdx);
-        outBase = e.mul(e.add(e.mul(e.add(e.mul(part, seqQ), i), heads), head),
-                        e.index(s.headDimV));
+        outBase =
+            e.mul(e.add(e.mul(e.add(e.mul(part, seqQ), i), heads), head), e.index(s.headDimV));
         statIndex = e.add(e.mul(e.add(e.mul(part, heads), head), seqQ), i);
       } else {
         outBase = oAddr.at(e, bIdx, i, head);
@@ -457,8 +457,8 @@ void FlashGen::writeRows(ValueRange state) {
       for (int64_t d = 0; d < s.headDimV / 8; ++d)
         for (int64_t c = 2 * r; c < 2 * r + 2; ++c) {
           Value col = e.add(e.index(d * 8 + c % 2), e.mul(tig, e.index(2)));
-          store->storeF32(e.mulf(state[6 + d * 4 + c], result.inverseSum), o,
-                         e.add(outBase, col), outType);
+          store->storeF32(e.mulf(state[6 + d * 4 + c], result.inverseSum), o, e.add(outBase, col),
+                          outType);
         }
       bool writeLse = decode || s.lse;
       if (!writeLse && !s.entropy)
@@ -493,9 +493,8 @@ void mlir::attn::buildCUDAFlashKernel(OpBuilder &builder, AttentionOp op, CUDACo
     args.append({buf(storageType(spec.elementType)), buf(f32), buf(f32)});
   args.append({buf(i32), buf(i32)});
   int64_t warps = decode ? 1 : config.getWarps();
-  gpu::GPUFuncOp fn = target.createKernel(builder, op.getLoc(),
-                                          decode ? kGpuDecodeName : kGpuMainName, args,
-                                          warps * kCUDAWarpSize);
+  gpu::GPUFuncOp fn = target.createKernel(
+      builder, op.getLoc(), decode ? kGpuDecodeName : kGpuMainName, args, warps * kCUDAWarpSize);
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(&fn.getBody().front());
   ImplicitLocOpBuilder b(op.getLoc(), builder);

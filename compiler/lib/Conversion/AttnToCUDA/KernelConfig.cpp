@@ -54,13 +54,12 @@ std::string mlir::attn::cudaConfigDefect(Operation *op, CUDAConfigAttr config,
        << kMaxCUDAMmaHeadDim << " (this problem: " << dims.element << ", D = " << dims.headDim
        << ", Dv = " << dims.headDimV << "); use mma = 0";
   else if (int64_t bytes = cudaSharedBytes(op, config); bytes > target.device().maxSharedBytes)
-    os << "the tiles need " << bytes << " bytes of shared memory; a CTA on "
-       << target.chip() << " may use " << target.device().maxSharedBytes;
+    os << "the tiles need " << bytes << " bytes of shared memory; a CTA on " << target.chip()
+       << " may use " << target.device().maxSharedBytes;
   return text;
 }
 
-FailureOr<CUDAConfigAttr> mlir::attn::chooseCUDAConfig(Operation *op,
-                                                       const CUDATargetInfo &target,
+FailureOr<CUDAConfigAttr> mlir::attn::chooseCUDAConfig(Operation *op, const CUDATargetInfo &target,
                                                        std::string &why) {
   Dims dims = dimsOf(op);
   int64_t warps = 4, blockN = 64, stages = 2, mma = 0, chunk = 16;
@@ -89,13 +88,12 @@ FailureOr<CUDAConfigAttr> mlir::attn::chooseCUDAConfig(Operation *op,
     blockN = 32;
     if (vulkanSharedBytes(dims.headDim, dims.headDimV, warps, 64) <= kCUDADefaultSharedBytes)
       blockN = 64;
-    while (warps > 1 &&
-           vulkanSharedBytes(dims.headDim, dims.headDimV, warps, blockN) > maxShared)
+    while (warps > 1 && vulkanSharedBytes(dims.headDim, dims.headDimV, warps, blockN) > maxShared)
       warps /= 2;
   }
-  auto config = CUDAConfigAttr::getChecked(
-      [&] { return op->emitError(); }, op->getContext(), warps, blockN, stages, mma,
-      std::max<int64_t>(512, blockN) / blockN * blockN, chunk);
+  auto config = CUDAConfigAttr::getChecked([&] { return op->emitError(); }, op->getContext(), warps,
+                                           blockN, stages, mma,
+                                           std::max<int64_t>(512, blockN) / blockN * blockN, chunk);
   if (!config) {
     why = "no valid CUDA configuration for this problem";
     return failure();

@@ -1,11 +1,14 @@
-//===- VulkanConformanceTest.cpp - the Vulkan backend vs the float64 oracle ===//
+//===- GpuConformanceTest.cpp - a GPU backend vs the float64 oracle -------===//
 //
-// The CPU suite's matrix on the Vulkan backend (the default device: Mesa's lavapipe in CI), sized
-// for lavapipe's speed: every variant (softmax masks, softcap, LSE/entropy, linear attention with
-// each feature map), the three dtypes, D in {32, 64, 96, 128, 256}, odd lengths, GQA, varlen,
-// fully masked rows, split-KV decode. Fresh random inputs and poisoned
-// outputs (ConformanceHarness). Without a Vulkan device the suite skips with the runtime's
-// message, unless ATTN_REQUIRE_VULKAN=1 (scripts/test.sh sets it: CI must not skip silently).
+// Built once per GPU target (ATTN_GPU_TARGET: attn-vulkan-conformance-test and
+// attn-cuda-conformance-test). The CPU suite's matrix on the GPU backend (Vulkan: the default
+// device, Mesa's lavapipe in CI; CUDA: the first GPU), sized for lavapipe's speed: every variant
+// (softmax masks, softcap, LSE/entropy, linear attention with each feature map), the three dtypes,
+// D in {32, 64, 96, 128, 256}, odd lengths, GQA, varlen, fully masked rows, split-KV decode. Fresh
+// random inputs and poisoned outputs (ConformanceHarness). CUDA adds the head dims and Dv != D of
+// its tensor-core path. Without a device the suite skips with the runtime's message, unless
+// ATTN_GPU_REQUIRE_ENV (e.g. ATTN_REQUIRE_VULKAN) is 1: scripts/test.sh sets it for Vulkan
+// (lavapipe is everywhere), and the GPU check sets ATTN_REQUIRE_CUDA on the lent GPU machine.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,11 +19,15 @@
 #include <cstdlib>
 #include <cstring>
 
+#ifndef ATTN_GPU_TARGET
+#error "build with -DATTN_GPU_TARGET=ATTN_TARGET_VULKAN or ATTN_TARGET_CUDA"
+#endif
+
 using namespace attn::conformance;
 
 namespace {
 
-class VulkanConformance : public ::testing::TestWithParam<Case> {
+class GpuConformance : public ::testing::TestWithParam<Case> {
 protected:
   static void SetUpTestSuite() {
     attn_context_options options;
@@ -30,7 +37,7 @@ protected:
     // Is there a device? A small problem answers (and says why not).
     attn_problem probe;
     ASSERT_EQ(attn_problem_init(&probe), ATTN_STATUS_SUCCESS);
-    probe.target = ATTN_TARGET_VULKAN;
+    probe.target = ATTN_GPU_TARGET;
     attn_kernel *kernel = nullptr;
     attn_status status = attn_kernel_create(context, &probe, &kernel);
     if (status == ATTN_STATUS_UNSUPPORTED)
@@ -43,18 +50,18 @@ protected:
   void SetUp() override {
     if (unavailable.empty())
       return;
-    const char *require = std::getenv("ATTN_REQUIRE_VULKAN");
+    const char *require = std::getenv(ATTN_GPU_REQUIRE_ENV);
     if (require && std::strcmp(require, "1") == 0)
-      FAIL() << "ATTN_REQUIRE_VULKAN=1, but: " << unavailable;
+      FAIL() << ATTN_GPU_REQUIRE_ENV << "=1, but: " << unavailable;
     GTEST_SKIP() << unavailable;
   }
   static attn_context *context;
   static std::string unavailable;
 };
-attn_context *VulkanConformance::context = nullptr;
-std::string VulkanConformance::unavailable;
+attn_context *GpuConformance::context = nullptr;
+std::string GpuConformance::unavailable;
 
-TEST_P(VulkanConformance, MatchesOracle) {
+TEST_P(GpuConformance, MatchesOracle) {
   const Case &c = GetParam();
   for (uint64_t seed : {7u, 2027u}) {
     Outcome outcome = run(context, c, seed);
@@ -62,19 +69,22 @@ TEST_P(VulkanConformance, MatchesOracle) {
   }
 }
 
-attn_problem vulkan(attn_problem p) {
-  p.target = ATTN_TARGET_VULKAN;
+attn_problem onTarget(attn_problem p) {
+  p.target = ATTN_GPU_TARGET;
   return p;
 }
+constexpr bool kCuda = ATTN_GPU_TARGET == ATTN_TARGET_CUDA;
 
 Case make(std::string name, attn_problem problem, int64_t batch, int64_t seqQ, int64_t seqKv) {
-  return makeCase(std::move(name), vulkan(problem), batch, seqQ, seqKv);
+  return makeCase(std::move(name), onTarget(problem), batch, seqQ, seqKv);
 }
 
 std::vector<Case> dtypeHeadDimCases() {
   std::vector<Case> cases;
   for (attn_dtype dtype : {ATTN_DTYPE_F32, ATTN_DTYPE_F16, ATTN_DTYPE_BF16})
-    for (int64_t d : {32, 64, 96, 128, 256}) {
+    for (int64_t d : {32, 64, 80, 96, 128, 192, 256}) {
+      if (!kCuda && (d == 80 || d == 192))
+        continue; // lavapipe's time; the same SIMT code as D = 96 and 256
       attn_problem p = softmaxProblem(dtype, 4, 2, d, d);
       p.return_lse = 1;
       cases.push_back(
@@ -88,6 +98,13 @@ std::vector<Case> shapeCases() {
   for (auto [d, dv] : {std::pair<int64_t, int64_t>{64, 128}, {128, 64}, {96, 32}}) {
     attn_problem p = softmaxProblem(ATTN_DTYPE_F32, 2, 2, d, dv);
     cases.push_back(make("dv_" + std::to_string(d) + "_" + std::to_string(dv), p, 2, 7, 129));
+    if (kCuda && dv % 16 == 0) { // the tensor-core path with Dv != D
+      attn_problem h = softmaxProblem(ATTN_DTYPE_BF16, 4, 2, d, dv);
+      h.causal = 1;
+      h.return_lse = 1;
+      cases.push_back(
+          make("dv_bf16_" + std::to_string(d) + "_" + std::to_string(dv), h, 2, 70, 129));
+    }
   }
   attn_problem causal = softmaxProblem(ATTN_DTYPE_F32, 2, 1, 64, 64);
   causal.causal = 1;
@@ -152,14 +169,13 @@ std::string caseName(const ::testing::TestParamInfo<Case> &info) { return info.p
 
 } // namespace
 
-INSTANTIATE_TEST_SUITE_P(DtypeHeadDim, VulkanConformance, ::testing::ValuesIn(dtypeHeadDimCases()),
+INSTANTIATE_TEST_SUITE_P(DtypeHeadDim, GpuConformance, ::testing::ValuesIn(dtypeHeadDimCases()),
                          caseName);
-INSTANTIATE_TEST_SUITE_P(Shapes, VulkanConformance, ::testing::ValuesIn(shapeCases()), caseName);
-INSTANTIATE_TEST_SUITE_P(Masks, VulkanConformance,
-                         ::testing::ValuesIn(maskCases(ATTN_TARGET_VULKAN, 150, 37, 160)),
+INSTANTIATE_TEST_SUITE_P(Shapes, GpuConformance, ::testing::ValuesIn(shapeCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(Masks, GpuConformance,
+                         ::testing::ValuesIn(maskCases(ATTN_GPU_TARGET, 150, 37, 160)), caseName);
+INSTANTIATE_TEST_SUITE_P(Varlen, GpuConformance, ::testing::ValuesIn(varlenCases(ATTN_GPU_TARGET)),
                          caseName);
-INSTANTIATE_TEST_SUITE_P(Varlen, VulkanConformance,
-                         ::testing::ValuesIn(varlenCases(ATTN_TARGET_VULKAN)), caseName);
-INSTANTIATE_TEST_SUITE_P(Decode, VulkanConformance, ::testing::ValuesIn(decodeCases()), caseName);
-INSTANTIATE_TEST_SUITE_P(Linear, VulkanConformance,
-                         ::testing::ValuesIn(linearCases(ATTN_TARGET_VULKAN)), caseName);
+INSTANTIATE_TEST_SUITE_P(Decode, GpuConformance, ::testing::ValuesIn(decodeCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(Linear, GpuConformance, ::testing::ValuesIn(linearCases(ATTN_GPU_TARGET)),
+                         caseName);
