@@ -28,7 +28,8 @@ CUDACodegen mlir::attn::cudaCodegenFor(const CUDATargetInfo &target, const std::
       chosen = k;
       exact = k == cc;
     }
-  codegen.chip = "sm_" + std::to_string(chosen);
+  codegen.chip = "sm_" + std::to_string(chosen) +
+                 (exact && cc == 90 && target.device().archSpecific ? "a" : "");
   llvm::SmallString<256> ptxas(toolkit);
   llvm::sys::path::append(ptxas, "bin", "ptxas");
   codegen.cubin = exact && !toolkit.empty() && llvm::sys::fs::can_execute(ptxas);

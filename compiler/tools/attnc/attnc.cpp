@@ -8,6 +8,8 @@
 // x86-64 micro-architecture level, loadable by libattn_runtime with no compiler.
 //   attnc --target=vulkan [--vulkan-device=lavapipe|nvidia|amd] --emit=spirv -o k.spv
 // emits a SPIR-V module (attn-lower-to-vulkan; --emit=mlir: its spirv dialect form).
+//   attnc --target=cuda [--arch=sm_80|sm_86|sm_89|sm_90|sm_90a] --emit=ptx|cubin -o k.ptx
+// emits PTX or a cubin (attn-lower-to-cuda; --emit=mlir: the kernels in the gpu/nvgpu dialects).
 //   attnc inspect FILE       verifies a bundle and prints what it holds.
 // --mlir-print-ir-after-all and the other MLIR pass manager options show every stage before.
 // Exit status: 0 success, 1 a user error (bad option, invalid or unsupported problem, unreadable
@@ -15,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CUDATarget.h"
 #include "VulkanTarget.h"
 
 #include "attn/Conversion/AttnToCPU/KernelManifest.h"
@@ -22,6 +25,8 @@
 #include "attn/Target/TargetInfo.h"
 #include "attn/attn_version.h"
 #include "core/bundle_format.h"
+
+#include <cstdlib>
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
@@ -53,7 +58,7 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Emit { MLIR, LLVM, Asm, Obj, Bundle, SPIRV };
+enum class Emit { MLIR, LLVM, Asm, Obj, Bundle, SPIRV, PTX, Cubin };
 
 cl::OptionCategory problemCategory("Problem on the command line (when no input file is given)");
 cl::OptionCategory outputCategory("Output");
@@ -68,7 +73,9 @@ cl::opt<Emit>
                     clEnumValN(Emit::Asm, "asm", "assembly for the target"),
                     clEnumValN(Emit::Obj, "obj", "a relocatable object file"),
                     clEnumValN(Emit::Bundle, "bundle", "a kernel bundle"),
-                    clEnumValN(Emit::SPIRV, "spirv", "a SPIR-V module (--target=vulkan)")));
+                    clEnumValN(Emit::SPIRV, "spirv", "a SPIR-V module (--target=vulkan)"),
+                    clEnumValN(Emit::PTX, "ptx", "PTX (--target=cuda)"),
+                    clEnumValN(Emit::Cubin, "cubin", "a cubin (--target=cuda; needs ptxas)")));
 cl::opt<std::string> kernelName("name",
                                 cl::desc("with --emit=obj: prefix the kernel's symbols with NAME_ "
                                          "so that several kernels link into one program"),
@@ -82,8 +89,17 @@ cl::opt<std::string> cpuLevel("cpu",
                                        "x86-64-v4 (AVX-512); default: this host, and x86-64-v3 "
                                        "for bundles"),
                               cl::init(""), cl::cat(outputCategory));
-cl::opt<std::string> target("target", cl::desc("Target: cpu, vulkan"), cl::init("cpu"),
+cl::opt<std::string> target("target", cl::desc("Target: cpu, cuda, vulkan"), cl::init("cpu"),
                             cl::cat(outputCategory));
+cl::opt<std::string> cudaArch("arch",
+                              cl::desc("with --target=cuda: the GPU architecture: sm_80, sm_86, "
+                                       "sm_89, sm_90, sm_90a"),
+                              cl::init("sm_80"), cl::cat(outputCategory));
+cl::opt<std::string> cudaToolkit("cuda-toolkit",
+                                 cl::desc("with --target=cuda: the CUDA toolkit whose ptxas makes "
+                                          "cubins (default: $ATTN_CUDA_TOOLKIT, else "
+                                          "/usr/local/cuda)"),
+                                 cl::init(""), cl::cat(outputCategory));
 cl::opt<std::string> vulkanDevice("vulkan-device",
                                   cl::desc("with --target=vulkan: the device the SPIR-V is for: "
                                            "lavapipe, nvidia, amd"),
@@ -278,6 +294,31 @@ std::optional<Failure> vulkanBundle(ModuleOp module, std::string &output) {
   ::attn::bundle::BundleEntry entry{};
   std::strncpy(entry.target, "vulkan", sizeof(entry.target) - 1);
   std::strncpy(entry.cpuLevel, vulkanDevice.c_str(), sizeof(entry.cpuLevel) - 1);
+  describeCode(manifest, entry);
+  output += ::attn::bundle::writeBundle({entry}, {container}, ATTN_VERSION_MAJOR,
+                                        ATTN_VERSION_MINOR, ATTN_VERSION_PATCH);
+  return std::nullopt;
+}
+
+std::string toolkitPath() {
+  if (!cudaToolkit.empty())
+    return cudaToolkit;
+  const char *env = std::getenv("ATTN_CUDA_TOOLKIT");
+  return env && *env ? env : "/usr/local/cuda";
+}
+
+/// A bundle of one CUDA kernel: its payload is the kernel image container (a cubin for the
+/// architecture when the toolkit's ptxas is there, else PTX), its level field names the
+/// architecture.
+std::optional<Failure> cudaBundle(ModuleOp module, std::string &output) {
+  std::string container, error;
+  attn_kernel_manifest manifest;
+  bool cubin = false;
+  if (!attnc::imageForCUDA(module, cudaArch, toolkitPath(), container, manifest, cubin, error))
+    return userError(error);
+  ::attn::bundle::BundleEntry entry{};
+  std::strncpy(entry.target, "cuda", sizeof(entry.target) - 1);
+  std::strncpy(entry.cpuLevel, cudaArch.c_str(), sizeof(entry.cpuLevel) - 1);
   describeCode(manifest, entry);
   output += ::attn::bundle::writeBundle({entry}, {container}, ATTN_VERSION_MAJOR,
                                         ATTN_VERSION_MINOR, ATTN_VERSION_PATCH);
@@ -504,15 +545,21 @@ int run(MLIRContext &ctx) {
     llvm::errs() << "attnc: error: " << failure.message << "\n";
     return failure.status;
   };
-  bool vulkan = target == "vulkan";
-  if (target != "cpu" && !vulkan)
+  bool vulkan = target == "vulkan", cuda = target == "cuda";
+  if (target != "cpu" && !vulkan && !cuda)
     return fail(
-        {kUserError, "target '" + target + "' is not supported by this attnc (cpu, vulkan)"});
+        {kUserError, "target '" + target + "' is not supported by this attnc (cpu, cuda, vulkan)"});
   if (vulkan && emit != Emit::MLIR && emit != Emit::SPIRV && emit != Emit::Bundle)
     return fail({kUserError, "--target=vulkan emits mlir, spirv or bundle"});
+  if (cuda && emit != Emit::MLIR && emit != Emit::PTX && emit != Emit::Cubin &&
+      emit != Emit::Bundle)
+    return fail({kUserError, "--target=cuda emits mlir, ptx, cubin or bundle"});
   if (!vulkan && emit == Emit::SPIRV)
     return fail({kUserError, "--emit=spirv needs --target=vulkan"});
-  bool binary = emit == Emit::Obj || emit == Emit::Bundle || emit == Emit::SPIRV;
+  if (!cuda && (emit == Emit::PTX || emit == Emit::Cubin))
+    return fail({kUserError, "--emit=ptx and --emit=cubin need --target=cuda"});
+  bool binary =
+      emit == Emit::Obj || emit == Emit::Bundle || emit == Emit::SPIRV || emit == Emit::Cubin;
   if (binary && outputFile == "-" && ::isatty(STDOUT_FILENO))
     return fail({kUserError, "refusing to write binary output to a terminal: give -o FILE"});
 
@@ -551,6 +598,7 @@ int run(MLIRContext &ctx) {
     return fail({kUserError, std::string("--emit=") +
                                  (emit == Emit::Obj      ? "obj"
                                   : emit == Emit::Bundle ? "bundle"
+                                  : emit == Emit::Cubin  ? "cubin"
                                                          : "spirv") +
                                  " takes one problem; the input holds " +
                                  std::to_string(problems.size())});
@@ -566,6 +614,20 @@ int run(MLIRContext &ctx) {
                    : emit == Emit::LLVM ? "; "
                                         : "// ") +
                   std::string("problem @") + fn.getName().str() + "\n";
+    }
+    if (cuda && emit == Emit::Bundle) {
+      if (auto failure = cudaBundle(*problem, output))
+        return fail(*failure);
+      continue;
+    }
+    if (cuda) {
+      std::string error;
+      attnc::CUDAEmit what = emit == Emit::PTX     ? attnc::CUDAEmit::PTX
+                             : emit == Emit::Cubin ? attnc::CUDAEmit::Cubin
+                                                   : attnc::CUDAEmit::Kernels;
+      if (!attnc::compileForCUDA(*problem, cudaArch, toolkitPath(), what, output, error))
+        return fail({kUserError, error});
+      continue;
     }
     if (vulkan && emit == Emit::Bundle) {
       if (auto failure = vulkanBundle(*problem, output))
@@ -636,7 +698,7 @@ std::optional<attn_kernel_manifest> readManifest(llvm::StringRef sharedObject) {
 /// The manifest of an entry's payload: a shared object's symbol (CPU), a kernel image's header.
 std::optional<attn_kernel_manifest> payloadManifest(const ::attn::bundle::BundleEntry &e,
                                                     llvm::StringRef payload) {
-  if (llvm::StringRef(e.target) == "vulkan")
+  if (llvm::StringRef(e.target) == "vulkan" || llvm::StringRef(e.target) == "cuda")
     return attnc::imageManifest(payload);
   return readManifest(payload);
 }
@@ -714,9 +776,9 @@ int inspect(const char *path) {
                            e.payloadSize));
     llvm::outs() << "; tiles block_q " << e.blockQ << ", block_k " << e.blockK << ", decode_rows "
                  << e.decodeMaxRows << ", split_keys " << (code ? code->split_keys : 0)
-                 << (llvm::StringRef(e.target) == "vulkan" ? ", subgroup_size " : ", vector_width ")
+                 << (llvm::StringRef(e.target) != "cpu" ? ", subgroup_size " : ", vector_width ")
                  << (code ? code->vector_width : 0)
-                 << (llvm::StringRef(e.target) == "vulkan" ? "; kernel image " : "; shared object ")
+                 << (llvm::StringRef(e.target) != "cpu" ? "; kernel image " : "; shared object ")
                  << e.payloadSize << " bytes\n";
   }
   return 0;

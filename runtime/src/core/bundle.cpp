@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
 #include <elf.h>
@@ -174,10 +175,11 @@ attn_kernel *makeKernel(attn_context *context, const attn_problem &normalized,
   return kernel.release();
 }
 
-/// A Vulkan entry: its payload is a kernel image container (core/kernel_image.h), checked, copied
-/// and made into pipelines on the context's device, which must be the kind of device the code
-/// was built for (subgroup size, 16-bit support).
-attn_kernel *loadVulkanEntry(attn_context *context, const bundle::BundleView &view,
+/// A device entry (Vulkan, CUDA): its payload is a kernel image container (core/kernel_image.h),
+/// checked, copied and made into pipelines or a module on the context's device, which must be
+/// the kind of device the code was built for (Vulkan: subgroup size, 16-bit support; CUDA: the
+/// architecture of a cubin, at most the GPU's for PTX).
+attn_kernel *loadDeviceEntry(attn_context *context, const bundle::BundleView &view,
                              const bundle::BundleEntry &entry, const attn_problem &normalized) {
   auto storage = std::make_shared<std::string>(
       reinterpret_cast<const char *>(view.bytes + entry.payloadOffset), entry.payloadSize);
@@ -195,24 +197,39 @@ attn_kernel *loadVulkanEntry(attn_context *context, const bundle::BundleView &vi
                 "attnc %u.%u.%u",
                 h.attncMajor, h.attncMinor, h.attncPatch, m.attnc_major, m.attnc_minor,
                 m.attnc_patch));
-  // The device the kernels would run on: the code is built for one subgroup size.
   CompileOptions options;
-  backendFor(ATTN_TARGET_VULKAN).prepareCompile(*context->state, options);
-  const attn_jit_vulkan_device &device = *options.vulkanDevice;
-  if (int64_t(m.vector_width) != device.subgroup_size)
-    fail(ATTN_STATUS_UNSUPPORTED,
-         format("the bundle's kernel was built for Vulkan subgroups of %u lanes ('%s'); the "
-                "device '%s' has %d",
-                m.vector_width, fieldString(entry.cpuLevel, sizeof(entry.cpuLevel)).c_str(),
-                device.name, device.subgroup_size));
-  bool needs16 = normalized.dtype != ATTN_DTYPE_F32;
-  bool has16 =
-      device.storage16 && (normalized.dtype == ATTN_DTYPE_F16 ? device.float16 : device.int16);
-  if (needs16 && !has16)
-    fail(ATTN_STATUS_UNSUPPORTED,
-         format("the Vulkan device '%s' cannot run %s kernels (no 16-bit "
-                "storage or arithmetic)",
-                device.name, normalized.dtype == ATTN_DTYPE_F16 ? "f16" : "bf16"));
+  backendFor(normalized.target).prepareCompile(*context->state, options);
+  if (normalized.target == ATTN_TARGET_CUDA) {
+    const attn_jit_cuda_device &gpu = *options.cudaDevice;
+    std::string arch = fieldString(entry.cpuLevel, sizeof(entry.cpuLevel));
+    int built = arch.rfind("sm_", 0) == 0 ? std::atoi(arch.c_str() + 3) : 0;
+    bool cubin = header->imageKind == ATTN_IMAGE_CUBIN;
+    if (header->imageKind != ATTN_IMAGE_PTX && !cubin)
+      fail(ATTN_STATUS_CORRUPT_DATA, "corrupt kernel bundle: a CUDA kernel that is neither PTX "
+                                     "nor a cubin");
+    if (built == 0 || (cubin && built != gpu.compute_capability) ||
+        (!cubin && built > gpu.compute_capability))
+      fail(ATTN_STATUS_UNSUPPORTED,
+           format("the bundle's kernel is %s for %s; the GPU '%s' is sm_%d",
+                  cubin ? "a cubin" : "PTX", arch.c_str(), gpu.name, gpu.compute_capability));
+  } else {
+    // The device the kernels would run on: the code is built for one subgroup size.
+    const attn_jit_vulkan_device &device = *options.vulkanDevice;
+    if (int64_t(m.vector_width) != device.subgroup_size)
+      fail(ATTN_STATUS_UNSUPPORTED,
+           format("the bundle's kernel was built for Vulkan subgroups of %u lanes ('%s'); the "
+                  "device '%s' has %d",
+                  m.vector_width, fieldString(entry.cpuLevel, sizeof(entry.cpuLevel)).c_str(),
+                  device.name, device.subgroup_size));
+    bool needs16 = normalized.dtype != ATTN_DTYPE_F32;
+    bool has16 =
+        device.storage16 && (normalized.dtype == ATTN_DTYPE_F16 ? device.float16 : device.int16);
+    if (needs16 && !has16)
+      fail(ATTN_STATUS_UNSUPPORTED,
+           format("the Vulkan device '%s' cannot run %s kernels (no 16-bit "
+                  "storage or arithmetic)",
+                  device.name, normalized.dtype == ATTN_DTYPE_F16 ? "f16" : "bf16"));
+  }
   attn_jit_kernel described{};
   described.struct_size = sizeof(described);
   attn::image::describe(*header, code, described);
@@ -247,20 +264,27 @@ attn_status loadBundle(attn_context *context, const void *data, size_t size,
                 view.entries.size()));
   const bundle::BundleEntry &entry = view.entries[0];
   std::string target = fieldString(entry.target, sizeof(entry.target));
-  bool vulkan = target == "vulkan";
+  bool vulkan = target == "vulkan", cuda = target == "cuda";
+  std::string targets = "'cpu'";
 #if ATTN_HAVE_VULKAN
-  const char *targets = "'cpu' and 'vulkan'";
+  targets += ", 'vulkan'";
 #else
-  const char *targets = "'cpu'";
   vulkan = false;
 #endif
-  if (target != "cpu" && !vulkan)
+#if ATTN_HAVE_CUDA
+  targets += ", 'cuda'";
+#else
+  cuda = false;
+#endif
+  bool device = vulkan || cuda;
+  if (target != "cpu" && !device)
     fail(ATTN_STATUS_UNSUPPORTED,
          format("the bundle's kernel targets '%s'; this runtime runs %s kernels", target.c_str(),
-                targets));
-  // For a Vulkan kernel the level field names the device kind the code was built for.
+                targets.c_str()));
+  // For a device kernel the level field names the device kind (Vulkan) or architecture (CUDA)
+  // the code was built for.
   std::string level = fieldString(entry.cpuLevel, sizeof(entry.cpuLevel));
-  if (!vulkan && !cpuSupportsLevel(level))
+  if (!device && !cpuSupportsLevel(level))
     fail(ATTN_STATUS_UNSUPPORTED,
          format("the bundle's kernel was built for %s, which this CPU does not support",
                 level.c_str()));
@@ -270,6 +294,8 @@ attn_status loadBundle(attn_context *context, const void *data, size_t size,
   attn_problem problem = problemOf(entry);
   if (vulkan)
     problem.target = ATTN_TARGET_VULKAN;
+  if (cuda)
+    problem.target = ATTN_TARGET_CUDA;
   attn_problem normalized;
   try {
     normalized = validateProblem(&problem);
@@ -282,8 +308,8 @@ attn_status loadBundle(attn_context *context, const void *data, size_t size,
     fail(ATTN_STATUS_CORRUPT_DATA,
          "corrupt kernel bundle: its problem is not written in the normalized form attnc writes");
 
-  if (vulkan) {
-    *outKernel = loadVulkanEntry(context, view, entry, normalized);
+  if (device) {
+    *outKernel = loadDeviceEntry(context, view, entry, normalized);
     return ATTN_STATUS_SUCCESS;
   }
   const unsigned char *payload = view.bytes + entry.payloadOffset;

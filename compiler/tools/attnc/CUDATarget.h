@@ -1,0 +1,30 @@
+//===- CUDATarget.h - attnc --target=cuda -----------------------*- C++ -*-===//
+#ifndef ATTNC_CUDATARGET_H
+#define ATTNC_CUDATARGET_H
+
+#include "attn/attn_kernel_manifest.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <string>
+
+namespace attnc {
+
+enum class CUDAEmit { Kernels, PTX, Cubin };
+
+/// Lowers a problem module with attn-lower-to-cuda for `arch` (a name CUDATargetInfo knows) and
+/// appends the kernels in the gpu/nvgpu dialects (Kernels), their PTX, or a cubin (ptxas from
+/// `toolkit`). A configuration in the input is kept and checked. False, with `error` set, for a
+/// problem the architecture or the backend cannot run, or a cubin without a toolkit.
+bool compileForCUDA(mlir::ModuleOp module, const std::string &arch, const std::string &toolkit,
+                    CUDAEmit emit, std::string &output, std::string &error);
+
+/// The kernel image container (a bundle's CUDA payload: a cubin when `toolkit` has ptxas, else
+/// PTX) of a problem module for `arch`, and its manifest.
+bool imageForCUDA(mlir::ModuleOp module, const std::string &arch, const std::string &toolkit,
+                  std::string &container, attn_kernel_manifest &manifest, bool &cubin,
+                  std::string &error);
+
+} // namespace attnc
+
+#endif // ATTNC_CUDATARGET_H
