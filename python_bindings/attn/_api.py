@@ -29,6 +29,7 @@ _VARIANTS = {"softmax": 0, "linear": 1}
 _FEATURE_MAPS = {"elu_plus_one": 0, "relu": 1, "identity": 2}
 _TARGETS = {"cpu": 0, "cuda": 1, "vulkan": 2}
 _DLPACK_CPU = 1
+_DLPACK_CUDA = 2
 
 
 def context_stats() -> dict:
@@ -92,8 +93,8 @@ def _as_tensor(x: Any, name: str) -> _Tensor:
         device = x.__dlpack_device__() if hasattr(x, "__dlpack_device__") else (_DLPACK_CPU, 0)
         if int(device[0]) != _DLPACK_CPU:
             raise ValueError(f"{name} is not in host memory (DLPack device {tuple(device)}): "
-                             f"the kernels take host-memory tensors (target='vulkan' copies "
-                             f"them to the device itself)")
+                             f"this kernel takes host-memory tensors (target='vulkan' copies "
+                             f"them to the device itself; CUDA tensors need target='cuda')")
         framework = _framework(x)
         try:
             array = np.from_dlpack(x)
@@ -120,6 +121,13 @@ def _as_tensor(x: Any, name: str) -> _Tensor:
                          f"got shape {tuple(array.shape)}")
     bits = array.view(np.uint16) if dtype == "bfloat16" else array
     return _Tensor(array, bits, dtype, framework)
+
+
+def _on_cuda(x: Any) -> bool:
+    """Whether x is a DLPack tensor in CUDA device memory."""
+    if isinstance(x, np.ndarray) or not hasattr(x, "__dlpack_device__"):
+        return False
+    return int(x.__dlpack_device__()[0]) == _DLPACK_CUDA
 
 
 def _lengths(x: Any, name: str, batch: int, bound: int) -> Optional[np.ndarray]:
@@ -263,8 +271,59 @@ class Kernel:
         batch's query length are 0 in o, -inf in lse and 0 in entropy. Empty inputs give empty
         outputs; no keys at all (Skv = 0) gives o = 0, lse = -inf, entropy = 0.
         """
+        if self.target == "cuda" and _on_cuda(q):
+            return self._run_cuda(q, k, v, seqlens_q, seqlens_kv)
         qt, kt, vt = _as_tensor(q, "q"), _as_tensor(k, "k"), _as_tensor(v, "v")
         return self._run(qt, kt, vt, seqlens_q, seqlens_kv)
+
+    def _run_cuda(self, q: Any, k: Any, v: Any, seqlens_q: Any, seqlens_kv: Any) -> Any:
+        """torch CUDA tensors in and out, enqueued on torch's current stream of q's device."""
+        torch = sys.modules.get("torch")
+        if torch is None or not isinstance(q, torch.Tensor):
+            raise TypeError("CUDA tensors are taken from torch (torch.Tensor on a CUDA device)")
+        names = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+        for name, t in (("q", q), ("k", k), ("v", v)):
+            if not isinstance(t, torch.Tensor) or t.device != q.device:
+                raise ValueError(f"{name} must be a torch tensor on {q.device}")
+            if t.dtype != names[self.dtype]:
+                raise TypeError(f"{name} has dtype {t.dtype}, the kernel was compiled for "
+                                f"{self.dtype}")
+            if t.dim() != 4:
+                raise ValueError(f"{name} must have 4 dims (BSHD: batch, seq, heads, dim), "
+                                 f"got shape {tuple(t.shape)}")
+            if t.requires_grad and torch.is_grad_enabled():
+                raise ValueError(f"{name} requires grad: attnc kernels are forward-only (run "
+                                 f"under torch.no_grad() or torch.inference_mode())")
+        batch, seq_q, heads_q, _ = q.shape
+        seq_kv = k.shape[1]
+        o = torch.empty((batch, seq_q, heads_q, self.head_dim_v), dtype=q.dtype, device=q.device)
+        stats = (batch, heads_q, seq_q)
+        lse = (torch.full(stats, float("-inf"), dtype=torch.float32, device=q.device)
+               if self.return_lse else None)
+        entropy = (torch.zeros(stats, dtype=torch.float32, device=q.device)
+                   if self.return_entropy else None)
+
+        def lengths(x: Any, name: str) -> Any:
+            if x is None:
+                return None
+            t = torch.as_tensor(x, device=q.device).to(torch.int32).contiguous()
+            if t.dim() != 1 or t.shape[0] != batch:
+                raise ValueError(f"{name} must have one length per batch ({batch})")
+            return t
+
+        lens_q, lens_kv = lengths(seqlens_q, "seqlens_q"), lengths(seqlens_kv, "seqlens_kv")
+        if batch and seq_q and seq_kv:
+            ptr = lambda t: 0 if t is None else t.data_ptr()  # noqa: E731
+            self._kernel.launch_cuda(
+                batch, seq_q, seq_kv, q.data_ptr(), tuple(q.stride()), k.data_ptr(),
+                tuple(k.stride()), v.data_ptr(), tuple(v.stride()), o.data_ptr(),
+                tuple(o.stride()), ptr(lse), ptr(entropy), ptr(lens_q), ptr(lens_kv),
+                torch.cuda.current_stream(q.device).cuda_stream)
+        else:
+            o.zero_()
+        if lse is None and entropy is None:
+            return o
+        return tuple(t for t in (o, lse, entropy) if t is not None)
 
     def _run(self, qt: _Tensor, kt: _Tensor, vt: _Tensor, seqlens_q: Any, seqlens_kv: Any) -> Any:
         for name, t in (("q", qt), ("k", kt), ("v", vt)):
@@ -322,8 +381,11 @@ def compile(*, heads_q: int, head_dim: int, heads_kv: Optional[int] = None,
     (-1 = unbounded), global_tokens, softcap (0 = none), return_lse, return_entropy; variant
     "linear" takes scale (default 1), causal, feature_map ("elu_plus_one", "relu", "identity")
     and normalize. The returned :class:`Kernel` is called as ``kernel(q, k, v)``; batch and
-    sequence lengths are free. target: "cpu", or "vulkan" (the Vulkan device the runtime opens,
-    ATTN_VULKAN_DEVICE picks one; inputs and outputs stay host arrays, copied to and from it).
+    sequence lengths are free. target: "cpu", "vulkan" (the Vulkan device the runtime opens,
+    ATTN_VULKAN_DEVICE picks one; inputs and outputs stay host arrays, copied to and from it) or
+    "cuda" (the GPU of the CUDA context current when compiling, e.g. torch's, else
+    ATTN_CUDA_DEVICE's; torch CUDA tensors in and out, on torch's current stream; host arrays are
+    copied to and from the GPU).
 
     Raises ValueError / TypeError for bad arguments, attn.AttnError when the problem cannot be
     built (unsupported head dim or target, no Vulkan device, compiler failure).

@@ -23,6 +23,12 @@ class Kernel:
     def launch(self, q: Any, k: Any, v: Any, o: Any, lse: Optional[np.ndarray],
                entropy: Optional[np.ndarray], seqlens_q: Optional[np.ndarray],
                seqlens_kv: Optional[np.ndarray]) -> None: ...
+    def launch_cuda(self, batch: int, seq_q: int, seq_kv: int, q: int,
+                    q_strides: Tuple[int, int, int, int], k: int,
+                    k_strides: Tuple[int, int, int, int], v: int,
+                    v_strides: Tuple[int, int, int, int], o: int,
+                    o_strides: Tuple[int, int, int, int], lse: int, entropy: int,
+                    seqlens_q: int, seqlens_kv: int, stream: int) -> None: ...
     @property
     def dtype(self) -> int: ...
     @property

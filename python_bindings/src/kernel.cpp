@@ -1,6 +1,8 @@
 //===- kernel.cpp - attn_kernel: create from a problem, launch on arrays -----===//
 #include "common.h"
 
+#include <nanobind/stl/array.h>
+
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 
@@ -175,6 +177,52 @@ public:
     }
   }
 
+  /// Enqueues the kernel on device memory (attn_kernel_launch_cuda): tensors as (pointer,
+  /// strides in elements), the stats and lengths as pointers (0 = none), the CUstream as an int.
+  void launchCuda(int64_t batch, int64_t seqQ, int64_t seqKv, uint64_t q,
+                  const std::array<int64_t, 4> &qStrides, uint64_t k,
+                  const std::array<int64_t, 4> &kStrides, uint64_t v,
+                  const std::array<int64_t, 4> &vStrides, uint64_t o,
+                  const std::array<int64_t, 4> &oStrides, uint64_t lse, uint64_t entropy,
+                  uint64_t seqlensQ, uint64_t seqlensKv, uintptr_t stream) {
+    attn_cuda_launch_args a;
+    check(attn_cuda_launch_args_init(&a), "attn_cuda_launch_args_init");
+    a.batch = batch;
+    a.seq_q = seqQ;
+    a.seq_kv = seqKv;
+    auto tensor = [](uint64_t data, const std::array<int64_t, 4> &strides) {
+      attn_cuda_tensor t;
+      t.data = data;
+      for (int i = 0; i < 4; ++i)
+        t.strides[i] = strides[i];
+      return t;
+    };
+    a.q = tensor(q, qStrides);
+    a.k = tensor(k, kStrides);
+    a.v = tensor(v, vStrides);
+    a.o = tensor(o, oStrides);
+    a.lse = lse;
+    a.entropy = entropy;
+    a.seqlens_q = seqlensQ;
+    a.seqlens_kv = seqlensKv;
+    a.stream = reinterpret_cast<void *>(stream);
+    attn_status status;
+    std::string error;
+    {
+      nb::gil_scoped_release release;
+      status = attn_kernel_launch_cuda(kernel_, &a);
+      if (status != ATTN_STATUS_SUCCESS)
+        error = attn_last_error();
+    }
+    if (status != ATTN_STATUS_SUCCESS) {
+      std::string message = std::string("attn_kernel_launch_cuda failed (") +
+                            attn_status_string(status) + "): " + error;
+      if (status == ATTN_STATUS_INVALID_ARGUMENT)
+        valueError(message);
+      throw AttnError(message);
+    }
+  }
+
   const attn_problem &problem() const { return problem_; }
 
 private:
@@ -267,6 +315,13 @@ void registerKernel(nb::module_ &m) {
            nb::arg("seqlens_kv").none(),
            "Runs the kernel on BSHD arrays (strides in elements, last stride 1), writing o (and "
            "lse/entropy). Releases the GIL while it runs.")
+      .def("launch_cuda", &Kernel::launchCuda, nb::arg("batch"), nb::arg("seq_q"),
+           nb::arg("seq_kv"), nb::arg("q"), nb::arg("q_strides"), nb::arg("k"),
+           nb::arg("k_strides"), nb::arg("v"), nb::arg("v_strides"), nb::arg("o"),
+           nb::arg("o_strides"), nb::arg("lse"), nb::arg("entropy"), nb::arg("seqlens_q"),
+           nb::arg("seqlens_kv"), nb::arg("stream"),
+           "Enqueues the kernel on CUDA device memory and a CUstream "
+           "(attn_kernel_launch_cuda); pointers as ints, strides in elements.")
       .def_prop_ro("dtype", [](const Kernel &k) { return (int)k.problem().dtype; })
       .def_prop_ro("heads_q", [](const Kernel &k) { return k.problem().heads_q; })
       .def_prop_ro("heads_kv", [](const Kernel &k) { return k.problem().heads_kv; })
