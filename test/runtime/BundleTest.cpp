@@ -130,8 +130,17 @@ TEST(Bundle, RejectsAnotherTarget) {
   BUNDLE_OR_SKIP("gqa.attnb", bytes);
   expectRejected(
       withEntry(bytes,
+                [](bundle::BundleEntry &e) { std::strncpy(e.target, "metal", sizeof(e.target)); }),
+      ATTN_STATUS_UNSUPPORTED, "targets 'metal'");
+}
+
+// A CPU kernel's shared object relabeled as CUDA code is not a kernel image: damage.
+TEST(Bundle, RejectsCpuCodeLabeledCuda) {
+  BUNDLE_OR_SKIP("gqa.attnb", bytes);
+  expectRejected(
+      withEntry(bytes,
                 [](bundle::BundleEntry &e) { std::strncpy(e.target, "cuda", sizeof(e.target)); }),
-      ATTN_STATUS_UNSUPPORTED, "targets 'cuda'");
+      ATTN_STATUS_CORRUPT_DATA, "not a kernel image");
 }
 
 TEST(Bundle, RejectsACpuWithoutTheKernelsFeatures) {
