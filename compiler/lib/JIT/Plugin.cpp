@@ -127,6 +127,51 @@ KernelHandle liveKernel(const std::string &key) {
   return kernelsByKey.lookup(key).lock();
 }
 
+/// The device targets' common path once a module is prepared and keyed: the kernel alive in
+/// this process, else the disk cache's kernel image container (core/kernel_image.h, as bundles
+/// hold it; its manifest and layout must be the ones `image` recomputed from the configured
+/// module: `adopt` checks), else `compile`, stored in the cache. `install` puts the image into
+/// the shared kernel.
+template <typename Image, typename Adopt, typename Compile, typename Install>
+attn_status finishDeviceKernel(const std::string &key, Image image, const attn_jit_request &request,
+                               attn_jit_kernel *out, std::chrono::steady_clock::time_point start,
+                               char *error, size_t errorSize, Adopt adopt, Compile compile,
+                               Install install) {
+  std::optional<DiskCache> disk;
+  if (request.cache_dir && *request.cache_dir)
+    disk.emplace(request.cache_dir, request.cache_max_bytes);
+  bool loaded = false;
+  if (disk) {
+    CacheEntry entry;
+    CacheLookup lookup = disk->lookup(key, entry);
+    if (lookup == CacheLookup::Hit) {
+      std::string why;
+      loaded = entry.objects.size() == 1 && adopt(entry.objects[0], image, why);
+      if (!loaded) { // intact bytes, wrong code: as good as corrupt
+        disk->remove(key);
+        lookup = CacheLookup::Rejected;
+      }
+    }
+    out->from_disk_cache = loaded;
+    out->disk_cache_rejected = lookup == CacheLookup::Rejected;
+  }
+  if (!loaded) {
+    std::string message;
+    if (failed(compile(image, message)))
+      return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
+    if (disk) {
+      CacheEntry entry;
+      entry.objects.push_back(image.encode());
+      disk->store(key, entry);
+    }
+  }
+  auto kernel = std::make_shared<CompiledKernel>();
+  install(*kernel, std::move(image));
+  std::lock_guard<std::mutex> lock(kernelsMutex);
+  kernelsByKey[key] = kernel;
+  return describeCompiled(kernel, out, start);
+}
+
 /// Vulkan: SPIR-V for the device the runtime opened, shared by content key + device within the
 /// process and kept in the disk cache. (The runtime creates pipelines from the image; the driver
 /// caches their compilation.)
@@ -141,48 +186,18 @@ attn_status compileVulkan(ModuleOp module, const attn_jit_request &request, attn
   FailureOr<std::string> key = prepareVulkanModule(module, target, message);
   if (failed(key))
     return fail(ATTN_STATUS_UNSUPPORTED, message, error, errorSize);
-  auto finish = [&](const KernelHandle &kernel) { return describeCompiled(kernel, out, start); };
   if (KernelHandle existing = liveKernel(*key))
-    return finish(existing);
+    return describeCompiled(existing, out, start);
   FailureOr<VulkanImage> image = describeVulkanModule(module, message);
   if (failed(image))
     return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
-  // The disk cache holds the kernel image container (core/kernel_image.h, as bundles do) under
-  // the key (content + device fingerprint); its manifest and layout must be the ones recomputed
-  // from the configured module.
-  std::optional<DiskCache> disk;
-  if (request.cache_dir && *request.cache_dir)
-    disk.emplace(request.cache_dir, request.cache_max_bytes);
-  bool loaded = false;
-  if (disk) {
-    CacheEntry entry;
-    CacheLookup lookup = disk->lookup(*key, entry);
-    if (lookup == CacheLookup::Hit) {
-      std::string why;
-      loaded = entry.objects.size() == 1 && adoptStoredImage(entry.objects[0], *image, why);
-      if (!loaded) { // intact bytes, wrong code: as good as corrupt
-        disk->remove(*key);
-        lookup = CacheLookup::Rejected;
-      }
-    }
-    out->from_disk_cache = loaded;
-    out->disk_cache_rejected = lookup == CacheLookup::Rejected;
-  }
-  if (!loaded) {
-    if (failed(compileVulkanModule(module, *image, message)))
-      return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
-    if (disk) {
-      CacheEntry entry;
-      entry.objects.push_back(image->encode());
-      disk->store(*key, entry);
-    }
-  }
-  auto kernel = std::make_shared<CompiledKernel>();
-  kernel->vulkan = std::move(*image);
-  kernel->manifest = &kernel->vulkan->header.manifest;
-  std::lock_guard<std::mutex> lock(kernelsMutex);
-  kernelsByKey[*key] = kernel;
-  return finish(kernel);
+  return finishDeviceKernel(
+      *key, std::move(*image), request, out, start, error, errorSize, adoptStoredImage,
+      [&](VulkanImage &img, std::string &why) { return compileVulkanModule(module, img, why); },
+      [](CompiledKernel &kernel, VulkanImage img) {
+        kernel.vulkan = std::move(img);
+        kernel.manifest = &kernel.vulkan->header.manifest;
+      });
 }
 
 /// CUDA: PTX or a cubin for the GPU the runtime found, shared by content key + device within the
@@ -202,45 +217,20 @@ attn_status compileCUDA(ModuleOp module, const attn_jit_request &request, attn_j
   FailureOr<std::string> key = prepareCUDAModule(module, *target, codegen, message);
   if (failed(key))
     return fail(ATTN_STATUS_UNSUPPORTED, message, error, errorSize);
-  auto finish = [&](const KernelHandle &kernel) { return describeCompiled(kernel, out, start); };
   if (KernelHandle existing = liveKernel(*key))
-    return finish(existing);
+    return describeCompiled(existing, out, start);
   FailureOr<CUDAImage> image = describeCUDAModule(module, codegen, message);
   if (failed(image))
     return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
-  std::optional<DiskCache> disk;
-  if (request.cache_dir && *request.cache_dir)
-    disk.emplace(request.cache_dir, request.cache_max_bytes);
-  bool loaded = false;
-  if (disk) {
-    CacheEntry entry;
-    CacheLookup lookup = disk->lookup(*key, entry);
-    if (lookup == CacheLookup::Hit) {
-      std::string why;
-      loaded = entry.objects.size() == 1 && adoptStoredCUDAImage(entry.objects[0], *image, why);
-      if (!loaded) {
-        disk->remove(*key);
-        lookup = CacheLookup::Rejected;
-      }
-    }
-    out->from_disk_cache = loaded;
-    out->disk_cache_rejected = lookup == CacheLookup::Rejected;
-  }
-  if (!loaded) {
-    if (failed(compileCUDAModule(module, *target, codegen, *image, message)))
-      return fail(ATTN_STATUS_COMPILE_ERROR, message, error, errorSize);
-    if (disk) {
-      CacheEntry entry;
-      entry.objects.push_back(image->encode());
-      disk->store(*key, entry);
-    }
-  }
-  auto kernel = std::make_shared<CompiledKernel>();
-  kernel->cuda = std::move(*image);
-  kernel->manifest = &kernel->cuda->header.manifest;
-  std::lock_guard<std::mutex> lock(kernelsMutex);
-  kernelsByKey[*key] = kernel;
-  return finish(kernel);
+  return finishDeviceKernel(
+      *key, std::move(*image), request, out, start, error, errorSize, adoptStoredCUDAImage,
+      [&](CUDAImage &img, std::string &why) {
+        return compileCUDAModule(module, *target, codegen, img, why);
+      },
+      [](CompiledKernel &kernel, CUDAImage img) {
+        kernel.cuda = std::move(img);
+        kernel.manifest = &kernel.cuda->header.manifest;
+      });
 }
 
 } // namespace

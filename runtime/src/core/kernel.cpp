@@ -24,6 +24,43 @@
 
 using namespace attn::rt;
 
+namespace {
+/// Where a device tensor is, for validation: present or not, and its address modulo 4096 (the
+/// alignment checks only look at that), with its strides.
+struct DeviceTensor {
+  bool present;
+  uint64_t address;
+  const int64_t *strides;
+};
+
+/// The shapes and strides of a launch on device memory, checked as for a host launch with
+/// stand-in pointers aligned as the device addresses are (device data itself cannot be read:
+/// per-batch lengths are clamped on the device instead).
+[[maybe_unused]] attn_launch_args validateDeviceLaunch(const attn_problem &p, int64_t batch,
+                                                       int64_t seqQ, int64_t seqKv,
+                                                       const DeviceTensor (&tensors)[4],
+                                                       const DeviceTensor &lse,
+                                                       const DeviceTensor &entropy) {
+  auto standIn = [](const DeviceTensor &t) -> void * {
+    return t.present ? reinterpret_cast<void *>(uintptr_t(4096 + (t.address % 4096))) : nullptr;
+  };
+  attn_launch_args shapes;
+  std::memset(static_cast<void *>(&shapes), 0, sizeof(shapes));
+  shapes.struct_size = sizeof(shapes);
+  shapes.batch = batch;
+  shapes.seq_q = seqQ;
+  shapes.seq_kv = seqKv;
+  attn_tensor *host[4] = {&shapes.q, &shapes.k, &shapes.v, &shapes.o};
+  for (int i = 0; i < 4; ++i) {
+    host[i]->data = standIn(tensors[i]);
+    std::memcpy(host[i]->strides, tensors[i].strides, sizeof(host[i]->strides));
+  }
+  shapes.lse = static_cast<float *>(standIn(lse));
+  shapes.entropy = static_cast<float *>(standIn(entropy));
+  return validateLaunchArgs(p, &shapes);
+}
+} // namespace
+
 extern "C" {
 
 ATTN_API attn_status attn_kernel_create(attn_context *context, const attn_problem *problem,
@@ -108,12 +145,6 @@ ATTN_API attn_status attn_kernel_launch_vulkan(attn_kernel *kernel,
                          args->struct_size, sizeof(attn_vulkan_launch_args)));
 #if ATTN_HAVE_VULKAN
     const size_t esize = p.dtype == ATTN_DTYPE_F32 ? 4 : 2;
-    // The shapes and strides are checked as for a host launch, with stand-in pointers that are
-    // aligned as the byte offsets are (device data itself cannot be read: seqlens are clamped on
-    // the device instead).
-    auto standIn = [](uint64_t buffer, uint64_t offset) -> void * {
-      return buffer ? reinterpret_cast<void *>(uintptr_t(4096 + (offset % 4096))) : nullptr;
-    };
     struct Named {
       const char *name;
       const attn_vulkan_tensor &tensor;
@@ -134,25 +165,14 @@ ATTN_API attn_status attn_kernel_launch_vulkan(attn_kernel *kernel,
       if (array.buffer && array.offset % 4)
         failInvalid(format("attn_vulkan_launch_args.%s.offset %llu is not a multiple of 4", name,
                            static_cast<unsigned long long>(array.offset)));
-    attn_launch_args shapes;
-    std::memset(static_cast<void *>(&shapes), 0, sizeof(shapes));
-    shapes.struct_size = sizeof(shapes);
-    shapes.batch = args->batch;
-    shapes.seq_q = args->seq_q;
-    shapes.seq_kv = args->seq_kv;
-    auto tensor = [&](const attn_vulkan_tensor &t) {
-      attn_tensor host;
-      host.data = standIn(t.buffer, t.offset);
-      std::memcpy(host.strides, t.strides, sizeof(host.strides));
-      return host;
+    auto tensor = [](const attn_vulkan_tensor &t) {
+      return DeviceTensor{t.buffer != 0, t.offset, t.strides};
     };
-    shapes.q = tensor(args->q);
-    shapes.k = tensor(args->k);
-    shapes.v = tensor(args->v);
-    shapes.o = tensor(args->o);
-    shapes.lse = static_cast<float *>(standIn(args->lse.buffer, args->lse.offset));
-    shapes.entropy = static_cast<float *>(standIn(args->entropy.buffer, args->entropy.offset));
-    attn_launch_args validated = validateLaunchArgs(p, &shapes);
+    attn_launch_args validated =
+        validateDeviceLaunch(p, args->batch, args->seq_q, args->seq_kv,
+                             {tensor(args->q), tensor(args->k), tensor(args->v), tensor(args->o)},
+                             {args->lse.buffer != 0, args->lse.offset, nullptr},
+                             {args->entropy.buffer != 0, args->entropy.offset, nullptr});
     launchOnVulkanBuffers(compiled, validated, *args);
     return ATTN_STATUS_SUCCESS;
 #else
@@ -209,30 +229,13 @@ ATTN_API attn_status attn_kernel_launch_cuda(attn_kernel *kernel,
                              {"seqlens_kv", args->seqlens_kv}})
       if (ptr % 4)
         failInvalid(format("attn_cuda_launch_args.%s is not 4-byte aligned", name));
-    // Shapes and strides are checked as for a host launch, with stand-in pointers aligned as the
-    // device pointers are (device data itself cannot be read: seqlens are clamped on the device).
-    auto standIn = [](uint64_t ptr) -> void * {
-      return ptr ? reinterpret_cast<void *>(uintptr_t(4096 + (ptr % 4096))) : nullptr;
+    auto tensor = [](const attn_cuda_tensor &t) {
+      return DeviceTensor{t.data != 0, t.data, t.strides};
     };
-    attn_launch_args shapes;
-    std::memset(static_cast<void *>(&shapes), 0, sizeof(shapes));
-    shapes.struct_size = sizeof(shapes);
-    shapes.batch = args->batch;
-    shapes.seq_q = args->seq_q;
-    shapes.seq_kv = args->seq_kv;
-    auto tensor = [&](const attn_cuda_tensor &t) {
-      attn_tensor host;
-      host.data = standIn(t.data);
-      std::memcpy(host.strides, t.strides, sizeof(host.strides));
-      return host;
-    };
-    shapes.q = tensor(args->q);
-    shapes.k = tensor(args->k);
-    shapes.v = tensor(args->v);
-    shapes.o = tensor(args->o);
-    shapes.lse = static_cast<float *>(standIn(args->lse));
-    shapes.entropy = static_cast<float *>(standIn(args->entropy));
-    attn_launch_args validated = validateLaunchArgs(p, &shapes);
+    attn_launch_args validated = validateDeviceLaunch(
+        p, args->batch, args->seq_q, args->seq_kv,
+        {tensor(args->q), tensor(args->k), tensor(args->v), tensor(args->o)},
+        {args->lse != 0, args->lse, nullptr}, {args->entropy != 0, args->entropy, nullptr});
     launchOnCudaMemory(compiled, validated, *args);
     return ATTN_STATUS_SUCCESS;
 #else

@@ -117,9 +117,13 @@ struct CudaKernel {
   CUmodule module = nullptr;
   CUfunction functions[ATTN_GPU_ENTRY_COUNT] = {};
   ~CudaKernel() {
-    if (module) {
+    if (!module)
+      return;
+    try {
       Current current(device->context);
       driver().cuModuleUnload(module);
+    } catch (const Error &) {
+      // A driver that cannot switch contexts at teardown: the module goes with the context.
     }
   }
 };
