@@ -17,11 +17,12 @@ asan)
   dir=${ATTNC_SANITIZE_BUILD_DIR:-build-asan}
   cmake -S . -B "$dir" -G Ninja -DATTN_SANITIZE=address,undefined -DATTN_ENABLE_FUZZERS=ON
   cmake --build "$dir"
-  # Two tests run uninstrumented programs on the instrumented libattn_runtime: python-bindings
-  # (python3) and install-engine-example (a C program built with the system cc). There the ASan
+  # Three tests run uninstrumented programs on the instrumented libattn_runtime: python-bindings
+  # and gpu-check-harness (python3) and install-engine-example (a C program built with the
+  # system cc). There the ASan
   # runtime must be the first library (LD_PRELOAD), and leaks are not looked for: CPython, cc and
   # the other tools in those tests keep memory until exit by design.
-  preloaded='^(python-bindings|install-engine-example)$'
+  preloaded='^(python-bindings|install-engine-example|gpu-check-harness)$'
   ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" -E "$preloaded"
   LD_PRELOAD=$(clang++-19 -print-file-name=libclang_rt.asan-x86_64.so) \
     ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 \

@@ -56,7 +56,8 @@ private:
 struct ContextDevice {
   CUdevice device = 0;
   CUcontext context = nullptr;
-  bool retained = false; // the primary context, released with the state
+  bool retained = false;    // the primary context, released with the state
+  bool memoryPools = false; // cuMemAllocAsync works on this device
   std::string name;
   attn_jit_cuda_device desc{};
   ~ContextDevice() {
@@ -102,6 +103,7 @@ std::shared_ptr<ContextDevice> contextDevice(ContextState &context) {
     check(d.cuDriverGetVersion(&desc.driver_version), "cuDriverGetVersion");
     desc.max_shared_bytes = attribute(kAttrMaxSharedOptin);
     desc.multiprocessors = attribute(kAttrMultiprocessors);
+    made->memoryPools = d.cuMemAllocAsync && d.cuMemFreeAsync && attribute(kAttrMemoryPools);
     if (desc.compute_capability < 80)
       fail(ATTN_STATUS_UNSUPPORTED,
            format("the CUDA GPU '%s' has compute capability %d.%d; attnc's CUDA kernels need "
@@ -210,6 +212,17 @@ void launchOne(CUfunction fn, const attn_jit_gpu_entry &e, const int64_t grid[3]
         e.name);
 }
 
+/// CTAs along x: the SIMT kernels loop over query blocks (a capped grid covers them all), the
+/// tensor-core kernels own one block each.
+int64_t gridX(int64_t x, bool ownsOneBlock) {
+  if (x <= INT32_MAX)
+    return x;
+  if (ownsOneBlock)
+    fail(ATTN_STATUS_UNSUPPORTED, format("the launch needs %lld CTAs along x; CUDA allows %d",
+                                         static_cast<long long>(x), INT32_MAX));
+  return INT32_MAX;
+}
+
 /// Enqueues the kernels of one launch on `at.stream` (workspace from the stream-ordered
 /// allocator where the driver has it; else allocated and freed around a synchronization).
 void dispatch(const CudaKernel &kernel, const attn_jit_kernel &entry, const attn_problem &p,
@@ -278,7 +291,7 @@ void dispatch(const CudaKernel &kernel, const attn_jit_kernel &entry, const attn
   int64_t yGroups = packed ? Hkv : Hkv * entry.gpu_head_chunks;
   if (!decode) {
     int64_t x = packed ? ceilDiv(Sq * G, rowsOf(ATTN_GPU_ENTRY_MAIN)) : ceilDiv(Sq, m.block_q);
-    int64_t grid[3] = {std::min<int64_t>(x, INT32_MAX), yGroups, B};
+    int64_t grid[3] = {gridX(x, packed), yGroups, B};
     launchOne(
         kernel.functions[ATTN_GPU_ENTRY_MAIN], e[ATTN_GPU_ENTRY_MAIN], grid,
         {at.q, at.k, at.v, at.o, or_(at.lse), or_(at.entropy), or_(at.seqlensQ), or_(at.seqlensKv)},
@@ -288,7 +301,7 @@ void dispatch(const CudaKernel &kernel, const attn_jit_kernel &entry, const attn
   size_t partBytes = size_t(splits * B * Sq * Hq * Dv) * sizeof(float);
   size_t lseBytes = size_t(splits * B * Hq * Sq) * sizeof(float);
   CUdeviceptr workspace = 0;
-  bool async = d.cuMemAllocAsync && d.cuMemFreeAsync;
+  bool async = kernel.device->memoryPools;
   CUresult allocated = async ? d.cuMemAllocAsync(&workspace, partBytes + lseBytes, at.stream)
                              : d.cuMemAlloc(&workspace, partBytes + lseBytes);
   if (allocated == 2 /* CUDA_ERROR_OUT_OF_MEMORY */)
@@ -305,7 +318,7 @@ void dispatch(const CudaKernel &kernel, const attn_jit_kernel &entry, const attn
   };
   try {
     int64_t x = packed ? ceilDiv(Sq * G, rowsOf(ATTN_GPU_ENTRY_DECODE)) : ceilDiv(Sq, m.block_q);
-    int64_t grid[3] = {x, yGroups, splits * B};
+    int64_t grid[3] = {gridX(x, packed), yGroups, splits * B};
     launchOne(kernel.functions[ATTN_GPU_ENTRY_DECODE], e[ATTN_GPU_ENTRY_DECODE], grid,
               {at.q, at.k, at.v, parts, partLse, or_(at.seqlensQ), or_(at.seqlensKv)}, params,
               at.stream);
@@ -343,6 +356,9 @@ void CudaBackend::launch(ContextState &, const CompiledKernel &compiled,
   struct Free {
     std::vector<CUdeviceptr> &owned;
     ~Free() {
+      // A launch that failed half-way may have kernels running on these buffers.
+      if (!owned.empty())
+        driver().cuCtxSynchronize();
       for (CUdeviceptr ptr : owned)
         driver().cuMemFree(ptr);
     }

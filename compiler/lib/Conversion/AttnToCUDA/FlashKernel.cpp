@@ -295,6 +295,8 @@ void FlashGen::emit() {
     SmallVector<Value> state =
         e.loop(e.index(0), schedule.count, e.index(1), init,
                [&](Value t, ValueRange carried) { return tile(t, schedule, carried); });
+    // No copy may be in flight when the CTA exits (Q's, when no tile was visited).
+    b.create<NVVM::CpAsyncWaitGroupOp>(uint32_t(0));
     writeRows(state);
   });
   b.create<gpu::ReturnOp>();
