@@ -5,6 +5,7 @@ attn.AttnError, and CUDA tensors given to a host kernel are refused by name. On 
 ATTN_REQUIRE_CUDA=1 makes a missing GPU a failure instead of a skip."""
 
 import os
+import subprocess
 
 import numpy as np
 import pytest
@@ -38,6 +39,30 @@ def test_no_driver_is_a_clear_error():
     with pytest.raises(attn.AttnError, match="UNSUPPORTED"):
         q = np.zeros((1, 4, 2, 64), np.float32)
         attn.attention(q, q, q, target="cuda")
+
+
+def test_cuda_bundle(tmp_path):
+    """A CUDA bundle (PTX: no architecture to match) loads where there is a GPU, and is refused
+    with the driver's absence otherwise."""
+    attnc = os.environ.get("ATTNC")
+    if not attnc:
+        pytest.skip("needs attnc (ctest sets ATTNC)")
+    path = tmp_path / "cuda.attnb"
+    subprocess.run([attnc, "--target=cuda", "--arch=sm_80", "--cuda-toolkit=/nonexistent",
+                    "--heads-q=8", "--heads-kv=2",
+                    "--head-dim=128", "--dtype=bf16", "--causal", "--emit=bundle", "-o",
+                    str(path)], check=True)
+    if _UNAVAILABLE is not None:
+        with pytest.raises(attn.AttnError, match="CUDA"):
+            attn.load_bundle(path)
+        return
+    kernel = attn.load_bundle(path)
+    assert (kernel.target, kernel.dtype, kernel.causal) == ("cuda", "bfloat16", True)
+    rng = np.random.default_rng(5)
+    q = ref.random(rng, (1, 40, 8, 128), "bfloat16")
+    k = ref.random(rng, (1, 90, 2, 128), "bfloat16")
+    v = ref.random(rng, (1, 90, 2, 128), "bfloat16")
+    ref.assert_close(kernel(q, k, v), ref.attention(q, k, v, causal=True)[0], "bfloat16")
 
 
 class _FakeCudaTensor:
