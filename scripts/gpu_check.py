@@ -86,6 +86,27 @@ BENCH["decode_gqa_bf16_d128"] = {"dtype": "bf16", "heads_q": 32, "heads_kv": 8, 
 for _p in BENCH.values():
     _p.setdefault("variant", "softmax")
 
+# Tile configurations of the tensor-core prefill timed against the heuristic's in the same run
+# (dense and causal bf16, D = 128, S = 8k), so that one lent GPU run says which to default to:
+# (warps, block_n, stages).
+SWEEP_CONFIGS = [(4, 64, 2), (4, 32, 2), (4, 64, 3), (4, 128, 2), (8, 64, 2), (8, 32, 3),
+                 (2, 64, 2)]
+SWEEP_PROBLEMS = {"dense": False, "causal": True}
+
+
+def sweep_name(kind, config):
+    return f"sweep_{kind}_w{config[0]}_n{config[1]}_s{config[2]}"
+
+
+def sweep_mlir(causal, config):
+    t = "tensor<?x?x16x128xbf16>"
+    attrs = ("causal, " if causal else "") + (
+        f"attn.cuda_config = #attn.cuda_config<warps = {config[0]}, block_n = {config[1]}, "
+        f"stages = {config[2]}>")
+    return (f"func.func @attn(%q: {t}, %k: {t}, %v: {t}) -> {t} {{\n"
+            f"  %o = attn.attention %q, %k, %v {{{attrs}}} : {t}, {t}, {t} -> {t}\n"
+            f"  return %o : {t}\n}}\n")
+
 
 def attnc_args(p):
     args = [f"--variant={p['variant']}", f"--dtype={p['dtype']}", f"--heads-q={p['heads_q']}",
@@ -120,6 +141,17 @@ def prepare(args):
         cmd = [args.attnc, "--target=cuda", f"--arch={args.arch}", "--emit=bundle", "-o", path]
         subprocess.run(cmd + attnc_args(p), check=True)
         print(f"[{i + 1}/{len(problems)}] {name}: {os.path.getsize(path)} bytes", flush=True)
+    for kind, causal in SWEEP_PROBLEMS.items():
+        for config in SWEEP_CONFIGS:
+            name = sweep_name(kind, config)
+            source = os.path.join(bundles, name + ".mlir")
+            with open(source, "w") as f:
+                f.write(sweep_mlir(causal, config))
+            path = os.path.join(bundles, name + ".attnb")
+            subprocess.run([args.attnc, source, "--target=cuda", f"--arch={args.arch}",
+                            "--emit=bundle", "-o", path], check=True)
+            os.remove(source)
+    print(f"{len(SWEEP_PROBLEMS) * len(SWEEP_CONFIGS)} tile configurations for the sweep")
     shutil.copy(os.path.abspath(__file__), os.path.join(out, "gpu_check.py"))
     shutil.copy(args.runtime, os.path.join(out, "libattn_runtime.so"))
     src = os.path.join(out, "runtime-src")
@@ -420,6 +452,32 @@ def benchmarks(rt, bundles, results, seqs):
         rt.lib.attn_kernel_destroy(kernel)
 
 
+def sweep(rt, bundles, results):
+    """The tensor-core prefill's tile configurations against the heuristic's (the first)."""
+    import torch
+    S, B, H, D = 8192, 2, 16, 128
+    q, k, v = (torch.randn((B, S, H, D), device="cuda", dtype=torch.bfloat16) for _ in range(3))
+    o = torch.empty_like(q)
+    for kind, causal in SWEEP_PROBLEMS.items():
+        flops = 4 * B * H * D * (S * (S + 1) / 2 if causal else S * S)
+        base = None
+        for config in SWEEP_CONFIGS:
+            kernel = rt.load(os.path.join(bundles, sweep_name(kind, config) + ".attnb"))
+            try:
+                ms = timed(lambda: rt.launch(kernel, q, k, v, o))
+            except RuntimeError as error:
+                print(f"  {kind} {config}: {error}")
+                continue
+            finally:
+                rt.lib.attn_kernel_destroy(kernel)
+            base = base or ms
+            tf = flops / ms / 1e9
+            print(f"  {kind} bf16 D=128 S=8k (warps, block_n, stages) = {config}: {tf:.0f} "
+                  f"TFLOP/s, {base / ms:.2f} of the heuristic's", flush=True)
+            results["sweep"].append({"case": kind, "config": config, "TFLOPs": tf,
+                                     "vs_heuristic": base / ms})
+
+
 def run(args):
     import torch
     here = os.path.abspath(args.dir)
@@ -435,7 +493,8 @@ def run(args):
         rt = Runtime(os.path.join(build, "lib", "libattn_runtime.so"))
     props = torch.cuda.get_device_properties(0)
     print(f"GPU: {props.name}, sm_{props.major}{props.minor}, torch {torch.__version__}")
-    results = {"gpu": props.name, "torch": torch.__version__, "conformance": [], "bench": []}
+    results = {"gpu": props.name, "torch": torch.__version__, "conformance": [], "bench": [],
+               "sweep": []}
     bundles = os.path.join(here, "bundles")
     failures = 0
     if not args.bench_only:
@@ -446,6 +505,8 @@ def run(args):
         print("benchmarks (median of 20, CUDA events; ratios against references in this run):")
         try:
             benchmarks(rt, bundles, results, [int(s) for s in args.seqs.split(",")])
+            print("tile configurations (same run):")
+            sweep(rt, bundles, results)
         except RuntimeError as error:
             print(f"benchmarks stopped: {error}")
             failures += 1
