@@ -357,8 +357,9 @@ def conformance(rt, bundles, results):
     return failures
 
 
-def timed(fn, reps=20, warmup=3):
-    """Median milliseconds of fn over reps, CUDA-event timed."""
+def timed(fn, reps=20, warmup=3, inner=1):
+    """Median milliseconds of fn over reps, CUDA-event timed (each sample `inner` calls in a row,
+    so that short kernels are not timed as launch overhead)."""
     import torch
     for _ in range(warmup):
         fn()
@@ -366,15 +367,16 @@ def timed(fn, reps=20, warmup=3):
     for _ in range(reps):
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         start.record()
-        fn()
+        for _ in range(inner):
+            fn()
         end.record()
         end.synchronize()
-        times.append(start.elapsed_time(end))
+        times.append(start.elapsed_time(end) / inner)
     times.sort()
     return times[len(times) // 2]
 
 
-def benchmarks(rt, bundles, results, seqs):
+def benchmarks(rt, bundles, results, seqs, flex_all=False):
     import torch
     import torch.nn.functional as F
     from torch.nn.attention import SDPBackend, sdpa_kernel
@@ -395,10 +397,10 @@ def benchmarks(rt, bundles, results, seqs):
                 k = torch.randn((B, kv, Hkv, D), device="cuda", dtype=dt)
                 v = torch.randn((B, kv, Hkv, D), device="cuda", dtype=dt)
                 o = torch.empty_like(q)
-                ms = timed(lambda: rt.launch(kernel, q, k, v, o))
+                ms = timed(lambda: rt.launch(kernel, q, k, v, o), inner=10)
                 buf = torch.empty(2 * k.numel(), device="cuda", dtype=dt)
                 dst = torch.empty_like(buf)
-                copy_ms = timed(lambda: dst.copy_(buf))
+                copy_ms = timed(lambda: dst.copy_(buf), inner=10)
                 nbytes = 2 * k.numel() * k.element_size()
                 gbs, copy_gbs = nbytes / ms / 1e6, 2 * nbytes / copy_ms / 1e6  # copy reads+writes
                 line = (f"{name} B={B} KV={kv}: {gbs:.0f} GB/s read of K/V; device copy "
@@ -432,7 +434,10 @@ def benchmarks(rt, bundles, results, seqs):
                                 qt, kt, vt, is_causal=causal))
                     except Exception as error:
                         print(f"  ({label} unavailable: {str(error).splitlines()[0][:80]})")
-            if flex is not None:
+            # FlexAttention compiles per shape (tens of seconds each): the window at every length,
+            # the headline cases at 8k, unless --flex=all.
+            headline = name in ("dense_bf16_d128", "causal_bf16_d128") and S == 8192
+            if flex is not None and (window or headline or flex_all):
                 try:
                     def mask(b, h, qi, kv):
                         ok = qi >= kv if causal else qi >= 0
@@ -504,7 +509,8 @@ def run(args):
     if not args.conformance_only:
         print("benchmarks (median of 20, CUDA events; ratios against references in this run):")
         try:
-            benchmarks(rt, bundles, results, [int(s) for s in args.seqs.split(",")])
+            benchmarks(rt, bundles, results, [int(s) for s in args.seqs.split(",")],
+                       flex_all=args.flex == "all")
             print("tile configurations (same run):")
             sweep(rt, bundles, results)
         except RuntimeError as error:
@@ -558,6 +564,9 @@ def main():
     go.add_argument("dir")
     go.add_argument("--out", default=None)
     go.add_argument("--seqs", default="1024,2048,4096,8192,16384")
+    go.add_argument("--flex", choices=("some", "all"), default="some",
+                    help="FlexAttention beside every case (all), or the window and the 8k "
+                         "headline cases only (some: each shape compiles for tens of seconds)")
     go.add_argument("--bench-only", action="store_true")
     go.add_argument("--conformance-only", action="store_true")
     args = parser.parse_args()
