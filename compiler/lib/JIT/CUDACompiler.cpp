@@ -1,10 +1,10 @@
 //===- CUDACompiler.cpp - problem module -> PTX/cubin kernel image --------===//
 
 #include "attn/JIT/CUDACompiler.h"
-#include "attn/Conversion/AttnToCPU/KernelManifest.h"
 #include "attn/Conversion/AttnToCUDA/CUDAKernels.h"
 #include "attn/Dialect/Attn/IR/AttnShape.h"
 #include "attn/JIT/CPUCompiler.h"
+#include "attn/JIT/DeviceImage.h"
 #include "attn/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -64,14 +64,6 @@ void pipelineOptions(const CUDATargetInfo &target, const CUDACodegen &codegen,
   options.toolkit = codegen.toolkit;
 }
 
-Operation *problemOp(ModuleOp module) {
-  Operation *op = nullptr;
-  module.walk([&](Operation *found) {
-    if (isa<AttentionOp, LinearAttentionOp>(found))
-      op = found;
-  });
-  return op;
-}
 } // namespace
 
 FailureOr<std::string> mlir::attn::prepareCUDAModule(ModuleOp module, const CUDATargetInfo &target,
@@ -88,7 +80,7 @@ FailureOr<std::string> mlir::attn::prepareCUDAModule(ModuleOp module, const CUDA
 
 FailureOr<CUDAImage> mlir::attn::describeCUDAModule(ModuleOp module, const CUDACodegen &codegen,
                                                     std::string &error) {
-  Operation *op = problemOp(module);
+  Operation *op = deviceProblemOp(module);
   std::optional<CUDAConfigAttr> config = op ? getCUDAConfig(op) : std::nullopt;
   if (!config) {
     error = "the problem module holds no configured attention op";
@@ -104,16 +96,8 @@ FailureOr<CUDAImage> mlir::attn::describeCUDAModule(ModuleOp module, const CUDAC
   SimtWorkgroupShape shape = SimtWorkgroupShape::get(simt, group);
   bool mma = config->getMma();
   h.layout = mma ? ATTN_GPU_LAYOUT_PACKED_ROWS : ATTN_GPU_LAYOUT_TEAMS;
-  h.teams = mma ? config->getWarps() : config->getWarps();
+  h.teams = config->getWarps();
   h.headChunks = mma ? 1 : shape.chunks;
-  auto attention = dyn_cast<AttentionOp>(op);
-  if (!attention)
-    h.entryMask = 1u << ATTN_GPU_ENTRY_LINEAR;
-  else if (attention.getReturnEntropy())
-    h.entryMask = 1u << ATTN_GPU_ENTRY_MAIN;
-  else
-    h.entryMask =
-        (1u << ATTN_GPU_ENTRY_MAIN) | (1u << ATTN_GPU_ENTRY_DECODE) | (1u << ATTN_GPU_ENTRY_MERGE);
   // Rows per CTA: 16 per warp of the packed (row, head) axis on tensor cores, whose decode kernel
   // serves launches with at most one main CTA's rows per kv head; the SIMT layout as on Vulkan.
   ManifestTiles tiles{ATTN_TARGET_CUDA,
@@ -123,16 +107,8 @@ FailureOr<CUDAImage> mlir::attn::describeCUDAModule(ModuleOp module, const CUDAC
                       mma ? ATTN_CUDA_ROWS_PER_WARP * config->getWarps() * headsKv
                           : shape.rows * heads,
                       config->getSplitKeys()};
-  if (!attention) {
-    tiles.blockQ = tiles.blockK = config->getChunk();
-    tiles.decodeRows = 1;
-  }
-  FailureOr<attn_kernel_manifest> manifest = buildKernelManifest(op, tiles);
-  if (failed(manifest)) {
-    error = "no manifest for the problem";
+  if (failed(describeDeviceKernels(op, tiles, config->getChunk(), h, error)))
     return failure();
-  }
-  h.manifest = *manifest;
   return image;
 }
 

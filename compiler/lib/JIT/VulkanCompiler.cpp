@@ -1,10 +1,10 @@
 //===- VulkanCompiler.cpp - problem module -> SPIR-V kernel image ---------===//
 
 #include "attn/JIT/VulkanCompiler.h"
-#include "attn/Conversion/AttnToCPU/KernelManifest.h"
 #include "attn/Conversion/AttnToVulkan/VulkanKernels.h"
 #include "attn/Dialect/Attn/IR/AttnShape.h"
 #include "attn/JIT/CPUCompiler.h"
+#include "attn/JIT/DeviceImage.h"
 #include "attn/Pipelines/Pipelines.h"
 
 #include <cstring>
@@ -53,11 +53,7 @@ FailureOr<std::string> mlir::attn::prepareVulkanModule(ModuleOp module,
 }
 
 FailureOr<VulkanImage> mlir::attn::describeVulkanModule(ModuleOp module, std::string &error) {
-  Operation *op = nullptr;
-  module.walk([&](Operation *found) {
-    if (isa<AttentionOp, LinearAttentionOp>(found))
-      op = found;
-  });
+  Operation *op = deviceProblemOp(module);
   std::optional<VulkanConfigAttr> config = op ? getVulkanConfig(op) : std::nullopt;
   if (!config) {
     error = "the problem module holds no configured attention op";
@@ -86,29 +82,13 @@ FailureOr<VulkanImage> mlir::attn::describeVulkanModule(ModuleOp module, std::st
     h.entrySharedBytes[i] = shared;
   }
   h.layout = ATTN_GPU_LAYOUT_TEAMS;
-  auto attention = dyn_cast<AttentionOp>(op);
-  if (!attention)
-    h.entryMask = 1u << ATTN_GPU_ENTRY_LINEAR;
-  else if (attention.getReturnEntropy())
-    h.entryMask = 1u << ATTN_GPU_ENTRY_MAIN;
-  else // split-KV decode + merge too
-    h.entryMask =
-        (1u << ATTN_GPU_ENTRY_MAIN) | (1u << ATTN_GPU_ENTRY_DECODE) | (1u << ATTN_GPU_ENTRY_MERGE);
   // The decode kernel serves launches whose query rows fit one workgroup's block. Linear
   // attention's tiles are its chunk.
   ManifestTiles tiles{
       ATTN_TARGET_VULKAN,  config->getSubgroupSize(), config->getCoopmat() ? 16 : shape.rows,
       config->getBlockK(), shape.rows * heads,        config->getSplitKeys()};
-  if (!attention) {
-    tiles.blockQ = tiles.blockK = config->getChunk();
-    tiles.decodeRows = 1;
-  }
-  FailureOr<attn_kernel_manifest> manifest = buildKernelManifest(op, tiles);
-  if (failed(manifest)) {
-    error = "no manifest for the problem";
+  if (failed(describeDeviceKernels(op, tiles, config->getChunk(), h, error)))
     return failure();
-  }
-  h.manifest = *manifest;
   return image;
 }
 

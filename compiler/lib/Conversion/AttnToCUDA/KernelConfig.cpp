@@ -14,27 +14,15 @@ std::optional<CUDAConfigAttr> mlir::attn::getCUDAConfig(Operation *op) {
   return std::nullopt;
 }
 
-namespace {
-struct Dims {
-  Type element;
-  int64_t headDim, headDimV;
-};
-Dims dimsOf(Operation *op) {
-  auto q = cast<RankedTensorType>(op->getOperand(0).getType());
-  auto v = cast<RankedTensorType>(op->getOperand(2).getType());
-  return {q.getElementType(), q.getDimSize(3), v.getDimSize(3)};
-}
-} // namespace
-
 bool mlir::attn::cudaMmaFits(Operation *op) {
-  Dims dims = dimsOf(op);
+  ProblemDims dims = ProblemDims::of(op);
   auto fits = [](int64_t d) { return d % 16 == 0 && d <= kMaxCUDAMmaHeadDim; };
   return isa<AttentionOp>(op) && (dims.element.isF16() || dims.element.isBF16()) &&
          fits(dims.headDim) && fits(dims.headDimV);
 }
 
 int64_t mlir::attn::cudaSharedBytes(Operation *op, CUDAConfigAttr config) {
-  Dims dims = dimsOf(op);
+  ProblemDims dims = ProblemDims::of(op);
   if (isa<LinearAttentionOp>(op))
     return vulkanLinearSharedBytes(dims.headDim, config.getChunk());
   if (config.getMma())
@@ -47,7 +35,7 @@ std::string mlir::attn::cudaConfigDefect(Operation *op, CUDAConfigAttr config,
                                          const CUDATargetInfo &target) {
   std::string text;
   llvm::raw_string_ostream os(text);
-  Dims dims = dimsOf(op);
+  ProblemDims dims = ProblemDims::of(op);
   if (config.getMma() && !cudaMmaFits(op))
     os << "mma = 1 needs f16 or bf16 softmax attention with head dims that are multiples of 16 "
           "up to "
@@ -61,7 +49,7 @@ std::string mlir::attn::cudaConfigDefect(Operation *op, CUDAConfigAttr config,
 
 FailureOr<CUDAConfigAttr> mlir::attn::chooseCUDAConfig(Operation *op, const CUDATargetInfo &target,
                                                        std::string &why) {
-  Dims dims = dimsOf(op);
+  ProblemDims dims = ProblemDims::of(op);
   int64_t warps = 4, blockN = 64, stages = 2, mma = 0, chunk = 16;
   int64_t maxShared = target.device().maxSharedBytes;
   if (cudaMmaFits(op)) {

@@ -14,20 +14,8 @@ std::optional<VulkanConfigAttr> mlir::attn::getVulkanConfig(Operation *op) {
   return std::nullopt;
 }
 
-namespace {
-struct Dims {
-  Type element;
-  int64_t headDim, headDimV;
-};
-Dims dimsOf(Operation *op) {
-  auto q = cast<RankedTensorType>(op->getOperand(0).getType());
-  auto v = cast<RankedTensorType>(op->getOperand(2).getType());
-  return {q.getElementType(), q.getDimSize(3), v.getDimSize(3)};
-}
-} // namespace
-
 bool mlir::attn::coopmatFits(Operation *op, const VulkanTargetInfo &target, bool deviceChecked) {
-  Dims dims = dimsOf(op);
+  ProblemDims dims = ProblemDims::of(op);
   return (deviceChecked || target.device().cooperativeMatrix) && isa<AttentionOp>(op) &&
          dims.element.isF16() && dims.headDim % 16 == 0 && dims.headDimV % 16 == 0;
 }
@@ -37,7 +25,7 @@ std::string mlir::attn::vulkanConfigDefect(Operation *op, VulkanConfigAttr confi
   std::string text;
   llvm::raw_string_ostream os(text);
   const VulkanTargetInfo::Device &device = target.device();
-  Dims dims = dimsOf(op);
+  ProblemDims dims = ProblemDims::of(op);
   if (!dims.element.isF32() && !target.supportsElementBits16(dims.element.isF16()))
     os << "the Vulkan device '" << device.name << "' cannot run " << dims.element
        << " kernels: they need 16-bit storage buffers and "
@@ -78,7 +66,7 @@ std::string mlir::attn::vulkanConfigDefect(Operation *op, VulkanConfigAttr confi
 FailureOr<VulkanConfigAttr>
 mlir::attn::chooseVulkanConfig(Operation *op, const VulkanTargetInfo &target, std::string &why) {
   const VulkanTargetInfo::Device &device = target.device();
-  Dims dims = dimsOf(op);
+  ProblemDims dims = ProblemDims::of(op);
   int64_t lanes = device.subgroupSize;
   // About 256 invocations per workgroup (8 teams of 32 lanes; 32 of 8 on lavapipe), and the
   // largest K/V tile (up to 64 keys) that leaves half of the shared memory to other workgroups.

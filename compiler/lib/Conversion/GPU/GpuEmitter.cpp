@@ -10,6 +10,12 @@ Type mlir::attn::storageType(Type type) {
   return type.isBF16() ? IntegerType::get(type.getContext(), 16) : type;
 }
 
+ProblemDims ProblemDims::of(Operation *op) {
+  auto q = cast<RankedTensorType>(op->getOperand(0).getType());
+  auto v = cast<RankedTensorType>(op->getOperand(2).getType());
+  return {q.getElementType(), q.getDimSize(3), v.getDimSize(3)};
+}
+
 SimtWorkgroupShape SimtWorkgroupShape::get(const SimtConfig &config, int64_t group) {
   int64_t heads = std::min(group, config.teams);
   return {heads, config.teams / heads, int64_t(llvm::divideCeil(group, heads))};

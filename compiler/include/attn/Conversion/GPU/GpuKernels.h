@@ -45,6 +45,13 @@ struct SimtWorkgroupShape {
   static SimtWorkgroupShape get(const SimtConfig &config, int64_t group);
 };
 
+/// The element type and head dims of an attention op (what tile configurations depend on).
+struct ProblemDims {
+  Type element;
+  int64_t headDim, headDimV;
+  static ProblemDims of(Operation *op);
+};
+
 /// The element type a tensor of `type` is stored as in a buffer: bf16 as i16.
 Type storageType(Type type);
 
