@@ -6,6 +6,7 @@
 #include "attn/Target/TargetInfo.h"
 #include "attn/attn_version.h"
 
+#include "mlir/Dialect/AMX/AMXDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -20,6 +21,7 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/OperationSupport.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/AMX/AMXToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -53,9 +55,10 @@ DialectRegistry mlir::attn::cpuCompilerRegistry() {
   registry.insert<AttnDialect, arith::ArithDialect, cf::ControlFlowDialect, func::FuncDialect,
                   gpu::GPUDialect, spirv::SPIRVDialect, LLVM::LLVMDialect, math::MathDialect,
                   memref::MemRefDialect, scf::SCFDialect, tensor::TensorDialect,
-                  vector::VectorDialect>();
+                  vector::VectorDialect, amx::AMXDialect>();
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  registerAMXDialectTranslation(registry);
   registerCUDATargetInterfaces(registry); // the CUDA pipeline's dialects and NVVM target
   return registry;
 }

@@ -37,6 +37,7 @@ void mlir::attn::buildLowerToCPUPipeline(OpPassManager &pm, const CPUPipelineOpt
   pm.addPass(memref::createExpandStridedMetadataPass());
   ConvertVectorToLLVMPassOptions vectorToLLVM;
   vectorToLLVM.reassociateFPReductions = true; // tree reductions, not one lane after another
+  vectorToLLVM.amx = true;                      // the AMX prefill kernel's tile ops
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());

@@ -41,9 +41,10 @@ public:
   /// This machine (computed once).
   static const CPUTargetInfo &host();
 
-  CPUTargetInfo(std::string targetName, std::string cpu, std::string features, int64_t vectorWidth)
+  CPUTargetInfo(std::string targetName, std::string cpu, std::string features, int64_t vectorWidth,
+                bool amx = false)
       : spelling(std::move(targetName)), cpu(std::move(cpu)), features(std::move(features)),
-        width(vectorWidth) {}
+        width(vectorWidth), amx(amx) {}
 
   /// The name it was built from (fromName(targetName()) describes it again).
   const std::string &targetName() const { return spelling; }
@@ -55,11 +56,19 @@ public:
   const std::string &cpuName() const { return cpu; }
   /// LLVM feature string ("+avx2,+avx512f,..."); empty means the CPU name's defaults.
   const std::string &featureString() const { return features; }
+  /// Whether kernels may use AMX-BF16 tiles: the host has AMX-TILE and AMX-BF16 and Linux granted
+  /// this process the tile-data state (arch_prctl ARCH_REQ_XCOMP_PERM, asked once by host()).
+  bool hasAMX() const { return amx; }
 
 private:
   std::string spelling, cpu, features;
   int64_t width;
+  bool amx;
 };
+
+/// Asks Linux once per process for the AMX tile-data state (arch_prctl ARCH_REQ_XCOMP_PERM);
+/// true when granted. Code that runs AMX instructions without it is killed with SIGILL.
+bool requestAMXPermission();
 
 /// A Vulkan device the kernels are built for: what configuration and generators need of it. Built
 /// from the device the runtime opened (`fromDevice`, the JIT's path) or from a name (`fromName`,

@@ -35,7 +35,7 @@ struct AttnConfigureCPUPass : attn::impl::AttnConfigureCPUBase<AttnConfigureCPUP
                         << requested;
         return WalkResult::interrupt();
       }
-      setCPUConfig(op, chooseCPUConfig(op, width));
+      setCPUConfig(op, chooseCPUConfig(op, width, cpu->hasAMX() && width == 16));
       return WalkResult::advance();
     });
     if (result.wasInterrupted())

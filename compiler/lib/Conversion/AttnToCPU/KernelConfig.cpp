@@ -7,11 +7,28 @@
 using namespace mlir;
 using namespace mlir::attn;
 
-CPUKernelConfig mlir::attn::chooseCPUConfig(Operation *op, int64_t vectorWidth) {
+bool mlir::attn::amxFits(AttentionOp op) {
+  auto q = cast<RankedTensorType>(op.getQuery().getType());
+  auto v = cast<RankedTensorType>(op.getValue().getType());
+  return q.getElementType().isBF16() && q.getDimSize(3) % 32 == 0 && v.getDimSize(3) % 16 == 0;
+}
+
+CPUKernelConfig mlir::attn::chooseCPUConfig(Operation *op, int64_t vectorWidth, bool amx) {
   CPUKernelConfig config;
   config.vectorWidth = vectorWidth;
   config.blockK = 64;
-  if (auto attention = dyn_cast<AttentionOp>(op)) {
+  auto attention = dyn_cast<AttentionOp>(op);
+  if (attention && amx && vectorWidth == 16 && amxFits(attention)) {
+    // AMX: the tiles multiply so fast that the per-tile work shared by all rows of an item
+    // (packing K and V into tile layouts) must be spread over many rows: 128 per item.
+    auto q = cast<RankedTensorType>(attention.getQuery().getType());
+    auto k = cast<RankedTensorType>(attention.getKey().getType());
+    int64_t group = q.getDimSize(2) / k.getDimSize(2);
+    config.amx = 1;
+    config.blockQ = std::max<int64_t>(1, 128 / group);
+    return config;
+  }
+  if (attention) {
     auto q = cast<RankedTensorType>(attention.getQuery().getType());
     auto k = cast<RankedTensorType>(attention.getKey().getType());
     int64_t group = q.getDimSize(2) / k.getDimSize(2);
@@ -30,13 +47,13 @@ FailureOr<CPUKernelConfig> mlir::attn::getCPUConfig(Operation *op) {
   if (!attr)
     return failure();
   return CPUKernelConfig{attr.getBlockQ(), attr.getBlockK(), attr.getVectorWidth(),
-                         attr.getDecodeRows(), attr.getSplitKeys()};
+                         attr.getDecodeRows(), attr.getSplitKeys(), attr.getAmx()};
 }
 
 void mlir::attn::setCPUConfig(Operation *op, const CPUKernelConfig &config) {
   op->setAttr(kCPUConfigAttrName,
               CPUConfigAttr::get(op->getContext(), config.blockQ, config.blockK, config.vectorWidth,
-                                 config.decodeRows, config.splitKeys));
+                                 config.decodeRows, config.splitKeys, config.amx));
 }
 
 MemRefType mlir::attn::bshdMemRefType(Type elementType) {

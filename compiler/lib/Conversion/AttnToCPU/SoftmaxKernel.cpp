@@ -15,11 +15,23 @@
 // (causal, band), global keys are visited as their own tiles, and a tile whose every key is
 // visible to every row skips per-element masking.
 //
+// With config.amx (bf16), both products run on AMX tiles (TDPBF16PS: C[16x16] f32 += A[16x32]
+// bf16 x B[32x16] bf16, B stored as pairs of rows, "VNNI") in the same transposed layout, so the
+// softmax, the masks and the epilogue are shared:
+//   St[keys, queries] = K · Qᵀ   A = the K tile (copied, zero past its end); B = Qᵀ as pairs of
+//                                head dims per query, packed once per item (raw, unscaled: the
+//                                scale is applied in f32 by the softmax);
+//   Ot[Dv, queries] += Vᵀ · P    A = Vᵀ (pairs of keys per head dim: two consecutive V rows
+//                                interleaved, then transposed as 32-bit pairs); B = P rounded
+//                                to bf16 (SPEC §2) as pairs of keys per query.
+// The per-tile packing of K and V is shared by every row of the item; items hold 128 rows.
+//
 //===----------------------------------------------------------------------===//
 
 #include "attn/Conversion/AttnToCPU/Kernels.h"
 #include "attn/Conversion/Common/AttentionLogic.h"
 
+#include "mlir/Dialect/AMX/AMXDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
@@ -38,7 +50,7 @@ class SoftmaxKernelGen {
 public:
   SoftmaxKernelGen(ImplicitLocOpBuilder &b, const SoftmaxSpec &spec, const CPUKernelConfig &config)
       : b(b), e(b), s(spec), blockQ(config.blockQ), blockK(config.blockK),
-        width(config.vectorWidth) {
+        width(config.vectorWidth), amx(config.amx != 0) {
     rowsPerItem = blockQ * s.group;
     paddedRows = llvm::divideCeil(rowsPerItem, width) * width;
     chunks = paddedRows / width;
@@ -47,7 +59,9 @@ public:
     vecI32 = VectorType::get({width}, b.getI32Type());
     // f32 K/V are read in place: packing them costs more than the strided broadcasts (measured:
     // 80 vs 90 GFLOP/s at D = 128). f16/bf16 tiles are converted to f32 once per tile.
-    packedKV = !s.elementType.isF32();
+    packedKV = !s.elementType.isF32() && !amx;
+    // The AMX kernel's scores come out unscaled; the softmax scales them in f32 (softcap first).
+    scoreScale = amx && !s.softcap ? s.scale : 1.0;
     // Register blocking: rowBlock x chunks accumulators, plus the chunks query (or P) vectors and
     // one broadcast, within the register file (at most 24 accumulators of AVX-512's 32 zmm; 16
     // ymm on AVX2 leave room for fewer).
@@ -73,6 +87,11 @@ private:
   void accumulateOutput(Value j0, Value n);
   void outputBlock(Value j0, Value n, Value dvb, int64_t count);
   void writeOutputs();
+  // The AMX path (config.amx).
+  void packQueriesAmx();
+  void packKVAmx(Value j0, Value n);
+  void computeScoresAmx();
+  void accumulateOutputAmx(Value n);
 
   Value loadK(Value jAbs, Value jLocal, Value d);
   Value loadV(Value jAbs, Value jLocal, Value dv);
@@ -81,7 +100,8 @@ private:
   KernelEmitter e;
   const SoftmaxSpec &s;
   int64_t blockQ, blockK, width, rowsPerItem, paddedRows, chunks, rowBlock;
-  bool packedKV;
+  bool amx, packedKV;
+  double scoreScale;
   Type f32;
   VectorType vecF32, vecI32;
 
@@ -90,6 +110,9 @@ private:
   Value hasSeqlensQ, hasSeqlensKv, batch, seqQ, seqKv;
   // Scratch buffers.
   Value qt, st, ot, mrow, lrow, trow, alpha, pos, kp, vp;
+  // AMX scratch: Qᵀ and P in tile-B layout (bf16), the K tile, V rows interleaved by pairs
+  // (i32 pairs of bf16) and Vᵀ (viewed as bf16 for the tiles and as i32 pairs for packing).
+  Value qvnni, pvnni, kAmx, vPairs, vtBytes, vtPairs, vtTile;
   // Per-item values.
   Value bIdx, gIdx, i0, rows, pmin, pmax, lq, lkv;
 };
@@ -118,7 +141,8 @@ void SoftmaxKernelGen::emit(func::FuncOp fn) {
 
   allocScratch();
   e.loop(launch.begin, launch.end, e.index(1), [&](Value item) { emitItem(item); });
-  for (Value buffer : {qt, st, ot, mrow, lrow, trow, alpha, pos, kp, vp})
+  for (Value buffer : {qt, st, ot, mrow, lrow, trow, alpha, pos, kp, vp, qvnni, pvnni, kAmx, vPairs,
+                       vtBytes})
     if (buffer)
       b.create<memref::DeallocOp>(buffer);
   b.create<func::ReturnOp>();
@@ -128,7 +152,6 @@ void SoftmaxKernelGen::allocScratch() {
   auto alloc = [&](ArrayRef<int64_t> shape, Type type) -> Value {
     return b.create<memref::AllocOp>(MemRefType::get(shape, type), b.getI64IntegerAttr(64));
   };
-  qt = alloc({s.headDim, paddedRows}, f32);
   st = alloc({blockK, paddedRows}, f32);
   ot = alloc({s.headDimV, paddedRows}, f32);
   mrow = alloc({paddedRows}, f32);
@@ -140,6 +163,27 @@ void SoftmaxKernelGen::allocScratch() {
     kp = alloc({blockK, s.headDim}, f32);
     vp = alloc({blockK, s.headDimV}, f32);
   }
+  if (amx) {
+    Type bf16 = b.getBF16Type(), i32 = b.getI32Type();
+    qvnni = alloc({s.headDim / 2, 2 * paddedRows}, bf16);
+    pvnni = alloc({blockK / 2, 2 * paddedRows}, bf16);
+    kAmx = alloc({blockK, s.headDim}, bf16);
+    vPairs = alloc({blockK / 2 * s.headDimV}, i32);
+    vtBytes = alloc({s.headDimV * blockK * 2}, b.getI8Type());
+    vtPairs = b.create<memref::ViewOp>(MemRefType::get({s.headDimV, blockK / 2}, i32), vtBytes,
+                                       e.index(0), ValueRange{});
+    vtTile = b.create<memref::ViewOp>(MemRefType::get({s.headDimV, blockK}, bf16), vtBytes,
+                                      e.index(0), ValueRange{});
+    // Query lanes past the item's rows hold zeros.
+    Value zero = b.create<arith::ConstantOp>(b.getFloatAttr(bf16, 0.0));
+    e.loop(e.index(0), e.index(s.headDim / 2), e.index(1), [&](Value d) {
+      e.loop(e.index(2 * rowsPerItem), e.index(2 * paddedRows), e.index(1), [&](Value r) {
+        b.create<memref::StoreOp>(zero, qvnni, ValueRange{d, r});
+      });
+    });
+    return;
+  }
+  qt = alloc({s.headDim, paddedRows}, f32);
   // Lanes past the item's rows hold zeros: garbage there could be denormals, which are slow.
   Value zero = e.f32(0.0);
   e.loop(e.index(0), e.index(s.headDim), e.index(1), [&](Value d) {
@@ -164,7 +208,10 @@ void SoftmaxKernelGen::emitItem(Value item) {
     pmin = e.add(i0, e.sub(lkv, lq));
     pmax = e.sub(e.add(pmin, rows), e.index(1));
 
-    packQueries();
+    if (amx)
+      packQueriesAmx();
+    else
+      packQueries();
     initState();
     KeyRange range = visibleKeys(e, s.mask, pmin, pmax, e.index(0), lkv);
     forEachTile(e, range, blockK, [&](Value j0, Value n) { visitTile(j0, n); });
@@ -215,7 +262,12 @@ void SoftmaxKernelGen::initState() {
 void SoftmaxKernelGen::visitTile(Value j0, Value n) {
   if (packedKV)
     packKV(j0, n);
-  computeScores(j0, n);
+  if (amx) {
+    packKVAmx(j0, n);
+    computeScoresAmx();
+  } else {
+    computeScores(j0, n);
+  }
   if (s.softcap)
     capScores(n);
   if (s.mask.masked()) {
@@ -225,7 +277,10 @@ void SoftmaxKernelGen::visitTile(Value j0, Value n) {
     e.ifThen(partialTile, [&] { maskScores(j0, n); });
   }
   updateSoftmax(n);
-  accumulateOutput(j0, n);
+  if (amx)
+    accumulateOutputAmx(n);
+  else
+    accumulateOutput(j0, n);
 }
 
 void SoftmaxKernelGen::packKV(Value j0, Value n) {
@@ -294,7 +349,8 @@ void SoftmaxKernelGen::scoreBlock(Value j0, Value jb, int64_t keys) {
 
 void SoftmaxKernelGen::capScores(Value n) {
   Value cap = e.splatF32(vecF32, *s.softcap);
-  Value invCap = e.splatF32(vecF32, 1.0 / *s.softcap);
+  // AMX scores come unscaled: scale and cap at once.
+  Value invCap = e.splatF32(vecF32, (amx ? s.scale : 1.0) / *s.softcap);
   e.loop(e.index(0), n, e.index(1), [&](Value j) {
     for (int64_t c = 0; c < chunks; ++c) {
       Value off = e.index(c * width);
@@ -333,13 +389,25 @@ void SoftmaxKernelGen::updateSoftmax(Value n) {
           Value x = b.create<vector::LoadOp>(vecF32, st, ValueRange{j, off});
           return SmallVector<Value>{e.maxf(x, carried[0])};
         })[0];
+    // Unscaled scores (AMX): max(c·x) = c·max(x) for c > 0, and exp(c·x - m) is one FMA.
+    Value scale = scoreScale != 1.0 ? e.splatF32(vecF32, scoreScale) : Value();
+    if (scale)
+      tileMax = e.mulf(tileMax, scale);
     Value oldMax = b.create<vector::LoadOp>(vecF32, mrow, ValueRange{off});
     OnlineStep step = onlineSoftmaxStep(e, oldMax, tileMax, negInf, zero);
     Value newMax = step.newMax, safeMax = step.shift, rescale = step.rescale;
+    Value negShift = scale ? b.create<arith::NegFOp>(safeMax).getResult() : Value();
     SmallVector<Value> sums =
         e.loop(e.index(0), n, e.index(1), ValueRange{zero, zero}, [&](Value j, ValueRange carried) {
           Value x = b.create<vector::LoadOp>(vecF32, st, ValueRange{j, off});
-          Value p = b.create<math::ExpOp>(e.subf(x, safeMax));
+          Value shifted;
+          if (scale) {
+            shifted = e.fma(x, scale, negShift);
+            x = e.mulf(x, scale);
+          } else {
+            shifted = e.subf(x, safeMax);
+          }
+          Value p = b.create<math::ExpOp>(shifted);
           b.create<vector::StoreOp>(p, st, ValueRange{j, off});
           Value sum = e.addf(carried[0], p);
           Value scoreSum = carried[1];
@@ -424,6 +492,191 @@ void SoftmaxKernelGen::writeOutputs() {
       if (s.entropy)
         b.create<memref::StoreOp>(result.entropy, ent, ValueRange{bIdx, head, row});
     });
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// The AMX path
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// A permutation interleaving two vectors of `n` lanes: a0 b0 a1 b1 ...
+SmallVector<int64_t> interleaveMask(int64_t n) {
+  SmallVector<int64_t> mask;
+  for (int64_t i = 0; i < n; ++i) {
+    mask.push_back(i);
+    mask.push_back(n + i);
+  }
+  return mask;
+}
+} // namespace
+
+/// qvnni[d / 2][2 r + d % 2] = Q[row r, d] (raw bf16; zeros for rows past the item's end): the B
+/// operand of St = K · Qᵀ, 16 query lanes x 32 head dims per tile.
+void SoftmaxKernelGen::packQueriesAmx() {
+  Value zero = b.create<arith::ConstantOp>(b.getFloatAttr(b.getBF16Type(), 0.0));
+  e.loop(e.index(0), e.index(s.group), e.index(1), [&](Value hh) {
+    Value head = e.add(e.mul(gIdx, e.index(s.group)), hh);
+    e.loop(e.index(0), e.index(blockQ), e.index(1), [&](Value ii) {
+      Value r = e.add(e.mul(hh, e.index(blockQ)), ii);
+      Value p = b.create<arith::IndexCastOp>(b.getI32Type(), e.add(pmin, ii));
+      b.create<memref::StoreOp>(p, pos, ValueRange{r});
+      Value valid = e.cmpi(CmpIPredicate::slt, ii, rows);
+      Value row = e.add(i0, ii);
+      e.loop(e.index(0), e.index(s.headDim / 2), e.index(1), [&](Value d2) {
+        for (int64_t half = 0; half < 2; ++half) {
+          Value d = e.add(e.mul(d2, e.index(2)), e.index(half));
+          Value x = e.ifThenElse(
+              valid, b.getBF16Type(),
+              [&] {
+                return SmallVector<Value>{
+                    b.create<memref::LoadOp>(q, ValueRange{bIdx, row, head, d})};
+              },
+              [&] { return SmallVector<Value>{zero}; })[0];
+          b.create<memref::StoreOp>(x, qvnni,
+                                    ValueRange{d2, e.add(e.mul(r, e.index(2)), e.index(half))});
+        }
+      });
+    });
+  });
+}
+
+/// The tile's K rows copied to kAmx, and Vᵀ as pairs of keys in vtTile; keys past `n` are zeros
+/// (0 x garbage could be NaN).
+void SoftmaxKernelGen::packKVAmx(Value j0, Value n) {
+  Type bf16 = b.getBF16Type();
+  VectorType row32 = VectorType::get({32}, bf16), row16 = VectorType::get({16}, bf16);
+  VectorType pairs16 = VectorType::get({16}, b.getI32Type());
+  Value zero32 = b.create<arith::ConstantOp>(DenseElementsAttr::get(row32, b.getFloatAttr(bf16, 0)));
+  Value zero16 = b.create<arith::ConstantOp>(DenseElementsAttr::get(row16, b.getFloatAttr(bf16, 0)));
+  e.loop(e.index(0), e.index(blockK), e.index(1), [&](Value j) {
+    Value inside = e.cmpi(CmpIPredicate::slt, j, n);
+    e.loop(e.index(0), e.index(s.headDim), e.index(32), [&](Value d) {
+      Value x = e.ifThenElse(
+          inside, row32,
+          [&] {
+            return SmallVector<Value>{
+                b.create<vector::LoadOp>(row32, k, ValueRange{bIdx, e.add(j0, j), gIdx, d})};
+          },
+          [&] { return SmallVector<Value>{zero32}; })[0];
+      b.create<vector::StoreOp>(x, kAmx, ValueRange{j, d});
+    });
+  });
+  // vPairs[r][c] = (V[2r][c], V[2r+1][c]) as one i32.
+  SmallVector<int64_t> interleave = interleaveMask(16);
+  e.loop(e.index(0), e.index(blockK / 2), e.index(1), [&](Value r) {
+    Value key0 = e.mul(r, e.index(2)), key1 = e.add(key0, e.index(1));
+    auto rowOf = [&](Value key, Value c) {
+      return e.ifThenElse(
+          e.cmpi(CmpIPredicate::slt, key, n), row16,
+          [&] {
+            return SmallVector<Value>{
+                b.create<vector::LoadOp>(row16, v, ValueRange{bIdx, e.add(j0, key), gIdx, c})};
+          },
+          [&] { return SmallVector<Value>{zero16}; })[0];
+    };
+    e.loop(e.index(0), e.index(s.headDimV), e.index(16), [&](Value c) {
+      Value mixed = b.create<vector::ShuffleOp>(rowOf(key0, c), rowOf(key1, c), interleave);
+      Value asPairs = b.create<vector::BitCastOp>(pairs16, mixed);
+      b.create<vector::StoreOp>(asPairs, vPairs,
+                                ValueRange{e.add(e.mul(r, e.index(s.headDimV)), c)});
+    });
+  });
+  // vtPairs[c][r] = vPairs[r][c]: a gather of 16 key pairs per head dim.
+  SmallVector<int32_t> strides;
+  for (int64_t lane = 0; lane < 16; ++lane)
+    strides.push_back(static_cast<int32_t>(lane * s.headDimV));
+  Value offsets = b.create<arith::ConstantOp>(DenseElementsAttr::get(
+      VectorType::get({16}, b.getI32Type()), ArrayRef<int32_t>(strides)));
+  Value all = b.create<arith::ConstantOp>(
+      DenseElementsAttr::get(VectorType::get({16}, b.getI1Type()), true));
+  Value none = b.create<arith::ConstantOp>(
+      DenseElementsAttr::get(pairs16, b.getI32IntegerAttr(0)));
+  e.loop(e.index(0), e.index(s.headDimV), e.index(1), [&](Value c) {
+    for (int64_t r0 = 0; r0 < blockK / 2; r0 += 16) {
+      Value base = e.add(e.index(r0 * s.headDimV), c);
+      Value column =
+          b.create<vector::GatherOp>(pairs16, vPairs, ValueRange{base}, offsets, all, none);
+      b.create<vector::StoreOp>(column, vtPairs, ValueRange{c, e.index(r0)});
+    }
+  });
+}
+
+/// St = K · Qᵀ on tiles: per 16 query lanes, two 16-key tiles share each B load.
+void SoftmaxKernelGen::computeScoresAmx() {
+  Type bf16 = b.getBF16Type();
+  VectorType aType = VectorType::get({16, 32}, bf16), cType = VectorType::get({16, 16}, f32);
+  e.loop(e.index(0), e.index(chunks), e.index(1), [&](Value qtile) {
+    Value qcol = e.mul(qtile, e.index(32)), scol = e.mul(qtile, e.index(16));
+    for (int64_t kt = 0; kt < blockK / 16; kt += 2) {
+      int64_t count = std::min<int64_t>(2, blockK / 16 - kt);
+      SmallVector<Value> acc;
+      for (int64_t x = 0; x < count; ++x)
+        acc.push_back(b.create<amx::TileZeroOp>(cType));
+      for (int64_t ds = 0; ds < s.headDim / 32; ++ds) {
+        Value bTile = b.create<amx::TileLoadOp>(aType, qvnni, ValueRange{e.index(16 * ds), qcol});
+        for (int64_t x = 0; x < count; ++x) {
+          Value aTile = b.create<amx::TileLoadOp>(
+              aType, kAmx, ValueRange{e.index(16 * (kt + x)), e.index(32 * ds)});
+          acc[x] = b.create<amx::TileMulFOp>(cType, aTile, bTile, acc[x]);
+        }
+      }
+      for (int64_t x = 0; x < count; ++x)
+        b.create<amx::TileStoreOp>(st, ValueRange{e.index(16 * (kt + x)), scol}, acc[x]);
+    }
+  });
+}
+
+/// P rounded to bf16 as pairs of keys per query (zeros for keys past `n`: updateSoftmax turned
+/// only St's first n rows into probabilities), then Ot = alpha · Ot + Vᵀ · P on tiles.
+void SoftmaxKernelGen::accumulateOutputAmx(Value n) {
+  Type bf16 = b.getBF16Type();
+  VectorType half = VectorType::get({16}, bf16);
+  SmallVector<int64_t> interleave = interleaveMask(16);
+  Value zero = e.splatF32(vecF32, 0.0);
+  e.loop(e.index(0), e.index(blockK / 2), e.index(1), [&](Value r) {
+    Value key0 = e.mul(r, e.index(2)), key1 = e.add(key0, e.index(1));
+    Value in0 = e.cmpi(CmpIPredicate::slt, key0, n), in1 = e.cmpi(CmpIPredicate::slt, key1, n);
+    for (int64_t c = 0; c < chunks; ++c) {
+      Value lo = e.select(
+          in0, b.create<vector::LoadOp>(vecF32, st, ValueRange{key0, e.index(c * width)}), zero);
+      Value hi = e.select(
+          in1, b.create<vector::LoadOp>(vecF32, st, ValueRange{key1, e.index(c * width)}), zero);
+      Value mixed = b.create<vector::ShuffleOp>(b.create<arith::TruncFOp>(half, lo),
+                                                b.create<arith::TruncFOp>(half, hi), interleave);
+      b.create<vector::StoreOp>(mixed, pvnni, ValueRange{r, e.index(32 * c)});
+    }
+  });
+  // Rescale the accumulator by alpha (lane-wise: queries are the lanes).
+  SmallVector<Value> rescale;
+  for (int64_t c = 0; c < chunks; ++c)
+    rescale.push_back(b.create<vector::LoadOp>(vecF32, alpha, ValueRange{e.index(c * width)}));
+  e.loop(e.index(0), e.index(s.headDimV), e.index(1), [&](Value dv) {
+    for (int64_t c = 0; c < chunks; ++c) {
+      Value off = e.index(c * width);
+      Value acc = b.create<vector::LoadOp>(vecF32, ot, ValueRange{dv, off});
+      b.create<vector::StoreOp>(e.mulf(acc, rescale[c]), ot, ValueRange{dv, off});
+    }
+  });
+  VectorType aType = VectorType::get({16, 32}, bf16), cType = VectorType::get({16, 16}, f32);
+  e.loop(e.index(0), e.index(chunks), e.index(1), [&](Value qtile) {
+    Value pcol = e.mul(qtile, e.index(32)), ocol = e.mul(qtile, e.index(16));
+    for (int64_t dt = 0; dt < s.headDimV / 16; dt += 2) {
+      int64_t count = std::min<int64_t>(2, s.headDimV / 16 - dt);
+      SmallVector<Value> acc;
+      for (int64_t x = 0; x < count; ++x)
+        acc.push_back(b.create<amx::TileLoadOp>(cType, ot, ValueRange{e.index(16 * (dt + x)), ocol}));
+      for (int64_t ks = 0; ks < blockK / 32; ++ks) {
+        Value bTile = b.create<amx::TileLoadOp>(aType, pvnni, ValueRange{e.index(16 * ks), pcol});
+        for (int64_t x = 0; x < count; ++x) {
+          Value aTile = b.create<amx::TileLoadOp>(
+              aType, vtTile, ValueRange{e.index(16 * (dt + x)), e.index(32 * ks)});
+          acc[x] = b.create<amx::TileMulFOp>(cType, aTile, bTile, acc[x]);
+        }
+      }
+      for (int64_t x = 0; x < count; ++x)
+        b.create<amx::TileStoreOp>(ot, ValueRange{e.index(16 * (dt + x)), ocol}, acc[x]);
+    }
   });
 }
 

@@ -8,7 +8,25 @@
 #include <algorithm>
 #include <vector>
 
+#if defined(__linux__) && defined(__x86_64__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 using namespace mlir::attn;
+
+bool mlir::attn::requestAMXPermission() {
+#if defined(__linux__) && defined(__x86_64__)
+  static const bool granted = [] {
+    constexpr long kReqXcompPerm = 0x1023; // ARCH_REQ_XCOMP_PERM (asm/prctl.h)
+    constexpr long kXtileData = 18;        // XFEATURE_XTILEDATA
+    return syscall(SYS_arch_prctl, kReqXcompPerm, kXtileData) == 0;
+  }();
+  return granted;
+#else
+  return false;
+#endif
+}
 
 const CPUTargetInfo &CPUTargetInfo::host() {
   static const CPUTargetInfo info = [] {
@@ -23,7 +41,8 @@ const CPUTargetInfo &CPUTargetInfo::host() {
       joined += (joined.empty() ? "" : ",") + f;
     auto has = [&](const char *name) { return features.lookup(name); };
     int64_t width = has("avx512f") ? 16 : has("avx2") ? 8 : 4;
-    return CPUTargetInfo("host", llvm::sys::getHostCPUName().str(), joined, width);
+    bool amx = width == 16 && has("amx-tile") && has("amx-bf16") && requestAMXPermission();
+    return CPUTargetInfo("host", llvm::sys::getHostCPUName().str(), joined, width, amx);
   }();
   return info;
 }

@@ -28,10 +28,15 @@ struct CPUKernelConfig {
   int64_t vectorWidth = 0; // f32 lanes per vector register (16 for AVX-512, 8 for AVX2)
   int64_t decodeRows = kDefaultDecodeRows; // query rows (Sq x Hq) of a split-KV decode item
   int64_t splitKeys = kDefaultSplitKeys;   // keys per KV split of a decode launch, at least
+  int64_t amx = 0; // 1: the bf16 prefill kernel's products on AMX tiles (SoftmaxKernel.cpp)
 };
 
-/// Heuristic configuration for `op` (attn.attention or attn.linear_attention).
-CPUKernelConfig chooseCPUConfig(Operation *op, int64_t vectorWidth);
+/// Heuristic configuration for `op` (attn.attention or attn.linear_attention). `amx`: the target
+/// can run AMX-BF16 code (CPUTargetInfo::hasAMX); problems AMX fits get its kernel.
+CPUKernelConfig chooseCPUConfig(Operation *op, int64_t vectorWidth, bool amx = false);
+/// Whether the AMX prefill kernel can compute `op`: bf16 softmax attention, D a multiple of 32 and
+/// Dv of 16 (the shapes of its tiles).
+bool amxFits(AttentionOp op);
 /// Reads / writes the `attn.cpu_config` dictionary attribute.
 FailureOr<CPUKernelConfig> getCPUConfig(Operation *op);
 void setCPUConfig(Operation *op, const CPUKernelConfig &config);
@@ -48,6 +53,7 @@ constexpr StringLiteral kMergeName = "attn_merge";
 constexpr StringLiteral kLinearName = "attn_linear";
 
 /// Flash-style softmax attention: queries on the vector lanes, register-blocked micro-kernels.
+/// With config.amx, both products run on AMX tiles (the same softmax, masks and epilogue).
 func::FuncOp buildSoftmaxKernel(OpBuilder &builder, AttentionOp op, const CPUKernelConfig &config);
 /// Split-KV decode (flash-decoding) for few query rows: vectorized along the head dims, one KV
 /// split of one batch (every head) per work item, f32 partial O and LSE for the merge kernel.

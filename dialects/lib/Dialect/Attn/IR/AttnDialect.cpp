@@ -29,7 +29,8 @@ constexpr ConfigKey kCPUConfigKeys[] = {{"block_q", true, 0},
                                         {"block_k", true, 0},
                                         {"vector_width", true, 0},
                                         {"decode_rows", false, 64},
-                                        {"split_keys", false, 256}};
+                                        {"split_keys", false, 256},
+                                        {"amx", false, 0}};
 constexpr ConfigKey kVulkanConfigKeys[] = {{"subgroup_size", true, 0}, {"teams", true, 0},
                                            {"block_k", true, 0},       {"split_keys", false, 512},
                                            {"chunk", false, 16},       {"coopmat", false, 0}};
@@ -93,12 +94,13 @@ Attribute CPUConfigAttr::parse(AsmParser &parser, Type) {
   if (failed(parseConfig(parser, "cpu_config", kCPUConfigKeys, values)))
     return {};
   return getChecked([&] { return parser.emitError(parser.getNameLoc()); }, parser.getContext(),
-                    values[0], values[1], values[2], values[3], values[4]);
+                    values[0], values[1], values[2], values[3], values[4], values[5]);
 }
 
 void CPUConfigAttr::print(AsmPrinter &printer) const {
   printConfig(printer, kCPUConfigKeys,
-              {getBlockQ(), getBlockK(), getVectorWidth(), getDecodeRows(), getSplitKeys()});
+              {getBlockQ(), getBlockK(), getVectorWidth(), getDecodeRows(), getSplitKeys(),
+               getAmx()});
 }
 
 Attribute VulkanConfigAttr::parse(AsmParser &parser, Type) {
@@ -143,10 +145,10 @@ LogicalResult CUDAConfigAttr::verify(function_ref<InFlightDiagnostic()> emitErro
 
 LogicalResult CPUConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t blockQ,
                                     int64_t blockK, int64_t vectorWidth, int64_t decodeRows,
-                                    int64_t splitKeys) {
+                                    int64_t splitKeys, int64_t amx) {
   // Alone, the attribute knows no GQA group: block_q x 1 rows is the bound it can check.
   return verifyCPUConfigValues(emitError, blockQ, blockK, vectorWidth, decodeRows, splitKeys,
-                               /*group=*/1);
+                               /*group=*/1, amx);
 }
 
 void AttnDialect::initialize() {

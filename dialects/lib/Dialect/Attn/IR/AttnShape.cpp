@@ -190,7 +190,7 @@ LogicalResult mlir::attn::verifyScoreAttrs(Operation *op, std::optional<double> 
 LogicalResult mlir::attn::verifyCPUConfigValues(llvm::function_ref<InFlightDiagnostic()> emitError,
                                                 int64_t blockQ, int64_t blockK, int64_t width,
                                                 int64_t decodeRows, int64_t splitKeys,
-                                                int64_t group) {
+                                                int64_t group, int64_t amx) {
   if (width != 4 && width != 8 && width != 16)
     return emitError() << "vector_width must be 4, 8 or 16, got " << width;
   if (blockK < width || blockK > kMaxCPUBlockK || blockK % width != 0)
@@ -207,6 +207,11 @@ LogicalResult mlir::attn::verifyCPUConfigValues(llvm::function_ref<InFlightDiagn
   if (splitKeys < blockK || splitKeys > kMaxCPUSplitKeys || splitKeys % blockK != 0)
     return emitError() << "split_keys must be a multiple of block_k (" << blockK << ") in ["
                        << blockK << ", " << kMaxCPUSplitKeys << "], got " << splitKeys;
+  if (amx != 0 && amx != 1)
+    return emitError() << "amx must be 0 or 1, got " << amx;
+  if (amx && (width != 16 || blockK % 32 != 0))
+    return emitError() << "amx = 1 needs vector_width 16 and block_k a multiple of 32, got "
+                       << width << " and " << blockK;
   return success();
 }
 
@@ -274,8 +279,19 @@ LogicalResult mlir::attn::verifyCPUConfig(Operation *op, Attribute attr) {
         k.getDimSize(2) > 0 && q.getDimSize(2) % k.getDimSize(2) == 0)
       group = q.getDimSize(2) / k.getDimSize(2);
   }
-  return verifyCPUConfigValues(
-      [&] { return op->emitOpError() << "'" << kCPUConfigAttrName << "' "; }, config.getBlockQ(),
-      config.getBlockK(), config.getVectorWidth(), config.getDecodeRows(), config.getSplitKeys(),
-      group);
+  auto emitError = [&] { return op->emitOpError() << "'" << kCPUConfigAttrName << "' "; };
+  if (failed(verifyCPUConfigValues(emitError, config.getBlockQ(), config.getBlockK(),
+                                   config.getVectorWidth(), config.getDecodeRows(),
+                                   config.getSplitKeys(), group, config.getAmx())))
+    return failure();
+  if (config.getAmx()) {
+    auto q = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
+    auto v = op->getNumOperands() > 2 ? dyn_cast<RankedTensorType>(op->getOperand(2).getType())
+                                      : RankedTensorType();
+    if (!isa<AttentionOp>(op) || !q || !v || q.getRank() != 4 || v.getRank() != 4 ||
+        !q.getElementType().isBF16() || q.getDimSize(3) % 32 != 0 || v.getDimSize(3) % 16 != 0)
+      return emitError() << "amx = 1 needs a softmax attention on bf16 with D a multiple of 32 "
+                         << "and Dv a multiple of 16";
+  }
+  return success();
 }

@@ -17,9 +17,12 @@ def Attn_CPUConfigAttr : AttrDef<Attn_Dialect, "CPUConfig"> {
     - `decode_rows` (default 64): query rows (Sq x Hq) of one batch entry the split-KV decode
       kernel takes at once; launches with more rows run the prefill kernel;
     - `split_keys` (default 256): keys per KV split of a decode launch at least, a multiple of
-      `block_k` (fewer, longer splits cost less merging; more, shorter ones more parallelism).
+      `block_k` (fewer, longer splits cost less merging; more, shorter ones more parallelism);
+    - `amx` (default 0): 1 computes both products of the bf16 prefill kernel on AMX tiles
+      (16x16x32 bf16 -> f32, TDPBF16PS); it needs vector_width 16, block_k a multiple of 32, and
+      on the op bf16 operands with D a multiple of 32 and Dv a multiple of 16.
     The attribute verifies its own values; on an op it is also checked against the op's group:
-    `block_q` x G <= 256 rows.
+    `block_q` x G <= 256 rows, and `amx` against its dtype and head dims.
 
     Example: `#attn.cpu_config<block_q = 64, block_k = 64, vector_width = 16>`,
     `#attn.cpu_config<block_q = 8, block_k = 32, vector_width = 8, decode_rows = 32,
@@ -27,7 +30,8 @@ def Attn_CPUConfigAttr : AttrDef<Attn_Dialect, "CPUConfig"> {
   }];
   let parameters = (ins "int64_t":$blockQ, "int64_t":$blockK, "int64_t":$vectorWidth,
                         DefaultValuedParameter<"int64_t", "64">:$decodeRows,
-                        DefaultValuedParameter<"int64_t", "256">:$splitKeys);
+                        DefaultValuedParameter<"int64_t", "256">:$splitKeys,
+                        DefaultValuedParameter<"int64_t", "0">:$amx);
   // `<` key = value, ... `>`: block_q, block_k, vector_width required, the rest optional and
   // printed only when not their default (AttnDialect.cpp).
   let hasCustomAssemblyFormat = 1;
