@@ -118,7 +118,7 @@ static_assert(offsetof(attn_jit_kernel, disk_cache_rejected) == 76, "");
 static_assert(offsetof(attn_jit_kernel, compile_seconds) == 80, "");
 static_assert(offsetof(attn_jit_kernel, manifest) == 88, "");
 static_assert(offsetof(attn_jit_kernel, split_keys) == 96, "");
-static_assert(sizeof(attn_kernel_manifest) == 168, "attn_kernel_manifest layout changed");
+static_assert(sizeof(attn_kernel_manifest) == 176, "attn_kernel_manifest layout changed");
 static_assert(offsetof(attn_kernel_manifest, variant) == 32, "");
 static_assert(offsetof(attn_kernel_manifest, heads_q) == 64, "");
 static_assert(offsetof(attn_kernel_manifest, scale) == 120, "");

@@ -21,7 +21,9 @@ extern "C" {
 #endif
 
 #define ATTN_KERNEL_MANIFEST_SYMBOL "attn_kernel_manifest"
-#define ATTN_KERNEL_MANIFEST_VERSION 2
+#define ATTN_KERNEL_MANIFEST_VERSION 3
+/* cpu_features bits: instruction sets the code needs beyond its vector width's level. */
+#define ATTN_KERNEL_MANIFEST_CPU_AMX 1u /* AMX-TILE + AMX-BF16, and Linux's tile-data permission */
 
 typedef struct attn_kernel_manifest {
   char magic[8];             /* "ATTNMNFT" */
@@ -37,6 +39,8 @@ typedef struct attn_kernel_manifest {
   /* The tiles: work-item shapes the runtime must split launches by (split_keys: keys per KV
    * split of a decode launch, at least). */
   int64_t block_q, block_k, decode_max_rows, split_keys;
+  uint32_t cpu_features; /* ATTN_KERNEL_MANIFEST_CPU_* bits */
+  uint32_t reserved;     /* zero */
 } attn_kernel_manifest;
 
 #define ATTN_KERNEL_MANIFEST_MAGIC "ATTNMNFT"

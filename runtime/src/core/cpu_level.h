@@ -14,6 +14,11 @@ namespace attn::rt {
 /// Whether this CPU runs code built for an x86-64 micro-architecture level.
 bool cpuSupportsLevel(const std::string &level);
 
+/// Whether this process may run AMX-BF16 code: the CPU has AMX-TILE and AMX-BF16 (CPUID) and Linux
+/// granted the tile-data state (arch_prctl ARCH_REQ_XCOMP_PERM, asked once per process; without
+/// it the first tile instruction raises SIGILL).
+bool amxUsable();
+
 } // namespace attn::rt
 
 #endif // ATTN_RUNTIME_CORE_CPU_LEVEL_H

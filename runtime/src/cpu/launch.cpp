@@ -11,6 +11,7 @@
 
 #include "core/backend.h"
 #include "core/context.h"
+#include "core/cpu_level.h"
 #include "core/error.h"
 #include "cpu/memref.h"
 #include "cpu/work_split.h"
@@ -198,7 +199,12 @@ class CpuBackend final : public Backend {
 public:
   void prepareCompile(ContextState &, CompileOptions &) const override {}
   std::shared_ptr<const void> createKernel(ContextState &, const attn_problem &,
-                                           const attn_jit_kernel &) const override {
+                                           const attn_jit_kernel &kernel) const override {
+    if (kernel.manifest && (kernel.manifest->cpu_features & ATTN_KERNEL_MANIFEST_CPU_AMX) &&
+        !amxUsable())
+      fail(ATTN_STATUS_UNSUPPORTED,
+           "the kernel's code uses AMX tiles, which this CPU lacks or Linux refused this process "
+           "(arch_prctl ARCH_REQ_XCOMP_PERM); build it for this machine or for an x86-64 level");
     return nullptr;
   }
   void launch(ContextState &context, const CompiledKernel &kernel,

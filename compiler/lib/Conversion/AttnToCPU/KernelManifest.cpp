@@ -31,7 +31,8 @@ static int32_t featureMapOf(FeatureMap map) {
 FailureOr<attn_kernel_manifest> mlir::attn::buildKernelManifest(Operation *op,
                                                                 const CPUKernelConfig &config) {
   return buildKernelManifest(op, ManifestTiles{ATTN_TARGET_CPU, config.vectorWidth, config.blockQ,
-                                               config.blockK, config.decodeRows, config.splitKeys});
+                                               config.blockK, config.decodeRows, config.splitKeys,
+                                               config.amx ? ATTN_KERNEL_MANIFEST_CPU_AMX : 0u});
 }
 
 FailureOr<attn_kernel_manifest> mlir::attn::buildKernelManifest(Operation *op,
@@ -84,6 +85,7 @@ FailureOr<attn_kernel_manifest> mlir::attn::buildKernelManifest(Operation *op,
   m.block_k = config.blockK;
   m.decode_max_rows = config.decodeRows;
   m.split_keys = config.splitKeys;
+  m.cpu_features = config.cpuFeatures;
   return m;
 }
 

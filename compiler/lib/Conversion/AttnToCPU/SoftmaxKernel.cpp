@@ -92,6 +92,7 @@ private:
   void packKVAmx(Value j0, Value n);
   void computeScoresAmx();
   void accumulateOutputAmx(Value n);
+  void transpose16(SmallVectorImpl<Value> &rows);
 
   Value loadK(Value jAbs, Value jLocal, Value d);
   Value loadV(Value jAbs, Value jLocal, Value dv);
@@ -112,7 +113,7 @@ private:
   Value qt, st, ot, mrow, lrow, trow, alpha, pos, kp, vp;
   // AMX scratch: Qᵀ and P in tile-B layout (bf16), the K tile, V rows interleaved by pairs
   // (i32 pairs of bf16) and Vᵀ (viewed as bf16 for the tiles and as i32 pairs for packing).
-  Value qvnni, pvnni, kAmx, vPairs, vtBytes, vtPairs, vtTile;
+  Value qvnni, pvnni, kAmx, vPairs, vtBytes, vtPairs, vtTile, zeroTile;
   // Per-item values.
   Value bIdx, gIdx, i0, rows, pmin, pmax, lq, lkv;
 };
@@ -142,7 +143,7 @@ void SoftmaxKernelGen::emit(func::FuncOp fn) {
   allocScratch();
   e.loop(launch.begin, launch.end, e.index(1), [&](Value item) { emitItem(item); });
   for (Value buffer : {qt, st, ot, mrow, lrow, trow, alpha, pos, kp, vp, qvnni, pvnni, kAmx, vPairs,
-                       vtBytes})
+                       vtBytes, zeroTile})
     if (buffer)
       b.create<memref::DeallocOp>(buffer);
   b.create<func::ReturnOp>();
@@ -174,6 +175,10 @@ void SoftmaxKernelGen::allocScratch() {
                                        e.index(0), ValueRange{});
     vtTile = b.create<memref::ViewOp>(MemRefType::get({s.headDimV, blockK}, bf16), vtBytes,
                                       e.index(0), ValueRange{});
+    zeroTile = alloc({65, 16}, f32);
+    Value zeroRow = e.splatF32(vecF32, 0.0);
+    for (int64_t i = 0; i < 64; ++i)
+      b.create<vector::StoreOp>(zeroRow, zeroTile, ValueRange{e.index(i), e.index(0)});
     // Query lanes past the item's rows hold zeros.
     Value zero = b.create<arith::ConstantOp>(b.getFloatAttr(bf16, 0.0));
     e.loop(e.index(0), e.index(s.headDim / 2), e.index(1), [&](Value d) {
@@ -511,6 +516,26 @@ SmallVector<int64_t> interleaveMask(int64_t n) {
 }
 } // namespace
 
+/// Transposes 16 vectors of 16 lanes in place: four stages, each swapping one bit of the row
+/// index with the same bit of the lane index (64 two-input shuffles).
+void SoftmaxKernelGen::transpose16(SmallVectorImpl<Value> &rows) {
+  for (int64_t bit = 1; bit < 16; bit <<= 1) {
+    SmallVector<int64_t> keepLow, keepHigh;
+    for (int64_t j = 0; j < 16; ++j) {
+      bool low = (j & bit) == 0;
+      keepLow.push_back(low ? j : 16 + (j ^ bit));
+      keepHigh.push_back(low ? (j ^ bit) : 16 + j);
+    }
+    for (int64_t i = 0; i < 16; ++i) {
+      if (i & bit)
+        continue;
+      Value lo = rows[i], hi = rows[i | bit];
+      rows[i] = b.create<vector::ShuffleOp>(lo, hi, keepLow);
+      rows[i | bit] = b.create<vector::ShuffleOp>(lo, hi, keepHigh);
+    }
+  }
+}
+
 /// qvnni[d / 2][2 r + d % 2] = Q[row r, d] (raw bf16; zeros for rows past the item's end): the B
 /// operand of St = K · Qᵀ, 16 query lanes x 32 head dims per tile.
 void SoftmaxKernelGen::packQueriesAmx() {
@@ -582,47 +607,59 @@ void SoftmaxKernelGen::packKVAmx(Value j0, Value n) {
                                 ValueRange{e.add(e.mul(r, e.index(s.headDimV)), c)});
     });
   });
-  // vtPairs[c][r] = vPairs[r][c]: a gather of 16 key pairs per head dim.
-  SmallVector<int32_t> strides;
-  for (int64_t lane = 0; lane < 16; ++lane)
-    strides.push_back(static_cast<int32_t>(lane * s.headDimV));
-  Value offsets = b.create<arith::ConstantOp>(DenseElementsAttr::get(
-      VectorType::get({16}, b.getI32Type()), ArrayRef<int32_t>(strides)));
-  Value all = b.create<arith::ConstantOp>(
-      DenseElementsAttr::get(VectorType::get({16}, b.getI1Type()), true));
-  Value none = b.create<arith::ConstantOp>(
-      DenseElementsAttr::get(pairs16, b.getI32IntegerAttr(0)));
-  e.loop(e.index(0), e.index(s.headDimV), e.index(1), [&](Value c) {
+  // vtPairs[c][r] = vPairs[r][c], by 16 x 16 blocks of pairs transposed in registers (LLVM
+  // scalarizes gathers on Intel cores, where they are slow since the GDS microcode fix).
+  int64_t cols = s.headDimV;
+  e.loop(e.index(0), e.index(cols), e.index(16), [&](Value c0) {
     for (int64_t r0 = 0; r0 < blockK / 2; r0 += 16) {
-      Value base = e.add(e.index(r0 * s.headDimV), c);
-      Value column =
-          b.create<vector::GatherOp>(pairs16, vPairs, ValueRange{base}, offsets, all, none);
-      b.create<vector::StoreOp>(column, vtPairs, ValueRange{c, e.index(r0)});
+      SmallVector<Value> block;
+      for (int64_t i = 0; i < 16; ++i)
+        block.push_back(b.create<vector::LoadOp>(
+            pairs16, vPairs, ValueRange{e.add(e.index((r0 + i) * cols), c0)}));
+      transpose16(block);
+      for (int64_t j = 0; j < 16; ++j)
+        b.create<vector::StoreOp>(block[j], vtPairs, ValueRange{e.add(c0, e.index(j)),
+                                                                  e.index(r0)});
     }
   });
 }
 
-/// St = K · Qᵀ on tiles: per 16 query lanes, two 16-key tiles share each B load.
+/// St = K · Qᵀ on tiles, 2 x 2 accumulators at a time (four independent TDPBF16PS chains hide
+/// the instruction's latency, ~3x its issue interval; 4 accumulators + 2 A + 2 B = the 8 tiles).
 void SoftmaxKernelGen::computeScoresAmx() {
   Type bf16 = b.getBF16Type();
   VectorType aType = VectorType::get({16, 32}, bf16), cType = VectorType::get({16, 16}, f32);
-  e.loop(e.index(0), e.index(chunks), e.index(1), [&](Value qtile) {
-    Value qcol = e.mul(qtile, e.index(32)), scol = e.mul(qtile, e.index(16));
+  e.loop(e.index(0), e.index(chunks), e.index(2), [&](Value qtile) {
+    // With an odd chunk count the last pair repeats its column (the same tile, computed twice).
+    Value q1 = e.mins(e.add(qtile, e.index(1)), e.index(chunks - 1));
+    Value qtiles[2] = {qtile, q1};
     for (int64_t kt = 0; kt < blockK / 16; kt += 2) {
-      int64_t count = std::min<int64_t>(2, blockK / 16 - kt);
+      // Four zero accumulators, loaded from distinct rows of zeroTile after a store to it (to a
+      // row past those loaded: a tile load of just-stored bytes waits for the store): a zero
+      // tile that CSE or LICM shares between accumulators costs a copy through the stack.
+      b.create<vector::StoreOp>(e.splatF32(vecF32, 0.0), zeroTile, ValueRange{e.index(64), e.index(0)});
       SmallVector<Value> acc;
-      for (int64_t x = 0; x < count; ++x)
-        acc.push_back(b.create<amx::TileZeroOp>(cType));
+      for (int64_t x = 0; x < 4; ++x)
+        acc.push_back(
+            b.create<amx::TileLoadOp>(cType, zeroTile, ValueRange{e.index(16 * x), e.index(0)}));
       for (int64_t ds = 0; ds < s.headDim / 32; ++ds) {
-        Value bTile = b.create<amx::TileLoadOp>(aType, qvnni, ValueRange{e.index(16 * ds), qcol});
-        for (int64_t x = 0; x < count; ++x) {
+        Value bTiles[2];
+        for (int64_t y = 0; y < 2; ++y)
+          bTiles[y] = b.create<amx::TileLoadOp>(
+              aType, qvnni, ValueRange{e.index(16 * ds), e.mul(qtiles[y], e.index(32))});
+        // One A tile live at a time: 4 accumulators + 2 B + 1 A = 7 of the 8 tile registers
+        // (8 live make LLVM spill tiles through the stack).
+        for (int64_t x = 0; x < 2; ++x) {
           Value aTile = b.create<amx::TileLoadOp>(
               aType, kAmx, ValueRange{e.index(16 * (kt + x)), e.index(32 * ds)});
-          acc[x] = b.create<amx::TileMulFOp>(cType, aTile, bTile, acc[x]);
+          for (int64_t y = 0; y < 2; ++y)
+            acc[2 * x + y] = b.create<amx::TileMulFOp>(cType, aTile, bTiles[y], acc[2 * x + y]);
         }
       }
-      for (int64_t x = 0; x < count; ++x)
-        b.create<amx::TileStoreOp>(st, ValueRange{e.index(16 * (kt + x)), scol}, acc[x]);
+      for (int64_t x = 0; x < 2; ++x)
+        for (int64_t y = 0; y < 2; ++y)
+          b.create<amx::TileStoreOp>(
+              st, ValueRange{e.index(16 * (kt + x)), e.mul(qtiles[y], e.index(16))}, acc[2 * x + y]);
     }
   });
 }
@@ -647,35 +684,55 @@ void SoftmaxKernelGen::accumulateOutputAmx(Value n) {
       b.create<vector::StoreOp>(mixed, pvnni, ValueRange{r, e.index(32 * c)});
     }
   });
-  // Rescale the accumulator by alpha (lane-wise: queries are the lanes).
+  // Rescale the accumulator by alpha (lane-wise: queries are the lanes), unless no row's
+  // maximum moved (alpha = 1 everywhere), as is usual after the first tiles.
   SmallVector<Value> rescale;
-  for (int64_t c = 0; c < chunks; ++c)
+  Value smallest;
+  for (int64_t c = 0; c < chunks; ++c) {
     rescale.push_back(b.create<vector::LoadOp>(vecF32, alpha, ValueRange{e.index(c * width)}));
-  e.loop(e.index(0), e.index(s.headDimV), e.index(1), [&](Value dv) {
-    for (int64_t c = 0; c < chunks; ++c) {
-      Value off = e.index(c * width);
-      Value acc = b.create<vector::LoadOp>(vecF32, ot, ValueRange{dv, off});
-      b.create<vector::StoreOp>(e.mulf(acc, rescale[c]), ot, ValueRange{dv, off});
-    }
+    smallest = c ? b.create<arith::MinimumFOp>(smallest, rescale.back()).getResult() : rescale[0];
+  }
+  Value least = b.create<vector::ReductionOp>(vector::CombiningKind::MINIMUMF, smallest);
+  e.ifThen(e.cmpf(CmpFPredicate::OLT, least, e.f32(1.0)), [&] {
+    e.loop(e.index(0), e.index(s.headDimV), e.index(1), [&](Value dv) {
+      for (int64_t c = 0; c < chunks; ++c) {
+        Value off = e.index(c * width);
+        Value acc = b.create<vector::LoadOp>(vecF32, ot, ValueRange{dv, off});
+        b.create<vector::StoreOp>(e.mulf(acc, rescale[c]), ot, ValueRange{dv, off});
+      }
+    });
   });
+  // Ot += Vᵀ · P, 2 x 2 accumulators at a time (see computeScoresAmx).
   VectorType aType = VectorType::get({16, 32}, bf16), cType = VectorType::get({16, 16}, f32);
-  e.loop(e.index(0), e.index(chunks), e.index(1), [&](Value qtile) {
-    Value pcol = e.mul(qtile, e.index(32)), ocol = e.mul(qtile, e.index(16));
+  e.loop(e.index(0), e.index(chunks), e.index(2), [&](Value qtile) {
+    Value q1 = e.mins(e.add(qtile, e.index(1)), e.index(chunks - 1));
+    Value qtiles[2] = {qtile, q1};
     for (int64_t dt = 0; dt < s.headDimV / 16; dt += 2) {
       int64_t count = std::min<int64_t>(2, s.headDimV / 16 - dt);
       SmallVector<Value> acc;
       for (int64_t x = 0; x < count; ++x)
-        acc.push_back(b.create<amx::TileLoadOp>(cType, ot, ValueRange{e.index(16 * (dt + x)), ocol}));
+        for (int64_t y = 0; y < 2; ++y)
+          acc.push_back(b.create<amx::TileLoadOp>(
+              cType, ot, ValueRange{e.index(16 * (dt + x)), e.mul(qtiles[y], e.index(16))}));
       for (int64_t ks = 0; ks < blockK / 32; ++ks) {
-        Value bTile = b.create<amx::TileLoadOp>(aType, pvnni, ValueRange{e.index(16 * ks), pcol});
+        Value bTiles[2];
+        for (int64_t y = 0; y < 2; ++y)
+          bTiles[y] = b.create<amx::TileLoadOp>(
+              aType, pvnni, ValueRange{e.index(16 * ks), e.mul(qtiles[y], e.index(32))});
         for (int64_t x = 0; x < count; ++x) {
           Value aTile = b.create<amx::TileLoadOp>(
               aType, vtTile, ValueRange{e.index(16 * (dt + x)), e.index(32 * ks)});
-          acc[x] = b.create<amx::TileMulFOp>(cType, aTile, bTile, acc[x]);
+          for (int64_t y = 0; y < 2; ++y)
+            acc[2 * x + y] = b.create<amx::TileMulFOp>(cType, aTile, bTiles[y], acc[2 * x + y]);
         }
       }
+      // With an odd chunk count the last pair's second column repeats its first: both hold the
+      // same sums, so storing both is harmless.
       for (int64_t x = 0; x < count; ++x)
-        b.create<amx::TileStoreOp>(ot, ValueRange{e.index(16 * (dt + x)), ocol}, acc[x]);
+        for (int64_t y = 0; y < 2; ++y)
+          b.create<amx::TileStoreOp>(
+              ot, ValueRange{e.index(16 * (dt + x)), e.mul(qtiles[y], e.index(16))},
+              acc[2 * x + y]);
     }
   });
 }

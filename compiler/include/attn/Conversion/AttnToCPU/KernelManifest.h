@@ -25,6 +25,7 @@ FailureOr<attn_kernel_manifest> buildKernelManifest(Operation *op, const CPUKern
 struct ManifestTiles {
   int32_t target;
   int64_t vectorWidth, blockQ, blockK, decodeRows, splitKeys;
+  uint32_t cpuFeatures = 0; // ATTN_KERNEL_MANIFEST_CPU_* bits
 };
 FailureOr<attn_kernel_manifest> buildKernelManifest(Operation *op, const ManifestTiles &tiles);
 
