@@ -126,6 +126,47 @@ std::vector<Case> decodeCases() {
   return cases;
 }
 
+/// bf16 cases the AMX prefill kernel takes where the host has AMX-BF16 (D a multiple of 32, Dv of
+/// 16, more query rows than a decode launch): every mask, varlen, GQA, Dv != D, odd lengths and
+/// tails, LSE and entropy, large logits. Elsewhere they run the vector bf16 kernel.
+std::vector<Case> amxCases() {
+  std::vector<Case> cases;
+  auto add = [&](Case c) {
+    c.problem.dtype = ATTN_DTYPE_BF16;
+    c.name = "amx_" + c.name;
+    cases.push_back(std::move(c));
+  };
+  for (Case c : maskCases(ATTN_TARGET_CPU, 150, 70, 300))
+    if (c.problem.head_dim % 32 == 0 && c.problem.head_dim_v % 16 == 0)
+      add(c);
+  for (Case c : varlenCases(ATTN_TARGET_CPU))
+    if (c.problem.variant == ATTN_VARIANT_SOFTMAX && c.problem.head_dim % 32 == 0 &&
+        c.problem.head_dim_v % 16 == 0)
+      add(c);
+  for (auto [d, dv] : {std::pair<int64_t, int64_t>{64, 128}, {128, 80}, {96, 32}, {192, 256}}) {
+    attn_problem p = softmaxProblem(ATTN_DTYPE_BF16, 4, 2, d, dv);
+    p.return_lse = 1;
+    add(make("dv_" + std::to_string(d) + "_" + std::to_string(dv), p, 2, 45, 97));
+  }
+  for (auto [hq, hkv] : {std::pair<int64_t, int64_t>{8, 1}, {32, 8}, {12, 4}}) {
+    attn_problem p = softmaxProblem(ATTN_DTYPE_BF16, hq, hkv, 128, 128);
+    p.causal = 1;
+    p.return_lse = 1;
+    p.return_entropy = 1;
+    add(make("gqa_" + std::to_string(hq) + "_" + std::to_string(hkv), p, 2, 133, 261));
+  }
+  attn_problem big = softmaxProblem(ATTN_DTYPE_BF16, 4, 2, 64, 64);
+  big.return_lse = 1;
+  big.return_entropy = 1;
+  Case large = make("logits_x100", big, 2, 50, 130);
+  large.logitScale = 100.0;
+  add(large);
+  attn_problem causal = softmaxProblem(ATTN_DTYPE_BF16, 4, 4, 64, 64);
+  causal.causal = 1;
+  add(make("causal_fully_masked_rows", causal, 2, 200, 70));
+  return cases;
+}
+
 std::string caseName(const ::testing::TestParamInfo<Case> &info) { return info.param.name; }
 
 } // namespace
@@ -140,3 +181,4 @@ INSTANTIATE_TEST_SUITE_P(Varlen, CpuConformance, ::testing::ValuesIn(varlenCases
 INSTANTIATE_TEST_SUITE_P(Decode, CpuConformance, ::testing::ValuesIn(decodeCases()), caseName);
 INSTANTIATE_TEST_SUITE_P(Linear, CpuConformance, ::testing::ValuesIn(linearCases(ATTN_TARGET_CPU)),
                          caseName);
+INSTANTIATE_TEST_SUITE_P(Amx, CpuConformance, ::testing::ValuesIn(amxCases()), caseName);

@@ -108,7 +108,7 @@ func.func @unknown_attribute(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>,
 // -----
 
 func.func @unknown_parameter(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) {
-  // expected-error @+1 {{unknown #attn.cpu_config parameter 'unroll' (block_q, block_k, vector_width, decode_rows, split_keys)}}
+  // expected-error @+1 {{unknown #attn.cpu_config parameter 'unroll' (block_q, block_k, vector_width, decode_rows, split_keys, amx)}}
   %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 64, vector_width = 16, unroll = 2>} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
   return
 }
@@ -118,5 +118,45 @@ func.func @unknown_parameter(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>,
 func.func @twice(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) {
   // expected-error @+1 {{#attn.cpu_config parameter 'block_k' is given twice}}
   %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 64, block_k = 32, vector_width = 16>} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @amx_flag(%q: tensor<?x?x8x64xbf16>, %k: tensor<?x?x8x64xbf16>, %v: tensor<?x?x8x64xbf16>) {
+  // expected-error @+1 {{amx must be 0 or 1, got 2}}
+  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 64, vector_width = 16, amx = 2>} : tensor<?x?x8x64xbf16>, tensor<?x?x8x64xbf16>, tensor<?x?x8x64xbf16> -> tensor<?x?x8x64xbf16>
+  return
+}
+
+// -----
+
+func.func @amx_narrow(%q: tensor<?x?x8x64xbf16>, %k: tensor<?x?x8x64xbf16>, %v: tensor<?x?x8x64xbf16>) {
+  // expected-error @+1 {{amx = 1 needs vector_width 16 and block_k a multiple of 32, got 8 and 64}}
+  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 64, vector_width = 8, amx = 1>} : tensor<?x?x8x64xbf16>, tensor<?x?x8x64xbf16>, tensor<?x?x8x64xbf16> -> tensor<?x?x8x64xbf16>
+  return
+}
+
+// -----
+
+func.func @amx_block_k(%q: tensor<?x?x8x64xbf16>, %k: tensor<?x?x8x64xbf16>, %v: tensor<?x?x8x64xbf16>) {
+  // expected-error @+1 {{amx = 1 needs vector_width 16 and block_k a multiple of 32, got 16 and 48}}
+  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 48, vector_width = 16, split_keys = 240, amx = 1>} : tensor<?x?x8x64xbf16>, tensor<?x?x8x64xbf16>, tensor<?x?x8x64xbf16> -> tensor<?x?x8x64xbf16>
+  return
+}
+
+// -----
+
+func.func @amx_f32(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) {
+  // expected-error @+1 {{amx = 1 needs a softmax attention on bf16 with D a multiple of 32 and Dv a multiple of 16}}
+  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 64, vector_width = 16, amx = 1>} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @amx_head_dim(%q: tensor<?x?x8x80xbf16>, %k: tensor<?x?x8x80xbf16>, %v: tensor<?x?x8x80xbf16>) {
+  // expected-error @+1 {{amx = 1 needs a softmax attention on bf16 with D a multiple of 32 and Dv a multiple of 16}}
+  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 64, vector_width = 16, amx = 1>} : tensor<?x?x8x80xbf16>, tensor<?x?x8x80xbf16>, tensor<?x?x8x80xbf16> -> tensor<?x?x8x80xbf16>
   return
 }

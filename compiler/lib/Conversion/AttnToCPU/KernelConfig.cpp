@@ -46,7 +46,7 @@ FailureOr<CPUKernelConfig> mlir::attn::getCPUConfig(Operation *op) {
   auto attr = op->getAttrOfType<CPUConfigAttr>(kCPUConfigAttrName);
   if (!attr)
     return failure();
-  return CPUKernelConfig{attr.getBlockQ(), attr.getBlockK(), attr.getVectorWidth(),
+  return CPUKernelConfig{attr.getBlockQ(),     attr.getBlockK(),    attr.getVectorWidth(),
                          attr.getDecodeRows(), attr.getSplitKeys(), attr.getAmx()};
 }
 

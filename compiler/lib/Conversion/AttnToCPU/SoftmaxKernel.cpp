@@ -572,8 +572,10 @@ void SoftmaxKernelGen::packKVAmx(Value j0, Value n) {
   Type bf16 = b.getBF16Type();
   VectorType row32 = VectorType::get({32}, bf16), row16 = VectorType::get({16}, bf16);
   VectorType pairs16 = VectorType::get({16}, b.getI32Type());
-  Value zero32 = b.create<arith::ConstantOp>(DenseElementsAttr::get(row32, b.getFloatAttr(bf16, 0)));
-  Value zero16 = b.create<arith::ConstantOp>(DenseElementsAttr::get(row16, b.getFloatAttr(bf16, 0)));
+  Value zero32 =
+      b.create<arith::ConstantOp>(DenseElementsAttr::get(row32, b.getFloatAttr(bf16, 0)));
+  Value zero16 =
+      b.create<arith::ConstantOp>(DenseElementsAttr::get(row16, b.getFloatAttr(bf16, 0)));
   e.loop(e.index(0), e.index(blockK), e.index(1), [&](Value j) {
     Value inside = e.cmpi(CmpIPredicate::slt, j, n);
     e.loop(e.index(0), e.index(s.headDim), e.index(32), [&](Value d) {
@@ -614,12 +616,12 @@ void SoftmaxKernelGen::packKVAmx(Value j0, Value n) {
     for (int64_t r0 = 0; r0 < blockK / 2; r0 += 16) {
       SmallVector<Value> block;
       for (int64_t i = 0; i < 16; ++i)
-        block.push_back(b.create<vector::LoadOp>(
-            pairs16, vPairs, ValueRange{e.add(e.index((r0 + i) * cols), c0)}));
+        block.push_back(b.create<vector::LoadOp>(pairs16, vPairs,
+                                                 ValueRange{e.add(e.index((r0 + i) * cols), c0)}));
       transpose16(block);
       for (int64_t j = 0; j < 16; ++j)
-        b.create<vector::StoreOp>(block[j], vtPairs, ValueRange{e.add(c0, e.index(j)),
-                                                                  e.index(r0)});
+        b.create<vector::StoreOp>(block[j], vtPairs,
+                                  ValueRange{e.add(c0, e.index(j)), e.index(r0)});
     }
   });
 }
@@ -637,7 +639,8 @@ void SoftmaxKernelGen::computeScoresAmx() {
       // Four zero accumulators, loaded from distinct rows of zeroTile after a store to it (to a
       // row past those loaded: a tile load of just-stored bytes waits for the store): a zero
       // tile that CSE or LICM shares between accumulators costs a copy through the stack.
-      b.create<vector::StoreOp>(e.splatF32(vecF32, 0.0), zeroTile, ValueRange{e.index(64), e.index(0)});
+      b.create<vector::StoreOp>(e.splatF32(vecF32, 0.0), zeroTile,
+                                ValueRange{e.index(64), e.index(0)});
       SmallVector<Value> acc;
       for (int64_t x = 0; x < 4; ++x)
         acc.push_back(
@@ -659,7 +662,8 @@ void SoftmaxKernelGen::computeScoresAmx() {
       for (int64_t x = 0; x < 2; ++x)
         for (int64_t y = 0; y < 2; ++y)
           b.create<amx::TileStoreOp>(
-              st, ValueRange{e.index(16 * (kt + x)), e.mul(qtiles[y], e.index(16))}, acc[2 * x + y]);
+              st, ValueRange{e.index(16 * (kt + x)), e.mul(qtiles[y], e.index(16))},
+              acc[2 * x + y]);
     }
   });
 }

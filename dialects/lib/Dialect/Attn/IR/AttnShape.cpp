@@ -243,10 +243,9 @@ mlir::attn::verifyVulkanConfigValues(llvm::function_ref<InFlightDiagnostic()> em
   return success();
 }
 
-LogicalResult
-mlir::attn::verifyCUDAConfigValues(llvm::function_ref<InFlightDiagnostic()> emitError,
-                                   int64_t warps, int64_t blockN, int64_t stages, int64_t mma,
-                                   int64_t splitKeys, int64_t chunk) {
+LogicalResult mlir::attn::verifyCUDAConfigValues(llvm::function_ref<InFlightDiagnostic()> emitError,
+                                                 int64_t warps, int64_t blockN, int64_t stages,
+                                                 int64_t mma, int64_t splitKeys, int64_t chunk) {
   if (warps < 1 || warps > kMaxCUDAWarps)
     return emitError() << "warps must be in [1, " << kMaxCUDAWarps << "], got " << warps;
   if (mma != 0 && mma != 1)
