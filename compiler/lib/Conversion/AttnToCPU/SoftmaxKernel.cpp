@@ -587,6 +587,15 @@ void SoftmaxKernelGen::packKVAmx(Value j0, Value n) {
           },
           [&] { return SmallVector<Value>{zero32}; })[0];
       b.create<vector::StoreOp>(x, kAmx, ValueRange{j, d});
+      // The next tile's rows (a line each of K and V per 32 head dims): K/V rows are strided
+      // by heads x dims, which the hardware prefetchers follow poorly. Prefetches never fault,
+      // so the last tile's run past the end is harmless.
+      Value next = e.add(e.add(j0, e.index(blockK)), j);
+      b.create<memref::PrefetchOp>(k, ValueRange{bIdx, next, gIdx, d}, /*isWrite=*/false,
+                                   /*localityHint=*/3, /*isDataCache=*/true);
+      if (s.headDimV == s.headDim)
+        b.create<memref::PrefetchOp>(v, ValueRange{bIdx, next, gIdx, d}, /*isWrite=*/false,
+                                     /*localityHint=*/3, /*isDataCache=*/true);
     });
   });
   // vPairs[r][c] = (V[2r][c], V[2r+1][c]) as one i32.
