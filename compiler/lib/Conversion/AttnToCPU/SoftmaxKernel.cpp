@@ -36,6 +36,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 #include <cmath>
+#include <functional>
 #include <limits>
 
 using namespace mlir;
@@ -75,6 +76,7 @@ public:
 private:
   void allocScratch();
   void emitItem(Value item);
+  void forEachItemRow(const std::function<void(Value r, Value row, Value head, Value valid)> &pack);
   void packQueries();
   void initState();
   void visitTile(Value j0, Value n);
@@ -224,29 +226,36 @@ void SoftmaxKernelGen::emitItem(Value item) {
   });
 }
 
-void SoftmaxKernelGen::packQueries() {
-  Value scale = e.f32(s.scale);
-  Value zero = e.f32(0.0);
+/// Calls `pack(r, row, head, valid)` for each row r of the item (query `row` of head `head`;
+/// `valid`: the row exists, else its lanes are packed as zeros) after recording its position.
+void SoftmaxKernelGen::forEachItemRow(
+    const std::function<void(Value r, Value row, Value head, Value valid)> &pack) {
   e.loop(e.index(0), e.index(s.group), e.index(1), [&](Value hh) {
     Value head = e.add(e.mul(gIdx, e.index(s.group)), hh);
     e.loop(e.index(0), e.index(blockQ), e.index(1), [&](Value ii) {
       Value r = e.add(e.mul(hh, e.index(blockQ)), ii);
       Value p = b.create<arith::IndexCastOp>(b.getI32Type(), e.add(pmin, ii));
       b.create<memref::StoreOp>(p, pos, ValueRange{r});
-      Value valid = e.cmpi(CmpIPredicate::slt, ii, rows);
-      Value row = e.add(i0, ii);
-      e.loop(e.index(0), e.index(s.headDim), e.index(1), [&](Value d) {
-        Value x = e.ifThenElse(
-            valid, f32,
-            [&] {
-              Value raw = b.create<memref::LoadOp>(q, ValueRange{bIdx, row, head, d});
-              if (!raw.getType().isF32())
-                raw = b.create<arith::ExtFOp>(f32, raw);
-              return SmallVector<Value>{e.mulf(raw, scale)};
-            },
-            [&] { return SmallVector<Value>{zero}; })[0];
-        b.create<memref::StoreOp>(x, qt, ValueRange{d, r});
-      });
+      pack(r, e.add(i0, ii), head, e.cmpi(CmpIPredicate::slt, ii, rows));
+    });
+  });
+}
+
+void SoftmaxKernelGen::packQueries() {
+  Value scale = e.f32(s.scale);
+  Value zero = e.f32(0.0);
+  forEachItemRow([&](Value r, Value row, Value head, Value valid) {
+    e.loop(e.index(0), e.index(s.headDim), e.index(1), [&](Value d) {
+      Value x = e.ifThenElse(
+          valid, f32,
+          [&] {
+            Value raw = b.create<memref::LoadOp>(q, ValueRange{bIdx, row, head, d});
+            if (!raw.getType().isF32())
+              raw = b.create<arith::ExtFOp>(f32, raw);
+            return SmallVector<Value>{e.mulf(raw, scale)};
+          },
+          [&] { return SmallVector<Value>{zero}; })[0];
+      b.create<memref::StoreOp>(x, qt, ValueRange{d, r});
     });
   });
 }
@@ -540,28 +549,20 @@ void SoftmaxKernelGen::transpose16(SmallVectorImpl<Value> &rows) {
 /// operand of St = K · Qᵀ, 16 query lanes x 32 head dims per tile.
 void SoftmaxKernelGen::packQueriesAmx() {
   Value zero = b.create<arith::ConstantOp>(b.getFloatAttr(b.getBF16Type(), 0.0));
-  e.loop(e.index(0), e.index(s.group), e.index(1), [&](Value hh) {
-    Value head = e.add(e.mul(gIdx, e.index(s.group)), hh);
-    e.loop(e.index(0), e.index(blockQ), e.index(1), [&](Value ii) {
-      Value r = e.add(e.mul(hh, e.index(blockQ)), ii);
-      Value p = b.create<arith::IndexCastOp>(b.getI32Type(), e.add(pmin, ii));
-      b.create<memref::StoreOp>(p, pos, ValueRange{r});
-      Value valid = e.cmpi(CmpIPredicate::slt, ii, rows);
-      Value row = e.add(i0, ii);
-      e.loop(e.index(0), e.index(s.headDim / 2), e.index(1), [&](Value d2) {
-        for (int64_t half = 0; half < 2; ++half) {
-          Value d = e.add(e.mul(d2, e.index(2)), e.index(half));
-          Value x = e.ifThenElse(
-              valid, b.getBF16Type(),
-              [&] {
-                return SmallVector<Value>{
-                    b.create<memref::LoadOp>(q, ValueRange{bIdx, row, head, d})};
-              },
-              [&] { return SmallVector<Value>{zero}; })[0];
-          b.create<memref::StoreOp>(x, qvnni,
-                                    ValueRange{d2, e.add(e.mul(r, e.index(2)), e.index(half))});
-        }
-      });
+  forEachItemRow([&](Value r, Value row, Value head, Value valid) {
+    e.loop(e.index(0), e.index(s.headDim / 2), e.index(1), [&](Value d2) {
+      for (int64_t half = 0; half < 2; ++half) {
+        Value d = e.add(e.mul(d2, e.index(2)), e.index(half));
+        Value x = e.ifThenElse(
+            valid, b.getBF16Type(),
+            [&] {
+              return SmallVector<Value>{
+                  b.create<memref::LoadOp>(q, ValueRange{bIdx, row, head, d})};
+            },
+            [&] { return SmallVector<Value>{zero}; })[0];
+        b.create<memref::StoreOp>(x, qvnni,
+                                  ValueRange{d2, e.add(e.mul(r, e.index(2)), e.index(half))});
+      }
     });
   });
 }
