@@ -47,6 +47,16 @@ namespace {
 using arith::CmpFPredicate;
 using arith::CmpIPredicate;
 
+/// A permutation interleaving two vectors of `n` lanes: a0 b0 a1 b1 ...
+SmallVector<int64_t> interleaveMask(int64_t n) {
+  SmallVector<int64_t> mask;
+  for (int64_t i = 0; i < n; ++i) {
+    mask.push_back(i);
+    mask.push_back(n + i);
+  }
+  return mask;
+}
+
 class SoftmaxKernelGen {
 public:
   SoftmaxKernelGen(ImplicitLocOpBuilder &b, const SoftmaxSpec &spec, const CPUKernelConfig &config)
@@ -181,13 +191,6 @@ void SoftmaxKernelGen::allocScratch() {
     Value zeroRow = e.splatF32(vecF32, 0.0);
     for (int64_t i = 0; i < 64; ++i)
       b.create<vector::StoreOp>(zeroRow, zeroTile, ValueRange{e.index(i), e.index(0)});
-    // Query lanes past the item's rows hold zeros.
-    Value zero = b.create<arith::ConstantOp>(b.getFloatAttr(bf16, 0.0));
-    e.loop(e.index(0), e.index(s.headDim / 2), e.index(1), [&](Value d) {
-      e.loop(e.index(2 * rowsPerItem), e.index(2 * paddedRows), e.index(1), [&](Value r) {
-        b.create<memref::StoreOp>(zero, qvnni, ValueRange{d, r});
-      });
-    });
     return;
   }
   qt = alloc({s.headDim, paddedRows}, f32);
@@ -408,29 +411,59 @@ void SoftmaxKernelGen::updateSoftmax(Value n) {
     if (scale)
       tileMax = e.mulf(tileMax, scale);
     Value oldMax = b.create<vector::LoadOp>(vecF32, mrow, ValueRange{off});
-    OnlineStep step = onlineSoftmaxStep(e, oldMax, tileMax, negInf, zero);
+    // AMX: a lazy max (slack e^8) spares the pass over the output accumulator most tiles.
+    OnlineStep step = onlineSoftmaxStep(e, oldMax, tileMax, negInf, zero, /*base2=*/false,
+                                        /*slack=*/amx ? 8.0 : 0.0);
     Value newMax = step.newMax, safeMax = step.shift, rescale = step.rescale;
     Value negShift = scale ? b.create<arith::NegFOp>(safeMax).getResult() : Value();
-    SmallVector<Value> sums =
-        e.loop(e.index(0), n, e.index(1), ValueRange{zero, zero}, [&](Value j, ValueRange carried) {
-          Value x = b.create<vector::LoadOp>(vecF32, st, ValueRange{j, off});
-          Value shifted;
-          if (scale) {
-            shifted = e.fma(x, scale, negShift);
-            x = e.mulf(x, scale);
-          } else {
-            shifted = e.subf(x, safeMax);
-          }
-          Value p = b.create<math::ExpOp>(shifted);
-          b.create<vector::StoreOp>(p, st, ValueRange{j, off});
-          Value sum = e.addf(carried[0], p);
-          Value scoreSum = carried[1];
-          if (s.entropy) {
-            Value finite = e.select(e.cmpf(CmpFPredicate::OEQ, x, negInf), zero, x);
-            scoreSum = e.fma(p, finite, scoreSum);
-          }
-          return SmallVector<Value>{sum, scoreSum};
-        });
+    // Key j's probabilities and (for entropy) its finite scaled scores (0 for -inf).
+    auto probability = [&](Value j) -> std::pair<Value, Value> {
+      Value x = b.create<vector::LoadOp>(vecF32, st, ValueRange{j, off});
+      Value shifted;
+      if (scale) {
+        shifted = e.fma(x, scale, negShift);
+        x = e.mulf(x, scale);
+      } else {
+        shifted = e.subf(x, safeMax);
+      }
+      Value p = b.create<math::ExpOp>(shifted);
+      Value finite = s.entropy ? e.select(e.cmpf(CmpFPredicate::OEQ, x, negInf), zero, x) : Value();
+      return {p, finite};
+    };
+    auto accumulate = [&](ValueRange carried, Value p, Value finite) {
+      Value scoreSum = s.entropy ? e.fma(p, finite, carried[1]) : carried[1];
+      return SmallVector<Value>{e.addf(carried[0], p), scoreSum};
+    };
+    SmallVector<Value> sums;
+    if (amx) {
+      // AMX: P goes straight to the B operand of Vᵀ · P, rounded to bf16 as pairs of keys
+      // (2r, 2r + 1) per query lane; the pair past an odd n holds zeros.
+      VectorType half = VectorType::get({width}, b.getBF16Type());
+      Value pairs = e.ceildiv(n, e.index(2));
+      sums = e.loop(
+          e.index(0), pairs, e.index(1), ValueRange{zero, zero}, [&](Value r, ValueRange carried) {
+            Value key0 = e.mul(r, e.index(2)), key1 = e.add(key0, e.index(1));
+            auto [p0, finite0] = probability(key0);
+            auto [p1, finite1] = probability(key1);
+            Value in1 = e.cmpi(CmpIPredicate::slt, key1, n);
+            p1 = e.select(in1, p1, zero);
+            if (s.entropy)
+              finite1 = e.select(in1, finite1, zero);
+            Value mixed = b.create<vector::ShuffleOp>(b.create<arith::TruncFOp>(half, p0),
+                                                      b.create<arith::TruncFOp>(half, p1),
+                                                      interleaveMask(width));
+            b.create<vector::StoreOp>(mixed, pvnni, ValueRange{r, e.index(2 * c * width)});
+            SmallVector<Value> next = accumulate(carried, p0, finite0);
+            return accumulate(next, p1, finite1);
+          });
+    } else {
+      sums = e.loop(e.index(0), n, e.index(1), ValueRange{zero, zero},
+                    [&](Value j, ValueRange carried) {
+                      auto [p, finite] = probability(j);
+                      b.create<vector::StoreOp>(p, st, ValueRange{j, off});
+                      return accumulate(carried, p, finite);
+                    });
+    }
     Value l = b.create<vector::LoadOp>(vecF32, lrow, ValueRange{off});
     b.create<vector::StoreOp>(e.fma(rescale, l, sums[0]), lrow, ValueRange{off});
     if (s.entropy) {
@@ -513,18 +546,6 @@ void SoftmaxKernelGen::writeOutputs() {
 // The AMX path
 //===----------------------------------------------------------------------===//
 
-namespace {
-/// A permutation interleaving two vectors of `n` lanes: a0 b0 a1 b1 ...
-SmallVector<int64_t> interleaveMask(int64_t n) {
-  SmallVector<int64_t> mask;
-  for (int64_t i = 0; i < n; ++i) {
-    mask.push_back(i);
-    mask.push_back(n + i);
-  }
-  return mask;
-}
-} // namespace
-
 /// Transposes 16 vectors of 16 lanes in place: four stages, each swapping one bit of the row
 /// index with the same bit of the lane index (64 two-input shuffles).
 void SoftmaxKernelGen::transpose16(SmallVectorImpl<Value> &rows) {
@@ -548,21 +569,35 @@ void SoftmaxKernelGen::transpose16(SmallVectorImpl<Value> &rows) {
 /// qvnni[d / 2][2 r + d % 2] = Q[row r, d] (raw bf16; zeros for rows past the item's end): the B
 /// operand of St = K · Qᵀ, 16 query lanes x 32 head dims per tile.
 void SoftmaxKernelGen::packQueriesAmx() {
-  Value zero = b.create<arith::ConstantOp>(b.getFloatAttr(b.getBF16Type(), 0.0));
-  forEachItemRow([&](Value r, Value row, Value head, Value valid) {
-    e.loop(e.index(0), e.index(s.headDim / 2), e.index(1), [&](Value d2) {
-      for (int64_t half = 0; half < 2; ++half) {
-        Value d = e.add(e.mul(d2, e.index(2)), e.index(half));
-        Value x = e.ifThenElse(
-            valid, b.getBF16Type(),
+  forEachItemRow([](Value, Value, Value, Value) {}); // the rows' positions
+  // Rows are read as 16 pairs of head dims (i32 lanes) and transposed 16 rows at a time.
+  Type bf16 = b.getBF16Type();
+  VectorType row32 = VectorType::get({32}, bf16), pairs16 = VectorType::get({16}, b.getI32Type());
+  Value zeroRow =
+      b.create<arith::ConstantOp>(DenseElementsAttr::get(row32, b.getFloatAttr(bf16, 0)));
+  e.loop(e.index(0), e.index(paddedRows), e.index(16), [&](Value r0) {
+    e.loop(e.index(0), e.index(s.headDim), e.index(32), [&](Value d0) {
+      SmallVector<Value> block;
+      for (int64_t x = 0; x < 16; ++x) {
+        Value r = e.add(r0, e.index(x));
+        Value hh = e.divs(r, e.index(blockQ)), ii = e.rems(r, e.index(blockQ));
+        Value valid = b.create<arith::AndIOp>(e.cmpi(CmpIPredicate::slt, r, e.index(rowsPerItem)),
+                                              e.cmpi(CmpIPredicate::slt, ii, rows));
+        Value x32 = e.ifThenElse(
+            valid, row32,
             [&] {
+              Value head = e.add(e.mul(gIdx, e.index(s.group)), hh);
               return SmallVector<Value>{
-                  b.create<memref::LoadOp>(q, ValueRange{bIdx, row, head, d})};
+                  b.create<vector::LoadOp>(row32, q, ValueRange{bIdx, e.add(i0, ii), head, d0})};
             },
-            [&] { return SmallVector<Value>{zero}; })[0];
-        b.create<memref::StoreOp>(x, qvnni,
-                                  ValueRange{d2, e.add(e.mul(r, e.index(2)), e.index(half))});
+            [&] { return SmallVector<Value>{zeroRow}; })[0];
+        block.push_back(b.create<vector::BitCastOp>(pairs16, x32));
       }
+      transpose16(block);
+      Value d2 = e.divs(d0, e.index(2));
+      for (int64_t x = 0; x < 16; ++x)
+        b.create<vector::StoreOp>(b.create<vector::BitCastOp>(row32, block[x]), qvnni,
+                                  ValueRange{e.add(d2, e.index(x)), e.mul(r0, e.index(2))});
     });
   });
 }
@@ -588,15 +623,6 @@ void SoftmaxKernelGen::packKVAmx(Value j0, Value n) {
           },
           [&] { return SmallVector<Value>{zero32}; })[0];
       b.create<vector::StoreOp>(x, kAmx, ValueRange{j, d});
-      // The next tile's rows (a line each of K and V per 32 head dims): K/V rows are strided
-      // by heads x dims, which the hardware prefetchers follow poorly. Prefetches never fault,
-      // so the last tile's run past the end is harmless.
-      Value next = e.add(e.add(j0, e.index(blockK)), j);
-      b.create<memref::PrefetchOp>(k, ValueRange{bIdx, next, gIdx, d}, /*isWrite=*/false,
-                                   /*localityHint=*/3, /*isDataCache=*/true);
-      if (s.headDimV == s.headDim)
-        b.create<memref::PrefetchOp>(v, ValueRange{bIdx, next, gIdx, d}, /*isWrite=*/false,
-                                     /*localityHint=*/3, /*isDataCache=*/true);
     });
   });
   // vPairs[r][c] = (V[2r][c], V[2r+1][c]) as one i32.
@@ -678,25 +704,16 @@ void SoftmaxKernelGen::computeScoresAmx() {
   });
 }
 
-/// P rounded to bf16 as pairs of keys per query (zeros for keys past `n`: updateSoftmax turned
-/// only St's first n rows into probabilities), then Ot = alpha · Ot + Vᵀ · P on tiles.
+/// Ot = alpha · Ot + Vᵀ · P on tiles (P in pvnni, written by updateSoftmax for the tile's
+/// first ceil(n / 2) key pairs; the rest are zeroed here: 0 x garbage could be NaN).
 void SoftmaxKernelGen::accumulateOutputAmx(Value n) {
   Type bf16 = b.getBF16Type();
-  VectorType half = VectorType::get({16}, bf16);
-  SmallVector<int64_t> interleave = interleaveMask(16);
-  Value zero = e.splatF32(vecF32, 0.0);
-  e.loop(e.index(0), e.index(blockK / 2), e.index(1), [&](Value r) {
-    Value key0 = e.mul(r, e.index(2)), key1 = e.add(key0, e.index(1));
-    Value in0 = e.cmpi(CmpIPredicate::slt, key0, n), in1 = e.cmpi(CmpIPredicate::slt, key1, n);
-    for (int64_t c = 0; c < chunks; ++c) {
-      Value lo = e.select(
-          in0, b.create<vector::LoadOp>(vecF32, st, ValueRange{key0, e.index(c * width)}), zero);
-      Value hi = e.select(
-          in1, b.create<vector::LoadOp>(vecF32, st, ValueRange{key1, e.index(c * width)}), zero);
-      Value mixed = b.create<vector::ShuffleOp>(b.create<arith::TruncFOp>(half, lo),
-                                                b.create<arith::TruncFOp>(half, hi), interleave);
-      b.create<vector::StoreOp>(mixed, pvnni, ValueRange{r, e.index(32 * c)});
-    }
+  VectorType pairRow = VectorType::get({2 * width}, bf16);
+  Value zeroPairs =
+      b.create<arith::ConstantOp>(DenseElementsAttr::get(pairRow, b.getFloatAttr(bf16, 0)));
+  e.loop(e.ceildiv(n, e.index(2)), e.index(blockK / 2), e.index(1), [&](Value r) {
+    for (int64_t c = 0; c < chunks; ++c)
+      b.create<vector::StoreOp>(zeroPairs, pvnni, ValueRange{r, e.index(2 * c * width)});
   });
   // Rescale the accumulator by alpha (lane-wise: queries are the lanes), unless no row's
   // maximum moved (alpha = 1 everywhere), as is usual after the first tiles.

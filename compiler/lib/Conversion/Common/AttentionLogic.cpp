@@ -150,8 +150,17 @@ Value mlir::attn::keyVisible(KernelEmitter &e, const MaskSpec &mask, Value key, 
 }
 
 OnlineStep mlir::attn::onlineSoftmaxStep(KernelEmitter &e, Value oldMax, Value tileMax,
-                                         Value negInf, Value zero, bool base2) {
+                                         Value negInf, Value zero, bool base2, double slack) {
   Value newMax = e.maxf(oldMax, tileMax);
+  if (slack > 0.0) {
+    // -inf + slack is -inf: the first visible key always sets the max.
+    Value slackConst = e.builder().create<arith::ConstantOp>(
+        e.builder().getFloatAttr(getElementTypeOrSelf(oldMax), slack));
+    if (auto vec = dyn_cast<VectorType>(oldMax.getType()))
+      slackConst = e.splat(vec, slackConst);
+    Value moved = e.cmpf(CmpFPredicate::OGT, tileMax, e.addf(oldMax, slackConst));
+    newMax = e.select(moved, newMax, oldMax);
+  }
   Value shift = e.select(e.cmpf(CmpFPredicate::OEQ, newMax, negInf), zero, newMax);
   Value rescale = base2 ? e.builder().create<math::Exp2Op>(e.subf(oldMax, shift)).getResult()
                         : e.builder().create<math::ExpOp>(e.subf(oldMax, shift)).getResult();

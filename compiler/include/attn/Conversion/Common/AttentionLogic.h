@@ -91,8 +91,11 @@ struct OnlineStep {
   Value newMax, shift, rescale;
 };
 /// With `base2` the scores are in log2 units (multiplied by log2(e)) and the factor is exp2.
+/// With `slack` > 0 the running max is "lazy": it moves only when the tile's max exceeds it by
+/// more than `slack` (in the scores' units), so most tiles rescale nothing. Exact: every
+/// exponent is relative to the same max, and exp(s - m) <= exp(slack) stays far from overflow.
 OnlineStep onlineSoftmaxStep(KernelEmitter &e, Value oldMax, Value tileMax, Value negInf,
-                             Value zero, bool base2 = false);
+                             Value zero, bool base2 = false, double slack = 0.0);
 
 /// A row's results from its final state: max m, sum l of exp(s - m), and t = sum of
 /// exp(s - m) * s when entropy is wanted (else null). A row that saw no visible key (l = 0) has
