@@ -45,6 +45,13 @@ TEST(CPUAmx, ChosenOnlyWhereItRuns) {
   EXPECT_EQ(configure(problem(ATTN_DTYPE_BF16, 64, 24), host).amx, 0);
   EXPECT_EQ(
       configure(problem(ATTN_DTYPE_BF16, 128, 128), *CPUTargetInfo::fromName("x86-64-v4")).amx, 0);
+  // AVX512-BF16 decode dot products: bf16 with D a multiple of 32 on a host that has them.
+  EXPECT_EQ(bf16.dpbf16, host.hasAVX512BF16() ? 1 : 0);
+  EXPECT_EQ(configure(problem(ATTN_DTYPE_F32, 128, 128), host).dpbf16, 0);
+  EXPECT_EQ(configure(problem(ATTN_DTYPE_BF16, 80, 80), host).dpbf16, 0);
+  EXPECT_EQ(
+      configure(problem(ATTN_DTYPE_BF16, 128, 128), *CPUTargetInfo::fromName("x86-64-v4")).dpbf16,
+      0);
   if (!host.hasAMX())
     GTEST_SKIP() << "this host lacks AMX-BF16 (or Linux refused the tile state): only the "
                     "refusal was checked";

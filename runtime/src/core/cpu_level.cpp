@@ -40,4 +40,13 @@ bool amxUsable() {
 #endif
 }
 
+bool avx512Bf16Usable() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
 } // namespace attn::rt

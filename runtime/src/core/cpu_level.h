@@ -19,6 +19,9 @@ bool cpuSupportsLevel(const std::string &level);
 /// it the first tile instruction raises SIGILL).
 bool amxUsable();
 
+/// Whether this CPU runs AVX512-BF16 code (VDPBF16PS).
+bool avx512Bf16Usable();
+
 } // namespace attn::rt
 
 #endif // ATTN_RUNTIME_CORE_CPU_LEVEL_H

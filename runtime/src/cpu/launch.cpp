@@ -200,11 +200,15 @@ public:
   void prepareCompile(ContextState &, CompileOptions &) const override {}
   std::shared_ptr<const void> createKernel(ContextState &, const attn_problem &,
                                            const attn_jit_kernel &kernel) const override {
-    if (kernel.manifest && (kernel.manifest->cpu_features & ATTN_KERNEL_MANIFEST_CPU_AMX) &&
-        !amxUsable())
+    const uint32_t features = kernel.manifest ? kernel.manifest->cpu_features : 0u;
+    if ((features & ATTN_KERNEL_MANIFEST_CPU_AMX) && !amxUsable())
       fail(ATTN_STATUS_UNSUPPORTED,
            "the kernel's code uses AMX tiles, which this CPU lacks or Linux refused this process "
            "(arch_prctl ARCH_REQ_XCOMP_PERM); build it for this machine or for an x86-64 level");
+    if ((features & ATTN_KERNEL_MANIFEST_CPU_AVX512BF16) && !avx512Bf16Usable())
+      fail(ATTN_STATUS_UNSUPPORTED,
+           "the kernel's code uses AVX512-BF16 (VDPBF16PS), which this CPU lacks; build it for "
+           "this machine or for an x86-64 level");
     return nullptr;
   }
   void launch(ContextState &context, const CompiledKernel &kernel,

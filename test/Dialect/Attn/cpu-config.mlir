@@ -108,7 +108,7 @@ func.func @unknown_attribute(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>,
 // -----
 
 func.func @unknown_parameter(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) {
-  // expected-error @+1 {{unknown #attn.cpu_config parameter 'unroll' (block_q, block_k, vector_width, decode_rows, split_keys, amx)}}
+  // expected-error @+1 {{unknown #attn.cpu_config parameter 'unroll' (block_q, block_k, vector_width, decode_rows, split_keys, amx, dpbf16)}}
   %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 64, vector_width = 16, unroll = 2>} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
   return
 }
@@ -158,5 +158,37 @@ func.func @amx_f32(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tenso
 func.func @amx_head_dim(%q: tensor<?x?x8x80xbf16>, %k: tensor<?x?x8x80xbf16>, %v: tensor<?x?x8x80xbf16>) {
   // expected-error @+1 {{amx = 1 needs a softmax attention on bf16 with D a multiple of 32 and Dv a multiple of 16}}
   %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 64, vector_width = 16, amx = 1>} : tensor<?x?x8x80xbf16>, tensor<?x?x8x80xbf16>, tensor<?x?x8x80xbf16> -> tensor<?x?x8x80xbf16>
+  return
+}
+
+// -----
+
+func.func @dpbf16_flag(%q: tensor<?x?x8x64xbf16>, %k: tensor<?x?x8x64xbf16>, %v: tensor<?x?x8x64xbf16>) {
+  // expected-error @+1 {{dpbf16 must be 0 or 1, got 3}}
+  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 64, vector_width = 16, dpbf16 = 3>} : tensor<?x?x8x64xbf16>, tensor<?x?x8x64xbf16>, tensor<?x?x8x64xbf16> -> tensor<?x?x8x64xbf16>
+  return
+}
+
+// -----
+
+func.func @dpbf16_narrow(%q: tensor<?x?x8x64xbf16>, %k: tensor<?x?x8x64xbf16>, %v: tensor<?x?x8x64xbf16>) {
+  // expected-error @+1 {{dpbf16 = 1 needs vector_width 16, got 8}}
+  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 64, vector_width = 8, dpbf16 = 1>} : tensor<?x?x8x64xbf16>, tensor<?x?x8x64xbf16>, tensor<?x?x8x64xbf16> -> tensor<?x?x8x64xbf16>
+  return
+}
+
+// -----
+
+func.func @dpbf16_f16(%q: tensor<?x?x8x64xf16>, %k: tensor<?x?x8x64xf16>, %v: tensor<?x?x8x64xf16>) {
+  // expected-error @+1 {{dpbf16 = 1 needs a softmax attention on bf16 with D a multiple of 32}}
+  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 64, vector_width = 16, dpbf16 = 1>} : tensor<?x?x8x64xf16>, tensor<?x?x8x64xf16>, tensor<?x?x8x64xf16> -> tensor<?x?x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @dpbf16_head_dim(%q: tensor<?x?x8x80xbf16>, %k: tensor<?x?x8x80xbf16>, %v: tensor<?x?x8x80xbf16>) {
+  // expected-error @+1 {{dpbf16 = 1 needs a softmax attention on bf16 with D a multiple of 32}}
+  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 64, vector_width = 16, dpbf16 = 1>} : tensor<?x?x8x80xbf16>, tensor<?x?x8x80xbf16>, tensor<?x?x8x80xbf16> -> tensor<?x?x8x80xbf16>
   return
 }

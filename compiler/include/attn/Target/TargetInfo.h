@@ -42,9 +42,9 @@ public:
   static const CPUTargetInfo &host();
 
   CPUTargetInfo(std::string targetName, std::string cpu, std::string features, int64_t vectorWidth,
-                bool amx = false)
+                bool amx = false, bool avx512bf16 = false)
       : spelling(std::move(targetName)), cpu(std::move(cpu)), features(std::move(features)),
-        width(vectorWidth), amx(amx) {}
+        width(vectorWidth), amx(amx), avx512bf16(avx512bf16) {}
 
   /// The name it was built from (fromName(targetName()) describes it again).
   const std::string &targetName() const { return spelling; }
@@ -59,11 +59,14 @@ public:
   /// Whether kernels may use AMX-BF16 tiles: the host has AMX-TILE and AMX-BF16 and Linux granted
   /// this process the tile-data state (arch_prctl ARCH_REQ_XCOMP_PERM, asked once by host()).
   bool hasAMX() const { return amx; }
+  /// Whether kernels may use AVX512-BF16 (VDPBF16PS): the host has it (Zen 4, Sapphire Rapids
+  /// and later); the x86-64 levels do not include it.
+  bool hasAVX512BF16() const { return avx512bf16; }
 
 private:
   std::string spelling, cpu, features;
   int64_t width;
-  bool amx;
+  bool amx, avx512bf16;
 };
 
 /// Asks Linux once per process for the AMX tile-data state (arch_prctl ARCH_REQ_XCOMP_PERM);

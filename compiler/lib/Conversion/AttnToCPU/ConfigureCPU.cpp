@@ -22,8 +22,24 @@ struct AttnConfigureCPUPass : attn::impl::AttnConfigureCPUBase<AttnConfigureCPUP
     bool validWidth = requested == 0 || requested == 4 || requested == 8 || requested == 16;
     int64_t width = requested ? requested : cpu ? cpu->vectorWidthF32() : 0;
     WalkResult result = getOperation().walk([&](Operation *op) {
-      if (!isa<AttentionOp, LinearAttentionOp, MergeOp>(op) || op->hasAttr(kCPUConfigAttrName))
+      if (!isa<AttentionOp, LinearAttentionOp, MergeOp>(op))
         return WalkResult::advance();
+      if (op->hasAttr(kCPUConfigAttrName)) {
+        // A configuration given by hand or by a tuner: its instruction sets must be the
+        // target's (else LLVM's instruction selection aborts).
+        FailureOr<CPUKernelConfig> given = getCPUConfig(op);
+        if (cpu && succeeded(given) && given->amx && !cpu->hasAMX()) {
+          op->emitError() << "cannot compile: #attn.cpu_config has amx = 1, but target '"
+                          << target << "' has no AMX-BF16 tiles";
+          return WalkResult::interrupt();
+        }
+        if (cpu && succeeded(given) && given->dpbf16 && !cpu->hasAVX512BF16()) {
+          op->emitError() << "cannot compile: #attn.cpu_config has dpbf16 = 1, but target '"
+                          << target << "' has no AVX512-BF16";
+          return WalkResult::interrupt();
+        }
+        return WalkResult::advance();
+      }
       if (!cpu) {
         op->emitError() << "cannot configure: unknown target '" << target << "' (expected "
                         << CPUTargetInfo::kNames << ")";
@@ -35,7 +51,8 @@ struct AttnConfigureCPUPass : attn::impl::AttnConfigureCPUBase<AttnConfigureCPUP
                         << requested;
         return WalkResult::interrupt();
       }
-      setCPUConfig(op, chooseCPUConfig(op, width, cpu->hasAMX() && width == 16));
+      setCPUConfig(op, chooseCPUConfig(op, width, cpu->hasAMX() && width == 16,
+                                       cpu->hasAVX512BF16() && width == 16));
       return WalkResult::advance();
     });
     if (result.wasInterrupted())

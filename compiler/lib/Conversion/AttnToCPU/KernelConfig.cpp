@@ -13,11 +13,16 @@ bool mlir::attn::amxFits(AttentionOp op) {
   return q.getElementType().isBF16() && q.getDimSize(3) % 32 == 0 && v.getDimSize(3) % 16 == 0;
 }
 
-CPUKernelConfig mlir::attn::chooseCPUConfig(Operation *op, int64_t vectorWidth, bool amx) {
+CPUKernelConfig mlir::attn::chooseCPUConfig(Operation *op, int64_t vectorWidth, bool amx,
+                                            bool dpbf16) {
   CPUKernelConfig config;
   config.vectorWidth = vectorWidth;
   config.blockK = 64;
   auto attention = dyn_cast<AttentionOp>(op);
+  if (attention && dpbf16 && vectorWidth == 16) {
+    auto q = cast<RankedTensorType>(attention.getQuery().getType());
+    config.dpbf16 = q.getElementType().isBF16() && q.getDimSize(3) % 32 == 0;
+  }
   if (attention && amx && vectorWidth == 16 && amxFits(attention)) {
     // AMX: the tiles multiply so fast that the per-tile work shared by all rows of an item
     // (packing K and V into tile layouts) must be spread over many rows: 128 per item.
@@ -47,13 +52,14 @@ FailureOr<CPUKernelConfig> mlir::attn::getCPUConfig(Operation *op) {
   if (!attr)
     return failure();
   return CPUKernelConfig{attr.getBlockQ(),     attr.getBlockK(),    attr.getVectorWidth(),
-                         attr.getDecodeRows(), attr.getSplitKeys(), attr.getAmx()};
+                         attr.getDecodeRows(), attr.getSplitKeys(), attr.getAmx(),
+                         attr.getDpbf16()};
 }
 
 void mlir::attn::setCPUConfig(Operation *op, const CPUKernelConfig &config) {
   op->setAttr(kCPUConfigAttrName,
               CPUConfigAttr::get(op->getContext(), config.blockQ, config.blockK, config.vectorWidth,
-                                 config.decodeRows, config.splitKeys, config.amx));
+                                 config.decodeRows, config.splitKeys, config.amx, config.dpbf16));
 }
 
 MemRefType mlir::attn::bshdMemRefType(Type elementType) {

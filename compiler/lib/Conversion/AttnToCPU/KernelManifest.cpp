@@ -30,9 +30,11 @@ static int32_t featureMapOf(FeatureMap map) {
 
 FailureOr<attn_kernel_manifest> mlir::attn::buildKernelManifest(Operation *op,
                                                                 const CPUKernelConfig &config) {
-  return buildKernelManifest(op, ManifestTiles{ATTN_TARGET_CPU, config.vectorWidth, config.blockQ,
-                                               config.blockK, config.decodeRows, config.splitKeys,
-                                               config.amx ? ATTN_KERNEL_MANIFEST_CPU_AMX : 0u});
+  return buildKernelManifest(
+      op, ManifestTiles{ATTN_TARGET_CPU, config.vectorWidth, config.blockQ, config.blockK,
+                        config.decodeRows, config.splitKeys,
+                        (config.amx ? ATTN_KERNEL_MANIFEST_CPU_AMX : 0u) |
+                            (config.dpbf16 ? ATTN_KERNEL_MANIFEST_CPU_AVX512BF16 : 0u)});
 }
 
 FailureOr<attn_kernel_manifest> mlir::attn::buildKernelManifest(Operation *op,

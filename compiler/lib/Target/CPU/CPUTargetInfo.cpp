@@ -42,7 +42,8 @@ const CPUTargetInfo &CPUTargetInfo::host() {
     auto has = [&](const char *name) { return features.lookup(name); };
     int64_t width = has("avx512f") ? 16 : has("avx2") ? 8 : 4;
     bool amx = width == 16 && has("amx-tile") && has("amx-bf16") && requestAMXPermission();
-    return CPUTargetInfo("host", llvm::sys::getHostCPUName().str(), joined, width, amx);
+    bool avx512bf16 = width == 16 && has("avx512bf16");
+    return CPUTargetInfo("host", llvm::sys::getHostCPUName().str(), joined, width, amx, avx512bf16);
   }();
   return info;
 }

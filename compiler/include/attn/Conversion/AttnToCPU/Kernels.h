@@ -28,12 +28,15 @@ struct CPUKernelConfig {
   int64_t vectorWidth = 0; // f32 lanes per vector register (16 for AVX-512, 8 for AVX2)
   int64_t decodeRows = kDefaultDecodeRows; // query rows (Sq x Hq) of a split-KV decode item
   int64_t splitKeys = kDefaultSplitKeys;   // keys per KV split of a decode launch, at least
-  int64_t amx = 0; // 1: the bf16 prefill kernel's products on AMX tiles (SoftmaxKernel.cpp)
+  int64_t amx = 0;    // 1: the bf16 prefill kernel's products on AMX tiles (SoftmaxKernel.cpp)
+  int64_t dpbf16 = 0; // 1: the bf16 decode kernel's Q·K on AVX512-BF16 (DecodeKernel.cpp)
 };
 
 /// Heuristic configuration for `op` (attn.attention or attn.linear_attention). `amx`: the target
-/// can run AMX-BF16 code (CPUTargetInfo::hasAMX); problems AMX fits get its kernel.
-CPUKernelConfig chooseCPUConfig(Operation *op, int64_t vectorWidth, bool amx = false);
+/// can run AMX-BF16 code (CPUTargetInfo::hasAMX); problems AMX fits get its kernel. `dpbf16`: the
+/// target has AVX512-BF16 (CPUTargetInfo::hasAVX512BF16); bf16 decode with D % 32 == 0 uses it.
+CPUKernelConfig chooseCPUConfig(Operation *op, int64_t vectorWidth, bool amx = false,
+                                bool dpbf16 = false);
 /// Whether the AMX prefill kernel can compute `op`: bf16 softmax attention, D a multiple of 32 and
 /// Dv of 16 (the shapes of its tiles).
 bool amxFits(AttentionOp op);

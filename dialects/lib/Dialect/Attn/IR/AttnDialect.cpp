@@ -25,17 +25,15 @@ struct ConfigKey {
   bool required;
   int64_t defaultValue; // of an optional key
 };
-constexpr ConfigKey kCPUConfigKeys[] = {{"block_q", true, 0},
-                                        {"block_k", true, 0},
-                                        {"vector_width", true, 0},
-                                        {"decode_rows", false, 64},
-                                        {"split_keys", false, 256},
-                                        {"amx", false, 0}};
+constexpr ConfigKey kCPUConfigKeys[] = {{"block_q", true, 0},       {"block_k", true, 0},
+                                        {"vector_width", true, 0},  {"decode_rows", false, 64},
+                                        {"split_keys", false, 256}, {"amx", false, 0},
+                                        {"dpbf16", false, 0}};
 constexpr ConfigKey kVulkanConfigKeys[] = {{"subgroup_size", true, 0}, {"teams", true, 0},
                                            {"block_k", true, 0},       {"split_keys", false, 512},
                                            {"chunk", false, 16},       {"coopmat", false, 0}};
-constexpr ConfigKey kCUDAConfigKeys[] = {{"warps", true, 0},      {"block_n", true, 0},
-                                         {"stages", false, 2},     {"mma", false, 1},
+constexpr ConfigKey kCUDAConfigKeys[] = {{"warps", true, 0},         {"block_n", true, 0},
+                                         {"stages", false, 2},       {"mma", false, 1},
                                          {"split_keys", false, 512}, {"chunk", false, 16}};
 
 LogicalResult parseConfig(AsmParser &parser, StringRef mnemonic, ArrayRef<ConfigKey> keys,
@@ -94,13 +92,13 @@ Attribute CPUConfigAttr::parse(AsmParser &parser, Type) {
   if (failed(parseConfig(parser, "cpu_config", kCPUConfigKeys, values)))
     return {};
   return getChecked([&] { return parser.emitError(parser.getNameLoc()); }, parser.getContext(),
-                    values[0], values[1], values[2], values[3], values[4], values[5]);
+                    values[0], values[1], values[2], values[3], values[4], values[5], values[6]);
 }
 
 void CPUConfigAttr::print(AsmPrinter &printer) const {
   printConfig(printer, kCPUConfigKeys,
               {getBlockQ(), getBlockK(), getVectorWidth(), getDecodeRows(), getSplitKeys(),
-               getAmx()});
+               getAmx(), getDpbf16()});
 }
 
 Attribute VulkanConfigAttr::parse(AsmParser &parser, Type) {
@@ -138,17 +136,17 @@ void CUDAConfigAttr::print(AsmPrinter &printer) const {
 }
 
 LogicalResult CUDAConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t warps,
-                                     int64_t blockN, int64_t stages, int64_t mma,
-                                     int64_t splitKeys, int64_t chunk) {
+                                     int64_t blockN, int64_t stages, int64_t mma, int64_t splitKeys,
+                                     int64_t chunk) {
   return verifyCUDAConfigValues(emitError, warps, blockN, stages, mma, splitKeys, chunk);
 }
 
 LogicalResult CPUConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t blockQ,
                                     int64_t blockK, int64_t vectorWidth, int64_t decodeRows,
-                                    int64_t splitKeys, int64_t amx) {
+                                    int64_t splitKeys, int64_t amx, int64_t dpbf16) {
   // Alone, the attribute knows no GQA group: block_q x 1 rows is the bound it can check.
   return verifyCPUConfigValues(emitError, blockQ, blockK, vectorWidth, decodeRows, splitKeys,
-                               /*group=*/1, amx);
+                               /*group=*/1, amx, dpbf16);
 }
 
 void AttnDialect::initialize() {

@@ -190,7 +190,7 @@ LogicalResult mlir::attn::verifyScoreAttrs(Operation *op, std::optional<double> 
 LogicalResult mlir::attn::verifyCPUConfigValues(llvm::function_ref<InFlightDiagnostic()> emitError,
                                                 int64_t blockQ, int64_t blockK, int64_t width,
                                                 int64_t decodeRows, int64_t splitKeys,
-                                                int64_t group, int64_t amx) {
+                                                int64_t group, int64_t amx, int64_t dpbf16) {
   if (width != 4 && width != 8 && width != 16)
     return emitError() << "vector_width must be 4, 8 or 16, got " << width;
   if (blockK < width || blockK > kMaxCPUBlockK || blockK % width != 0)
@@ -212,6 +212,10 @@ LogicalResult mlir::attn::verifyCPUConfigValues(llvm::function_ref<InFlightDiagn
   if (amx && (width != 16 || blockK % 32 != 0))
     return emitError() << "amx = 1 needs vector_width 16 and block_k a multiple of 32, got "
                        << width << " and " << blockK;
+  if (dpbf16 != 0 && dpbf16 != 1)
+    return emitError() << "dpbf16 must be 0 or 1, got " << dpbf16;
+  if (dpbf16 && width != 16)
+    return emitError() << "dpbf16 = 1 needs vector_width 16, got " << width;
   return success();
 }
 
@@ -281,8 +285,15 @@ LogicalResult mlir::attn::verifyCPUConfig(Operation *op, Attribute attr) {
   auto emitError = [&] { return op->emitOpError() << "'" << kCPUConfigAttrName << "' "; };
   if (failed(verifyCPUConfigValues(emitError, config.getBlockQ(), config.getBlockK(),
                                    config.getVectorWidth(), config.getDecodeRows(),
-                                   config.getSplitKeys(), group, config.getAmx())))
+                                   config.getSplitKeys(), group, config.getAmx(),
+                                   config.getDpbf16())))
     return failure();
+  if (config.getDpbf16()) {
+    auto q = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
+    if (!isa<AttentionOp>(op) || !q || q.getRank() != 4 || !q.getElementType().isBF16() ||
+        q.getDimSize(3) % 32 != 0)
+      return emitError() << "dpbf16 = 1 needs a softmax attention on bf16 with D a multiple of 32";
+  }
   if (config.getAmx()) {
     auto q = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
     auto v = op->getNumOperands() > 2 ? dyn_cast<RankedTensorType>(op->getOperand(2).getType())

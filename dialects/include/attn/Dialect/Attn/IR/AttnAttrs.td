@@ -20,9 +20,12 @@ def Attn_CPUConfigAttr : AttrDef<Attn_Dialect, "CPUConfig"> {
       `block_k` (fewer, longer splits cost less merging; more, shorter ones more parallelism);
     - `amx` (default 0): 1 computes both products of the bf16 prefill kernel on AMX tiles
       (16x16x32 bf16 -> f32, TDPBF16PS); it needs vector_width 16, block_k a multiple of 32, and
-      on the op bf16 operands with D a multiple of 32 and Dv a multiple of 16.
+      on the op bf16 operands with D a multiple of 32 and Dv a multiple of 16;
+    - `dpbf16` (default 0): 1 computes the decode kernel's Q·K dot products with AVX512-BF16
+      (VDPBF16PS: pairs of bf16 -> f32) instead of converting K to f32; it needs vector_width 16,
+      and on the op bf16 operands with D a multiple of 32.
     The attribute verifies its own values; on an op it is also checked against the op's group:
-    `block_q` x G <= 256 rows, and `amx` against its dtype and head dims.
+    `block_q` x G <= 256 rows, and `amx` and `dpbf16` against its dtype and head dims.
 
     Example: `#attn.cpu_config<block_q = 64, block_k = 64, vector_width = 16>`,
     `#attn.cpu_config<block_q = 8, block_k = 32, vector_width = 8, decode_rows = 32,
@@ -31,7 +34,8 @@ def Attn_CPUConfigAttr : AttrDef<Attn_Dialect, "CPUConfig"> {
   let parameters = (ins "int64_t":$blockQ, "int64_t":$blockK, "int64_t":$vectorWidth,
                         DefaultValuedParameter<"int64_t", "64">:$decodeRows,
                         DefaultValuedParameter<"int64_t", "256">:$splitKeys,
-                        DefaultValuedParameter<"int64_t", "0">:$amx);
+                        DefaultValuedParameter<"int64_t", "0">:$amx,
+                        DefaultValuedParameter<"int64_t", "0">:$dpbf16);
   // `<` key = value, ... `>`: block_q, block_k, vector_width required, the rest optional and
   // printed only when not their default (AttnDialect.cpp).
   let hasCustomAssemblyFormat = 1;

@@ -53,11 +53,11 @@ constexpr int64_t kMaxCPUSplitKeys = int64_t(1) << 20;
 /// 16; block_k a multiple of it, at most kMaxCPUBlockK; block_q >= 1 and block_q x `group` (query
 /// heads per kv head) at most kMaxCPURowsPerItem; decode_rows in [1, kMaxCPUDecodeRows];
 /// split_keys a multiple of block_k, at most kMaxCPUSplitKeys; amx 0 or 1, and 1 only with
-/// vector_width 16 and block_k a multiple of 32.
+/// vector_width 16 and block_k a multiple of 32; dpbf16 0 or 1, and 1 only with vector_width 16.
 LogicalResult verifyCPUConfigValues(llvm::function_ref<InFlightDiagnostic()> emitError,
                                     int64_t blockQ, int64_t blockK, int64_t vectorWidth,
                                     int64_t decodeRows, int64_t splitKeys, int64_t group,
-                                    int64_t amx = 0);
+                                    int64_t amx = 0, int64_t dpbf16 = 0);
 
 /// Checks an `attn.cpu_config` value on `op`: a #attn.cpu_config whose block_q fits op's group.
 LogicalResult verifyCPUConfig(Operation *op, Attribute config);
