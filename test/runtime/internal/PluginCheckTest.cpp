@@ -183,6 +183,16 @@ TEST_F(PluginCheck, ManifestOfAnotherFormatOrVersion) {
             "names a vector width of 5 (expected 4, 8 or 16)");
 }
 
+TEST_F(PluginCheck, CpuFeatureBits) {
+  // The instruction sets a manifest may name (AMX, AVX512-BF16) pass the structural check (the
+  // CPU backend refuses them where the host lacks them); any other bit is a defect.
+  attn_jit_kernel kernel = softmaxKernel(problem(false));
+  manifest.cpu_features = ATTN_KERNEL_MANIFEST_CPU_AMX | ATTN_KERNEL_MANIFEST_CPU_AVX512BF16;
+  EXPECT_EQ(kernelDefect(problem(false), kernel), "");
+  manifest.cpu_features = 4u;
+  EXPECT_EQ(kernelDefect(problem(false), kernel), "names unknown CPU features 0x4 (reserved 0x0)");
+}
+
 TEST_F(PluginCheck, LinearNeedsOnlyItsEntry) {
   attn_problem p;
   ASSERT_EQ(attn_problem_init(&p), ATTN_STATUS_SUCCESS);
