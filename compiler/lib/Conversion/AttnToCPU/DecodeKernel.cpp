@@ -142,7 +142,8 @@ void DecodeKernelGen::emit(func::FuncOp fn) {
   auto alloc = [&](ArrayRef<int64_t> shape) -> Value {
     return b.create<memref::AllocOp>(MemRefType::get(shape, f32), b.getI64IntegerAttr(64));
   };
-  qs = alloc({decodeRows, s.headDim});
+  if (!dpbf16) // VDPBF16PS reads the raw rows (qbf) instead of scaled f32 ones
+    qs = alloc({decodeRows, s.headDim});
   st = alloc({decodeRows, blockK});
   acc = alloc({decodeRows, s.headDimV});
   mrow = alloc({decodeRows});

@@ -13,16 +13,18 @@ bool mlir::attn::amxFits(AttentionOp op) {
   return q.getElementType().isBF16() && q.getDimSize(3) % 32 == 0 && v.getDimSize(3) % 16 == 0;
 }
 
+bool mlir::attn::dpbf16Fits(AttentionOp op) {
+  auto q = cast<RankedTensorType>(op.getQuery().getType());
+  return q.getElementType().isBF16() && q.getDimSize(3) % 32 == 0;
+}
+
 CPUKernelConfig mlir::attn::chooseCPUConfig(Operation *op, int64_t vectorWidth, bool amx,
                                             bool dpbf16) {
   CPUKernelConfig config;
   config.vectorWidth = vectorWidth;
   config.blockK = 64;
   auto attention = dyn_cast<AttentionOp>(op);
-  if (attention && dpbf16 && vectorWidth == 16) {
-    auto q = cast<RankedTensorType>(attention.getQuery().getType());
-    config.dpbf16 = q.getElementType().isBF16() && q.getDimSize(3) % 32 == 0;
-  }
+  config.dpbf16 = attention && dpbf16 && vectorWidth == 16 && dpbf16Fits(attention);
   if (attention && amx && vectorWidth == 16 && amxFits(attention)) {
     // AMX: the tiles multiply so fast that the per-tile work shared by all rows of an item
     // (packing K and V into tile layouts) must be spread over many rows: 128 per item.

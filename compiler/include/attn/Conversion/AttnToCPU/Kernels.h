@@ -40,6 +40,8 @@ CPUKernelConfig chooseCPUConfig(Operation *op, int64_t vectorWidth, bool amx = f
 /// Whether the AMX prefill kernel can compute `op`: bf16 softmax attention, D a multiple of 32 and
 /// Dv of 16 (the shapes of its tiles).
 bool amxFits(AttentionOp op);
+/// Whether the decode kernel's Q·K can run on VDPBF16PS for `op`: bf16, D a multiple of 32.
+bool dpbf16Fits(AttentionOp op);
 /// Reads / writes the `attn.cpu_config` dictionary attribute.
 FailureOr<CPUKernelConfig> getCPUConfig(Operation *op);
 void setCPUConfig(Operation *op, const CPUKernelConfig &config);
