@@ -1,5 +1,5 @@
 // RUN: attn-opt %s --convert-attn-to-cpu-kernels | FileCheck %s
-// RUN: attn-opt %s --attn-lower-to-cpu | FileCheck %s --check-prefix=LLVM
+// RUN: attn-opt %s --attn-lower-to-cpu=target=sapphirerapids | FileCheck %s --check-prefix=LLVM
 
 // amx = 1: both products of the prefill kernel on AMX tiles, with Qᵀ (once per item) and P in
 // the pairs-of-rows B layout; V interleaved by pairs of keys, then transposed by shuffles.

@@ -1,5 +1,5 @@
 // RUN: attn-opt %s --convert-attn-to-cpu-kernels | FileCheck %s
-// RUN: attn-opt %s --attn-lower-to-cpu | FileCheck %s --check-prefix=LLVM
+// RUN: attn-opt %s --attn-lower-to-cpu=target=znver4 | FileCheck %s --check-prefix=LLVM
 
 // dpbf16 = 1: the decode kernel's Q·K runs VDPBF16PS on the raw bf16 rows (32 lanes of pairs, no
 // conversion of K; the scale multiplies the sums), and prefetches the K and V lines of the key 16

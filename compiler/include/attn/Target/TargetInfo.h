@@ -33,11 +33,13 @@ class CPUTargetInfo : public TargetInfo {
 public:
   /// "host": this machine, with its detected features (llvm::sys::getHostCPUFeatures, not the CPU
   /// name alone, which virtualization may report as an older model). "x86-64-v3" (AVX2, FMA; 16
-  /// ymm registers) or "x86-64-v4" (AVX-512; 32 zmm): code for any CPU of that level. nullopt for
-  /// other names.
+  /// ymm registers) or "x86-64-v4" (AVX-512; 32 zmm): code for any CPU of that level. An LLVM x86
+  /// CPU model ("sapphirerapids", "znver4"): code for that model, with its features (AMX,
+  /// AVX512-BF16) as LLVM lists them. nullopt for other names.
   static std::optional<CPUTargetInfo> fromName(llvm::StringRef name);
   /// The names fromName accepts, for messages.
-  static constexpr const char *kNames = "host, x86-64-v3, x86-64-v4";
+  static constexpr const char *kNames =
+      "host, x86-64-v3, x86-64-v4, or an LLVM x86-64 CPU such as sapphirerapids or znver4";
   /// This machine (computed once).
   static const CPUTargetInfo &host();
 

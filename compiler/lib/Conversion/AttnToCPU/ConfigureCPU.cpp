@@ -24,26 +24,26 @@ struct AttnConfigureCPUPass : attn::impl::AttnConfigureCPUBase<AttnConfigureCPUP
     WalkResult result = getOperation().walk([&](Operation *op) {
       if (!isa<AttentionOp, LinearAttentionOp, MergeOp>(op))
         return WalkResult::advance();
+      if (!cpu) {
+        op->emitError() << "cannot configure: unknown target '" << target << "' (expected "
+                        << CPUTargetInfo::kNames << ")";
+        return WalkResult::interrupt();
+      }
       if (op->hasAttr(kCPUConfigAttrName)) {
         // A configuration given by hand or by a tuner: its instruction sets must be the
         // target's (else LLVM's instruction selection aborts).
         FailureOr<CPUKernelConfig> given = getCPUConfig(op);
-        if (cpu && succeeded(given) && given->amx && !cpu->hasAMX()) {
+        if (succeeded(given) && given->amx && !cpu->hasAMX()) {
           op->emitError() << "cannot compile: #attn.cpu_config has amx = 1, but target '"
                           << target << "' has no AMX-BF16 tiles";
           return WalkResult::interrupt();
         }
-        if (cpu && succeeded(given) && given->dpbf16 && !cpu->hasAVX512BF16()) {
+        if (succeeded(given) && given->dpbf16 && !cpu->hasAVX512BF16()) {
           op->emitError() << "cannot compile: #attn.cpu_config has dpbf16 = 1, but target '"
                           << target << "' has no AVX512-BF16";
           return WalkResult::interrupt();
         }
         return WalkResult::advance();
-      }
-      if (!cpu) {
-        op->emitError() << "cannot configure: unknown target '" << target << "' (expected "
-                        << CPUTargetInfo::kNames << ")";
-        return WalkResult::interrupt();
       }
       if (!validWidth || width > cpu->vectorWidthF32()) {
         op->emitError() << "cannot configure: vector-width must be 4, 8 or 16 and at most the "

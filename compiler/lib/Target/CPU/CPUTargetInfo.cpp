@@ -3,7 +3,9 @@
 #include "attn/Target/TargetInfo.h"
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/X86TargetParser.h"
 
 #include <algorithm>
 #include <vector>
@@ -55,5 +57,16 @@ std::optional<CPUTargetInfo> CPUTargetInfo::fromName(llvm::StringRef name) {
     return CPUTargetInfo("x86-64-v3", "x86-64-v3", "", 8);
   if (name == "x86-64-v4")
     return CPUTargetInfo("x86-64-v4", "x86-64-v4", "", 16);
-  return std::nullopt;
+  // A CPU model LLVM knows (sapphirerapids, znver4, ...): its features as LLVM's X86 target
+  // parser lists them, for code emitted for that model (attn-opt pipelines, lit tests on any
+  // host). The runtime compiles only for the host or a level it runs.
+  if (name.empty() || llvm::X86::parseArchX86(name, /*Only64Bit=*/true) == llvm::X86::CK_None)
+    return std::nullopt;
+  llvm::SmallVector<llvm::StringRef, 64> list;
+  llvm::X86::getFeaturesForCPU(name, list, /*NeedPlus=*/false);
+  auto has = [&](llvm::StringRef feature) { return llvm::is_contained(list, feature); };
+  int64_t width = has("avx512f") ? 16 : has("avx2") ? 8 : 4;
+  bool amx = width == 16 && has("amx-tile") && has("amx-bf16");
+  bool avx512bf16 = width == 16 && has("avx512bf16");
+  return CPUTargetInfo(name.str(), name.str(), "", width, amx, avx512bf16);
 }
