@@ -7,6 +7,7 @@ APT_PACKAGES=(
   cmake ninja-build g++ python3 python3-pip python3-dev python3-venv
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools clang-19 lld-19
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev pkg-config
+  libsqlite3-dev sqlite3 # the tuning database (attnc tune, the JIT's lookup)
   libclang-rt-19-dev # sanitizer and libFuzzer runtimes: scripts/sanitize.sh, scripts/fuzz.sh
   libvulkan-dev spirv-tools # the Vulkan headers (the loader is dlopen'ed); test shader validation
   mesa-vulkan-drivers # lavapipe: a CPU Vulkan driver, so the Vulkan device test runs everywhere

@@ -32,6 +32,8 @@ class Kernel:
     feature_map: _FeatureMap
     normalize: bool
     target: _Target
+    @property
+    def config(self) -> dict: ...
     def __call__(self, q: _Tensor, k: _Tensor, v: _Tensor, *, seqlens_q: _Lengths = None,
                  seqlens_kv: _Lengths = None) -> Any: ...
 

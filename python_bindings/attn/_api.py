@@ -247,6 +247,14 @@ class Kernel:
         self._kernel = native
         return self
 
+    @property
+    def config(self) -> dict:
+        """The configuration the kernel was built with: ``source`` ('heuristic', 'tuned' from a
+        tuning database - ``ATTN_TUNING_DB`` or attnc tune's ``--db`` - or 'given'), the tiles
+        (``block_q``, ``block_k``, ``decode_max_rows``, ``split_keys``), ``vector_width``, ``amx``,
+        ``dpbf16`` and a one-line ``text``."""
+        return self._kernel.config
+
     def __repr__(self) -> str:
         extra = ""
         if self.variant == "softmax":

@@ -223,6 +223,7 @@ public:
     }
   }
 
+  attn_kernel *handle() const { return kernel_; }
   const attn_problem &problem() const { return problem_; }
 
 private:
@@ -310,6 +311,29 @@ void registerKernel(nb::module_ &m) {
             return d;
           },
           "The problem the kernel solves, as the C descriptor's fields.")
+      .def_prop_ro(
+          "config",
+          [](const Kernel &k) {
+            attn_kernel_config c;
+            std::memset(&c, 0, sizeof(c));
+            c.struct_size = sizeof(c);
+            check(attn_kernel_get_config(k.handle(), &c), "attn_kernel_get_config");
+            static const char *sources[] = {"heuristic", "tuned", "given"};
+            nb::dict d;
+            d["source"] = sources[c.source >= 0 && c.source <= 2 ? c.source : 0];
+            d["vector_width"] = c.vector_width;
+            d["block_q"] = c.block_q;
+            d["block_k"] = c.block_k;
+            d["decode_max_rows"] = c.decode_max_rows;
+            d["split_keys"] = c.split_keys;
+            d["amx"] = (c.cpu_features & ATTN_CPU_FEATURE_AMX) != 0;
+            d["dpbf16"] = (c.cpu_features & ATTN_CPU_FEATURE_AVX512BF16) != 0;
+            d["text"] = std::string(c.text);
+            return d;
+          },
+          "The configuration the kernel was built with and how it was chosen "
+          "(attn_kernel_get_config): source is 'heuristic', 'tuned' (a tuning database) or "
+          "'given'.")
       .def("launch", &Kernel::launch, nb::arg("q"), nb::arg("k"), nb::arg("v"), nb::arg("o"),
            nb::arg("lse").none(), nb::arg("entropy").none(), nb::arg("seqlens_q").none(),
            nb::arg("seqlens_kv").none(),

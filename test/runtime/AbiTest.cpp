@@ -52,8 +52,9 @@ static_assert(offsetof(attn_launch_args, entropy) == 200, "");
 static_assert(offsetof(attn_launch_args, seqlens_q) == 208, "");
 static_assert(offsetof(attn_launch_args, seqlens_kv) == 216, "");
 
-static_assert(sizeof(attn_context_options) == 72, "attn_context_options layout changed");
+static_assert(sizeof(attn_context_options) == 80, "attn_context_options layout changed");
 static_assert(offsetof(attn_context_options, vulkan_device) == 64, "");
+static_assert(offsetof(attn_context_options, tuning_db) == 72, "");
 static_assert(sizeof(attn_vulkan_device) == 56, "attn_vulkan_device layout changed");
 static_assert(offsetof(attn_vulkan_device, queue_family_index) == 40, "");
 static_assert(offsetof(attn_vulkan_device, get_instance_proc_addr) == 48, "");
@@ -85,7 +86,9 @@ static_assert(offsetof(attn_memref4, strides) == 56, "");
 static_assert(offsetof(attn_memref3, strides) == 48, "");
 static_assert(offsetof(attn_memref1, strides) == 32, "");
 
-static_assert(sizeof(attn_jit_request) == 56, "attn_jit_request layout changed");
+static_assert(sizeof(attn_jit_request) == 72, "attn_jit_request layout changed");
+static_assert(offsetof(attn_jit_request, tuning_db) == 56, "");
+static_assert(offsetof(attn_jit_request, num_threads) == 64, "");
 static_assert(offsetof(attn_jit_request, cuda_device) == 48, "");
 static_assert(offsetof(attn_jit_request, vulkan_device) == 40, "");
 static_assert(offsetof(attn_jit_request, cache_max_bytes) == 24, "");
@@ -100,7 +103,14 @@ static_assert(offsetof(attn_jit_request, cpu_target) == 32, "");
 // ABI 5: kernel images (image_kind, image, gpu_entries, the workgroup layout) for device
 // targets, attn_jit_request.vulkan_device; the manifest's reserved field became its target.
 // ABI 6: attn_jit_request.cuda_device, attn_jit_kernel.gpu_layout (CUDA's packed-row kernels).
-static_assert(ATTN_JIT_ABI_VERSION == 6, "attn_jit_kernel's layout below is ABI 6's");
+// ABI 7: attn_jit_request.tuning_db and num_threads (the JIT consults a tuning database); the
+// manifest's reserved field became its config_source. attn_jit_kernel is unchanged.
+static_assert(ATTN_JIT_ABI_VERSION == 7, "attn_jit_kernel's layout below is ABI 7's");
+static_assert(sizeof(attn_kernel_config) == 176, "attn_kernel_config layout changed");
+static_assert(offsetof(attn_kernel_config, source) == 8, "");
+static_assert(offsetof(attn_kernel_config, block_q) == 16, "");
+static_assert(offsetof(attn_kernel_config, cpu_features) == 48, "");
+static_assert(offsetof(attn_kernel_config, text) == 52, "");
 static_assert(sizeof(attn_jit_kernel) == 280, "attn_jit_kernel layout changed");
 static_assert(offsetof(attn_jit_kernel, gpu_layout) == 272, "");
 static_assert(offsetof(attn_jit_kernel, image_kind) == 104, "");

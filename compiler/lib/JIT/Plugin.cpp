@@ -12,6 +12,7 @@
 #include "attn/JIT/DiskCache.h"
 #include "attn/JIT/ObjectLoader.h"
 #include "attn/JIT/VulkanCompiler.h"
+#include "attn/Tuning/Tuning.h"
 #include "attn/attn_jit_plugin.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -265,6 +266,19 @@ attn_status attn_jit_compile(const attn_jit_request *request, attn_jit_kernel *o
                 std::string("unknown CPU target '") + request->cpu_target + "' (expected " +
                     CPUTargetInfo::kNames + ")",
                 error, errorSize);
+  // A tuning database's entry for this problem, device and thread count; a miss or an unusable
+  // database leaves the op to the configure pass's heuristic.
+  constexpr size_t kRequestSizeTuning =
+      offsetof(attn_jit_request, num_threads) + sizeof(attn_jit_request::num_threads);
+  if (request->struct_size >= kRequestSizeTuning && request->tuning_db && *request->tuning_db) {
+    std::string warnings;
+    (*module)->walk([&](Operation *op) {
+      applyTunedCPUConfig(op, request->tuning_db, *target, std::max(1, request->num_threads),
+                          warnings);
+    });
+    if (!warnings.empty())
+      std::fputs(warnings.c_str(), stderr);
+  }
   CPUKernelConfig config;
   FailureOr<std::string> key = prepareProblemModule(**module, *target, config, message);
   if (failed(key))

@@ -18,11 +18,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "CUDATarget.h"
+#include "Tune.h"
 #include "VulkanTarget.h"
 
 #include "attn/Conversion/AttnToCPU/KernelManifest.h"
 #include "attn/JIT/CPUCompiler.h"
 #include "attn/Target/TargetInfo.h"
+#include "attn/Tuning/Tuning.h"
 #include "attn/attn_version.h"
 #include "core/bundle_format.h"
 
@@ -136,6 +138,9 @@ cl::opt<bool> noNormalize("no-normalize", cl::desc("linear attention without the
                           cl::cat(problemCategory));
 
 constexpr int kUserError = 1, kInternalError = 2;
+
+/// attnc tune (set by main): the problems are measured, not compiled to a stage.
+bool tuneMode = false;
 
 /// An error with the exit status it maps to.
 struct Failure {
@@ -485,6 +490,16 @@ std::optional<Failure> compile(ModuleOp module, std::string &output) {
   });
   if (misfit)
     return misfit;
+  // A tuning database (--db, ATTN_TUNING_DB) configures the ops the input left open, for the
+  // machines the code is for (a bundle's level: tune with the same --cpu) and --tune-threads.
+  if (std::string db = attnc::tuningDbPath(); !db.empty()) {
+    std::string warnings;
+    module.walk([&](Operation *op) {
+      if (!op->hasAttr(kCPUConfigAttrName) && !vectorWidth)
+        applyTunedCPUConfig(op, db, *target, attnc::tuningThreads(), warnings);
+    });
+    llvm::errs() << warnings;
+  }
   CPUKernelConfig config;
   if (failed(prepareProblemModule(module, *target, config, error)))
     return userError(error);
@@ -564,7 +579,19 @@ int run(MLIRContext &ctx) {
     return fail({kUserError, "refusing to write binary output to a terminal: give -o FILE"});
 
   SmallVector<OwningOpRef<ModuleOp>> problems;
-  if (!inputFile.empty()) {
+  if (tuneMode && !attnc::presetName().empty()) {
+    std::string names;
+    auto preset = attnc::presetProblems(attnc::presetName(), names);
+    if (!preset)
+      return fail({kUserError, "unknown --preset '" + attnc::presetName() + "' (" + names + ")"});
+    for (attn_problem &p : *preset) {
+      std::string error;
+      auto module = buildProblemModule(ctx, p, error);
+      if (failed(module))
+        return fail({kInternalError, error});
+      problems.push_back(std::move(*module));
+    }
+  } else if (!inputFile.empty()) {
     llvm::SourceMgr sourceMgr;
     std::string parseErrors;
     llvm::raw_string_ostream errors(parseErrors);
@@ -588,6 +615,18 @@ int run(MLIRContext &ctx) {
     if (failed(module))
       return fail({kUserError, error});
     problems.push_back(std::move(*module));
+  }
+  if (tuneMode) {
+    if (target != "cpu")
+      return fail({kUserError, "attnc tune measures CPU kernels (--target=cpu); Vulkan and CUDA "
+                               "sweeps are not implemented yet"});
+    std::string level = cpuLevel.empty() ? "host" : cpuLevel.getValue();
+    if (level != "host" && level != "x86-64-v3" && level != "x86-64-v4")
+      return fail({kUserError, "--cpu must be x86-64-v3 or x86-64-v4, got '" + level + "'"});
+    std::optional<CPUTargetInfo> cpu = CPUTargetInfo::fromName(level);
+    if (level != "host" && cpu->vectorWidthF32() > CPUTargetInfo::host().vectorWidthF32())
+      return fail({kUserError, "attnc tune runs the kernels: this host cannot run " + level});
+    return attnc::tune(problems, *cpu);
   }
   if (!headerFile.empty() && (emit != Emit::Obj || kernelName.empty()))
     return fail({kUserError, "--header goes with --emit=obj and --name"});
@@ -803,6 +842,15 @@ std::optional<std::string> unknownHelpLikeOption(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  std::vector<char *> args(argv, argv + argc);
+  if (argc >= 2 && llvm::StringRef(argv[1]) == "tune") {
+    if (std::optional<int> status = attnc::tuneSubcommand(argc - 2, argv + 2))
+      return *status;
+    tuneMode = true; // a sweep: attnc's own options, without the word "tune"
+    args.erase(args.begin() + 1);
+  }
+  argc = static_cast<int>(args.size());
+  argv = args.data();
   if (argc >= 2 && llvm::StringRef(argv[1]) == "inspect") {
     if (argc != 3) {
       llvm::errs() << "usage: attnc inspect FILE\n";
@@ -818,7 +866,7 @@ int main(int argc, char **argv) {
   });
   // --help lists attnc's options (LLVM's own are hundreds); MLIR's pass manager and printing
   // options (--mlir-print-ir-after-all, ...) still work, as the overview says.
-  cl::HideUnrelatedOptions({&problemCategory, &outputCategory});
+  cl::HideUnrelatedOptions({&problemCategory, &outputCategory, &attnc::tuneCategory()});
   if (std::optional<std::string> unknown = unknownHelpLikeOption(argc, argv)) {
     llvm::errs() << "attnc: error: unknown option '" << *unknown << "' (see --help)\n";
     return kUserError;
@@ -827,6 +875,9 @@ int main(int argc, char **argv) {
       argc, argv,
       "attnc: ahead-of-time compiler for attention kernels\n\n"
       "  attnc inspect FILE   verifies a kernel bundle and lists it\n"
+      "  attnc tune [problem options | problems.mlir | --preset=NAME] --db PATH\n"
+      "                       measures the legal configurations, keeps them in the database\n"
+      "  attnc tune merge A.db B.db -o ALL.db | tune show [--db P] [--all] | tune export --json\n"
       "  MLIR's --mlir-print-ir-after-all, --mlir-timing, ... also apply\n");
   MLIRContext ctx(cpuCompilerRegistry());
   ctx.loadAllAvailableDialects();

@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-#define ATTN_JIT_ABI_VERSION 6
+#define ATTN_JIT_ABI_VERSION 7
 
 typedef struct attn_memref1 {
   void *allocated, *aligned;
@@ -181,6 +181,9 @@ typedef struct attn_jit_request {
   const char *cpu_target;      /* the CPU to compile for: "host", "x86-64-v3" or "x86-64-v4" */
   const attn_jit_vulkan_device *vulkan_device; /* for ATTN_TARGET_VULKAN problems */
   const attn_jit_cuda_device *cuda_device;     /* for ATTN_TARGET_CUDA problems */
+  const char *tuning_db; /* a tuning database to take the configuration from; NULL = none */
+  int32_t num_threads;   /* the threads the kernel's launches run on (part of the device a tuned
+                            entry is for) */
 } attn_jit_request;
 
 typedef struct attn_jit_kernel {

@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #define ATTN_KERNEL_MANIFEST_SYMBOL "attn_kernel_manifest"
-#define ATTN_KERNEL_MANIFEST_VERSION 3
+#define ATTN_KERNEL_MANIFEST_VERSION 4
 /* cpu_features bits: instruction sets the code needs beyond its vector width's level. */
 #define ATTN_KERNEL_MANIFEST_CPU_AMX 1u /* AMX-TILE + AMX-BF16, and Linux's tile-data permission */
 #define ATTN_KERNEL_MANIFEST_CPU_AVX512BF16 2u /* AVX512-BF16 (VDPBF16PS) */
@@ -42,8 +42,8 @@ typedef struct attn_kernel_manifest {
   /* The tiles: work-item shapes the runtime must split launches by (split_keys: keys per KV
    * split of a decode launch, at least). */
   int64_t block_q, block_k, decode_max_rows, split_keys;
-  uint32_t cpu_features; /* ATTN_KERNEL_MANIFEST_CPU_* bits */
-  uint32_t reserved;     /* zero */
+  uint32_t cpu_features;  /* ATTN_KERNEL_MANIFEST_CPU_* bits */
+  uint32_t config_source; /* how the tiles were chosen: attn_config_source (attn_runtime.h) */
 } attn_kernel_manifest;
 
 #define ATTN_KERNEL_MANIFEST_MAGIC "ATTNMNFT"

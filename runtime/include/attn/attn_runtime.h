@@ -128,6 +128,10 @@ typedef struct attn_context_options {
   const attn_vulkan_device *vulkan_device; /* the engine's Vulkan device for Vulkan kernels; NULL =
                                               attnc opens one (the first with a compute queue, or
                                               $ATTN_VULKAN_DEVICE's index); copied at create */
+  const char *tuning_db; /* a tuning database (attnc tune) the JIT takes configurations from:
+                            NULL = $ATTN_TUNING_DB, else none (heuristics); "" = none. A miss,
+                            or a database that cannot be used, falls back to the heuristic (an
+                            unusable or stale one with a warning on stderr); copied at create */
 } attn_context_options;
 
 /* Fills the defaults: one thread per hardware thread in the built-in pool, the disk cache on. */
@@ -250,6 +254,31 @@ ATTN_API ATTN_NODISCARD attn_status attn_kernel_create_from_code(attn_context *c
  * from a bundle. out_problem->struct_size must be set; at most that many bytes are written. */
 ATTN_API ATTN_NODISCARD attn_status attn_kernel_get_problem(const attn_kernel *kernel,
                                                             attn_problem *out_problem);
+
+/* How a kernel's configuration (its tiles) was chosen, as its code says (kernel manifest). */
+typedef enum attn_config_source {
+  ATTN_CONFIG_HEURISTIC = 0, /* attnc's heuristic for the target */
+  ATTN_CONFIG_TUNED = 1,     /* a tuning database's entry (attnc tune; ATTN_TUNING_DB) */
+  ATTN_CONFIG_GIVEN = 2      /* given in the compiled .mlir (by hand or by a tool) */
+} attn_config_source;
+
+#define ATTN_CPU_FEATURE_AMX 1u        /* the code runs its products on AMX-BF16 tiles */
+#define ATTN_CPU_FEATURE_AVX512BF16 2u /* the code uses VDPBF16PS */
+
+typedef struct attn_kernel_config {
+  size_t struct_size; /* sizeof(attn_kernel_config) */
+  attn_config_source source;
+  int32_t vector_width; /* f32 lanes (CPU), the subgroup size (Vulkan, CUDA) */
+  int64_t block_q, block_k, decode_max_rows, split_keys;
+  uint32_t cpu_features; /* ATTN_CPU_FEATURE_* bits */
+  char text[124];        /* a one-line description, e.g. "cpu heuristic block_q=64 ..." */
+} attn_kernel_config;
+
+/* The configuration a kernel was built with and how it was chosen (JIT: the heuristic, or a
+ * tuning database's entry; bundles and linked code: what attnc used when it built them).
+ * out_config->struct_size must be set. */
+ATTN_API ATTN_NODISCARD attn_status attn_kernel_get_config(const attn_kernel *kernel,
+                                                           attn_kernel_config *out_config);
 
 /* Accepts NULL. */
 ATTN_API attn_status attn_kernel_destroy(attn_kernel *kernel);

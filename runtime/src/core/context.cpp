@@ -24,6 +24,8 @@ constexpr size_t kOptionsSizeV3 =
     offsetof(attn_context_options, cpu_target) + sizeof(attn_context_options::cpu_target);
 constexpr size_t kOptionsSizeV4 =
     offsetof(attn_context_options, vulkan_device) + sizeof(attn_context_options::vulkan_device);
+constexpr size_t kOptionsSizeV5 =
+    offsetof(attn_context_options, tuning_db) + sizeof(attn_context_options::tuning_db);
 constexpr size_t kStatsSizeV1 = offsetof(attn_context_stats, disk_cache_rejected) +
                                 sizeof(attn_context_stats::disk_cache_rejected);
 
@@ -83,6 +85,14 @@ std::string resolveCpuTarget(const attn_context_options *options) {
   return target;
 }
 
+// options.tuning_db when set, else $ATTN_TUNING_DB, else none; "" = none.
+std::string resolveTuningDb(const attn_context_options *options) {
+  if (options && options->struct_size >= kOptionsSizeV5 && options->tuning_db)
+    return options->tuning_db;
+  const char *env = envOrNull("ATTN_TUNING_DB");
+  return env ? env : "";
+}
+
 int32_t resolveThreads(int32_t requested) {
   if (requested > 0)
     return requested;
@@ -117,7 +127,8 @@ ContextState::ContextState(const attn_context_options *options)
       engineUser_(options ? options->parallel_for_user : nullptr),
       diskCache_(options ? options->disk_cache == 1 : true),
       cacheDir_(resolveCacheDir(options ? options->cache_dir : nullptr)),
-      cacheMaxBytes_(resolveCacheMaxBytes(options)), cpuTarget_(resolveCpuTarget(options)) {
+      cacheMaxBytes_(resolveCacheMaxBytes(options)), cpuTarget_(resolveCpuTarget(options)),
+      tuningDb_(resolveTuningDb(options)) {
   if (cacheDir_.empty())
     diskCache_ = false;
   if (options && options->struct_size >= kOptionsSizeV4 && options->vulkan_device) {

@@ -34,7 +34,11 @@ public:
   /// How kernels are compiled: the on-disk cache (NULL directory when off), its size bound, the
   /// CPU the code is for.
   CompileOptions compileOptions() const {
-    return {diskCache_ ? cacheDir_.c_str() : nullptr, cacheMaxBytes_, cpuTarget_.c_str()};
+    CompileOptions options{diskCache_ ? cacheDir_.c_str() : nullptr, cacheMaxBytes_,
+                           cpuTarget_.c_str()};
+    options.tuningDb = tuningDb_.empty() ? nullptr : tuningDb_.c_str();
+    options.threads = concurrency_;
+    return options;
   }
 
   KernelCache &kernels() { return kernels_; }
@@ -57,6 +61,7 @@ private:
   std::string cacheDir_;
   int64_t cacheMaxBytes_;
   std::string cpuTarget_;
+  std::string tuningDb_; // empty: none
   attn_vulkan_device vulkanDevice_{};
   std::mutex backendMutex_;
   std::shared_ptr<void> backendStates_[3]; // by attn_target

@@ -20,6 +20,7 @@
 #include "cuda/backend.h"
 #endif
 
+#include <cstdio>
 #include <cstring>
 
 using namespace attn::rt;
@@ -74,6 +75,44 @@ ATTN_API attn_status attn_kernel_create(attn_context *context, const attn_proble
     kernel->compiled = context->state->kernels().getOrCompile(*context->state, normalized,
                                                               context->state->compileOptions());
     *out_kernel = kernel.release();
+    return ATTN_STATUS_SUCCESS;
+  });
+}
+
+ATTN_API attn_status attn_kernel_get_config(const attn_kernel *kernel,
+                                           attn_kernel_config *out_config) {
+  return guard([&] {
+    requireNonNull(kernel, "kernel");
+    requireNonNull(out_config, "out_config");
+    if (out_config->struct_size < sizeof(attn_kernel_config))
+      fail(ATTN_STATUS_INVALID_ARGUMENT,
+           format("out_config->struct_size is %zu, expected at least %zu (set it to "
+                  "sizeof(attn_kernel_config))",
+                  out_config->struct_size, sizeof(attn_kernel_config)));
+    const attn_kernel_manifest *m = kernel->compiled->entry().manifest;
+    if (!m)
+      fail(ATTN_STATUS_INTERNAL_ERROR, "the kernel has no manifest");
+    attn_kernel_config c;
+    std::memset(&c, 0, sizeof(c));
+    c.struct_size = sizeof(c);
+    c.source = static_cast<attn_config_source>(m->config_source);
+    c.vector_width = static_cast<int32_t>(m->vector_width);
+    c.block_q = m->block_q;
+    c.block_k = m->block_k;
+    c.decode_max_rows = m->decode_max_rows;
+    c.split_keys = m->split_keys;
+    c.cpu_features = m->cpu_features;
+    static const char *sources[] = {"heuristic", "tuned", "given"};
+    static const char *targets[] = {"cpu", "cuda", "vulkan"}; // by attn_target
+    std::snprintf(c.text, sizeof(c.text),
+                  "%s %s block_q=%lld block_k=%lld %s=%d decode_rows=%lld split_keys=%lld%s%s",
+                  targets[m->target <= 2 ? m->target : 0], sources[m->config_source <= 2 ? m->config_source : 0],
+                  static_cast<long long>(c.block_q), static_cast<long long>(c.block_k),
+                  m->target == ATTN_TARGET_CPU ? "vector_width" : "subgroup", c.vector_width,
+                  static_cast<long long>(c.decode_max_rows), static_cast<long long>(c.split_keys),
+                  (c.cpu_features & ATTN_CPU_FEATURE_AMX) ? " amx" : "",
+                  (c.cpu_features & ATTN_CPU_FEATURE_AVX512BF16) ? " dpbf16" : "");
+    std::memcpy(static_cast<void *>(out_config), &c, sizeof(c));
     return ATTN_STATUS_SUCCESS;
   });
 }

@@ -103,9 +103,11 @@ std::string manifestDefect(const attn_problem &problem, const attn_jit_kernel &k
       (m->vector_width < 4 || m->vector_width > 128 || (m->vector_width & (m->vector_width - 1))))
     return format("names a subgroup size of %u (expected a power of two in [4, 128])",
                   m->vector_width);
-  if (m->reserved != 0 || (m->cpu_features & ~ATTN_KERNEL_MANIFEST_CPU_KNOWN) != 0 ||
+  if ((m->cpu_features & ~ATTN_KERNEL_MANIFEST_CPU_KNOWN) != 0 ||
       (m->cpu_features != 0 && m->target != ATTN_TARGET_CPU))
-    return format("names unknown CPU features 0x%x (reserved 0x%x)", m->cpu_features, m->reserved);
+    return format("names unknown CPU features 0x%x", m->cpu_features);
+  if (m->config_source > ATTN_CONFIG_GIVEN)
+    return format("names an unknown configuration source %u", m->config_source);
   std::string difference = problemDifference(*m, problem);
   if (difference.empty())
     difference = tileDifference(*m, kernel);

@@ -192,6 +192,8 @@ attn_jit_kernel Plugin::compile(const attn_problem &problem, const CompileOption
   request.cpu_target = options.cpuTarget;
   request.vulkan_device = options.vulkanDevice;
   request.cuda_device = options.cudaDevice;
+  request.tuning_db = options.tuningDb;
+  request.num_threads = options.threads;
 
   attn_jit_kernel kernel;
   std::memset(&kernel, 0, sizeof(kernel));

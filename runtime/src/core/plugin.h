@@ -23,6 +23,8 @@ struct CompileOptions {
   const char *cpuTarget = "host";
   const attn_jit_vulkan_device *vulkanDevice = nullptr; // set by the Vulkan backend
   const attn_jit_cuda_device *cudaDevice = nullptr;     // set by the CUDA backend
+  const char *tuningDb = nullptr;                       // a tuning database; NULL = none
+  int32_t threads = 1;                                  // the threads kernels run on
 };
 
 class Plugin {

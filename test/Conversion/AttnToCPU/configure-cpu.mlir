@@ -3,7 +3,7 @@
 
 // MHA: four vectors of query rows per work item.
 // CHECK-LABEL: func.func @mha
-// CHECK: attn.cpu_config = #attn.cpu_config<block_q = 64, block_k = 64, vector_width = 16>
+// CHECK: attn.config_source = "heuristic", attn.cpu_config = #attn.cpu_config<block_q = 64, block_k = 64, vector_width = 16>
 // AVX2-LABEL: func.func @mha
 // AVX2: attn.cpu_config = #attn.cpu_config<block_q = 32, block_k = 64, vector_width = 8>
 func.func @mha(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) -> tensor<?x?x8x64xf32> {
@@ -23,9 +23,10 @@ func.func @gqa(%q: tensor<?x?x32x128xbf16>, %k: tensor<?x?x4x128xbf16>, %v: tens
 
 // -----
 
-// A configuration already present (from tuning or by hand) is kept.
+// A configuration already present (from tuning or by hand) is kept, and not called heuristic.
 // CHECK-LABEL: func.func @preconfigured
-// CHECK: attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 32, vector_width = 16>
+// CHECK-NOT: attn.config_source
+// CHECK: {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 32, vector_width = 16>}
 func.func @preconfigured(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) -> tensor<?x?x8x64xf32> {
   %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 32, vector_width = 16>} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
   return %o : tensor<?x?x8x64xf32>

@@ -408,3 +408,19 @@ func.func @global_tokens_too_many(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64x
   %o = attn.attention %q, %k, %v {window = array<i64: 16, 0>, global_tokens = 4294967296 : i64} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
   return
 }
+
+// -----
+
+func.func @config_source_value(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) -> tensor<?x?x8x64xf32> {
+  // expected-error @+1 {{'attn.config_source' must be "heuristic" or "tuned" (absent: given), got "guessed"}}
+  %o = attn.attention %q, %k, %v {attn.config_source = "guessed", attn.cpu_config = #attn.cpu_config<block_q = 16, block_k = 64, vector_width = 16>} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
+  return %o : tensor<?x?x8x64xf32>
+}
+
+// -----
+
+func.func @config_source_without_config(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) -> tensor<?x?x8x64xf32> {
+  // expected-error @+1 {{'attn.config_source' says how a configuration was chosen, but the op has none}}
+  %o = attn.attention %q, %k, %v {attn.config_source = "tuned"} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
+  return %o : tensor<?x?x8x64xf32>
+}

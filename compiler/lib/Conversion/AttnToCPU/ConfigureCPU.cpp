@@ -53,6 +53,7 @@ struct AttnConfigureCPUPass : attn::impl::AttnConfigureCPUBase<AttnConfigureCPUP
       }
       setCPUConfig(op, chooseCPUConfig(op, width, cpu->hasAMX() && width == 16,
                                        cpu->hasAVX512BF16() && width == 16));
+      op->setAttr(kConfigSourceAttrName, StringAttr::get(op->getContext(), "heuristic"));
       return WalkResult::advance();
     });
     if (result.wasInterrupted())

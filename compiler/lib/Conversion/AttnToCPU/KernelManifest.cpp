@@ -1,6 +1,7 @@
 //===- KernelManifest.cpp - what generated code says it was built for -----===//
 
 #include "attn/Conversion/AttnToCPU/KernelManifest.h"
+#include "attn/Conversion/AttnToCPU/Kernels.h"
 #include "attn/attn_runtime.h"
 #include "attn/attn_version.h"
 
@@ -51,6 +52,10 @@ FailureOr<attn_kernel_manifest> mlir::attn::buildKernelManifest(Operation *op,
   m.attnc_patch = ATTN_VERSION_PATCH;
   m.vector_width = static_cast<uint32_t>(config.vectorWidth);
   m.target = config.target;
+  auto source = op->getAttrOfType<StringAttr>(kConfigSourceAttrName);
+  m.config_source = !source                      ? ATTN_CONFIG_GIVEN
+                    : source.getValue() == "tuned" ? ATTN_CONFIG_TUNED
+                                                   : ATTN_CONFIG_HEURISTIC;
 
   auto q = cast<RankedTensorType>(op->getOperand(0).getType());
   auto k = cast<RankedTensorType>(op->getOperand(1).getType());

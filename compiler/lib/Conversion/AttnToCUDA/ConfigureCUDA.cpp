@@ -46,6 +46,7 @@ struct AttnConfigureCUDAPass : attn::impl::AttnConfigureCUDABase<AttnConfigureCU
         return WalkResult::interrupt();
       }
       op->setAttr(kCUDAConfigAttrName, *config);
+      op->setAttr(kConfigSourceAttrName, StringAttr::get(op->getContext(), "heuristic"));
       return WalkResult::advance();
     });
     if (result.wasInterrupted())

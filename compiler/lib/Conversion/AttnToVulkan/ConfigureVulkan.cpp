@@ -63,6 +63,7 @@ struct AttnConfigureVulkanPass : attn::impl::AttnConfigureVulkanBase<AttnConfigu
         return WalkResult::interrupt();
       }
       op->setAttr(kVulkanConfigAttrName, *config);
+      op->setAttr(kConfigSourceAttrName, StringAttr::get(op->getContext(), "heuristic"));
       return WalkResult::advance();
     });
     if (result.wasInterrupted())

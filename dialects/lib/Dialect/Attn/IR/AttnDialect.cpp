@@ -183,6 +183,18 @@ LogicalResult AttnDialect::verifyOperationAttribute(Operation *op, NamedAttribut
                                << "' must be a #attn.cuda_config, got " << attribute.getValue();
     return success();
   }
+  if (attribute.getName() == kConfigSourceAttrName) {
+    auto source = dyn_cast<StringAttr>(attribute.getValue());
+    if (!source || (source.getValue() != "heuristic" && source.getValue() != "tuned"))
+      return op->emitOpError() << "'" << kConfigSourceAttrName
+                               << "' must be \"heuristic\" or \"tuned\" (absent: given), got "
+                               << attribute.getValue();
+    if (!op->hasAttr(kCPUConfigAttrName) && !op->hasAttr(kVulkanConfigAttrName) &&
+        !op->hasAttr(kCUDAConfigAttrName))
+      return op->emitOpError() << "'" << kConfigSourceAttrName
+                               << "' says how a configuration was chosen, but the op has none";
+    return success();
+  }
   return op->emitOpError() << "has an unknown attn dialect attribute '"
                            << attribute.getName().getValue() << "'";
 }

@@ -40,6 +40,10 @@ constexpr int64_t kMaxSequenceLength = 2147483647;
 /// The CPU tile configuration (`attn.cpu_config = #attn.cpu_config<...>`, AttnAttrs.td): set by
 /// attn-configure-cpu or by hand, read by the CPU kernel generators, verified by the dialect.
 constexpr llvm::StringLiteral kCPUConfigAttrName = "attn.cpu_config";
+/// The discardable attribute saying how an op's configuration was chosen (any target): "heuristic"
+/// (a configure pass chose it), "tuned" (from a tuning database); absent: given in the input.
+/// The kernel manifest carries it (config_source), so a kernel says which it used.
+constexpr llvm::StringLiteral kConfigSourceAttrName = "attn.config_source";
 /// Keys per K/V tile and query rows per work item (block_q x the GQA group) at most: scratch
 /// buffers and unrolled code grow with them.
 constexpr int64_t kMaxCPUBlockK = 1024;

@@ -1,0 +1,45 @@
+//===- Tune.h - attnc tune: the autotuner's driver -------------*- C++ -*-===//
+#ifndef ATTNC_TUNE_H
+#define ATTNC_TUNE_H
+
+#include "attn/Target/TargetInfo.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/CommandLine.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+struct attn_problem;
+
+namespace attnc {
+
+/// The problems of a named preset (nullopt: unknown name; `names` lists the known ones).
+std::optional<std::vector<attn_problem>> presetProblems(const std::string &name,
+                                                        std::string &names);
+
+/// attnc tune: measures the search space of every problem at every tuning shape on this
+/// machine (`target` is the CPU the code is for, the host or a level it runs) and writes the
+/// measurements to the tuning database. Returns the exit status.
+int tune(llvm::SmallVectorImpl<mlir::OwningOpRef<mlir::ModuleOp>> &problems,
+         const mlir::attn::CPUTargetInfo &target);
+
+/// attnc tune merge|show|export ...: argv after "tune". Returns the exit status, or nullopt when
+/// argv names no such subcommand (a sweep).
+std::optional<int> tuneSubcommand(int argc, char **argv);
+
+/// attnc tune's option category (for --help) and its --preset.
+llvm::cl::OptionCategory &tuneCategory();
+std::string presetName();
+
+/// The --db path of a sweep or bundle: the option, else $ATTN_TUNING_DB, else "".
+std::string tuningDbPath();
+/// The threads a tuned entry is looked up for when building bundles (--tune-threads, else this host's).
+int tuningThreads();
+
+} // namespace attnc
+
+#endif // ATTNC_TUNE_H
