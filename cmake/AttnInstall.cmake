@@ -7,7 +7,9 @@ include(CMakePackageConfigHelpers)
 # Installed binaries that link LLVM/MLIR find Debian's libraries through their RUNPATH; the runtime
 # finds the plugin beside itself.
 if(NOT SKBUILD) # the wheel sets its own runpaths (python_bindings/CMakeLists.txt)
-  set_target_properties(attn_jit attnc attn-opt PROPERTIES INSTALL_RPATH "${LLVM_LIBRARY_DIR}")
+  set_target_properties(attn_jit attn-opt PROPERTIES INSTALL_RPATH "${LLVM_LIBRARY_DIR}")
+  # attnc also links libattn_runtime (attnc tune launches through it), installed beside it in lib/.
+  set_target_properties(attnc PROPERTIES INSTALL_RPATH "${LLVM_LIBRARY_DIR};$ORIGIN/../${CMAKE_INSTALL_LIBDIR}")
 endif()
 
 install(TARGETS attn_runtime attn_runtime_static EXPORT attnTargets

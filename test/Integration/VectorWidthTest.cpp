@@ -14,6 +14,7 @@
 #include "attn/JIT/ObjectLoader.h"
 #include "attn/Oracle/Oracle.h"
 #include "attn/Oracle/TestUtil.h"
+#include "attn/Tuning/Tuning.h"
 #include "attn/attn_jit_plugin.h"
 
 #include "attn/Dialect/Attn/IR/AttnShape.h"
@@ -271,6 +272,33 @@ std::vector<CPUKernelConfig> configurations() {
       if (legal)
         configs.push_back(c);
     }
+  // What attnc tune may pick: a deterministic sample (every third) of the tuner's search space
+  // for the softmax test's problem at both phases, on AVX2 and AVX-512 targets.
+  attn_problem p;
+  (void)attn_problem_init(&p);
+  p.heads_q = 4;
+  p.heads_kv = p.heads_q / group;
+  p.head_dim = 32;
+  p.head_dim_v = 64;
+  p.causal = 1;
+  p.window_left = 40;
+  p.global_tokens = 3;
+  p.softcap = 20.0;
+  p.return_lse = 1;
+  MLIRContext ctx(cpuCompilerRegistry());
+  std::string error;
+  auto module = buildProblemModule(ctx, p, error);
+  EXPECT_TRUE(succeeded(module)) << error;
+  Operation *op = nullptr;
+  (*module)->walk([&](AttentionOp a) { op = a; });
+  for (const char *level : {"x86-64-v3", "x86-64-v4"})
+    for (Phase phase : {Phase::Prefill, Phase::Decode}) {
+      std::vector<CPUKernelConfig> space =
+          cpuSearchSpace(op, *CPUTargetInfo::fromName(level), phase);
+      EXPECT_GE(space.size(), 3u) << level << " " << phaseName(phase);
+      for (size_t i = 1; i < space.size(); i += 3)
+        configs.push_back(space[i]);
+    }
   return configs;
 }
 
@@ -279,10 +307,10 @@ INSTANTIATE_TEST_SUITE_P(Configs, VectorWidth, ::testing::ValuesIn(configuration
                            const CPUKernelConfig &c = info.param;
                            if (!c.blockQ)
                              return "heuristic_f32x" + std::to_string(c.vectorWidth);
-                           return "w" + std::to_string(c.vectorWidth) + "_q" +
-                                  std::to_string(c.blockQ) + "_k" + std::to_string(c.blockK) +
-                                  "_d" + std::to_string(c.decodeRows) + "_s" +
-                                  std::to_string(c.splitKeys);
+                           return std::to_string(info.index) + "_w" +
+                                  std::to_string(c.vectorWidth) + "_q" + std::to_string(c.blockQ) +
+                                  "_k" + std::to_string(c.blockK) + "_d" +
+                                  std::to_string(c.decodeRows) + "_s" + std::to_string(c.splitKeys);
                          });
 
 } // namespace

@@ -89,8 +89,8 @@ std::string mlir::attn::shortHash(const std::string &text) {
 std::string mlir::attn::cpuConfigText(MLIRContext *ctx, const CPUKernelConfig &c) {
   std::string text;
   llvm::raw_string_ostream os(text);
-  os << CPUConfigAttr::get(ctx, c.blockQ, c.blockK, c.vectorWidth, c.decodeRows, c.splitKeys,
-                           c.amx, c.dpbf16);
+  os << CPUConfigAttr::get(ctx, c.blockQ, c.blockK, c.vectorWidth, c.decodeRows, c.splitKeys, c.amx,
+                           c.dpbf16);
   return text;
 }
 
@@ -214,25 +214,24 @@ bool mlir::attn::applyTunedCPUConfig(Operation *op, const std::string &path,
     return warn("tuning database " + path + " unreadable: " + error);
   if (!prefill && !decode) {
     if (db->hasOtherVersions(device, version, "cpu", *problem))
-      return warn("tuning database " + path + " holds entries for this problem from another "
+      return warn("tuning database " + path +
+                  " holds entries for this problem from another "
                   "attnc version only (stale: re-run attnc tune)");
     return false; // a miss: the heuristic, silently
   }
   MLIRContext *ctx = op->getContext();
-  CPUKernelConfig config = chooseCPUConfig(op, target.vectorWidthF32(), target.hasAMX(),
-                                           target.hasAVX512BF16());
+  CPUKernelConfig config =
+      chooseCPUConfig(op, target.vectorWidthF32(), target.hasAMX(), target.hasAVX512BF16());
   if (prefill) {
     std::optional<CPUKernelConfig> tuned = parseCPUConfig(ctx, prefill->config);
     if (!tuned)
-      return warn("tuning database " + path + " has an unreadable entry '" + prefill->config +
-                  "'");
+      return warn("tuning database " + path + " has an unreadable entry '" + prefill->config + "'");
     config = *tuned;
   }
   if (decode) {
     std::optional<CPUKernelConfig> tuned = parseCPUConfig(ctx, decode->config);
     if (!tuned)
-      return warn("tuning database " + path + " has an unreadable entry '" + decode->config +
-                  "'");
+      return warn("tuning database " + path + " has an unreadable entry '" + decode->config + "'");
     CPUKernelConfig merged = config;
     merged.decodeRows = tuned->decodeRows;
     merged.splitKeys = tuned->splitKeys;
@@ -242,8 +241,8 @@ bool mlir::attn::applyTunedCPUConfig(Operation *op, const std::string &path,
       config = merged;
   }
   if (std::optional<std::string> defect = cpuConfigDefect(op, target, config))
-    return warn("tuning database " + path + " has an illegal entry " +
-                cpuConfigText(ctx, config) + " for this problem (" + *defect + ")");
+    return warn("tuning database " + path + " has an illegal entry " + cpuConfigText(ctx, config) +
+                " for this problem (" + *defect + ")");
   setCPUConfig(op, config);
   op->setAttr(kConfigSourceAttrName, StringAttr::get(ctx, "tuned"));
   return true;

@@ -117,8 +117,7 @@ const TuningRow *mlir::attn::chooseRow(const std::vector<TuningRow> &rows) {
   return fastest->medianUs < heuristic->medianUs * (1.0 - noise) ? fastest : heuristic;
 }
 
-std::unique_ptr<TuningDB> TuningDB::open(const std::string &path, bool create,
-                                         std::string &error) {
+std::unique_ptr<TuningDB> TuningDB::open(const std::string &path, bool create, std::string &error) {
   sqlite3 *db = nullptr;
   int flags = create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READWRITE;
   if (sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {

@@ -29,11 +29,11 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/ToolOutputFile.h"
-#include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -57,8 +57,9 @@ cl::opt<std::string> dbPath("db",
                             cl::desc("the tuning database (default: $ATTN_TUNING_DB); attnc tune "
                                      "writes it, --emit=bundle takes configurations from it"),
                             cl::init(""), cl::cat(tuneOptions));
-cl::opt<std::string> preset("preset", cl::desc("attnc tune: a named set of problems (headline, "
-                                               "llama3-8b, gpt-oss-20b)"),
+cl::opt<std::string> preset("preset",
+                            cl::desc("attnc tune: a named set of problems (headline, "
+                                     "llama3-8b, gpt-oss-20b)"),
                             cl::init(""), cl::cat(tuneOptions));
 cl::list<std::string> shapes("shape",
                              cl::desc("attnc tune: a shape BxSQxSKV to time at (repeatable; "
@@ -160,8 +161,8 @@ struct Candidate {
 
 /// Compiles `source` (a problem module's text) with `config` forced and loads it as a kernel of
 /// `context`.
-void compileCandidate(const std::string &source, const CPUTargetInfo &target,
-                      attn_context *context, Candidate &c) {
+void compileCandidate(const std::string &source, const CPUTargetInfo &target, attn_context *context,
+                      Candidate &c) {
   MLIRContext ctx(cpuCompilerRegistry(), MLIRContext::Threading::DISABLED);
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, &ctx);
   Operation *op = module ? problemOp(*module) : nullptr;
@@ -373,8 +374,7 @@ int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems,
   if (path.empty() && !listOnly)
     return userError("attnc tune needs a database: --db PATH or ATTN_TUNING_DB");
   if (reps < 3)
-    return userError("--reps must be >= 3 (a median and a spread), got " +
-                     std::to_string(reps));
+    return userError("--reps must be >= 3 (a median and a spread), got " + std::to_string(reps));
   if (warmup < 0 || maxConfigs < 0 || threads < 0 || !(sampleMs > 0))
     return userError("--warmup, --max-configs and --tune-threads must be >= 0, --sample-ms > 0");
   int64_t shardIndex = 0, shardCount = 1;
@@ -453,15 +453,15 @@ int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems,
   Progress progress;
   progress.units = units.size();
   if (!listOnly)
-    progress.line(llvm::formatv("attnc tune: {0} unit(s){1} on {2} ({3}, {4} threads), "
-                                "database {5}",
-                                units.size(),
-                                shardCount > 1 ? llvm::formatv(" of shard {0}/{1}", shardIndex,
-                                                               shardCount)
-                                                     .str()
-                                               : std::string(),
-                                target.cpuName(), shortHash(device), runThreads, path)
-                      .str());
+    progress.line(
+        llvm::formatv("attnc tune: {0} unit(s){1} on {2} ({3}, {4} threads), "
+                      "database {5}",
+                      units.size(),
+                      shardCount > 1
+                          ? llvm::formatv(" of shard {0}/{1}", shardIndex, shardCount).str()
+                          : std::string(),
+                      target.cpuName(), shortHash(device), runThreads, path)
+            .str());
   int status = 0;
   MLIRContext listCtx(cpuCompilerRegistry());
   for (Unit &unit : units) {
@@ -502,9 +502,8 @@ int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems,
     for (int t = 0; t < std::min<int>(hostThreads(), candidates.size()); ++t)
       pool.emplace_back(worker);
     while (compiled < candidates.size() && !interrupted) {
-      progress.status(title + llvm::formatv(": compiled {0}/{1}", compiled.load(),
-                                            candidates.size())
-                                  .str());
+      progress.status(
+          title + llvm::formatv(": compiled {0}/{1}", compiled.load(), candidates.size()).str());
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     for (std::thread &t : pool)
@@ -610,12 +609,18 @@ int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems,
 namespace {
 
 llvm::json::Object rowJson(const TuningRow &r) {
-  return llvm::json::Object{{"device", r.device},       {"attnc_version", r.version},
-                            {"target", r.target},       {"problem", r.problem},
-                            {"shape", r.shape},         {"phase", r.phase},
-                            {"config", r.config},       {"median_us", r.medianUs},
-                            {"spread", r.spread},       {"reps", r.reps},
-                            {"heuristic", r.heuristic != 0}, {"measured_at", r.measuredAt}};
+  return llvm::json::Object{{"device", r.device},
+                            {"attnc_version", r.version},
+                            {"target", r.target},
+                            {"problem", r.problem},
+                            {"shape", r.shape},
+                            {"phase", r.phase},
+                            {"config", r.config},
+                            {"median_us", r.medianUs},
+                            {"spread", r.spread},
+                            {"reps", r.reps},
+                            {"heuristic", r.heuristic != 0},
+                            {"measured_at", r.measuredAt}};
 }
 
 /// The rows grouped per (device, version, target, problem, shape), in key order.

@@ -37,7 +37,8 @@ std::string presetName();
 
 /// The --db path of a sweep or bundle: the option, else $ATTN_TUNING_DB, else "".
 std::string tuningDbPath();
-/// The threads a tuned entry is looked up for when building bundles (--tune-threads, else this host's).
+/// The threads a tuned entry is looked up for when building bundles (--tune-threads, else this
+/// host's).
 int tuningThreads();
 
 } // namespace attnc

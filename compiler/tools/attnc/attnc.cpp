@@ -50,6 +50,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <array>
 #include <cmath>
 #include <optional>
 #include <unistd.h>
@@ -561,6 +562,9 @@ int run(MLIRContext &ctx) {
     return failure.status;
   };
   bool vulkan = target == "vulkan", cuda = target == "cuda";
+  if (tuneMode && target != "cpu")
+    return fail({kUserError, "attnc tune measures CPU kernels (--target=cpu); Vulkan and CUDA "
+                             "sweeps are not implemented yet"});
   if (target != "cpu" && !vulkan && !cuda)
     return fail(
         {kUserError, "target '" + target + "' is not supported by this attnc (cpu, cuda, vulkan)"});
@@ -617,9 +621,6 @@ int run(MLIRContext &ctx) {
     problems.push_back(std::move(*module));
   }
   if (tuneMode) {
-    if (target != "cpu")
-      return fail({kUserError, "attnc tune measures CPU kernels (--target=cpu); Vulkan and CUDA "
-                               "sweeps are not implemented yet"});
     std::string level = cpuLevel.empty() ? "host" : cpuLevel.getValue();
     if (level != "host" && level != "x86-64-v3" && level != "x86-64-v4")
       return fail({kUserError, "--cpu must be x86-64-v3 or x86-64-v4, got '" + level + "'"});
@@ -816,7 +817,11 @@ int inspect(const char *path) {
     llvm::outs() << "; tiles block_q " << e.blockQ << ", block_k " << e.blockK << ", decode_rows "
                  << e.decodeMaxRows << ", split_keys " << (code ? code->split_keys : 0)
                  << (llvm::StringRef(e.target) != "cpu" ? ", subgroup_size " : ", vector_width ")
-                 << (code ? code->vector_width : 0)
+                 << (code ? code->vector_width : 0) << "; config "
+                 << (!code || code->config_source > 2
+                         ? "?"
+                         : std::array<const char *, 3>{"heuristic", "tuned",
+                                                       "given"}[code->config_source])
                  << (llvm::StringRef(e.target) != "cpu" ? "; kernel image " : "; shared object ")
                  << e.payloadSize << " bytes\n";
   }

@@ -190,7 +190,18 @@ TEST_F(PluginCheck, CpuFeatureBits) {
   manifest.cpu_features = ATTN_KERNEL_MANIFEST_CPU_AMX | ATTN_KERNEL_MANIFEST_CPU_AVX512BF16;
   EXPECT_EQ(kernelDefect(problem(false), kernel), "");
   manifest.cpu_features = 4u;
-  EXPECT_EQ(kernelDefect(problem(false), kernel), "names unknown CPU features 0x4 (reserved 0x0)");
+  EXPECT_EQ(kernelDefect(problem(false), kernel), "names unknown CPU features 0x4");
+}
+
+TEST_F(PluginCheck, ConfigSource) {
+  // How the tiles were chosen: heuristic, tuned or given; anything else is a defect.
+  attn_jit_kernel kernel = softmaxKernel(problem(false));
+  for (uint32_t source : {ATTN_CONFIG_HEURISTIC, ATTN_CONFIG_TUNED, ATTN_CONFIG_GIVEN}) {
+    manifest.config_source = source;
+    EXPECT_EQ(kernelDefect(problem(false), kernel), "");
+  }
+  manifest.config_source = 3;
+  EXPECT_EQ(kernelDefect(problem(false), kernel), "names an unknown configuration source 3");
 }
 
 TEST_F(PluginCheck, LinearNeedsOnlyItsEntry) {

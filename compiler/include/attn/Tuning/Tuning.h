@@ -70,7 +70,7 @@ struct TuningRow {
   std::string device, version, target, problem, shape, phase, config;
   double medianUs = 0, spread = 0; // spread: interquartile range / median
   int64_t reps = 0;
-  int64_t heuristic = 0; // 1: the configuration is the heuristic's for this problem
+  int64_t heuristic = 0;  // 1: the configuration is the heuristic's for this problem
   std::string measuredAt; // ISO 8601, UTC
 };
 
