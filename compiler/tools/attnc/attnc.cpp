@@ -817,13 +817,14 @@ int inspect(const char *path) {
     llvm::outs() << "; tiles block_q " << e.blockQ << ", block_k " << e.blockK << ", decode_rows "
                  << e.decodeMaxRows << ", split_keys " << (code ? code->split_keys : 0)
                  << (llvm::StringRef(e.target) != "cpu" ? ", subgroup_size " : ", vector_width ")
-                 << (code ? code->vector_width : 0) << "; config "
+                 << (code ? code->vector_width : 0)
+                 << (llvm::StringRef(e.target) != "cpu" ? "; kernel image " : "; shared object ")
+                 << e.payloadSize << " bytes; config "
                  << (!code || code->config_source > 2
                          ? "?"
                          : std::array<const char *, 3>{"heuristic", "tuned",
                                                        "given"}[code->config_source])
-                 << (llvm::StringRef(e.target) != "cpu" ? "; kernel image " : "; shared object ")
-                 << e.payloadSize << " bytes\n";
+                 << "\n";
   }
   return 0;
 }
