@@ -80,7 +80,7 @@ ATTN_API attn_status attn_kernel_create(attn_context *context, const attn_proble
 }
 
 ATTN_API attn_status attn_kernel_get_config(const attn_kernel *kernel,
-                                           attn_kernel_config *out_config) {
+                                            attn_kernel_config *out_config) {
   return guard([&] {
     requireNonNull(kernel, "kernel");
     requireNonNull(out_config, "out_config");
@@ -106,7 +106,8 @@ ATTN_API attn_status attn_kernel_get_config(const attn_kernel *kernel,
     static const char *targets[] = {"cpu", "cuda", "vulkan"}; // by attn_target
     std::snprintf(c.text, sizeof(c.text),
                   "%s %s block_q=%lld block_k=%lld %s=%d decode_rows=%lld split_keys=%lld%s%s",
-                  targets[m->target <= 2 ? m->target : 0], sources[m->config_source <= 2 ? m->config_source : 0],
+                  targets[m->target >= 0 && m->target <= 2 ? m->target : 0],
+                  sources[m->config_source <= 2 ? m->config_source : 0],
                   static_cast<long long>(c.block_q), static_cast<long long>(c.block_k),
                   m->target == ATTN_TARGET_CPU ? "vector_width" : "subgroup", c.vector_width,
                   static_cast<long long>(c.decode_max_rows), static_cast<long long>(c.split_keys),

@@ -34,8 +34,8 @@ struct AttnConfigureCPUPass : attn::impl::AttnConfigureCPUBase<AttnConfigureCPUP
         // target's (else LLVM's instruction selection aborts).
         FailureOr<CPUKernelConfig> given = getCPUConfig(op);
         if (succeeded(given) && given->amx && !cpu->hasAMX()) {
-          op->emitError() << "cannot compile: #attn.cpu_config has amx = 1, but target '"
-                          << target << "' has no AMX-BF16 tiles";
+          op->emitError() << "cannot compile: #attn.cpu_config has amx = 1, but target '" << target
+                          << "' has no AMX-BF16 tiles";
           return WalkResult::interrupt();
         }
         if (succeeded(given) && given->dpbf16 && !cpu->hasAVX512BF16()) {

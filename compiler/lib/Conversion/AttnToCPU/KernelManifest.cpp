@@ -53,7 +53,7 @@ FailureOr<attn_kernel_manifest> mlir::attn::buildKernelManifest(Operation *op,
   m.vector_width = static_cast<uint32_t>(config.vectorWidth);
   m.target = config.target;
   auto source = op->getAttrOfType<StringAttr>(kConfigSourceAttrName);
-  m.config_source = !source                      ? ATTN_CONFIG_GIVEN
+  m.config_source = !source                        ? ATTN_CONFIG_GIVEN
                     : source.getValue() == "tuned" ? ATTN_CONFIG_TUNED
                                                    : ATTN_CONFIG_HEURISTIC;
 
