@@ -411,6 +411,7 @@ int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems,
     if (failed(m))
       continue;
     op->removeAttr(kCPUConfigAttrName); // the sweep sets every configuration itself
+    op->removeAttr(kConfigSourceAttrName);
     std::string source;
     llvm::raw_string_ostream os(source);
     module->print(os);
