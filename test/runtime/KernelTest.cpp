@@ -288,6 +288,40 @@ TEST(Kernel, OutlivesItsContext) {
   expectAccurate(runCase(kernel.get(), c), problem.dtype);
 }
 
+// attn_kernel_get_config: the configuration a JIT kernel was built with, from its code; without a
+// tuning database (the option set to "", whatever ATTN_TUNING_DB says) it is the heuristic's.
+TEST(Kernel, ConfigSaysHowItWasChosen) {
+  attn_context_options options;
+  ASSERT_EQ(attn_context_options_init(&options), ATTN_STATUS_SUCCESS);
+  options.tuning_db = "";
+  ContextPtr context = makeContext(&options);
+  attn_problem problem = softmax(ATTN_DTYPE_F32, 4, 2, 64, 64);
+  attn_kernel *raw = nullptr;
+  attn_status status = attn_kernel_create(context.get(), &problem, &raw);
+  if (isNoPluginError(status, attn_last_error()))
+    GTEST_SKIP() << attn_last_error();
+  ASSERT_EQ(status, ATTN_STATUS_SUCCESS) << attn_last_error();
+  KernelPtr kernel(raw);
+  attn_kernel_config config;
+  std::memset(&config, 0xab, sizeof(config));
+  config.struct_size = sizeof(config);
+  ASSERT_EQ(attn_kernel_get_config(kernel.get(), &config), ATTN_STATUS_SUCCESS)
+      << attn_last_error();
+  EXPECT_EQ(config.source, ATTN_CONFIG_HEURISTIC);
+  EXPECT_TRUE(config.vector_width == 4 || config.vector_width == 8 || config.vector_width == 16);
+  EXPECT_GE(config.block_q, 1);
+  EXPECT_EQ(config.block_k % config.vector_width, 0);
+  EXPECT_GE(config.split_keys, config.block_k);
+  EXPECT_EQ(std::string(config.text).rfind("cpu heuristic block_q=", 0), 0u) << config.text;
+
+  attn_kernel_config small;
+  small.struct_size = sizeof(small) - 1;
+  EXPECT_EQ(attn_kernel_get_config(kernel.get(), &small), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(attn_last_error()).find("sizeof(attn_kernel_config)"), std::string::npos);
+  EXPECT_EQ(attn_kernel_get_config(kernel.get(), nullptr), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(attn_kernel_get_config(nullptr, &config), ATTN_STATUS_INVALID_ARGUMENT);
+}
+
 attn_context_stats stats(attn_context *context) {
   attn_context_stats stats;
   stats.struct_size = sizeof(stats);
