@@ -47,11 +47,15 @@ std::string mlir::attn::problemClass(const attn_kernel_manifest &m) {
       .str();
 }
 
-std::optional<std::string> mlir::attn::problemClassOf(Operation *op) {
-  CPUKernelConfig tiles;
+FailureOr<attn_kernel_manifest> mlir::attn::problemManifestOf(Operation *op) {
+  CPUKernelConfig tiles; // any tiles: only the problem's fields are read
   tiles.vectorWidth = 16;
   tiles.blockQ = tiles.blockK = 1;
-  FailureOr<attn_kernel_manifest> m = buildKernelManifest(op, tiles);
+  return buildKernelManifest(op, tiles);
+}
+
+std::optional<std::string> mlir::attn::problemClassOf(Operation *op) {
+  FailureOr<attn_kernel_manifest> m = problemManifestOf(op);
   if (failed(m))
     return std::nullopt;
   return problemClass(*m);

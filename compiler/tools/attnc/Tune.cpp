@@ -404,10 +404,7 @@ int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems,
                       "attn.linear_attention (attn.merge is not tuned)\n";
       continue;
     }
-    CPUKernelConfig tiles;
-    tiles.vectorWidth = target.vectorWidthF32();
-    tiles.blockQ = tiles.blockK = 1;
-    FailureOr<attn_kernel_manifest> m = buildKernelManifest(op, tiles);
+    FailureOr<attn_kernel_manifest> m = problemManifestOf(op);
     if (failed(m))
       continue;
     op->removeAttr(kCPUConfigAttrName); // the sweep sets every configuration itself
@@ -637,6 +634,17 @@ std::vector<std::vector<TuningRow>> groups(const std::vector<TuningRow> &rows) {
   return out;
 }
 
+/// Every row of the database at `path`; false (with `error`) when it cannot be read.
+bool readAll(const std::string &path, std::vector<TuningRow> &rows, std::string &error) {
+  std::unique_ptr<TuningDB> db = TuningDB::open(path, /*create=*/false, error);
+  if (!db)
+    return false;
+  rows = db->rows(TuningRow{}, error);
+  if (!error.empty())
+    error = path + ": " + error;
+  return error.empty();
+}
+
 } // namespace
 
 std::optional<int> attnc::tuneSubcommand(int argc, char **argv) {
@@ -684,12 +692,9 @@ std::optional<int> attnc::tuneSubcommand(int argc, char **argv) {
       return userError(error);
     size_t total = 0;
     for (const std::string &in : inputs) {
-      std::unique_ptr<TuningDB> from = TuningDB::open(in, /*create=*/false, error);
-      if (!from)
+      std::vector<TuningRow> rows;
+      if (!readAll(in, rows, error))
         return userError(error);
-      std::vector<TuningRow> rows = from->rows(TuningRow{}, error);
-      if (!error.empty())
-        return userError(in + ": " + error);
       if (!out->put(rows, /*keepBest=*/true, error))
         return userError(output + ": " + error);
       total += rows.size();
@@ -704,12 +709,9 @@ std::optional<int> attnc::tuneSubcommand(int argc, char **argv) {
     db = tuningDbPath();
   if (db.empty())
     return userError("give the database: --db PATH or ATTN_TUNING_DB");
-  std::unique_ptr<TuningDB> in = TuningDB::open(db, /*create=*/false, error);
-  if (!in)
+  std::vector<TuningRow> rows;
+  if (!readAll(db, rows, error))
     return userError(error);
-  std::vector<TuningRow> rows = in->rows(TuningRow{}, error);
-  if (!error.empty())
-    return userError(db + ": " + error);
   std::string text;
   llvm::raw_string_ostream os(text);
   if (sub == "export") {

@@ -33,6 +33,8 @@ int64_t bucketPow2(int64_t n);
 
 /// The problem class of an attention op (its kernel manifest's problem, canonical text).
 std::string problemClass(const attn_kernel_manifest &problem);
+/// The normalized problem of an attention op, as its kernel manifest holds it (tiles unset).
+FailureOr<attn_kernel_manifest> problemManifestOf(Operation *op);
 std::optional<std::string> problemClassOf(Operation *op);
 
 /// A shape the tuner times a kernel at. Decode: few enough query rows for the split-KV decode
