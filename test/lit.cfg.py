@@ -15,6 +15,11 @@ if config.attn_cuda_enabled:
     config.available_features.add("cuda")
 if config.attn_vulkan_enabled:
     config.available_features.add("vulkan")
+    # Tests that run kernels on a Vulkan device (lavapipe in CI): where a driver is installed,
+    # or where the suite must not skip them (ATTN_REQUIRE_VULKAN=1, scripts/test.sh).
+    icds = [d for d in ("/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d") if os.path.isdir(d)]
+    if os.environ.get("ATTN_REQUIRE_VULKAN") == "1" or any(os.listdir(d) for d in icds):
+        config.available_features.add("vulkan-device")
 
 import shutil
 

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "attn/Conversion/AttnToVulkan/VulkanKernels.h"
 #include "attn/JIT/CPUCompiler.h"
 #include "attn/Tuning/Tuning.h"
 
@@ -222,17 +223,22 @@ struct Problem {
   MLIRContext ctx{cpuCompilerRegistry()};
   OwningOpRef<ModuleOp> module;
   Operation *op = nullptr;
-  Problem() {
+  explicit Problem(attn_dtype dtype = ATTN_DTYPE_F32, attn_variant variant = ATTN_VARIANT_SOFTMAX) {
     attn_problem p;
     (void)attn_problem_init(&p);
     p.heads_q = 8;
     p.head_dim = 64;
     p.causal = 1;
+    p.dtype = dtype;
+    p.variant = variant;
     std::string error;
     auto built = buildProblemModule(ctx, p, error);
     EXPECT_TRUE(succeeded(built)) << error;
     module = std::move(*built);
-    module->walk([&](AttentionOp a) { op = a; });
+    module->walk([&](Operation *found) {
+      if (isa<AttentionOp, LinearAttentionOp>(found))
+        op = found;
+    });
   }
 };
 
@@ -343,6 +349,100 @@ TEST(TuningSpace, EveryConfigurationIsLegalAndTheHeuristicComesFirst) {
   EXPECT_EQ(bucketPow2(-1), -1);
   EXPECT_EQ(bucketPow2(2000), 2048);
   EXPECT_EQ(bucketPow2(2048), 2048);
+}
+
+TEST(TuningSpace, VulkanConfigurationsFitTheDeviceAndTheHeuristicComesFirst) {
+  for (const char *name : {"lavapipe", "nvidia", "amd"}) {
+    const VulkanTargetInfo target = *VulkanTargetInfo::fromName(name);
+    // f32 and f16 softmax (f16 takes cooperative matrices where the device has them), linear.
+    for (auto [dtype, variant] : {std::pair{ATTN_DTYPE_F32, ATTN_VARIANT_SOFTMAX},
+                                  std::pair{ATTN_DTYPE_F16, ATTN_VARIANT_SOFTMAX},
+                                  std::pair{ATTN_DTYPE_F32, ATTN_VARIANT_LINEAR}}) {
+      Problem problem(dtype, variant);
+      for (Phase phase : {Phase::Prefill, Phase::Decode}) {
+        std::vector<VulkanConfigAttr> space = vulkanSearchSpace(problem.op, target, phase);
+        ASSERT_GE(space.size(), 3u) << name << " " << phaseName(phase);
+        std::string why;
+        EXPECT_EQ(space[0], *chooseVulkanConfig(problem.op, target, why)) << name;
+        for (VulkanConfigAttr c : space) {
+          EXPECT_EQ(vulkanConfigDefect(problem.op, c, target), "") << name;
+          EXPECT_EQ(c.getSubgroupSize(), target.device().subgroupSize);
+          EXPECT_EQ(c.getCoopmat(), space[0].getCoopmat()); // the heuristic's path
+          EXPECT_EQ(parseVulkanConfig(&problem.ctx, vulkanConfigText(c)), c);
+        }
+        EXPECT_EQ(space[0].getCoopmat(), name == std::string("nvidia") && dtype == ATTN_DTYPE_F16 &&
+                                             variant == ATTN_VARIANT_SOFTMAX);
+      }
+    }
+  }
+  // Beyond the device's limits: no configuration.
+  Problem problem;
+  const VulkanTargetInfo lavapipe = *VulkanTargetInfo::fromName("lavapipe");
+  std::string why;
+  EXPECT_FALSE(makeVulkanConfig(problem.op, lavapipe, 32, 256, 512, 16, 0, why));
+  EXPECT_NE(why.find("shared memory"), std::string::npos) << why;
+  EXPECT_FALSE(makeVulkanConfig(problem.op, lavapipe, 64, 8, 512, 16, 0, why));
+  EXPECT_FALSE(why.empty());
+}
+
+TEST(TuningDB, TheCompilerAppliesATunedVulkanEntry) {
+  const VulkanTargetInfo nvidia = *VulkanTargetInfo::fromName("nvidia");
+  Problem problem;
+  std::string cls = *problemClassOf(problem.op), why;
+  VulkanConfigAttr heuristic = *chooseVulkanConfig(problem.op, nvidia, why);
+  VulkanConfigAttr prefill = *makeVulkanConfig(problem.op, nvidia, 4, 64, 512, 16, 0, why);
+  VulkanConfigAttr decode = *makeVulkanConfig(problem.op, nvidia, heuristic.getTeams(),
+                                              heuristic.getBlockK(), 2048, 16, 0, why);
+  TempPath db("apply-vulkan.db");
+  std::string error;
+  {
+    auto t = TuningDB::open(db.path, true, error);
+    ASSERT_TRUE(t) << error;
+    TuningRow h = row(vulkanConfigText(heuristic), 100, 1);
+    TuningRow p = row(vulkanConfigText(prefill), 50, 0);
+    TuningRow dh = row(vulkanConfigText(heuristic), 100, 1, "decode b4 q1 kv8192");
+    TuningRow d = row(vulkanConfigText(decode), 60, 0, "decode b4 q1 kv8192");
+    for (TuningRow *r : {&h, &p, &dh, &d}) {
+      r->device = vulkanDeviceFingerprint(nvidia);
+      r->target = "vulkan";
+      r->problem = cls;
+    }
+    ASSERT_TRUE(t->put({h, p, dh, d}, false, error)) << error;
+  }
+  std::string warnings;
+  ASSERT_TRUE(applyTunedVulkanConfig(problem.op, db.path, nvidia, warnings)) << warnings;
+  EXPECT_TRUE(warnings.empty()) << warnings;
+  auto applied = problem.op->getAttrOfType<VulkanConfigAttr>(kVulkanConfigAttrName);
+  ASSERT_TRUE(applied);
+  EXPECT_EQ(applied.getTeams(), 4); // the prefill pick's tiles
+  EXPECT_EQ(applied.getBlockK(), 64);
+  EXPECT_EQ(applied.getSplitKeys(), 2048); // the decode pick's split
+  EXPECT_EQ(problem.op->getAttrOfType<StringAttr>(kConfigSourceAttrName).getValue(), "tuned");
+
+  // Another device (amd), or the CPU rows' target: a miss, silently.
+  Problem other;
+  EXPECT_FALSE(
+      applyTunedVulkanConfig(other.op, db.path, *VulkanTargetInfo::fromName("amd"), warnings));
+  EXPECT_FALSE(
+      applyTunedCPUConfig(other.op, db.path, *CPUTargetInfo::fromName("x86-64-v3"), 2, warnings));
+  EXPECT_TRUE(warnings.empty()) << warnings;
+  EXPECT_FALSE(other.op->hasAttr(kVulkanConfigAttrName));
+
+  // An entry the device cannot run (another subgroup size): a warning, the heuristic.
+  {
+    auto t = TuningDB::open(db.path, false, error);
+    TuningRow bad = row("#attn.vulkan_config<subgroup_size = 64, teams = 4, block_k = 64>", 1, 0);
+    bad.device = vulkanDeviceFingerprint(nvidia);
+    bad.target = "vulkan";
+    bad.problem = cls;
+    ASSERT_TRUE(t->put({bad}, false, error)) << error;
+  }
+  Problem third;
+  EXPECT_FALSE(applyTunedVulkanConfig(third.op, db.path, nvidia, warnings));
+  EXPECT_NE(warnings.find("illegal entry"), std::string::npos) << warnings;
+  EXPECT_NE(warnings.find("subgroup_size 64 is not the device's (32)"), std::string::npos)
+      << warnings;
+  EXPECT_FALSE(third.op->hasAttr(kVulkanConfigAttrName));
 }
 
 } // namespace

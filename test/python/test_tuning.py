@@ -24,12 +24,25 @@ print(k.config["source"], other.config["source"], k.config["text"])
 """
 
 
-def _run(env_db):
+_VULKAN_CHILD = r"""
+import numpy as np
+import attn, attn_reference as ref
+k = attn.compile(heads_q=4, heads_kv=2, head_dim=32, causal=True, target="vulkan")
+rng = np.random.default_rng(11)
+for sq, skv in [(70, 70), (1, 600)]:  # prefill, then split-KV decode
+    q = ref.random(rng, (2, sq, 4, 32))
+    kk, v = (ref.random(rng, (2, skv, 2, 32)) for _ in range(2))
+    ref.assert_close(k(q, kk, v), ref.attention(q, kk, v, causal=True)[0], "float32")
+print(k.config["source"], k.config["text"])
+"""
+
+
+def _run(env_db, child=_CHILD):
     env = dict(os.environ, ATTN_TUNING_DB=env_db)
     env["PYTHONPATH"] = os.pathsep.join(
         [os.path.dirname(__file__), os.path.dirname(os.path.dirname(attn.__file__))]
         + env.get("PYTHONPATH", "").split(os.pathsep))
-    return subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-c", child], env=env, capture_output=True,
                           text=True, check=True)
 
 
@@ -54,6 +67,26 @@ def test_the_jit_uses_a_tuned_entry_and_says_so(tmp_path):
     tuned, other, text = result.stdout.split(maxsplit=2)
     assert (tuned, other) == ("tuned", "heuristic"), result.stdout
     assert "cpu tuned" in text
+    assert "warning" not in result.stderr
+
+
+def test_the_vulkan_jit_uses_a_tuned_entry(tmp_path):
+    attnc = os.environ.get("ATTNC")
+    if not attnc:
+        pytest.skip("needs attnc (ctest sets ATTNC)")
+    db = tmp_path / "tuning.db"
+    sweep = subprocess.run(
+        [attnc, "tune", "--target=vulkan", "--heads-q=4", "--heads-kv=2", "--head-dim=32",
+         "--causal", f"--db={db}", "--shape=1x64x64", "--shape=2x1x512", "--max-configs=3",
+         "--reps=3", "--warmup=1", "--sample-ms=1"], capture_output=True, text=True)
+    if sweep.returncode != 0 and "needs a Vulkan device" in sweep.stderr:
+        if os.environ.get("ATTN_REQUIRE_VULKAN") == "1":
+            raise RuntimeError(f"ATTN_REQUIRE_VULKAN=1, but: {sweep.stderr}")
+        pytest.skip(sweep.stderr.strip())
+    assert sweep.returncode == 0, sweep.stderr
+    result = _run(str(db), _VULKAN_CHILD)
+    source, text = result.stdout.split(maxsplit=1)
+    assert source == "tuned" and text.startswith("vulkan tuned"), result.stdout
     assert "warning" not in result.stderr
 
 

@@ -173,6 +173,15 @@ attn_status finishDeviceKernel(const std::string &key, Image image, const attn_j
   return describeCompiled(kernel, out, start);
 }
 
+/// The tuning database a request names (NULL: none, or a request older than ABI 7).
+const char *tuningDbOf(const attn_jit_request &request) {
+  constexpr size_t kRequestSizeTuning =
+      offsetof(attn_jit_request, num_threads) + sizeof(attn_jit_request::num_threads);
+  if (request.struct_size < kRequestSizeTuning || !request.tuning_db || !*request.tuning_db)
+    return nullptr;
+  return request.tuning_db;
+}
+
 /// Vulkan: SPIR-V for the device the runtime opened, shared by content key + device within the
 /// process and kept in the disk cache. (The runtime creates pipelines from the image; the driver
 /// caches their compilation.)
@@ -183,6 +192,12 @@ attn_status compileVulkan(ModuleOp module, const attn_jit_request &request, attn
     return fail(ATTN_STATUS_INVALID_ARGUMENT, "attn_jit_compile: a Vulkan problem needs a device",
                 error, errorSize);
   VulkanTargetInfo target = vulkanTargetFrom(*request.vulkan_device);
+  if (const char *db = tuningDbOf(request)) {
+    std::string warnings;
+    module->walk([&](Operation *op) { applyTunedVulkanConfig(op, db, target, warnings); });
+    if (!warnings.empty())
+      std::fputs(warnings.c_str(), stderr);
+  }
   std::string message;
   FailureOr<std::string> key = prepareVulkanModule(module, target, message);
   if (failed(key))
@@ -268,13 +283,10 @@ attn_status attn_jit_compile(const attn_jit_request *request, attn_jit_kernel *o
                 error, errorSize);
   // A tuning database's entry for this problem, device and thread count; a miss or an unusable
   // database leaves the op to the configure pass's heuristic.
-  constexpr size_t kRequestSizeTuning =
-      offsetof(attn_jit_request, num_threads) + sizeof(attn_jit_request::num_threads);
-  if (request->struct_size >= kRequestSizeTuning && request->tuning_db && *request->tuning_db) {
+  if (const char *db = tuningDbOf(*request)) {
     std::string warnings;
     (*module)->walk([&](Operation *op) {
-      applyTunedCPUConfig(op, request->tuning_db, *target, std::max(1, request->num_threads),
-                          warnings);
+      applyTunedCPUConfig(op, db, *target, std::max(1, request->num_threads), warnings);
     });
     if (!warnings.empty())
       std::fputs(warnings.c_str(), stderr);

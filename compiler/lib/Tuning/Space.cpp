@@ -61,9 +61,9 @@ std::optional<std::string> mlir::attn::problemClassOf(Operation *op) {
   return problemClass(*m);
 }
 
-Phase mlir::attn::phaseOf(const attn_kernel_manifest &m, const TuningShape &s) {
-  bool decode = m.variant == ATTN_VARIANT_SOFTMAX && !m.return_entropy &&
-                s.seqQ * m.heads_q <= kDefaultDecodeRows;
+Phase mlir::attn::phaseOf(const attn_kernel_manifest &m, const TuningShape &s, int64_t decodeRows) {
+  bool decode =
+      m.variant == ATTN_VARIANT_SOFTMAX && !m.return_entropy && s.seqQ * m.heads_q <= decodeRows;
   return decode ? Phase::Decode : Phase::Prefill;
 }
 
@@ -71,9 +71,10 @@ const char *mlir::attn::phaseName(Phase phase) {
   return phase == Phase::Decode ? "decode" : "prefill";
 }
 
-std::string mlir::attn::shapeClass(const attn_kernel_manifest &m, const TuningShape &s) {
-  return llvm::formatv("{0} b{1} q{2} kv{3}", phaseName(phaseOf(m, s)), bucketPow2(s.batch),
-                       bucketPow2(s.seqQ), bucketPow2(s.seqKv))
+std::string mlir::attn::shapeClass(const attn_kernel_manifest &m, const TuningShape &s,
+                                   int64_t decodeRows) {
+  return llvm::formatv("{0} b{1} q{2} kv{3}", phaseName(phaseOf(m, s, decodeRows)),
+                       bucketPow2(s.batch), bucketPow2(s.seqQ), bucketPow2(s.seqKv))
       .str();
 }
 
@@ -191,6 +192,39 @@ std::vector<CPUKernelConfig> mlir::attn::cpuSearchSpace(Operation *op, const CPU
   return space;
 }
 
+std::optional<TunedRows> mlir::attn::lookupTuned(Operation *op, const std::string &path,
+                                                 const std::string &device,
+                                                 const std::string &target, std::string &warnings) {
+  if (!isa<AttentionOp, LinearAttentionOp>(op))
+    return std::nullopt;
+  auto warn = [&](const std::string &message) {
+    warnings += "attnc: warning: " + message + "; using the heuristic configuration\n";
+    return std::nullopt;
+  };
+  std::string error;
+  std::unique_ptr<TuningDB> db = TuningDB::open(path, /*create=*/false, error);
+  if (!db)
+    return warn("tuning database ignored: " + error);
+  std::optional<std::string> problem = problemClassOf(op);
+  if (!problem)
+    return std::nullopt;
+  const std::string version = tuningVersion();
+  TunedRows tuned;
+  tuned.prefill = db->lookup(device, version, target, *problem, Phase::Prefill, error);
+  if (isa<AttentionOp>(op))
+    tuned.decode = db->lookup(device, version, target, *problem, Phase::Decode, error);
+  if (!error.empty())
+    return warn("tuning database " + path + " unreadable: " + error);
+  if (!tuned.prefill && !tuned.decode) {
+    if (db->hasOtherVersions(device, version, target, *problem))
+      return warn("tuning database " + path +
+                  " holds entries for this problem from another "
+                  "attnc version only (stale: re-run attnc tune)");
+    return std::nullopt; // a miss: the heuristic, silently
+  }
+  return tuned;
+}
+
 bool mlir::attn::applyTunedCPUConfig(Operation *op, const std::string &path,
                                      const CPUTargetInfo &target, int32_t threads,
                                      std::string &warnings) {
@@ -198,31 +232,11 @@ bool mlir::attn::applyTunedCPUConfig(Operation *op, const std::string &path,
     warnings += "attnc: warning: " + message + "; using the heuristic configuration\n";
     return false;
   };
-  if (!isa<AttentionOp, LinearAttentionOp>(op))
+  std::optional<TunedRows> rows =
+      lookupTuned(op, path, cpuDeviceFingerprint(target, threads), "cpu", warnings);
+  if (!rows)
     return false;
-  std::string error;
-  std::unique_ptr<TuningDB> db = TuningDB::open(path, /*create=*/false, error);
-  if (!db)
-    return warn("tuning database ignored: " + error);
-  std::optional<std::string> problem = problemClassOf(op);
-  if (!problem)
-    return false;
-  const std::string device = cpuDeviceFingerprint(target, threads);
-  const std::string version = tuningVersion();
-  std::optional<TuningRow> prefill =
-      db->lookup(device, version, "cpu", *problem, Phase::Prefill, error);
-  std::optional<TuningRow> decode =
-      isa<AttentionOp>(op) ? db->lookup(device, version, "cpu", *problem, Phase::Decode, error)
-                           : std::nullopt;
-  if (!error.empty())
-    return warn("tuning database " + path + " unreadable: " + error);
-  if (!prefill && !decode) {
-    if (db->hasOtherVersions(device, version, "cpu", *problem))
-      return warn("tuning database " + path +
-                  " holds entries for this problem from another "
-                  "attnc version only (stale: re-run attnc tune)");
-    return false; // a miss: the heuristic, silently
-  }
+  const std::optional<TuningRow> &prefill = rows->prefill, &decode = rows->decode;
   MLIRContext *ctx = op->getContext();
   CPUKernelConfig config =
       chooseCPUConfig(op, target.vectorWidthF32(), target.hasAMX(), target.hasAVX512BF16());

@@ -19,9 +19,13 @@
 
 #include "Tune.h"
 
+#include "Bundle.h"
+#include "VulkanTarget.h"
+
 #include "attn/Conversion/AttnToCPU/KernelManifest.h"
 #include "attn/JIT/CPUCompiler.h"
 #include "attn/JIT/ObjectLoader.h"
+#include "attn/JIT/VulkanCompiler.h"
 #include "attn/Tuning/Tuning.h"
 #include "attn/attn_jit_plugin.h"
 #include "attn/attn_runtime.h"
@@ -105,7 +109,7 @@ int hostThreads() {
 attn_problem problemOf(const attn_kernel_manifest &m) {
   attn_problem p;
   (void)attn_problem_init(&p);
-  p.target = ATTN_TARGET_CPU;
+  p.target = static_cast<attn_target>(m.target);
   std::memcpy(&p.variant, &m.variant, sizeof(int32_t));
   std::memcpy(&p.dtype, &m.dtype, sizeof(int32_t));
   p.heads_q = m.heads_q;
@@ -147,8 +151,7 @@ std::optional<TuningShape> parseShape(llvm::StringRef text) {
 
 /// One candidate, compiled and loaded: the code stays alive as long as the kernel.
 struct Candidate {
-  CPUKernelConfig config;
-  std::string text; // #attn.cpu_config<...>
+  std::string text; // #attn.cpu_config<...> or #attn.vulkan_config<...>
   std::unique_ptr<LoadedObject> object;
   attn_kernel *kernel = nullptr;
   std::string error;
@@ -159,18 +162,19 @@ struct Candidate {
   }
 };
 
-/// Compiles `source` (a problem module's text) with `config` forced and loads it as a kernel of
-/// `context`.
-void compileCandidate(const std::string &source, const CPUTargetInfo &target, attn_context *context,
-                      Candidate &c) {
+/// Compiles `source` (a problem module's text) with the candidate's configuration forced and
+/// loads it as a kernel of `context`: host code through attn_kernel_create_from_code.
+void compileCPUCandidate(const std::string &source, const CPUTargetInfo &target,
+                         attn_context *context, Candidate &c) {
   MLIRContext ctx(cpuCompilerRegistry(), MLIRContext::Threading::DISABLED);
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, &ctx);
   Operation *op = module ? problemOp(*module) : nullptr;
-  if (!op) {
-    c.error = "cannot re-read the problem";
+  std::optional<CPUKernelConfig> config = parseCPUConfig(&ctx, c.text);
+  if (!op || !config) {
+    c.error = "cannot re-read the problem or its configuration";
     return;
   }
-  setCPUConfig(op, c.config);
+  setCPUConfig(op, *config);
   CPUKernelConfig prepared;
   if (failed(prepareProblemModule(*module, target, prepared, c.error)))
     return;
@@ -204,6 +208,72 @@ void compileCandidate(const std::string &source, const CPUTargetInfo &target, at
   if (attn_kernel_create_from_code(context, &problem, &code, &c.kernel) != ATTN_STATUS_SUCCESS)
     c.error = attn_last_error();
 }
+
+/// The same for the Vulkan device of `context`: SPIR-V in a kernel image, loaded as a one-kernel
+/// bundle (the runtime creates its pipelines, as for any bundle).
+void compileVulkanCandidate(const std::string &source, const VulkanTargetInfo &target,
+                            attn_context *context, Candidate &c) {
+  MLIRContext ctx(cpuCompilerRegistry(), MLIRContext::Threading::DISABLED);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, &ctx);
+  Operation *op = module ? problemOp(*module) : nullptr;
+  std::optional<VulkanConfigAttr> config = parseVulkanConfig(&ctx, c.text);
+  if (!op || !config) {
+    c.error = "cannot re-read the problem or its configuration";
+    return;
+  }
+  op->setAttr(kVulkanConfigAttrName, *config);
+  if (failed(prepareVulkanModule(*module, target, c.error)))
+    return;
+  FailureOr<VulkanImage> image = describeVulkanModule(*module, c.error);
+  if (failed(image) || failed(compileVulkanModule(*module, *image, c.error)))
+    return;
+  std::string bundle =
+      attnc::deviceBundle("vulkan", "attnc-tune", image->header.manifest, image->encode());
+  if (attn_kernel_load_bundle(context, bundle.data(), bundle.size(), &c.kernel) !=
+      ATTN_STATUS_SUCCESS)
+    c.error = attn_last_error();
+}
+
+/// The target a sweep measures: its search space, device key and candidate builder.
+struct SweepTarget {
+  std::optional<CPUTargetInfo> cpu;
+  std::optional<VulkanTargetInfo> vulkan;
+  int threads = 1;
+
+  const char *name() const { return vulkan ? "vulkan" : "cpu"; }
+  std::string device() const {
+    return vulkan ? vulkanDeviceFingerprint(*vulkan) : cpuDeviceFingerprint(*cpu, threads);
+  }
+  std::string describe() const {
+    if (vulkan)
+      return llvm::formatv("Vulkan device '{0}' (subgroup {1})", vulkan->device().name,
+                           vulkan->device().subgroupSize)
+          .str();
+    return llvm::formatv("{0} ({1} threads)", cpu->cpuName(), threads).str();
+  }
+  /// The query rows up to which the target's kernels for `op` decode (split-KV).
+  int64_t decodeRows(Operation *op) const {
+    return vulkan ? vulkanDecodeRows(op, *vulkan) : kDefaultDecodeRows;
+  }
+  /// The configurations' texts, the heuristic's first (empty: none fits this device).
+  std::vector<std::string> space(Operation *op, Phase phase, MLIRContext *ctx) const {
+    std::vector<std::string> texts;
+    if (vulkan) {
+      for (VulkanConfigAttr c : vulkanSearchSpace(op, *vulkan, phase))
+        texts.push_back(vulkanConfigText(c));
+      return texts;
+    }
+    for (const CPUKernelConfig &c : cpuSearchSpace(op, *cpu, phase))
+      texts.push_back(cpuConfigText(ctx, c));
+    return texts;
+  }
+  void compile(const std::string &source, attn_context *context, Candidate &c) const {
+    if (vulkan)
+      compileVulkanCandidate(source, *vulkan, context, c);
+    else
+      compileCPUCandidate(source, *cpu, context, c);
+  }
+};
 
 /// Random inputs and the outputs of one unit, shared by its candidates.
 struct Buffers {
@@ -368,8 +438,8 @@ std::optional<std::vector<attn_problem>> attnc::presetProblems(const std::string
   return out;
 }
 
-int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems,
-                const CPUTargetInfo &target) {
+int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems, const CPUTargetInfo &cpu,
+                bool vulkan) {
   const std::string path = tuningDbPath();
   if (path.empty() && !listOnly)
     return userError("attnc tune needs a database: --db PATH or ATTN_TUNING_DB");
@@ -408,6 +478,7 @@ int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems,
     if (failed(m))
       continue;
     op->removeAttr(kCPUConfigAttrName); // the sweep sets every configuration itself
+    op->removeAttr(kVulkanConfigAttrName);
     op->removeAttr(kConfigSourceAttrName);
     std::string source;
     llvm::raw_string_ostream os(source);
@@ -430,35 +501,47 @@ int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems,
     return 0;
   }
 
-  const int runThreads = tuningThreads();
-  const std::string device = cpuDeviceFingerprint(target, runThreads);
+  SweepTarget target;
+  target.threads = tuningThreads();
+  attn_context_options options;
+  (void)attn_context_options_init(&options);
+  options.num_threads = target.threads;
+  options.disk_cache = 0;
+  attn_context *context = nullptr;
+  if ((!listOnly || vulkan) && attn_context_create(&options, &context) != ATTN_STATUS_SUCCESS)
+    return userError(std::string("cannot create a runtime context: ") + attn_last_error());
+  if (vulkan) {
+    // The device the runtime opens ($ATTN_VULKAN_DEVICE picks one): its space and its key.
+    std::string why;
+    target.vulkan = attnc::vulkanTargetOf(context, why);
+    if (!target.vulkan) {
+      (void)attn_context_destroy(context);
+      return userError("attnc tune --target=vulkan needs a Vulkan device: " + why);
+    }
+  } else {
+    target.cpu = cpu;
+  }
+  const std::string device = target.device();
   std::unique_ptr<TuningDB> db;
   if (!listOnly) {
     std::string error;
     db = TuningDB::open(path, /*create=*/true, error);
-    if (!db)
+    if (!db) {
+      (void)attn_context_destroy(context);
       return userError(error);
+    }
   }
-  attn_context_options options;
-  (void)attn_context_options_init(&options);
-  options.num_threads = runThreads;
-  options.disk_cache = 0;
-  attn_context *context = nullptr;
-  if (!listOnly && attn_context_create(&options, &context) != ATTN_STATUS_SUCCESS)
-    return userError(std::string("cannot create a runtime context: ") + attn_last_error());
 
   auto previous = std::signal(SIGINT, onInterrupt);
   Progress progress;
   progress.units = units.size();
   if (!listOnly)
     progress.line(
-        llvm::formatv("attnc tune: {0} unit(s){1} on {2} ({3}, {4} threads), "
-                      "database {5}",
-                      units.size(),
-                      shardCount > 1
-                          ? llvm::formatv(" of shard {0}/{1}", shardIndex, shardCount).str()
-                          : std::string(),
-                      target.cpuName(), shortHash(device), runThreads, path)
+        llvm::formatv(
+            "attnc tune: {0} unit(s){1} on {2}, device key {3}, database {4}", units.size(),
+            shardCount > 1 ? llvm::formatv(" of shard {0}/{1}", shardIndex, shardCount).str()
+                           : std::string(),
+            target.describe(), shortHash(device), path)
             .str());
   int status = 0;
   MLIRContext listCtx(cpuCompilerRegistry());
@@ -466,22 +549,29 @@ int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems,
     if (interrupted)
       break;
     const std::string problem = problemClass(unit.manifest);
-    const std::string shape = shapeClass(unit.manifest, unit.shape);
-    const Phase phase = phaseOf(unit.manifest, unit.shape);
     // The search space, from the problem re-read in this thread's context.
     std::vector<Candidate> candidates;
+    std::string shape;
+    Phase phase;
     {
       OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(unit.source, &listCtx);
-      std::vector<CPUKernelConfig> space = cpuSearchSpace(problemOp(*module), target, phase);
+      const int64_t decodeRows = target.decodeRows(problemOp(*module));
+      shape = shapeClass(unit.manifest, unit.shape, decodeRows);
+      phase = phaseOf(unit.manifest, unit.shape, decodeRows);
+      std::vector<std::string> space = target.space(problemOp(*module), phase, &listCtx);
       if (maxConfigs > 0 && space.size() > size_t(maxConfigs))
         space.resize(maxConfigs);
       candidates = std::vector<Candidate>(space.size());
-      for (size_t i = 0; i < space.size(); ++i) {
-        candidates[i].config = space[i];
-        candidates[i].text = cpuConfigText(&listCtx, space[i]);
-      }
+      for (size_t i = 0; i < space.size(); ++i)
+        candidates[i].text = space[i];
     }
     std::string title = llvm::formatv("[{0}] {1} @ {2}", unit.index, problem, shape).str();
+    if (candidates.empty()) {
+      progress.line("attnc tune: " + title + ": no configuration fits " + target.describe() +
+                    "; unit skipped");
+      status = 2;
+      continue;
+    }
     if (listOnly) {
       llvm::outs() << title << "\n";
       for (const Candidate &c : candidates)
@@ -492,7 +582,7 @@ int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems,
     std::atomic<size_t> next{0}, compiled{0};
     auto worker = [&] {
       for (size_t i; !interrupted && (i = next++) < candidates.size();) {
-        compileCandidate(unit.source, target, context, candidates[i]);
+        target.compile(unit.source, context, candidates[i]);
         ++compiled;
       }
     };
@@ -564,7 +654,7 @@ int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems,
       TuningRow r;
       r.device = device;
       r.version = tuningVersion();
-      r.target = "cpu";
+      r.target = target.name();
       r.problem = problem;
       r.shape = shape;
       r.phase = phaseName(phase);

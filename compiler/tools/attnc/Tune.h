@@ -22,10 +22,11 @@ std::optional<std::vector<attn_problem>> presetProblems(const std::string &name,
                                                         std::string &names);
 
 /// attnc tune: measures the search space of every problem at every tuning shape on this
-/// machine (`target` is the CPU the code is for, the host or a level it runs) and writes the
-/// measurements to the tuning database. Returns the exit status.
+/// machine and writes the measurements to the tuning database: CPU kernels for `cpu` (the host
+/// or a level it runs), or with `vulkan` the kernels of the Vulkan device the runtime opens.
+/// Returns the exit status.
 int tune(llvm::SmallVectorImpl<mlir::OwningOpRef<mlir::ModuleOp>> &problems,
-         const mlir::attn::CPUTargetInfo &target);
+         const mlir::attn::CPUTargetInfo &cpu, bool vulkan);
 
 /// attnc tune merge|show|export ...: argv after "tune". Returns the exit status, or nullopt when
 /// argv names no such subcommand (a sweep).

@@ -6,6 +6,7 @@
 #include "attn/JIT/VulkanCompiler.h"
 #include "attn/Pipelines/Pipelines.h"
 #include "attn/Target/TargetInfo.h"
+#include "attn/attn_runtime.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/raw_ostream.h"
@@ -13,20 +14,62 @@
 using namespace mlir;
 using namespace mlir::attn;
 
-bool attnc::compileForVulkan(ModuleOp module, const std::string &device, bool binary,
-                             std::string &output, std::string &error) {
-  if (!VulkanTargetInfo::fromName(device)) {
-    error = "--vulkan-device must be one of " + std::string(VulkanTargetInfo::kNames) + ", got '" +
-            device + "'";
-    return false;
+std::optional<VulkanTargetInfo> attnc::vulkanTargetOf(attn_context *context, std::string &error) {
+  attn_device_info info{};
+  info.struct_size = sizeof(info);
+  if (attn_context_get_device(context, ATTN_TARGET_VULKAN, &info) != ATTN_STATUS_SUCCESS) {
+    error = attn_last_error();
+    return std::nullopt;
   }
+  attn_jit_vulkan_device d{};
+  d.name = info.name;
+  d.vendor_id = info.vendor_id;
+  d.device_id = info.device_id;
+  d.driver_version = info.driver_version;
+  d.subgroup_size = info.subgroup_size;
+  d.max_shared_bytes = info.max_shared_bytes;
+  d.max_workgroup_size = info.max_workgroup_size;
+  d.float16 = info.float16;
+  d.int16 = info.int16;
+  d.storage16 = info.storage16;
+  d.cooperative_matrix = info.cooperative_matrix;
+  return vulkanTargetFrom(d);
+}
+
+std::optional<VulkanTargetInfo> attnc::vulkanTargetNamed(const std::string &name,
+                                                         std::string &error) {
+  if (name == "local") {
+    attn_context_options options;
+    (void)attn_context_options_init(&options);
+    options.num_threads = 1;
+    options.disk_cache = 0;
+    attn_context *context = nullptr;
+    if (attn_context_create(&options, &context) != ATTN_STATUS_SUCCESS) {
+      error = std::string("cannot create a runtime context: ") + attn_last_error();
+      return std::nullopt;
+    }
+    std::optional<VulkanTargetInfo> target = vulkanTargetOf(context, error);
+    (void)attn_context_destroy(context);
+    if (!target)
+      error = "--vulkan-device=local: " + error;
+    return target;
+  }
+  std::optional<VulkanTargetInfo> target = VulkanTargetInfo::fromName(name);
+  if (!target)
+    error = "--vulkan-device must be local or one of " + std::string(VulkanTargetInfo::kNames) +
+            ", got '" + name + "'";
+  return target;
+}
+
+bool attnc::compileForVulkan(ModuleOp module, const VulkanTargetInfo &target, bool binary,
+                             std::string &output, std::string &error) {
   PassManager pm(module.getContext());
   if (failed(applyPassManagerCLOptions(pm))) {
     error = "bad pass manager options";
     return false;
   }
   VulkanPipelineOptions options;
-  options.device = device;
+  describeVulkanTarget(target, options);
   buildLowerToVulkanPipeline(pm, options);
   if (failed(runPasses(pm, module, error)))
     return false;
@@ -42,15 +85,9 @@ bool attnc::compileForVulkan(ModuleOp module, const std::string &device, bool bi
   return true;
 }
 
-bool attnc::imageForVulkan(ModuleOp module, const std::string &device, std::string &container,
+bool attnc::imageForVulkan(ModuleOp module, const VulkanTargetInfo &target, std::string &container,
                            attn_kernel_manifest &manifest, std::string &error) {
-  std::optional<VulkanTargetInfo> target = VulkanTargetInfo::fromName(device);
-  if (!target) {
-    error = "--vulkan-device must be one of " + std::string(VulkanTargetInfo::kNames) + ", got '" +
-            device + "'";
-    return false;
-  }
-  if (failed(prepareVulkanModule(module, *target, error)))
+  if (failed(prepareVulkanModule(module, target, error)))
     return false;
   FailureOr<VulkanImage> image = describeVulkanModule(module, error);
   if (failed(image) || failed(compileVulkanModule(module, *image, error)))

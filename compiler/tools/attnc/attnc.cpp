@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Bundle.h"
 #include "CUDATarget.h"
 #include "Tune.h"
 #include "VulkanTarget.h"
@@ -105,7 +106,8 @@ cl::opt<std::string> cudaToolkit("cuda-toolkit",
                                  cl::init(""), cl::cat(outputCategory));
 cl::opt<std::string> vulkanDevice("vulkan-device",
                                   cl::desc("with --target=vulkan: the device the SPIR-V is for: "
-                                           "lavapipe, nvidia, amd"),
+                                           "lavapipe, nvidia, amd, or local (the device "
+                                           "the runtime opens on this machine)"),
                                   cl::init("lavapipe"), cl::cat(outputCategory));
 cl::opt<int64_t> vectorWidth("vector-width",
                              cl::desc("f32 lanes of the CPU kernels: 4, 8, 16 (0 = the host's)"),
@@ -244,31 +246,6 @@ std::optional<Failure> splitProblems(ModuleOp file, SmallVectorImpl<OwningOpRef<
   return std::nullopt;
 }
 
-/// Writes what `m` (a kernel's manifest) says into a bundle entry's problem and tile fields, as
-/// attnc writes them; the target, level and payload fields are left as they are.
-void describeCode(const attn_kernel_manifest &m, ::attn::bundle::BundleEntry &entry) {
-  entry.variant = m.variant;
-  entry.dtype = m.dtype;
-  entry.causal = m.causal;
-  entry.returnLse = m.return_lse;
-  entry.returnEntropy = m.return_entropy;
-  entry.featureMap = m.feature_map;
-  entry.normalize = m.normalize;
-  entry.headsQ = m.heads_q;
-  entry.headsKv = m.heads_kv;
-  entry.headDim = m.head_dim;
-  entry.headDimV = m.head_dim_v;
-  entry.windowLeft = m.window_left;
-  entry.windowRight = m.window_right;
-  entry.globalTokens = m.global_tokens;
-  entry.scale = m.scale;
-  entry.softcap = m.softcap;
-  entry.blockQ = m.block_q;
-  entry.blockK = m.block_k;
-  entry.decodeMaxRows = m.decode_max_rows;
-  entry.reserved = 0;
-}
-
 /// The descriptor fields a bundle records, read off a prepared problem module.
 std::optional<Failure> bundleEntry(ModuleOp module, const CPUKernelConfig &config,
                                    llvm::StringRef level, ::attn::bundle::BundleEntry &entry) {
@@ -286,23 +263,34 @@ std::optional<Failure> bundleEntry(ModuleOp module, const CPUKernelConfig &confi
   FailureOr<attn_kernel_manifest> manifest = buildKernelManifest(problem, config);
   if (failed(manifest))
     return Failure{kInternalError, "no manifest for the problem"};
-  describeCode(*manifest, entry);
+  attnc::describeCode(*manifest, entry);
   return std::nullopt;
 }
 
 /// A bundle of one Vulkan kernel: its payload is the kernel image container, its level field
-/// names the device kind the code was built for.
-std::optional<Failure> vulkanBundle(ModuleOp module, std::string &output) {
+/// names the device kind the code was built for ("local": this machine's device). A tuning
+/// database's entries are one device's: they configure bundles for --vulkan-device=local.
+std::optional<Failure> vulkanBundle(ModuleOp module, const VulkanTargetInfo &device,
+                                    std::string &output) {
+  if (std::string db = attnc::tuningDbPath(); !db.empty()) {
+    std::string warnings;
+    if (vulkanDevice != "local")
+      warnings = "attnc: warning: a tuning database's Vulkan entries are for one device: "
+                 "--vulkan-device=local builds for this machine's and looks them up; using the "
+                 "heuristic configuration for '" +
+                 vulkanDevice + "'\n";
+    else
+      module.walk([&](Operation *op) {
+        if (!op->hasAttr(kVulkanConfigAttrName))
+          applyTunedVulkanConfig(op, db, device, warnings);
+      });
+    llvm::errs() << warnings;
+  }
   std::string container, error;
   attn_kernel_manifest manifest;
-  if (!attnc::imageForVulkan(module, vulkanDevice, container, manifest, error))
+  if (!attnc::imageForVulkan(module, device, container, manifest, error))
     return userError(error);
-  ::attn::bundle::BundleEntry entry{};
-  std::strncpy(entry.target, "vulkan", sizeof(entry.target) - 1);
-  std::strncpy(entry.cpuLevel, vulkanDevice.c_str(), sizeof(entry.cpuLevel) - 1);
-  describeCode(manifest, entry);
-  output += ::attn::bundle::writeBundle({entry}, {container}, ATTN_VERSION_MAJOR,
-                                        ATTN_VERSION_MINOR, ATTN_VERSION_PATCH);
+  output += attnc::deviceBundle("vulkan", vulkanDevice, manifest, container);
   return std::nullopt;
 }
 
@@ -322,12 +310,7 @@ std::optional<Failure> cudaBundle(ModuleOp module, std::string &output) {
   bool cubin = false;
   if (!attnc::imageForCUDA(module, cudaArch, toolkitPath(), container, manifest, cubin, error))
     return userError(error);
-  ::attn::bundle::BundleEntry entry{};
-  std::strncpy(entry.target, "cuda", sizeof(entry.target) - 1);
-  std::strncpy(entry.cpuLevel, cudaArch.c_str(), sizeof(entry.cpuLevel) - 1);
-  describeCode(manifest, entry);
-  output += ::attn::bundle::writeBundle({entry}, {container}, ATTN_VERSION_MAJOR,
-                                        ATTN_VERSION_MINOR, ATTN_VERSION_PATCH);
+  output += attnc::deviceBundle("cuda", cudaArch, manifest, container);
   return std::nullopt;
 }
 
@@ -562,13 +545,13 @@ int run(MLIRContext &ctx) {
     return failure.status;
   };
   bool vulkan = target == "vulkan", cuda = target == "cuda";
-  if (tuneMode && target != "cpu")
-    return fail({kUserError, "attnc tune measures CPU kernels (--target=cpu); Vulkan and CUDA "
-                             "sweeps are not implemented yet"});
+  if (tuneMode && cuda)
+    return fail({kUserError, "attnc tune measures CPU and Vulkan kernels (--target=cpu|vulkan); "
+                             "CUDA sweeps are not implemented yet"});
   if (target != "cpu" && !vulkan && !cuda)
     return fail(
         {kUserError, "target '" + target + "' is not supported by this attnc (cpu, cuda, vulkan)"});
-  if (vulkan && emit != Emit::MLIR && emit != Emit::SPIRV && emit != Emit::Bundle)
+  if (vulkan && !tuneMode && emit != Emit::MLIR && emit != Emit::SPIRV && emit != Emit::Bundle)
     return fail({kUserError, "--target=vulkan emits mlir, spirv or bundle"});
   if (cuda && emit != Emit::MLIR && emit != Emit::PTX && emit != Emit::Cubin &&
       emit != Emit::Bundle)
@@ -627,7 +610,7 @@ int run(MLIRContext &ctx) {
     std::optional<CPUTargetInfo> cpu = CPUTargetInfo::fromName(level);
     if (level != "host" && cpu->vectorWidthF32() > CPUTargetInfo::host().vectorWidthF32())
       return fail({kUserError, "attnc tune runs the kernels: this host cannot run " + level});
-    return attnc::tune(problems, *cpu);
+    return attnc::tune(problems, *cpu, vulkan);
   }
   if (!headerFile.empty() && (emit != Emit::Obj || kernelName.empty()))
     return fail({kUserError, "--header goes with --emit=obj and --name"});
@@ -643,6 +626,13 @@ int run(MLIRContext &ctx) {
                                  " takes one problem; the input holds " +
                                  std::to_string(problems.size())});
 
+  std::optional<VulkanTargetInfo> vulkanTarget;
+  if (vulkan) {
+    std::string error;
+    vulkanTarget = attnc::vulkanTargetNamed(vulkanDevice, error);
+    if (!vulkanTarget)
+      return fail({kUserError, error});
+  }
   std::string output;
   for (auto [i, problem] : llvm::enumerate(problems)) {
     if (problems.size() > 1) {
@@ -670,13 +660,13 @@ int run(MLIRContext &ctx) {
       continue;
     }
     if (vulkan && emit == Emit::Bundle) {
-      if (auto failure = vulkanBundle(*problem, output))
+      if (auto failure = vulkanBundle(*problem, *vulkanTarget, output))
         return fail(*failure);
       continue;
     }
     if (vulkan) {
       std::string error;
-      if (!attnc::compileForVulkan(*problem, vulkanDevice, emit == Emit::SPIRV, output, error))
+      if (!attnc::compileForVulkan(*problem, *vulkanTarget, emit == Emit::SPIRV, output, error))
         return fail({kUserError, error});
       continue;
     }
@@ -752,7 +742,7 @@ std::string manifestMismatch(const ::attn::bundle::BundleHeader &h,
     return "its payload has no readable manifest";
   // The entry as attnc would have written it for this code, and the header's version.
   ::attn::bundle::BundleEntry described = e;
-  describeCode(*code, described);
+  attnc::describeCode(*code, described);
   bool sameVersion = code->attnc_major == h.attncMajor && code->attnc_minor == h.attncMinor &&
                      code->attnc_patch == h.attncPatch;
   if (sameVersion && std::memcmp(&described, &e, sizeof(e)) == 0)

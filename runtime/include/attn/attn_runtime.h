@@ -162,6 +162,27 @@ typedef struct attn_context_stats {
 ATTN_API ATTN_NODISCARD attn_status attn_context_get_stats(attn_context *context,
                                                            attn_context_stats *out_stats);
 
+/* The device a context runs `target`'s kernels on, as the compiler builds code for it: what a
+ * tuning database's entries are keyed by (attnc tune) and what an engine may log or label its
+ * metrics with. Vulkan: the device the context opened or was given; CUDA: the GPU; CPU: the CPU
+ * target the context compiles for ("host", "x86-64-v3", "x86-64-v4"). Opening the device is the
+ * first use of the target: ATTN_STATUS_UNSUPPORTED when it cannot run here (no driver, no
+ * device, a target this build lacks). out_info->struct_size must be set. */
+typedef struct attn_device_info {
+  size_t struct_size; /* sizeof(attn_device_info) */
+  attn_target target;
+  char name[256]; /* the device's name (Vulkan, CUDA) or the CPU target */
+  uint32_t vendor_id, device_id, driver_version; /* Vulkan; CUDA: driver_version only */
+  int32_t subgroup_size;                         /* Vulkan's subgroup, CUDA's warp; 0 on the CPU */
+  int32_t max_shared_bytes;                      /* per workgroup (Vulkan) or CTA, opt-in (CUDA) */
+  int32_t max_workgroup_size;                    /* invocations per workgroup (Vulkan) */
+  int32_t float16, int16, storage16, cooperative_matrix; /* Vulkan features (0/1) */
+  int32_t compute_capability, multiprocessors;           /* CUDA: major * 10 + minor, SMs */
+} attn_device_info;
+ATTN_API ATTN_NODISCARD attn_status attn_context_get_device(attn_context *context,
+                                                            attn_target target,
+                                                            attn_device_info *out_info);
+
 /* ---- Problem descriptor ------------------------------------------------------------------ */
 
 /* Limits, checked by validation (larger values are ATTN_STATUS_INVALID_ARGUMENT): head counts,

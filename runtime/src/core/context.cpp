@@ -1,12 +1,14 @@
 //===- context.cpp - attn_context: options, pool, cache directory, stats --===//
 
 #include "core/context.h"
+#include "core/backend.h"
 #include "core/struct_init.h"
 
 #include "core/cpu_level.h"
 #include "core/error.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <system_error>
@@ -231,6 +233,53 @@ ATTN_API attn_status attn_context_get_stats(attn_context *context, attn_context_
     out_stats->memory_cache_hits = counters.memoryCacheHits.load(std::memory_order_relaxed);
     out_stats->disk_cache_hits = counters.diskCacheHits.load(std::memory_order_relaxed);
     out_stats->disk_cache_rejected = counters.diskCacheRejected.load(std::memory_order_relaxed);
+    return ATTN_STATUS_SUCCESS;
+  });
+}
+
+ATTN_API attn_status attn_context_get_device(attn_context *context, attn_target target,
+                                             attn_device_info *out_info) {
+  return guard([&] {
+    requireNonNull(context, "context");
+    requireNonNull(out_info, "out_info");
+    if (out_info->struct_size < sizeof(attn_device_info))
+      failInvalid(format("out_info->struct_size is %zu, expected at least %zu (set it to "
+                         "sizeof(attn_device_info))",
+                         out_info->struct_size, sizeof(attn_device_info)));
+    if (target != ATTN_TARGET_CPU && target != ATTN_TARGET_VULKAN && target != ATTN_TARGET_CUDA)
+      failInvalid(format("target is %d, not an attn_target", static_cast<int>(target)));
+    // What the backend gives the compiler: the device it builds code for (opened on first use).
+    CompileOptions options = context->state->compileOptions();
+    backendFor(target).prepareCompile(*context->state, options);
+    attn_device_info info;
+    std::memset(&info, 0, sizeof(info));
+    info.struct_size = sizeof(info);
+    info.target = target;
+    const char *name = options.cpuTarget;
+    if (const attn_jit_vulkan_device *d =
+            target == ATTN_TARGET_VULKAN ? options.vulkanDevice : nullptr) {
+      name = d->name;
+      info.vendor_id = d->vendor_id;
+      info.device_id = d->device_id;
+      info.driver_version = d->driver_version;
+      info.subgroup_size = d->subgroup_size;
+      info.max_shared_bytes = d->max_shared_bytes;
+      info.max_workgroup_size = d->max_workgroup_size;
+      info.float16 = d->float16;
+      info.int16 = d->int16;
+      info.storage16 = d->storage16;
+      info.cooperative_matrix = d->cooperative_matrix;
+    }
+    if (const attn_jit_cuda_device *d = target == ATTN_TARGET_CUDA ? options.cudaDevice : nullptr) {
+      name = d->name;
+      info.driver_version = static_cast<uint32_t>(d->driver_version);
+      info.subgroup_size = ATTN_CUDA_WARP_SIZE;
+      info.max_shared_bytes = d->max_shared_bytes;
+      info.compute_capability = d->compute_capability;
+      info.multiprocessors = d->multiprocessors;
+    }
+    std::snprintf(info.name, sizeof(info.name), "%s", name ? name : "");
+    std::memcpy(static_cast<void *>(out_info), &info, sizeof(info));
     return ATTN_STATUS_SUCCESS;
   });
 }

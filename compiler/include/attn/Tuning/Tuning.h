@@ -14,6 +14,7 @@
 #define ATTN_TUNING_TUNING_H
 
 #include "attn/Conversion/AttnToCPU/Kernels.h"
+#include "attn/Dialect/Attn/IR/AttnDialect.h"
 #include "attn/Target/TargetInfo.h"
 #include "attn/attn_kernel_manifest.h"
 
@@ -38,16 +39,21 @@ FailureOr<attn_kernel_manifest> problemManifestOf(Operation *op);
 std::optional<std::string> problemClassOf(Operation *op);
 
 /// A shape the tuner times a kernel at. Decode: few enough query rows for the split-KV decode
-/// kernel (Sq x Hq <= its default rows), no entropy; its configuration fields are the decode
-/// kernel's. Prefill: the rest.
+/// kernel (Sq x Hq <= its rows: the CPU's default, a Vulkan workgroup's), no entropy; its
+/// configuration fields are the decode kernel's. Prefill: the rest.
 struct TuningShape {
   int64_t batch = 1, seqQ = 2048, seqKv = 2048;
 };
 enum class Phase { Prefill, Decode };
-Phase phaseOf(const attn_kernel_manifest &problem, const TuningShape &shape);
+Phase phaseOf(const attn_kernel_manifest &problem, const TuningShape &shape,
+              int64_t decodeRows = kDefaultDecodeRows);
 const char *phaseName(Phase phase);
 /// "prefill b1 q2048 kv2048", lengths bucketed by powers of two.
-std::string shapeClass(const attn_kernel_manifest &problem, const TuningShape &shape);
+std::string shapeClass(const attn_kernel_manifest &problem, const TuningShape &shape,
+                       int64_t decodeRows = kDefaultDecodeRows);
+/// The query rows (Sq x Hq) up to which a Vulkan kernel for `op` on `target` decodes: its
+/// heuristic workgroup's (the runtime's split-KV condition).
+int64_t vulkanDecodeRows(Operation *op, const VulkanTargetInfo &target);
 
 /// The device a tuned entry is for: the CPU target's fingerprint and the threads kernels run on.
 std::string cpuDeviceFingerprint(const CPUTargetInfo &target, int32_t threads);
@@ -66,6 +72,24 @@ std::optional<std::string> cpuConfigDefect(Operation *op, const CPUTargetInfo &t
 /// The #attn.cpu_config text of a configuration, and back (nullopt: not a CPU config).
 std::string cpuConfigText(MLIRContext *ctx, const CPUKernelConfig &config);
 std::optional<CPUKernelConfig> parseCPUConfig(MLIRContext *ctx, llvm::StringRef text);
+
+/// The device a tuned Vulkan entry is for: the device's name, vendor, device id, driver version,
+/// subgroup size and limits (the code and its speed are one device's).
+std::string vulkanDeviceFingerprint(const VulkanTargetInfo &target);
+/// The configurations attnc tune --target=vulkan may pick for `op` on `target` at `phase`: the
+/// heuristic first (chooseVulkanConfig), then teams x block_k (prefill, on the heuristic's SIMT
+/// or cooperative-matrix path), split_keys (decode), teams x chunk (linear), each accepted by
+/// the attribute's verifier and by vulkanConfigDefect for this op and device.
+std::vector<VulkanConfigAttr> vulkanSearchSpace(Operation *op, const VulkanTargetInfo &target,
+                                                Phase phase);
+/// A Vulkan configuration for `op` on `target` with the device's subgroup size, or nullopt
+/// with `why` when the verifier or the device rejects it.
+std::optional<VulkanConfigAttr> makeVulkanConfig(Operation *op, const VulkanTargetInfo &target,
+                                                 int64_t teams, int64_t blockK, int64_t splitKeys,
+                                                 int64_t chunk, int64_t coopmat, std::string &why);
+/// The #attn.vulkan_config text of a configuration, and back (nullopt: not a Vulkan config).
+std::string vulkanConfigText(VulkanConfigAttr config);
+std::optional<VulkanConfigAttr> parseVulkanConfig(MLIRContext *ctx, llvm::StringRef text);
 
 /// One measured configuration.
 struct TuningRow {
@@ -119,6 +143,16 @@ std::string tuningVersion();
 /// Now, ISO 8601 UTC.
 std::string utcNow();
 
+/// A tuning database's picks for `op` on `device` and `target` ("cpu", "vulkan"): the prefill
+/// and decode phases' (chooseRow at the shape with the most work). nullopt on a miss (silent) or
+/// when the database cannot be used or is stale (a warning appended to `warnings`).
+struct TunedRows {
+  std::optional<TuningRow> prefill, decode;
+};
+std::optional<TunedRows> lookupTuned(Operation *op, const std::string &path,
+                                     const std::string &device, const std::string &target,
+                                     std::string &warnings);
+
 /// Consults the tuning database at `path` for `op` (configured later for `target`, run on
 /// `threads` threads): on a hit sets the op's #attn.cpu_config to the tuned one (decode fields
 /// from the decode phase's pick where it is compatible) and marks it tuned. A database that
@@ -126,6 +160,11 @@ std::string utcNow();
 /// error: heuristics are used.
 bool applyTunedCPUConfig(Operation *op, const std::string &path, const CPUTargetInfo &target,
                          int32_t threads, std::string &warnings);
+/// The same for a Vulkan op on `target` (the device the runtime opened): sets its
+/// #attn.vulkan_config (teams, block_k, chunk from the prefill pick, split_keys from the decode
+/// pick where it fits them) and marks it tuned; warnings as applyTunedCPUConfig.
+bool applyTunedVulkanConfig(Operation *op, const std::string &path, const VulkanTargetInfo &target,
+                            std::string &warnings);
 
 } // namespace mlir::attn
 
