@@ -15,7 +15,8 @@ first use and cached in memory and on disk (``ATTN_CACHE_DIR``).
 """
 
 from ._attn import AttnError
-from ._api import Kernel, attention, compile, context_stats, linear_attention, load_bundle
+from ._api import (Kernel, attention, compile, context_stats, device_info, linear_attention,
+                   load_bundle)
 from ._merge import merge
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "attention",
     "compile",
     "context_stats",
+    "device_info",
     "linear_attention",
     "load_bundle",
     "merge",

@@ -37,6 +37,15 @@ def context_stats() -> dict:
     return _attn.context_stats()
 
 
+def device_info(target: str = "cpu") -> dict:
+    """The device the module's context runs ``target``'s kernels on, as attnc compiles for it
+    (what ``attnc tune`` keys tuned entries by): its ``name`` (the CPU target on "cpu"),
+    Vulkan's vendor/device ids, driver version, ``subgroup_size``, limits and 16-bit and
+    cooperative-matrix features, CUDA's compute capability. Raises attn.AttnError when the
+    target cannot run here (no driver or device)."""
+    return _attn.device_info(_choice(target, "target", _TARGETS))
+
+
 def load_bundle(path: str) -> "Kernel":
     """Loads the kernel of a bundle built ahead of time by ``attnc --emit=bundle``.
 

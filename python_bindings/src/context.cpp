@@ -1,6 +1,8 @@
 //===- context.cpp - errors and the process-wide attn_context ----------------===//
 #include "common.h"
 
+#include <nanobind/stl/string.h>
+
 #include <mutex>
 
 namespace attn_python {
@@ -66,6 +68,30 @@ void registerContext(nb::module_ &m) {
         return d;
       },
       "Counters of the module's context: compilations and cache hits.");
+  m.def(
+      "device_info",
+      [](int target) {
+        attn_device_info info{};
+        info.struct_size = sizeof info;
+        check(attn_context_get_device(context(), static_cast<attn_target>(target), &info),
+              "attn_context_get_device");
+        nb::dict d;
+        d["name"] = std::string(info.name);
+        d["vendor_id"] = info.vendor_id;
+        d["device_id"] = info.device_id;
+        d["driver_version"] = info.driver_version;
+        d["subgroup_size"] = info.subgroup_size;
+        d["max_shared_bytes"] = info.max_shared_bytes;
+        d["max_workgroup_size"] = info.max_workgroup_size;
+        d["float16"] = bool(info.float16);
+        d["int16"] = bool(info.int16);
+        d["storage16"] = bool(info.storage16);
+        d["cooperative_matrix"] = bool(info.cooperative_matrix);
+        d["compute_capability"] = info.compute_capability;
+        d["multiprocessors"] = info.multiprocessors;
+        return d;
+      },
+      nb::arg("target"), "The device the module's context runs a target's kernels on.");
 }
 
 } // namespace attn_python

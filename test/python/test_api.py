@@ -188,6 +188,13 @@ def test_compiled_kernel_reuse_and_repr():
     del kernel  # attn_kernel_destroy
 
 
+def test_device_info():
+    cpu = attn.device_info()
+    assert cpu["name"] in ("host", "x86-64-v3", "x86-64-v4") and cpu["subgroup_size"] == 0
+    with pytest.raises(ValueError, match="target must be one of"):
+        attn.device_info("tpu")
+
+
 def test_kernel_checks_arguments_against_its_problem():
     kernel = attn.compile(heads_q=4, heads_kv=2, head_dim=32)
     q, k, v = qkv(Hq=2, Hkv=2)

@@ -57,6 +57,13 @@ def test_compiled_kernel_reused():
         ref.assert_stat_close(lse, want_lse, "float16")
 
 
+def test_device_info_is_the_kernels_device():
+    info = attn.device_info("vulkan")
+    assert info["name"] and info["subgroup_size"] >= 4 and info["max_shared_bytes"] >= 16384
+    kernel = attn.compile(heads_q=2, head_dim=32, target="vulkan")
+    assert kernel.config["vector_width"] == info["subgroup_size"]
+
+
 def test_same_result_as_cpu():
     rng = np.random.default_rng(9)
     q = ref.random(rng, (2, 33, 8, 128), "float32")

@@ -331,6 +331,42 @@ attn_context_stats stats(attn_context *context) {
 
 // Two spellings of one problem (default vs explicit scale, a larger struct_size, fields of the
 // other variant) share one compiled kernel.
+TEST(Context, ReportsItsDevice) {
+  attn_context_options options;
+  ASSERT_EQ(attn_context_options_init(&options), ATTN_STATUS_SUCCESS);
+  options.cpu_target = "x86-64-v3";
+  ContextPtr context = makeContext(&options);
+  attn_device_info info;
+  std::memset(&info, 0xab, sizeof(info));
+  info.struct_size = sizeof(info);
+  ASSERT_EQ(attn_context_get_device(context.get(), ATTN_TARGET_CPU, &info), ATTN_STATUS_SUCCESS)
+      << attn_last_error();
+  EXPECT_EQ(info.target, ATTN_TARGET_CPU);
+  EXPECT_STREQ(info.name, "x86-64-v3");
+  EXPECT_EQ(info.subgroup_size, 0);
+  EXPECT_EQ(info.vendor_id, 0u);
+
+  attn_device_info small;
+  small.struct_size = sizeof(small) - 1;
+  EXPECT_EQ(attn_context_get_device(context.get(), ATTN_TARGET_CPU, &small),
+            ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(attn_last_error()).find("sizeof(attn_device_info)"), std::string::npos);
+  EXPECT_EQ(attn_context_get_device(context.get(), static_cast<attn_target>(7), &info),
+            ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(attn_context_get_device(nullptr, ATTN_TARGET_CPU, &info),
+            ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(attn_context_get_device(context.get(), ATTN_TARGET_CPU, nullptr),
+            ATTN_STATUS_INVALID_ARGUMENT);
+  // A GPU target this machine cannot run: unsupported, with the backend's reason.
+  attn_status cuda = attn_context_get_device(context.get(), ATTN_TARGET_CUDA, &info);
+  if (cuda != ATTN_STATUS_SUCCESS) {
+    EXPECT_EQ(cuda, ATTN_STATUS_UNSUPPORTED);
+    EXPECT_NE(std::string(attn_last_error()).find("CUDA"), std::string::npos) << attn_last_error();
+  } else {
+    EXPECT_GE(info.compute_capability, 50);
+  }
+}
+
 TEST(Kernel, MemoryCacheNormalizesTheProblem) {
   ContextPtr context = makeContext(1);
   attn_problem problem = softmax(ATTN_DTYPE_F32, 2, 2, 64, 64);

@@ -42,6 +42,12 @@ TEST(VulkanApi, NoDriverIsUnsupported) {
     EXPECT_NE(std::strstr(attn_last_error(), "Vulkan is not available"), nullptr)
         << attn_last_error();
   }
+  attn_device_info info{};
+  info.struct_size = sizeof(info);
+  EXPECT_EQ(attn_context_get_device(context.get(), ATTN_TARGET_VULKAN, &info),
+            ATTN_STATUS_UNSUPPORTED);
+  EXPECT_NE(std::strstr(attn_last_error(), "Vulkan is not available"), nullptr)
+      << attn_last_error();
   // The CPU backend does not depend on Vulkan.
   attn_problem cpu = problem;
   cpu.target = ATTN_TARGET_CPU;
@@ -73,6 +79,29 @@ protected:
   ContextPtr context;
   KernelPtr kernel;
 };
+
+// The device the context opened, as the compiler builds for it (what tuned entries are keyed
+// by): the one the kernel runs on.
+TEST_F(VulkanKernelTest, ContextReportsItsDevice) {
+  attn_device_info info;
+  std::memset(&info, 0xab, sizeof(info));
+  info.struct_size = sizeof(info);
+  ASSERT_EQ(attn_context_get_device(context.get(), ATTN_TARGET_VULKAN, &info),
+            ATTN_STATUS_SUCCESS)
+      << attn_last_error();
+  EXPECT_EQ(info.target, ATTN_TARGET_VULKAN);
+  EXPECT_GT(std::strlen(info.name), 0u);
+  EXPECT_LT(std::strlen(info.name), sizeof(info.name));
+  EXPECT_GE(info.subgroup_size, 4);
+  EXPECT_EQ(info.subgroup_size & (info.subgroup_size - 1), 0);
+  EXPECT_GE(info.max_shared_bytes, 16384); // Vulkan's minimum maxComputeSharedMemorySize
+  EXPECT_GE(info.max_workgroup_size, 128);
+  EXPECT_EQ(info.compute_capability, 0);
+  attn_kernel_config config{};
+  config.struct_size = sizeof(config);
+  ASSERT_EQ(attn_kernel_get_config(kernel.get(), &config), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(config.vector_width, info.subgroup_size) << config.text;
+}
 
 TEST_F(VulkanKernelTest, ReportsItsProblem) {
   attn_problem got;
