@@ -10,8 +10,8 @@ namespace attn_python {
 void check(attn_status status, const char *what) {
   if (status == ATTN_STATUS_SUCCESS)
     return;
-  std::string message = std::string(what) + " failed (" + attn_status_string(status) + "): " +
-                        attn_last_error();
+  std::string message =
+      std::string(what) + " failed (" + attn_status_string(status) + "): " + attn_last_error();
   if (status == ATTN_STATUS_INVALID_ARGUMENT)
     throw nb::value_error(message.c_str());
   throw AttnError(message);

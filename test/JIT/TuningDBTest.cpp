@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "attn/Conversion/AttnToCUDA/CUDAKernels.h"
 #include "attn/Conversion/AttnToVulkan/VulkanKernels.h"
 #include "attn/JIT/CPUCompiler.h"
 #include "attn/Tuning/Tuning.h"
@@ -383,6 +384,71 @@ TEST(TuningSpace, VulkanConfigurationsFitTheDeviceAndTheHeuristicComesFirst) {
   EXPECT_NE(why.find("shared memory"), std::string::npos) << why;
   EXPECT_FALSE(makeVulkanConfig(problem.op, lavapipe, 64, 8, 512, 16, 0, why));
   EXPECT_FALSE(why.empty());
+}
+
+TEST(TuningSpace, CUDAConfigurationsFitTheGpuAndTheHeuristicComesFirst) {
+  for (const char *arch : {"sm_80", "sm_89", "sm_90a"}) {
+    const CUDATargetInfo target = *CUDATargetInfo::fromName(arch);
+    // f16 softmax takes the tensor cores, f32 the SIMT kernels; linear attention.
+    for (auto [dtype, variant] : {std::pair{ATTN_DTYPE_F32, ATTN_VARIANT_SOFTMAX},
+                                  std::pair{ATTN_DTYPE_F16, ATTN_VARIANT_SOFTMAX},
+                                  std::pair{ATTN_DTYPE_F32, ATTN_VARIANT_LINEAR}}) {
+      Problem problem(dtype, variant);
+      for (Phase phase : {Phase::Prefill, Phase::Decode}) {
+        std::vector<CUDAConfigAttr> space = cudaSearchSpace(problem.op, target, phase);
+        ASSERT_GE(space.size(), 3u) << arch << " " << phaseName(phase);
+        std::string why;
+        EXPECT_EQ(space[0], *chooseCUDAConfig(problem.op, target, why)) << arch;
+        for (CUDAConfigAttr c : space) {
+          EXPECT_EQ(cudaConfigDefect(problem.op, c, target), "") << arch;
+          EXPECT_EQ(c.getMma(), space[0].getMma()); // the heuristic's path
+          EXPECT_EQ(parseCUDAConfig(&problem.ctx, cudaConfigText(c)), c);
+        }
+        EXPECT_EQ(space[0].getMma(), dtype == ATTN_DTYPE_F16 && variant == ATTN_VARIANT_SOFTMAX);
+      }
+    }
+  }
+  // The tensor-core path needs 16-bit inputs: no mma configuration for f32.
+  Problem f32;
+  std::string why;
+  EXPECT_FALSE(
+      makeCUDAConfig(f32.op, *CUDATargetInfo::fromName("sm_80"), 4, 64, 2, 1, 512, 16, why));
+  EXPECT_NE(why.find("mma = 1 needs f16 or bf16"), std::string::npos) << why;
+}
+
+TEST(TuningDB, TheCompilerAppliesATunedCUDAEntry) {
+  const CUDATargetInfo sm80 = *CUDATargetInfo::fromName("sm_80");
+  Problem problem(ATTN_DTYPE_F16);
+  std::string cls = *problemClassOf(problem.op), why;
+  CUDAConfigAttr heuristic = *chooseCUDAConfig(problem.op, sm80, why);
+  CUDAConfigAttr prefill = *makeCUDAConfig(problem.op, sm80, 2, 32, 3, 1, 512, 16, why);
+  TempPath db("apply-cuda.db");
+  std::string error;
+  {
+    auto t = TuningDB::open(db.path, true, error);
+    ASSERT_TRUE(t) << error;
+    TuningRow h = row(cudaConfigText(heuristic), 100, 1);
+    TuningRow p = row(cudaConfigText(prefill), 50, 0);
+    for (TuningRow *r : {&h, &p}) {
+      r->device = cudaDeviceFingerprint(sm80);
+      r->target = "cuda";
+      r->problem = cls;
+    }
+    ASSERT_TRUE(t->put({h, p}, false, error)) << error;
+  }
+  std::string warnings;
+  ASSERT_TRUE(applyTunedCUDAConfig(problem.op, db.path, sm80, warnings)) << warnings;
+  EXPECT_TRUE(warnings.empty()) << warnings;
+  auto applied = problem.op->getAttrOfType<CUDAConfigAttr>(kCUDAConfigAttrName);
+  ASSERT_TRUE(applied);
+  EXPECT_EQ(applied, prefill);
+  EXPECT_EQ(problem.op->getAttrOfType<StringAttr>(kConfigSourceAttrName).getValue(), "tuned");
+  // Another GPU: a miss.
+  Problem other(ATTN_DTYPE_F16);
+  EXPECT_FALSE(
+      applyTunedCUDAConfig(other.op, db.path, *CUDATargetInfo::fromName("sm_90a"), warnings));
+  EXPECT_TRUE(warnings.empty()) << warnings;
+  EXPECT_FALSE(other.op->hasAttr(kCUDAConfigAttrName));
 }
 
 TEST(TuningDB, TheCompilerAppliesATunedVulkanEntry) {

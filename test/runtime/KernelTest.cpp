@@ -353,8 +353,7 @@ TEST(Context, ReportsItsDevice) {
   EXPECT_NE(std::string(attn_last_error()).find("sizeof(attn_device_info)"), std::string::npos);
   EXPECT_EQ(attn_context_get_device(context.get(), static_cast<attn_target>(7), &info),
             ATTN_STATUS_INVALID_ARGUMENT);
-  EXPECT_EQ(attn_context_get_device(nullptr, ATTN_TARGET_CPU, &info),
-            ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(attn_context_get_device(nullptr, ATTN_TARGET_CPU, &info), ATTN_STATUS_INVALID_ARGUMENT);
   EXPECT_EQ(attn_context_get_device(context.get(), ATTN_TARGET_CPU, nullptr),
             ATTN_STATUS_INVALID_ARGUMENT);
   // A GPU target this machine cannot run: unsupported, with the backend's reason.

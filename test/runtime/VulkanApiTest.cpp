@@ -86,8 +86,7 @@ TEST_F(VulkanKernelTest, ContextReportsItsDevice) {
   attn_device_info info;
   std::memset(&info, 0xab, sizeof(info));
   info.struct_size = sizeof(info);
-  ASSERT_EQ(attn_context_get_device(context.get(), ATTN_TARGET_VULKAN, &info),
-            ATTN_STATUS_SUCCESS)
+  ASSERT_EQ(attn_context_get_device(context.get(), ATTN_TARGET_VULKAN, &info), ATTN_STATUS_SUCCESS)
       << attn_last_error();
   EXPECT_EQ(info.target, ATTN_TARGET_VULKAN);
   EXPECT_GT(std::strlen(info.name), 0u);

@@ -228,6 +228,12 @@ attn_status compileCUDA(ModuleOp module, const attn_jit_request &request, attn_j
   FailureOr<CUDATargetInfo> target = cudaTargetFrom(*request.cuda_device, message);
   if (failed(target))
     return fail(ATTN_STATUS_UNSUPPORTED, message, error, errorSize);
+  if (const char *db = tuningDbOf(request)) {
+    std::string warnings;
+    module->walk([&](Operation *op) { applyTunedCUDAConfig(op, db, *target, warnings); });
+    if (!warnings.empty())
+      std::fputs(warnings.c_str(), stderr);
+  }
   const char *toolkit = std::getenv("ATTN_CUDA_TOOLKIT");
   CUDACodegen codegen = cudaCodegenFor(*target, toolkit ? toolkit : "/usr/local/cuda");
   FailureOr<std::string> key = prepareCUDAModule(module, *target, codegen, message);

@@ -2,6 +2,8 @@
 
 #include "CUDATarget.h"
 
+#include "attn/attn_runtime.h"
+
 #include "attn/JIT/CPUCompiler.h"
 #include "attn/JIT/CUDACompiler.h"
 #include "attn/Pipelines/Pipelines.h"
@@ -26,6 +28,25 @@ std::string badArch(const std::string &arch) {
   return "--arch must be one of " + std::string(CUDATargetInfo::kNames) + ", got '" + arch + "'";
 }
 } // namespace
+
+std::optional<CUDATargetInfo> attnc::cudaTargetOf(attn_context *context, std::string &error) {
+  attn_device_info info{};
+  info.struct_size = sizeof(info);
+  if (attn_context_get_device(context, ATTN_TARGET_CUDA, &info) != ATTN_STATUS_SUCCESS) {
+    error = attn_last_error();
+    return std::nullopt;
+  }
+  attn_jit_cuda_device d{};
+  d.name = info.name;
+  d.compute_capability = info.compute_capability;
+  d.driver_version = int32_t(info.driver_version);
+  d.max_shared_bytes = info.max_shared_bytes;
+  d.multiprocessors = info.multiprocessors;
+  FailureOr<CUDATargetInfo> target = cudaTargetFrom(d, error);
+  if (failed(target))
+    return std::nullopt;
+  return *target;
+}
 
 bool attnc::compileForCUDA(ModuleOp module, const std::string &arch, const std::string &toolkit,
                            CUDAEmit emit, std::string &output, std::string &error) {

@@ -2,13 +2,21 @@
 #ifndef ATTNC_CUDATARGET_H
 #define ATTNC_CUDATARGET_H
 
+#include "attn/Target/TargetInfo.h"
 #include "attn/attn_kernel_manifest.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include <optional>
 #include <string>
 
+struct attn_context;
+
 namespace attnc {
+
+/// The CUDA GPU `context` runs kernels on, as the compiler builds code for it; nullopt with
+/// `error` when there is none (no driver, no GPU, below sm_80).
+std::optional<mlir::attn::CUDATargetInfo> cudaTargetOf(attn_context *context, std::string &error);
 
 enum class CUDAEmit { Kernels, PTX, Cubin };
 

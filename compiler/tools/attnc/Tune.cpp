@@ -20,10 +20,12 @@
 #include "Tune.h"
 
 #include "Bundle.h"
+#include "CUDATarget.h"
 #include "VulkanTarget.h"
 
 #include "attn/Conversion/AttnToCPU/KernelManifest.h"
 #include "attn/JIT/CPUCompiler.h"
+#include "attn/JIT/CUDACompiler.h"
 #include "attn/JIT/ObjectLoader.h"
 #include "attn/JIT/VulkanCompiler.h"
 #include "attn/Tuning/Tuning.h"
@@ -234,42 +236,84 @@ void compileVulkanCandidate(const std::string &source, const VulkanTargetInfo &t
     c.error = attn_last_error();
 }
 
+/// The same for the CUDA GPU of `context`: PTX or a cubin (as the JIT builds it: the toolkit of
+/// $ATTN_CUDA_TOOLKIT, else /usr/local/cuda) in a kernel image, loaded as a one-kernel bundle.
+void compileCUDACandidate(const std::string &source, const CUDATargetInfo &target,
+                          attn_context *context, Candidate &c) {
+  MLIRContext ctx(cpuCompilerRegistry(), MLIRContext::Threading::DISABLED);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, &ctx);
+  Operation *op = module ? problemOp(*module) : nullptr;
+  std::optional<CUDAConfigAttr> config = parseCUDAConfig(&ctx, c.text);
+  if (!op || !config) {
+    c.error = "cannot re-read the problem or its configuration";
+    return;
+  }
+  op->setAttr(kCUDAConfigAttrName, *config);
+  const char *toolkit = std::getenv("ATTN_CUDA_TOOLKIT");
+  CUDACodegen codegen = cudaCodegenFor(target, toolkit ? toolkit : "/usr/local/cuda");
+  if (failed(prepareCUDAModule(*module, target, codegen, c.error)))
+    return;
+  FailureOr<CUDAImage> image = describeCUDAModule(*module, codegen, c.error);
+  if (failed(image) || failed(compileCUDAModule(*module, target, codegen, *image, c.error)))
+    return;
+  std::string bundle =
+      attnc::deviceBundle("cuda", target.chip(), image->header.manifest, image->encode());
+  if (attn_kernel_load_bundle(context, bundle.data(), bundle.size(), &c.kernel) !=
+      ATTN_STATUS_SUCCESS)
+    c.error = attn_last_error();
+}
+
 /// The target a sweep measures: its search space, device key and candidate builder.
 struct SweepTarget {
   std::optional<CPUTargetInfo> cpu;
   std::optional<VulkanTargetInfo> vulkan;
+  std::optional<CUDATargetInfo> cuda;
   int threads = 1;
 
-  const char *name() const { return vulkan ? "vulkan" : "cpu"; }
+  const char *name() const { return vulkan ? "vulkan" : cuda ? "cuda" : "cpu"; }
   std::string device() const {
-    return vulkan ? vulkanDeviceFingerprint(*vulkan) : cpuDeviceFingerprint(*cpu, threads);
+    if (vulkan)
+      return vulkanDeviceFingerprint(*vulkan);
+    if (cuda)
+      return cudaDeviceFingerprint(*cuda);
+    return cpuDeviceFingerprint(*cpu, threads);
   }
   std::string describe() const {
     if (vulkan)
       return llvm::formatv("Vulkan device '{0}' (subgroup {1})", vulkan->device().name,
                            vulkan->device().subgroupSize)
           .str();
+    if (cuda)
+      return llvm::formatv("CUDA GPU '{0}' ({1})", cuda->device().name, cuda->chip()).str();
     return llvm::formatv("{0} ({1} threads)", cpu->cpuName(), threads).str();
   }
   /// The query rows up to which the target's kernels for `op` decode (split-KV).
   int64_t decodeRows(Operation *op) const {
-    return vulkan ? vulkanDecodeRows(op, *vulkan) : kDefaultDecodeRows;
+    if (vulkan)
+      return vulkanDecodeRows(op, *vulkan);
+    if (cuda)
+      return cudaDecodeRows(op, *cuda);
+    return kDefaultDecodeRows;
   }
   /// The configurations' texts, the heuristic's first (empty: none fits this device).
   std::vector<std::string> space(Operation *op, Phase phase, MLIRContext *ctx) const {
     std::vector<std::string> texts;
-    if (vulkan) {
+    if (vulkan)
       for (VulkanConfigAttr c : vulkanSearchSpace(op, *vulkan, phase))
         texts.push_back(vulkanConfigText(c));
-      return texts;
-    }
-    for (const CPUKernelConfig &c : cpuSearchSpace(op, *cpu, phase))
-      texts.push_back(cpuConfigText(ctx, c));
+    else if (cuda)
+      for (CUDAConfigAttr c : cudaSearchSpace(op, *cuda, phase))
+        texts.push_back(cudaConfigText(c));
+    else
+      for (const CPUKernelConfig &c : cpuSearchSpace(op, *cpu, phase))
+        texts.push_back(cpuConfigText(ctx, c));
     return texts;
   }
   void compile(const std::string &source, attn_context *context, Candidate &c) const {
     if (vulkan)
       compileVulkanCandidate(source, *vulkan, context, c);
+    else if (cuda)
+      compileCUDACandidate(source, *cuda, context, c);
     else
       compileCPUCandidate(source, *cpu, context, c);
   }
@@ -439,7 +483,8 @@ std::optional<std::vector<attn_problem>> attnc::presetProblems(const std::string
 }
 
 int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems, const CPUTargetInfo &cpu,
-                bool vulkan) {
+                attn_target device) {
+  const bool gpu = device != ATTN_TARGET_CPU;
   const std::string path = tuningDbPath();
   if (path.empty() && !listOnly)
     return userError("attnc tune needs a database: --db PATH or ATTN_TUNING_DB");
@@ -479,6 +524,7 @@ int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems, const CP
       continue;
     op->removeAttr(kCPUConfigAttrName); // the sweep sets every configuration itself
     op->removeAttr(kVulkanConfigAttrName);
+    op->removeAttr(kCUDAConfigAttrName);
     op->removeAttr(kConfigSourceAttrName);
     std::string source;
     llvm::raw_string_ostream os(source);
@@ -508,20 +554,26 @@ int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems, const CP
   options.num_threads = target.threads;
   options.disk_cache = 0;
   attn_context *context = nullptr;
-  if ((!listOnly || vulkan) && attn_context_create(&options, &context) != ATTN_STATUS_SUCCESS)
+  if ((!listOnly || gpu) && attn_context_create(&options, &context) != ATTN_STATUS_SUCCESS)
     return userError(std::string("cannot create a runtime context: ") + attn_last_error());
-  if (vulkan) {
-    // The device the runtime opens ($ATTN_VULKAN_DEVICE picks one): its space and its key.
+  if (gpu) {
+    // The device the runtime opens ($ATTN_VULKAN_DEVICE picks a Vulkan one): its space, its key.
     std::string why;
-    target.vulkan = attnc::vulkanTargetOf(context, why);
-    if (!target.vulkan) {
+    if (device == ATTN_TARGET_VULKAN)
+      target.vulkan = attnc::vulkanTargetOf(context, why);
+    else
+      target.cuda = attnc::cudaTargetOf(context, why);
+    if (!target.vulkan && !target.cuda) {
       (void)attn_context_destroy(context);
-      return userError("attnc tune --target=vulkan needs a Vulkan device: " + why);
+      return userError(std::string("attnc tune --target=") +
+                       (device == ATTN_TARGET_VULKAN ? "vulkan needs a Vulkan device: "
+                                                     : "cuda needs a CUDA GPU: ") +
+                       why);
     }
   } else {
     target.cpu = cpu;
   }
-  const std::string device = target.device();
+  const std::string deviceKey = target.device();
   std::unique_ptr<TuningDB> db;
   if (!listOnly) {
     std::string error;
@@ -541,7 +593,7 @@ int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems, const CP
             "attnc tune: {0} unit(s){1} on {2}, device key {3}, database {4}", units.size(),
             shardCount > 1 ? llvm::formatv(" of shard {0}/{1}", shardIndex, shardCount).str()
                            : std::string(),
-            target.describe(), shortHash(device), path)
+            target.describe(), shortHash(deviceKey), path)
             .str());
   int status = 0;
   MLIRContext listCtx(cpuCompilerRegistry());
@@ -617,7 +669,7 @@ int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems, const CP
     };
     bool failedLaunch = false;
     for (Candidate *c : live)
-      for (int w = 0; w < std::max(1, int(warmup)); ++w)
+      for (int w = 0; w < std::max(1, int(warmup)) && !interrupted; ++w)
         failedLaunch |= !launch(*c);
     if (failedLaunch) {
       progress.line("attnc tune: " + title + ": a launch failed: " + attn_last_error());
@@ -637,11 +689,18 @@ int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems, const CP
       std::vector<Candidate *> order = live;
       std::shuffle(order.begin(), order.end(), rng);
       for (Candidate *c : order) {
+        if (interrupted)
+          break;
         auto start = std::chrono::steady_clock::now();
         for (int i = 0; i < inner; ++i)
           launch(*c);
         double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         c->samples.push_back(s / inner * 1e6);
+      }
+      if (interrupted) { // a round cut short: every candidate keeps its whole rounds only
+        for (Candidate *c : live)
+          c->samples.resize(rounds);
+        break;
       }
     }
     if (rounds < 3) {
@@ -652,7 +711,7 @@ int attnc::tune(llvm::SmallVectorImpl<OwningOpRef<ModuleOp>> &problems, const CP
     const std::string now = utcNow();
     for (Candidate *c : live) {
       TuningRow r;
-      r.device = device;
+      r.device = deviceKey;
       r.version = tuningVersion();
       r.target = target.name();
       r.problem = problem;

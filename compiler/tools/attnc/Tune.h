@@ -3,6 +3,7 @@
 #define ATTNC_TUNE_H
 
 #include "attn/Target/TargetInfo.h"
+#include "attn/attn_runtime.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -13,8 +14,6 @@
 #include <string>
 #include <vector>
 
-struct attn_problem;
-
 namespace attnc {
 
 /// The problems of a named preset (nullopt: unknown name; `names` lists the known ones).
@@ -23,10 +22,10 @@ std::optional<std::vector<attn_problem>> presetProblems(const std::string &name,
 
 /// attnc tune: measures the search space of every problem at every tuning shape on this
 /// machine and writes the measurements to the tuning database: CPU kernels for `cpu` (the host
-/// or a level it runs), or with `vulkan` the kernels of the Vulkan device the runtime opens.
-/// Returns the exit status.
+/// or a level it runs) when `device` is ATTN_TARGET_CPU, else the kernels of the Vulkan device
+/// or CUDA GPU the runtime opens. Returns the exit status.
 int tune(llvm::SmallVectorImpl<mlir::OwningOpRef<mlir::ModuleOp>> &problems,
-         const mlir::attn::CPUTargetInfo &cpu, bool vulkan);
+         const mlir::attn::CPUTargetInfo &cpu, attn_target device);
 
 /// attnc tune merge|show|export ...: argv after "tune". Returns the exit status, or nullopt when
 /// argv names no such subcommand (a sweep).

@@ -305,6 +305,10 @@ std::string toolkitPath() {
 /// architecture when the toolkit's ptxas is there, else PTX), its level field names the
 /// architecture.
 std::optional<Failure> cudaBundle(ModuleOp module, std::string &output) {
+  if (!attnc::tuningDbPath().empty())
+    llvm::errs() << "attnc: warning: a tuning database's CUDA entries are for one GPU and are "
+                    "taken by the JIT on it; a bundle for "
+                 << cudaArch << " is built with the heuristic configuration\n";
   std::string container, error;
   attn_kernel_manifest manifest;
   bool cubin = false;
@@ -545,15 +549,12 @@ int run(MLIRContext &ctx) {
     return failure.status;
   };
   bool vulkan = target == "vulkan", cuda = target == "cuda";
-  if (tuneMode && cuda)
-    return fail({kUserError, "attnc tune measures CPU and Vulkan kernels (--target=cpu|vulkan); "
-                             "CUDA sweeps are not implemented yet"});
   if (target != "cpu" && !vulkan && !cuda)
     return fail(
         {kUserError, "target '" + target + "' is not supported by this attnc (cpu, cuda, vulkan)"});
   if (vulkan && !tuneMode && emit != Emit::MLIR && emit != Emit::SPIRV && emit != Emit::Bundle)
     return fail({kUserError, "--target=vulkan emits mlir, spirv or bundle"});
-  if (cuda && emit != Emit::MLIR && emit != Emit::PTX && emit != Emit::Cubin &&
+  if (cuda && !tuneMode && emit != Emit::MLIR && emit != Emit::PTX && emit != Emit::Cubin &&
       emit != Emit::Bundle)
     return fail({kUserError, "--target=cuda emits mlir, ptx, cubin or bundle"});
   if (!vulkan && emit == Emit::SPIRV)
@@ -610,7 +611,10 @@ int run(MLIRContext &ctx) {
     std::optional<CPUTargetInfo> cpu = CPUTargetInfo::fromName(level);
     if (level != "host" && cpu->vectorWidthF32() > CPUTargetInfo::host().vectorWidthF32())
       return fail({kUserError, "attnc tune runs the kernels: this host cannot run " + level});
-    return attnc::tune(problems, *cpu, vulkan);
+    return attnc::tune(problems, *cpu,
+                       vulkan ? ATTN_TARGET_VULKAN
+                       : cuda ? ATTN_TARGET_CUDA
+                              : ATTN_TARGET_CPU);
   }
   if (!headerFile.empty() && (emit != Emit::Obj || kernelName.empty()))
     return fail({kUserError, "--header goes with --emit=obj and --name"});

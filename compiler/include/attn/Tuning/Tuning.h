@@ -91,6 +91,24 @@ std::optional<VulkanConfigAttr> makeVulkanConfig(Operation *op, const VulkanTarg
 std::string vulkanConfigText(VulkanConfigAttr config);
 std::optional<VulkanConfigAttr> parseVulkanConfig(MLIRContext *ctx, llvm::StringRef text);
 
+/// The query rows (Sq x Hq) up to which a CUDA kernel for `op` on `target` decodes.
+int64_t cudaDecodeRows(Operation *op, const CUDATargetInfo &target);
+/// The device a tuned CUDA entry is for: the architecture, the GPU's name, driver, shared memory
+/// and SMs.
+std::string cudaDeviceFingerprint(const CUDATargetInfo &target);
+/// The configurations attnc tune --target=cuda may pick for `op` on `target` at `phase`: the
+/// heuristic first (chooseCUDAConfig), then warps x block_n (x stages on tensor cores) for
+/// prefill on the heuristic's path, split_keys for decode, warps x chunk for linear attention,
+/// each accepted by the attribute's verifier and by cudaConfigDefect.
+std::vector<CUDAConfigAttr> cudaSearchSpace(Operation *op, const CUDATargetInfo &target,
+                                            Phase phase);
+std::optional<CUDAConfigAttr> makeCUDAConfig(Operation *op, const CUDATargetInfo &target,
+                                             int64_t warps, int64_t blockN, int64_t stages,
+                                             int64_t mma, int64_t splitKeys, int64_t chunk,
+                                             std::string &why);
+std::string cudaConfigText(CUDAConfigAttr config);
+std::optional<CUDAConfigAttr> parseCUDAConfig(MLIRContext *ctx, llvm::StringRef text);
+
 /// One measured configuration.
 struct TuningRow {
   std::string device, version, target, problem, shape, phase, config;
@@ -165,6 +183,9 @@ bool applyTunedCPUConfig(Operation *op, const std::string &path, const CPUTarget
 /// pick where it fits them) and marks it tuned; warnings as applyTunedCPUConfig.
 bool applyTunedVulkanConfig(Operation *op, const std::string &path, const VulkanTargetInfo &target,
                             std::string &warnings);
+/// The same for a CUDA op on the GPU the runtime found (#attn.cuda_config).
+bool applyTunedCUDAConfig(Operation *op, const std::string &path, const CUDATargetInfo &target,
+                          std::string &warnings);
 
 } // namespace mlir::attn
 
