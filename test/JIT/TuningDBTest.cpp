@@ -327,6 +327,34 @@ TEST(TuningDB, StaleUnusableOrIllegalEntriesAreWarningsAndLeaveTheHeuristic) {
   EXPECT_NE(warnings.find("tuning database ignored"), std::string::npos) << warnings;
 }
 
+// One class for every spelling of a problem: the dialect's canonical mask, as the kernel sees it.
+TEST(TuningSpace, ProblemClassesAreCanonical) {
+  MLIRContext ctx(cpuCompilerRegistry());
+  auto classOf = [&](bool causal, int64_t left, int64_t right, int64_t globals) {
+    attn_problem p;
+    (void)attn_problem_init(&p);
+    p.heads_q = 8;
+    p.head_dim = 64;
+    std::string error;
+    auto module = buildProblemModule(ctx, p, error);
+    EXPECT_TRUE(succeeded(module)) << error;
+    std::string cls;
+    (*module)->walk([&](AttentionOp op) {
+      // As attnc's options or a hand-written .mlir may spell it (not yet canonicalized).
+      op.setCausal(causal);
+      op.setWindowAttr(DenseI64ArrayAttr::get(&ctx, {left, right}));
+      op.setGlobalTokensAttr(IntegerAttr::get(IntegerType::get(&ctx, 64), globals));
+      cls = *problemClassOf(op);
+    });
+    return cls;
+  };
+  EXPECT_EQ(classOf(false, 512, 0, 0), classOf(true, 512, -1, 0));
+  EXPECT_EQ(classOf(true, 512, 7, 0), classOf(true, 512, -1, 0));
+  EXPECT_EQ(classOf(true, -1, -1, 4), classOf(true, -1, -1, 0)); // no band: globals add nothing
+  EXPECT_NE(classOf(true, 512, -1, 4), classOf(true, 512, -1, 0));
+  EXPECT_NE(classOf(false, 512, 3, 0), classOf(true, 512, -1, 0));
+}
+
 TEST(TuningSpace, EveryConfigurationIsLegalAndTheHeuristicComesFirst) {
   Problem problem;
   for (const char *level : {"x86-64-v3", "x86-64-v4", "sapphirerapids", "znver4"}) {

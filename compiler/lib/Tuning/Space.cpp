@@ -51,7 +51,17 @@ FailureOr<attn_kernel_manifest> mlir::attn::problemManifestOf(Operation *op) {
   CPUKernelConfig tiles; // any tiles: only the problem's fields are read
   tiles.vectorWidth = 16;
   tiles.blockQ = tiles.blockK = 1;
-  return buildKernelManifest(op, tiles);
+  FailureOr<attn_kernel_manifest> m = buildKernelManifest(op, tiles);
+  if (failed(m) || m->variant != ATTN_VARIANT_SOFTMAX)
+    return m;
+  // The dialect's canonical mask: one class for every spelling of a problem (an op not yet
+  // canonicalized, e.g. `window = [512, 0]` beside `causal, window = [512, -1]`).
+  CanonicalMask mask = canonicalMask(m->causal, m->window_left, m->window_right, m->global_tokens);
+  m->causal = mask.causal;
+  m->window_left = mask.left;
+  m->window_right = mask.right;
+  m->global_tokens = mask.globalTokens;
+  return m;
 }
 
 std::optional<std::string> mlir::attn::problemClassOf(Operation *op) {

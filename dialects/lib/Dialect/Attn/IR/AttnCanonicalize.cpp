@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/Dialect/Attn/IR/AttnDialect.h"
+#include "attn/Dialect/Attn/IR/AttnShape.h"
 
 #include "mlir/IR/PatternMatch.h"
 
@@ -29,24 +30,30 @@ struct CanonicalScoreAttrs {
 };
 } // namespace
 
+CanonicalMask mlir::attn::canonicalMask(bool causal, int64_t left, int64_t right,
+                                        int64_t globalTokens) {
+  CanonicalMask m{causal || right == 0, left, right, globalTokens};
+  if (m.causal)
+    m.right = -1;
+  if (!m.finiteBand() || m.globalTokens < 0)
+    m.globalTokens = 0;
+  return m;
+}
+
 template <typename OpTy> static CanonicalScoreAttrs canonicalScoreAttrs(OpTy op) {
   CanonicalScoreAttrs c;
-  c.causal = op.getCausal();
   int64_t left = -1, right = -1;
   if (std::optional<ArrayRef<int64_t>> window = op.getWindow()) {
     left = (*window)[0];
     right = (*window)[1];
   }
-  if (right == 0)
-    c.causal = true;
-  if (c.causal)
-    right = -1;
-  bool finiteBand = left != -1 || right != -1;
-  if (finiteBand)
-    c.window = std::array<int64_t, 2>{left, right};
-  int64_t globals = op.getGlobalTokens().value_or(0);
-  if (finiteBand && globals > 0)
-    c.globalTokens = globals;
+  CanonicalMask m =
+      canonicalMask(op.getCausal(), left, right, op.getGlobalTokens().value_or(0));
+  c.causal = m.causal;
+  if (m.finiteBand())
+    c.window = std::array<int64_t, 2>{m.left, m.right};
+  if (m.globalTokens > 0)
+    c.globalTokens = m.globalTokens;
   double defaultScale =
       1.0 /
       std::sqrt(static_cast<double>(cast<RankedTensorType>(op.getQuery().getType()).getDimSize(3)));

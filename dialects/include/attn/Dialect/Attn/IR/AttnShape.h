@@ -151,6 +151,16 @@ LogicalResult verifyScoreAttrs(Operation *op, std::optional<double> scale,
                                std::optional<ArrayRef<int64_t>> window,
                                std::optional<int64_t> globalTokens, std::optional<double> softcap);
 
+/// The canonical form of a mask (AttnCanonicalize.cpp): a band's right bound of 0 is `causal`,
+/// `causal` carries no right bound, an unbounded band ([-1, -1]) is no window, and global tokens
+/// count only where a finite band remains (else 0). Bounds of -1 are unbounded.
+struct CanonicalMask {
+  bool causal;
+  int64_t left, right, globalTokens;
+  bool finiteBand() const { return left != -1 || right != -1; }
+};
+CanonicalMask canonicalMask(bool causal, int64_t left, int64_t right, int64_t globalTokens);
+
 } // namespace mlir::attn
 
 #endif // ATTN_DIALECT_ATTN_IR_ATTNSHAPE_H
