@@ -3,6 +3,7 @@
 
 #include <nanobind/stl/string.h>
 
+#include <cstring>
 #include <mutex>
 
 namespace attn_python {
@@ -70,11 +71,12 @@ void registerContext(nb::module_ &m) {
       "Counters of the module's context: compilations and cache hits.");
   m.def(
       "device_info",
-      [](int target) {
+      [](int32_t raw) {
+        attn_target target; // any int reaches the C API, which names a bad one
+        std::memcpy(&target, &raw, sizeof target);
         attn_device_info info{};
         info.struct_size = sizeof info;
-        check(attn_context_get_device(context(), static_cast<attn_target>(target), &info),
-              "attn_context_get_device");
+        check(attn_context_get_device(context(), target, &info), "attn_context_get_device");
         nb::dict d;
         d["name"] = std::string(info.name);
         d["vendor_id"] = info.vendor_id;

@@ -46,19 +46,7 @@ std::optional<VulkanTargetInfo> defaultDevice(std::string &why) {
   (void)attn_context_destroy(context);
   if (status != ATTN_STATUS_SUCCESS)
     return std::nullopt;
-  attn_jit_vulkan_device d{};
-  d.name = info.name;
-  d.vendor_id = info.vendor_id;
-  d.device_id = info.device_id;
-  d.driver_version = info.driver_version;
-  d.subgroup_size = info.subgroup_size;
-  d.max_shared_bytes = info.max_shared_bytes;
-  d.max_workgroup_size = info.max_workgroup_size;
-  d.float16 = info.float16;
-  d.int16 = info.int16;
-  d.storage16 = info.storage16;
-  d.cooperative_matrix = info.cooperative_matrix;
-  return vulkanTargetFrom(d);
+  return vulkanTargetFrom(info);
 }
 
 struct Sample {

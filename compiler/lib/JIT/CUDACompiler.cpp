@@ -55,6 +55,17 @@ FailureOr<CUDATargetInfo> mlir::attn::cudaTargetFrom(const attn_jit_cuda_device 
   return CUDATargetInfo::fromDevice(std::move(d));
 }
 
+FailureOr<CUDATargetInfo> mlir::attn::cudaTargetFrom(const attn_device_info &info,
+                                                     std::string &error) {
+  attn_jit_cuda_device d{};
+  d.name = info.name;
+  d.compute_capability = info.compute_capability;
+  d.driver_version = int32_t(info.driver_version);
+  d.max_shared_bytes = info.max_shared_bytes;
+  d.multiprocessors = info.multiprocessors;
+  return cudaTargetFrom(d, error);
+}
+
 namespace {
 void pipelineOptions(const CUDATargetInfo &target, const CUDACodegen &codegen,
                      CUDAPipelineOptions &options) {

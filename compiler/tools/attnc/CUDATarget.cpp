@@ -36,13 +36,7 @@ std::optional<CUDATargetInfo> attnc::cudaTargetOf(attn_context *context, std::st
     error = attn_last_error();
     return std::nullopt;
   }
-  attn_jit_cuda_device d{};
-  d.name = info.name;
-  d.compute_capability = info.compute_capability;
-  d.driver_version = int32_t(info.driver_version);
-  d.max_shared_bytes = info.max_shared_bytes;
-  d.multiprocessors = info.multiprocessors;
-  FailureOr<CUDATargetInfo> target = cudaTargetFrom(d, error);
+  FailureOr<CUDATargetInfo> target = cudaTargetFrom(info, error);
   if (failed(target))
     return std::nullopt;
   return *target;

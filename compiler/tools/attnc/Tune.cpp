@@ -164,18 +164,23 @@ struct Candidate {
   }
 };
 
+/// A candidate's problem re-read in `ctx` (each compile worker has its own): its attention op.
+Operation *reread(MLIRContext &ctx, const std::string &source, OwningOpRef<ModuleOp> &module) {
+  module = parseSourceString<ModuleOp>(source, &ctx);
+  return module ? problemOp(*module) : nullptr;
+}
+void unreadable(Candidate &c) { c.error = "cannot re-read the problem or its configuration"; }
+
 /// Compiles `source` (a problem module's text) with the candidate's configuration forced and
 /// loads it as a kernel of `context`: host code through attn_kernel_create_from_code.
 void compileCPUCandidate(const std::string &source, const CPUTargetInfo &target,
                          attn_context *context, Candidate &c) {
   MLIRContext ctx(cpuCompilerRegistry(), MLIRContext::Threading::DISABLED);
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, &ctx);
-  Operation *op = module ? problemOp(*module) : nullptr;
-  std::optional<CPUKernelConfig> config = parseCPUConfig(&ctx, c.text);
-  if (!op || !config) {
-    c.error = "cannot re-read the problem or its configuration";
-    return;
-  }
+  OwningOpRef<ModuleOp> module;
+  Operation *op = reread(ctx, source, module);
+  std::optional<CPUKernelConfig> config = op ? parseCPUConfig(&ctx, c.text) : std::nullopt;
+  if (!config)
+    return unreadable(c);
   setCPUConfig(op, *config);
   CPUKernelConfig prepared;
   if (failed(prepareProblemModule(*module, target, prepared, c.error)))
@@ -216,13 +221,11 @@ void compileCPUCandidate(const std::string &source, const CPUTargetInfo &target,
 void compileVulkanCandidate(const std::string &source, const VulkanTargetInfo &target,
                             attn_context *context, Candidate &c) {
   MLIRContext ctx(cpuCompilerRegistry(), MLIRContext::Threading::DISABLED);
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, &ctx);
-  Operation *op = module ? problemOp(*module) : nullptr;
-  std::optional<VulkanConfigAttr> config = parseVulkanConfig(&ctx, c.text);
-  if (!op || !config) {
-    c.error = "cannot re-read the problem or its configuration";
-    return;
-  }
+  OwningOpRef<ModuleOp> module;
+  Operation *op = reread(ctx, source, module);
+  std::optional<VulkanConfigAttr> config = op ? parseVulkanConfig(&ctx, c.text) : std::nullopt;
+  if (!config)
+    return unreadable(c);
   op->setAttr(kVulkanConfigAttrName, *config);
   if (failed(prepareVulkanModule(*module, target, c.error)))
     return;
@@ -241,13 +244,11 @@ void compileVulkanCandidate(const std::string &source, const VulkanTargetInfo &t
 void compileCUDACandidate(const std::string &source, const CUDATargetInfo &target,
                           attn_context *context, Candidate &c) {
   MLIRContext ctx(cpuCompilerRegistry(), MLIRContext::Threading::DISABLED);
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, &ctx);
-  Operation *op = module ? problemOp(*module) : nullptr;
-  std::optional<CUDAConfigAttr> config = parseCUDAConfig(&ctx, c.text);
-  if (!op || !config) {
-    c.error = "cannot re-read the problem or its configuration";
-    return;
-  }
+  OwningOpRef<ModuleOp> module;
+  Operation *op = reread(ctx, source, module);
+  std::optional<CUDAConfigAttr> config = op ? parseCUDAConfig(&ctx, c.text) : std::nullopt;
+  if (!config)
+    return unreadable(c);
   op->setAttr(kCUDAConfigAttrName, *config);
   const char *toolkit = std::getenv("ATTN_CUDA_TOOLKIT");
   CUDACodegen codegen = cudaCodegenFor(target, toolkit ? toolkit : "/usr/local/cuda");

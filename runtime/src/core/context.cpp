@@ -2,6 +2,7 @@
 
 #include "core/context.h"
 #include "core/backend.h"
+#include "core/problem.h"
 #include "core/struct_init.h"
 
 #include "core/cpu_level.h"
@@ -246,8 +247,9 @@ ATTN_API attn_status attn_context_get_device(attn_context *context, attn_target 
       failInvalid(format("out_info->struct_size is %zu, expected at least %zu (set it to "
                          "sizeof(attn_device_info))",
                          out_info->struct_size, sizeof(attn_device_info)));
-    if (target != ATTN_TARGET_CPU && target != ATTN_TARGET_VULKAN && target != ATTN_TARGET_CUDA)
-      failInvalid(format("target is %d, not an attn_target", static_cast<int>(target)));
+    if (int32_t raw = rawEnum(target);
+        raw != ATTN_TARGET_CPU && raw != ATTN_TARGET_VULKAN && raw != ATTN_TARGET_CUDA)
+      failInvalid(format("target is %d, not an attn_target", raw));
     // What the backend gives the compiler: the device it builds code for (opened on first use).
     CompileOptions options = context->state->compileOptions();
     backendFor(target).prepareCompile(*context->state, options);

@@ -16,15 +16,6 @@ namespace {
 constexpr int64_t kSupportedHeadDims[] = {32, 64, 80, 96, 128, 192, 256};
 constexpr const char *kSupportedHeadDimsText = "32, 64, 80, 96, 128, 192, 256";
 
-// Enum fields are read as plain ints: a C caller can store any value there, and
-// an out-of-range value must become a message, not undefined behaviour.
-template <typename Enum> int32_t rawEnum(const Enum &field) {
-  static_assert(sizeof(Enum) == sizeof(int32_t), "C enums are int-sized");
-  int32_t value;
-  std::memcpy(&value, &field, sizeof(value));
-  return value;
-}
-
 void checkEnum(int32_t value, int32_t count, const char *field, const char *expected) {
   if (value < 0 || value >= count)
     failInvalid(format("attn_problem.%s is %d, expected %s", field, value, expected));

@@ -14,9 +14,20 @@
 #include "attn/attn_runtime.h"
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace attn::rt {
+
+/// An enum field or argument read as a plain int: a C caller can store any value there, and an
+/// out-of-range value must become a message, not undefined behaviour.
+template <typename Enum> int32_t rawEnum(const Enum &field) {
+  static_assert(sizeof(Enum) == sizeof(int32_t), "C enums are int-sized");
+  int32_t value;
+  std::memcpy(&value, &field, sizeof(value));
+  return value;
+}
 
 /// The size of the first version of attn_problem: callers compiled against it
 /// pass at least this much.

@@ -34,6 +34,8 @@ CUDACodegen cudaCodegenFor(const CUDATargetInfo &target, const std::string &tool
 /// A CUDA target from the runtime's description of the GPU it found; failure (with `error`)
 /// below sm_80 (the kernels need bf16 mma.sync and cp.async).
 FailureOr<CUDATargetInfo> cudaTargetFrom(const attn_jit_cuda_device &device, std::string &error);
+/// The same from attn_context_get_device's description (attnc tune).
+FailureOr<CUDATargetInfo> cudaTargetFrom(const attn_device_info &info, std::string &error);
 
 /// Configures a problem module (attn-configure-cuda for `target`) and returns its cache key
 /// (content, device, codegen).

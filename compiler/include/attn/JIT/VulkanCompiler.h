@@ -42,8 +42,10 @@ LogicalResult compileVulkanModule(ModuleOp module, VulkanImage &image, std::stri
 /// intact container or its manifest is not image.header's (the code of another problem).
 bool adoptStoredImage(const std::string &bytes, VulkanImage &image, std::string &why);
 
-/// A Vulkan target from the runtime's description of the device it opened.
+/// A Vulkan target from the runtime's description of the device it opened: the plugin
+/// request's, or attn_context_get_device's (attnc tune, tests).
 VulkanTargetInfo vulkanTargetFrom(const attn_jit_vulkan_device &device);
+VulkanTargetInfo vulkanTargetFrom(const attn_device_info &info);
 
 } // namespace mlir::attn
 
