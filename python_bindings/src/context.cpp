@@ -3,7 +3,6 @@
 
 #include <nanobind/stl/string.h>
 
-#include <cstring>
 #include <mutex>
 
 namespace attn_python {
@@ -72,8 +71,10 @@ void registerContext(nb::module_ &m) {
   m.def(
       "device_info",
       [](int32_t raw) {
-        attn_target target; // any int reaches the C API, which names a bad one
-        std::memcpy(&target, &raw, sizeof target);
+        if (raw != ATTN_TARGET_CPU && raw != ATTN_TARGET_VULKAN && raw != ATTN_TARGET_CUDA)
+          throw nb::value_error(
+              ("target is " + std::to_string(raw) + ", not an attn_target").c_str());
+        attn_target target = static_cast<attn_target>(raw);
         attn_device_info info{};
         info.struct_size = sizeof info;
         check(attn_context_get_device(context(), target, &info), "attn_context_get_device");

@@ -351,12 +351,7 @@ TEST(Context, ReportsItsDevice) {
   EXPECT_EQ(attn_context_get_device(context.get(), ATTN_TARGET_CPU, &small),
             ATTN_STATUS_INVALID_ARGUMENT);
   EXPECT_NE(std::string(attn_last_error()).find("sizeof(attn_device_info)"), std::string::npos);
-  attn_target bogus; // as a C caller may pass it: any int
-  const int32_t seven = 7;
-  std::memcpy(&bogus, &seven, sizeof(bogus));
-  EXPECT_EQ(attn_context_get_device(context.get(), bogus, &info), ATTN_STATUS_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(attn_last_error()).find("target is 7"), std::string::npos)
-      << attn_last_error();
+  // A target that is none of attn_target's values: runtime-c99 (only C can pass one).
   EXPECT_EQ(attn_context_get_device(nullptr, ATTN_TARGET_CPU, &info), ATTN_STATUS_INVALID_ARGUMENT);
   EXPECT_EQ(attn_context_get_device(context.get(), ATTN_TARGET_CPU, nullptr),
             ATTN_STATUS_INVALID_ARGUMENT);
