@@ -24,20 +24,11 @@ if [ ! -e "$db" ]; then
     ${TUNE_FLAGS:---reps=5 --warmup=1}
 fi
 "$attnc" tune show --db "$db"
-# The same problems as the preset (compiler/tools/attnc/Tune.cpp), as attnc flags.
-problems=(
-  "--heads-q=8 --head-dim=128"
-  "--heads-q=8 --head-dim=128 --causal"
-  "--heads-q=8 --head-dim=128 --causal --dtype=bf16"
-  "--heads-q=32 --heads-kv=8 --head-dim=128 --causal"
-  "--heads-q=32 --heads-kv=8 --head-dim=128 --causal --dtype=bf16"
-  "--heads-q=8 --head-dim=128 --causal --window=512,0"
-  "--heads-q=8 --head-dim=128 --causal --variant=linear"
-)
+source "$root/benchmarks/headline-problems.sh"
 for shape in $shapes; do
   IFS=x read -r b sq skv <<<"$shape"
   echo "== B (tuned) / A (heuristic), alternating in one process, at ${b}x${sq}x${skv}"
-  for p in "${problems[@]}"; do
+  for p in "${headline_problems[@]}"; do
     [ "$sq" -le 2 ] && [[ $p == *linear* ]] && continue
     echo "-- $p"
     # shellcheck disable=SC2086

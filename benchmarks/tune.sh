@@ -19,20 +19,11 @@ echo "== attnc tune --preset=headline ${shape_flags[*]} ${TUNE_FLAGS:-} ($(nproc
 # shellcheck disable=SC2086
 "$attnc" tune --preset=headline "${shape_flags[@]}" --db "$db" ${TUNE_FLAGS:-}
 "$attnc" tune show --db "$db"
-# The same problems as the preset (compiler/tools/attnc/Tune.cpp), as attnc flags.
-problems=(
-  "--heads-q=8 --head-dim=128"
-  "--heads-q=8 --head-dim=128 --causal"
-  "--heads-q=8 --head-dim=128 --causal --dtype=bf16"
-  "--heads-q=32 --heads-kv=8 --head-dim=128 --causal"
-  "--heads-q=32 --heads-kv=8 --head-dim=128 --causal --dtype=bf16"
-  "--heads-q=8 --head-dim=128 --causal --window=512,0"
-  "--heads-q=8 --head-dim=128 --causal --variant=linear"
-)
+source "$root/benchmarks/headline-problems.sh"
 for shape in ${TUNE_SHAPES:-1x1024x1024 4x1x4096}; do
   IFS=x read -r b sq skv <<<"$shape"
   echo "== B (tuned) / A (heuristic), interleaved in one process, at ${b}x${sq}x${skv}"
-  for p in "${problems[@]}"; do
+  for p in "${headline_problems[@]}"; do
     [ "$sq" -le 2 ] && [[ $p == *linear* ]] && continue
     printf '%-66s ' "$p"
     # shellcheck disable=SC2086
