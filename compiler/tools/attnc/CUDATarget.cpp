@@ -90,11 +90,17 @@ bool attnc::imageForCUDA(ModuleOp module, const std::string &arch, const std::st
     error = badArch(arch);
     return false;
   }
-  CUDACodegen codegen = cudaCodegenFor(*target, hasPtxas(toolkit) ? toolkit : "");
-  if (failed(prepareCUDAModule(module, *target, codegen, error)))
+  return imageForCUDA(module, *target, toolkit, container, manifest, cubin, error);
+}
+
+bool attnc::imageForCUDA(ModuleOp module, const CUDATargetInfo &target, const std::string &toolkit,
+                         std::string &container, attn_kernel_manifest &manifest, bool &cubin,
+                         std::string &error) {
+  CUDACodegen codegen = cudaCodegenFor(target, hasPtxas(toolkit) ? toolkit : "");
+  if (failed(prepareCUDAModule(module, target, codegen, error)))
     return false;
   FailureOr<CUDAImage> image = describeCUDAModule(module, codegen, error);
-  if (failed(image) || failed(compileCUDAModule(module, *target, codegen, *image, error)))
+  if (failed(image) || failed(compileCUDAModule(module, target, codegen, *image, error)))
     return false;
   container = image->encode();
   manifest = image->header.manifest;

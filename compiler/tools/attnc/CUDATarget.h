@@ -32,6 +32,10 @@ bool compileForCUDA(mlir::ModuleOp module, const std::string &arch, const std::s
 bool imageForCUDA(mlir::ModuleOp module, const std::string &arch, const std::string &toolkit,
                   std::string &container, attn_kernel_manifest &manifest, bool &cubin,
                   std::string &error);
+/// The same for a GPU's target description (attnc tune: the GPU the runtime found).
+bool imageForCUDA(mlir::ModuleOp module, const mlir::attn::CUDATargetInfo &target,
+                  const std::string &toolkit, std::string &container,
+                  attn_kernel_manifest &manifest, bool &cubin, std::string &error);
 
 } // namespace attnc
 

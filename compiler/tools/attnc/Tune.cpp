@@ -25,9 +25,7 @@
 
 #include "attn/Conversion/AttnToCPU/KernelManifest.h"
 #include "attn/JIT/CPUCompiler.h"
-#include "attn/JIT/CUDACompiler.h"
 #include "attn/JIT/ObjectLoader.h"
-#include "attn/JIT/VulkanCompiler.h"
 #include "attn/Tuning/Tuning.h"
 #include "attn/attn_jit_plugin.h"
 #include "attn/attn_runtime.h"
@@ -216,8 +214,18 @@ void compileCPUCandidate(const std::string &source, const CPUTargetInfo &target,
     c.error = attn_last_error();
 }
 
-/// The same for the Vulkan device of `context`: SPIR-V in a kernel image, loaded as a one-kernel
-/// bundle (the runtime creates its pipelines, as for any bundle).
+/// Loads a device kernel image container as a one-kernel bundle of `context` (the runtime makes
+/// its pipelines or modules, as for any bundle).
+void loadDeviceImage(const char *target, const std::string &level,
+                     const attn_kernel_manifest &manifest, const std::string &container,
+                     attn_context *context, Candidate &c) {
+  std::string bundle = attnc::deviceBundle(target, level, manifest, container);
+  if (attn_kernel_load_bundle(context, bundle.data(), bundle.size(), &c.kernel) !=
+      ATTN_STATUS_SUCCESS)
+    c.error = attn_last_error();
+}
+
+/// The same for the Vulkan device of `context`: SPIR-V in a kernel image.
 void compileVulkanCandidate(const std::string &source, const VulkanTargetInfo &target,
                             attn_context *context, Candidate &c) {
   MLIRContext ctx(cpuCompilerRegistry(), MLIRContext::Threading::DISABLED);
@@ -227,20 +235,14 @@ void compileVulkanCandidate(const std::string &source, const VulkanTargetInfo &t
   if (!config)
     return unreadable(c);
   op->setAttr(kVulkanConfigAttrName, *config);
-  if (failed(prepareVulkanModule(*module, target, c.error)))
-    return;
-  FailureOr<VulkanImage> image = describeVulkanModule(*module, c.error);
-  if (failed(image) || failed(compileVulkanModule(*module, *image, c.error)))
-    return;
-  std::string bundle =
-      attnc::deviceBundle("vulkan", "attnc-tune", image->header.manifest, image->encode());
-  if (attn_kernel_load_bundle(context, bundle.data(), bundle.size(), &c.kernel) !=
-      ATTN_STATUS_SUCCESS)
-    c.error = attn_last_error();
+  std::string container;
+  attn_kernel_manifest manifest;
+  if (attnc::imageForVulkan(*module, target, container, manifest, c.error))
+    loadDeviceImage("vulkan", "attnc-tune", manifest, container, context, c);
 }
 
 /// The same for the CUDA GPU of `context`: PTX or a cubin (as the JIT builds it: the toolkit of
-/// $ATTN_CUDA_TOOLKIT, else /usr/local/cuda) in a kernel image, loaded as a one-kernel bundle.
+/// $ATTN_CUDA_TOOLKIT, else /usr/local/cuda) in a kernel image.
 void compileCUDACandidate(const std::string &source, const CUDATargetInfo &target,
                           attn_context *context, Candidate &c) {
   MLIRContext ctx(cpuCompilerRegistry(), MLIRContext::Threading::DISABLED);
@@ -251,17 +253,12 @@ void compileCUDACandidate(const std::string &source, const CUDATargetInfo &targe
     return unreadable(c);
   op->setAttr(kCUDAConfigAttrName, *config);
   const char *toolkit = std::getenv("ATTN_CUDA_TOOLKIT");
-  CUDACodegen codegen = cudaCodegenFor(target, toolkit ? toolkit : "/usr/local/cuda");
-  if (failed(prepareCUDAModule(*module, target, codegen, c.error)))
-    return;
-  FailureOr<CUDAImage> image = describeCUDAModule(*module, codegen, c.error);
-  if (failed(image) || failed(compileCUDAModule(*module, target, codegen, *image, c.error)))
-    return;
-  std::string bundle =
-      attnc::deviceBundle("cuda", target.chip(), image->header.manifest, image->encode());
-  if (attn_kernel_load_bundle(context, bundle.data(), bundle.size(), &c.kernel) !=
-      ATTN_STATUS_SUCCESS)
-    c.error = attn_last_error();
+  std::string container;
+  attn_kernel_manifest manifest;
+  bool cubin = false;
+  if (attnc::imageForCUDA(*module, target, toolkit ? toolkit : "/usr/local/cuda", container,
+                          manifest, cubin, c.error))
+    loadDeviceImage("cuda", target.chip(), manifest, container, context, c);
 }
 
 /// The target a sweep measures: its search space, device key and candidate builder.
