@@ -272,6 +272,89 @@ void BM_DecodeGQA(benchmark::State &state) {
   summary()[name] = line;
 }
 
+/// A paged KV cache against the contiguous layout, the same keys and shapes, in the same run:
+/// decode (B=4, Sq=1) or chunked prefill (B=1, Sq=512, causal) of GQA 32/8 D=128 against Skv
+/// keys in pages of `page` keys at shuffled page indices (as a serving engine's cache is after
+/// a while). Launches alternate between the two kernels; the figure is paged time / contiguous
+/// time (best of each), the goal within 1.10 (issue 14).
+void BM_PagedKV(benchmark::State &state) {
+  auto dtype = attn_dtype(state.range(0));
+  const bool decode = state.range(1) == 0;
+  const int64_t skv = state.range(2), page = state.range(3);
+  const int64_t batch = decode ? 4 : 1, sq = decode ? 1 : 512;
+  attn_problem p;
+  (void)attn_problem_init(&p);
+  p.dtype = dtype;
+  p.heads_q = 32;
+  p.heads_kv = 8;
+  p.head_dim = p.head_dim_v = 128;
+  p.causal = decode ? 0 : 1;
+  attn_problem pp = p;
+  pp.page_size = page;
+  attn_kernel *contiguous = nullptr, *paged = nullptr;
+  if (attn_kernel_create(context(), &p, &contiguous) != ATTN_STATUS_SUCCESS ||
+      attn_kernel_create(context(), &pp, &paged) != ATTN_STATUS_SUCCESS) {
+    state.SkipWithError(attn_last_error());
+    return;
+  }
+  Buffers buffers(p, batch, sq, skv);
+  // The same keys as pages: sequence b's page i at a shuffled index.
+  const int64_t maxPages = skv / page, numPages = batch * maxPages;
+  const size_t es = elementSize(dtype), row = size_t(p.heads_kv * p.head_dim) * es;
+  std::vector<int32_t> table(static_cast<size_t>(numPages));
+  for (int64_t i = 0; i < numPages; ++i)
+    table[size_t(i)] = int32_t(i);
+  std::shuffle(table.begin(), table.end(), std::mt19937(7));
+  std::vector<char> kp(buffers.k.size()), vp(buffers.v.size());
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < maxPages; ++i) {
+      size_t from = size_t(b * skv + i * page) * row,
+             to = size_t(table[size_t(b * maxPages + i)]) * size_t(page) * row;
+      std::memcpy(&kp[to], &buffers.k[from], size_t(page) * row);
+      std::memcpy(&vp[to], &buffers.v[from], size_t(page) * row);
+    }
+  attn_launch_args pargs = buffers.args;
+  pargs.k.data = kp.data();
+  pargs.v.data = vp.data();
+  const int64_t pageStrides[4] = {page * p.heads_kv * p.head_dim, p.heads_kv * p.head_dim,
+                                  p.head_dim, 1};
+  std::memcpy(pargs.k.strides, pageStrides, sizeof pageStrides);
+  std::memcpy(pargs.v.strides, pageStrides, sizeof pageStrides);
+  pargs.block_table = table.data();
+  pargs.max_pages = maxPages;
+  pargs.num_pages = numPages;
+  pargs.seq_kv = 0;
+  if (attn_kernel_launch(paged, &pargs) != ATTN_STATUS_SUCCESS ||
+      attn_kernel_launch(contiguous, &buffers.args) != ATTN_STATUS_SUCCESS) {
+    state.SkipWithError(attn_last_error());
+    return;
+  }
+  double bestPaged = 1e30, bestContiguous = 1e30;
+  for (auto _ : state) {
+    auto t0 = std::chrono::steady_clock::now();
+    (void)attn_kernel_launch(contiguous, &buffers.args);
+    auto t1 = std::chrono::steady_clock::now();
+    (void)attn_kernel_launch(paged, &pargs);
+    auto t2 = std::chrono::steady_clock::now();
+    bestContiguous = std::min(bestContiguous, std::chrono::duration<double>(t1 - t0).count());
+    double t = std::chrono::duration<double>(t2 - t1).count();
+    bestPaged = std::min(bestPaged, t);
+    state.SetIterationTime(t);
+  }
+  (void)attn_kernel_destroy(contiguous);
+  (void)attn_kernel_destroy(paged);
+  state.counters["paged_us"] = bestPaged * 1e6;
+  state.counters["contiguous_us"] = bestContiguous * 1e6;
+  state.counters["ratio"] = bestPaged / bestContiguous;
+  std::string name = std::string("paged_") + (decode ? "decode_B4" : "prefill_causal_B1_Sq512") +
+                     "_gqa32_8_" + dtypeName(dtype) + "_Skv" + std::to_string(skv) + "_page" +
+                     std::to_string(page);
+  char line[256];
+  std::snprintf(line, sizeof line, "%s paged_us=%.1f contiguous_us=%.1f ratio=%.3f", name.c_str(),
+                bestPaged * 1e6, bestContiguous * 1e6, bestPaged / bestContiguous);
+  summary()[name] = line;
+}
+
 /// Cold JIT compile (fresh problem, no disk cache) and in-memory cache hit latency, medians.
 void BM_JitLatency(benchmark::State &state) {
   attn_context_options options;
@@ -355,6 +438,16 @@ BENCHMARK(BM_DecodeGQA)
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond)
     ->Iterations(20);
+BENCHMARK(BM_PagedKV) // decode
+    ->ArgsProduct({{ATTN_DTYPE_F32, ATTN_DTYPE_BF16}, {0}, {4096, 16384}, {1, 16, 64, 256}})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond)
+    ->Iterations(20);
+BENCHMARK(BM_PagedKV) // chunked prefill
+    ->ArgsProduct({{ATTN_DTYPE_F32, ATTN_DTYPE_BF16}, {1}, {4096}, {1, 16, 64, 256}})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
 BENCHMARK(BM_JitLatency)->Iterations(5)->Unit(benchmark::kMillisecond);
 
 int main(int argc, char **argv) {

@@ -215,7 +215,7 @@ class Kernel:
     def __init__(self, *, variant: str, dtype: str, heads_q: int, heads_kv: int, head_dim: int,
                  head_dim_v: int, scale: float, causal: bool, window: Tuple[int, int],
                  global_tokens: int, softcap: float, return_lse: bool, return_entropy: bool,
-                 feature_map: str, normalize: bool, target: str):
+                 feature_map: str, normalize: bool, target: str, page_size: int = 0):
         self.variant = variant
         self.dtype = dtype
         self.heads_q = heads_q
@@ -232,13 +232,14 @@ class Kernel:
         self.feature_map = feature_map
         self.normalize = normalize
         self.target = target
+        self.page_size = page_size
         self._kernel = _attn.Kernel(
             target=_TARGETS[target], variant=_VARIANTS[variant], dtype=_DTYPES[dtype],
             heads_q=heads_q, heads_kv=heads_kv, head_dim=head_dim, head_dim_v=head_dim_v,
             scale=scale, causal=causal, window_left=window[0], window_right=window[1],
             global_tokens=global_tokens, softcap=softcap, return_lse=return_lse,
             return_entropy=return_entropy, feature_map=_FEATURE_MAPS[feature_map],
-            normalize=normalize)
+            normalize=normalize, page_size=page_size)
 
     @classmethod
     def _from_native(cls, native: Any) -> "Kernel":
@@ -248,7 +249,8 @@ class Kernel:
         names = {v: k for k, v in _VARIANTS.items()}, {v: k for k, v in _DTYPES.items()}
         self.variant, self.dtype = names[0][p["variant"]], names[1][p["dtype"]]
         for field in ("heads_q", "heads_kv", "head_dim", "head_dim_v", "scale", "causal",
-                      "global_tokens", "softcap", "return_lse", "return_entropy", "normalize"):
+                      "global_tokens", "softcap", "return_lse", "return_entropy", "normalize",
+                      "page_size"):
             setattr(self, field, p[field])
         self.window = (p["window_left"], p["window_right"])
         self.feature_map = {v: k for k, v in _FEATURE_MAPS.items()}[p["feature_map"]]
@@ -270,6 +272,8 @@ class Kernel:
             extra = (f", causal={self.causal}, window={self.window}, "
                      f"global_tokens={self.global_tokens}, softcap={self.softcap}, "
                      f"return_lse={self.return_lse}, return_entropy={self.return_entropy}")
+            if self.page_size:
+                extra += f", page_size={self.page_size}"
         else:
             extra = (f", causal={self.causal}, feature_map={self.feature_map!r}, "
                      f"normalize={self.normalize}")
@@ -278,7 +282,7 @@ class Kernel:
                 f"head_dim_v={self.head_dim_v}{extra}, target={self.target!r})")
 
     def __call__(self, q: Any, k: Any, v: Any, *, seqlens_q: Any = None,
-                 seqlens_kv: Any = None) -> Any:
+                 seqlens_kv: Any = None, block_table: Any = None) -> Any:
         """Runs the kernel on BSHD tensors q [B, Sq, Hq, D], k [B, Skv, Hkv, D],
         v [B, Skv, Hkv, Dv] and returns o [B, Sq, Hq, Dv] (the input's dtype), or
         ``(o, lse[, entropy])`` / ``(o, entropy)`` when the kernel was compiled to return them
@@ -287,11 +291,20 @@ class Kernel:
         seqlens_q / seqlens_kv: optional per-batch lengths (ints, at most Sq / Skv). Rows past a
         batch's query length are 0 in o, -inf in lse and 0 in entropy. Empty inputs give empty
         outputs; no keys at all (Skv = 0) gives o = 0, lse = -inf, entropy = 0.
+
+        A kernel compiled with ``page_size`` reads a paged KV cache (flash_attn_with_kvcache's
+        block_table, FlashInfer's page table): k [num_pages, page_size, Hkv, D] and
+        v [num_pages, page_size, Hkv, Dv] are pages, ``block_table`` (ints [B, max_pages]) names
+        the pages of each sequence in order, and ``seqlens_kv`` (the cache lengths, at most
+        max_pages * page_size; default: full) how many keys each holds. Entries past a
+        sequence's last page are not read; an entry outside [0, num_pages) raises ValueError.
         """
         if self.target == "cuda" and _on_cuda(q):
+            if block_table is not None:
+                raise ValueError("a paged KV cache runs on the CPU target only so far")
             return self._run_cuda(q, k, v, seqlens_q, seqlens_kv)
         qt, kt, vt = _as_tensor(q, "q"), _as_tensor(k, "k"), _as_tensor(v, "v")
-        return self._run(qt, kt, vt, seqlens_q, seqlens_kv)
+        return self._run(qt, kt, vt, seqlens_q, seqlens_kv, block_table)
 
     def _run_cuda(self, q: Any, k: Any, v: Any, seqlens_q: Any, seqlens_kv: Any) -> Any:
         """torch CUDA tensors in and out, enqueued on torch's current stream of q's device."""
@@ -342,12 +355,18 @@ class Kernel:
             return o
         return tuple(t for t in (o, lse, entropy) if t is not None)
 
-    def _run(self, qt: _Tensor, kt: _Tensor, vt: _Tensor, seqlens_q: Any, seqlens_kv: Any) -> Any:
+    def _run(self, qt: _Tensor, kt: _Tensor, vt: _Tensor, seqlens_q: Any, seqlens_kv: Any,
+             block_table: Any = None) -> Any:
         for name, t in (("q", qt), ("k", kt), ("v", vt)):
             if t.dtype != self.dtype:
                 raise TypeError(f"{name} has dtype {t.dtype}, the kernel was compiled for "
                                 f"{self.dtype} (q, k and v must share one dtype)")
         batch, seq_q, heads_q, _ = qt.array.shape
+        if self.page_size:
+            return self._run_paged(qt, kt, vt, seqlens_q, seqlens_kv, block_table)
+        if block_table is not None:
+            raise ValueError("block_table is for kernels compiled with page_size (a paged KV "
+                             "cache); this kernel reads contiguous k and v")
         seq_kv = kt.array.shape[1]
         if kt.array.shape[0] != batch or vt.array.shape[0] != batch:
             raise ValueError(f"q, k and v must have the same batch size, got shapes "
@@ -357,6 +376,43 @@ class Kernel:
                              f"{kt.array.shape} and {vt.array.shape}")
         lens_q = _lengths(seqlens_q, "seqlens_q", batch, seq_q)
         lens_kv = _lengths(seqlens_kv, "seqlens_kv", batch, seq_kv)
+        return self._launch(qt, kt, vt, lens_q, lens_kv, None, seq_kv)
+
+    def _run_paged(self, qt: _Tensor, kt: _Tensor, vt: _Tensor, seqlens_q: Any, seqlens_kv: Any,
+                   block_table: Any) -> Any:
+        batch, seq_q = qt.array.shape[:2]
+        if block_table is None:
+            raise ValueError(f"this kernel reads a paged KV cache (page_size {self.page_size}): "
+                             "pass block_table, ints [B, max_pages] naming each sequence's pages")
+        if hasattr(block_table, "__dlpack__") and not isinstance(block_table, np.ndarray):
+            block_table = np.from_dlpack(block_table)
+        table = np.asarray(block_table)
+        if table.ndim != 2 or table.shape[0] != batch:
+            raise ValueError(f"block_table must be a 2-d [B, max_pages] array with one row per "
+                             f"batch ({batch}), got shape {table.shape}")
+        if table.size and not np.issubdtype(table.dtype, np.integer):
+            raise TypeError(f"block_table must hold integers, got dtype {table.dtype}")
+        if table.shape[1] == 0:
+            raise ValueError("block_table must have at least one page per sequence")
+        if table.size and (table.min() < np.iinfo(np.int32).min or
+                           table.max() > np.iinfo(np.int32).max):
+            raise ValueError("block_table entries must fit in int32")
+        table = np.ascontiguousarray(table, dtype=np.int32)
+        for name, t in (("k", kt), ("v", vt)):
+            if t.array.shape[1] != self.page_size:
+                raise ValueError(f"{name} must be pages [num_pages, page_size={self.page_size}, "
+                                 f"heads, dim], got shape {t.array.shape}")
+        if kt.array.shape[0] != vt.array.shape[0]:
+            raise ValueError(f"k and v must have the same number of pages, got shapes "
+                             f"{kt.array.shape} and {vt.array.shape}")
+        capacity = table.shape[1] * self.page_size
+        lens_q = _lengths(seqlens_q, "seqlens_q", batch, seq_q)
+        lens_kv = _lengths(seqlens_kv, "seqlens_kv", batch, capacity)
+        return self._launch(qt, kt, vt, lens_q, lens_kv, table, capacity)
+
+    def _launch(self, qt: _Tensor, kt: _Tensor, vt: _Tensor, lens_q: Any, lens_kv: Any,
+                table: Any, seq_kv: int) -> Any:
+        batch, seq_q, heads_q, _ = qt.array.shape
         if self.dtype == "bfloat16":
             if _BF16 is None:
                 raise TypeError("bfloat16 needs the ml_dtypes package (pip install ml_dtypes)")
@@ -370,7 +426,7 @@ class Kernel:
         entropy = np.zeros(stats_shape, np.float32) if self.return_entropy else None
         if batch and seq_q and seq_kv:
             self._kernel.launch(qt.bits, kt.bits, vt.bits, out_bits, lse, entropy, lens_q,
-                                lens_kv)
+                                lens_kv, table)
         # else: nothing to compute; no keys means o = 0, lse = -inf, entropy = 0 (SPEC section 3).
         o = _export(out, qt)
         if lse is None and entropy is None:
@@ -389,7 +445,7 @@ def compile(*, heads_q: int, head_dim: int, heads_kv: Optional[int] = None,
             window: Tuple[int, int] = (-1, -1), global_tokens: int = 0, softcap: float = 0.0,
             return_lse: bool = False, return_entropy: bool = False,
             feature_map: str = "elu_plus_one", normalize: bool = True,
-            target: str = "cpu") -> Kernel:
+            target: str = "cpu", page_size: int = 0) -> Kernel:
     """Compiles (or finds in the memory / disk caches) a kernel for one attention problem.
 
     heads_kv defaults to heads_q (MHA; GQA when it divides heads_q, MQA when 1); head_dim_v
@@ -402,7 +458,8 @@ def compile(*, heads_q: int, head_dim: int, heads_kv: Optional[int] = None,
     ATTN_VULKAN_DEVICE picks one; inputs and outputs stay host arrays, copied to and from it) or
     "cuda" (the GPU of the CUDA context current when compiling, e.g. torch's, else
     ATTN_CUDA_DEVICE's; torch CUDA tensors in and out, on torch's current stream; host arrays are
-    copied to and from the GPU).
+    copied to and from the GPU). page_size (a power of two from 1 to 256; 0 = none): the kernel
+    reads a paged KV cache (see :meth:`Kernel.__call__`), softmax on the CPU target.
 
     Raises ValueError / TypeError for bad arguments, attn.AttnError when the problem cannot be
     built (unsupported head dim or target, no Vulkan device, compiler failure).
@@ -438,7 +495,13 @@ def compile(*, heads_q: int, head_dim: int, heads_kv: Optional[int] = None,
     softcap = _float(softcap, "softcap")
     if softcap < 0:
         raise ValueError(f"softcap must be >= 0 (0 = none), got {softcap}")
+    page_size = _int(page_size, "page_size")
+    if page_size and (page_size < 0 or page_size > 256 or page_size & (page_size - 1)):
+        raise ValueError(f"page_size must be 0 (no paged KV cache) or a power of two from 1 to "
+                         f"256, got {page_size}")
     if variant == "linear":
+        if page_size:
+            raise ValueError("linear attention does not read a paged KV cache (page_size)")
         if return_lse or return_entropy:
             raise ValueError("linear attention has no LSE or entropy (return_lse/return_entropy)")
         if window != (-1, -1) or global_tokens or softcap:
@@ -448,7 +511,7 @@ def compile(*, heads_q: int, head_dim: int, heads_kv: Optional[int] = None,
                   causal=bool(causal), window=window, global_tokens=global_tokens,
                   softcap=softcap, return_lse=bool(return_lse),
                   return_entropy=bool(return_entropy), feature_map=feature_map,
-                  normalize=bool(normalize), target=target)
+                  normalize=bool(normalize), target=target, page_size=page_size)
 
 
 def _problem_of(q: Any, k: Any, v: Any) -> Tuple[_Tensor, _Tensor, _Tensor]:
@@ -468,14 +531,16 @@ def _problem_of(q: Any, k: Any, v: Any) -> Tuple[_Tensor, _Tensor, _Tensor]:
 def attention(q: Any, k: Any, v: Any, *, scale: Optional[float] = None, causal: bool = False,
               window: Tuple[int, int] = (-1, -1), global_tokens: int = 0, softcap: float = 0.0,
               seqlens_q: Any = None, seqlens_kv: Any = None, return_lse: bool = False,
-              return_entropy: bool = False, target: str = "cpu") -> Any:
+              return_entropy: bool = False, target: str = "cpu", block_table: Any = None) -> Any:
     """Softmax attention on BSHD tensors (FlashAttention's layout and semantics).
 
     q [B, Sq, Hq, D], k [B, Skv, Hkv, D], v [B, Skv, Hkv, Dv]; Hq % Hkv == 0 (GQA / MQA).
     scale defaults to 1/sqrt(D); causal masks are bottom-right aligned (as FlashAttention >= 2.1);
     window=(left, right) is a sliding window band (-1 = unbounded); global_tokens keys are seen
-    by every query (attention sinks); softcap > 0 applies c * tanh(s / c) to the logits.
+    by every query (StreamingLLM's sink tokens); softcap > 0 applies c * tanh(s / c) to the logits.
     seqlens_q / seqlens_kv are optional per-batch lengths (varlen / KV-cache batches).
+    With block_table (ints [B, max_pages]) k and v are a paged KV cache: pages
+    [num_pages, page_size, Hkv, D] (page_size = k.shape[1]), see :meth:`Kernel.__call__`.
 
     Returns o [B, Sq, Hq, Dv] in the input's dtype, or ``(o, lse[, entropy])`` / ``(o, entropy)``
     when asked, lse and entropy float32 [B, Hq, Sq]. Outputs are numpy arrays for numpy inputs and
@@ -486,8 +551,9 @@ def attention(q: Any, k: Any, v: Any, *, scale: Optional[float] = None, causal: 
                      head_dim=qt.array.shape[3], head_dim_v=vt.array.shape[3], dtype=qt.dtype,
                      variant="softmax", scale=scale, causal=causal, window=window,
                      global_tokens=global_tokens, softcap=softcap, return_lse=return_lse,
-                     return_entropy=return_entropy, target=target)
-    return kernel._run(qt, kt, vt, seqlens_q, seqlens_kv)
+                     return_entropy=return_entropy, target=target,
+                     page_size=0 if block_table is None else kt.array.shape[1])
+    return kernel._run(qt, kt, vt, seqlens_q, seqlens_kv, block_table)
 
 
 def linear_attention(q: Any, k: Any, v: Any, *, feature_map: str = "elu_plus_one",

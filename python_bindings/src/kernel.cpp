@@ -19,6 +19,7 @@ using Input = nb::ndarray<nb::ro, nb::device::cpu>;
 using Output = nb::ndarray<nb::device::cpu>;
 using Stat = nb::ndarray<float, nb::ndim<3>, nb::c_contig, nb::device::cpu>;
 using Lengths = nb::ndarray<nb::ro, int32_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using BlockTable = nb::ndarray<nb::ro, int32_t, nb::ndim<2>, nb::device::cpu>;
 
 size_t elementBits(attn_dtype dtype) { return dtype == ATTN_DTYPE_F32 ? 32 : 16; }
 
@@ -115,7 +116,8 @@ public:
 
   void launch(const Input &q, const Input &k, const Input &v, const Output &o,
               const std::optional<Stat> &lse, const std::optional<Stat> &entropy,
-              const std::optional<Lengths> &seqlensQ, const std::optional<Lengths> &seqlensKv) {
+              const std::optional<Lengths> &seqlensQ, const std::optional<Lengths> &seqlensKv,
+              const std::optional<BlockTable> &blockTable) {
     const attn_problem &p = problem_;
     bool softmax = p.variant == ATTN_VARIANT_SOFTMAX;
     if (q.ndim() != 4 || k.ndim() != 4)
@@ -127,8 +129,29 @@ public:
     a.seq_q = seqQ;
     a.seq_kv = seqKv;
     a.q = view(q, "q", p.dtype, batch, seqQ, p.heads_q, p.head_dim);
-    a.k = view(k, "k", p.dtype, batch, seqKv, p.heads_kv, p.head_dim);
-    a.v = view(v, "v", p.dtype, batch, seqKv, p.heads_kv, p.head_dim_v);
+    if (p.page_size > 0) {
+      // A paged KV cache: k/v are pages [num_pages, page_size, Hkv, D], block_table [B, pages].
+      if (!blockTable)
+        valueError("the kernel reads a paged KV cache (page_size " + std::to_string(p.page_size) +
+                   "): pass block_table, an int32 [B, max_pages] array of page indices");
+      if ((int64_t)blockTable->shape(0) != batch)
+        valueError("block_table must have one row per batch (" + std::to_string(batch) + "), got " +
+                   std::to_string(blockTable->shape(0)));
+      if (blockTable->stride(1) != 1 && blockTable->shape(1) > 1)
+        valueError("block_table must be contiguous in its last dim (stride 1)");
+      a.k = view(k, "k", p.dtype, -1, p.page_size, p.heads_kv, p.head_dim);
+      a.v = view(v, "v", p.dtype, k.shape(0), p.page_size, p.heads_kv, p.head_dim_v);
+      a.block_table = blockTable->data();
+      a.max_pages = blockTable->shape(1);
+      a.block_table_stride = blockTable->shape(0) > 1 ? blockTable->stride(0) : a.max_pages;
+      a.num_pages = k.shape(0);
+      a.seq_kv = 0; // the capacity: max_pages x page_size
+    } else {
+      if (blockTable)
+        valueError("block_table is for kernels compiled with page_size (a paged KV cache)");
+      a.k = view(k, "k", p.dtype, batch, seqKv, p.heads_kv, p.head_dim);
+      a.v = view(v, "v", p.dtype, batch, seqKv, p.heads_kv, p.head_dim_v);
+    }
     a.o = view(o, "o", p.dtype, batch, seqQ, p.heads_q, p.head_dim_v);
     if (o.stride(0) == 0 || o.stride(1) == 0 || o.stride(2) == 0)
       valueError("o must not broadcast (no two elements may share memory)");
@@ -242,7 +265,7 @@ void registerKernel(nb::module_ &m) {
           [](Kernel *self, int target, int variant, int dtype, int64_t heads_q, int64_t heads_kv,
              int64_t head_dim, int64_t head_dim_v, double scale, bool causal, int64_t window_left,
              int64_t window_right, int64_t global_tokens, double softcap, bool return_lse,
-             bool return_entropy, int feature_map, bool normalize) {
+             bool return_entropy, int feature_map, bool normalize, int64_t page_size) {
             attn_problem p;
             check(attn_problem_init(&p), "attn_problem_init");
             p.target = static_cast<attn_target>(target);
@@ -262,6 +285,7 @@ void registerKernel(nb::module_ &m) {
             p.return_entropy = return_entropy;
             p.feature_map = static_cast<attn_feature_map>(feature_map);
             p.normalize = normalize;
+            p.page_size = page_size;
             new (self) Kernel(p);
           },
           nb::kw_only(), nb::arg("target"), nb::arg("variant"), nb::arg("dtype"),
@@ -269,6 +293,7 @@ void registerKernel(nb::module_ &m) {
           nb::arg("scale"), nb::arg("causal"), nb::arg("window_left"), nb::arg("window_right"),
           nb::arg("global_tokens"), nb::arg("softcap"), nb::arg("return_lse"),
           nb::arg("return_entropy"), nb::arg("feature_map"), nb::arg("normalize"),
+          nb::arg("page_size") = 0,
           "Builds (or finds in the caches) the kernel for one problem; enums as the C API's ints.")
       .def_static(
           "from_bundle",
@@ -307,6 +332,7 @@ void registerKernel(nb::module_ &m) {
             d["return_entropy"] = (bool)p.return_entropy;
             d["feature_map"] = (int)p.feature_map;
             d["normalize"] = (bool)p.normalize;
+            d["page_size"] = p.page_size;
             d["target"] = (int)p.target;
             return d;
           },
@@ -336,7 +362,7 @@ void registerKernel(nb::module_ &m) {
           "'given'.")
       .def("launch", &Kernel::launch, nb::arg("q"), nb::arg("k"), nb::arg("v"), nb::arg("o"),
            nb::arg("lse").none(), nb::arg("entropy").none(), nb::arg("seqlens_q").none(),
-           nb::arg("seqlens_kv").none(),
+           nb::arg("seqlens_kv").none(), nb::arg("block_table").none() = nb::none(),
            "Runs the kernel on BSHD arrays (strides in elements, last stride 1), writing o (and "
            "lse/entropy). Releases the GIL while it runs.")
       .def("launch_cuda", &Kernel::launchCuda, nb::arg("batch"), nb::arg("seq_q"),

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <sstream>
 
 using namespace attn;
@@ -141,6 +142,58 @@ bool checkStat(const char *name, const std::vector<float> &out, const std::vecto
   return true;
 }
 
+/// A paged KV cache holding the same keys as contiguous K/V (SPEC §2): each sequence's pages at
+/// shuffled page indices, with spare pages between them. Every slot the kernel must not read (spare
+/// pages, keys past a sequence's length) is poison (NaN), and table entries past a sequence's
+/// last page are -1: a kernel reading any of them fails the comparison or the launch.
+struct PagedCache {
+  Tensor k, v;
+  std::vector<int32_t> table, lens;
+  int64_t maxPages, numPages;
+
+  PagedCache(const Case &c, const Tensor &kc, const Tensor &vc, uint64_t seed)
+      : k(kc.dtype, 1, 1, 1, 1, c.bhsd), v(vc.dtype, 1, 1, 1, 1, c.bhsd) {
+    const attn_problem &p = c.problem;
+    const int64_t P = p.page_size;
+    maxPages = (c.seqKv + P - 1) / P;
+    numPages = c.batch * maxPages + 3;
+    k = Tensor(kc.dtype, numPages, P, p.heads_kv, p.head_dim, c.bhsd);
+    v = Tensor(vc.dtype, numPages, P, p.heads_kv, p.head_dim_v, c.bhsd);
+    k.poison();
+    v.poison();
+    std::vector<int32_t> order(static_cast<size_t>(numPages));
+    for (size_t i = 0; i < order.size(); ++i)
+      order[i] = static_cast<int32_t>(i);
+    uint64_t state = seed * 6364136223846793005ull + 1442695040888963407ull;
+    for (size_t i = order.size(); i > 1; --i) { // Fisher-Yates with an LCG
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      std::swap(order[i - 1], order[(state >> 33) % i]);
+    }
+    table.assign(static_cast<size_t>(c.batch * maxPages), -1);
+    size_t next = 0;
+    for (int64_t b = 0; b < c.batch; ++b) {
+      int64_t L = length(c.seqlensKv, b, c.seqKv);
+      lens.push_back(static_cast<int32_t>(L));
+      for (int64_t i = 0; i < (L + P - 1) / P; ++i)
+        table[static_cast<size_t>(b * maxPages + i)] = order[next++];
+      for (int64_t j = 0; j < L; ++j) {
+        int32_t page = table[static_cast<size_t>(b * maxPages + j / P)];
+        copyRow(kc, k, b, j, page, j % P, p.heads_kv, p.head_dim);
+        copyRow(vc, v, b, j, page, j % P, p.heads_kv, p.head_dim_v);
+      }
+    }
+  }
+
+  static void copyRow(const Tensor &from, Tensor &to, int64_t b, int64_t j, int64_t page,
+                      int64_t slot, int64_t heads, int64_t dim) {
+    size_t size = elementSize(from.dtype);
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t d = 0; d < dim; ++d)
+        std::memcpy(&to.bytes[to.offset(page, slot, h, d) * size],
+                    &from.bytes[from.offset(b, j, h, d) * size], size);
+  }
+};
+
 } // namespace
 
 static attn_problem makeProblem(attn_dtype dtype, int64_t hq, int64_t hkv, int64_t d, int64_t dv) {
@@ -217,6 +270,17 @@ Outcome attn::conformance::run(attn_context *context, const Case &c, uint64_t se
   args.entropy = softmax && p.return_entropy ? entropy.data() : nullptr;
   args.seqlens_q = c.seqlensQ.empty() ? nullptr : c.seqlensQ.data();
   args.seqlens_kv = c.seqlensKv.empty() ? nullptr : c.seqlensKv.data();
+  std::unique_ptr<PagedCache> paged;
+  if (softmax && p.page_size > 0) {
+    paged = std::make_unique<PagedCache>(c, k, v, seed + 3);
+    args.k = paged->k.view();
+    args.v = paged->v.view();
+    args.block_table = paged->table.data();
+    args.max_pages = paged->maxPages;
+    args.num_pages = paged->numPages;
+    args.seq_kv = 0; // the capacity, max_pages x page_size
+    args.seqlens_kv = paged->lens.data();
+  }
   attn_status status = attn_kernel_launch(kernel, &args);
   std::string launchError = status == ATTN_STATUS_SUCCESS ? "" : attn_last_error();
   // Timed launches overwrite the outputs with the same values; the checks below see the last.

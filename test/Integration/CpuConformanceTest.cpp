@@ -167,6 +167,55 @@ std::vector<Case> amxCases() {
   return cases;
 }
 
+/// A paged KV cache (SPEC §2; the harness shuffles the pages and poisons every slot that must not
+/// be read): page sizes from 1 to 256, decode (split-KV) and prefill against a cache (chunked
+/// prefill, Sq < Lkv), each dtype, GQA, masks, varlen with an empty sequence, BHSD-like strides.
+std::vector<Case> pagedCases() {
+  std::vector<Case> cases;
+  auto paged = [](attn_problem p, int64_t pageSize) {
+    p.page_size = pageSize;
+    return p;
+  };
+  for (int64_t page : {1, 16, 64, 256}) {
+    std::string suffix = "_page" + std::to_string(page);
+    for (attn_dtype dtype : {ATTN_DTYPE_F32, ATTN_DTYPE_F16, ATTN_DTYPE_BF16}) {
+      attn_problem p = paged(softmaxProblem(dtype, 8, 2, 64, 64), page);
+      p.return_lse = 1;
+      Case decode = make(std::string("decode_gqa_") + dtypeName(dtype) + suffix, p, 3, 1, 700);
+      decode.seqlensKv = {700, 1, 333};
+      cases.push_back(decode);
+      attn_problem causal = p;
+      causal.causal = 1;
+      causal.return_entropy = 1;
+      Case chunk = make(std::string("chunked_prefill_causal_") + dtypeName(dtype) + suffix, causal,
+                        2, 37, 300);
+      chunk.seqlensQ = {37, 20};
+      chunk.seqlensKv = {300, 129};
+      cases.push_back(chunk);
+    }
+  }
+  attn_problem window = paged(softmaxProblem(ATTN_DTYPE_F32, 4, 1, 128, 96), 32);
+  window.causal = 1;
+  window.window_left = 100;
+  window.global_tokens = 4;
+  window.return_lse = 1;
+  cases.push_back(make("window_sinks_mqa_dv96_page32", window, 2, 150, 400));
+  Case empty = make("varlen_empty_sequence_page8",
+                    paged(softmaxProblem(ATTN_DTYPE_F16, 4, 4, 32, 32), 8), 3, 2, 50);
+  empty.seqlensKv = {50, 0, 7};
+  cases.push_back(empty);
+  Case strided = make("bhsd_strides_page16",
+                      paged(softmaxProblem(ATTN_DTYPE_F32, 4, 2, 64, 64), 16), 2, 9, 90);
+  strided.bhsd = true;
+  cases.push_back(strided);
+  attn_problem big = paged(softmaxProblem(ATTN_DTYPE_BF16, 4, 2, 64, 64), 16);
+  big.return_lse = 1;
+  Case large = make("logits_x100_page16", big, 1, 40, 200);
+  large.logitScale = 100.0;
+  cases.push_back(large);
+  return cases;
+}
+
 std::string caseName(const ::testing::TestParamInfo<Case> &info) { return info.param.name; }
 
 } // namespace
@@ -182,3 +231,4 @@ INSTANTIATE_TEST_SUITE_P(Decode, CpuConformance, ::testing::ValuesIn(decodeCases
 INSTANTIATE_TEST_SUITE_P(Linear, CpuConformance, ::testing::ValuesIn(linearCases(ATTN_TARGET_CPU)),
                          caseName);
 INSTANTIATE_TEST_SUITE_P(Amx, CpuConformance, ::testing::ValuesIn(amxCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(Paged, CpuConformance, ::testing::ValuesIn(pagedCases()), caseName);

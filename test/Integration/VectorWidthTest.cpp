@@ -167,10 +167,11 @@ TEST_P(VectorWidth, SoftmaxMainAndDecodeMatchTheOracle) {
   attn_memref3 none{};
   int32_t zero = 0;
   attn_memref1 noLens{&zero, &zero, 0, {1}, {1}};
+  attn_memref2 noTable{&zero, &zero, 0, {1, 1}, {1, 1}};
   int64_t nqb = (s.seqQ + kernel.config.blockQ - 1) / kernel.config.blockQ;
   int64_t mainParams[ATTN_PARAM_COUNT] = {0, s.batch * s.headsKv * nqb, 0, 0, 1};
   attn_memref1 mp = params(mainParams);
-  main(&q, &k, &v, &out, &lseRef, &none, &noLens, &noLens, &mp);
+  main(&q, &k, &v, &out, &lseRef, &none, &noLens, &noLens, &noTable, &mp);
   std::vector<double> ref(o.size()), refLse(lse.size());
   ::attn::oracle::attention(op, in.q.data(), in.k.data(), in.v.data(), ref.data(), refLse.data(),
                             nullptr);
@@ -196,7 +197,7 @@ TEST_P(VectorWidth, SoftmaxMainAndDecodeMatchTheOracle) {
   auto dlseRef = memref3(dlse.data(), {d.batch, d.headsQ, d.seqQ});
   int64_t decodeParams[ATTN_PARAM_COUNT] = {0, splits * d.batch, 0, 0, splits};
   attn_memref1 dp = params(decodeParams);
-  decode(&dq, &dk, &dv, &partsRef, &partLseRef, &noLens, &noLens, &dp);
+  decode(&dq, &dk, &dv, &partsRef, &partLseRef, &noLens, &noLens, &noTable, &dp);
   int64_t mergeParams[ATTN_PARAM_COUNT] = {0, d.batch * d.seqQ, 0, 0, splits};
   attn_memref1 merp = params(mergeParams);
   merge(&partsRef, &partLseRef, &doutRef, &dlseRef, &noLens, &merp);
@@ -232,6 +233,7 @@ TEST_P(VectorWidth, LinearMatchesTheOracle) {
   auto out = memref4(o.data(), {s.batch, s.seqQ, s.headsQ, s.headDimV});
   int32_t zero = 0;
   attn_memref1 noLens{&zero, &zero, 0, {1}, {1}};
+  attn_memref2 noTable{&zero, &zero, 0, {1, 1}, {1, 1}};
   int64_t values[ATTN_PARAM_COUNT] = {0, s.batch * s.headsKv, 0, 0, 1};
   attn_memref1 lp = params(values);
   linear(&q, &k, &v, &out, &noLens, &noLens, &lp);

@@ -16,7 +16,7 @@
 #include <thread>
 
 #if UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
-static_assert(sizeof(attn_problem) == 120, "attn_problem layout changed");
+static_assert(sizeof(attn_problem) == 128, "attn_problem layout changed");
 static_assert(offsetof(attn_problem, struct_size) == 0, "");
 static_assert(offsetof(attn_problem, target) == 8, "");
 static_assert(offsetof(attn_problem, variant) == 12, "");
@@ -35,11 +35,12 @@ static_assert(offsetof(attn_problem, return_lse) == 104, "");
 static_assert(offsetof(attn_problem, return_entropy) == 108, "");
 static_assert(offsetof(attn_problem, feature_map) == 112, "");
 static_assert(offsetof(attn_problem, normalize) == 116, "");
+static_assert(offsetof(attn_problem, page_size) == 120, ""); // grown: older callers pass 120
 
 static_assert(sizeof(attn_tensor) == 40, "attn_tensor layout changed");
 static_assert(offsetof(attn_tensor, strides) == 8, "");
 
-static_assert(sizeof(attn_launch_args) == 224, "attn_launch_args layout changed");
+static_assert(sizeof(attn_launch_args) == 256, "attn_launch_args layout changed");
 static_assert(offsetof(attn_launch_args, batch) == 8, "");
 static_assert(offsetof(attn_launch_args, seq_q) == 16, "");
 static_assert(offsetof(attn_launch_args, seq_kv) == 24, "");
@@ -51,6 +52,11 @@ static_assert(offsetof(attn_launch_args, lse) == 192, "");
 static_assert(offsetof(attn_launch_args, entropy) == 200, "");
 static_assert(offsetof(attn_launch_args, seqlens_q) == 208, "");
 static_assert(offsetof(attn_launch_args, seqlens_kv) == 216, "");
+// Grown (paged KV caches): older callers pass 224.
+static_assert(offsetof(attn_launch_args, block_table) == 224, "");
+static_assert(offsetof(attn_launch_args, block_table_stride) == 232, "");
+static_assert(offsetof(attn_launch_args, max_pages) == 240, "");
+static_assert(offsetof(attn_launch_args, num_pages) == 248, "");
 
 static_assert(sizeof(attn_context_options) == 80, "attn_context_options layout changed");
 static_assert(offsetof(attn_context_options, vulkan_device) == 64, "");
@@ -77,6 +83,7 @@ static_assert(offsetof(attn_context_stats, disk_cache_rejected) == 32, "");
 
 // MLIR's C interface for memrefs: {allocated, aligned, offset, sizes[N], strides[N]}.
 static_assert(sizeof(attn_memref1) == 40, "");
+static_assert(sizeof(attn_memref2) == 56, "");
 static_assert(sizeof(attn_memref3) == 72, "");
 static_assert(sizeof(attn_memref4) == 88, "");
 static_assert(offsetof(attn_memref4, aligned) == 8, "");
@@ -105,7 +112,9 @@ static_assert(offsetof(attn_jit_request, cpu_target) == 32, "");
 // ABI 6: attn_jit_request.cuda_device, attn_jit_kernel.gpu_layout (CUDA's packed-row kernels).
 // ABI 7: attn_jit_request.tuning_db and num_threads (the JIT consults a tuning database); the
 // manifest's reserved field became its config_source. attn_jit_kernel is unchanged.
-static_assert(ATTN_JIT_ABI_VERSION == 7, "attn_jit_kernel's layout below is ABI 7's");
+// ABI 8: softmax_main and softmax_decode take a block_table (attn_memref2) before params (paged
+// KV caches); the manifest grew page_size. attn_jit_kernel is unchanged.
+static_assert(ATTN_JIT_ABI_VERSION == 8, "attn_jit_kernel's layout below is ABI 8's");
 static_assert(sizeof(attn_kernel_config) == 176, "attn_kernel_config layout changed");
 static_assert(offsetof(attn_kernel_config, source) == 8, "");
 static_assert(offsetof(attn_kernel_config, block_q) == 16, "");
@@ -133,7 +142,8 @@ static_assert(offsetof(attn_jit_kernel, disk_cache_rejected) == 76, "");
 static_assert(offsetof(attn_jit_kernel, compile_seconds) == 80, "");
 static_assert(offsetof(attn_jit_kernel, manifest) == 88, "");
 static_assert(offsetof(attn_jit_kernel, split_keys) == 96, "");
-static_assert(sizeof(attn_kernel_manifest) == 176, "attn_kernel_manifest layout changed");
+static_assert(sizeof(attn_kernel_manifest) == 184, "attn_kernel_manifest layout changed");
+static_assert(offsetof(attn_kernel_manifest, page_size) == 176, "");
 static_assert(offsetof(attn_kernel_manifest, variant) == 32, "");
 static_assert(offsetof(attn_kernel_manifest, heads_q) == 64, "");
 static_assert(offsetof(attn_kernel_manifest, scale) == 120, "");

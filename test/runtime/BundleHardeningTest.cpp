@@ -137,7 +137,7 @@ TEST(BundleHardening, EditedFieldsAreRefused) {
       {"return_entropy", [](bundle::BundleEntry &e) { e.returnEntropy = 1; }},
       {"dtype", [](bundle::BundleEntry &e) { e.dtype = ATTN_DTYPE_BF16; }},
       {"variant", [](bundle::BundleEntry &e) { e.variant = ATTN_VARIANT_LINEAR; }},
-      {"reserved", [](bundle::BundleEntry &e) { e.reserved = 1; }},
+      {"page_size", [](bundle::BundleEntry &e) { e.pageSize = 16; }},
       {"feature_map", [](bundle::BundleEntry &e) { e.featureMap = ATTN_FEATURE_MAP_RELU; }},
       {"target padding", [](bundle::BundleEntry &e) { e.target[10] = 'x'; }},
   };

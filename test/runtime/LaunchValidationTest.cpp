@@ -271,4 +271,110 @@ TEST_F(LaunchValidation, MisalignedSeqlens) {
   EXPECT_NE(std::strstr(attn_last_error(), "is not aligned to 4 bytes (int32)"), nullptr);
 }
 
+// A paged KV cache (SPEC §2): the table's shape and every entry a launch reads are checked
+// before anything runs; entries past a sequence's last page are not read, so not checked.
+TEST_F(LaunchValidation, PagedKvCache) {
+  attn_problem p = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, 4, 2, 64, 64);
+  p.page_size = 4;
+  attn_kernel *paged = nullptr;
+  ASSERT_EQ(attn_kernel_create(context_, &p, &paged), ATTN_STATUS_SUCCESS) << attn_last_error();
+  Tensor pages{ATTN_DTYPE_F32, {5, 4, 2, 64}};
+  pages.fillRandom(4);
+  std::vector<int32_t> table = {0, 1, 4, 3}; // [B = 2, max_pages = 2]
+  std::vector<int32_t> lens = {7, 3};
+  auto pagedArgs = [&] {
+    attn_launch_args args = validArgs();
+    args.k = args.v = pages.view();
+    args.seq_kv = 0;
+    args.block_table = table.data();
+    args.max_pages = 2;
+    args.num_pages = 5;
+    args.seqlens_kv = lens.data();
+    return args;
+  };
+  attn_launch_args args = pagedArgs();
+  EXPECT_EQ(attn_kernel_launch(paged, &args), ATTN_STATUS_SUCCESS) << attn_last_error();
+  table[3] = 99; // sequence 1 has 3 keys: its second page is not read
+  EXPECT_EQ(attn_kernel_launch(paged, &args), ATTN_STATUS_SUCCESS) << attn_last_error();
+  o_.poison();
+  table[2] = 5;
+  expectFails(paged, &args,
+              "attn_launch_args.block_table[1][0] is 5, expected a page index in 0..4 "
+              "(num_pages - 1): sequence 1 has 3 keys, so its first 1 pages are read");
+  table[2] = -1;
+  expectFails(paged, &args, "attn_launch_args.block_table[1][0] is -1");
+  table = {0, 1, 4, 3};
+  args.seqlens_kv = nullptr; // every sequence full: 8 keys, both pages
+  EXPECT_EQ(attn_kernel_launch(paged, &args), ATTN_STATUS_SUCCESS) << attn_last_error();
+  o_.poison();
+
+  args = pagedArgs();
+  args.block_table = nullptr;
+  expectFails(paged, &args,
+              "attn_launch_args.block_table is NULL, but the kernel's problem reads "
+              "a paged KV cache (attn_problem.page_size = 4)");
+  args = pagedArgs();
+  args.seq_kv = 7;
+  expectFails(paged, &args,
+              "attn_launch_args.seq_kv is 7, but a paged KV cache holds max_pages x "
+              "page_size = 2 x 4 = 8 keys per sequence");
+  args = pagedArgs();
+  args.max_pages = 0;
+  expectFails(paged, &args, "attn_launch_args.max_pages is 0, expected 1..");
+  args = pagedArgs();
+  args.num_pages = 0;
+  expectFails(paged, &args, "attn_launch_args.num_pages is 0, expected 1..");
+  args = pagedArgs();
+  args.block_table_stride = 1;
+  expectFails(paged, &args,
+              "attn_launch_args.block_table_stride is 1, expected 0 or at least "
+              "max_pages (2)");
+  args = pagedArgs();
+  lens = {9, 3};
+  expectFails(paged, &args, "attn_launch_args.seqlens_kv[0] is 9, expected 0..8 (seq_kv)");
+  lens = {7, 3};
+  args = pagedArgs();
+  args.k.strides[0] = -1;
+  expectFails(paged, &args, "attn_launch_args.k.strides[0] is -1");
+  // A contiguous kernel refuses a table; a caller built against the header without the paged
+  // fields (struct_size 224) launches contiguous kernels as before.
+  args = validArgs();
+  args.block_table = table.data();
+  expectFails(args, "attn_launch_args.block_table is set, but the kernel's problem has no paged "
+                    "KV cache (attn_problem.page_size = 0); pass NULL");
+  args.struct_size = offsetof(attn_launch_args, block_table);
+  EXPECT_EQ(attn_kernel_launch(kernel_, &args), ATTN_STATUS_SUCCESS) << attn_last_error();
+  (void)attn_kernel_destroy(paged);
+}
+
+// page_size is validated with the problem; an older attn_problem (120 bytes) has none.
+TEST_F(LaunchValidation, PagedProblemValidation) {
+  attn_problem p = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, 4, 2, 64, 64);
+  attn_kernel *kernel = nullptr;
+  for (int64_t bad : {-4, 3, 12, 512}) {
+    p.page_size = bad;
+    EXPECT_EQ(attn_kernel_create(context_, &p, &kernel), ATTN_STATUS_INVALID_ARGUMENT);
+    EXPECT_NE(std::strstr(attn_last_error(), "attn_problem.page_size is"), nullptr)
+        << attn_last_error();
+  }
+  attn_problem linear = makeProblem(ATTN_VARIANT_LINEAR, ATTN_DTYPE_F32, 4, 2, 64, 64);
+  linear.page_size = 16;
+  EXPECT_EQ(attn_kernel_create(context_, &linear, &kernel), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(attn_last_error(), "linear attention does not read a paged KV cache"),
+            nullptr)
+      << attn_last_error();
+  p.page_size = 16;
+  p.target = ATTN_TARGET_VULKAN;
+  EXPECT_EQ(attn_kernel_create(context_, &p, &kernel), ATTN_STATUS_UNSUPPORTED);
+  p.target = ATTN_TARGET_CPU;
+  p.page_size = 999; // beyond an older caller's struct: not read
+  p.struct_size = offsetof(attn_problem, page_size);
+  ASSERT_EQ(attn_kernel_create(context_, &p, &kernel), ATTN_STATUS_SUCCESS) << attn_last_error();
+  attn_problem got;
+  got.struct_size = sizeof(got);
+  ASSERT_EQ(attn_kernel_get_problem(kernel, &got), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(got.page_size, 0);
+  (void)attn_kernel_destroy(kernel);
+}
+
 } // namespace

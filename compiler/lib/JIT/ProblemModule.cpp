@@ -51,8 +51,12 @@ mlir::attn::buildProblemModule(MLIRContext &ctx, const attn_problem &p, std::str
   int64_t dyn = ShapedType::kDynamic;
   Type elt = elementType(ctx, p.dtype);
   auto q = RankedTensorType::get({dyn, dyn, p.heads_q, p.head_dim}, elt);
-  auto k = RankedTensorType::get({dyn, dyn, p.heads_kv, p.head_dim}, elt);
-  auto v = RankedTensorType::get({dyn, dyn, p.heads_kv, p.head_dim_v}, elt);
+  // A paged KV cache: K/V are pages [P, page_size, Hkv, D] addressed by a block table.
+  bool paged = p.variant == ATTN_VARIANT_SOFTMAX && p.page_size > 0;
+  int64_t kvDim1 = paged ? p.page_size : dyn;
+  auto k = RankedTensorType::get({dyn, kvDim1, p.heads_kv, p.head_dim}, elt);
+  auto v = RankedTensorType::get({dyn, kvDim1, p.heads_kv, p.head_dim_v}, elt);
+  auto table = RankedTensorType::get({dyn, dyn}, b.getI32Type());
   auto o = RankedTensorType::get({dyn, dyn, p.heads_q, p.head_dim_v}, elt);
   auto stat = RankedTensorType::get({dyn, p.heads_q, dyn}, b.getF32Type());
 
@@ -62,10 +66,14 @@ mlir::attn::buildProblemModule(MLIRContext &ctx, const attn_problem &p, std::str
     results.push_back(stat);
   if (softmax && p.return_entropy)
     results.push_back(stat);
-  auto fn = b.create<func::FuncOp>(loc, "attn", b.getFunctionType({q, k, v}, results));
+  SmallVector<Type> inputs = {q, k, v};
+  if (paged)
+    inputs.push_back(table);
+  auto fn = b.create<func::FuncOp>(loc, "attn", b.getFunctionType(inputs, results));
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToStart(entry);
   Value qa = entry->getArgument(0), ka = entry->getArgument(1), va = entry->getArgument(2);
+  Value tablea = paged ? entry->getArgument(3) : Value();
 
   Operation *op;
   if (softmax) {
@@ -77,7 +85,7 @@ mlir::attn::buildProblemModule(MLIRContext &ctx, const attn_problem &p, std::str
         p.global_tokens > 0 ? b.getI64IntegerAttr(p.global_tokens) : IntegerAttr();
     FloatAttr softcap = p.softcap > 0 ? b.getF64FloatAttr(p.softcap) : FloatAttr();
     op = b.create<AttentionOp>(loc, o, ArrayRef<Type>(results).drop_front(), qa, ka, va, Value(),
-                               Value(), scale, p.causal != 0, window, globals, softcap,
+                               Value(), tablea, scale, p.causal != 0, window, globals, softcap,
                                p.return_lse != 0, p.return_entropy != 0);
   } else {
     FloatAttr scale = p.scale != 0 ? b.getF64FloatAttr(p.scale) : FloatAttr();

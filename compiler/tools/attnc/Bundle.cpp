@@ -26,7 +26,7 @@ void attnc::describeCode(const attn_kernel_manifest &m, ::attn::bundle::BundleEn
   entry.blockQ = m.block_q;
   entry.blockK = m.block_k;
   entry.decodeMaxRows = m.decode_max_rows;
-  entry.reserved = 0;
+  entry.pageSize = static_cast<int32_t>(m.page_size);
 }
 
 std::string attnc::deviceBundle(const char *target, const std::string &level,

@@ -17,12 +17,16 @@
 extern "C" {
 #endif
 
-#define ATTN_JIT_ABI_VERSION 7
+#define ATTN_JIT_ABI_VERSION 8
 
 typedef struct attn_memref1 {
   void *allocated, *aligned;
   int64_t offset, sizes[1], strides[1];
 } attn_memref1;
+typedef struct attn_memref2 {
+  void *allocated, *aligned;
+  int64_t offset, sizes[2], strides[2];
+} attn_memref2;
 typedef struct attn_memref3 {
   void *allocated, *aligned;
   int64_t offset, sizes[3], strides[3];
@@ -42,12 +46,17 @@ enum {
   ATTN_PARAM_COUNT = 5
 };
 
+/* block_table (softmax_main, softmax_decode): int32 [B, max_pages] for a problem with a paged KV
+ * cache (page_size P > 0; k and v are then [num_pages, P, Hkv, D|Dv] and the key capacity is
+ * max_pages * P), where the runtime has checked every entry a launch reads; a one-element dummy
+ * otherwise, never read. */
 /* Softmax attention over work items [item_begin, item_end) (num_splits is 1):
  * items = B * Hkv * ceil(Sq / block_q); item = (b * Hkv + g) * nqb + qb. O has the problem's
  * dtype; LSE/entropy are written when the problem asked for them. */
 typedef void (*attn_softmax_fn)(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v, attn_memref4 *o,
                                 attn_memref3 *lse, attn_memref3 *entropy, attn_memref1 *seqlens_q,
-                                attn_memref1 *seqlens_kv, attn_memref1 *params);
+                                attn_memref1 *seqlens_kv, attn_memref2 *block_table,
+                                attn_memref1 *params);
 
 /* Split-KV decode (flash-decoding), for launches with few query rows: Sq * Hq must be at most
  * decode_max_rows. items = num_splits * B; item = s * B + b: every query row of every head
@@ -59,7 +68,7 @@ typedef void (*attn_softmax_fn)(attn_memref4 *q, attn_memref4 *k, attn_memref4 *
 typedef void (*attn_decode_fn)(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v,
                                attn_memref4 *o_parts, attn_memref3 *lse_parts,
                                attn_memref1 *seqlens_q, attn_memref1 *seqlens_kv,
-                               attn_memref1 *params);
+                               attn_memref2 *block_table, attn_memref1 *params);
 
 /* Merges the partial results (attn.merge): items = B * Sq; item = b * Sq + i (all heads of row i).
  * o_parts f32 [num_splits * B, Sq, Hq, Dv], lse_parts f32 [num_splits * B, Hq, Sq]; writes O (the

@@ -21,9 +21,10 @@ extern "C" {
 #endif
 
 #define ATTN_KERNEL_MANIFEST_SYMBOL "attn_kernel_manifest"
-#define ATTN_KERNEL_MANIFEST_VERSION 4
+#define ATTN_KERNEL_MANIFEST_VERSION 5
 /* cpu_features bits: instruction sets the code needs beyond its vector width's level. */
-#define ATTN_KERNEL_MANIFEST_CPU_AMX 1u /* AMX-TILE + AMX-BF16, and Linux's tile-data permission */
+#define ATTN_KERNEL_MANIFEST_CPU_AMX 1u /* AMX-TILE + AMX-BF16, and Linux's tile-data permission   \
+                                         */
 #define ATTN_KERNEL_MANIFEST_CPU_AVX512BF16 2u /* AVX512-BF16 (VDPBF16PS) */
 #define ATTN_KERNEL_MANIFEST_CPU_KNOWN                                                             \
   (ATTN_KERNEL_MANIFEST_CPU_AMX | ATTN_KERNEL_MANIFEST_CPU_AVX512BF16)
@@ -44,6 +45,7 @@ typedef struct attn_kernel_manifest {
   int64_t block_q, block_k, decode_max_rows, split_keys;
   uint32_t cpu_features;  /* ATTN_KERNEL_MANIFEST_CPU_* bits */
   uint32_t config_source; /* how the tiles were chosen: attn_config_source (attn_runtime.h) */
+  int64_t page_size;      /* the problem's: keys per page of a paged KV cache, 0 = none */
 } attn_kernel_manifest;
 
 #define ATTN_KERNEL_MANIFEST_MAGIC "ATTNMNFT"

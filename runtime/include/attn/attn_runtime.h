@@ -191,6 +191,7 @@ ATTN_API ATTN_NODISCARD attn_status attn_context_get_device(attn_context *contex
 #define ATTN_MAX_HEADS 4096
 #define ATTN_MAX_GQA_GROUP 256
 #define ATTN_MAX_SEQUENCE_LENGTH 2147483647
+#define ATTN_MAX_PAGE_SIZE 256
 
 /* The C mirror of attn.attention / attn.linear_attention's attributes (SPEC §3). Validation
  * normalizes it (attn_kernel_get_problem returns that form): the default scale made explicit, a
@@ -213,6 +214,11 @@ typedef struct attn_problem {
   int32_t return_lse, return_entropy; /* softmax only */
   attn_feature_map feature_map;       /* linear only; default elu_plus_one */
   int32_t normalize;                  /* linear only; default 1 */
+  /* A later field (read when struct_size covers it): a paged KV cache (SPEC §2). 0 = K and V
+   * are [B, Skv, Hkv, D|Dv] (default); else the keys per page, a power of two from 1 to
+   * ATTN_MAX_PAGE_SIZE: K and V are pages addressed by attn_launch_args.block_table. Softmax
+   * attention on ATTN_TARGET_CPU (the GPU targets: ATTN_STATUS_UNSUPPORTED, not yet built). */
+  int64_t page_size;
 } attn_problem;
 
 /* Fills the defaults above (dense, f32, 1 head of 64). */
@@ -319,6 +325,16 @@ typedef struct attn_launch_args {
   float *entropy;           /* [B, Hq, Sq] contiguous; required iff the problem asked for entropy */
   const int32_t *seqlens_q; /* optional [B]: each batch's query length, <= seq_q */
   const int32_t *seqlens_kv; /* optional [B]: each batch's key length, <= seq_kv */
+  /* A paged KV cache (the problem's page_size P > 0; FlashAttention's block_table, FlashInfer's
+   * page indices): k and v are pages [num_pages, P, Hkv, D|Dv] (strides[0] steps pages,
+   * strides[1] slots), and key j of sequence b is slot j % P of page
+   * block_table[b * block_table_stride + j / P]. Each sequence holds up to max_pages pages:
+   * seq_kv must be max_pages * P (0 is taken as that), and seqlens_kv gives its length. Only
+   * the entries of a sequence's first ceil(Lkv / P) pages are read, and each must be in
+   * [0, num_pages): the launch checks them. NULL (and zeros) for a contiguous cache. */
+  const int32_t *block_table;
+  int64_t block_table_stride; /* elements between the rows of block_table; 0 = max_pages */
+  int64_t max_pages, num_pages;
 } attn_launch_args;
 
 /* Zeroes *args and sets struct_size: the shapes and buffers must then all be filled in. */

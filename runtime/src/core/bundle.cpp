@@ -72,6 +72,7 @@ attn_problem problemOf(const bundle::BundleEntry &e) {
   p.return_entropy = e.returnEntropy;
   setRawEnum(p.feature_map, e.featureMap);
   p.normalize = e.normalize;
+  p.page_size = e.pageSize;
   return p;
 }
 
@@ -288,7 +289,7 @@ attn_status loadBundle(attn_context *context, const void *data, size_t size,
     fail(ATTN_STATUS_UNSUPPORTED,
          format("the bundle's kernel was built for %s, which this CPU does not support",
                 level.c_str()));
-  if (entry.reserved != 0 || !isCleanString(entry.target, sizeof(entry.target)) ||
+  if (!isCleanString(entry.target, sizeof(entry.target)) ||
       !isCleanString(entry.cpuLevel, sizeof(entry.cpuLevel)))
     fail(ATTN_STATUS_CORRUPT_DATA, "corrupt kernel bundle: a reserved or padding byte is not zero");
   attn_problem problem = problemOf(entry);

@@ -24,7 +24,7 @@
 namespace attn::bundle {
 
 constexpr char kMagic[8] = {'A', 'T', 'T', 'N', 'B', 'N', 'D', 'L'};
-constexpr uint32_t kBundleFormatVersion = 2;
+constexpr uint32_t kBundleFormatVersion = 3; // 3: pageSize; the kernels' block_table argument
 /// The largest bundle a reader accepts: far above one kernel (tens of KiB), and a bound on what a
 /// reader allocates before it can check anything.
 constexpr uint64_t kMaxBundleSize = uint64_t(256) << 20;
@@ -47,7 +47,7 @@ struct BundleEntry {
   char target[16];   // "cpu"
   char cpuLevel[16]; // the x86-64 micro-architecture level the code needs: "x86-64-v3", "...-v4"
   int32_t variant, dtype, causal, returnLse, returnEntropy, featureMap, normalize;
-  int32_t reserved; // 0
+  int32_t pageSize; // keys per page of a paged KV cache, 0 = none (was reserved, 0, in version 2)
   int64_t headsQ, headsKv, headDim, headDimV, windowLeft, windowRight, globalTokens;
   double scale, softcap;
   int64_t blockQ, blockK, decodeMaxRows;

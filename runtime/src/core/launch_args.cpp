@@ -112,6 +112,59 @@ void checkSeqlens(const char *name, const int32_t *seqlens, int64_t batch, int64
                          seqlens[b], ll(limit), limitName));
 }
 
+// A paged KV cache (SPEC §2): the table's shape, the capacity it gives, and every entry a launch
+// reads (the first ceil(Lkv / P) of each sequence) a page that exists. Resolves seq_kv (the
+// capacity) and block_table_stride.
+void checkPaged(const attn_problem &p, attn_launch_args &args) {
+  const int64_t P = p.page_size;
+  if (!args.block_table)
+    failInvalid(format("attn_launch_args.block_table is NULL, but the kernel's problem reads a "
+                       "paged KV cache (attn_problem.page_size = %lld)",
+                       ll(P)));
+  if (!isAligned(args.block_table, alignof(int32_t)))
+    failInvalid(format("attn_launch_args.block_table (%p) is not aligned to 4 bytes (int32)",
+                       static_cast<const void *>(args.block_table)));
+  if (args.max_pages < 1 || args.max_pages > ATTN_MAX_SEQUENCE_LENGTH / P)
+    failInvalid(format("attn_launch_args.max_pages is %lld, expected 1..%lld (pages of %lld keys "
+                       "per sequence, at most ATTN_MAX_SEQUENCE_LENGTH keys)",
+                       ll(args.max_pages), ll(ATTN_MAX_SEQUENCE_LENGTH / P), ll(P)));
+  if (args.num_pages < 1 || args.num_pages > INT32_MAX)
+    failInvalid(format("attn_launch_args.num_pages is %lld, expected 1..%d (int32 page indices)",
+                       ll(args.num_pages), INT32_MAX));
+  if (args.block_table_stride == 0)
+    args.block_table_stride = args.max_pages;
+  if (args.block_table_stride < args.max_pages)
+    failInvalid(format("attn_launch_args.block_table_stride is %lld, expected 0 or at least "
+                       "max_pages (%lld)",
+                       ll(args.block_table_stride), ll(args.max_pages)));
+  int64_t tableSpan;
+  if (__builtin_mul_overflow(args.batch - 1, args.block_table_stride, &tableSpan) ||
+      tableSpan > INT64_MAX / 4 - args.max_pages)
+    failInvalid(format("attn_launch_args.block_table is too large: %lld rows of stride %lld",
+                       ll(args.batch), ll(args.block_table_stride)));
+  const int64_t capacity = args.max_pages * P;
+  if (args.seq_kv == 0)
+    args.seq_kv = capacity;
+  if (args.seq_kv != capacity)
+    failInvalid(format("attn_launch_args.seq_kv is %lld, but a paged KV cache holds max_pages x "
+                       "page_size = %lld x %lld = %lld keys per sequence (pass that, or 0)",
+                       ll(args.seq_kv), ll(args.max_pages), ll(P), ll(capacity)));
+}
+
+void checkBlockTable(const attn_problem &p, const attn_launch_args &args) {
+  for (int64_t b = 0; b < args.batch; ++b) {
+    int64_t length = args.seqlens_kv ? args.seqlens_kv[b] : args.seq_kv;
+    const int32_t *row = args.block_table + b * args.block_table_stride;
+    for (int64_t i = 0, pages = (length + p.page_size - 1) / p.page_size; i < pages; ++i)
+      if (row[i] < 0 || row[i] >= args.num_pages)
+        failInvalid(format("attn_launch_args.block_table[%lld][%lld] is %d, expected a page index "
+                           "in 0..%lld (num_pages - 1): sequence %lld has %lld keys, so its first "
+                           "%lld pages are read",
+                           ll(b), ll(i), row[i], ll(args.num_pages - 1), ll(b), ll(length),
+                           ll(pages)));
+  }
+}
+
 void checkLength(int64_t value, const char *name) {
   if (value < 1 || value > ATTN_MAX_SEQUENCE_LENGTH)
     failInvalid(format("attn_launch_args.%s is %lld, expected 1..%d (ATTN_MAX_SEQUENCE_LENGTH)",
@@ -126,16 +179,25 @@ attn_launch_args validateLaunchArgs(const attn_problem &p, const attn_launch_arg
     failInvalid(format("attn_launch_args.struct_size is %zu, expected at least %zu "
                        "(initialize it with attn_launch_args_init)",
                        in->struct_size, kLaunchArgsSizeV1));
-  attn_launch_args args;
-  std::memcpy(&args, in, sizeof(args));
+  // An older header's smaller struct lacks the later fields: they stay 0 (none).
+  attn_launch_args args{};
+  std::memcpy(&args, in, std::min(in->struct_size, sizeof(args)));
   checkLength(args.batch, "batch");
   checkLength(args.seq_q, "seq_q");
+  const bool paged = p.page_size > 0;
+  if (paged)
+    checkPaged(p, args);
+  else if (args.block_table)
+    failInvalid("attn_launch_args.block_table is set, but the kernel's problem has no paged KV "
+                "cache (attn_problem.page_size = 0); pass NULL");
   checkLength(args.seq_kv, "seq_kv");
 
   const int64_t B = args.batch, Sq = args.seq_q, Skv = args.seq_kv;
+  // K/V are [B, Skv, Hkv, D], or the pages [num_pages, page_size, Hkv, D] of a paged cache.
+  const int64_t kvDim0 = paged ? args.num_pages : B, kvDim1 = paged ? p.page_size : Skv;
   checkTensor("q", args.q, {B, Sq, p.heads_q, p.head_dim}, p.dtype);
-  checkTensor("k", args.k, {B, Skv, p.heads_kv, p.head_dim}, p.dtype);
-  checkTensor("v", args.v, {B, Skv, p.heads_kv, p.head_dim_v}, p.dtype);
+  checkTensor("k", args.k, {kvDim0, kvDim1, p.heads_kv, p.head_dim}, p.dtype);
+  checkTensor("v", args.v, {kvDim0, kvDim1, p.heads_kv, p.head_dim_v}, p.dtype);
   checkTensor("o", args.o, {B, Sq, p.heads_q, p.head_dim_v}, p.dtype);
   checkNoOverlap("o", args.o, {B, Sq, p.heads_q, p.head_dim_v});
 
@@ -145,6 +207,8 @@ attn_launch_args validateLaunchArgs(const attn_problem &p, const attn_launch_arg
   checkStatistic("entropy", args.entropy, p.return_entropy, "return_entropy");
   checkSeqlens("seqlens_q", args.seqlens_q, B, Sq, "seq_q");
   checkSeqlens("seqlens_kv", args.seqlens_kv, B, Skv, "seq_kv");
+  if (paged)
+    checkBlockTable(p, args);
   args.struct_size = sizeof(attn_launch_args);
   return args;
 }

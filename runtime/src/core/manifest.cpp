@@ -39,6 +39,7 @@ std::string problemDifference(const attn_kernel_manifest &m, const attn_problem 
       {"return_entropy", m.return_entropy, p.return_entropy},
       {"feature_map", m.feature_map, p.feature_map},
       {"normalize", m.normalize, p.normalize},
+      {"page_size", m.page_size, p.page_size},
   };
   for (const IntField &f : fields)
     if (f.code != f.claimed)

@@ -94,6 +94,11 @@ void checkFields(const attn_problem &p) {
   if (!std::isfinite(p.softcap) || p.softcap < 0)
     failInvalid(
         format("attn_problem.softcap is %g, expected a finite value >= 0 (0 = none)", p.softcap));
+  if (p.page_size != 0 && (p.page_size < 1 || p.page_size > ATTN_MAX_PAGE_SIZE ||
+                           (p.page_size & (p.page_size - 1)) != 0))
+    failInvalid(format("attn_problem.page_size is %lld, expected 0 (no paged KV cache) or a power "
+                       "of two from 1 to %d (ATTN_MAX_PAGE_SIZE)",
+                       static_cast<long long>(p.page_size), ATTN_MAX_PAGE_SIZE));
 
   if (p.variant == ATTN_VARIANT_LINEAR) {
     if (p.return_lse)
@@ -115,6 +120,10 @@ void checkFields(const attn_problem &p) {
       failInvalid(format("linear attention has no logits to cap: attn_problem.softcap must be "
                          "0, got %g",
                          p.softcap));
+    if (p.page_size != 0)
+      failInvalid(format("linear attention does not read a paged KV cache: attn_problem."
+                         "page_size must be 0, got %lld",
+                         static_cast<long long>(p.page_size)));
   }
 }
 
@@ -130,6 +139,11 @@ void checkSupported(const attn_problem &p) {
     fail(ATTN_STATUS_UNSUPPORTED,
          "attn_problem.target is ATTN_TARGET_VULKAN, but this build has no Vulkan backend");
 #endif
+  if (p.page_size != 0 && p.target != ATTN_TARGET_CPU)
+    fail(ATTN_STATUS_UNSUPPORTED,
+         format("a paged KV cache (attn_problem.page_size %lld) is supported on ATTN_TARGET_CPU "
+                "only so far",
+                static_cast<long long>(p.page_size)));
   checkHeadDimSupported(p.head_dim, "head_dim");
   checkHeadDimSupported(p.head_dim_v, "head_dim_v");
 }
@@ -164,9 +178,10 @@ attn_problem validateProblem(const attn_problem *problem) {
                        "(initialize it with attn_problem_init)",
                        problem->struct_size, kProblemSizeV1));
   // A larger struct_size comes from a newer header: its extra fields are not
-  // known here, and the first version's fields are all that is read.
-  attn_problem p;
-  std::memcpy(&p, problem, sizeof(p));
+  // known here and are not read. A smaller one (at least the first version's)
+  // comes from an older header: the fields it lacks take their defaults.
+  attn_problem p{};
+  std::memcpy(&p, problem, std::min(problem->struct_size, sizeof(p)));
   checkFields(p);
   checkSupported(p);
 
@@ -204,6 +219,7 @@ std::string problemCacheKey(const attn_problem &p) {
   appendField(key, p.return_entropy);
   appendField(key, p.feature_map);
   appendField(key, p.normalize);
+  appendField(key, p.page_size);
   return key;
 }
 
@@ -240,7 +256,7 @@ extern "C" ATTN_API attn_status attn_problem_init_sized(attn_problem *problem, s
     defaults.window_right = -1;
     defaults.feature_map = ATTN_FEATURE_MAP_ELU_PLUS_ONE;
     defaults.normalize = 1;
-    initSized(problem, structSize, defaults, sizeof(attn_problem), "problem");
+    initSized(problem, structSize, defaults, kProblemSizeV1, "problem");
     return ATTN_STATUS_SUCCESS;
   });
 }

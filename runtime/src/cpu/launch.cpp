@@ -40,6 +40,7 @@ struct Operands {
   attn_memref4 q, k, v, o;
   attn_memref3 lse, entropy;
   attn_memref1 seqlensQ, seqlensKv;
+  attn_memref2 table;
   int64_t hasSeqlensQ, hasSeqlensKv;
 };
 
@@ -52,7 +53,7 @@ struct SoftmaxCall {
     SoftmaxCall c = *static_cast<const SoftmaxCall *>(self);
     Params params(begin, end, c.x.hasSeqlensQ, c.x.hasSeqlensKv, /*numSplits=*/1);
     c.fn(&c.x.q, &c.x.k, &c.x.v, &c.x.o, &c.x.lse, &c.x.entropy, &c.x.seqlensQ, &c.x.seqlensKv,
-         &params.memref);
+         &c.x.table, &params.memref);
   }
 };
 
@@ -67,7 +68,7 @@ struct DecodeCall {
   static void run(void *self, int64_t begin, int64_t end) {
     DecodeCall c = *static_cast<const DecodeCall *>(self);
     Params params(begin, end, c.x.hasSeqlensQ, c.x.hasSeqlensKv, c.numSplits);
-    c.fn(&c.x.q, &c.x.k, &c.x.v, &c.oParts, &c.lseParts, &c.x.seqlensQ, &c.x.seqlensKv,
+    c.fn(&c.x.q, &c.x.k, &c.x.v, &c.oParts, &c.lseParts, &c.x.seqlensQ, &c.x.seqlensKv, &c.x.table,
          &params.memref);
   }
 };
@@ -162,12 +163,17 @@ void launchOnCpu(ContextState &context, const CompiledKernel &kernel,
   const attn_problem &p = kernel.problem();
   const attn_jit_kernel &entry = kernel.entry();
   const int64_t B = args.batch, Sq = args.seq_q, Skv = args.seq_kv;
-  const int32_t noSeqlens = 0; // what an absent seqlens descriptor points at
+  const int32_t noSeqlens = 0; // what an absent seqlens descriptor (or block table) points at
 
   Operands x{};
+  // K/V: [B, Skv, Hkv, D], or the pages [num_pages, page_size, Hkv, D] of a paged cache.
+  const bool paged = p.page_size > 0;
+  const int64_t kvDim0 = paged ? args.num_pages : B, kvDim1 = paged ? p.page_size : Skv;
   x.q = tensorMemref(args.q.data, {B, Sq, p.heads_q, p.head_dim}, args.q.strides);
-  x.k = tensorMemref(args.k.data, {B, Skv, p.heads_kv, p.head_dim}, args.k.strides);
-  x.v = tensorMemref(args.v.data, {B, Skv, p.heads_kv, p.head_dim_v}, args.v.strides);
+  x.k = tensorMemref(args.k.data, {kvDim0, kvDim1, p.heads_kv, p.head_dim}, args.k.strides);
+  x.v = tensorMemref(args.v.data, {kvDim0, kvDim1, p.heads_kv, p.head_dim_v}, args.v.strides);
+  x.table = paged ? blockTableMemref(args.block_table, B, args.max_pages, args.block_table_stride)
+                  : blockTableMemref(&noSeqlens, 1, 1, 1);
   x.o = tensorMemref(args.o.data, {B, Sq, p.heads_q, p.head_dim_v}, args.o.strides);
   x.lse = statisticMemref(args.lse, B, p.heads_q, Sq);
   x.entropy = statisticMemref(args.entropy, B, p.heads_q, Sq);

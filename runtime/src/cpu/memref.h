@@ -60,6 +60,19 @@ inline attn_memref1 seqlensMemref(const int32_t *data, int64_t batch, const int3
   return memref;
 }
 
+/// A paged KV cache's block table int32 [B, max_pages] (rows `stride` apart), or a one-element
+/// dummy the kernel never reads.
+inline attn_memref2 blockTableMemref(const int32_t *data, int64_t batch, int64_t maxPages,
+                                     int64_t stride) {
+  attn_memref2 memref{};
+  memref.allocated = memref.aligned = const_cast<int32_t *>(data);
+  memref.sizes[0] = batch;
+  memref.sizes[1] = maxPages;
+  memref.strides[0] = stride;
+  memref.strides[1] = 1;
+  return memref;
+}
+
 } // namespace attn::rt
 
 #endif // ATTN_RUNTIME_CPU_MEMREF_H

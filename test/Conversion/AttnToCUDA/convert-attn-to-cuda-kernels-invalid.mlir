@@ -13,3 +13,11 @@ func.func @mma_dims(%q: tensor<?x?x8x40xf16>, %k: tensor<?x?x8x40xf16>, %v: tens
   %o = attn.attention %q, %k, %v {attn.cuda_config = #attn.cuda_config<warps = 4, block_n = 64>} : tensor<?x?x8x40xf16>, tensor<?x?x8x40xf16>, tensor<?x?x8x40xf16> -> tensor<?x?x8x40xf16>
   return
 }
+
+// -----
+
+func.func @paged(%q: tensor<?x?x8x64xf16>, %k: tensor<?x16x8x64xf16>, %v: tensor<?x16x8x64xf16>, %t: tensor<?x?xi32>) {
+  // expected-error @+1 {{the CUDA backend does not support a paged KV cache (block_table) yet}}
+  %o = attn.attention %q, %k, %v block_table(%t : tensor<?x?xi32>) {attn.cuda_config = #attn.cuda_config<warps = 4, block_n = 64>} : tensor<?x?x8x64xf16>, tensor<?x16x8x64xf16>, tensor<?x16x8x64xf16> -> tensor<?x?x8x64xf16>
+  return
+}

@@ -424,3 +424,59 @@ func.func @config_source_without_config(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?
   %o = attn.attention %q, %k, %v {attn.config_source = "tuned"} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
   return %o : tensor<?x?x8x64xf32>
 }
+
+// -----
+
+func.func @paged_page_not_power_of_two(%q: tensor<?x?x8x64xf32>, %k: tensor<?x12x8x64xf32>, %v: tensor<?x12x8x64xf32>, %t: tensor<?x?xi32>) {
+  // expected-error @+1 {{the page size of a paged KV cache (key dim 1) must be a static power of two from 1 to 256, got 12}}
+  %o = attn.attention %q, %k, %v block_table(%t : tensor<?x?xi32>) : tensor<?x?x8x64xf32>, tensor<?x12x8x64xf32>, tensor<?x12x8x64xf32> -> tensor<?x?x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @paged_page_dynamic(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>, %t: tensor<?x?xi32>) {
+  // expected-error @+1 {{the page size of a paged KV cache (key dim 1) must be a static power of two from 1 to 256, got ?}}
+  %o = attn.attention %q, %k, %v block_table(%t : tensor<?x?xi32>) : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @paged_page_too_large(%q: tensor<?x?x8x64xf32>, %k: tensor<?x512x8x64xf32>, %v: tensor<?x512x8x64xf32>, %t: tensor<?x?xi32>) {
+  // expected-error @+1 {{must be a static power of two from 1 to 256, got 512}}
+  %o = attn.attention %q, %k, %v block_table(%t : tensor<?x?xi32>) : tensor<?x?x8x64xf32>, tensor<?x512x8x64xf32>, tensor<?x512x8x64xf32> -> tensor<?x?x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @paged_value_page(%q: tensor<?x?x8x64xf32>, %k: tensor<?x16x8x64xf32>, %v: tensor<?x32x8x64xf32>, %t: tensor<?x?xi32>) {
+  // expected-error @+1 {{value page size 32 does not match key page size 16}}
+  %o = attn.attention %q, %k, %v block_table(%t : tensor<?x?xi32>) : tensor<?x?x8x64xf32>, tensor<?x16x8x64xf32>, tensor<?x32x8x64xf32> -> tensor<?x?x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @paged_value_pages(%q: tensor<?x?x8x64xf32>, %k: tensor<100x16x8x64xf32>, %v: tensor<99x16x8x64xf32>, %t: tensor<?x?xi32>) {
+  // expected-error @+1 {{value pages 99 do not match key pages 100}}
+  %o = attn.attention %q, %k, %v block_table(%t : tensor<?x?xi32>) : tensor<?x?x8x64xf32>, tensor<100x16x8x64xf32>, tensor<99x16x8x64xf32> -> tensor<?x?x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @paged_table_batch(%q: tensor<4x?x8x64xf32>, %k: tensor<?x16x8x64xf32>, %v: tensor<?x16x8x64xf32>, %t: tensor<3x?xi32>) {
+  // expected-error @+1 {{block_table has 3 rows, expected one per batch (4)}}
+  %o = attn.attention %q, %k, %v block_table(%t : tensor<3x?xi32>) : tensor<4x?x8x64xf32>, tensor<?x16x8x64xf32>, tensor<?x16x8x64xf32> -> tensor<4x?x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @paged_table_type(%q: tensor<?x?x8x64xf32>, %k: tensor<?x16x8x64xf32>, %v: tensor<?x16x8x64xf32>, %t: tensor<?x?xi64>) {
+  // expected-error @+1 {{must be 2D tensor of 32-bit signless integer values}}
+  %o = attn.attention %q, %k, %v block_table(%t : tensor<?x?xi64>) : tensor<?x?x8x64xf32>, tensor<?x16x8x64xf32>, tensor<?x16x8x64xf32> -> tensor<?x?x8x64xf32>
+  return
+}

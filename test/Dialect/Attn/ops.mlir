@@ -105,3 +105,14 @@ func.func @merge(%parts: tensor<4x?x1x32x128xf32>, %lses: tensor<4x?x32x1xf32>) 
   %o, %lse = attn.merge %parts, %lses : tensor<4x?x1x32x128xf32>, tensor<4x?x32x1xf32> -> tensor<?x1x32x128xbf16>, tensor<?x32x1xf32>
   return %o, %lse : tensor<?x1x32x128xbf16>, tensor<?x32x1xf32>
 }
+
+// -----
+
+// A paged KV cache: pages of 16 keys addressed by a block table, with the sequences' lengths.
+// CHECK-LABEL: func.func @paged_decode
+func.func @paged_decode(%q: tensor<?x1x8x64xbf16>, %k: tensor<?x16x2x64xbf16>, %v: tensor<?x16x2x64xbf16>, %lkv: tensor<?xi32>, %table: tensor<?x?xi32>) -> tensor<?x1x8x64xbf16> {
+  // CHECK: attn.attention %{{.*}}, %{{.*}}, %{{.*}} seqlens_kv(%{{.*}} : tensor<?xi32>) block_table(%{{.*}} : tensor<?x?xi32>) {causal}
+  // CHECK-SAME: tensor<?x16x2x64xbf16>
+  %o = attn.attention %q, %k, %v seqlens_kv(%lkv : tensor<?xi32>) block_table(%table : tensor<?x?xi32>) {causal} : tensor<?x1x8x64xbf16>, tensor<?x16x2x64xbf16>, tensor<?x16x2x64xbf16> -> tensor<?x1x8x64xbf16>
+  return %o : tensor<?x1x8x64xbf16>
+}

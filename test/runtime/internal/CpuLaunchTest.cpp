@@ -33,6 +33,7 @@ struct Call {
   attn_memref4 q, k, v, o, oParts;
   attn_memref3 lse, entropy, lseParts;
   attn_memref1 seqlensQ, seqlensKv;
+  attn_memref2 table;
   int64_t params[ATTN_PARAM_COUNT];
 };
 
@@ -49,22 +50,22 @@ void record(Call call, const attn_memref1 *params) {
 
 void recordMain(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v, attn_memref4 *o,
                 attn_memref3 *lse, attn_memref3 *entropy, attn_memref1 *sq, attn_memref1 *skv,
-                attn_memref1 *params) {
+                attn_memref2 *table, attn_memref1 *params) {
   Call call{};
   call.entry = "main";
   call.q = *q, call.k = *k, call.v = *v, call.o = *o;
   call.lse = *lse, call.entropy = *entropy;
-  call.seqlensQ = *sq, call.seqlensKv = *skv;
+  call.seqlensQ = *sq, call.seqlensKv = *skv, call.table = *table;
   record(call, params);
 }
 void recordDecode(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v, attn_memref4 *oParts,
-                  attn_memref3 *lseParts, attn_memref1 *sq, attn_memref1 *skv,
+                  attn_memref3 *lseParts, attn_memref1 *sq, attn_memref1 *skv, attn_memref2 *table,
                   attn_memref1 *params) {
   Call call{};
   call.entry = "decode";
   call.q = *q, call.k = *k, call.v = *v, call.oParts = *oParts;
   call.lseParts = *lseParts;
-  call.seqlensQ = *sq, call.seqlensKv = *skv;
+  call.seqlensQ = *sq, call.seqlensKv = *skv, call.table = *table;
   record(call, params);
 }
 void recordMerge(attn_memref4 *oParts, attn_memref3 *lseParts, attn_memref4 *o, attn_memref3 *lse,

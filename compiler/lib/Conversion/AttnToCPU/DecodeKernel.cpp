@@ -57,10 +57,19 @@ private:
   void emitItem(Value item);
   void visitTile(Value j0, Value n);
   void updateSoftmax();
-  Value loadRow(Value memref, Value j, Value g, int64_t chunk);
+  Value loadRow(Value memref, KvRow row, Value g, int64_t chunk);
+  /// Where key j of the item's batch is in K and V (kvRow).
+  KvRow rowOf(Value j) { return kvRow(e, s, table, bIdx, j); }
+  /// The same for key j0 + j of the current tile: from tileRows for a paged cache.
+  KvRow tileRow(Value j0, Value j) {
+    if (!tileRows)
+      return rowOf(e.add(j0, j));
+    return {b.create<memref::LoadOp>(tileRows, ValueRange{j, e.index(0)}),
+            b.create<memref::LoadOp>(tileRows, ValueRange{j, e.index(1)})};
+  }
   /// acc + the pairwise products of two vectors of 32 bf16 (VDPBF16PS).
   Value dotBf16(Value acc, Value x, Value y);
-  Value vRow(Value j0, Value j, Value g, int64_t chunk);
+  Value vRow(KvRow row, Value j, Value g, int64_t chunk);
   /// Loops over the query rows r of kv head g: body(r, rowInGroup) with rowInGroup = i * G + hh.
   void forRowsOfGroup(Value g, const std::function<void(Value r, Value rowInGroup)> &body);
   /// The query row and head of row r.
@@ -74,18 +83,18 @@ private:
   Type f32;
   VectorType vecF32;
 
-  Value q, k, v, oParts, lseParts, seqlensQ, seqlensKv;
+  Value q, k, v, oParts, lseParts, seqlensQ, seqlensKv, table;
   Value hasSeqlensQ, hasSeqlensKv, numSplits, batch, seqQ, seqKv;
-  Value qs, st, acc, mrow, lrow, alpha, vp, qbf;
-  Value bIdx, partBatch, rowsPerGroup, rowCount, pmin, pmax;
+  Value qs, st, acc, mrow, lrow, alpha, vp, qbf, tileRows;
+  Value bIdx, partBatch, rowsPerGroup, rowCount, pmin, pmax, lastKey;
 };
 
 } // namespace
 
 /// Chunk `chunk` of row j of kv head g of K or V, as f32.
-Value DecodeKernelGen::loadRow(Value memref, Value j, Value g, int64_t chunk) {
+Value DecodeKernelGen::loadRow(Value memref, KvRow row, Value g, int64_t chunk) {
   Value x = b.create<vector::LoadOp>(VectorType::get({width}, s.elementType), memref,
-                                     ValueRange{bIdx, j, g, e.index(chunk * width)});
+                                     ValueRange{row.first, row.second, g, e.index(chunk * width)});
   return s.elementType.isF32() ? x : b.create<arith::ExtFOp>(vecF32, x);
 }
 
@@ -99,11 +108,11 @@ Value DecodeKernelGen::dotBf16(Value acc, Value x, Value y) {
 }
 
 /// Chunk `chunk` of the tile's V row j of kv head g as f32: the converted copy for f16/bf16
-/// (made once per head and tile), else in place.
-Value DecodeKernelGen::vRow(Value j0, Value j, Value g, int64_t chunk) {
+/// (made once per head and tile), else in place (at `row`, the key's kvRow).
+Value DecodeKernelGen::vRow(KvRow row, Value j, Value g, int64_t chunk) {
   if (vp)
     return b.create<vector::LoadOp>(vecF32, vp, ValueRange{j, e.index(chunk * width)});
-  return loadRow(v, e.add(j0, j), g, chunk);
+  return loadRow(v, row, g, chunk);
 }
 
 void DecodeKernelGen::forRowsOfGroup(Value g, const std::function<void(Value, Value)> &body) {
@@ -130,14 +139,15 @@ void DecodeKernelGen::emit(func::FuncOp fn) {
   lseParts = entry->getArgument(4);
   seqlensQ = entry->getArgument(5);
   seqlensKv = entry->getArgument(6);
-  Value params = entry->getArgument(7);
+  table = entry->getArgument(7);
+  Value params = entry->getArgument(8);
   KernelEmitter::LaunchParams launch = e.loadParams(params);
   hasSeqlensQ = launch.hasSeqlensQ;
   hasSeqlensKv = launch.hasSeqlensKv;
   numSplits = launch.numSplits;
   batch = b.create<memref::DimOp>(q, 0);
   seqQ = b.create<memref::DimOp>(q, 1);
-  seqKv = b.create<memref::DimOp>(k, 1);
+  seqKv = pagedSeqKv(e, s, k, table);
 
   auto alloc = [&](ArrayRef<int64_t> shape) -> Value {
     return b.create<memref::AllocOp>(MemRefType::get(shape, f32), b.getI64IntegerAttr(64));
@@ -151,11 +161,14 @@ void DecodeKernelGen::emit(func::FuncOp fn) {
   alpha = alloc({decodeRows});
   if (!s.elementType.isF32())
     vp = alloc({blockK, s.headDimV});
+  if (s.pageSize) // a paged cache: the tile's keys' (page, slot), looked up once per tile
+    tileRows = b.create<memref::AllocOp>(MemRefType::get({blockK, 2}, b.getIndexType()),
+                                         b.getI64IntegerAttr(64));
   if (dpbf16)
     qbf = b.create<memref::AllocOp>(MemRefType::get({decodeRows, s.headDim}, s.elementType),
                                     b.getI64IntegerAttr(64));
   e.loop(launch.begin, launch.end, e.index(1), [&](Value item) { emitItem(item); });
-  for (Value buffer : {qs, st, acc, mrow, lrow, alpha, vp, qbf})
+  for (Value buffer : {qs, st, acc, mrow, lrow, alpha, vp, qbf, tileRows})
     if (buffer)
       b.create<memref::DeallocOp>(buffer);
   b.create<func::ReturnOp>();
@@ -174,6 +187,7 @@ void DecodeKernelGen::emitItem(Value item) {
   rowsPerGroup = e.mul(rows, e.index(s.group));
   rowCount = e.mul(rows, e.index(headsQ));
   pmin = e.sub(lkv, lq);
+  lastKey = e.sub(lkv, e.index(1));
   pmax = e.sub(e.add(pmin, rows), e.index(1));
 
   Value chunk = e.ceildiv(lkv, numSplits);
@@ -257,19 +271,34 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
   // previous slices' in St.
   e.loop(e.index(0), n, e.index(1), [&](Value j) {
     Value key = e.add(j0, j);
+    KvRow row = rowOf(key);
+    if (tileRows) {
+      b.create<memref::StoreOp>(row.first, tileRows, ValueRange{j, e.index(0)});
+      b.create<memref::StoreOp>(row.second, tileRows, ValueRange{j, e.index(1)});
+    }
+    // f16/bf16, and f32 in a paged cache (pages are not one stream for the hardware's
+    // prefetcher): the lines of the key 16 ahead. Prefetches never fault, but a paged cache's
+    // table must not be read past the last key.
+    bool prefetch = !s.elementType.isF32() || s.pageSize;
+    KvRow aheadRow;
+    if (prefetch) {
+      Value ahead = e.add(key, e.index(16));
+      aheadRow = s.pageSize ? rowOf(e.mins(ahead, lastKey)) : KvRow{bIdx, ahead};
+    }
     e.loop(e.index(0), e.index(s.headsKv), e.index(1), [&](Value g) {
-      if (!s.elementType.isF32()) {
-        // f16/bf16: the K and V lines of the key 16 ahead (measured +18-25% at 16384 keys; f32
-        // runs at memory speed without, and 5% slower with). Prefetches never fault, so the
-        // run past the last key is harmless.
-        Value ahead = e.add(key, e.index(16));
+      if (prefetch) {
+        // The K and V lines of the key 16 ahead (f16/bf16: measured +18-25% at 16384 keys;
+        // contiguous f32 runs at memory speed without, and 5% slower with). Prefetches never
+        // fault, so the run past the last key of a contiguous cache is harmless.
         int64_t perLine = 64 / (s.elementType.getIntOrFloatBitWidth() / 8);
         for (int64_t d = 0; d < s.headDim; d += perLine)
-          b.create<memref::PrefetchOp>(k, ValueRange{bIdx, ahead, g, e.index(d)},
+          b.create<memref::PrefetchOp>(k,
+                                       ValueRange{aheadRow.first, aheadRow.second, g, e.index(d)},
                                        /*isWrite=*/false, /*localityHint=*/3,
                                        /*isDataCache=*/true);
         for (int64_t d = 0; d < s.headDimV; d += perLine)
-          b.create<memref::PrefetchOp>(v, ValueRange{bIdx, ahead, g, e.index(d)},
+          b.create<memref::PrefetchOp>(v,
+                                       ValueRange{aheadRow.first, aheadRow.second, g, e.index(d)},
                                        /*isWrite=*/false, /*localityHint=*/3,
                                        /*isDataCache=*/true);
       }
@@ -279,8 +308,8 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
         int64_t pairChunks = s.headDim / (2 * width);
         SmallVector<Value> kv;
         for (int64_t c = 0; c < pairChunks; ++c)
-          kv.push_back(
-              b.create<vector::LoadOp>(pairs, k, ValueRange{bIdx, key, g, e.index(c * 2 * width)}));
+          kv.push_back(b.create<vector::LoadOp>(
+              pairs, k, ValueRange{row.first, row.second, g, e.index(c * 2 * width)}));
         forRowsOfGroup(g, [&](Value r, Value rowInGroup) {
           SmallVector<Value> partial(std::min<int64_t>(2, pairChunks), e.splatF32(vecF32, 0.0));
           for (int64_t c = 0; c < pairChunks; ++c) {
@@ -299,7 +328,7 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
         bool last = c1 == dChunks;
         SmallVector<Value> kv;
         for (int64_t c = c0; c < c1; ++c)
-          kv.push_back(loadRow(k, key, g, c));
+          kv.push_back(loadRow(k, row, g, c));
         forRowsOfGroup(g, [&](Value r, Value rowInGroup) {
           // Four independent partial sums: one FMA chain would wait on the FMA latency.
           SmallVector<Value> partial(std::min<int64_t>(4, c1 - c0), e.splatF32(vecF32, 0.0));
@@ -335,9 +364,9 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
   e.loop(e.index(0), e.index(s.headsKv), e.index(1), [&](Value g) {
     if (vp) // f16/bf16: convert the head's V tile once, not once per query row
       e.loop(e.index(0), n, e.index(1), [&](Value j) {
+        KvRow row = tileRow(j0, j);
         for (int64_t c = 0; c < dvChunks; ++c)
-          b.create<vector::StoreOp>(loadRow(v, e.add(j0, j), g, c), vp,
-                                    ValueRange{j, e.index(c * width)});
+          b.create<vector::StoreOp>(loadRow(v, row, g, c), vp, ValueRange{j, e.index(c * width)});
       });
     forRowsOfGroup(g, [&](Value r, Value) {
       Value a = e.splat(vecF32, b.create<memref::LoadOp>(alpha, ValueRange{r}));
@@ -350,9 +379,10 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
         SmallVector<Value> out =
             e.loop(e.index(0), n, e.index(1), inits, [&](Value j, ValueRange carried) {
               Value p = e.splat(vecF32, b.create<memref::LoadOp>(st, ValueRange{r, j}));
+              KvRow row = vp ? KvRow{} : tileRow(j0, j);
               SmallVector<Value> next;
               for (int64_t c = c0; c < c1; ++c)
-                next.push_back(e.fma(p, vRow(j0, j, g, c), carried[c - c0]));
+                next.push_back(e.fma(p, vRow(row, j, g, c), carried[c - c0]));
               return next;
             });
         for (int64_t c = c0; c < c1; ++c)
@@ -403,6 +433,7 @@ func::FuncOp mlir::attn::buildDecodeKernel(OpBuilder &builder, AttentionOp op,
                             statMemRefType(ctx),
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 32)),
+                            blockTableMemRefType(ctx),
                             vectorMemRefType(IntegerType::get(ctx, 64))};
   func::FuncOp fn = createKernelFunction(builder, op.getLoc(), kSoftmaxDecodeName, args);
   ImplicitLocOpBuilder b(op.getLoc(), builder);

@@ -2,7 +2,10 @@
 
 #include "attn/Conversion/AttnToCPU/Kernels.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -80,6 +83,30 @@ MemRefType mlir::attn::vectorMemRefType(Type elementType) {
   int64_t dyn = ShapedType::kDynamic;
   auto layout = StridedLayoutAttr::get(elementType.getContext(), dyn, {dyn});
   return MemRefType::get({dyn}, elementType, layout);
+}
+
+MemRefType mlir::attn::blockTableMemRefType(MLIRContext *ctx) {
+  int64_t dyn = ShapedType::kDynamic;
+  auto layout = StridedLayoutAttr::get(ctx, dyn, {dyn, dyn});
+  return MemRefType::get({dyn, dyn}, IntegerType::get(ctx, 32), layout);
+}
+
+KvRow mlir::attn::kvRow(KernelEmitter &e, const SoftmaxSpec &spec, Value table, Value batchIndex,
+                        Value key) {
+  if (!spec.pageSize)
+    return {batchIndex, key};
+  ImplicitLocOpBuilder &b = e.builder();
+  Value pageOfKey = b.create<arith::ShRUIOp>(key, e.index(llvm::Log2_64(spec.pageSize)));
+  Value page = e.indexCast(b.create<memref::LoadOp>(table, ValueRange{batchIndex, pageOfKey}));
+  Value slot = b.create<arith::AndIOp>(key, e.index(spec.pageSize - 1));
+  return {page, slot};
+}
+
+Value mlir::attn::pagedSeqKv(KernelEmitter &e, const SoftmaxSpec &spec, Value key, Value table) {
+  ImplicitLocOpBuilder &b = e.builder();
+  if (!spec.pageSize)
+    return b.create<memref::DimOp>(key, 1);
+  return e.mul(b.create<memref::DimOp>(table, 1), e.index(spec.pageSize));
 }
 
 func::FuncOp mlir::attn::createKernelFunction(OpBuilder &builder, Location loc, StringRef name,

@@ -80,6 +80,7 @@ FailureOr<attn_kernel_manifest> mlir::attn::buildKernelManifest(Operation *op,
     m.return_entropy = attention.getReturnEntropy();
     m.feature_map = ATTN_FEATURE_MAP_ELU_PLUS_ONE;
     m.normalize = 1;
+    m.page_size = attention.getPageSize();
   } else {
     auto linear = cast<LinearAttentionOp>(op);
     m.variant = ATTN_VARIANT_LINEAR;

@@ -69,8 +69,10 @@ public:
     vecF32 = VectorType::get({width}, f32);
     vecI32 = VectorType::get({width}, b.getI32Type());
     // f32 K/V are read in place: packing them costs more than the strided broadcasts (measured:
-    // 80 vs 90 GFLOP/s at D = 128). f16/bf16 tiles are converted to f32 once per tile.
-    packedKV = !s.elementType.isF32() && !amx;
+    // 80 vs 90 GFLOP/s at D = 128). f16/bf16 tiles are converted to f32 once per tile, and so
+    // are f32 tiles of a paged cache: in place, every key's page would be looked up in the inner
+    // loops (once per key and output block).
+    packedKV = (!s.elementType.isF32() || s.pageSize) && !amx;
     // The AMX kernel's scores come out unscaled; the softmax scales them in f32 (softcap first).
     scoreScale = amx && !s.softcap ? s.scale : 1.0;
     // Register blocking: rowBlock x chunks accumulators, plus the chunks query (or P) vectors and
@@ -106,8 +108,11 @@ private:
   void accumulateOutputAmx(Value n);
   void transpose16(SmallVectorImpl<Value> &rows);
 
-  Value loadK(Value jAbs, Value jLocal, Value d);
-  Value loadV(Value jAbs, Value jLocal, Value dv);
+  /// Element d of K row `row` (kvRow; unused with packed tiles) / key jLocal of the packed tile.
+  Value loadK(KvRow row, Value jLocal, Value d);
+  Value loadV(KvRow row, Value jLocal, Value dv);
+  /// Where key jAbs of the item's batch is in K and V, or nothing when the tile is packed.
+  KvRow rowOf(Value jAbs) { return kvRow(e, s, table, bIdx, jAbs); }
 
   ImplicitLocOpBuilder &b;
   KernelEmitter e;
@@ -119,7 +124,7 @@ private:
   VectorType vecF32, vecI32;
 
   // Function arguments.
-  Value q, k, v, o, lse, ent, seqlensQ, seqlensKv, params;
+  Value q, k, v, o, lse, ent, seqlensQ, seqlensKv, table, params;
   Value hasSeqlensQ, hasSeqlensKv, batch, seqQ, seqKv;
   // Scratch buffers.
   Value qt, st, ot, mrow, lrow, trow, alpha, pos, kp, vp;
@@ -143,14 +148,15 @@ void SoftmaxKernelGen::emit(func::FuncOp fn) {
   ent = entry->getArgument(5);
   seqlensQ = entry->getArgument(6);
   seqlensKv = entry->getArgument(7);
-  params = entry->getArgument(8);
+  table = entry->getArgument(8);
+  params = entry->getArgument(9);
 
   KernelEmitter::LaunchParams launch = e.loadParams(params);
   hasSeqlensQ = launch.hasSeqlensQ;
   hasSeqlensKv = launch.hasSeqlensKv;
   batch = b.create<memref::DimOp>(q, 0);
   seqQ = b.create<memref::DimOp>(q, 1);
-  seqKv = b.create<memref::DimOp>(k, 1);
+  seqKv = pagedSeqKv(e, s, k, table);
 
   allocScratch();
   e.loop(launch.begin, launch.end, e.index(1), [&](Value item) { emitItem(item); });
@@ -306,28 +312,28 @@ void SoftmaxKernelGen::packKV(Value j0, Value n) {
     return s.elementType.isF32() ? x : b.create<arith::ExtFOp>(vecF32, x);
   };
   e.loop(e.index(0), n, e.index(1), [&](Value j) {
-    Value jAbs = e.add(j0, j);
+    KvRow row = rowOf(e.add(j0, j));
     e.loop(e.index(0), e.index(s.headDim), e.index(width), [&](Value d) {
-      Value x = b.create<vector::LoadOp>(vecElt, k, ValueRange{bIdx, jAbs, gIdx, d});
+      Value x = b.create<vector::LoadOp>(vecElt, k, ValueRange{row.first, row.second, gIdx, d});
       b.create<vector::StoreOp>(toF32(x), kp, ValueRange{j, d});
     });
     e.loop(e.index(0), e.index(s.headDimV), e.index(width), [&](Value d) {
-      Value x = b.create<vector::LoadOp>(vecElt, v, ValueRange{bIdx, jAbs, gIdx, d});
+      Value x = b.create<vector::LoadOp>(vecElt, v, ValueRange{row.first, row.second, gIdx, d});
       b.create<vector::StoreOp>(toF32(x), vp, ValueRange{j, d});
     });
   });
 }
 
-Value SoftmaxKernelGen::loadK(Value jAbs, Value jLocal, Value d) {
+Value SoftmaxKernelGen::loadK(KvRow row, Value jLocal, Value d) {
   if (packedKV)
     return b.create<memref::LoadOp>(kp, ValueRange{jLocal, d});
-  return b.create<memref::LoadOp>(k, ValueRange{bIdx, jAbs, gIdx, d});
+  return b.create<memref::LoadOp>(k, ValueRange{row.first, row.second, gIdx, d});
 }
 
-Value SoftmaxKernelGen::loadV(Value jAbs, Value jLocal, Value dv) {
+Value SoftmaxKernelGen::loadV(KvRow row, Value jLocal, Value dv) {
   if (packedKV)
     return b.create<memref::LoadOp>(vp, ValueRange{jLocal, dv});
-  return b.create<memref::LoadOp>(v, ValueRange{bIdx, jAbs, gIdx, dv});
+  return b.create<memref::LoadOp>(v, ValueRange{row.first, row.second, gIdx, dv});
 }
 
 void SoftmaxKernelGen::computeScores(Value j0, Value n) {
@@ -341,10 +347,11 @@ void SoftmaxKernelGen::computeScores(Value j0, Value n) {
 /// St[jb + x, :] = K[j0 + jb + x, :] · Qt for x < keys: keys x chunks accumulators in registers.
 void SoftmaxKernelGen::scoreBlock(Value j0, Value jb, int64_t keys) {
   SmallVector<Value> inits(keys * chunks, e.splatF32(vecF32, 0.0));
-  SmallVector<Value> jLocal, jAbs;
+  SmallVector<Value> jLocal;
+  SmallVector<KvRow> rows; // computed once per key, outside the loop over head dims
   for (int64_t x = 0; x < keys; ++x) {
     jLocal.push_back(e.add(jb, e.index(x)));
-    jAbs.push_back(e.add(j0, jLocal.back()));
+    rows.push_back(packedKV ? KvRow{} : rowOf(e.add(j0, jLocal.back())));
   }
   SmallVector<Value> acc =
       e.loop(e.index(0), e.index(s.headDim), e.index(1), inits, [&](Value d, ValueRange carried) {
@@ -353,7 +360,7 @@ void SoftmaxKernelGen::scoreBlock(Value j0, Value jb, int64_t keys) {
           qv.push_back(b.create<vector::LoadOp>(vecF32, qt, ValueRange{d, e.index(c * width)}));
         SmallVector<Value> next(carried.begin(), carried.end());
         for (int64_t x = 0; x < keys; ++x) {
-          Value kb = e.splat(vecF32, loadK(jAbs[x], jLocal[x], d));
+          Value kb = e.splat(vecF32, loadK(rows[x], jLocal[x], d));
           for (int64_t c = 0; c < chunks; ++c)
             next[x * chunks + c] = e.fma(kb, qv[c], next[x * chunks + c]);
         }
@@ -500,10 +507,10 @@ void SoftmaxKernelGen::outputBlock(Value j0, Value n, Value dvb, int64_t count) 
         SmallVector<Value> pv;
         for (int64_t c = 0; c < chunks; ++c)
           pv.push_back(b.create<vector::LoadOp>(vecF32, st, ValueRange{j, e.index(c * width)}));
-        Value jAbs = e.add(j0, j);
+        KvRow row = packedKV ? KvRow{} : rowOf(e.add(j0, j));
         SmallVector<Value> next(carried.begin(), carried.end());
         for (int64_t x = 0; x < count; ++x) {
-          Value vb = e.splat(vecF32, loadV(jAbs, j, dvs[x]));
+          Value vb = e.splat(vecF32, loadV(row, j, dvs[x]));
           for (int64_t c = 0; c < chunks; ++c)
             next[x * chunks + c] = e.fma(vb, pv[c], next[x * chunks + c]);
         }
@@ -618,8 +625,9 @@ void SoftmaxKernelGen::packKVAmx(Value j0, Value n) {
       Value x = e.ifThenElse(
           inside, row32,
           [&] {
+            KvRow row = rowOf(e.add(j0, j));
             return SmallVector<Value>{
-                b.create<vector::LoadOp>(row32, k, ValueRange{bIdx, e.add(j0, j), gIdx, d})};
+                b.create<vector::LoadOp>(row32, k, ValueRange{row.first, row.second, gIdx, d})};
           },
           [&] { return SmallVector<Value>{zero32}; })[0];
       b.create<vector::StoreOp>(x, kAmx, ValueRange{j, d});
@@ -629,17 +637,18 @@ void SoftmaxKernelGen::packKVAmx(Value j0, Value n) {
   SmallVector<int64_t> interleave = interleaveMask(16);
   e.loop(e.index(0), e.index(blockK / 2), e.index(1), [&](Value r) {
     Value key0 = e.mul(r, e.index(2)), key1 = e.add(key0, e.index(1));
-    auto rowOf = [&](Value key, Value c) {
+    auto vRowOf = [&](Value key, Value c) {
       return e.ifThenElse(
           e.cmpi(CmpIPredicate::slt, key, n), row16,
           [&] {
+            KvRow row = rowOf(e.add(j0, key));
             return SmallVector<Value>{
-                b.create<vector::LoadOp>(row16, v, ValueRange{bIdx, e.add(j0, key), gIdx, c})};
+                b.create<vector::LoadOp>(row16, v, ValueRange{row.first, row.second, gIdx, c})};
           },
           [&] { return SmallVector<Value>{zero16}; })[0];
     };
     e.loop(e.index(0), e.index(s.headDimV), e.index(16), [&](Value c) {
-      Value mixed = b.create<vector::ShuffleOp>(rowOf(key0, c), rowOf(key1, c), interleave);
+      Value mixed = b.create<vector::ShuffleOp>(vRowOf(key0, c), vRowOf(key1, c), interleave);
       Value asPairs = b.create<vector::BitCastOp>(pairs16, mixed);
       b.create<vector::StoreOp>(asPairs, vPairs,
                                 ValueRange{e.add(e.mul(r, e.index(s.headDimV)), c)});
@@ -781,6 +790,7 @@ func::FuncOp mlir::attn::buildSoftmaxKernel(OpBuilder &builder, AttentionOp op,
                             stat,
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 32)),
+                            blockTableMemRefType(ctx),
                             vectorMemRefType(IntegerType::get(ctx, 64))};
   func::FuncOp fn = createKernelFunction(builder, op.getLoc(), kSoftmaxMainName, args);
   ImplicitLocOpBuilder b(op.getLoc(), builder);

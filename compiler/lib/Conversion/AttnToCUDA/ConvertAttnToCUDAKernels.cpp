@@ -43,6 +43,10 @@ struct ConvertAttnToCUDAKernelsPass
       return signalPassFailure();
     }
 
+    if (auto attention = dyn_cast<AttentionOp>(op); attention && attention.getBlockTable()) {
+      op->emitError() << "the CUDA backend does not support a paged KV cache (block_table) yet";
+      return signalPassFailure();
+    }
     auto problemFn = op->getParentOfType<func::FuncOp>();
     OpBuilder builder(problemFn);
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), builder.getUnitAttr());

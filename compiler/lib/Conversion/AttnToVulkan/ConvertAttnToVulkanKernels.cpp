@@ -67,6 +67,10 @@ struct ConvertAttnToVulkanKernelsPass
       op->emitError() << "the Vulkan backend lowers attn.merge only as part of attn.attention";
       return signalPassFailure();
     }
+    if (auto attention = dyn_cast<AttentionOp>(op); attention && attention.getBlockTable()) {
+      op->emitError() << "the Vulkan backend does not support a paged KV cache (block_table) yet";
+      return signalPassFailure();
+    }
     std::optional<VulkanConfigAttr> config = getVulkanConfig(op);
     if (!config) {
       op->emitError() << "has no '" << kVulkanConfigAttrName

@@ -45,6 +45,7 @@ SoftmaxSpec::SoftmaxSpec(AttentionOp op) {
     softcap = op.getSoftcap()->convertToDouble();
   lse = op.getReturnLse();
   entropy = op.getReturnEntropy();
+  pageSize = op.getPageSize();
 }
 
 KeyRange mlir::attn::visibleKeys(KernelEmitter &e, const MaskSpec &mask, Value pmin, Value pmax,

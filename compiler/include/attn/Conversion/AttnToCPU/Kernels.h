@@ -8,6 +8,8 @@
 #ifndef ATTN_CONVERSION_ATTNTOCPU_KERNELS_H
 #define ATTN_CONVERSION_ATTNTOCPU_KERNELS_H
 
+#include "attn/Conversion/Common/AttentionLogic.h"
+#include "attn/Conversion/Common/KernelEmitter.h"
 #include "attn/Dialect/Attn/IR/AttnDialect.h"
 #include "attn/Dialect/Attn/IR/AttnShape.h"
 
@@ -76,6 +78,18 @@ MemRefType bshdMemRefType(Type elementType);
 MemRefType statMemRefType(MLIRContext *ctx);
 /// memref<?xT, strided<[?], offset: ?>>.
 MemRefType vectorMemRefType(Type elementType);
+/// memref<?x?xi32, strided<[?, ?], offset: ?>>: a paged KV cache's block table [B, max_pages].
+MemRefType blockTableMemRefType(MLIRContext *ctx);
+
+/// The first two indices of key `key` of batch `batchIndex` in K and V: (batch, key) for a
+/// contiguous cache, (table[batch, key / page], key % page) for a paged one (SPEC §2). The
+/// runtime has checked every table entry a launch reads; the caller reads no key past Lkv.
+struct KvRow {
+  Value first, second;
+};
+KvRow kvRow(KernelEmitter &e, const SoftmaxSpec &spec, Value table, Value batchIndex, Value key);
+/// The key capacity of a sequence: K's dim 1, or max_pages x page_size for a paged cache.
+Value pagedSeqKv(KernelEmitter &e, const SoftmaxSpec &spec, Value key, Value table);
 
 /// An empty entry point `name(args...)` with a C interface (`_mlir_ciface_<name>`, the calling
 /// convention of attn_jit_plugin.h), created at `builder`'s insertion point.

@@ -37,6 +37,7 @@ struct SoftmaxSpec {
   MaskSpec mask;
   std::optional<double> softcap;
   bool lse, entropy;
+  int64_t pageSize; // keys per page of a paged KV cache; 0: K/V are [B, Skv, Hkv, D]
 
   explicit SoftmaxSpec(AttentionOp op);
 };

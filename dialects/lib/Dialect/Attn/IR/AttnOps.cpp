@@ -40,10 +40,16 @@ double AttentionOp::getEffectiveScale() {
   return getScale() ? getScale()->convertToDouble() : defaultScale(getQuery());
 }
 
+int64_t AttentionOp::getPageSize() {
+  return getBlockTable() ? cast<RankedTensorType>(getKey().getType()).getDimSize(1) : 0;
+}
+
 LogicalResult AttentionOp::verify() {
   ProblemShape shape;
-  if (failed(verifyQKV(*this, getQuery().getType(), getKey().getType(), getValue().getType(),
-                       shape)) ||
+  Value table = getBlockTable();
+  if (failed(verifyQKV(*this, getQuery().getType(), getKey().getType(), getValue().getType(), shape,
+                       /*paged=*/table != nullptr)) ||
+      (table && failed(verifyBlockTable(*this, table, shape))) ||
       failed(verifySeqLens(*this, "seqlens_q", getSeqlensQ(), shape)) ||
       failed(verifySeqLens(*this, "seqlens_kv", getSeqlensKv(), shape)) ||
       failed(verifyScoreAttrs(

@@ -7,6 +7,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <algorithm>
 #include <cmath>
@@ -41,14 +42,14 @@ static RankedTensorType rank4(Operation *op, StringRef what, StringRef layout, T
 }
 
 LogicalResult mlir::attn::verifyQKV(Operation *op, Type query, Type key, Type value,
-                                    ProblemShape &shape) {
+                                    ProblemShape &shape, bool paged) {
   auto q = rank4(op, "query", "[B, Sq, Hq, D]", query);
   if (!q)
     return failure();
-  auto k = rank4(op, "key", "[B, Skv, Hkv, D]", key);
+  auto k = rank4(op, "key", paged ? "[P, page_size, Hkv, D]" : "[B, Skv, Hkv, D]", key);
   if (!k)
     return failure();
-  auto v = rank4(op, "value", "[B, Skv, Hkv, Dv]", value);
+  auto v = rank4(op, "value", paged ? "[P, page_size, Hkv, Dv]" : "[B, Skv, Hkv, Dv]", value);
   if (!v)
     return failure();
 
@@ -105,6 +106,23 @@ LogicalResult mlir::attn::verifyQKV(Operation *op, Type query, Type key, Type va
   if (shape.headsQ / shape.headsKv > kMaxGroup)
     return op->emitOpError() << "at most " << kMaxGroup << " query heads per kv head are "
                              << "supported, got " << shape.headsQ / shape.headsKv;
+  if (paged) {
+    if (!compatible(k.getDimSize(0), v.getDimSize(0)))
+      return op->emitOpError() << "value pages " << dimString(v.getDimSize(0))
+                               << " do not match key pages " << dimString(k.getDimSize(0));
+    int64_t page = k.getDimSize(1);
+    if (ShapedType::isDynamic(page) || page < 1 || page > kMaxPageSize ||
+        !llvm::isPowerOf2_64(page))
+      return op->emitOpError() << "the page size of a paged KV cache (key dim 1) must be a static "
+                               << "power of two from 1 to " << kMaxPageSize << ", got "
+                               << dimString(page);
+    if (v.getDimSize(1) != page)
+      return op->emitOpError() << "value page size " << dimString(v.getDimSize(1))
+                               << " does not match key page size " << page;
+    shape.pageSize = page;
+    shape.seqKv = ShapedType::kDynamic;
+    return success();
+  }
   for (auto [name, type] : {std::pair<StringRef, RankedTensorType>{"key", k}, {"value", v}}) {
     if (!compatible(type.getDimSize(0), shape.batch))
       return op->emitOpError() << name << " batch " << dimString(type.getDimSize(0))
@@ -142,6 +160,14 @@ LogicalResult mlir::attn::verifyTensorType(Operation *op, StringRef what, Type t
                                << dimString(tensor.getDimSize(i)) << ", expected "
                                << dimString(dim);
   }
+  return success();
+}
+
+LogicalResult mlir::attn::verifyBlockTable(Operation *op, Value table, const ProblemShape &shape) {
+  auto type = cast<RankedTensorType>(table.getType());
+  if (!compatible(type.getDimSize(0), shape.batch))
+    return op->emitOpError() << "block_table has " << dimString(type.getDimSize(0))
+                             << " rows, expected one per batch (" << dimString(shape.batch) << ")";
   return success();
 }
 

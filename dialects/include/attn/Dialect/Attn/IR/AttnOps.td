@@ -7,6 +7,7 @@ include "attn/Dialect/Attn/IR/AttnEnums.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def Attn_SeqLens : 1DTensorOf<[I32]>;
+def Attn_BlockTable : 2DTensorOf<[I32]>;
 
 // The score and mask attributes shared by every softmax form (attn.attention and
 // attn.online_attention), so that the two cannot drift apart.
@@ -41,6 +42,12 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
     multiple of Hkv (MQA is Hkv = 1). Optional `seqlens_q` / `seqlens_kv` (i32 [B]) give each batch's
     lengths; rows past Lq are unspecified and keys past Lkv are never read.
 
+    With `block_table(%t : tensor<BxMxi32>)` K and V are a paged KV cache (SPEC §2): K is
+    [P, page_size, Hkv, D] and V [P, page_size, Hkv, Dv] pages, page_size static and a power of two
+    from 1 to 256, and key j of batch b is slot j % page_size of page t[b, j / page_size]. Each
+    sequence's capacity is M x page_size keys (its length Lkv, with `seqlens_kv`, at most that);
+    table entries past a sequence's last page are never read.
+
     `return_lse` adds the f32 [B, Hq, Sq] natural log of each row's softmax denominator (scale
     included), `return_entropy` the row's Shannon entropy in nats; when both are asked, LSE comes
     first.
@@ -50,7 +57,7 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
     absent when it is 0 or when there is no finite band for it to widen; `scale` is absent when it
     equals 1/sqrt(D).
 
-    Example (sliding window of 4096 with 4 attention sinks, GQA 32/8, varlen KV, LSE):
+    Example (sliding window of 4096 with 4 global tokens, GQA 32/8, varlen KV, LSE):
     ```mlir
     %o, %lse = attn.attention %q, %k, %v seqlens_kv(%lens : tensor<?xi32>)
         {causal, window = array<i64: 4095, -1>, global_tokens = 4 : i64, return_lse}
@@ -60,7 +67,8 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
   }]);
   let arguments = !con(
     (ins AnyRankedTensor:$query, AnyRankedTensor:$key, AnyRankedTensor:$value,
-         Optional<Attn_SeqLens>:$seqlens_q, Optional<Attn_SeqLens>:$seqlens_kv),
+         Optional<Attn_SeqLens>:$seqlens_q, Optional<Attn_SeqLens>:$seqlens_kv,
+         Optional<Attn_BlockTable>:$block_table),
     Attn_ScoreAttrs,
     (ins UnitAttr:$return_lse, UnitAttr:$return_entropy));
   let results = (outs AnyRankedTensor:$output, Variadic<AnyRankedTensor>:$stats);
@@ -68,9 +76,12 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
     $query `,` $key `,` $value
     (`seqlens_q` `(` $seqlens_q^ `:` type($seqlens_q) `)`)?
     (`seqlens_kv` `(` $seqlens_kv^ `:` type($seqlens_kv) `)`)?
+    (`block_table` `(` $block_table^ `:` type($block_table) `)`)?
     attr-dict `:` type($query) `,` type($key) `,` type($value) `->` type($output) (`,` type($stats)^)?
   }];
   let extraClassDeclaration = [{
+    /// Keys per page of a paged KV cache (K's dim 1), or 0 without a block table.
+    int64_t getPageSize();
     /// The LSE result, or null when not asked for.
     ::mlir::Value getLse();
     /// The entropy result, or null when not asked for.

@@ -20,8 +20,12 @@ namespace mlir::attn {
 struct ProblemShape {
   int64_t batch = 0, seqQ = 0, seqKv = 0;
   int64_t headsQ = 0, headsKv = 0, headDim = 0, headDimV = 0;
+  int64_t pageSize = 0; // keys per page of a paged KV cache (K/V [P, page, Hkv, D]); 0 = none
   Type elementType;
 };
+
+/// Largest page of a paged KV cache (SPEC §2: a power of two from 1 to 256).
+constexpr int64_t kMaxPageSize = 256;
 
 /// Largest head dim the dialect accepts (SPEC §2 lists 32..256; 512 leaves room for MLA-style
 /// dims).
@@ -127,8 +131,14 @@ inline int64_t vulkanCoopSharedBytes(int64_t headDim, int64_t headDimV, int64_t 
 bool isSupportedElementType(Type type);
 
 /// Checks Q [B,Sq,Hq,D], K [B,Skv,Hkv,D], V [B,Skv,Hkv,Dv]: ranks, static head counts and head
-/// dims, dtypes, matching dims, Hq % Hkv == 0. Fills `shape` on success.
-LogicalResult verifyQKV(Operation *op, Type query, Type key, Type value, ProblemShape &shape);
+/// dims, dtypes, matching dims, Hq % Hkv == 0. Fills `shape` on success. `paged`: K and V are
+/// pages [P, page_size, Hkv, D|Dv] of a paged KV cache instead (page_size static, a power of two
+/// at most kMaxPageSize, the same for both; shape.seqKv is then dynamic: the block table's).
+LogicalResult verifyQKV(Operation *op, Type query, Type key, Type value, ProblemShape &shape,
+                        bool paged = false);
+
+/// Checks a paged KV cache's block table (i32 [B, max_pages]) against the batch.
+LogicalResult verifyBlockTable(Operation *op, Value table, const ProblemShape &shape);
 
 /// Checks that `type` is a ranked tensor of rank expected.size() whose dims are compatible with
 /// `expected` (kDynamic matches anything) and, when given, whose element type is `elementType`.
