@@ -4,7 +4,8 @@
 // values included) through the runtime's validation, then, for arguments it accepts, through the
 // CPU work split, whose arithmetic runs on the validated sizes (UBSan reports any overflow).
 // Validation must reject with attn::rt::Error, never crash; it never dereferences tensor data, so
-// the tensors point into one small buffer, but the seqlens arrays it reads hold `batch` entries.
+// the tensors point into one small buffer, but the seqlens arrays it reads hold `batch` entries
+// and a block table its `batch` rows.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +16,7 @@
 
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -85,6 +87,17 @@ attn_problem consumeProblem(FuzzedDataProvider &in) {
   p.return_entropy = consumeFlag(in);
   consumeEnum(in, p.feature_map);
   p.normalize = consumeFlag(in);
+  // Mostly none, often a valid page size, sometimes anything.
+  switch (in.ConsumeIntegralInRange(0, 3)) {
+  case 1:
+    p.page_size = in.PickValueInArray<int64_t>({1, 2, 16, 256});
+    break;
+  case 2:
+    p.page_size = consumeSize(in);
+    break;
+  default:
+    p.page_size = 0;
+  }
   return p;
 }
 
@@ -92,6 +105,8 @@ attn_problem consumeProblem(FuzzedDataProvider &in) {
 alignas(64) unsigned char gTensorBytes[256];
 alignas(64) float gStatistics[2][16];
 alignas(64) int32_t gSeqlens[2][kMaxSeqlens + 1];
+constexpr int64_t kMaxTableEntries = 64;
+alignas(64) int32_t gTable[kMaxTableEntries + 1];
 
 void *consumePointer(FuzzedDataProvider &in, void *valid) {
   switch (in.ConsumeIntegralInRange(0, 3)) {
@@ -153,6 +168,24 @@ attn_launch_args consumeLaunchArgs(FuzzedDataProvider &in, const attn_problem &p
   a.entropy = static_cast<float *>(consumePointer(in, gStatistics[1]));
   a.seqlens_q = consumeSeqlens(in, gSeqlens[0], a.batch);
   a.seqlens_kv = consumeSeqlens(in, gSeqlens[1], a.batch);
+  // A paged cache's table: the caller's memory must hold its B rows of block_table_stride
+  // (validation reads the entries), so a table is given only where gTable holds it.
+  a.max_pages = in.ConsumeBool() ? in.ConsumeIntegralInRange<int64_t>(0, 8) : consumeSize(in);
+  a.num_pages = in.ConsumeBool() ? in.ConsumeIntegralInRange<int64_t>(0, 8) : consumeSize(in);
+  a.block_table_stride = in.ConsumeBool() ? 0 : consumeSize(in);
+  const int64_t stride = a.block_table_stride ? a.block_table_stride : a.max_pages;
+  int64_t span;
+  const bool fits = a.batch >= 1 && a.max_pages >= 0 && stride >= 0 &&
+                    !__builtin_mul_overflow(a.batch, std::max(stride, a.max_pages), &span) &&
+                    span <= kMaxTableEntries;
+  if (fits && in.ConsumeBool()) {
+    for (int64_t i = 0; i < kMaxTableEntries; ++i)
+      gTable[i] =
+          in.ConsumeBool() ? in.ConsumeIntegral<int32_t>() : in.ConsumeIntegralInRange(0, 8);
+    a.block_table = in.ConsumeBool() ? gTable
+                                     : reinterpret_cast<const int32_t *>(
+                                           reinterpret_cast<const unsigned char *>(gTable) + 1);
+  }
   return a;
 }
 
