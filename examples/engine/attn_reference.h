@@ -7,9 +7,10 @@
 
 #include <math.h>
 
-enum { HQ = 8, HKV = 2, D = 64, PROMPT = 48, CACHE = PROMPT + 1 };
+enum { HQ = 8, HKV = 2, D = 64, PROMPT = 48, CACHE = PROMPT + 1, MAX_KEYS = 256 };
 
-/* Plain causal GQA attention (bottom-right aligned), double accumulation, BSHD with B = 1. */
+/* Plain causal GQA attention (bottom-right aligned), double accumulation, BSHD with B = 1;
+ * skv <= MAX_KEYS. */
 static void reference(const float *q, const float *k, const float *v, float *o, int sq, int skv) {
   const double scale = 1.0 / sqrt((double)D);
   for (int i = 0; i < sq; ++i) {
@@ -17,7 +18,7 @@ static void reference(const float *q, const float *k, const float *v, float *o, 
     for (int h = 0; h < HQ; ++h) {
       int g = h / (HQ / HKV);
       double m = -INFINITY, sum = 0, acc[D] = {0};
-      double scores[CACHE];
+      double scores[MAX_KEYS];
       for (int j = 0; j <= last; ++j) {
         double s = 0;
         for (int d = 0; d < D; ++d)

@@ -3,11 +3,16 @@
  *
  * It links only libattn_runtime (found with find_package(attn)), loads a kernel bundle built ahead
  * of time by attnc (no compiler at run time), and runs attention on its own buffers: a prefill of
- * a prompt and then one decode step against the KV cache, with grouped-query attention. Each
- * result is checked against a plain C loop.
+ * a prompt and then one decode step against the KV cache, with grouped-query attention. Given a
+ * second bundle built with --page-size=16, it also serves two sequences from a paged KV cache,
+ * as vLLM-style engines keep it: the prompts written into pages taken from a shuffled free list,
+ * one batched prefill against the cache, then decode steps that append a token to each sequence
+ * (a new page when one fills). Each result is checked against a plain C loop.
  *
  *   attnc --heads-q=8 --heads-kv=2 --head-dim=64 --causal --emit=bundle -o gqa.attnb
- *   ./attn-engine-example gqa.attnb
+ *   attnc --heads-q=8 --heads-kv=2 --head-dim=64 --causal --page-size=16 --emit=bundle \
+ *         -o paged.attnb
+ *   ./attn-engine-example gqa.attnb [paged.attnb]
  */
 #include <attn/attn_runtime.h>
 
@@ -49,9 +54,137 @@ static int run(attn_kernel *kernel, float *q, float *kcache, float *vcache, floa
   return check(attn_kernel_launch(kernel, &args), "attn_kernel_launch");
 }
 
+/* ---- A paged KV cache: pages of PAGE keys, a block table per sequence ---------------- */
+
+enum { PAGE = 16, SEQS = 2, NUM_PAGES = 24, MAX_PAGES = 12, STEPS = 5 };
+
+static float kpages[NUM_PAGES * PAGE * HKV * D], vpages[NUM_PAGES * PAGE * HKV * D];
+static int32_t table[SEQS * MAX_PAGES], lengths[SEQS], freePages[NUM_PAGES], freeCount;
+
+static float random1(void) { return (float)rand() / RAND_MAX - 0.5f; }
+
+/* Appends one token's K and V rows (HKV x D each) to sequence b, taking a page when needed. */
+static int append(int b, const float *krow, const float *vrow) {
+  int j = lengths[b];
+  if (j == MAX_PAGES * PAGE || (j % PAGE == 0 && freeCount == 0))
+    return 0;
+  if (j % PAGE == 0)
+    table[b * MAX_PAGES + j / PAGE] = freePages[--freeCount];
+  size_t at = ((size_t)table[b * MAX_PAGES + j / PAGE] * PAGE + j % PAGE) * HKV * D;
+  for (int i = 0; i < HKV * D; ++i) {
+    kpages[at + i] = krow[i];
+    vpages[at + i] = vrow[i];
+  }
+  lengths[b] = j + 1;
+  return 1;
+}
+
+/* Sequence b's keys gathered in order (what the reference reads). */
+static void gather(int b, float *k, float *v) {
+  for (int j = 0; j < lengths[b]; ++j) {
+    size_t at = ((size_t)table[b * MAX_PAGES + j / PAGE] * PAGE + j % PAGE) * HKV * D;
+    for (int i = 0; i < HKV * D; ++i) {
+      k[j * HKV * D + i] = kpages[at + i];
+      v[j * HKV * D + i] = vpages[at + i];
+    }
+  }
+}
+
+/* One launch over both sequences: queries [SEQS, sq, HQ, D] (sequence b's first lens_q[b]). */
+static int runPaged(attn_kernel *kernel, float *q, float *o, int sq, const int32_t *lensQ) {
+  attn_launch_args args;
+  if (!check(attn_launch_args_init(&args), "attn_launch_args_init"))
+    return 0;
+  args.batch = SEQS;
+  args.seq_q = sq;
+  args.seq_kv = 0; /* MAX_PAGES * PAGE */
+  args.q = tensor(q, HQ, sq);
+  args.o = tensor(o, HQ, sq);
+  args.k = tensor(kpages, HKV, PAGE); /* [NUM_PAGES, PAGE, HKV, D] */
+  args.v = tensor(vpages, HKV, PAGE);
+  args.block_table = table;
+  args.max_pages = MAX_PAGES;
+  args.num_pages = NUM_PAGES;
+  args.seqlens_q = lensQ;
+  args.seqlens_kv = lengths;
+  return check(attn_kernel_launch(kernel, &args), "attn_kernel_launch (paged)");
+}
+
+/* Serves SEQS sequences from the paged cache; returns the largest error seen, or -1. */
+static double servePaged(attn_context *context, const char *bundle) {
+  static float q[SEQS * PROMPT * HQ * D], o[SEQS * PROMPT * HQ * D], expected[PROMPT * HQ * D];
+  static float k[MAX_KEYS * HKV * D], v[MAX_KEYS * HKV * D], krow[HKV * D], vrow[HKV * D];
+  attn_kernel *kernel = NULL;
+  if (!check(attn_kernel_load_bundle_file(context, bundle, &kernel), "attn_kernel_load_bundle"))
+    return -1;
+  /* The free list in a shuffled order, so that no sequence's pages are adjacent. */
+  for (int i = 0; i < NUM_PAGES; ++i)
+    freePages[i] = i;
+  for (int i = NUM_PAGES - 1; i > 0; --i) {
+    int r = rand() % (i + 1), t = freePages[i];
+    freePages[i] = freePages[r];
+    freePages[r] = t;
+  }
+  freeCount = NUM_PAGES;
+  for (int i = 0; i < SEQS * MAX_PAGES; ++i)
+    table[i] = -1; /* never read: past every sequence's last page */
+  const int32_t prompts[SEQS] = {PROMPT, 20};
+  double worst = 0;
+  /* Prefill: each prompt's K/V into the cache, then every prompt's queries in one launch. */
+  for (int b = 0; b < SEQS; ++b)
+    for (int j = 0; j < prompts[b]; ++j) {
+      for (int i = 0; i < HKV * D; ++i) {
+        krow[i] = random1();
+        vrow[i] = random1();
+      }
+      if (!append(b, krow, vrow))
+        return -1;
+    }
+  for (int i = 0; i < SEQS * PROMPT * HQ * D; ++i)
+    q[i] = random1();
+  if (!runPaged(kernel, q, o, PROMPT, prompts))
+    return -1;
+  for (int b = 0; b < SEQS; ++b) {
+    gather(b, k, v);
+    reference(q + (size_t)b * PROMPT * HQ * D, k, v, expected, prompts[b], lengths[b]);
+    double e = maxError(o + (size_t)b * PROMPT * HQ * D, expected, prompts[b] * HQ * D);
+    worst = e > worst || e != e ? e : worst;
+  }
+  printf("paged cache (pages of %d keys): prefill of %d and %d tokens, max error %.2e\n", PAGE,
+         prompts[0], prompts[1], worst);
+  /* Decode steps: each sequence appends its new token's K/V, then one launch for both. */
+  const int32_t one[SEQS] = {1, 1};
+  for (int step = 0; step < STEPS; ++step) {
+    for (int b = 0; b < SEQS; ++b) {
+      for (int i = 0; i < HKV * D; ++i) {
+        krow[i] = random1();
+        vrow[i] = random1();
+      }
+      if (!append(b, krow, vrow))
+        return -1;
+    }
+    for (int i = 0; i < SEQS * HQ * D; ++i)
+      q[i] = random1();
+    if (!runPaged(kernel, q, o, 1, one))
+      return -1;
+    double stepWorst = 0;
+    for (int b = 0; b < SEQS; ++b) {
+      gather(b, k, v);
+      reference(q + (size_t)b * HQ * D, k, v, expected, 1, lengths[b]);
+      double e = maxError(o + (size_t)b * HQ * D, expected, HQ * D);
+      stepWorst = e > stepWorst || e != e ? e : stepWorst;
+    }
+    printf("decode step %d: %d and %d keys, max error %.2e\n", step + 1, lengths[0], lengths[1],
+           stepWorst);
+    worst = stepWorst > worst || stepWorst != stepWorst ? stepWorst : worst;
+  }
+  (void)attn_kernel_destroy(kernel);
+  return worst;
+}
+
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: %s BUNDLE\n", argv[0]);
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: %s BUNDLE [PAGED_BUNDLE]\n", argv[0]);
     return 2;
   }
   static float q[PROMPT * HQ * D], kcache[CACHE * HKV * D], vcache[CACHE * HKV * D];
@@ -87,8 +220,9 @@ int main(int argc, char **argv) {
          prefill, CACHE, decode);
 
   (void)attn_kernel_destroy(kernel);
+  double paged = argc == 3 ? servePaged(context, argv[2]) : 0.0;
   (void)attn_context_destroy(context);
-  if (!ok || !(prefill < 1e-4) || !(decode < 1e-4)) {
+  if (!ok || !(prefill < 1e-4) || !(decode < 1e-4) || !(paged >= 0 && paged < 1e-4)) {
     fprintf(stderr, "FAILED\n");
     return 1;
   }

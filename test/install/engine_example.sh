@@ -12,6 +12,8 @@ cmake --install "$build_dir" --prefix "$work/prefix" > /dev/null
 "$work/prefix/bin/attnc" --heads-q=8 --heads-kv=2 --head-dim=64 --causal --emit=bundle \
   -o "$work/gqa.attnb"
 "$work/prefix/bin/attnc" inspect "$work/gqa.attnb"
+"$work/prefix/bin/attnc" --heads-q=8 --heads-kv=2 --head-dim=64 --causal --page-size=16 \
+  --emit=bundle -o "$work/paged.attnb"
 
 # Library names, not paths: a sanitizer build links clang's runtime from /usr/lib/llvm-19/...
 if ldd "$work/prefix/lib/libattn_runtime.so" | grep -E '^[[:space:]]*lib(LLVM|MLIR)'; then
@@ -24,7 +26,8 @@ cmake -S "$source_dir/examples/engine" -B "$work/engine" -G Ninja \
   -DCMAKE_PREFIX_PATH="$work/prefix" > /dev/null
 cmake --build "$work/engine" > /dev/null
 # The engine finds the runtime through its RUNPATH and needs no compiler: hide the plugin.
-ATTN_JIT_PLUGIN=/nonexistent "$work/engine/attn-engine-example" "$work/gqa.attnb"
+ATTN_JIT_PLUGIN=/nonexistent "$work/engine/attn-engine-example" "$work/gqa.attnb" \
+  "$work/paged.attnb"
 
 # A kernel linked into the program: attnc --emit=obj with a generated header and typed launcher.
 "$work/prefix/bin/attnc" --heads-q=8 --heads-kv=2 --head-dim=64 --causal --lse --emit=obj \

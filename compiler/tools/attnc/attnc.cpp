@@ -126,8 +126,13 @@ cl::opt<int64_t> headDimV("head-dim-v", cl::desc("Dv (default: head-dim)"), cl::
 cl::opt<bool> causal("causal", cl::desc("causal mask"), cl::cat(problemCategory));
 cl::opt<std::string> window("window", cl::desc("band 'left,right' (-1 = unbounded)"), cl::init(""),
                             cl::cat(problemCategory));
-cl::opt<int64_t> globalTokens("global-tokens", cl::desc("global tokens / attention sinks"),
+cl::opt<int64_t> globalTokens("global-tokens",
+                              cl::desc("keys every query sees (StreamingLLM's sink tokens)"),
                               cl::init(0), cl::cat(problemCategory));
+cl::opt<int64_t> pageSize("page-size",
+                          cl::desc("keys per page of a paged KV cache read through a block table "
+                                   "(a power of two, 1..256; 0 = contiguous K/V)"),
+                          cl::init(0), cl::cat(problemCategory));
 cl::opt<double> softcap("softcap", cl::desc("logit softcap (0 = none)"), cl::init(0),
                         cl::cat(problemCategory));
 cl::opt<double> scale("scale", cl::desc("score scale (0 = default)"), cl::init(0),
@@ -199,8 +204,15 @@ std::optional<Failure> problemFromOptions(attn_problem &p) {
   if (!std::isfinite(scale) || scale < 0)
     return userError("--scale must be a finite value >= 0 (0 = default), got " +
                      std::to_string(scale));
+  if (pageSize != 0 &&
+      (pageSize < 1 || pageSize > ATTN_MAX_PAGE_SIZE || (pageSize & (pageSize - 1)) != 0))
+    return userError("--page-size must be 0 (contiguous K/V) or a power of two from 1 to " +
+                     std::to_string(ATTN_MAX_PAGE_SIZE) + ", got " + std::to_string(pageSize));
+  if (pageSize != 0 && p.variant == ATTN_VARIANT_LINEAR)
+    return userError("--page-size: linear attention does not read a paged KV cache");
   p.global_tokens = globalTokens;
   p.softcap = softcap;
+  p.page_size = pageSize;
   p.return_lse = returnLse;
   p.return_entropy = returnEntropy;
   if (featureMap == "elu_plus_one")
@@ -356,6 +368,8 @@ std::optional<Failure> writeHeader(const ::attn::bundle::BundleEntry &e) {
   const char *elt = e.dtype == ATTN_DTYPE_F32 ? "float" : "uint16_t";
   const char *dtypes[] = {"ATTN_DTYPE_F32", "ATTN_DTYPE_F16", "ATTN_DTYPE_BF16"};
   bool softmax = e.variant == ATTN_VARIANT_SOFTMAX;
+  bool paged = softmax && e.pageSize > 0;
+  std::string kvRows = paged ? "num_pages, " + std::to_string(e.pageSize) : "B, Skv";
   std::string h;
   llvm::raw_string_ostream os(h);
   std::string guard = llvm::StringRef(n).upper() + "_ATTN_KERNEL_H";
@@ -381,7 +395,7 @@ std::optional<Failure> writeHeader(const ::attn::bundle::BundleEntry &e) {
        << ";\n  p->global_tokens = " << e.globalTokens
        << ";\n  p->softcap = " << llvm::formatv("{0:e17}", e.softcap).str()
        << ";\n  p->return_lse = " << e.returnLse << ";\n  p->return_entropy = " << e.returnEntropy
-       << ";\n";
+       << ";\n  p->page_size = " << e.pageSize << ";\n";
   else
     os << "  p->feature_map = (attn_feature_map)" << e.featureMap
        << ";\n  p->normalize = " << e.normalize << ";\n";
@@ -407,16 +421,21 @@ std::optional<Failure> writeHeader(const ::attn::bundle::BundleEntry &e) {
      << "    " << n << "_status_ = attn_kernel_create_from_code(" << n << "_context_, &p, &c, &"
      << n << "_kernel_);\n}\n\n"
      << "/* O = attention(Q, K, V) on contiguous BSHD buffers (Q [B, Sq, " << e.headsQ << ", "
-     << e.headDim << "], K [B, Skv, " << e.headsKv << ", " << e.headDim << "], V [B, Skv, "
-     << e.headsKv << ", " << e.headDimV << "], O [B, Sq, " << e.headsQ << ", " << e.headDimV << "])"
-     << (softmax && e.returnLse ? ", LSE [B, Hq, Sq]" : "")
+     << e.headDim << "], K [" << kvRows << ", " << e.headsKv << ", " << e.headDim << "], V ["
+     << kvRows << ", " << e.headsKv << ", " << e.headDimV << "], O [B, Sq, " << e.headsQ << ", "
+     << e.headDimV << "])" << (softmax && e.returnLse ? ", LSE [B, Hq, Sq]" : "")
      << (softmax && e.returnEntropy ? ", entropy [B, Hq, Sq]" : "")
+     << (paged ? "; a paged KV cache: K and V are pages, block_table int32 [B, max_pages] names "
+                 "each sequence's (seq_kv = max_pages x page size)"
+               : "")
      << "; seqlens may be NULL.\n * Thread-safe; the first call sets the kernel up. Returns a "
         "status (message: attn_last_error()). */\n"
      << "static inline attn_status " << n
      << "_launch(int64_t batch, int64_t seq_q, int64_t seq_kv, "
      << "const " << elt << " *q, const " << elt << " *k, const " << elt << " *v, " << elt
-     << " *o, float *lse, float *entropy, const int32_t *seqlens_q, const int32_t *seqlens_kv) {\n"
+     << " *o, float *lse, float *entropy, const int32_t *seqlens_q, const int32_t *seqlens_kv"
+     << (paged ? ", const int32_t *block_table, int64_t max_pages, int64_t num_pages" : "")
+     << ") {\n"
      << "  attn_launch_args a;\n  attn_status s;\n"
      << "  if (pthread_once(&" << n << "_once_, " << n << "_init_) != 0)\n"
      << "    return ATTN_STATUS_INTERNAL_ERROR;\n"
@@ -429,8 +448,12 @@ std::optional<Failure> writeHeader(const ::attn::bundle::BundleEntry &e) {
        << t << ".strides[2] = " << dim << ";\n  a." << t << ".strides[3] = 1;\n";
   };
   view("q", "q", "seq_q", e.headsQ, e.headDim);
-  view("k", "k", "seq_kv", e.headsKv, e.headDim);
-  view("v", "v", "seq_kv", e.headsKv, e.headDimV);
+  std::string pageRows = std::to_string(e.pageSize);
+  view("k", "k", paged ? pageRows.c_str() : "seq_kv", e.headsKv, e.headDim);
+  view("v", "v", paged ? pageRows.c_str() : "seq_kv", e.headsKv, e.headDimV);
+  if (paged)
+    os << "  a.block_table = block_table;\n  a.max_pages = max_pages;\n"
+       << "  a.num_pages = num_pages;\n";
   view("o", "o", "seq_q", e.headsQ, e.headDimV);
   os << "  a.lse = lse;\n  a.entropy = entropy;\n  a.seqlens_q = seqlens_q;\n"
      << "  a.seqlens_kv = seqlens_kv;\n  return attn_kernel_launch(" << n << "_kernel_, &a);\n}\n\n"
@@ -801,6 +824,8 @@ int inspect(const char *path) {
                    << e.windowRight << "], global tokens " << e.globalTokens << ", softcap "
                    << e.softcap << (e.returnLse ? ", lse" : "")
                    << (e.returnEntropy ? ", entropy" : "");
+      if (e.pageSize)
+        llvm::outs() << ", paged KV cache (pages of " << e.pageSize << " keys)";
     } else {
       llvm::outs() << ", feature map " << maps[std::clamp(e.featureMap, 0, 2)]
                    << (e.causal ? ", causal" : "") << (e.normalize ? ", normalized" : "");
