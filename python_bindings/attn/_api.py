@@ -282,7 +282,8 @@ class Kernel:
                 f"head_dim_v={self.head_dim_v}{extra}, target={self.target!r})")
 
     def __call__(self, q: Any, k: Any, v: Any, *, seqlens_q: Any = None,
-                 seqlens_kv: Any = None, block_table: Any = None) -> Any:
+                 seqlens_kv: Any = None, block_table: Any = None, out: Any = None,
+                 lse: Any = None, entropy: Any = None) -> Any:
         """Runs the kernel on BSHD tensors q [B, Sq, Hq, D], k [B, Skv, Hkv, D],
         v [B, Skv, Hkv, Dv] and returns o [B, Sq, Hq, Dv] (the input's dtype), or
         ``(o, lse[, entropy])`` / ``(o, entropy)`` when the kernel was compiled to return them
@@ -298,13 +299,24 @@ class Kernel:
         the pages of each sequence in order, and ``seqlens_kv`` (the cache lengths, at most
         max_pages * page_size; default: full) how many keys each holds. Entries past a
         sequence's last page are not read; an entry outside [0, num_pages) raises ValueError.
+
+        ``out`` (o's shape and dtype, any strides with a contiguous last dim), ``lse`` and
+        ``entropy`` (float32 [B, Hq, Sq], C-contiguous): preallocated, writable host arrays the
+        kernel writes into (no allocation), returned as given. Rows past a batch's query length
+        are then left as they were (the C API's semantics). Pass all the outputs the kernel
+        returns, or none.
         """
+        given = (out, lse, entropy)
         if self.target == "cuda" and _on_cuda(q):
             if block_table is not None:
                 raise ValueError("a paged KV cache runs on the CPU target only so far")
+            if any(x is not None for x in given):
+                raise ValueError("out= / lse= / entropy= take host arrays; CUDA tensors are "
+                                 "allocated by the call")
             return self._run_cuda(q, k, v, seqlens_q, seqlens_kv)
         qt, kt, vt = _as_tensor(q, "q"), _as_tensor(k, "k"), _as_tensor(v, "v")
-        return self._run(qt, kt, vt, seqlens_q, seqlens_kv, block_table)
+        return self._run(qt, kt, vt, seqlens_q, seqlens_kv, block_table,
+                         given if any(x is not None for x in given) else None)
 
     def _run_cuda(self, q: Any, k: Any, v: Any, seqlens_q: Any, seqlens_kv: Any) -> Any:
         """torch CUDA tensors in and out, enqueued on torch's current stream of q's device."""
@@ -356,14 +368,14 @@ class Kernel:
         return tuple(t for t in (o, lse, entropy) if t is not None)
 
     def _run(self, qt: _Tensor, kt: _Tensor, vt: _Tensor, seqlens_q: Any, seqlens_kv: Any,
-             block_table: Any = None) -> Any:
+             block_table: Any = None, given: Any = None) -> Any:
         for name, t in (("q", qt), ("k", kt), ("v", vt)):
             if t.dtype != self.dtype:
                 raise TypeError(f"{name} has dtype {t.dtype}, the kernel was compiled for "
                                 f"{self.dtype} (q, k and v must share one dtype)")
         batch, seq_q, heads_q, _ = qt.array.shape
         if self.page_size:
-            return self._run_paged(qt, kt, vt, seqlens_q, seqlens_kv, block_table)
+            return self._run_paged(qt, kt, vt, seqlens_q, seqlens_kv, block_table, given)
         if block_table is not None:
             raise ValueError("block_table is for kernels compiled with page_size (a paged KV "
                              "cache); this kernel reads contiguous k and v")
@@ -376,10 +388,10 @@ class Kernel:
                              f"{kt.array.shape} and {vt.array.shape}")
         lens_q = _lengths(seqlens_q, "seqlens_q", batch, seq_q)
         lens_kv = _lengths(seqlens_kv, "seqlens_kv", batch, seq_kv)
-        return self._launch(qt, kt, vt, lens_q, lens_kv, None, seq_kv)
+        return self._launch(qt, kt, vt, lens_q, lens_kv, None, seq_kv, given)
 
     def _run_paged(self, qt: _Tensor, kt: _Tensor, vt: _Tensor, seqlens_q: Any, seqlens_kv: Any,
-                   block_table: Any) -> Any:
+                   block_table: Any, given: Any = None) -> Any:
         batch, seq_q = qt.array.shape[:2]
         if block_table is None:
             raise ValueError(f"this kernel reads a paged KV cache (page_size {self.page_size}): "
@@ -408,11 +420,61 @@ class Kernel:
         capacity = table.shape[1] * self.page_size
         lens_q = _lengths(seqlens_q, "seqlens_q", batch, seq_q)
         lens_kv = _lengths(seqlens_kv, "seqlens_kv", batch, capacity)
-        return self._launch(qt, kt, vt, lens_q, lens_kv, table, capacity)
+        return self._launch(qt, kt, vt, lens_q, lens_kv, table, capacity, given)
+
+    def _given_outputs(self, given: Any, shape: Tuple[int, ...], stats_shape: Tuple[int, ...]):
+        """The caller's out= / lse= / entropy=, checked: (out, out's bits, lse, entropy)."""
+        out, lse, entropy = given
+        wanted = (("lse", lse, self.return_lse), ("entropy", entropy, self.return_entropy))
+        for name, array, asked in wanted:
+            if asked and array is None:
+                raise ValueError(f"the kernel returns {name}: pass {name}= too (float32 "
+                                 f"{list(stats_shape)}), or no preallocated output at all")
+            if not asked and array is not None:
+                raise ValueError(f"the kernel was not compiled to return {name} ({name}= given)")
+        if out is None:
+            raise ValueError("out= is missing (the other outputs were given)")
+        ot = _as_tensor(out, "out")
+        if ot.dtype != self.dtype:
+            raise TypeError(f"out has dtype {ot.dtype}, the kernel writes {self.dtype}")
+        if ot.array.shape != shape:
+            raise ValueError(f"out must have shape {list(shape)}, got {list(ot.array.shape)}")
+        if not ot.bits.flags.writeable:
+            raise ValueError("out is read-only")
+        stats = []
+        for name, array, asked in wanted:
+            if not asked:
+                stats.append(None)
+                continue
+            if hasattr(array, "__dlpack__") and not isinstance(array, np.ndarray):
+                array = np.from_dlpack(array)
+            if not isinstance(array, np.ndarray) or array.dtype != np.float32 or \
+                    array.shape != stats_shape or not array.flags.c_contiguous or \
+                    not array.flags.writeable:
+                raise ValueError(f"{name} must be a writable, C-contiguous float32 array of shape "
+                                 f"{list(stats_shape)}")
+            stats.append(array)
+        return ot.array, ot.bits, stats[0], stats[1]
 
     def _launch(self, qt: _Tensor, kt: _Tensor, vt: _Tensor, lens_q: Any, lens_kv: Any,
-                table: Any, seq_kv: int) -> Any:
+                table: Any, seq_kv: int, given: Any = None) -> Any:
         batch, seq_q, heads_q, _ = qt.array.shape
+        if given is not None:
+            shape = (batch, seq_q, heads_q, self.head_dim_v)
+            out, out_bits, lse, entropy = self._given_outputs(given, shape,
+                                                              (batch, heads_q, seq_q))
+            if batch and seq_q and seq_kv:
+                self._kernel.launch(qt.bits, kt.bits, vt.bits, out_bits, lse, entropy, lens_q,
+                                    lens_kv, table)
+            else:  # no keys: o = 0, lse = -inf, entropy = 0 (SPEC section 3)
+                out_bits[...] = 0
+                if lse is not None:
+                    lse[...] = -np.inf
+                if entropy is not None:
+                    entropy[...] = 0
+            results = [x for x, asked in ((given[0], True), (given[1], self.return_lse),
+                                          (given[2], self.return_entropy)) if asked]
+            return results[0] if len(results) == 1 else tuple(results)
         if self.dtype == "bfloat16":
             if _BF16 is None:
                 raise TypeError("bfloat16 needs the ml_dtypes package (pip install ml_dtypes)")
