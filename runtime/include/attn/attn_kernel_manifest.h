@@ -23,8 +23,9 @@ extern "C" {
 #define ATTN_KERNEL_MANIFEST_SYMBOL "attn_kernel_manifest"
 #define ATTN_KERNEL_MANIFEST_VERSION 5
 /* cpu_features bits: instruction sets the code needs beyond its vector width's level. */
-#define ATTN_KERNEL_MANIFEST_CPU_AMX 1u /* AMX-TILE + AMX-BF16, and Linux's tile-data permission   \
-                                         */
+#define ATTN_KERNEL_MANIFEST_CPU_AMX                                                               \
+  1u /* AMX-TILE + AMX-BF16, and Linux's tile-data permission                                      \
+      */
 #define ATTN_KERNEL_MANIFEST_CPU_AVX512BF16 2u /* AVX512-BF16 (VDPBF16PS) */
 #define ATTN_KERNEL_MANIFEST_CPU_KNOWN                                                             \
   (ATTN_KERNEL_MANIFEST_CPU_AMX | ATTN_KERNEL_MANIFEST_CPU_AVX512BF16)
