@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover
 
 # The C API's enums (attn/attn_runtime.h).
 _DTYPES = {"float32": 0, "float16": 1, "bfloat16": 2}
+_NP_DTYPES = {"float32": np.dtype(np.float32), "float16": np.dtype(np.float16)}  # _fast_call
 _VARIANTS = {"softmax": 0, "linear": 1}
 _FEATURE_MAPS = {"elu_plus_one": 0, "relu": 1, "identity": 2}
 _TARGETS = {"cpu": 0, "cuda": 1, "vulkan": 2}
@@ -139,17 +140,23 @@ def _on_cuda(x: Any) -> bool:
     return int(x.__dlpack_device__()[0]) == _DLPACK_CUDA
 
 
-def _lengths(x: Any, name: str, batch: int, bound: int) -> Optional[np.ndarray]:
-    if x is None:
-        return None
+def _integers(x: Any, name: str, ndim: int, batch: int, what: str) -> np.ndarray:
+    """An int array (a sequence, numpy or DLPack) of `ndim` dims with `batch` rows."""
     if hasattr(x, "__dlpack__") and not isinstance(x, np.ndarray):
         x = np.from_dlpack(x)
     a = np.asarray(x)
-    if a.ndim != 1 or a.shape[0] != batch:
-        raise ValueError(f"{name} must be a 1-d sequence of {batch} lengths (one per batch), "
+    if a.ndim != ndim or a.shape[0] != batch:
+        raise ValueError(f"{name} must be a {ndim}-d {what} with one row per batch ({batch}), "
                          f"got shape {a.shape}")
     if a.size and not np.issubdtype(a.dtype, np.integer):
         raise TypeError(f"{name} must hold integers, got dtype {a.dtype}")
+    return a
+
+
+def _lengths(x: Any, name: str, batch: int, bound: int) -> Optional[np.ndarray]:
+    if x is None:
+        return None
+    a = _integers(x, name, 1, batch, "sequence of lengths")
     if a.size and (a.min() < 0 or a.max() > bound):
         raise ValueError(f"{name} must be in [0, {bound}], got {a.tolist()}")
     return np.ascontiguousarray(a, dtype=np.int32)
@@ -306,6 +313,12 @@ class Kernel:
         are then left as they were (the C API's semantics). Pass all the outputs the kernel
         returns, or none.
         """
+        if (seqlens_q is None and seqlens_kv is None and block_table is None and
+                type(q) is np.ndarray and type(k) is np.ndarray and type(v) is np.ndarray and
+                self.target != "cuda" and not self.page_size):
+            result = self._fast_call(q, k, v, out, lse, entropy)
+            if result is not None:
+                return result
         given = (out, lse, entropy)
         if self.target == "cuda" and _on_cuda(q):
             if block_table is not None:
@@ -317,6 +330,38 @@ class Kernel:
         qt, kt, vt = _as_tensor(q, "q"), _as_tensor(k, "k"), _as_tensor(v, "v")
         return self._run(qt, kt, vt, seqlens_q, seqlens_kv, block_table,
                          given if any(x is not None for x in given) else None)
+
+    def _fast_call(self, q: np.ndarray, k: np.ndarray, v: np.ndarray, out: Any, lse: Any,
+                   entropy: Any) -> Any:
+        """The common call without Python-side checks: numpy f32/f16 inputs of the kernel's
+        dtype, no lengths, nothing empty, outputs (if given) exactly right; the extension and
+        the C API validate the rest with the same errors. None: take the general path."""
+        dtype = _NP_DTYPES.get(self.dtype)
+        if (dtype is None or q.dtype != dtype or k.dtype != dtype or v.dtype != dtype or
+                q.ndim != 4 or k.ndim != 4 or 0 in q.shape or 0 in k.shape[:2]):
+            return None
+        batch, seq_q, heads_q = q.shape[0], q.shape[1], q.shape[2]
+        stats_shape = (batch, heads_q, seq_q)
+        if out is None and lse is None and entropy is None:
+            # Every row is written (no lengths): nothing to initialize.
+            out = np.empty((batch, seq_q, heads_q, self.head_dim_v), dtype)
+            lse = np.empty(stats_shape, np.float32) if self.return_lse else None
+            entropy = np.empty(stats_shape, np.float32) if self.return_entropy else None
+        else:
+            for array, asked in ((lse, self.return_lse), (entropy, self.return_entropy)):
+                if (array is None) == asked:
+                    return None
+                if asked and (type(array) is not np.ndarray or array.dtype != np.float32 or
+                              array.shape != stats_shape or not array.flags.c_contiguous or
+                              not array.flags.writeable):
+                    return None
+            if (type(out) is not np.ndarray or out.dtype != dtype or not out.flags.writeable or
+                    out.shape != (batch, seq_q, heads_q, self.head_dim_v)):
+                return None
+        self._kernel.launch(q, k, v, out, lse, entropy, None, None, None)
+        if lse is None and entropy is None:
+            return out
+        return tuple(x for x in (out, lse, entropy) if x is not None)
 
     def _run_cuda(self, q: Any, k: Any, v: Any, seqlens_q: Any, seqlens_kv: Any) -> Any:
         """torch CUDA tensors in and out, enqueued on torch's current stream of q's device."""
@@ -396,14 +441,7 @@ class Kernel:
         if block_table is None:
             raise ValueError(f"this kernel reads a paged KV cache (page_size {self.page_size}): "
                              "pass block_table, ints [B, max_pages] naming each sequence's pages")
-        if hasattr(block_table, "__dlpack__") and not isinstance(block_table, np.ndarray):
-            block_table = np.from_dlpack(block_table)
-        table = np.asarray(block_table)
-        if table.ndim != 2 or table.shape[0] != batch:
-            raise ValueError(f"block_table must be a 2-d [B, max_pages] array with one row per "
-                             f"batch ({batch}), got shape {table.shape}")
-        if table.size and not np.issubdtype(table.dtype, np.integer):
-            raise TypeError(f"block_table must hold integers, got dtype {table.dtype}")
+        table = _integers(block_table, "block_table", 2, batch, "[B, max_pages] array")
         if table.shape[1] == 0:
             raise ValueError("block_table must have at least one page per sequence")
         if table.size and (table.min() < np.iinfo(np.int32).min or

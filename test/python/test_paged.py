@@ -77,3 +77,26 @@ def test_paged_errors():
         attn.compile(heads_q=4, head_dim=32, page_size=8, variant="linear")
     with pytest.raises(ValueError, match="block_table is for kernels compiled with page_size"):
         attn.compile(heads_q=4, head_dim=32)(q, kp, kp, block_table=table)
+
+
+def test_paged_bundle(tmp_path):
+    """A bundle built with attnc --page-size loads as a paged kernel (no compiler involved)."""
+    import os
+    import subprocess
+    attnc = os.environ.get("ATTNC")
+    if not attnc:
+        pytest.skip("needs attnc (ctest sets ATTNC)")
+    path = tmp_path / "paged.attnb"
+    subprocess.run([attnc, "--heads-q=4", "--heads-kv=2", "--head-dim=32", "--page-size=4",
+                    "--emit=bundle", "-o", str(path)], check=True)
+    kernel = attn.load_bundle(path)
+    assert kernel.page_size == 4 and "page_size=4" in repr(kernel)
+    rng = np.random.default_rng(5)
+    q = ref.random(rng, (2, 3, 4, 32))
+    k = ref.random(rng, (2, 10, 2, 32))
+    v = ref.random(rng, (2, 10, 2, 32))
+    lens = np.array([10, 6], np.int32)
+    kp, vp, table = paged_cache(rng, k, v, lens, 4)
+    o = kernel(q, kp, vp, block_table=table, seqlens_kv=lens)
+    want, _, _ = ref.attention(q, k, v, seqlens_kv=lens)
+    ref.assert_close(o, want, "float32")
