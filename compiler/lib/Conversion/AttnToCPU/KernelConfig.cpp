@@ -102,6 +102,17 @@ KvRow mlir::attn::kvRow(KernelEmitter &e, const SoftmaxSpec &spec, Value table, 
   return {page, slot};
 }
 
+void mlir::attn::prefetchKvRow(KernelEmitter &e, const SoftmaxSpec &spec, Value key, Value value,
+                               KvRow row, Value head) {
+  int64_t perLine = 64 / (spec.elementType.getIntOrFloatBitWidth() / 8);
+  for (auto [memref, dim] : {std::pair<Value, int64_t>{key, spec.headDim}, {value, spec.headDimV}})
+    for (int64_t d = 0; d < dim; d += perLine)
+      e.builder().create<memref::PrefetchOp>(memref,
+                                             ValueRange{row.first, row.second, head, e.index(d)},
+                                             /*isWrite=*/false, /*localityHint=*/3,
+                                             /*isDataCache=*/true);
+}
+
 Value mlir::attn::pagedSeqKv(KernelEmitter &e, const SoftmaxSpec &spec, Value key, Value table) {
   ImplicitLocOpBuilder &b = e.builder();
   if (!spec.pageSize)

@@ -317,13 +317,7 @@ void SoftmaxKernelGen::packKV(Value j0, Value n) {
       // A paged cache's rows are not one stream for the hardware prefetcher: the lines of the
       // key 8 ahead (its table entry must exist: at most the last key).
       KvRow ahead = rowOf(e.mins(e.add(e.add(j0, j), e.index(8)), e.sub(lkv, e.index(1))));
-      int64_t perLine = 64 / (s.elementType.getIntOrFloatBitWidth() / 8);
-      for (auto [memref, dim] : {std::pair<Value, int64_t>{k, s.headDim}, {v, s.headDimV}})
-        for (int64_t d = 0; d < dim; d += perLine)
-          b.create<memref::PrefetchOp>(memref,
-                                       ValueRange{ahead.first, ahead.second, gIdx, e.index(d)},
-                                       /*isWrite=*/false, /*localityHint=*/3,
-                                       /*isDataCache=*/true);
+      prefetchKvRow(e, s, k, v, ahead, gIdx);
     }
     e.loop(e.index(0), e.index(s.headDim), e.index(width), [&](Value d) {
       Value x = b.create<vector::LoadOp>(vecElt, k, ValueRange{row.first, row.second, gIdx, d});

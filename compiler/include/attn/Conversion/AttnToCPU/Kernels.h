@@ -88,6 +88,9 @@ struct KvRow {
   Value first, second;
 };
 KvRow kvRow(KernelEmitter &e, const SoftmaxSpec &spec, Value table, Value batchIndex, Value key);
+/// Prefetches (for reading) every cache line of kv head `head`'s K and V rows at `row`.
+void prefetchKvRow(KernelEmitter &e, const SoftmaxSpec &spec, Value key, Value value, KvRow row,
+                   Value head);
 /// The key capacity of a sequence: K's dim 1, or max_pages x page_size for a paged cache.
 Value pagedSeqKv(KernelEmitter &e, const SoftmaxSpec &spec, Value key, Value table);
 
