@@ -243,6 +243,10 @@ Outcome attn::conformance::run(attn_context *context, const Case &c, uint64_t se
     outcome.message = std::string("attn_kernel_create failed: ") + attn_last_error();
     return outcome;
   }
+  attn_kernel_config config{};
+  config.struct_size = sizeof(config);
+  if (attn_kernel_get_config(kernel, &config) == ATTN_STATUS_SUCCESS)
+    outcome.cpuFeatures = config.cpu_features;
 
   Tensor q(p.dtype, c.batch, c.seqQ, p.heads_q, p.head_dim, c.bhsd);
   Tensor k(p.dtype, c.batch, c.seqKv, p.heads_kv, p.head_dim, c.bhsd);

@@ -44,9 +44,10 @@ double tolerance(attn_dtype dtype);
 
 struct Outcome {
   bool ok = false;
-  std::string message; // what failed, with the measured error
-  double error = 0;    // relative Frobenius error of O
-  double seconds = 0;  // best of the timed launches (Case::timedLaunches)
+  std::string message;      // what failed, with the measured error
+  double error = 0;         // relative Frobenius error of O
+  double seconds = 0;       // best of the timed launches (Case::timedLaunches)
+  uint32_t cpuFeatures = 0; // the kernel's ATTN_CPU_FEATURE_* bits (attn_kernel_get_config)
 };
 
 /// Runs `c` on `context` with inputs drawn from `seed`.

@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iostream>
 
 using namespace attn::conformance;
 
@@ -29,6 +31,81 @@ protected:
   static attn_context *context;
 };
 attn_context *CpuConformance::context = nullptr;
+
+/// Whether /proc/cpuinfo lists `flag` for this CPU (Linux's names: avx512f, avx512_bf16,
+/// amx_bf16): which bf16 path a host kernel must take, and which tests can run here.
+bool hostHasFlag(const std::string &flag) {
+  static const std::string flags = [] {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("flags", 0) == 0)
+        return line + " ";
+    return std::string();
+  }();
+  return flags.find(" " + flag + " ") != std::string::npos;
+}
+
+/// The bf16 prefill cases (amxCases) on every path the host runs. On the host's own target a
+/// kernel takes AMX tiles where the host has AMX-BF16 (VDPBF16PS if the kernel refused the tile
+/// permission), else VDPBF16PS where it has AVX512-BF16, else the f32-converting vector kernel; the
+/// kernel's feature bits say which it took. On x86-64-v4 (AVX-512 without BF16) every case runs
+/// the vector kernel, which an AMX or AVX512-BF16 host otherwise never runs for these shapes.
+class CpuBf16Paths : public ::testing::TestWithParam<Case> {
+protected:
+  static attn_context *create(const char *target) {
+    attn_context_options options;
+    EXPECT_EQ(attn_context_options_init(&options), ATTN_STATUS_SUCCESS);
+    options.disk_cache = 0;
+    options.cpu_target = target;
+    attn_context *context = nullptr;
+    EXPECT_EQ(attn_context_create(&options, &context), ATTN_STATUS_SUCCESS) << attn_last_error();
+    return context;
+  }
+  static void SetUpTestSuite() {
+    host = create("host");
+    if (hostHasFlag("avx512f"))
+      v4 = create("x86-64-v4");
+  }
+  static void TearDownTestSuite() {
+    (void)attn_context_destroy(host);
+    (void)attn_context_destroy(v4);
+    host = v4 = nullptr;
+  }
+  static attn_context *host, *v4;
+};
+attn_context *CpuBf16Paths::host = nullptr;
+attn_context *CpuBf16Paths::v4 = nullptr;
+
+TEST_P(CpuBf16Paths, HostPathMatchesOracle) {
+  const Case &c = GetParam();
+  const bool amx = hostHasFlag("amx_bf16"), dpbf16 = hostHasFlag("avx512_bf16");
+  for (uint64_t seed : {11u, 4242u}) {
+    Outcome outcome = run(host, c, seed);
+    ASSERT_TRUE(outcome.ok) << c.name << " (seed " << seed << "): " << outcome.message;
+    const uint32_t f = outcome.cpuFeatures;
+    if (amx)
+      EXPECT_NE(f & (ATTN_CPU_FEATURE_AMX | ATTN_CPU_FEATURE_AVX512BF16), 0u) << c.name;
+    else if (dpbf16)
+      EXPECT_EQ(f, ATTN_CPU_FEATURE_AVX512BF16) << c.name << ": expected the VDPBF16PS kernel";
+    else
+      EXPECT_EQ(f, 0u) << c.name << ": expected the vector kernel";
+  }
+  if (!amx && !dpbf16)
+    std::cout << "[ note ] this host has neither AMX-BF16 (amx_bf16) nor AVX512-BF16 "
+                 "(avx512_bf16): the vector bf16 kernel ran\n";
+}
+
+TEST_P(CpuBf16Paths, VectorAvx512MatchesOracle) {
+  if (!v4)
+    GTEST_SKIP() << "this host lacks AVX-512 (avx512f): the x86-64-v4 vector kernel cannot run";
+  const Case &c = GetParam();
+  for (uint64_t seed : {11u, 4242u}) {
+    Outcome outcome = run(v4, c, seed);
+    ASSERT_TRUE(outcome.ok) << c.name << " (seed " << seed << "): " << outcome.message;
+    EXPECT_EQ(outcome.cpuFeatures, 0u) << c.name << ": x86-64-v4 has no AMX or AVX512-BF16";
+  }
+}
 
 TEST_P(CpuConformance, MatchesOracle) {
   const Case &c = GetParam();
@@ -126,9 +203,10 @@ std::vector<Case> decodeCases() {
   return cases;
 }
 
-/// bf16 cases the AMX prefill kernel takes where the host has AMX-BF16 (D a multiple of 32, Dv of
-/// 16, more query rows than a decode launch): every mask, varlen, GQA, Dv != D, odd lengths and
-/// tails, LSE and entropy, large logits. Elsewhere they run the vector bf16 kernel.
+/// bf16 prefill cases the AMX and VDPBF16PS kernels take where the host has AMX-BF16 or
+/// AVX512-BF16 (D a multiple of 32, Dv of 16, more query rows than a decode launch): every mask,
+/// varlen, GQA, Dv != D, odd lengths and tails, LSE and entropy, large logits. CpuBf16Paths runs
+/// them on every path the host has.
 std::vector<Case> amxCases() {
   std::vector<Case> cases;
   auto add = [&](Case c) {
@@ -230,5 +308,5 @@ INSTANTIATE_TEST_SUITE_P(Varlen, CpuConformance, ::testing::ValuesIn(varlenCases
 INSTANTIATE_TEST_SUITE_P(Decode, CpuConformance, ::testing::ValuesIn(decodeCases()), caseName);
 INSTANTIATE_TEST_SUITE_P(Linear, CpuConformance, ::testing::ValuesIn(linearCases(ATTN_TARGET_CPU)),
                          caseName);
-INSTANTIATE_TEST_SUITE_P(Amx, CpuConformance, ::testing::ValuesIn(amxCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(Bf16Prefill, CpuBf16Paths, ::testing::ValuesIn(amxCases()), caseName);
 INSTANTIATE_TEST_SUITE_P(Paged, CpuConformance, ::testing::ValuesIn(pagedCases()), caseName);

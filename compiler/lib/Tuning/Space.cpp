@@ -173,32 +173,35 @@ std::vector<CPUKernelConfig> mlir::attn::cpuSearchSpace(Operation *op, const CPU
   auto k = cast<RankedTensorType>(attention.getKey().getType());
   const int64_t group = q.getDimSize(2) / k.getDimSize(2);
   if (phase == Phase::Decode) {
-    // The decode kernel's fields; the prefill fields stay the heuristic's.
-    for (int64_t dpbf16 : {heuristic.dpbf16, int64_t(1) - heuristic.dpbf16})
-      for (int64_t splitTiles : {2, 4, 8, 16, 32}) {
-        CPUKernelConfig c = heuristic;
-        c.dpbf16 = dpbf16;
-        c.splitKeys = splitTiles * heuristic.blockK;
-        add(c);
-      }
+    // The decode kernel's own fields; the prefill fields stay the heuristic's. dpbf16 is shared
+    // with the prefill kernel (its products) and chosen by the prefill sweep.
+    for (int64_t splitTiles : {2, 4, 8, 16, 32}) {
+      CPUKernelConfig c = heuristic;
+      c.splitKeys = splitTiles * heuristic.blockK;
+      add(c);
+    }
     return space;
   }
   // Prefill: rows per work item (a GQA group shares them) and keys per tile, on the vector units
-  // and, where the target has AMX and the problem fits it, on tiles.
+  // (with VDPBF16PS products or f32 FMAs where the target has AVX512-BF16) and, where the target
+  // has AMX and the problem fits it, on tiles.
   bool amx = target.hasAMX() && amxFits(attention);
-  for (int64_t useAmx : {int64_t(0), int64_t(amx)}) {
-    std::vector<int64_t> rows = useAmx ? std::vector<int64_t>{64, 128, 256}
-                                       : std::vector<int64_t>{2 * width, 4 * width, 8 * width};
-    for (int64_t blockK : {32, 64, 128})
-      for (int64_t r : rows) {
-        CPUKernelConfig c = heuristic;
-        c.amx = useAmx;
-        c.blockK = blockK;
-        c.blockQ = std::max<int64_t>(1, std::min(r, kMaxCPURowsPerItem) / group);
-        c.splitKeys = std::max(c.splitKeys, blockK) / blockK * blockK;
-        add(c);
-      }
-  }
+  bool dpbf16 = target.hasAVX512BF16() && dpbf16Fits(attention);
+  for (int64_t useAmx : {int64_t(0), int64_t(amx)})
+    for (int64_t useDpbf16 : {int64_t(dpbf16 && !useAmx), int64_t(0)}) {
+      std::vector<int64_t> rows = useAmx ? std::vector<int64_t>{64, 128, 256}
+                                         : std::vector<int64_t>{2 * width, 4 * width, 8 * width};
+      for (int64_t blockK : {32, 64, 128})
+        for (int64_t r : rows) {
+          CPUKernelConfig c = heuristic;
+          c.amx = useAmx;
+          c.dpbf16 = useAmx ? heuristic.dpbf16 : useDpbf16; // AMX prefill ignores it
+          c.blockK = blockK;
+          c.blockQ = std::max<int64_t>(1, std::min(r, kMaxCPURowsPerItem) / group);
+          c.splitKeys = std::max(c.splitKeys, blockK) / blockK * blockK;
+          add(c);
+        }
+    }
   return space;
 }
 
@@ -263,7 +266,6 @@ bool mlir::attn::applyTunedCPUConfig(Operation *op, const std::string &path,
     CPUKernelConfig merged = config;
     merged.decodeRows = tuned->decodeRows;
     merged.splitKeys = tuned->splitKeys;
-    merged.dpbf16 = tuned->dpbf16;
     // The decode pick's fields go with the prefill pick's tiles where they fit them.
     if (!cpuConfigDefect(op, target, merged))
       config = merged;

@@ -19,7 +19,6 @@
 #include "attn/Conversion/AttnToCPU/Kernels.h"
 #include "attn/Conversion/Common/AttentionLogic.h"
 
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
@@ -67,8 +66,6 @@ private:
     return {b.create<memref::LoadOp>(tileRows, ValueRange{j, e.index(0)}),
             b.create<memref::LoadOp>(tileRows, ValueRange{j, e.index(1)})};
   }
-  /// acc + the pairwise products of two vectors of 32 bf16 (VDPBF16PS).
-  Value dotBf16(Value acc, Value x, Value y);
   Value vRow(KvRow row, Value j, Value g, int64_t chunk);
   /// Loops over the query rows r of kv head g: body(r, rowInGroup) with rowInGroup = i * G + hh.
   void forRowsOfGroup(Value g, const std::function<void(Value r, Value rowInGroup)> &body);
@@ -96,15 +93,6 @@ Value DecodeKernelGen::loadRow(Value memref, KvRow row, Value g, int64_t chunk) 
   Value x = b.create<vector::LoadOp>(VectorType::get({width}, s.elementType), memref,
                                      ValueRange{row.first, row.second, g, e.index(chunk * width)});
   return s.elementType.isF32() ? x : b.create<arith::ExtFOp>(vecF32, x);
-}
-
-Value DecodeKernelGen::dotBf16(Value acc, Value x, Value y) {
-  return b
-      .create<LLVM::CallIntrinsicOp>(
-          TypeRange{vecF32}, ValueRange{acc, x, y},
-          ArrayRef<NamedAttribute>{
-              b.getNamedAttr("intrin", b.getStringAttr("llvm.x86.avx512bf16.dpbf16ps.512"))})
-      .getResult(0);
 }
 
 /// Chunk `chunk` of the tile's V row j of kv head g as f32: the converted copy for f16/bf16
@@ -304,7 +292,7 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
           SmallVector<Value> partial(std::min<int64_t>(2, pairChunks), e.splatF32(vecF32, 0.0));
           for (int64_t c = 0; c < pairChunks; ++c) {
             Value qv = b.create<vector::LoadOp>(pairs, qbf, ValueRange{r, e.index(c * 2 * width)});
-            partial[c % partial.size()] = dotBf16(partial[c % partial.size()], qv, kv[c]);
+            partial[c % partial.size()] = dotBf16(e, partial[c % partial.size()], qv, kv[c]);
           }
           Value sum = partial.size() > 1 ? e.addf(partial[0], partial[1]) : partial[0];
           Value score = e.mulf(b.create<vector::ReductionOp>(vector::CombiningKind::ADD, sum),

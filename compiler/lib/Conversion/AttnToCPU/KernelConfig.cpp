@@ -3,7 +3,9 @@
 #include "attn/Conversion/AttnToCPU/Kernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/Support/MathExtras.h"
 
@@ -111,6 +113,22 @@ void mlir::attn::prefetchKvRow(KernelEmitter &e, const SoftmaxSpec &spec, Value 
                                              ValueRange{row.first, row.second, head, e.index(d)},
                                              /*isWrite=*/false, /*localityHint=*/3,
                                              /*isDataCache=*/true);
+}
+
+Value mlir::attn::dotBf16(KernelEmitter &e, Value acc, Value x, Value y) {
+  ImplicitLocOpBuilder &b = e.builder();
+  return b
+      .create<LLVM::CallIntrinsicOp>(
+          TypeRange{acc.getType()}, ValueRange{acc, x, y},
+          ArrayRef<NamedAttribute>{
+              b.getNamedAttr("intrin", b.getStringAttr("llvm.x86.avx512bf16.dpbf16ps.512"))})
+      .getResult(0);
+}
+
+Value mlir::attn::broadcastBf16Pair(KernelEmitter &e, Value pair) {
+  ImplicitLocOpBuilder &b = e.builder();
+  Value wide = b.create<vector::BroadcastOp>(VectorType::get({16}, b.getI32Type()), pair);
+  return b.create<vector::BitCastOp>(VectorType::get({32}, b.getBF16Type()), wide);
 }
 
 Value mlir::attn::pagedSeqKv(KernelEmitter &e, const SoftmaxSpec &spec, Value key, Value table) {

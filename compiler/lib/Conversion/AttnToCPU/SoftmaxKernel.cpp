@@ -26,6 +26,17 @@
 //                                to bf16 (SPEC §2) as pairs of keys per query.
 // The per-tile packing of K and V is shared by every row of the item; items hold 128 rows.
 //
+// With config.dpbf16 (bf16, AVX512-BF16, no AMX), both products run on
+// VDPBF16PS (16 f32 lanes
+// += pairs of bf16 products) in the vector kernel's register blocks, with the AMX path's pair
+// layouts: queries are the lanes, and each lane takes a pair of consecutive head dims (Q·K) or
+// keys (P·V):
+//   St[key, :] += K[key, 2d : 2d + 2] (one 32-bit pair broadcast from the caller's K, unpacked)
+//                 · qvnni[d]          (Qᵀ as pairs of head dims per query, raw, unscaled);
+//   Ot[dv, :]  += vPairs[r][dv]       (V[2r][dv], V[2r + 1][dv] as one 32-bit pair, per tile)
+//                 · pvnni[r]          (P rounded to bf16, pairs of keys per query, SPEC §2).
+// Half the instructions of the f32 FMAs for the same products, and no f32 copy of K or V.
+//
 //===----------------------------------------------------------------------===//
 
 #include "attn/Conversion/AttnToCPU/Kernels.h"
@@ -61,7 +72,8 @@ class SoftmaxKernelGen {
 public:
   SoftmaxKernelGen(ImplicitLocOpBuilder &b, const SoftmaxSpec &spec, const CPUKernelConfig &config)
       : b(b), e(b), s(spec), blockQ(config.blockQ), blockK(config.blockK),
-        width(config.vectorWidth), amx(config.amx != 0) {
+        width(config.vectorWidth), amx(config.amx != 0), dp(config.dpbf16 != 0 && !amx) {
+    vnni = amx || dp;
     rowsPerItem = blockQ * s.group;
     paddedRows = llvm::divideCeil(rowsPerItem, width) * width;
     chunks = paddedRows / width;
@@ -72,9 +84,10 @@ public:
     // 80 vs 90 GFLOP/s at D = 128). f16/bf16 tiles are converted to f32 once per tile, and so
     // are f32 tiles of a paged cache: in place, every key's page would be looked up in the inner
     // loops (once per key and output block).
-    packedKV = (!s.elementType.isF32() || s.pageSize) && !amx;
-    // The AMX kernel's scores come out unscaled; the softmax scales them in f32 (softcap first).
-    scoreScale = amx && !s.softcap ? s.scale : 1.0;
+    // VDPBF16PS and AMX read bf16 K and V in their pair layouts instead.
+    packedKV = (!s.elementType.isF32() || s.pageSize) && !vnni;
+    // Their scores come out unscaled; the softmax scales them in f32 (softcap first).
+    scoreScale = vnni && !s.softcap ? s.scale : 1.0;
     // Register blocking: rowBlock x chunks accumulators, plus the chunks query (or P) vectors and
     // one broadcast, within the register file (at most 24 accumulators of AVX-512's 32 zmm; 16
     // ymm on AVX2 leave room for fewer).
@@ -102,8 +115,12 @@ private:
   void outputBlock(Value j0, Value n, Value dvb, int64_t count);
   void writeOutputs();
   // The AMX path (config.amx).
-  void packQueriesAmx();
-  void packKVAmx(Value j0, Value n);
+  // The pair layouts of the AMX and VDPBF16PS paths.
+  void packQueriesVnni();
+  void packVPairs(Value j0, Value n, Value pairs);
+  Value loadKPair(KvRow row, Value d2);
+  void packKAmx(Value j0, Value n);
+  void transposeVAmx();
   void computeScoresAmx();
   void accumulateOutputAmx(Value n);
   void transpose16(SmallVectorImpl<Value> &rows);
@@ -118,7 +135,7 @@ private:
   KernelEmitter e;
   const SoftmaxSpec &s;
   int64_t blockQ, blockK, width, rowsPerItem, paddedRows, chunks, rowBlock;
-  bool amx, packedKV;
+  bool amx, dp, vnni, packedKV;
   double scoreScale;
   Type f32;
   VectorType vecF32, vecI32;
@@ -182,12 +199,14 @@ void SoftmaxKernelGen::allocScratch() {
     kp = alloc({blockK, s.headDim}, f32);
     vp = alloc({blockK, s.headDimV}, f32);
   }
-  if (amx) {
-    Type bf16 = b.getBF16Type(), i32 = b.getI32Type();
+  Type bf16 = b.getBF16Type(), i32 = b.getI32Type();
+  if (vnni) {
     qvnni = alloc({s.headDim / 2, 2 * paddedRows}, bf16);
     pvnni = alloc({blockK / 2, 2 * paddedRows}, bf16);
-    kAmx = alloc({blockK, s.headDim}, bf16);
     vPairs = alloc({blockK / 2 * s.headDimV}, i32);
+  }
+  if (amx) {
+    kAmx = alloc({blockK, s.headDim}, bf16);
     vtBytes = alloc({s.headDimV * blockK * 2}, b.getI8Type());
     vtPairs = b.create<memref::ViewOp>(MemRefType::get({s.headDimV, blockK / 2}, i32), vtBytes,
                                        e.index(0), ValueRange{});
@@ -197,8 +216,9 @@ void SoftmaxKernelGen::allocScratch() {
     Value zeroRow = e.splatF32(vecF32, 0.0);
     for (int64_t i = 0; i < 64; ++i)
       b.create<vector::StoreOp>(zeroRow, zeroTile, ValueRange{e.index(i), e.index(0)});
-    return;
   }
+  if (vnni)
+    return;
   qt = alloc({s.headDim, paddedRows}, f32);
   // Lanes past the item's rows hold zeros: garbage there could be denormals, which are slow.
   Value zero = e.f32(0.0);
@@ -224,8 +244,8 @@ void SoftmaxKernelGen::emitItem(Value item) {
     pmin = e.add(i0, e.sub(lkv, lq));
     pmax = e.sub(e.add(pmin, rows), e.index(1));
 
-    if (amx)
-      packQueriesAmx();
+    if (vnni)
+      packQueriesVnni();
     else
       packQueries();
     initState();
@@ -286,9 +306,13 @@ void SoftmaxKernelGen::visitTile(Value j0, Value n) {
   if (packedKV)
     packKV(j0, n);
   if (amx) {
-    packKVAmx(j0, n);
+    packKAmx(j0, n);
+    packVPairs(j0, n, e.index(blockK / 2));
+    transposeVAmx();
     computeScoresAmx();
   } else {
+    if (dp)
+      packVPairs(j0, n, e.ceildiv(n, e.index(2)));
     computeScores(j0, n);
   }
   if (s.softcap)
@@ -342,6 +366,15 @@ Value SoftmaxKernelGen::loadV(KvRow row, Value jLocal, Value dv) {
   return b.create<memref::LoadOp>(v, ValueRange{row.first, row.second, gIdx, dv});
 }
 
+/// Head dims 2 d2 and 2 d2 + 1 of K row `row` as one i32 (a pair of bf16).
+Value SoftmaxKernelGen::loadKPair(KvRow row, Value d2) {
+  Value pair =
+      b.create<vector::LoadOp>(VectorType::get({2}, b.getBF16Type()), k,
+                               ValueRange{row.first, row.second, gIdx, e.mul(d2, e.index(2))});
+  Value bits = b.create<vector::BitCastOp>(VectorType::get({1}, b.getI32Type()), pair);
+  return b.create<vector::ExtractOp>(bits, ArrayRef<int64_t>{0});
+}
+
 void SoftmaxKernelGen::computeScores(Value j0, Value n) {
   Value block = e.index(rowBlock);
   Value mainEnd = e.mul(e.divs(n, block), block);
@@ -358,6 +391,29 @@ void SoftmaxKernelGen::scoreBlock(Value j0, Value jb, int64_t keys) {
   for (int64_t x = 0; x < keys; ++x) {
     jLocal.push_back(e.add(jb, e.index(x)));
     rows.push_back(packedKV ? KvRow{} : rowOf(e.add(j0, jLocal.back())));
+  }
+  if (dp) {
+    // Pairs of head dims: one broadcast K pair per key, one Q pair vector per chunk.
+    VectorType pairs = VectorType::get({2 * width}, b.getBF16Type());
+    SmallVector<Value> acc = e.loop(
+        e.index(0), e.index(s.headDim / 2), e.index(1), inits, [&](Value d2, ValueRange carried) {
+          SmallVector<Value> qv;
+          for (int64_t c = 0; c < chunks; ++c)
+            qv.push_back(
+                b.create<vector::LoadOp>(pairs, qvnni, ValueRange{d2, e.index(2 * c * width)}));
+          SmallVector<Value> next(carried.begin(), carried.end());
+          for (int64_t x = 0; x < keys; ++x) {
+            Value kb = broadcastBf16Pair(e, loadKPair(rows[x], d2));
+            for (int64_t c = 0; c < chunks; ++c)
+              next[x * chunks + c] = dotBf16(e, next[x * chunks + c], kb, qv[c]);
+          }
+          return next;
+        });
+    for (int64_t x = 0; x < keys; ++x)
+      for (int64_t c = 0; c < chunks; ++c)
+        b.create<vector::StoreOp>(acc[x * chunks + c], st,
+                                  ValueRange{jLocal[x], e.index(c * width)});
+    return;
   }
   SmallVector<Value> acc =
       e.loop(e.index(0), e.index(s.headDim), e.index(1), inits, [&](Value d, ValueRange carried) {
@@ -379,8 +435,8 @@ void SoftmaxKernelGen::scoreBlock(Value j0, Value jb, int64_t keys) {
 
 void SoftmaxKernelGen::capScores(Value n) {
   Value cap = e.splatF32(vecF32, *s.softcap);
-  // AMX scores come unscaled: scale and cap at once.
-  Value invCap = e.splatF32(vecF32, (amx ? s.scale : 1.0) / *s.softcap);
+  // AMX and VDPBF16PS scores come unscaled: scale and cap at once.
+  Value invCap = e.splatF32(vecF32, (vnni ? s.scale : 1.0) / *s.softcap);
   e.loop(e.index(0), n, e.index(1), [&](Value j) {
     for (int64_t c = 0; c < chunks; ++c) {
       Value off = e.index(c * width);
@@ -419,7 +475,7 @@ void SoftmaxKernelGen::updateSoftmax(Value n) {
           Value x = b.create<vector::LoadOp>(vecF32, st, ValueRange{j, off});
           return SmallVector<Value>{e.maxf(x, carried[0])};
         })[0];
-    // Unscaled scores (AMX): max(c·x) = c·max(x) for c > 0, and exp(c·x - m) is one FMA.
+    // Unscaled scores (AMX, VDPBF16PS): max(c·x) = c·max(x) for c > 0, and exp(c·x - m) is one FMA.
     Value scale = scoreScale != 1.0 ? e.splatF32(vecF32, scoreScale) : Value();
     if (scale)
       tileMax = e.mulf(tileMax, scale);
@@ -448,9 +504,9 @@ void SoftmaxKernelGen::updateSoftmax(Value n) {
       return SmallVector<Value>{e.addf(carried[0], p), scoreSum};
     };
     SmallVector<Value> sums;
-    if (amx) {
-      // AMX: P goes straight to the B operand of Vᵀ · P, rounded to bf16 as pairs of keys
-      // (2r, 2r + 1) per query lane; the pair past an odd n holds zeros.
+    if (vnni) {
+      // AMX and VDPBF16PS: P goes straight to the pair operand of P·V, rounded to bf16 as pairs of
+      // keys (2r, 2r + 1) per query lane; the pair past an odd n holds zeros.
       VectorType half = VectorType::get({width}, b.getBF16Type());
       Value pairs = e.ceildiv(n, e.index(2));
       sums = e.loop(
@@ -508,6 +564,30 @@ void SoftmaxKernelGen::outputBlock(Value j0, Value n, Value dvb, int64_t count) 
       inits.push_back(e.mulf(acc, rescale[c]));
     }
   }
+  if (dp) {
+    // Pairs of keys: one broadcast V pair per head dim, one P pair vector per chunk.
+    VectorType pairs = VectorType::get({2 * width}, b.getBF16Type());
+    SmallVector<Value> acc = e.loop(
+        e.index(0), e.ceildiv(n, e.index(2)), e.index(1), inits, [&](Value r, ValueRange carried) {
+          SmallVector<Value> pv;
+          for (int64_t c = 0; c < chunks; ++c)
+            pv.push_back(
+                b.create<vector::LoadOp>(pairs, pvnni, ValueRange{r, e.index(2 * c * width)}));
+          Value rowBase = e.mul(r, e.index(s.headDimV));
+          SmallVector<Value> next(carried.begin(), carried.end());
+          for (int64_t x = 0; x < count; ++x) {
+            Value pair = b.create<memref::LoadOp>(vPairs, ValueRange{e.add(rowBase, dvs[x])});
+            Value vb = broadcastBf16Pair(e, pair);
+            for (int64_t c = 0; c < chunks; ++c)
+              next[x * chunks + c] = dotBf16(e, next[x * chunks + c], vb, pv[c]);
+          }
+          return next;
+        });
+    for (int64_t x = 0; x < count; ++x)
+      for (int64_t c = 0; c < chunks; ++c)
+        b.create<vector::StoreOp>(acc[x * chunks + c], ot, ValueRange{dvs[x], e.index(c * width)});
+    return;
+  }
   SmallVector<Value> acc =
       e.loop(e.index(0), n, e.index(1), inits, [&](Value j, ValueRange carried) {
         SmallVector<Value> pv;
@@ -556,7 +636,7 @@ void SoftmaxKernelGen::writeOutputs() {
 }
 
 //===----------------------------------------------------------------------===//
-// The AMX path
+// The pair layouts (AMX and VDPBF16PS) and the AMX path
 //===----------------------------------------------------------------------===//
 
 /// Transposes 16 vectors of 16 lanes in place: four stages, each swapping one bit of the row
@@ -580,8 +660,9 @@ void SoftmaxKernelGen::transpose16(SmallVectorImpl<Value> &rows) {
 }
 
 /// qvnni[d / 2][2 r + d % 2] = Q[row r, d] (raw bf16; zeros for rows past the item's end): the B
-/// operand of St = K · Qᵀ, 16 query lanes x 32 head dims per tile.
-void SoftmaxKernelGen::packQueriesAmx() {
+/// operand of St = K · Qᵀ, 16 query lanes x 32 head dims per tile (AMX), or 16 query lanes x one
+/// pair of head dims per vector (VDPBF16PS).
+void SoftmaxKernelGen::packQueriesVnni() {
   forEachItemRow([](Value, Value, Value, Value) {}); // the rows' positions
   // Rows are read as 16 pairs of head dims (i32 lanes) and transposed 16 rows at a time.
   Type bf16 = b.getBF16Type();
@@ -615,16 +696,13 @@ void SoftmaxKernelGen::packQueriesAmx() {
   });
 }
 
-/// The tile's K rows copied to kAmx, and Vᵀ as pairs of keys in vtTile; keys past `n` are zeros
-/// (0 x garbage could be NaN).
-void SoftmaxKernelGen::packKVAmx(Value j0, Value n) {
+/// The tile's K rows copied to kAmx (the A operand of St = K · Qᵀ); keys past `n` are zeros (0 x
+/// garbage could be NaN).
+void SoftmaxKernelGen::packKAmx(Value j0, Value n) {
   Type bf16 = b.getBF16Type();
-  VectorType row32 = VectorType::get({32}, bf16), row16 = VectorType::get({16}, bf16);
-  VectorType pairs16 = VectorType::get({16}, b.getI32Type());
+  VectorType row32 = VectorType::get({32}, bf16);
   Value zero32 =
       b.create<arith::ConstantOp>(DenseElementsAttr::get(row32, b.getFloatAttr(bf16, 0)));
-  Value zero16 =
-      b.create<arith::ConstantOp>(DenseElementsAttr::get(row16, b.getFloatAttr(bf16, 0)));
   e.loop(e.index(0), e.index(blockK), e.index(1), [&](Value j) {
     Value inside = e.cmpi(CmpIPredicate::slt, j, n);
     e.loop(e.index(0), e.index(s.headDim), e.index(32), [&](Value d) {
@@ -639,9 +717,18 @@ void SoftmaxKernelGen::packKVAmx(Value j0, Value n) {
       b.create<vector::StoreOp>(x, kAmx, ValueRange{j, d});
     });
   });
-  // vPairs[r][c] = (V[2r][c], V[2r+1][c]) as one i32.
+}
+
+/// vPairs[r][c] = (V[j0 + 2r][c], V[j0 + 2r + 1][c]) as one i32, for pair rows r < `pairs`; keys
+/// past `n` are zeros (0 x garbage could be NaN).
+void SoftmaxKernelGen::packVPairs(Value j0, Value n, Value pairs) {
+  Type bf16 = b.getBF16Type();
+  VectorType row16 = VectorType::get({16}, bf16);
+  VectorType pairs16 = VectorType::get({16}, b.getI32Type());
+  Value zero16 =
+      b.create<arith::ConstantOp>(DenseElementsAttr::get(row16, b.getFloatAttr(bf16, 0)));
   SmallVector<int64_t> interleave = interleaveMask(16);
-  e.loop(e.index(0), e.index(blockK / 2), e.index(1), [&](Value r) {
+  e.loop(e.index(0), pairs, e.index(1), [&](Value r) {
     Value key0 = e.mul(r, e.index(2)), key1 = e.add(key0, e.index(1));
     auto vRowOf = [&](Value key, Value c) {
       return e.ifThenElse(
@@ -660,6 +747,11 @@ void SoftmaxKernelGen::packKVAmx(Value j0, Value n) {
                                 ValueRange{e.add(e.mul(r, e.index(s.headDimV)), c)});
     });
   });
+}
+
+/// vtPairs = vPairsᵀ: Vᵀ as pairs of keys per head dim, the A operand of Ot += Vᵀ · P.
+void SoftmaxKernelGen::transposeVAmx() {
+  VectorType pairs16 = VectorType::get({16}, b.getI32Type());
   // vtPairs[c][r] = vPairs[r][c], by 16 x 16 blocks of pairs transposed in registers (LLVM
   // scalarizes gathers on Intel cores, where they are slow since the GDS microcode fix).
   int64_t cols = s.headDimV;

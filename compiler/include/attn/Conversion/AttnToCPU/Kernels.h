@@ -31,7 +31,8 @@ struct CPUKernelConfig {
   int64_t decodeRows = kDefaultDecodeRows; // query rows (Sq x Hq) of a split-KV decode item
   int64_t splitKeys = kDefaultSplitKeys;   // keys per KV split of a decode launch, at least
   int64_t amx = 0;    // 1: the bf16 prefill kernel's products on AMX tiles (SoftmaxKernel.cpp)
-  int64_t dpbf16 = 0; // 1: the bf16 decode kernel's Q·K on AVX512-BF16 (DecodeKernel.cpp)
+  int64_t dpbf16 = 0; // 1: bf16 products on AVX512-BF16 VDPBF16PS: the decode kernel's Q·K, and
+                      // both products of the prefill kernel unless amx (Decode/SoftmaxKernel.cpp)
 };
 
 /// Heuristic configuration for `op` (attn.attention or attn.linear_attention). `amx`: the target
@@ -91,6 +92,11 @@ KvRow kvRow(KernelEmitter &e, const SoftmaxSpec &spec, Value table, Value batchI
 /// Prefetches (for reading) every cache line of kv head `head`'s K and V rows at `row`.
 void prefetchKvRow(KernelEmitter &e, const SoftmaxSpec &spec, Value key, Value value, KvRow row,
                    Value head);
+/// acc + the pairwise products of two vectors of 32 bf16 (VDPBF16PS, AVX512-BF16): lane i adds
+/// x[2i]·y[2i] + x[2i+1]·y[2i+1] to acc[i] (16 f32 lanes).
+Value dotBf16(KernelEmitter &e, Value acc, Value x, Value y);
+/// A 32-bit pair of bf16 (an i32 scalar) broadcast to all 16 pairs of a vector<32xbf16>.
+Value broadcastBf16Pair(KernelEmitter &e, Value pair);
 /// The key capacity of a sequence: K's dim 1, or max_pages x page_size for a paged cache.
 Value pagedSeqKv(KernelEmitter &e, const SoftmaxSpec &spec, Value key, Value table);
 

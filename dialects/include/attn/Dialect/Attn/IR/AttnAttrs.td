@@ -21,9 +21,10 @@ def Attn_CPUConfigAttr : AttrDef<Attn_Dialect, "CPUConfig"> {
     - `amx` (default 0): 1 computes both products of the bf16 prefill kernel on AMX tiles
       (16x16x32 bf16 -> f32, TDPBF16PS); it needs vector_width 16, block_k a multiple of 32, and
       on the op bf16 operands with D a multiple of 32 and Dv a multiple of 16;
-    - `dpbf16` (default 0): 1 computes the decode kernel's Q·K dot products with AVX512-BF16
-      (VDPBF16PS: pairs of bf16 -> f32) instead of converting K to f32; it needs vector_width 16,
-      and on the op bf16 operands with D a multiple of 32.
+    - `dpbf16` (default 0): 1 computes bf16 products with AVX512-BF16 (VDPBF16PS: pairs of bf16
+      -> f32) instead of converting K and V to f32: the decode kernel's Q·K, and both products of
+      the prefill kernel (unless `amx` = 1, whose tiles take them); it needs vector_width 16, and
+      on the op bf16 operands with D a multiple of 32.
     The attribute verifies its own values; on an op it is also checked against the op's group:
     `block_q` x G <= 256 rows, and `amx` and `dpbf16` against its dtype and head dims.
 
