@@ -26,8 +26,7 @@
 //                                to bf16 (SPEC §2) as pairs of keys per query.
 // The per-tile packing of K and V is shared by every row of the item; items hold 128 rows.
 //
-// With config.dpbf16 (bf16, AVX512-BF16, no AMX), both products run on
-// VDPBF16PS (16 f32 lanes
+// With config.dpbf16 (bf16, AVX512-BF16, no AMX), both products run on VDPBF16PS (16 f32 lanes
 // += pairs of bf16 products) in the vector kernel's register blocks, with the AMX path's pair
 // layouts: queries are the lanes, and each lane takes a pair of consecutive head dims (Q·K) or
 // keys (P·V):
@@ -114,8 +113,7 @@ private:
   void accumulateOutput(Value j0, Value n);
   void outputBlock(Value j0, Value n, Value dvb, int64_t count);
   void writeOutputs();
-  // The AMX path (config.amx).
-  // The pair layouts of the AMX and VDPBF16PS paths.
+  // The pair layouts of the AMX and VDPBF16PS paths, and the AMX path (config.amx).
   void packQueriesVnni();
   void packVPairs(Value j0, Value n, Value pairs);
   Value loadKPair(KvRow row, Value d2);
