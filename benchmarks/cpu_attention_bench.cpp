@@ -23,6 +23,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -451,11 +452,28 @@ BENCHMARK(BM_PagedKV) // chunked prefill
 BENCHMARK(BM_JitLatency)->Iterations(5)->Unit(benchmark::kMillisecond);
 
 int main(int argc, char **argv) {
+  // The sgemm reference must be the best sgemm the host runs. OpenBLAS takes its kernels from
+  // OPENBLAS_CORETYPE when set (machines here set it to Haswell) and otherwise from its own
+  // detection, which in 0.3.21 (bookworm) does not know AMD Zen 5: either way AVX2 kernels on an
+  // AVX-512 host, half of Zen 5's or Sapphire Rapids' sgemm, which would inflate every ratio. So
+  // where the host has AVX-512 and OpenBLAS runs a core without it, restart once with its AVX-512
+  // kernels (the variable is read when the library loads); ATTNC_BENCH_OPENBLAS_AS_IS=1 keeps it.
+  std::string core = openblas_get_corename();
+  bool avx512Core = core.find("kylakex") != std::string::npos ||
+                    core.find("ooperlake") != std::string::npos ||
+                    core.find("apphire") != std::string::npos;
+  if (__builtin_cpu_supports("avx512f") && !avx512Core &&
+      !std::getenv("ATTNC_BENCH_OPENBLAS_AS_IS")) {
+    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+    setenv("ATTNC_BENCH_OPENBLAS_AS_IS", "1", 1); // once
+    execv("/proc/self/exe", argv);
+    std::perror("restarting with OPENBLAS_CORETYPE=SkylakeX");
+  }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv))
     return 1;
-  std::printf("threads=%d sgemm_2048_gflops=%.1f memcpy_GB/s=%.2f\n", threads(), sgemmGflops(),
-              memcpyBytesPerSecond() / 1e9);
+  std::printf("threads=%d sgemm_2048_gflops=%.1f (OpenBLAS %s) memcpy_GB/s=%.2f\n", threads(),
+              sgemmGflops(), openblas_get_corename(), memcpyBytesPerSecond() / 1e9);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   std::printf("\n== summary (each figure beside its reference from this run)\n");

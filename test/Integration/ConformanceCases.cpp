@@ -97,6 +97,13 @@ std::vector<Case> linearCases(attn_target target) {
   wide.target = target;
   wide.causal = 1;
   cases.push_back(makeCase("linear_causal_dv256_sq_gt_skv", wide, 1, 90, 40));
+  // Head dims that are not a multiple of the CPU kernel's column tiles (80 = 5 vectors of 16,
+  // 96 = 6) and a group of 3 heads, so that query rows come in blocks of 4, 2 and 1 after the
+  // full ones.
+  attn_problem odd = linearProblem(ATTN_DTYPE_F32, 6, 2, 80, 96);
+  odd.target = target;
+  odd.causal = 1;
+  cases.push_back(makeCase("linear_causal_d80_dv96_group3", odd, 1, 77, 100));
   attn_problem scaled = linearProblem(ATTN_DTYPE_F32, 2, 2, 32, 32);
   scaled.target = target;
   scaled.scale = 0.25;

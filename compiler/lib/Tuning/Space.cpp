@@ -162,9 +162,14 @@ std::vector<CPUKernelConfig> mlir::attn::cpuSearchSpace(Operation *op, const CPU
   add(heuristic);
   auto attention = dyn_cast<AttentionOp>(op);
   if (isa<LinearAttentionOp>(op)) {
-    // The linear kernel's only choice is its vector width (narrower code runs on wider units).
-    for (int64_t w = width / 2; w >= 4; w /= 2)
-      add(chooseCPUConfig(op, w));
+    // The linear kernel's choices: its scan chunk (block_k) and its vector width (narrower code
+    // runs on wider units).
+    for (int64_t w = width; w >= 4; w /= 2)
+      for (int64_t chunk : {16, 32, 64}) {
+        CPUKernelConfig c = chooseCPUConfig(op, w);
+        c.blockK = chunk;
+        add(c);
+      }
     return space;
   }
   if (!attention)

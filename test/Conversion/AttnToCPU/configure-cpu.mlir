@@ -35,7 +35,7 @@ func.func @preconfigured(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v:
 // -----
 
 // CHECK-LABEL: func.func @linear
-// CHECK: attn.linear_attention {{.*}}attn.cpu_config = #attn.cpu_config<block_q = 1, block_k = 64, vector_width = 16>
+// CHECK: attn.linear_attention {{.*}}attn.cpu_config = #attn.cpu_config<block_q = 1, block_k = 16, vector_width = 16>
 func.func @linear(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>) -> tensor<?x?x8x64xf32> {
   %o = attn.linear_attention %q, %k, %v {causal} : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
   return %o : tensor<?x?x8x64xf32>

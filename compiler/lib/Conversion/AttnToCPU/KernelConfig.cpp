@@ -51,6 +51,11 @@ CPUKernelConfig mlir::attn::chooseCPUConfig(Operation *op, int64_t vectorWidth, 
   } else { // linear attention and merge have no query blocks
     config.blockQ = 1;
   }
+  // Linear attention's block_k is its scan chunk: the intra-chunk products (C x D and C x Dv per
+  // query) grow with it and the state's load/store per chunk shrinks; 16 was the fastest of 16,
+  // 32 and 64 at D = 64 and 128 (benchmarks/RESULTS.md).
+  if (isa<LinearAttentionOp>(op))
+    config.blockK = 16;
   return config;
 }
 

@@ -46,6 +46,16 @@ void KernelEmitter::ifThen(Value cond, const std::function<void()> &then) {
   then();
 }
 
+void KernelEmitter::ifThenElse(Value cond, const std::function<void()> &then,
+                               const std::function<void()> &otherwise) {
+  auto ifOp = b.create<scf::IfOp>(cond, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  then();
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  otherwise();
+}
+
 SmallVector<Value> KernelEmitter::ifThenElse(Value cond, TypeRange types,
                                              const std::function<SmallVector<Value>()> &then,
                                              const std::function<SmallVector<Value>()> &otherwise) {

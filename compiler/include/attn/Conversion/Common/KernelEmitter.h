@@ -74,6 +74,9 @@ public:
   /// A loop without carried values.
   void loop(Value lo, Value hi, Value step, const std::function<void(Value iv)> &body);
   void ifThen(Value cond, const std::function<void()> &then);
+  /// scf.if without results, with an else branch.
+  void ifThenElse(Value cond, const std::function<void()> &then,
+                  const std::function<void()> &otherwise);
   /// cond ? then() : otherwise(), both yielding values of `types`.
   SmallVector<Value> ifThenElse(Value cond, TypeRange types,
                                 const std::function<SmallVector<Value>()> &then,
