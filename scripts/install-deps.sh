@@ -28,8 +28,9 @@ fi
 # The Python bindings (nanobind, scikit-build-core for `pip install .`) and their tests (numpy,
 # ml_dtypes for bfloat16, pytest), from PyPI. Debian's system Python refuses plain pip installs
 # (PEP 668): retry with --break-system-packages there.
-PY_PACKAGES=("nanobind>=3.0" "scikit-build-core>=0.10" "numpy>=1.22" ml_dtypes pytest)
-if ! python3 -c "import nanobind, scikit_build_core, numpy, ml_dtypes, pytest" 2>/dev/null; then
+PY_PACKAGES=("nanobind>=3.0" "scikit-build-core>=0.10" "numpy>=1.22" ml_dtypes pytest
+  prometheus_client) # prometheus_client: its parser checks attn.metrics() text (test_metrics.py)
+if ! python3 -c "import nanobind, scikit_build_core, numpy, ml_dtypes, pytest, prometheus_client" 2>/dev/null; then
   PIP=(python3 -m pip install --quiet --disable-pip-version-check)
   "${PIP[@]}" "${PY_PACKAGES[@]}" 2>/dev/null || "${PIP[@]}" --break-system-packages "${PY_PACKAGES[@]}"
 fi

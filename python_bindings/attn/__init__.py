@@ -15,8 +15,8 @@ first use and cached in memory and on disk (``ATTN_CACHE_DIR``).
 """
 
 from ._attn import AttnError
-from ._api import (Kernel, attention, compile, context_stats, device_info, linear_attention,
-                   load_bundle)
+from ._api import (Kernel, attention, compile, context_stats, device_info, enable_metrics,
+                   linear_attention, load_bundle, metrics)
 from ._merge import merge
 
 __all__ = [
@@ -26,9 +26,11 @@ __all__ = [
     "compile",
     "context_stats",
     "device_info",
+    "enable_metrics",
     "linear_attention",
     "load_bundle",
     "merge",
+    "metrics",
     "__version__",
 ]
 

@@ -38,6 +38,20 @@ def context_stats() -> dict:
     return _attn.context_stats()
 
 
+def enable_metrics() -> None:
+    """Turns runtime metrics on for the module's context (as ``ATTN_METRICS=1`` does): call it
+    before the first kernel is made. Raises attn.AttnError once the context exists without them."""
+    _attn.enable_metrics()
+
+
+def metrics() -> str:
+    """The module context's runtime metrics in the Prometheus text exposition format: per kernel
+    and label launches, failures, tokens, bytes and latency (histogram and p50/p95/p99 of the last
+    1024 launches), the kernel cache's hits and compile time, kernels alive. Needs metrics on
+    (:func:`enable_metrics` or ``ATTN_METRICS=1``), else raises attn.AttnError."""
+    return _attn.metrics()
+
+
 def device_info(target: str = "cpu") -> dict:
     """The device the module's context runs ``target``'s kernels on, as attnc compiles for it
     (what ``attnc tune`` keys tuned entries by): its ``name`` (the CPU target on "cpu"),
@@ -264,6 +278,13 @@ class Kernel:
         self.target = {v: k for k, v in _TARGETS.items()}[p["target"]]
         self._kernel = native
         return self
+
+    def set_label(self, label: str) -> None:
+        """Labels this kernel's metrics (the ``label`` label, e.g. a layer's name; at most 256
+        bytes). Launches of one kernel under different labels are counted apart."""
+        if not isinstance(label, str):
+            raise TypeError(f"label must be a str, got {type(label).__name__}")
+        self._kernel.set_label(label)
 
     @property
     def config(self) -> dict:

@@ -1,6 +1,7 @@
 //===- context.cpp - errors and the process-wide attn_context ----------------===//
 #include "common.h"
 
+#include <atomic>
 #include <nanobind/stl/string.h>
 
 #include <mutex>
@@ -22,13 +23,21 @@ std::once_flag contextOnce;
 attn_context *theContext = nullptr;
 attn_status contextStatus = ATTN_STATUS_SUCCESS;
 std::string contextError;
+std::atomic<bool> contextMade{false};
+std::atomic<bool> metricsWanted{false}; // attn.enable_metrics() before the context exists
 } // namespace
 
 attn_context *context() {
   // Created on first use so that ATTN_CACHE_DIR and friends may be set after import. Never
   // destroyed: kernels alive at interpreter exit keep their compiled code, and the process ends.
   std::call_once(contextOnce, [] {
-    contextStatus = attn_context_create(nullptr, &theContext);
+    attn_context_options options;
+    contextStatus = attn_context_options_init(&options);
+    if (contextStatus == ATTN_STATUS_SUCCESS) {
+      options.metrics = metricsWanted.load() ? 1 : -1; // -1: $ATTN_METRICS decides
+      contextStatus = attn_context_create(&options, &theContext);
+    }
+    contextMade.store(true);
     if (contextStatus != ATTN_STATUS_SUCCESS)
       contextError = attn_last_error();
   });
@@ -54,6 +63,35 @@ void registerContext(nb::module_ &m) {
         return nb::make_tuple(major, minor, patch);
       },
       "The runtime library's version as (major, minor, patch).");
+  m.def(
+      "enable_metrics",
+      [] {
+        if (!contextMade.load()) {
+          metricsWanted.store(true);
+          return;
+        }
+        size_t length = 0;
+        if (attn_context_metrics_text(context(), nullptr, 0, &length) == ATTN_STATUS_UNSUPPORTED)
+          throw AttnError("the module's context already exists with metrics off: call "
+                          "attn.enable_metrics() before the first kernel, or set ATTN_METRICS=1");
+      },
+      "Turns the module context's runtime metrics on (before its first kernel).");
+  m.def(
+      "metrics",
+      [] {
+        attn_context *ctx = context();
+        for (;;) {
+          size_t length = 0;
+          check(attn_context_metrics_text(ctx, nullptr, 0, &length), "attn_context_metrics_text");
+          std::string text(length + 4096, '\0'); // launches on other threads may grow it
+          if (attn_context_metrics_text(ctx, text.data(), text.size(), &length) ==
+              ATTN_STATUS_SUCCESS) {
+            text.resize(length);
+            return text;
+          }
+        }
+      },
+      "The module context's metrics in the Prometheus text format.");
   m.def(
       "context_stats",
       [] {

@@ -360,6 +360,12 @@ void registerKernel(nb::module_ &m) {
           "The configuration the kernel was built with and how it was chosen "
           "(attn_kernel_get_config): source is 'heuristic', 'tuned' (a tuning database) or "
           "'given'.")
+      .def(
+          "set_label",
+          [](Kernel &k, const std::string &label) {
+            check(attn_kernel_set_label(k.handle(), label.c_str()), "attn_kernel_set_label");
+          },
+          nb::arg("label"), "The caller's label of the kernel's metrics (attn_kernel_set_label).")
       .def("launch", &Kernel::launch, nb::arg("q"), nb::arg("k"), nb::arg("v"), nb::arg("o"),
            nb::arg("lse").none(), nb::arg("entropy").none(), nb::arg("seqlens_q").none(),
            nb::arg("seqlens_kv").none(), nb::arg("block_table").none() = nb::none(),

@@ -58,7 +58,9 @@ static_assert(offsetof(attn_launch_args, block_table_stride) == 232, "");
 static_assert(offsetof(attn_launch_args, max_pages) == 240, "");
 static_assert(offsetof(attn_launch_args, num_pages) == 248, "");
 
-static_assert(sizeof(attn_context_options) == 80, "attn_context_options layout changed");
+// Grown (metrics): older callers pass 80.
+static_assert(sizeof(attn_context_options) == 88, "attn_context_options layout changed");
+static_assert(offsetof(attn_context_options, metrics) == 80, "");
 static_assert(offsetof(attn_context_options, vulkan_device) == 64, "");
 static_assert(offsetof(attn_context_options, tuning_db) == 72, "");
 static_assert(sizeof(attn_vulkan_device) == 56, "attn_vulkan_device layout changed");

@@ -132,6 +132,8 @@ typedef struct attn_context_options {
                             NULL = $ATTN_TUNING_DB, else none (heuristics); "" = none. A miss,
                             or a database that cannot be used, falls back to the heuristic (an
                             unusable or stale one with a warning on stderr); copied at create */
+  int32_t metrics;       /* runtime metrics (attn_context_metrics_text): 1 = on, 0 = off, -1 (the
+                            default) = $ATTN_METRICS ("1" = on, unset, "" or "0" = off) */
 } attn_context_options;
 
 /* Fills the defaults: one thread per hardware thread in the built-in pool, the disk cache on. */
@@ -151,6 +153,19 @@ ATTN_API ATTN_NODISCARD attn_status attn_context_create(const attn_context_optio
 /* Destroys the context handle. Kernels still alive stay usable: they keep the context's pool and
  * compiled code until the last of them is destroyed. Accepts NULL. */
 ATTN_API attn_status attn_context_destroy(attn_context *context);
+
+/* The context's runtime metrics in the Prometheus text exposition format (version 0.0.4), for a
+ * scrape endpoint or a log: per kernel and label (attn_kernel_set_label) launches, failures,
+ * query tokens, bytes moved and the launch wall time (a histogram, and p50/p95/p99 over the
+ * most recent 1024 launches as a summary); per context the kernel cache's hits and misses, the
+ * time spent compiling, and the kernels alive. Every target reports the same names.
+ * Writes the text and its terminating NUL into buffer when capacity is large enough, and its
+ * length (without the NUL) to *out_length always; buffer may be NULL with capacity 0 to ask the
+ * length only. A buffer too small is ATTN_STATUS_INVALID_ARGUMENT with nothing written to it (the
+ * text grows with launches: leave room). ATTN_STATUS_UNSUPPORTED when the context was created
+ * with metrics off. */
+ATTN_API ATTN_NODISCARD attn_status attn_context_metrics_text(attn_context *context, char *buffer,
+                                                              size_t capacity, size_t *out_length);
 
 typedef struct attn_context_stats {
   size_t struct_size;          /* set by the caller: sizeof(attn_context_stats) */
@@ -309,6 +324,12 @@ ATTN_API ATTN_NODISCARD attn_status attn_kernel_get_config(const attn_kernel *ke
 
 /* Accepts NULL. */
 ATTN_API attn_status attn_kernel_destroy(attn_kernel *kernel);
+
+/* The caller's label of this handle's metrics (the `label` label of every series: a layer's
+ * name, say), at most 256 bytes; NULL or "" = none. Handles of one kernel with different labels
+ * are counted apart. Not thread-safe against launches of the same handle. Without metrics on the
+ * context it is accepted and has no effect. */
+ATTN_API ATTN_NODISCARD attn_status attn_kernel_set_label(attn_kernel *kernel, const char *label);
 
 /* data is aligned to the element size. Strides are >= 0: inputs may broadcast with stride 0, but
  * no two elements of O may share memory (it is written in parallel). */

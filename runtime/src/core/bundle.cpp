@@ -173,6 +173,7 @@ attn_kernel *makeKernel(attn_context *context, const attn_problem &normalized,
   compiled->setDevice(
       backendFor(normalized.target).createKernel(*context->state, normalized, code));
   kernel->compiled = std::move(compiled);
+  attachMetrics(*kernel);
   return kernel.release();
 }
 

@@ -29,6 +29,8 @@ constexpr size_t kOptionsSizeV4 =
     offsetof(attn_context_options, vulkan_device) + sizeof(attn_context_options::vulkan_device);
 constexpr size_t kOptionsSizeV5 =
     offsetof(attn_context_options, tuning_db) + sizeof(attn_context_options::tuning_db);
+constexpr size_t kOptionsSizeV6 =
+    offsetof(attn_context_options, metrics) + sizeof(attn_context_options::metrics);
 constexpr size_t kStatsSizeV1 = offsetof(attn_context_stats, disk_cache_rejected) +
                                 sizeof(attn_context_stats::disk_cache_rejected);
 
@@ -96,6 +98,18 @@ std::string resolveTuningDb(const attn_context_options *options) {
   return env ? env : "";
 }
 
+// options.metrics when 0 or 1, else $ATTN_METRICS: "1" on; unset, "" or "0" off.
+bool resolveMetrics(const attn_context_options *options) {
+  if (options && options->struct_size >= kOptionsSizeV6 && options->metrics >= 0)
+    return options->metrics == 1;
+  const char *env = envOrNull("ATTN_METRICS");
+  if (!env || std::string(env) == "0")
+    return false;
+  if (std::string(env) != "1")
+    failInvalid(format("ATTN_METRICS is '%s', expected 1 (on) or 0 (off)", env));
+  return true;
+}
+
 int32_t resolveThreads(int32_t requested) {
   if (requested > 0)
     return requested;
@@ -117,6 +131,10 @@ void validateOptions(const attn_context_options *options) {
   if (options->disk_cache != 0 && options->disk_cache != 1)
     failInvalid(
         format("attn_context_options.disk_cache is %d, expected 0 or 1", options->disk_cache));
+  if (options->struct_size >= kOptionsSizeV6 && (options->metrics < -1 || options->metrics > 1))
+    failInvalid(format("attn_context_options.metrics is %d, expected 1 (on), 0 (off) or -1 "
+                       "($ATTN_METRICS)",
+                       options->metrics));
   if (options->struct_size >= kOptionsSizeV2 && options->cache_max_bytes < 0)
     failInvalid(format("attn_context_options.cache_max_bytes is %lld, expected >= 0 (0 = default)",
                        static_cast<long long>(options->cache_max_bytes)));
@@ -132,6 +150,8 @@ ContextState::ContextState(const attn_context_options *options)
       cacheDir_(resolveCacheDir(options ? options->cache_dir : nullptr)),
       cacheMaxBytes_(resolveCacheMaxBytes(options)), cpuTarget_(resolveCpuTarget(options)),
       tuningDb_(resolveTuningDb(options)) {
+  if (resolveMetrics(options))
+    metrics_ = std::make_unique<Metrics>();
   if (cacheDir_.empty())
     diskCache_ = false;
   if (options && options->struct_size >= kOptionsSizeV4 && options->vulkan_device) {
@@ -197,6 +217,7 @@ ATTN_API attn_status attn_context_options_init_sized(attn_context_options *optio
     defaults.parallel_for_user = nullptr;
     defaults.cache_dir = nullptr;
     defaults.disk_cache = 1;
+    defaults.metrics = -1;
     initSized(options, structSize, defaults, sizeof(attn_context_options), "options");
     return ATTN_STATUS_SUCCESS;
   });
@@ -234,6 +255,32 @@ ATTN_API attn_status attn_context_get_stats(attn_context *context, attn_context_
     out_stats->memory_cache_hits = counters.memoryCacheHits.load(std::memory_order_relaxed);
     out_stats->disk_cache_hits = counters.diskCacheHits.load(std::memory_order_relaxed);
     out_stats->disk_cache_rejected = counters.diskCacheRejected.load(std::memory_order_relaxed);
+    return ATTN_STATUS_SUCCESS;
+  });
+}
+
+ATTN_API attn_status attn_context_metrics_text(attn_context *context, char *buffer, size_t capacity,
+                                               size_t *out_length) {
+  return guard([&] {
+    requireNonNull(context, "context");
+    requireNonNull(out_length, "out_length");
+    if (!buffer && capacity)
+      failInvalid("attn_context_metrics_text: buffer is NULL with a capacity of " +
+                  std::to_string(capacity) + " (NULL goes with 0, to ask the length)");
+    Metrics *metrics = context->state->metrics();
+    if (!metrics)
+      fail(ATTN_STATUS_UNSUPPORTED, "attn_context_metrics_text: the context was created with "
+                                    "metrics off (attn_context_options.metrics = 1 or "
+                                    "ATTN_METRICS=1 turns them on)");
+    std::string text = metrics->text(context->state->kernels().counters());
+    *out_length = text.size();
+    if (!buffer)
+      return ATTN_STATUS_SUCCESS;
+    if (capacity < text.size() + 1)
+      failInvalid(format("attn_context_metrics_text: the buffer holds %zu bytes, the text needs "
+                         "%zu with its NUL",
+                         capacity, text.size() + 1));
+    std::memcpy(buffer, text.c_str(), text.size() + 1);
     return ATTN_STATUS_SUCCESS;
   });
 }

@@ -10,6 +10,7 @@
 
 #include "attn/attn_runtime.h"
 #include "core/kernel_cache.h"
+#include "core/metrics.h"
 #include "core/plugin.h"
 #include "core/thread_pool.h"
 
@@ -42,6 +43,8 @@ public:
   }
 
   KernelCache &kernels() { return kernels_; }
+  /// The runtime metrics, or null when they are off (attn_context_options.metrics).
+  Metrics *metrics() const { return metrics_.get(); }
 
   /// The engine's Vulkan device (attn_context_options.vulkan_device), or null.
   const attn_vulkan_device *vulkanDevice() const {
@@ -65,6 +68,7 @@ private:
   attn_vulkan_device vulkanDevice_{};
   std::mutex backendMutex_;
   std::shared_ptr<void> backendStates_[3]; // by attn_target
+  std::unique_ptr<Metrics> metrics_;       // before kernels_: the cache's kernels may record to it
   KernelCache kernels_;
 };
 

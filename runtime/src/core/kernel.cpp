@@ -20,12 +20,43 @@
 #include "cuda/backend.h"
 #endif
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 
 using namespace attn::rt;
 
+void attn::rt::attachMetrics(attn_kernel &kernel) {
+  if (Metrics *metrics = kernel.context->metrics()) {
+    kernel.series = metrics->series(kernel.compiled->problem(), kernel.label);
+    metrics->kernelCreated();
+  }
+}
+
 namespace {
+/// Runs a validated launch; with metrics on, times it and counts it (or its failure).
+template <typename Run>
+void measured(attn_kernel &kernel, const attn_launch_args &shape, bool hostLengths, Run &&run) {
+  MetricSeries *series = kernel.series;
+  if (!series) {
+    run();
+    return;
+  }
+  auto started = std::chrono::steady_clock::now();
+  try {
+    run();
+  } catch (...) {
+    series->recordFailure();
+    throw;
+  }
+  auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::steady_clock::now() - started)
+                   .count();
+  const attn_problem &p = kernel.compiled->problem();
+  series->recordLaunch(static_cast<uint64_t>(nanos), launchTokens(shape, hostLengths),
+                       launchBytes(p, shape, hostLengths));
+}
+
 /// Where a device tensor is, for validation: present or not, and its address modulo 4096 (the
 /// alignment checks only look at that), with its strides.
 struct DeviceTensor {
@@ -74,6 +105,7 @@ ATTN_API attn_status attn_kernel_create(attn_context *context, const attn_proble
     kernel->context = context->state;
     kernel->compiled = context->state->kernels().getOrCompile(*context->state, normalized,
                                                               context->state->compileOptions());
+    attachMetrics(*kernel);
     *out_kernel = kernel.release();
     return ATTN_STATUS_SUCCESS;
   });
@@ -137,6 +169,8 @@ ATTN_API attn_status attn_kernel_get_problem(const attn_kernel *kernel, attn_pro
 
 ATTN_API attn_status attn_kernel_destroy(attn_kernel *kernel) {
   return guard([&] {
+    if (kernel && kernel->series)
+      kernel->context->metrics()->kernelDestroyed();
     delete kernel;
     return ATTN_STATUS_SUCCESS;
   });
@@ -147,7 +181,23 @@ ATTN_API attn_status attn_kernel_launch(attn_kernel *kernel, const attn_launch_a
     requireNonNull(kernel, "kernel");
     const CompiledKernel &compiled = *kernel->compiled;
     attn_launch_args validated = validateLaunchArgs(compiled.problem(), args);
-    backendFor(compiled.problem().target).launch(*kernel->context, compiled, validated);
+    measured(*kernel, validated, /*hostLengths=*/true, [&] {
+      backendFor(compiled.problem().target).launch(*kernel->context, compiled, validated);
+    });
+    return ATTN_STATUS_SUCCESS;
+  });
+}
+
+ATTN_API attn_status attn_kernel_set_label(attn_kernel *kernel, const char *label) {
+  return guard([&] {
+    requireNonNull(kernel, "kernel");
+    std::string value = label ? label : "";
+    if (value.size() > 256)
+      failInvalid(
+          format("attn_kernel_set_label: the label is %zu bytes, at most 256", value.size()));
+    kernel->label = value;
+    if (Metrics *metrics = kernel->context->metrics())
+      kernel->series = metrics->series(kernel->compiled->problem(), kernel->label);
     return ATTN_STATUS_SUCCESS;
   });
 }
@@ -213,7 +263,8 @@ ATTN_API attn_status attn_kernel_launch_vulkan(attn_kernel *kernel,
                              {tensor(args->q), tensor(args->k), tensor(args->v), tensor(args->o)},
                              {args->lse.buffer != 0, args->lse.offset, nullptr},
                              {args->entropy.buffer != 0, args->entropy.offset, nullptr});
-    launchOnVulkanBuffers(compiled, validated, *args);
+    measured(*kernel, validated, /*hostLengths=*/false,
+             [&] { launchOnVulkanBuffers(compiled, validated, *args); });
     return ATTN_STATUS_SUCCESS;
 #else
     fail(ATTN_STATUS_UNSUPPORTED, "this build has no Vulkan backend");
@@ -276,7 +327,8 @@ ATTN_API attn_status attn_kernel_launch_cuda(attn_kernel *kernel,
         p, args->batch, args->seq_q, args->seq_kv,
         {tensor(args->q), tensor(args->k), tensor(args->v), tensor(args->o)},
         {args->lse != 0, args->lse, nullptr}, {args->entropy != 0, args->entropy, nullptr});
-    launchOnCudaMemory(compiled, validated, *args);
+    measured(*kernel, validated, /*hostLengths=*/false,
+             [&] { launchOnCudaMemory(compiled, validated, *args); });
     return ATTN_STATUS_SUCCESS;
 #else
     fail(ATTN_STATUS_UNSUPPORTED, "this build has no CUDA backend");

@@ -3,8 +3,11 @@
 #include "core/kernel_cache.h"
 
 #include "core/backend.h"
+#include "core/context.h"
 #include "core/plugin.h"
 #include "core/problem.h"
+
+#include <chrono>
 
 namespace attn::rt {
 
@@ -27,7 +30,12 @@ std::shared_ptr<const CompiledKernel> KernelCache::compile(ContextState &context
   CompileOptions targetOptions = options;
   backend.prepareCompile(context, targetOptions);
   const Plugin &plugin = Plugin::get();
+  auto started = std::chrono::steady_clock::now();
   attn_jit_kernel entry = plugin.compile(problem, targetOptions);
+  if (Metrics *metrics = context.metrics())
+    metrics->recordCompile(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+        entry.from_disk_cache != 0);
   std::shared_ptr<CompiledKernel> kernel;
   try {
     kernel = std::make_shared<CompiledKernel>(problem, entry, plugin);

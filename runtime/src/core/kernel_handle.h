@@ -11,10 +11,18 @@
 #include "core/kernel_cache.h"
 
 #include <memory>
+#include <string>
 
 struct attn_kernel {
   std::shared_ptr<attn::rt::ContextState> context;
   std::shared_ptr<const attn::rt::CompiledKernel> compiled;
+  attn::rt::MetricSeries *series = nullptr; // the context's series for (kernel, label), or null
+  std::string label;
 };
+
+namespace attn::rt {
+/// Counts the new handle among the context's kernels and points it at its series (metrics on).
+void attachMetrics(attn_kernel &kernel);
+} // namespace attn::rt
 
 #endif // ATTN_RUNTIME_CORE_KERNEL_HANDLE_H

@@ -1,0 +1,85 @@
+"""Runtime metrics through Python: attn.metrics() is Prometheus text that a real parser
+(prometheus_client's) reads, with the counts of a known run; off by default; the example server
+serves it on 127.0.0.1 and is scraped here. Each run is a subprocess: the module context (and
+whether it has metrics) is made once per process."""
+
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+parser = pytest.importorskip("prometheus_client.parser")
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "metrics" / "serve_metrics.py"
+
+
+def families(text):
+    return {f.name: f for f in parser.text_string_to_metric_families(text)}
+
+
+def value(fams, family, sample_name, **labels):
+    for s in fams[family].samples:
+        if s.name == sample_name and all(s.labels.get(k) == v for k, v in labels.items()):
+            return s.value
+    raise KeyError((sample_name, labels))
+
+
+def test_a_known_run_parses_and_counts():
+    out = subprocess.run([sys.executable, str(EXAMPLE), "--once", "--steps", "7"],
+                         capture_output=True, text=True, check=True, env=dict(os.environ))
+    fams = families(out.stdout)
+    kernel = "softmax_f32_hq8_hkv2_d64_causal"
+    for layer in ("layer.0", "layer.1"):
+        labels = dict(kernel=kernel, target="cpu", label=layer)
+        assert value(fams, "attn_kernel_launches", "attn_kernel_launches_total", **labels) == 7
+        assert value(fams, "attn_kernel_tokens", "attn_kernel_tokens_total", **labels) == 7
+        # Q + O: 1 token x 8 heads x 128; K + V: (256 + step) keys x 2 heads x 128; 4 bytes.
+        want = sum(4 * (8 * 128 + (256 + s) * 2 * 128) for s in range(7))
+        assert value(fams, "attn_kernel_bytes", "attn_kernel_bytes_total", **labels) == want
+        assert value(fams, "attn_kernel_latency_seconds", "attn_kernel_latency_seconds_count",
+                     **labels) == 7
+        assert value(fams, "attn_kernel_latency_seconds", "attn_kernel_latency_seconds_bucket",
+                     le="+Inf", **labels) == 7
+        p50 = value(fams, "attn_kernel_recent_latency_seconds",
+                    "attn_kernel_recent_latency_seconds", quantile="0.5", **labels)
+        p99 = value(fams, "attn_kernel_recent_latency_seconds",
+                    "attn_kernel_recent_latency_seconds", quantile="0.99", **labels)
+        assert 0 < p50 <= p99
+    assert fams["attn_kernel_latency_seconds"].type == "histogram"
+    assert fams["attn_kernel_recent_latency_seconds"].type == "summary"
+    # run_layers' two kernels are gone by the scrape: their handles were destroyed.
+    assert value(fams, "attn_kernels_alive", "attn_kernels_alive") == 0
+
+
+def test_off_by_default():
+    env = {k: v for k, v in os.environ.items() if k != "ATTN_METRICS"}
+    code = ("import attn, numpy as np\n"
+            "attn.attention(*[np.ones((1, 4, 2, 32), np.float32)] * 3)\n"
+            "try:\n    attn.metrics()\nexcept attn.AttnError as e:\n    print('off:', e)\n"
+            "try:\n    attn.enable_metrics()\nexcept attn.AttnError as e:\n    print('late:', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env).stdout
+    assert "off:" in out and "ATTN_METRICS=1" in out
+    assert "late:" in out and "before the first kernel" in out
+
+
+def test_the_example_server_is_scraped():
+    proc = subprocess.Popen([sys.executable, str(EXAMPLE), "--port", "0", "--steps", "3"],
+                            stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("serving attnc metrics on "), line
+        url = line.split()[-1]
+        with urllib.request.urlopen(url, timeout=30) as response:
+            assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+            fams = families(response.read().decode())
+        launches = value(fams, "attn_kernel_launches", "attn_kernel_launches_total",
+                         label="layer.0")
+        assert launches >= 3  # the serving loop keeps launching
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
