@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${ATTNC_BUILD_DIR:-build}
-FILTER='BM_Dense/0/2048/(64|128)/[01]|BM_Dense/2/2048/128/[01]|BM_Dense/0/16384/128/1|BM_SlidingWindow/[02]/16384/128/512|BM_Linear/0/(2048|16384)/128|BM_DecodeGQA/[02]/16384/128|BM_JitLatency'
+FILTER='BM_MetricsOverhead|BM_Dense/0/2048/(64|128)/[01]|BM_Dense/2/2048/128/[01]|BM_Dense/0/16384/128/1|BM_SlidingWindow/[02]/16384/128/512|BM_Linear/0/(2048|16384)/128|BM_DecodeGQA/[02]/16384/128|BM_JitLatency'
 "$BUILD_DIR/bin/attn-cpu-bench" --benchmark_filter="$FILTER" "$@"
 
 [ "${ATTNC_TORCH:-1}" = 0 ] && exit 0

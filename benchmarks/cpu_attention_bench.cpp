@@ -449,6 +449,67 @@ BENCHMARK(BM_PagedKV) // chunked prefill
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)
     ->Iterations(3);
+/// The runtime metrics' cost: the same decode launch on a context with metrics off, on, and on
+/// with output health (non-finite counts, a second read of O and LSE), interleaved round by
+/// round so that the machine's drift hits all three alike; medians, and on ÷ off as the ratio
+/// (single-threaded launches).
+void BM_MetricsOverhead(benchmark::State &state) {
+  int64_t skv = state.range(0), batch = 4;
+  attn_problem p;
+  (void)attn_problem_init(&p);
+  p.heads_q = 32;
+  p.heads_kv = 8;
+  p.head_dim = p.head_dim_v = 128;
+  p.return_lse = 1;
+  attn_context *contexts[3] = {};
+  attn_kernel *kernels[3] = {};
+  for (int i = 0; i < 3; ++i) {
+    attn_context_options options;
+    (void)attn_context_options_init(&options);
+    // One thread, no pool: three pools on two cores would disturb each other more than the
+    // metrics cost.
+    options.num_threads = 1;
+    options.metrics = i > 0;
+    if (attn_context_create(&options, &contexts[i]) != ATTN_STATUS_SUCCESS ||
+        attn_kernel_create(contexts[i], &p, &kernels[i]) != ATTN_STATUS_SUCCESS ||
+        (i == 2 &&
+         attn_kernel_set_health(kernels[i], ATTN_HEALTH_NONFINITE) != ATTN_STATUS_SUCCESS)) {
+      state.SkipWithError(attn_last_error());
+      return;
+    }
+  }
+  Buffers buffers(p, batch, 1, skv);
+  std::vector<float> lse(size_t(batch * p.heads_q));
+  buffers.args.lse = lse.data();
+  std::vector<double> times[3];
+  for (auto _ : state)
+    for (int round = 0; round < 200; ++round)
+      for (int i = 0; i < 3; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        (void)attn_kernel_launch(kernels[i], &buffers.args);
+        times[i].push_back(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      }
+  double median[3];
+  for (int i = 0; i < 3; ++i) {
+    std::sort(times[i].begin(), times[i].end());
+    median[i] = times[i][times[i].size() / 2];
+    (void)attn_kernel_destroy(kernels[i]);
+    (void)attn_context_destroy(contexts[i]);
+  }
+  state.counters["off_us"] = median[0] * 1e6;
+  state.counters["on_ratio"] = median[1] / median[0];
+  state.counters["health_ratio"] = median[2] / median[0];
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "metrics_overhead_decode_gqa32_8_B4_Skv%lld off_us=%.1f on_us=%.1f "
+                "health_us=%.1f ratio=%.4f health_ratio=%.4f",
+                static_cast<long long>(skv), median[0] * 1e6, median[1] * 1e6, median[2] * 1e6,
+                median[1] / median[0], median[2] / median[0]);
+  summary()["metrics_overhead_" + std::to_string(skv)] = line;
+}
+
+BENCHMARK(BM_MetricsOverhead)->Arg(256)->Arg(4096)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_JitLatency)->Iterations(5)->Unit(benchmark::kMillisecond);
 
 int main(int argc, char **argv) {

@@ -286,6 +286,21 @@ class Kernel:
             raise TypeError(f"label must be a str, got {type(label).__name__}")
         self._kernel.set_label(label)
 
+    def set_health(self, nonfinite: bool = False, entropy: bool = False) -> None:
+        """Output health in :func:`metrics`, per query head: ``nonfinite`` counts NaN/Inf in the
+        output and LSE and the rows that saw no key; ``entropy`` keeps each head's running mean,
+        min and max of the row entropy (the kernel must have ``return_entropy=True``). The
+        runtime reads the outputs again after each launch. CPU kernels, metrics on."""
+        flags = (1 if nonfinite else 0) | (2 if entropy else 0)
+        self._kernel.set_health(flags)
+
+    def snapshot_entropy_baseline(self) -> None:
+        """The per-head entropy means so far become the baseline and the statistics restart:
+        :func:`metrics` then reports each head's drift, its mean since the snapshot minus the
+        baseline (``attn_head_entropy_drift_nats``), and their root mean square
+        (``attn_entropy_drift_nats``) - e.g. before and after a model or config rollout."""
+        self._kernel.snapshot_entropy_baseline()
+
     @property
     def config(self) -> dict:
         """The configuration the kernel was built with: ``source`` ('heuristic', 'tuned' from a

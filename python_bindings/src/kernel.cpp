@@ -366,6 +366,19 @@ void registerKernel(nb::module_ &m) {
             check(attn_kernel_set_label(k.handle(), label.c_str()), "attn_kernel_set_label");
           },
           nb::arg("label"), "The caller's label of the kernel's metrics (attn_kernel_set_label).")
+      .def(
+          "set_health",
+          [](Kernel &k, uint32_t flags) {
+            check(attn_kernel_set_health(k.handle(), flags), "attn_kernel_set_health");
+          },
+          nb::arg("flags"), "Output health counting (attn_kernel_set_health's flags).")
+      .def(
+          "snapshot_entropy_baseline",
+          [](Kernel &k) {
+            check(attn_kernel_snapshot_entropy_baseline(k.handle()),
+                  "attn_kernel_snapshot_entropy_baseline");
+          },
+          "The per-head entropy means so far become the drift's baseline.")
       .def("launch", &Kernel::launch, nb::arg("q"), nb::arg("k"), nb::arg("v"), nb::arg("o"),
            nb::arg("lse").none(), nb::arg("entropy").none(), nb::arg("seqlens_q").none(),
            nb::arg("seqlens_kv").none(), nb::arg("block_table").none() = nb::none(),

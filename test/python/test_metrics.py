@@ -55,6 +55,35 @@ def test_a_known_run_parses_and_counts():
     assert value(fams, "attn_kernels_alive", "attn_kernels_alive") == 0
 
 
+def test_health_and_drift_in_python():
+    code = r"""
+import numpy as np, attn
+from prometheus_client.parser import text_string_to_metric_families as parse
+attn.enable_metrics()
+rng = np.random.default_rng(0)
+q = rng.standard_normal((1, 32, 4, 32), dtype=np.float32)
+k = rng.standard_normal((1, 32, 2, 32), dtype=np.float32)
+v = rng.standard_normal((1, 32, 2, 32), dtype=np.float32)
+kernel = attn.compile(heads_q=4, heads_kv=2, head_dim=32, causal=True, return_entropy=True)
+kernel.set_label("l0")
+kernel.set_health(nonfinite=True, entropy=True)
+kernel(q, k, v)
+kernel.snapshot_entropy_baseline()
+q[0, 5, 3, 7] = np.nan
+kernel(q, k, v)
+fams = {f.name: f for f in parse(attn.metrics())}
+bad = {s.labels["head"]: s.value for s in fams["attn_output_nonfinite"].samples
+       if s.labels["tensor"] == "o"}
+print("bad", sorted(bad.items()))
+print("drift", [s.value for s in fams["attn_entropy_drift_nats"].samples])
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=dict(os.environ)).stdout
+    assert "bad [('0', 0), ('1', 0), ('2', 0), ('3', 32)]" in out, out
+    drift = float(out.split("drift [")[1].split("]")[0])
+    assert drift > 0  # the NaN row left head 3's mean over other rows
+
+
 def test_off_by_default():
     env = {k: v for k, v in os.environ.items() if k != "ATTN_METRICS"}
     code = ("import attn, numpy as np\n"

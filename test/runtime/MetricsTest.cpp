@@ -8,8 +8,11 @@
 
 #include "RuntimeTestUtil.h"
 
+#include "attn/Oracle/Oracle.h"
+
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 
 using namespace attn::rttest;
@@ -156,6 +159,114 @@ TEST(Metrics, LabelsAreCheckedAndHarmlessWithMetricsOff) {
   EXPECT_EQ(attn_kernel_set_label(nullptr, "x"), ATTN_STATUS_INVALID_ARGUMENT);
   AttentionCase c{p, 1, 5, 5, {}, {}, Layout::BSHD, 3};
   expectAccurate(runCase(kernel.get(), c), p.dtype);
+}
+
+/// O, LSE and ENTROPY of a GQA problem (4 query heads over 2) for two sequences, the first of
+/// which sees no key (seqlens_kv 0); one NaN planted in Q of head 2, row 3 of the second.
+TEST(Metrics, HealthCountsPerHeadAndEntropyAgainstTheOracle) {
+  ContextPtr context = metricsContext(1);
+  attn_problem p = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, 4, 2, 32, 32);
+  p.return_lse = 1;
+  p.return_entropy = 1;
+  KernelPtr kernel;
+  ATTN_CREATE_KERNEL_OR_SKIP(context.get(), p, kernel);
+  ASSERT_EQ(attn_kernel_set_label(kernel.get(), "health"), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(attn_kernel_snapshot_entropy_baseline(kernel.get()), ATTN_STATUS_INVALID_ARGUMENT);
+  ASSERT_EQ(attn_kernel_set_health(kernel.get(), ATTN_HEALTH_NONFINITE | ATTN_HEALTH_ENTROPY),
+            ATTN_STATUS_SUCCESS)
+      << attn_last_error();
+  const int64_t B = 2, S = 16, Hq = 4, Hkv = 2, D = 32;
+  Tensor q(ATTN_DTYPE_F32, {B, S, Hq, D}), k(ATTN_DTYPE_F32, {B, S, Hkv, D}),
+      v(ATTN_DTYPE_F32, {B, S, Hkv, D}), o(ATTN_DTYPE_F32, {B, S, Hq, D});
+  q.fillRandom(11);
+  k.fillRandom(12);
+  v.fillRandom(13);
+  o.poison();
+  std::vector<float> lse(B * Hq * S), entropy(B * Hq * S);
+  std::vector<int32_t> seqlensKv = {0, S};
+  auto launch = [&] {
+    attn_launch_args args;
+    EXPECT_EQ(attn_launch_args_init(&args), ATTN_STATUS_SUCCESS);
+    args.batch = B;
+    args.seq_q = args.seq_kv = S;
+    args.q = q.view();
+    args.k = k.view();
+    args.v = v.view();
+    args.o = o.view();
+    args.lse = lse.data();
+    args.entropy = entropy.data();
+    args.seqlens_kv = seqlensKv.data();
+    EXPECT_EQ(attn_kernel_launch(kernel.get(), &args), ATTN_STATUS_SUCCESS) << attn_last_error();
+  };
+  launch(); // clean: the baseline
+  // The oracle's per-head entropy mean over the rows that see keys (the second sequence).
+  attn::oracle::AttentionProblem op;
+  op.batch = B;
+  op.seqQ = op.seqKv = S;
+  op.headsQ = Hq;
+  op.headsKv = Hkv;
+  op.headDim = op.headDimV = D;
+  op.seqlensKv = {0, S};
+  std::vector<double> ro(B * S * Hq * D), rlse(B * Hq * S), rent(B * Hq * S);
+  attn::oracle::attention(op, q.values().data(), k.values().data(), v.values().data(), ro.data(),
+                          rlse.data(), rent.data());
+  std::string text = metricsText(context.get());
+  const std::string series =
+      "kernel=\"softmax_f32_hq4_hkv2_d32_lse_entropy\",target=\"cpu\",label=\"health\"";
+  for (int64_t h = 0; h < Hq; ++h) {
+    double mean = 0;
+    for (int64_t i = 0; i < S; ++i)
+      mean += rent[(1 * Hq + h) * S + i] / S;
+    std::string head = "{" + series + ",head=\"" + std::to_string(h) + "\"";
+    EXPECT_NEAR(sample(text, "attn_head_entropy_nats" + head + ",stat=\"mean\"}"), mean,
+                1e-4 * (1 + mean))
+        << text;
+    EXPECT_EQ(sample(text, "attn_head_entropy_rows" + head + "}"), S);
+    EXPECT_LE(sample(text, "attn_head_entropy_nats" + head + ",stat=\"min\"}"), mean);
+    EXPECT_GE(sample(text, "attn_head_entropy_nats" + head + ",stat=\"max\"}"), mean);
+    EXPECT_EQ(sample(text, "attn_fully_masked_rows_total" + head + "}"), S); // the first sequence
+    EXPECT_EQ(sample(text, "attn_output_nonfinite_total" + head + ",tensor=\"o\"}"), 0);
+  }
+  ASSERT_EQ(attn_kernel_snapshot_entropy_baseline(kernel.get()), ATTN_STATUS_SUCCESS);
+  launch(); // the same inputs again: no drift
+  text = metricsText(context.get());
+  EXPECT_NEAR(sample(text, "attn_entropy_drift_nats{" + series + "}"), 0, 1e-9) << text;
+
+  float nan = std::nanf("");
+  std::memcpy(static_cast<float *>(q.data()) + 1 * q.strides()[0] + 3 * q.strides()[1] +
+                  2 * q.strides()[2] + 5,
+              &nan, sizeof nan);
+  launch();
+  text = metricsText(context.get());
+  for (int64_t h = 0; h < Hq; ++h) {
+    std::string head = "{" + series + ",head=\"" + std::to_string(h) + "\"";
+    EXPECT_EQ(sample(text, "attn_output_nonfinite_total" + head + ",tensor=\"o\"}"), h == 2 ? D : 0)
+        << h;
+    // The NaN row's LSE is NaN, or -inf (the CPU kernel's running max passes over NaN scores,
+    // so the row looks like one that saw no key): counted as the one or the other, in head 2.
+    double badLse = sample(text, "attn_output_nonfinite_total" + head + ",tensor=\"lse\"}");
+    double masked = sample(text, "attn_fully_masked_rows_total" + head + "}");
+    EXPECT_EQ(badLse + masked - 3 * S, h == 2 ? 1 : 0) << h;
+    EXPECT_LE(badLse, h == 2 ? 1 : 0) << h;
+    // Since the snapshot: two launches, the NaN row left out of the statistics.
+    EXPECT_EQ(sample(text, "attn_head_entropy_rows" + head + "}"), h == 2 ? 2 * S - 1 : 2 * S);
+  }
+  EXPECT_GT(sample(text, "attn_entropy_drift_nats{" + series + "}"), 0); // one row fewer
+
+  // Health needs metrics on, a CPU kernel, entropy for ATTN_HEALTH_ENTROPY, known flags.
+  EXPECT_EQ(attn_kernel_set_health(kernel.get(), 4), ATTN_STATUS_INVALID_ARGUMENT);
+  attn_problem plain = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, 2, 2, 32, 32);
+  KernelPtr noEntropy;
+  ATTN_CREATE_KERNEL_OR_SKIP(context.get(), plain, noEntropy);
+  EXPECT_EQ(attn_kernel_set_health(noEntropy.get(), ATTN_HEALTH_ENTROPY),
+            ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(attn_kernel_set_health(noEntropy.get(), ATTN_HEALTH_NONFINITE), ATTN_STATUS_SUCCESS);
+  ContextPtr off = metricsContext(0);
+  KernelPtr offKernel;
+  ATTN_CREATE_KERNEL_OR_SKIP(off.get(), plain, offKernel);
+  EXPECT_EQ(attn_kernel_set_health(offKernel.get(), ATTN_HEALTH_NONFINITE),
+            ATTN_STATUS_UNSUPPORTED);
+  EXPECT_EQ(attn_kernel_set_health(offKernel.get(), 0), ATTN_STATUS_SUCCESS);
 }
 
 } // namespace

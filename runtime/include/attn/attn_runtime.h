@@ -331,6 +331,22 @@ ATTN_API attn_status attn_kernel_destroy(attn_kernel *kernel);
  * context it is accepted and has no effect. */
 ATTN_API ATTN_NODISCARD attn_status attn_kernel_set_label(attn_kernel *kernel, const char *label);
 
+/* Output health of a kernel's launches, opt-in per handle, exported with the metrics per query
+ * head: ATTN_HEALTH_NONFINITE counts NaN/Inf in O, NaN/+Inf in LSE and the rows that saw no key
+ * (LSE = -inf, when the kernel returns LSE); ATTN_HEALTH_ENTROPY keeps each head's running mean,
+ * min and max of the row entropy (the kernel must return entropy: the statistics come from the
+ * entropy it computes). The runtime reads O (and LSE, ENTROPY) again after the launch: one pass
+ * over the outputs, not over Q/K/V. CPU kernels only for now (ATTN_STATUS_UNSUPPORTED on other
+ * targets); needs the context's metrics on (ATTN_STATUS_UNSUPPORTED otherwise). 0 turns it off. */
+#define ATTN_HEALTH_NONFINITE 1u
+#define ATTN_HEALTH_ENTROPY 2u
+ATTN_API ATTN_NODISCARD attn_status attn_kernel_set_health(attn_kernel *kernel, uint32_t flags);
+/* The per-head entropy means of the kernel's series (its kernel and label) so far become the
+ * baseline and the statistics restart: from then on the metrics report each head's drift (its
+ * mean since the snapshot minus the baseline, in nats) and their root mean square, to compare a
+ * rollout with the previous configuration. Needs ATTN_HEALTH_ENTROPY on this handle. */
+ATTN_API ATTN_NODISCARD attn_status attn_kernel_snapshot_entropy_baseline(attn_kernel *kernel);
+
 /* data is aligned to the element size. Strides are >= 0: inputs may broadcast with stride 0, but
  * no two elements of O may share memory (it is written in parallel). */
 typedef struct attn_tensor {

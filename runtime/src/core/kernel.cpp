@@ -184,6 +184,46 @@ ATTN_API attn_status attn_kernel_launch(attn_kernel *kernel, const attn_launch_a
     measured(*kernel, validated, /*hostLengths=*/true, [&] {
       backendFor(compiled.problem().target).launch(*kernel->context, compiled, validated);
     });
+    if (kernel->health && kernel->series)
+      kernel->series->recordHealth(compiled.problem(), validated, kernel->health);
+    return ATTN_STATUS_SUCCESS;
+  });
+}
+
+ATTN_API attn_status attn_kernel_set_health(attn_kernel *kernel, uint32_t flags) {
+  return guard([&] {
+    requireNonNull(kernel, "kernel");
+    if (flags & ~(ATTN_HEALTH_NONFINITE | ATTN_HEALTH_ENTROPY))
+      failInvalid(
+          format("attn_kernel_set_health: flags 0x%x has bits that are not ATTN_HEALTH_*", flags));
+    const attn_problem &p = kernel->compiled->problem();
+    if ((flags & ATTN_HEALTH_ENTROPY) && !p.return_entropy)
+      failInvalid("attn_kernel_set_health: ATTN_HEALTH_ENTROPY needs a kernel that returns "
+                  "entropy (attn_problem.return_entropy = 1)");
+    if (flags && !kernel->series)
+      fail(ATTN_STATUS_UNSUPPORTED, "attn_kernel_set_health: the kernel's context has metrics "
+                                    "off (attn_context_options.metrics = 1 or ATTN_METRICS=1)");
+    if (flags && p.target != ATTN_TARGET_CPU)
+      fail(ATTN_STATUS_UNSUPPORTED,
+           "attn_kernel_set_health: output health is counted on CPU kernels only for now (a "
+           "device kernel's outputs stay on the device)");
+    kernel->health = flags;
+    if (flags) {
+      std::lock_guard<std::mutex> lock(kernel->series->healthMutex);
+      kernel->series->healthSeen |= flags;
+      kernel->series->heads.resize(p.heads_q);
+    }
+    return ATTN_STATUS_SUCCESS;
+  });
+}
+
+ATTN_API attn_status attn_kernel_snapshot_entropy_baseline(attn_kernel *kernel) {
+  return guard([&] {
+    requireNonNull(kernel, "kernel");
+    if (!(kernel->health & ATTN_HEALTH_ENTROPY))
+      failInvalid("attn_kernel_snapshot_entropy_baseline: the handle has no ATTN_HEALTH_ENTROPY "
+                  "(attn_kernel_set_health)");
+    kernel->series->snapshotEntropyBaseline();
     return ATTN_STATUS_SUCCESS;
   });
 }
@@ -196,8 +236,14 @@ ATTN_API attn_status attn_kernel_set_label(attn_kernel *kernel, const char *labe
       failInvalid(
           format("attn_kernel_set_label: the label is %zu bytes, at most 256", value.size()));
     kernel->label = value;
-    if (Metrics *metrics = kernel->context->metrics())
+    if (Metrics *metrics = kernel->context->metrics()) {
       kernel->series = metrics->series(kernel->compiled->problem(), kernel->label);
+      if (kernel->health) {
+        std::lock_guard<std::mutex> lock(kernel->series->healthMutex);
+        kernel->series->healthSeen |= kernel->health;
+        kernel->series->heads.resize(kernel->compiled->problem().heads_q);
+      }
+    }
     return ATTN_STATUS_SUCCESS;
   });
 }

@@ -18,6 +18,7 @@ struct attn_kernel {
   std::shared_ptr<const attn::rt::CompiledKernel> compiled;
   attn::rt::MetricSeries *series = nullptr; // the context's series for (kernel, label), or null
   std::string label;
+  uint32_t health = 0; // ATTN_HEALTH_* flags of this handle
 };
 
 namespace attn::rt {

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <functional>
 #include <vector>
 
 namespace attn::rt {
@@ -30,6 +32,85 @@ void MetricSeries::recordLaunch(uint64_t nanos, uint64_t tokenCount, uint64_t by
   uint32_t clipped = nanos > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(nanos);
   uint64_t slot = recentNext.fetch_add(1, std::memory_order_relaxed) % kRecentLaunches;
   recentNanos[slot].store(clipped, std::memory_order_relaxed);
+}
+
+namespace {
+/// NaN or ±Inf: the exponent's bits all set, in the dtype's own bits.
+bool nonfinite(const void *base, int64_t index, attn_dtype dtype) {
+  if (dtype == ATTN_DTYPE_F32) {
+    uint32_t bits;
+    std::memcpy(&bits, static_cast<const uint32_t *>(base) + index, 4);
+    return (bits & 0x7f800000u) == 0x7f800000u;
+  }
+  uint16_t bits;
+  std::memcpy(&bits, static_cast<const uint16_t *>(base) + index, 2);
+  uint16_t exponent = dtype == ATTN_DTYPE_F16 ? 0x7c00u : 0x7f80u;
+  return (bits & exponent) == exponent;
+}
+
+int64_t rowsOf(const int32_t *lengths, int64_t b, int64_t padded) {
+  return lengths ? std::clamp<int64_t>(lengths[b], 0, padded) : padded;
+}
+} // namespace
+
+void MetricSeries::recordHealth(const attn_problem &p, const attn_launch_args &args,
+                                uint32_t flags) {
+  const int64_t hq = p.heads_q, dv = p.head_dim_v, sq = args.seq_q;
+  std::vector<HeadHealth> launch(hq);
+  for (int64_t b = 0; b < args.batch; ++b) {
+    int64_t rows = rowsOf(args.seqlens_q, b, sq); // padded rows are not written
+    for (int64_t h = 0; h < hq; ++h) {
+      HeadHealth &head = launch[h];
+      const float *lse = args.lse ? args.lse + (b * hq + h) * sq : nullptr;
+      const float *entropy = args.entropy ? args.entropy + (b * hq + h) * sq : nullptr;
+      for (int64_t i = 0; i < rows; ++i) {
+        bool masked = lse && std::isinf(lse[i]) && lse[i] < 0;
+        if (flags & ATTN_HEALTH_NONFINITE) {
+          int64_t row = b * args.o.strides[0] + i * args.o.strides[1] + h * args.o.strides[2];
+          for (int64_t d = 0; d < dv; ++d)
+            head.nonfiniteO += nonfinite(args.o.data, row + d, p.dtype);
+          if (lse && !masked && !std::isfinite(lse[i]))
+            ++head.nonfiniteLse;
+          head.maskedRows += masked;
+        }
+        if ((flags & ATTN_HEALTH_ENTROPY) && entropy && !masked && std::isfinite(entropy[i])) {
+          double e = entropy[i];
+          head.entropyMin = head.entropyRows ? std::min(head.entropyMin, e) : e;
+          head.entropyMax = head.entropyRows ? std::max(head.entropyMax, e) : e;
+          head.entropySum += e;
+          ++head.entropyRows;
+        }
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(healthMutex);
+  heads.resize(hq);
+  for (int64_t h = 0; h < hq; ++h) {
+    HeadHealth &total = heads[h];
+    const HeadHealth &add = launch[h];
+    total.nonfiniteO += add.nonfiniteO;
+    total.nonfiniteLse += add.nonfiniteLse;
+    total.maskedRows += add.maskedRows;
+    if (add.entropyRows) {
+      total.entropyMin =
+          total.entropyRows ? std::min(total.entropyMin, add.entropyMin) : add.entropyMin;
+      total.entropyMax =
+          total.entropyRows ? std::max(total.entropyMax, add.entropyMax) : add.entropyMax;
+      total.entropySum += add.entropySum;
+      total.entropyRows += add.entropyRows;
+    }
+  }
+}
+
+void MetricSeries::snapshotEntropyBaseline() {
+  std::lock_guard<std::mutex> lock(healthMutex);
+  for (HeadHealth &head : heads) {
+    head.hasBaseline = head.entropyRows > 0;
+    head.baseline = head.entropyRows ? head.entropySum / head.entropyRows : 0;
+    // The statistics restart: from now on they describe the launches after the snapshot.
+    head.entropyRows = 0;
+    head.entropySum = head.entropyMin = head.entropyMax = 0;
+  }
 }
 
 std::string kernelMetricName(const attn_problem &p) {
@@ -217,6 +298,93 @@ std::string Metrics::text(const CacheCounters &cache) const {
     out += "attn_kernel_recent_latency_seconds_sum{" + labels(*s) + "} " + number(sum) + "\n";
     out +=
         "attn_kernel_recent_latency_seconds_count{" + labels(*s) + "} " + std::to_string(n) + "\n";
+  }
+  // Output health: one sample per query head of the series that asked for it.
+  struct HealthRow {
+    const MetricSeries *series;
+    std::vector<HeadHealth> heads;
+    uint32_t flags;
+  };
+  std::vector<HealthRow> health;
+  for (const MetricSeries *s : all) {
+    std::lock_guard<std::mutex> lock(s->healthMutex);
+    if (s->healthSeen)
+      health.push_back({s, s->heads, s->healthSeen});
+  }
+  auto headLabels = [&](const MetricSeries &s, size_t h) {
+    return labels(s) + ",head=\"" + std::to_string(h) + "\"";
+  };
+  auto perHead = [&](const char *name, const char *type, const char *help, uint32_t flag,
+                     const std::function<void(const HealthRow &, size_t)> &write) {
+    header(out, name, type, help);
+    for (const HealthRow &row : health)
+      if (row.flags & flag)
+        for (size_t h = 0; h < row.heads.size(); ++h)
+          write(row, h);
+  };
+  perHead("attn_output_nonfinite_total", "counter",
+          "NaN or Inf values in the output O and NaN or +Inf in LSE, per query head "
+          "(attn_kernel_set_health).",
+          ATTN_HEALTH_NONFINITE, [&](const HealthRow &row, size_t h) {
+            out += "attn_output_nonfinite_total{" + headLabels(*row.series, h) + ",tensor=\"o\"} " +
+                   std::to_string(row.heads[h].nonfiniteO) + "\n";
+            out += "attn_output_nonfinite_total{" + headLabels(*row.series, h) +
+                   ",tensor=\"lse\"} " + std::to_string(row.heads[h].nonfiniteLse) + "\n";
+          });
+  perHead("attn_fully_masked_rows_total", "counter",
+          "Query rows that saw no key (LSE = -inf), per query head; counted when the kernel "
+          "returns LSE.",
+          ATTN_HEALTH_NONFINITE, [&](const HealthRow &row, size_t h) {
+            out += "attn_fully_masked_rows_total{" + headLabels(*row.series, h) + "} " +
+                   std::to_string(row.heads[h].maskedRows) + "\n";
+          });
+  perHead("attn_head_entropy_rows", "gauge",
+          "Query rows (that saw a key) in the per-head entropy statistics (since the baseline "
+          "snapshot, if any).",
+          ATTN_HEALTH_ENTROPY, [&](const HealthRow &row, size_t h) {
+            out += "attn_head_entropy_rows{" + headLabels(*row.series, h) + "} " +
+                   std::to_string(row.heads[h].entropyRows) + "\n";
+          });
+  perHead("attn_head_entropy_nats", "gauge",
+          "Row entropy of the attention weights per query head: mean, min and max, in nats, over "
+          "the launches since the baseline snapshot (or the first launch).",
+          ATTN_HEALTH_ENTROPY, [&](const HealthRow &row, size_t h) {
+            const HeadHealth &head = row.heads[h];
+            double n = static_cast<double>(head.entropyRows);
+            double mean = head.entropyRows ? head.entropySum / n : std::nan("");
+            double lo = head.entropyRows ? head.entropyMin : std::nan("");
+            double hi = head.entropyRows ? head.entropyMax : std::nan("");
+            for (auto [stat, v] :
+                 {std::pair<const char *, double>{"mean", mean}, {"min", lo}, {"max", hi}})
+              out += "attn_head_entropy_nats{" + headLabels(*row.series, h) + ",stat=\"" + stat +
+                     "\"} " + number(v) + "\n";
+          });
+  perHead("attn_head_entropy_drift_nats", "gauge",
+          "Per-head entropy mean minus its baseline (attn_kernel_snapshot_entropy_baseline), in "
+          "nats; absent before a snapshot.",
+          ATTN_HEALTH_ENTROPY, [&](const HealthRow &row, size_t h) {
+            const HeadHealth &head = row.heads[h];
+            if (head.hasBaseline && head.entropyRows)
+              out +=
+                  "attn_head_entropy_drift_nats{" + headLabels(*row.series, h) + "} " +
+                  number(head.entropySum / static_cast<double>(head.entropyRows) - head.baseline) +
+                  "\n";
+          });
+  header(out, "attn_entropy_drift_nats", "gauge",
+         "Root mean square over the heads of the per-head entropy drift, in nats: one number to "
+         "alert on after a rollout.");
+  for (const HealthRow &row : health) {
+    double sum = 0;
+    size_t n = 0;
+    for (const HeadHealth &head : row.heads)
+      if (head.hasBaseline && head.entropyRows) {
+        double d = head.entropySum / static_cast<double>(head.entropyRows) - head.baseline;
+        sum += d * d;
+        ++n;
+      }
+    if (n)
+      out += "attn_entropy_drift_nats{" + labels(*row.series) + "} " +
+             number(std::sqrt(sum / static_cast<double>(n))) + "\n";
   }
   header(out, "attn_kernel_cache_requests_total", "counter",
          "Kernel creations by where the kernel came from: the context's memory cache, the disk "

@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace attn::rt {
 
@@ -33,6 +34,16 @@ constexpr std::array<double, 22> kLatencyBuckets = {
 /// Launches the quantiles (p50, p95, p99) are computed over: the most recent ones.
 constexpr size_t kRecentLaunches = 1024;
 
+/// Output health of one query head (attn_kernel_set_health).
+struct HeadHealth {
+  uint64_t nonfiniteO = 0, nonfiniteLse = 0; // NaN or ±Inf in O; NaN or +Inf in LSE
+  uint64_t maskedRows = 0;                   // rows that saw no key (LSE = -inf)
+  uint64_t entropyRows = 0;                  // rows in the entropy statistics
+  double entropySum = 0, entropyMin = 0, entropyMax = 0;
+  bool hasBaseline = false;
+  double baseline = 0; // the per-head mean at the snapshot
+};
+
 /// One (kernel, label) pair's counters. Written by launches without a lock.
 struct MetricSeries {
   std::string kernel, target, label; // label values
@@ -42,8 +53,19 @@ struct MetricSeries {
   std::array<std::atomic<uint32_t>, kRecentLaunches> recentNanos{};        // a ring (saturating)
   std::atomic<uint64_t> recentNext{0};
 
+  // Output health, when a handle of this series asks for it (opt-in: it reads O again).
+  mutable std::mutex healthMutex;
+  std::vector<HeadHealth> heads; // [heads_q] once asked
+  uint32_t healthSeen = 0;       // the ATTN_HEALTH_* flags any handle asked for
+
   void recordLaunch(uint64_t nanos, uint64_t tokenCount, uint64_t byteCount);
   void recordFailure() { failures.fetch_add(1, std::memory_order_relaxed); }
+  /// Counts a finished CPU launch's non-finite values and masked rows (ATTN_HEALTH_NONFINITE)
+  /// and folds its row entropies into the per-head statistics (ATTN_HEALTH_ENTROPY).
+  void recordHealth(const attn_problem &problem, const attn_launch_args &args, uint32_t flags);
+  /// The current per-head entropy means become the baseline the drift is measured against, and
+  /// the statistics restart (they then describe the launches after the snapshot).
+  void snapshotEntropyBaseline();
 };
 
 class Metrics {
