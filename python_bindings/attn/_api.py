@@ -290,7 +290,8 @@ class Kernel:
         """Output health in :func:`metrics`, per query head: ``nonfinite`` counts NaN/Inf in the
         output and LSE and the rows that saw no key; ``entropy`` keeps each head's running mean,
         min and max of the row entropy (the kernel must have ``return_entropy=True``). The
-        runtime reads the outputs again after each launch. CPU kernels, metrics on."""
+        runtime reads the outputs again after each launch (host arrays: any target; not yet
+        for torch CUDA tensors). Needs metrics on."""
         flags = (1 if nonfinite else 0) | (2 if entropy else 0)
         self._kernel.set_health(flags)
 

@@ -336,8 +336,10 @@ ATTN_API ATTN_NODISCARD attn_status attn_kernel_set_label(attn_kernel *kernel, c
  * (LSE = -inf, when the kernel returns LSE); ATTN_HEALTH_ENTROPY keeps each head's running mean,
  * min and max of the row entropy (the kernel must return entropy: the statistics come from the
  * entropy it computes). The runtime reads O (and LSE, ENTROPY) again after the launch: one pass
- * over the outputs, not over Q/K/V. CPU kernels only for now (ATTN_STATUS_UNSUPPORTED on other
- * targets); needs the context's metrics on (ATTN_STATUS_UNSUPPORTED otherwise). 0 turns it off. */
+ * over the outputs, not over Q/K/V. Counted on launches through attn_kernel_launch (host memory,
+ * any target); launches on an engine's device memory (attn_kernel_launch_vulkan / _cuda) are not
+ * counted yet: their outputs stay on the device. Needs the context's metrics on
+ * (ATTN_STATUS_UNSUPPORTED otherwise). 0 turns it off. */
 #define ATTN_HEALTH_NONFINITE 1u
 #define ATTN_HEALTH_ENTROPY 2u
 ATTN_API ATTN_NODISCARD attn_status attn_kernel_set_health(attn_kernel *kernel, uint32_t flags);

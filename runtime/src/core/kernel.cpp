@@ -203,10 +203,6 @@ ATTN_API attn_status attn_kernel_set_health(attn_kernel *kernel, uint32_t flags)
     if (flags && !kernel->series)
       fail(ATTN_STATUS_UNSUPPORTED, "attn_kernel_set_health: the kernel's context has metrics "
                                     "off (attn_context_options.metrics = 1 or ATTN_METRICS=1)");
-    if (flags && p.target != ATTN_TARGET_CPU)
-      fail(ATTN_STATUS_UNSUPPORTED,
-           "attn_kernel_set_health: output health is counted on CPU kernels only for now (a "
-           "device kernel's outputs stay on the device)");
     kernel->health = flags;
     if (flags) {
       std::lock_guard<std::mutex> lock(kernel->series->healthMutex);
