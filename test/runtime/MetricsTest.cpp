@@ -132,6 +132,21 @@ TEST(Metrics, CountsKnownLaunchesPerKernelAndLabel) {
   EXPECT_EQ(sample(metricsText(context.get()), "attn_kernel_launches_total" + l0), 5);
 }
 
+TEST(Metrics, DecodeWorkspaceIsCountedWhileHeld) {
+  ContextPtr context = metricsContext(1);
+  attn_problem p = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, 8, 2, 64, 64);
+  KernelPtr kernel;
+  ATTN_CREATE_KERNEL_OR_SKIP(context.get(), p, kernel);
+  AttentionCase c{p, 2, 1, 3000, {}, {}, Layout::BSHD, 5}; // decode: split-KV partials
+  expectAccurate(runCase(kernel.get(), c), p.dtype);
+  expectAccurate(runCase(kernel.get(), c), p.dtype);
+  std::string text = metricsText(context.get());
+  EXPECT_EQ(sample(text, "attn_workspace_allocations_total"), 2) << text;
+  EXPECT_EQ(sample(text, "attn_workspace_bytes"), 0); // freed when each launch returned
+  // At least one split per batch entry: its f32 O part [Sq, Hq, Dv] and LSE part [Hq, Sq].
+  EXPECT_GE(sample(text, "attn_workspace_peak_bytes"), 2 * (8 * 64 + 8) * 4);
+}
+
 TEST(Metrics, BufferTooSmallWritesNothing) {
   ContextPtr context = metricsContext(1);
   size_t length = 0;

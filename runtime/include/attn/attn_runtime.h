@@ -158,7 +158,8 @@ ATTN_API attn_status attn_context_destroy(attn_context *context);
  * scrape endpoint or a log: per kernel and label (attn_kernel_set_label) launches, failures,
  * query tokens, bytes moved and the launch wall time (a histogram, and p50/p95/p99 over the
  * most recent 1024 launches as a summary); per context the kernel cache's hits and misses, the
- * time spent compiling, and the kernels alive. Every target reports the same names.
+ * time spent compiling, the kernels alive and the CPU split-KV workspace (held now, peak,
+ * allocations). Every target reports the same names.
  * Writes the text and its terminating NUL into buffer when capacity is large enough, and its
  * length (without the NUL) to *out_length always; buffer may be NULL with capacity 0 to ask the
  * length only. A buffer too small is ATTN_STATUS_INVALID_ARGUMENT with nothing written to it (the

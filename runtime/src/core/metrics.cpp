@@ -407,6 +407,15 @@ std::string Metrics::text(const CacheCounters &cache) const {
          number(static_cast<double>(load(compileNanos_)) * 1e-9) + "\n";
   out += "attn_kernel_compile_seconds_total{source=\"disk\"} " +
          number(static_cast<double>(load(diskLoadNanos_)) * 1e-9) + "\n";
+  header(out, "attn_workspace_bytes", "gauge",
+         "Workspace (split-KV partial results) held by this context's launches now.");
+  out += "attn_workspace_bytes " + std::to_string(workspaceBytes_.load()) + "\n";
+  header(out, "attn_workspace_peak_bytes", "gauge",
+         "The most workspace this context's launches held at once.");
+  out += "attn_workspace_peak_bytes " + std::to_string(workspacePeak_.load()) + "\n";
+  header(out, "attn_workspace_allocations_total", "counter",
+         "Workspace allocations made by launches (split-KV decode allocates per launch).");
+  out += "attn_workspace_allocations_total " + std::to_string(workspaceAllocations_.load()) + "\n";
   header(out, "attn_kernels_alive", "gauge", "Kernel handles of this context not yet destroyed.");
   out +=
       "attn_kernels_alive " + std::to_string(kernelsAlive_.load(std::memory_order_relaxed)) + "\n";

@@ -76,6 +76,16 @@ public:
 
   void kernelCreated() { kernelsAlive_.fetch_add(1, std::memory_order_relaxed); }
   void kernelDestroyed() { kernelsAlive_.fetch_sub(1, std::memory_order_relaxed); }
+  /// Workspace a launch allocated (`bytes` > 0) or freed (< 0).
+  void workspace(int64_t bytes) {
+    int64_t now = workspaceBytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+    if (bytes > 0) {
+      workspaceAllocations_.fetch_add(1, std::memory_order_relaxed);
+      int64_t peak = workspacePeak_.load(std::memory_order_relaxed);
+      while (now > peak && !workspacePeak_.compare_exchange_weak(peak, now))
+        ;
+    }
+  }
   /// A compile (or disk-cache load) that took `seconds`.
   void recordCompile(double seconds, bool fromDisk);
 
@@ -86,6 +96,7 @@ private:
   mutable std::mutex mutex_; // guards series_ (made rarely), not the counters
   std::map<std::pair<std::string, std::string>, std::unique_ptr<MetricSeries>> series_;
   std::atomic<int64_t> kernelsAlive_{0};
+  std::atomic<int64_t> workspaceBytes_{0}, workspacePeak_{0}, workspaceAllocations_{0};
   std::atomic<uint64_t> compileNanos_{0}, diskLoadNanos_{0};
 };
 

@@ -138,6 +138,17 @@ void launchDecode(ContextState &context, const CompiledKernel &kernel, const Ope
     fail(ATTN_STATUS_OUT_OF_MEMORY, "the split-KV workspace size overflows int64");
   AlignedFloats oParts = allocateFloats(oCount);
   AlignedFloats lseParts = allocateFloats(lseCount);
+  // Counted in the context's metrics while the launch holds it.
+  struct Held {
+    Metrics *metrics;
+    int64_t bytes;
+    ~Held() {
+      if (metrics)
+        metrics->workspace(-bytes);
+    }
+  } held{context.metrics(), static_cast<int64_t>((oCount + lseCount) * sizeof(float))};
+  if (held.metrics)
+    held.metrics->workspace(held.bytes);
 
   DecodeCall decode{};
   decode.fn = kernel.entry().softmax_decode;
