@@ -183,7 +183,9 @@ void runAttention(benchmark::State &state, attn_problem p, int64_t batch, int64_
   summary()[name] = line;
 }
 
-const char *dtypeName(attn_dtype dtype) { return dtype == ATTN_DTYPE_F32 ? "f32" : "bf16"; }
+const char *dtypeName(attn_dtype dtype) {
+  return dtype == ATTN_DTYPE_F32 ? "f32" : dtype == ATTN_DTYPE_F16 ? "f16" : "bf16";
+}
 
 void BM_Dense(benchmark::State &state) {
   auto dtype = attn_dtype(state.range(0));
@@ -415,6 +417,11 @@ void denseArgs(benchmark::internal::Benchmark *b) {
       for (int64_t d : {64, 128})
         for (int causal : {0, 1})
           b->Args({dtype, s, d, causal});
+  // f16: no f16 products on these CPUs (AVX512-FP16 is Sapphire Rapids' and later): converted to
+  // f32 on load, so bound by the f32 kernel; two lengths are enough to show it.
+  for (int64_t s : {2048, 8192})
+    for (int causal : {0, 1})
+      b->Args({ATTN_DTYPE_F16, s, 128, causal});
 }
 
 } // namespace
