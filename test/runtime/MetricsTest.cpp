@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "MetricsText.h"
 #include "RuntimeTestUtil.h"
 
 #include "attn/Oracle/Oracle.h"
@@ -29,16 +30,6 @@ std::string metricsText(attn_context *context) {
       << attn_last_error();
   text.resize(length);
   return text;
-}
-
-/// The value of the sample whose name and labels are exactly `series`; NaN when absent.
-double sample(const std::string &text, const std::string &series) {
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line))
-    if (line.compare(0, series.size() + 1, series + " ") == 0)
-      return std::strtod(line.c_str() + series.size() + 1, nullptr);
-  return std::nan("");
 }
 
 ContextPtr metricsContext(int32_t metrics) {

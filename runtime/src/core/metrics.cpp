@@ -233,12 +233,18 @@ std::string Metrics::text(const CacheCounters &cache) const {
     for (auto &entry : series_)
       all.push_back(entry.second.get());
   }
-  auto labels = [](const MetricSeries &s) {
+  std::string out;
+  // One sample: name{labels} value, or name value without labels.
+  auto line = [&out](const std::string &name, const std::string &labels, const std::string &value) {
+    out += labels.empty() ? name + " " + value + "\n" : name + "{" + labels + "} " + value + "\n";
+  };
+  auto labels = [](const MetricSeries &s, const std::string &extra = "") {
     return "kernel=\"" + escape(s.kernel) + "\",target=\"" + s.target + "\",label=\"" +
-           escape(s.label) + "\"";
+           escape(s.label) + "\"" + (extra.empty() ? "" : "," + extra);
   };
   auto load = [](const std::atomic<uint64_t> &x) { return x.load(std::memory_order_relaxed); };
-  std::string out;
+  auto seconds = [](uint64_t nanos) { return number(static_cast<double>(nanos) * 1e-9); };
+
   struct Counter {
     const char *name, *help;
     const std::atomic<uint64_t> MetricSeries::*field;
@@ -256,9 +262,9 @@ std::string Metrics::text(const CacheCounters &cache) const {
                 &MetricSeries::bytes}}) {
     header(out, c.name, "counter", c.help);
     for (const MetricSeries *s : all)
-      out +=
-          std::string(c.name) + "{" + labels(*s) + "} " + std::to_string(load(s->*c.field)) + "\n";
+      line(c.name, labels(*s), std::to_string(load(s->*c.field)));
   }
+
   header(out, "attn_kernel_latency_seconds", "histogram",
          "Wall time of a launch call (on CUDA, the enqueue; the kernel runs on the stream).");
   for (const MetricSeries *s : all) {
@@ -266,14 +272,13 @@ std::string Metrics::text(const CacheCounters &cache) const {
     for (size_t i = 0; i <= kLatencyBuckets.size(); ++i) {
       cumulative += load(s->buckets[i]);
       std::string le = i < kLatencyBuckets.size() ? number(kLatencyBuckets[i]) : "+Inf";
-      out += "attn_kernel_latency_seconds_bucket{" + labels(*s) + ",le=\"" + le + "\"} " +
-             std::to_string(cumulative) + "\n";
+      line("attn_kernel_latency_seconds_bucket", labels(*s, "le=\"" + le + "\""),
+           std::to_string(cumulative));
     }
-    out += "attn_kernel_latency_seconds_sum{" + labels(*s) + "} " +
-           number(static_cast<double>(load(s->latencyNanos)) * 1e-9) + "\n";
-    out += "attn_kernel_latency_seconds_count{" + labels(*s) + "} " + std::to_string(cumulative) +
-           "\n";
+    line("attn_kernel_latency_seconds_sum", labels(*s), seconds(load(s->latencyNanos)));
+    line("attn_kernel_latency_seconds_count", labels(*s), std::to_string(cumulative));
   }
+
   header(out, "attn_kernel_recent_latency_seconds", "summary",
          "Launch wall time over the most recent 1024 launches: p50, p95, p99 (nearest rank).");
   for (const MetricSeries *s : all) {
@@ -282,23 +287,19 @@ std::string Metrics::text(const CacheCounters &cache) const {
     for (uint64_t i = 0; i < n; ++i)
       recent[i] = s->recentNanos[i].load(std::memory_order_relaxed);
     std::sort(recent.begin(), recent.end());
-    double sum = 0;
+    uint64_t sum = 0;
     for (uint32_t x : recent)
-      sum += x * 1e-9;
+      sum += x;
     for (double q : {0.5, 0.95, 0.99}) {
-      std::string value = "NaN";
-      if (n) {
-        // Nearest rank: the smallest value with at least q of the window at or below it.
-        auto rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(n)));
-        value = number(recent[std::max<uint64_t>(rank, 1) - 1] * 1e-9);
-      }
-      out += "attn_kernel_recent_latency_seconds{" + labels(*s) + ",quantile=\"" + number(q) +
-             "\"} " + value + "\n";
+      // Nearest rank: the smallest value with at least q of the window at or below it.
+      auto rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(n)));
+      line("attn_kernel_recent_latency_seconds", labels(*s, "quantile=\"" + number(q) + "\""),
+           n ? seconds(recent[std::max<uint64_t>(rank, 1) - 1]) : "NaN");
     }
-    out += "attn_kernel_recent_latency_seconds_sum{" + labels(*s) + "} " + number(sum) + "\n";
-    out +=
-        "attn_kernel_recent_latency_seconds_count{" + labels(*s) + "} " + std::to_string(n) + "\n";
+    line("attn_kernel_recent_latency_seconds_sum", labels(*s), seconds(sum));
+    line("attn_kernel_recent_latency_seconds_count", labels(*s), std::to_string(n));
   }
+
   // Output health: one sample per query head of the series that asked for it.
   struct HealthRow {
     const MetricSeries *series;
@@ -311,64 +312,61 @@ std::string Metrics::text(const CacheCounters &cache) const {
     if (s->healthSeen)
       health.push_back({s, s->heads, s->healthSeen});
   }
-  auto headLabels = [&](const MetricSeries &s, size_t h) {
-    return labels(s) + ",head=\"" + std::to_string(h) + "\"";
-  };
   auto perHead = [&](const char *name, const char *type, const char *help, uint32_t flag,
-                     const std::function<void(const HealthRow &, size_t)> &write) {
+                     const std::function<void(const MetricSeries &, const std::string &head,
+                                              const HeadHealth &)> &write) {
     header(out, name, type, help);
     for (const HealthRow &row : health)
       if (row.flags & flag)
         for (size_t h = 0; h < row.heads.size(); ++h)
-          write(row, h);
+          write(*row.series, "head=\"" + std::to_string(h) + "\"", row.heads[h]);
+  };
+  auto mean = [](const HeadHealth &head) {
+    return head.entropySum / static_cast<double>(head.entropyRows);
   };
   perHead("attn_output_nonfinite_total", "counter",
           "NaN or Inf values in the output O and NaN or +Inf in LSE, per query head "
           "(attn_kernel_set_health).",
-          ATTN_HEALTH_NONFINITE, [&](const HealthRow &row, size_t h) {
-            out += "attn_output_nonfinite_total{" + headLabels(*row.series, h) + ",tensor=\"o\"} " +
-                   std::to_string(row.heads[h].nonfiniteO) + "\n";
-            out += "attn_output_nonfinite_total{" + headLabels(*row.series, h) +
-                   ",tensor=\"lse\"} " + std::to_string(row.heads[h].nonfiniteLse) + "\n";
+          ATTN_HEALTH_NONFINITE,
+          [&](const MetricSeries &s, const std::string &head, const HeadHealth &hh) {
+            line("attn_output_nonfinite_total", labels(s, head + ",tensor=\"o\""),
+                 std::to_string(hh.nonfiniteO));
+            line("attn_output_nonfinite_total", labels(s, head + ",tensor=\"lse\""),
+                 std::to_string(hh.nonfiniteLse));
           });
   perHead("attn_fully_masked_rows_total", "counter",
           "Query rows that saw no key (LSE = -inf), per query head; counted when the kernel "
           "returns LSE.",
-          ATTN_HEALTH_NONFINITE, [&](const HealthRow &row, size_t h) {
-            out += "attn_fully_masked_rows_total{" + headLabels(*row.series, h) + "} " +
-                   std::to_string(row.heads[h].maskedRows) + "\n";
+          ATTN_HEALTH_NONFINITE,
+          [&](const MetricSeries &s, const std::string &head, const HeadHealth &hh) {
+            line("attn_fully_masked_rows_total", labels(s, head), std::to_string(hh.maskedRows));
           });
   perHead("attn_head_entropy_rows", "gauge",
           "Query rows (that saw a key) in the per-head entropy statistics (since the baseline "
           "snapshot, if any).",
-          ATTN_HEALTH_ENTROPY, [&](const HealthRow &row, size_t h) {
-            out += "attn_head_entropy_rows{" + headLabels(*row.series, h) + "} " +
-                   std::to_string(row.heads[h].entropyRows) + "\n";
+          ATTN_HEALTH_ENTROPY,
+          [&](const MetricSeries &s, const std::string &head, const HeadHealth &hh) {
+            line("attn_head_entropy_rows", labels(s, head), std::to_string(hh.entropyRows));
           });
   perHead("attn_head_entropy_nats", "gauge",
           "Row entropy of the attention weights per query head: mean, min and max, in nats, over "
           "the launches since the baseline snapshot (or the first launch).",
-          ATTN_HEALTH_ENTROPY, [&](const HealthRow &row, size_t h) {
-            const HeadHealth &head = row.heads[h];
-            double n = static_cast<double>(head.entropyRows);
-            double mean = head.entropyRows ? head.entropySum / n : std::nan("");
-            double lo = head.entropyRows ? head.entropyMin : std::nan("");
-            double hi = head.entropyRows ? head.entropyMax : std::nan("");
-            for (auto [stat, v] :
-                 {std::pair<const char *, double>{"mean", mean}, {"min", lo}, {"max", hi}})
-              out += "attn_head_entropy_nats{" + headLabels(*row.series, h) + ",stat=\"" + stat +
-                     "\"} " + number(v) + "\n";
+          ATTN_HEALTH_ENTROPY,
+          [&](const MetricSeries &s, const std::string &head, const HeadHealth &hh) {
+            bool any = hh.entropyRows > 0;
+            for (auto [stat, v] : {std::pair<const char *, double>{"mean", any ? mean(hh) : 0},
+                                   {"min", hh.entropyMin},
+                                   {"max", hh.entropyMax}})
+              line("attn_head_entropy_nats", labels(s, head + ",stat=\"" + stat + "\""),
+                   any ? number(v) : "NaN");
           });
   perHead("attn_head_entropy_drift_nats", "gauge",
           "Per-head entropy mean minus its baseline (attn_kernel_snapshot_entropy_baseline), in "
           "nats; absent before a snapshot.",
-          ATTN_HEALTH_ENTROPY, [&](const HealthRow &row, size_t h) {
-            const HeadHealth &head = row.heads[h];
-            if (head.hasBaseline && head.entropyRows)
-              out +=
-                  "attn_head_entropy_drift_nats{" + headLabels(*row.series, h) + "} " +
-                  number(head.entropySum / static_cast<double>(head.entropyRows) - head.baseline) +
-                  "\n";
+          ATTN_HEALTH_ENTROPY,
+          [&](const MetricSeries &s, const std::string &head, const HeadHealth &hh) {
+            if (hh.hasBaseline && hh.entropyRows)
+              line("attn_head_entropy_drift_nats", labels(s, head), number(mean(hh) - hh.baseline));
           });
   header(out, "attn_entropy_drift_nats", "gauge",
          "Root mean square over the heads of the per-head entropy drift, in nats: one number to "
@@ -378,47 +376,43 @@ std::string Metrics::text(const CacheCounters &cache) const {
     size_t n = 0;
     for (const HeadHealth &head : row.heads)
       if (head.hasBaseline && head.entropyRows) {
-        double d = head.entropySum / static_cast<double>(head.entropyRows) - head.baseline;
+        double d = mean(head) - head.baseline;
         sum += d * d;
         ++n;
       }
     if (n)
-      out += "attn_entropy_drift_nats{" + labels(*row.series) + "} " +
-             number(std::sqrt(sum / static_cast<double>(n))) + "\n";
+      line("attn_entropy_drift_nats", labels(*row.series),
+           number(std::sqrt(sum / static_cast<double>(n))));
   }
-  header(out, "attn_kernel_cache_requests_total", "counter",
-         "Kernel creations by where the kernel came from: the context's memory cache, the disk "
-         "cache, or a compile.");
+
+  // The context's own.
   auto count = [](const std::atomic<int64_t> &x) {
     return std::to_string(x.load(std::memory_order_relaxed));
   };
-  out += "attn_kernel_cache_requests_total{result=\"memory_hit\"} " + count(cache.memoryCacheHits) +
-         "\n";
-  out +=
-      "attn_kernel_cache_requests_total{result=\"disk_hit\"} " + count(cache.diskCacheHits) + "\n";
-  out += "attn_kernel_cache_requests_total{result=\"compiled\"} " + count(cache.kernelsCompiled) +
-         "\n";
+  header(out, "attn_kernel_cache_requests_total", "counter",
+         "Kernel creations by where the kernel came from: the context's memory cache, the disk "
+         "cache, or a compile.");
+  line("attn_kernel_cache_requests_total", "result=\"memory_hit\"", count(cache.memoryCacheHits));
+  line("attn_kernel_cache_requests_total", "result=\"disk_hit\"", count(cache.diskCacheHits));
+  line("attn_kernel_cache_requests_total", "result=\"compiled\"", count(cache.kernelsCompiled));
   header(out, "attn_kernel_cache_rejected_total", "counter",
          "Corrupt or stale disk cache entries found (then rebuilt).");
-  out += "attn_kernel_cache_rejected_total " + count(cache.diskCacheRejected) + "\n";
+  line("attn_kernel_cache_rejected_total", "", count(cache.diskCacheRejected));
   header(out, "attn_kernel_compile_seconds_total", "counter",
          "Time spent making kernels: compiling, or loading from the disk cache.");
-  out += "attn_kernel_compile_seconds_total{source=\"compile\"} " +
-         number(static_cast<double>(load(compileNanos_)) * 1e-9) + "\n";
-  out += "attn_kernel_compile_seconds_total{source=\"disk\"} " +
-         number(static_cast<double>(load(diskLoadNanos_)) * 1e-9) + "\n";
+  line("attn_kernel_compile_seconds_total", "source=\"compile\"", seconds(load(compileNanos_)));
+  line("attn_kernel_compile_seconds_total", "source=\"disk\"", seconds(load(diskLoadNanos_)));
   header(out, "attn_workspace_bytes", "gauge",
          "Workspace (split-KV partial results) held by this context's launches now.");
-  out += "attn_workspace_bytes " + std::to_string(workspaceBytes_.load()) + "\n";
+  line("attn_workspace_bytes", "", count(workspaceBytes_));
   header(out, "attn_workspace_peak_bytes", "gauge",
          "The most workspace this context's launches held at once.");
-  out += "attn_workspace_peak_bytes " + std::to_string(workspacePeak_.load()) + "\n";
+  line("attn_workspace_peak_bytes", "", count(workspacePeak_));
   header(out, "attn_workspace_allocations_total", "counter",
          "Workspace allocations made by launches (split-KV decode allocates per launch).");
-  out += "attn_workspace_allocations_total " + std::to_string(workspaceAllocations_.load()) + "\n";
+  line("attn_workspace_allocations_total", "", count(workspaceAllocations_));
   header(out, "attn_kernels_alive", "gauge", "Kernel handles of this context not yet destroyed.");
-  out +=
-      "attn_kernels_alive " + std::to_string(kernelsAlive_.load(std::memory_order_relaxed)) + "\n";
+  line("attn_kernels_alive", "", count(kernelsAlive_));
   return out;
 }
 

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "core/metrics.h"
+#include "../MetricsText.h"
 #include "core/kernel_cache.h"
 
 #include <gtest/gtest.h>
@@ -14,17 +15,9 @@
 #include <sstream>
 
 using namespace attn::rt;
+using attn::rttest::sample;
 
 namespace {
-
-double sample(const std::string &text, const std::string &series) {
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line))
-    if (line.compare(0, series.size() + 1, series + " ") == 0)
-      return std::strtod(line.c_str() + series.size() + 1, nullptr);
-  return std::nan("");
-}
 
 attn_problem problem() {
   attn_problem p;
