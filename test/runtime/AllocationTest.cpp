@@ -84,14 +84,7 @@ long allocationsOfLaunches(int32_t metrics) {
   k.fillRandom(2);
   v.fillRandom(3);
   std::vector<float> lse(B * 4 * S);
-  attn_launch_args args;
-  EXPECT_EQ(attn_launch_args_init(&args), ATTN_STATUS_SUCCESS);
-  args.batch = B;
-  args.seq_q = args.seq_kv = S;
-  args.q = q.view();
-  args.k = k.view();
-  args.v = v.view();
-  args.o = o.view();
+  attn_launch_args args = launchArgs(q, k, v, o);
   args.lse = lse.data();
   EXPECT_EQ(attn_kernel_launch(kernel.get(), &args), ATTN_STATUS_SUCCESS); // warm
   allocations = 0;

@@ -202,14 +202,7 @@ TEST_P(MetricsHealth, CountsPerHeadAndEntropyAgainstTheOracle) {
   std::vector<float> lse(B * Hq * S), entropy(B * Hq * S);
   std::vector<int32_t> seqlensKv = {0, S};
   auto launch = [&] {
-    attn_launch_args args;
-    EXPECT_EQ(attn_launch_args_init(&args), ATTN_STATUS_SUCCESS);
-    args.batch = B;
-    args.seq_q = args.seq_kv = S;
-    args.q = q.view();
-    args.k = k.view();
-    args.v = v.view();
-    args.o = o.view();
+    attn_launch_args args = launchArgs(q, k, v, o);
     args.lse = lse.data();
     args.entropy = entropy.data();
     args.seqlens_kv = seqlensKv.data();

@@ -198,6 +198,19 @@ void compare(const AttentionCase &c, const Tensor &o, const std::vector<float> &
 
 } // namespace
 
+attn_launch_args launchArgs(Tensor &q, Tensor &k, Tensor &v, Tensor &o) {
+  attn_launch_args args;
+  EXPECT_EQ(attn_launch_args_init(&args), ATTN_STATUS_SUCCESS);
+  args.batch = q.sizes()[0];
+  args.seq_q = q.sizes()[1];
+  args.seq_kv = k.sizes()[1];
+  args.q = q.view();
+  args.k = k.view();
+  args.v = v.view();
+  args.o = o.view();
+  return args;
+}
+
 CaseResult runCase(attn_kernel *kernel, const AttentionCase &c) {
   const attn_problem &p = c.problem;
   const int64_t B = c.batch, Sq = c.seqQ, Skv = c.seqKv;
@@ -214,15 +227,7 @@ CaseResult runCase(attn_kernel *kernel, const AttentionCase &c) {
   testutil::poison(lse.data(), lse.size());
   testutil::poison(entropy.data(), entropy.size());
 
-  attn_launch_args args;
-  EXPECT_EQ(attn_launch_args_init(&args), ATTN_STATUS_SUCCESS);
-  args.batch = B;
-  args.seq_q = Sq;
-  args.seq_kv = Skv;
-  args.q = q.view();
-  args.k = k.view();
-  args.v = v.view();
-  args.o = o.view();
+  attn_launch_args args = launchArgs(q, k, v, o);
   args.lse = p.return_lse ? lse.data() : nullptr;
   args.entropy = p.return_entropy ? entropy.data() : nullptr;
   args.seqlens_q = c.seqlensQ.empty() ? nullptr : c.seqlensQ.data();

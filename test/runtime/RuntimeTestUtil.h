@@ -115,6 +115,10 @@ private:
   std::vector<double> values_;
 };
 
+/// Launch arguments over the four tensors: batch and lengths from their shapes, no LSE,
+/// entropy, seqlens or block table.
+attn_launch_args launchArgs(Tensor &q, Tensor &k, Tensor &v, Tensor &o);
+
 /// A launch to check against the oracle.
 struct AttentionCase {
   attn_problem problem;

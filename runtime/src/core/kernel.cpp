@@ -204,11 +204,8 @@ ATTN_API attn_status attn_kernel_set_health(attn_kernel *kernel, uint32_t flags)
       fail(ATTN_STATUS_UNSUPPORTED, "attn_kernel_set_health: the kernel's context has metrics "
                                     "off (attn_context_options.metrics = 1 or ATTN_METRICS=1)");
     kernel->health = flags;
-    if (flags) {
-      std::lock_guard<std::mutex> lock(kernel->series->healthMutex);
-      kernel->series->healthSeen |= flags;
-      kernel->series->heads.resize(p.heads_q);
-    }
+    if (flags)
+      kernel->series->enableHealth(flags, p.heads_q);
     return ATTN_STATUS_SUCCESS;
   });
 }
@@ -234,11 +231,7 @@ ATTN_API attn_status attn_kernel_set_label(attn_kernel *kernel, const char *labe
     kernel->label = value;
     if (Metrics *metrics = kernel->context->metrics()) {
       kernel->series = metrics->series(kernel->compiled->problem(), kernel->label);
-      if (kernel->health) {
-        std::lock_guard<std::mutex> lock(kernel->series->healthMutex);
-        kernel->series->healthSeen |= kernel->health;
-        kernel->series->heads.resize(kernel->compiled->problem().heads_q);
-      }
+      kernel->series->enableHealth(kernel->health, kernel->compiled->problem().heads_q);
     }
     return ATTN_STATUS_SUCCESS;
   });

@@ -102,6 +102,14 @@ void MetricSeries::recordHealth(const attn_problem &p, const attn_launch_args &a
   }
 }
 
+void MetricSeries::enableHealth(uint32_t flags, int64_t headsQ) {
+  if (!flags)
+    return;
+  std::lock_guard<std::mutex> lock(healthMutex);
+  healthSeen |= flags;
+  heads.resize(headsQ);
+}
+
 void MetricSeries::snapshotEntropyBaseline() {
   std::lock_guard<std::mutex> lock(healthMutex);
   for (HeadHealth &head : heads) {

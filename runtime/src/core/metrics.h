@@ -58,6 +58,8 @@ struct MetricSeries {
   std::vector<HeadHealth> heads; // [heads_q] once asked
   uint32_t healthSeen = 0;       // the ATTN_HEALTH_* flags any handle asked for
 
+  /// A handle of this series asks for `flags` (ATTN_HEALTH_*) on a problem of `headsQ` heads.
+  void enableHealth(uint32_t flags, int64_t headsQ);
   void recordLaunch(uint64_t nanos, uint64_t tokenCount, uint64_t byteCount);
   void recordFailure() { failures.fetch_add(1, std::memory_order_relaxed); }
   /// Counts a finished CPU launch's non-finite values and masked rows (ATTN_HEALTH_NONFINITE)
