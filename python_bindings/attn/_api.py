@@ -110,7 +110,10 @@ def _framework(obj: Any) -> Any:
     return mod
 
 
-def _as_tensor(x: Any, name: str) -> _Tensor:
+_LAYOUTS = {4: "BSHD: batch, seq, heads, dim", 3: "packed rows: tokens, heads, dim"}
+
+
+def _as_tensor(x: Any, name: str, ndim: int = 4) -> _Tensor:
     if isinstance(x, np.ndarray):
         array, framework = x, None
     elif hasattr(x, "__dlpack__"):
@@ -128,8 +131,8 @@ def _as_tensor(x: Any, name: str) -> _Tensor:
                 bits = _attn.bf16_bits(x)
             except TypeError:
                 raise TypeError(f"{name}: cannot import this DLPack tensor ({error})") from None
-            if bits.ndim != 4:
-                raise ValueError(f"{name} must have 4 dims (BSHD: batch, seq, heads, dim), "
+            if bits.ndim != ndim:
+                raise ValueError(f"{name} must have {ndim} dims ({_LAYOUTS[ndim]}), "
                                  f"got shape {tuple(bits.shape)}")
             array = bits.view(_BF16) if _BF16 is not None else bits
             return _Tensor(array, bits, "bfloat16", framework)
@@ -140,8 +143,8 @@ def _as_tensor(x: Any, name: str) -> _Tensor:
     if dtype is None:
         raise TypeError(f"{name} has dtype {array.dtype}: use float32, float16 or "
                         f"bfloat16 (ml_dtypes.bfloat16)")
-    if array.ndim != 4:
-        raise ValueError(f"{name} must have 4 dims (BSHD: batch, seq, heads, dim), "
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dims ({_LAYOUTS[ndim]}), "
                          f"got shape {tuple(array.shape)}")
     bits = array.view(np.uint16) if dtype == "bfloat16" else array
     return _Tensor(array, bits, dtype, framework)
@@ -173,6 +176,26 @@ def _lengths(x: Any, name: str, batch: int, bound: int) -> Optional[np.ndarray]:
     a = _integers(x, name, 1, batch, "sequence of lengths")
     if a.size and (a.min() < 0 or a.max() > bound):
         raise ValueError(f"{name} must be in [0, {bound}], got {a.tolist()}")
+    return np.ascontiguousarray(a, dtype=np.int32)
+
+
+def _offsets(x: Any, name: str, rows: int) -> np.ndarray:
+    """Packed offsets (flash_attn_varlen_func's cu_seqlens): ints [B + 1] from 0, non-decreasing,
+    ending within the `rows` of the packed tensor."""
+    if hasattr(x, "__dlpack__") and not isinstance(x, np.ndarray):
+        x = np.from_dlpack(x)
+    a = np.asarray(x)
+    if a.ndim != 1 or a.shape[0] < 2:
+        raise ValueError(f"{name} must be a 1-d sequence of B + 1 offsets (at least 2), "
+                         f"got shape {a.shape}")
+    if not np.issubdtype(a.dtype, np.integer):
+        raise TypeError(f"{name} must hold integers, got dtype {a.dtype}")
+    if a[0] != 0:
+        raise ValueError(f"{name}[0] must be 0, got {int(a[0])}")
+    if (np.diff(a) < 0).any():
+        raise ValueError(f"{name} must not decrease, got {a.tolist()}")
+    if a[-1] > rows:
+        raise ValueError(f"{name}[-1] is {int(a[-1])}, past the {rows} packed rows")
     return np.ascontiguousarray(a, dtype=np.int32)
 
 
@@ -327,7 +350,8 @@ class Kernel:
 
     def __call__(self, q: Any, k: Any, v: Any, *, seqlens_q: Any = None,
                  seqlens_kv: Any = None, block_table: Any = None, out: Any = None,
-                 lse: Any = None, entropy: Any = None) -> Any:
+                 lse: Any = None, entropy: Any = None, cu_seqlens_q: Any = None,
+                 cu_seqlens_kv: Any = None) -> Any:
         """Runs the kernel on BSHD tensors q [B, Sq, Hq, D], k [B, Skv, Hkv, D],
         v [B, Skv, Hkv, Dv] and returns o [B, Sq, Hq, Dv] (the input's dtype), or
         ``(o, lse[, entropy])`` / ``(o, entropy)`` when the kernel was compiled to return them
@@ -349,7 +373,28 @@ class Kernel:
         kernel writes into (no allocation), returned as given. Rows past a batch's query length
         are then left as they were (the C API's semantics). Pass all the outputs the kernel
         returns, or none.
+
+        Packed (ragged) batches, as flash_attn_varlen_func: with ``cu_seqlens_q`` (ints
+        [B + 1], 0 first, non-decreasing) q is [Tq, Hq, D] and sequence b owns its rows
+        cu_seqlens_q[b] .. cu_seqlens_q[b + 1] - 1; o is [Tq, Hq, Dv] and lse / entropy
+        [Hq, Tq]. With ``cu_seqlens_kv`` k and v are [Tkv, Hkv, D|Dv] likewise. Either may come
+        without the other (packed queries against a padded or paged cache: chunked prefill);
+        they replace seqlens_q / seqlens_kv. No padding is read or written.
         """
+        if cu_seqlens_q is not None or cu_seqlens_kv is not None:
+            if self.target == "cuda" and _on_cuda(q):
+                raise ValueError("packed batches (cu_seqlens) take host arrays so far; CUDA "
+                                 "tensors take padded batches with seqlens")
+            if cu_seqlens_kv is not None and self.page_size:
+                raise ValueError("a paged KV cache takes block_table and seqlens_kv, not "
+                                 "cu_seqlens_kv")
+            qt = _as_tensor(q, "q", 3 if cu_seqlens_q is not None else 4)
+            kt = _as_tensor(k, "k", 3 if cu_seqlens_kv is not None else 4)
+            vt = _as_tensor(v, "v", 3 if cu_seqlens_kv is not None else 4)
+            given = (out, lse, entropy)
+            return self._run_packed(qt, kt, vt, cu_seqlens_q, cu_seqlens_kv, seqlens_q,
+                                    seqlens_kv, block_table,
+                                    given if any(x is not None for x in given) else None)
         if (seqlens_q is None and seqlens_kv is None and block_table is None and
                 type(q) is np.ndarray and type(k) is np.ndarray and type(v) is np.ndarray and
                 self.target != "cuda" and not self.page_size):
@@ -497,6 +542,88 @@ class Kernel:
         lens_kv = _lengths(seqlens_kv, "seqlens_kv", batch, capacity)
         return self._launch(qt, kt, vt, lens_q, lens_kv, table, capacity, given)
 
+    def _run_packed(self, qt: _Tensor, kt: _Tensor, vt: _Tensor, cu_q: Any, cu_kv: Any,
+                    seqlens_q: Any, seqlens_kv: Any, block_table: Any, given: Any) -> Any:
+        for name, t in (("q", qt), ("k", kt), ("v", vt)):
+            if t.dtype != self.dtype:
+                raise TypeError(f"{name} has dtype {t.dtype}, the kernel was compiled for "
+                                f"{self.dtype} (q, k and v must share one dtype)")
+        if cu_q is not None and seqlens_q is not None:
+            raise ValueError("pass cu_seqlens_q or seqlens_q, not both (packed lengths are the "
+                             "offsets' differences)")
+        if cu_kv is not None and seqlens_kv is not None:
+            raise ValueError("pass cu_seqlens_kv or seqlens_kv, not both")
+        if cu_kv is not None and self.page_size:
+            raise ValueError("a paged KV cache takes block_table and seqlens_kv, not "
+                             "cu_seqlens_kv")
+        if block_table is not None and not self.page_size:
+            raise ValueError("block_table is for kernels compiled with page_size (a paged KV "
+                             "cache); this kernel reads contiguous k and v")
+        q4 = qt.bits[None] if cu_q is not None else qt.bits
+        k4 = kt.bits[None] if cu_kv is not None else kt.bits
+        v4 = vt.bits[None] if cu_kv is not None else vt.bits
+        if k4.shape[1] != v4.shape[1] or k4.shape[0] != v4.shape[0]:
+            raise ValueError(f"k and v must have the same rows, got shapes {kt.array.shape} and "
+                             f"{vt.array.shape}")
+        cuq = None if cu_q is None else _offsets(cu_q, "cu_seqlens_q", q4.shape[1])
+        cukv = None if cu_kv is None else _offsets(cu_kv, "cu_seqlens_kv", k4.shape[1])
+        batch = len(cuq) - 1 if cuq is not None else len(cukv) - 1
+        if cuq is not None and cukv is not None and len(cukv) != len(cuq):
+            raise ValueError(f"cu_seqlens_q and cu_seqlens_kv must hold the same number of "
+                             f"offsets, got {len(cuq)} and {len(cukv)}")
+        if cuq is None and q4.shape[0] != batch:
+            raise ValueError(f"q has batch {q4.shape[0]}, cu_seqlens_kv has {batch} sequences")
+        table = None
+        if self.page_size:
+            if block_table is None:
+                raise ValueError(f"this kernel reads a paged KV cache (page_size "
+                                 f"{self.page_size}): pass block_table")
+            table = np.ascontiguousarray(
+                _integers(block_table, "block_table", 2, batch, "[B, max_pages] array"),
+                dtype=np.int32)
+            seq_kv = table.shape[1] * self.page_size
+        else:
+            seq_kv = k4.shape[1]
+            if cukv is None and k4.shape[0] != batch:
+                raise ValueError(f"k has batch {k4.shape[0]}, cu_seqlens_q has {batch} "
+                                 f"sequences")
+        seq_q = q4.shape[1]
+        lens_q = _lengths(seqlens_q, "seqlens_q", batch, seq_q)
+        lens_kv = _lengths(seqlens_kv, "seqlens_kv", batch, seq_kv)
+        heads_q = q4.shape[2]
+        packed_q = cuq is not None
+        shape = (seq_q, heads_q, self.head_dim_v) if packed_q else \
+            (batch, seq_q, heads_q, self.head_dim_v)
+        stats_shape = (heads_q, seq_q) if packed_q else (batch, heads_q, seq_q)
+        if given is not None:
+            out, out_bits, lse, entropy = self._given_outputs(given, shape, stats_shape)
+            results = [x for x, asked in ((given[0], True), (given[1], self.return_lse),
+                                          (given[2], self.return_entropy)) if asked]
+        else:
+            if self.dtype == "bfloat16" and _BF16 is None:
+                raise TypeError("bfloat16 needs the ml_dtypes package (pip install ml_dtypes)")
+            out = np.zeros(shape, dtype=_BF16 if self.dtype == "bfloat16" else self.dtype)
+            out_bits = out.view(np.uint16) if self.dtype == "bfloat16" else out
+            lse = np.full(stats_shape, -np.inf, np.float32) if self.return_lse else None
+            entropy = np.zeros(stats_shape, np.float32) if self.return_entropy else None
+        if seq_q and seq_kv and batch:
+            o4 = out_bits[None] if packed_q else out_bits
+            stat = (lambda x: None if x is None else (x[None] if packed_q else x))  # noqa: E731
+            self._kernel.launch(q4, k4, v4, o4, stat(lse), stat(entropy), lens_q, lens_kv, table,
+                                cuq, cukv)
+        elif given is not None:  # no keys at all: o = 0, lse = -inf, entropy = 0 (SPEC §3)
+            out_bits[...] = 0
+            if lse is not None:
+                lse[...] = -np.inf
+            if entropy is not None:
+                entropy[...] = 0
+        if given is not None:
+            return results[0] if len(results) == 1 else tuple(results)
+        o = _export(out, qt)
+        if lse is None and entropy is None:
+            return o
+        return tuple([o] + [_stat_export(x, qt) for x in (lse, entropy) if x is not None])
+
     def _given_outputs(self, given: Any, shape: Tuple[int, ...], stats_shape: Tuple[int, ...]):
         """The caller's out= / lse= / entropy=, checked: (out, out's bits, lse, entropy)."""
         out, lse, entropy = given
@@ -509,7 +636,7 @@ class Kernel:
                 raise ValueError(f"the kernel was not compiled to return {name} ({name}= given)")
         if out is None:
             raise ValueError("out= is missing (the other outputs were given)")
-        ot = _as_tensor(out, "out")
+        ot = _as_tensor(out, "out", len(shape))
         if ot.dtype != self.dtype:
             raise TypeError(f"out has dtype {ot.dtype}, the kernel writes {self.dtype}")
         if ot.array.shape != shape:
@@ -651,15 +778,20 @@ def compile(*, heads_q: int, head_dim: int, heads_kv: Optional[int] = None,
                   normalize=bool(normalize), target=target, page_size=page_size)
 
 
-def _problem_of(q: Any, k: Any, v: Any) -> Tuple[_Tensor, _Tensor, _Tensor]:
-    qt, kt, vt = _as_tensor(q, "q"), _as_tensor(k, "k"), _as_tensor(v, "v")
+def _problem_of(q: Any, k: Any, v: Any, packed_q: bool = False,
+                packed_kv: bool = False) -> Tuple[_Tensor, _Tensor, _Tensor]:
+    """q, k, v as tensors (packed ones [T, H, D]), checked to share a dtype, kv heads and the
+    head dim."""
+    qt = _as_tensor(q, "q", 3 if packed_q else 4)
+    kt = _as_tensor(k, "k", 3 if packed_kv else 4)
+    vt = _as_tensor(v, "v", 3 if packed_kv else 4)
     if not (qt.dtype == kt.dtype == vt.dtype):
         raise TypeError(f"q, k and v must share one dtype, got {qt.dtype}, {kt.dtype}, "
                         f"{vt.dtype}")
-    if kt.array.shape[2] != vt.array.shape[2]:
+    if kt.array.shape[-2] != vt.array.shape[-2]:
         raise ValueError(f"k and v must have the same number of heads, got shapes "
                          f"{kt.array.shape} and {vt.array.shape}")
-    if kt.array.shape[3] != qt.array.shape[3]:
+    if kt.array.shape[-1] != qt.array.shape[-1]:
         raise ValueError(f"q and k must have the same head dim, got shapes {qt.array.shape} "
                          f"and {kt.array.shape}")
     return qt, kt, vt
@@ -668,7 +800,8 @@ def _problem_of(q: Any, k: Any, v: Any) -> Tuple[_Tensor, _Tensor, _Tensor]:
 def attention(q: Any, k: Any, v: Any, *, scale: Optional[float] = None, causal: bool = False,
               window: Tuple[int, int] = (-1, -1), global_tokens: int = 0, softcap: float = 0.0,
               seqlens_q: Any = None, seqlens_kv: Any = None, return_lse: bool = False,
-              return_entropy: bool = False, target: str = "cpu", block_table: Any = None) -> Any:
+              return_entropy: bool = False, target: str = "cpu", block_table: Any = None,
+              cu_seqlens_q: Any = None, cu_seqlens_kv: Any = None) -> Any:
     """Softmax attention on BSHD tensors (FlashAttention's layout and semantics).
 
     q [B, Sq, Hq, D], k [B, Skv, Hkv, D], v [B, Skv, Hkv, Dv]; Hq % Hkv == 0 (GQA / MQA).
@@ -678,34 +811,46 @@ def attention(q: Any, k: Any, v: Any, *, scale: Optional[float] = None, causal: 
     seqlens_q / seqlens_kv are optional per-batch lengths (varlen / KV-cache batches).
     With block_table (ints [B, max_pages]) k and v are a paged KV cache: pages
     [num_pages, page_size, Hkv, D] (page_size = k.shape[1]), see :meth:`Kernel.__call__`.
+    cu_seqlens_q / cu_seqlens_kv (ints [B + 1]) take packed rows as flash_attn_varlen_func:
+    q [Tq, Hq, D], k / v [Tkv, Hkv, D|Dv], o [Tq, Hq, Dv], lse / entropy [Hq, Tq].
 
     Returns o [B, Sq, Hq, Dv] in the input's dtype, or ``(o, lse[, entropy])`` / ``(o, entropy)``
     when asked, lse and entropy float32 [B, Hq, Sq]. Outputs are numpy arrays for numpy inputs and
     the input's kind (through DLPack) for tensors whose module has from_dlpack (torch, ...).
     """
-    qt, kt, vt = _problem_of(q, k, v)
-    kernel = compile(heads_q=qt.array.shape[2], heads_kv=kt.array.shape[2],
-                     head_dim=qt.array.shape[3], head_dim_v=vt.array.shape[3], dtype=qt.dtype,
+    packed = cu_seqlens_q is not None or cu_seqlens_kv is not None
+    qt, kt, vt = _problem_of(q, k, v, cu_seqlens_q is not None, cu_seqlens_kv is not None)
+    kernel = compile(heads_q=qt.array.shape[-2], heads_kv=kt.array.shape[-2],
+                     head_dim=qt.array.shape[-1], head_dim_v=vt.array.shape[-1], dtype=qt.dtype,
                      variant="softmax", scale=scale, causal=causal, window=window,
                      global_tokens=global_tokens, softcap=softcap, return_lse=return_lse,
                      return_entropy=return_entropy, target=target,
                      page_size=0 if block_table is None else kt.array.shape[1])
+    if packed:
+        return kernel._run_packed(qt, kt, vt, cu_seqlens_q, cu_seqlens_kv, seqlens_q,
+                                  seqlens_kv, block_table, None)
     return kernel._run(qt, kt, vt, seqlens_q, seqlens_kv, block_table)
 
 
 def linear_attention(q: Any, k: Any, v: Any, *, feature_map: str = "elu_plus_one",
                      causal: bool = False, normalize: bool = True, scale: Optional[float] = None,
-                     seqlens_q: Any = None, seqlens_kv: Any = None, target: str = "cpu") -> Any:
+                     seqlens_q: Any = None, seqlens_kv: Any = None, target: str = "cpu",
+                     cu_seqlens_q: Any = None, cu_seqlens_kv: Any = None) -> Any:
     """Linear (kernelized) attention, Katharopoulos et al. 2020, on BSHD tensors.
 
     phi = feature_map ("elu_plus_one", "relu" or "identity") is applied to scale * q and to k;
     o_i = phi(q_i)^T S / (phi(q_i)^T z + 1e-6) with S = sum_j phi(k_j) v_j^T, z = sum_j phi(k_j)
     (over j <= i's position when causal; without the denominator when normalize=False).
-    Returns o [B, Sq, Hq, Dv] in the input's dtype and kind (see :func:`attention`).
+    Returns o [B, Sq, Hq, Dv] in the input's dtype and kind (see :func:`attention`; packed rows
+    with cu_seqlens_q / cu_seqlens_kv as there).
     """
-    qt, kt, vt = _problem_of(q, k, v)
-    kernel = compile(heads_q=qt.array.shape[2], heads_kv=kt.array.shape[2],
-                     head_dim=qt.array.shape[3], head_dim_v=vt.array.shape[3], dtype=qt.dtype,
+    packed = cu_seqlens_q is not None or cu_seqlens_kv is not None
+    qt, kt, vt = _problem_of(q, k, v, cu_seqlens_q is not None, cu_seqlens_kv is not None)
+    kernel = compile(heads_q=qt.array.shape[-2], heads_kv=kt.array.shape[-2],
+                     head_dim=qt.array.shape[-1], head_dim_v=vt.array.shape[-1], dtype=qt.dtype,
                      variant="linear", scale=scale, causal=causal, feature_map=feature_map,
                      normalize=normalize, target=target)
+    if packed:
+        return kernel._run_packed(qt, kt, vt, cu_seqlens_q, cu_seqlens_kv, seqlens_q,
+                                  seqlens_kv, None, None)
     return kernel._run(qt, kt, vt, seqlens_q, seqlens_kv)

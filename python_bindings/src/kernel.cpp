@@ -117,18 +117,29 @@ public:
   void launch(const Input &q, const Input &k, const Input &v, const Output &o,
               const std::optional<Stat> &lse, const std::optional<Stat> &entropy,
               const std::optional<Lengths> &seqlensQ, const std::optional<Lengths> &seqlensKv,
-              const std::optional<BlockTable> &blockTable) {
+              const std::optional<BlockTable> &blockTable, const std::optional<Lengths> &cuQ,
+              const std::optional<Lengths> &cuKv) {
     const attn_problem &p = problem_;
     bool softmax = p.variant == ATTN_VARIANT_SOFTMAX;
     if (q.ndim() != 4 || k.ndim() != 4)
       valueError("q and k must have 4 dims (BSHD: batch, seq, heads, dim)");
-    int64_t batch = q.shape(0), seqQ = q.shape(1), seqKv = k.shape(1);
+    // Packed rows arrive as a batch of one ([1, T, H, D]); the batch is the offsets' count - 1.
+    const std::optional<Lengths> &cu = cuQ ? cuQ : cuKv;
+    if (cu && cu->shape(0) < 2)
+      valueError("cu_seqlens must hold batch + 1 offsets (at least 2)");
+    int64_t batch = cu ? static_cast<int64_t>(cu->shape(0)) - 1 : q.shape(0);
+    if (cuQ && cuKv && cuKv->shape(0) != cuQ->shape(0))
+      valueError("cu_seqlens_q and cu_seqlens_kv must hold the same number of offsets");
+    int64_t seqQ = q.shape(1), seqKv = k.shape(1);
+    const int64_t qBatch = cuQ ? 1 : batch, kvBatch = cuKv ? 1 : batch;
     attn_launch_args a;
     check(attn_launch_args_init(&a), "attn_launch_args_init");
     a.batch = batch;
     a.seq_q = seqQ;
     a.seq_kv = seqKv;
-    a.q = view(q, "q", p.dtype, batch, seqQ, p.heads_q, p.head_dim);
+    a.cu_seqlens_q = cuQ ? cuQ->data() : nullptr;
+    a.cu_seqlens_kv = cuKv ? cuKv->data() : nullptr;
+    a.q = view(q, "q", p.dtype, qBatch, seqQ, p.heads_q, p.head_dim);
     if (p.page_size > 0) {
       // A paged KV cache: k/v are pages [num_pages, page_size, Hkv, D], block_table [B, pages].
       if (!blockTable)
@@ -149,11 +160,11 @@ public:
     } else {
       if (blockTable)
         valueError("block_table is for kernels compiled with page_size (a paged KV cache)");
-      a.k = view(k, "k", p.dtype, batch, seqKv, p.heads_kv, p.head_dim);
-      a.v = view(v, "v", p.dtype, batch, seqKv, p.heads_kv, p.head_dim_v);
+      a.k = view(k, "k", p.dtype, kvBatch, seqKv, p.heads_kv, p.head_dim);
+      a.v = view(v, "v", p.dtype, kvBatch, seqKv, p.heads_kv, p.head_dim_v);
     }
-    a.o = view(o, "o", p.dtype, batch, seqQ, p.heads_q, p.head_dim_v);
-    if (o.stride(0) == 0 || o.stride(1) == 0 || o.stride(2) == 0)
+    a.o = view(o, "o", p.dtype, qBatch, seqQ, p.heads_q, p.head_dim_v);
+    if ((o.stride(0) == 0 && o.shape(0) > 1) || o.stride(1) == 0 || o.stride(2) == 0)
       valueError("o must not broadcast (no two elements may share memory)");
     auto stat = [&](const std::optional<Stat> &s, bool wanted, const char *name) -> float * {
       if (!softmax || !wanted) {
@@ -164,10 +175,11 @@ public:
       if (!s)
         valueError(std::string("the kernel returns ") + name +
                    ": pass a float32 [B, Hq, Sq] array");
-      if ((int64_t)s->shape(0) != batch || (int64_t)s->shape(1) != p.heads_q ||
+      if ((int64_t)s->shape(0) != qBatch || (int64_t)s->shape(1) != p.heads_q ||
           (int64_t)s->shape(2) != seqQ)
         valueError(std::string(name) + " must have shape [B, Hq, Sq] = " +
-                   shapeString(std::array<int64_t, 3>{batch, p.heads_q, seqQ}.data(), 3));
+                   shapeString(std::array<int64_t, 3>{qBatch, p.heads_q, seqQ}.data(), 3) +
+                   (cuQ ? " (packed: [1, Hq, Tq])" : ""));
       return s->data();
     };
     a.lse = stat(lse, p.return_lse != 0, "lse");
@@ -382,8 +394,12 @@ void registerKernel(nb::module_ &m) {
       .def("launch", &Kernel::launch, nb::arg("q"), nb::arg("k"), nb::arg("v"), nb::arg("o"),
            nb::arg("lse").none(), nb::arg("entropy").none(), nb::arg("seqlens_q").none(),
            nb::arg("seqlens_kv").none(), nb::arg("block_table").none() = nb::none(),
+           nb::arg("cu_seqlens_q").none() = nb::none(),
+           nb::arg("cu_seqlens_kv").none() = nb::none(),
            "Runs the kernel on BSHD arrays (strides in elements, last stride 1), writing o (and "
-           "lse/entropy). Releases the GIL while it runs.")
+           "lse/entropy). Packed rows (cu_seqlens_q / cu_seqlens_kv, int32 [B + 1]) come as "
+           "[1, T, H, D] arrays, their lse/entropy as [1, Hq, Tq]. Releases the GIL while it "
+           "runs.")
       .def("launch_cuda", &Kernel::launchCuda, nb::arg("batch"), nb::arg("seq_q"),
            nb::arg("seq_kv"), nb::arg("q"), nb::arg("q_strides"), nb::arg("k"),
            nb::arg("k_strides"), nb::arg("v"), nb::arg("v_strides"), nb::arg("o"),

@@ -72,6 +72,65 @@ std::vector<Case> varlenCases(attn_target target) {
   return cases;
 }
 
+std::vector<Case> packedCases(attn_target target) {
+  std::vector<Case> cases;
+  auto packed = [&](Case c, bool q, bool kv) {
+    c.packedQ = q;
+    c.packedKv = kv;
+    cases.push_back(std::move(c));
+  };
+  attn_problem p = softmaxProblem(ATTN_DTYPE_F16, 4, 2, 64, 64);
+  p.target = target;
+  p.causal = 1;
+  p.return_lse = 1;
+  p.return_entropy = 1;
+  Case c = makeCase("packed_causal_gqa", p, 4, 100, 150);
+  c.seqlensQ = {100, 37, 1, 0}; // an empty sequence among them
+  c.seqlensKv = {150, 37, 90, 5};
+  packed(c, true, true);
+  c.name = "packed_q_padded_kv";
+  packed(c, true, false);
+  c.name = "padded_q_packed_kv";
+  packed(c, false, true);
+  // Decode steps of a batch: one query row each (the split-KV path), a sequence without keys.
+  attn_problem d = softmaxProblem(ATTN_DTYPE_BF16, 8, 2, 128, 128);
+  d.target = target;
+  d.return_lse = 1;
+  Case decode = makeCase("packed_decode_gqa_bf16", d, 5, 1, 700);
+  decode.seqlensKv = {700, 1, 0, 333, 64};
+  packed(decode, true, true);
+  attn_problem w = softmaxProblem(ATTN_DTYPE_F32, 2, 2, 32, 32);
+  w.target = target;
+  w.window_left = 20;
+  w.window_right = 3;
+  w.global_tokens = 2;
+  w.return_lse = 1;
+  Case window = makeCase("packed_window_globals_bhsd", w, 3, 90, 120);
+  window.seqlensQ = {90, 40, 13};
+  window.seqlensKv = {120, 13, 40};
+  window.bhsd = true; // [H, T, D] packed tensors, by strides
+  packed(window, true, true);
+  // More sequences than the CPU launch counts on its stack (256), lengths 0..7.
+  attn_problem many = softmaxProblem(ATTN_DTYPE_F32, 2, 1, 32, 32);
+  many.target = target;
+  many.causal = 1;
+  many.return_lse = 1;
+  Case lots = makeCase("packed_300_short_sequences", many, 300, 7, 9);
+  for (int64_t b = 0; b < 300; ++b) {
+    lots.seqlensQ.push_back(static_cast<int32_t>((b * 5 + 3) % 8));
+    lots.seqlensKv.push_back(static_cast<int32_t>((b * 3 + 1) % 10));
+  }
+  packed(lots, true, true);
+  attn_problem lin = linearProblem(ATTN_DTYPE_F32, 2, 2, 32, 32);
+  lin.target = target;
+  lin.causal = 1;
+  Case linear = makeCase("packed_linear_causal", lin, 3, 40, 50);
+  linear.seqlensQ = {40, 10, 0};
+  linear.seqlensKv = {50, 30, 7};
+  packed(linear, true, true);
+  return cases;
+}
+
 std::vector<Case> linearCases(attn_target target) {
   std::vector<Case> cases;
   struct Lin {

@@ -18,6 +18,9 @@ Case makeCase(std::string name, attn_problem problem, int64_t batch, int64_t seq
 std::vector<Case> maskCases(attn_target target, int64_t seq, int64_t shortQ, int64_t longKv);
 /// Per-batch lengths, empty batches among them.
 std::vector<Case> varlenCases(attn_target target);
+/// Packed (ragged) batches: Q and/or K/V packed, prefill, decode, masks, BHSD strides, empty
+/// sequences, many sequences, linear attention.
+std::vector<Case> packedCases(attn_target target);
 /// Each feature map, causal or not, normalized or not, the three dtypes, Dv != D, varlen.
 std::vector<Case> linearCases(attn_target target);
 

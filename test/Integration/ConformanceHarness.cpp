@@ -194,6 +194,52 @@ struct PagedCache {
   }
 };
 
+/// Offsets of packed sequences: cu[b] = the sum of the lengths before b.
+std::vector<int32_t> offsets(const std::vector<int32_t> &lens, int64_t batch, int64_t full) {
+  std::vector<int32_t> cu(static_cast<size_t>(batch) + 1, 0);
+  for (int64_t b = 0; b < batch; ++b)
+    cu[b + 1] = cu[b] + static_cast<int32_t>(length(lens, b, full));
+  return cu;
+}
+
+constexpr int64_t kSpareRows = 3; // poison rows after a packed tensor's last sequence
+
+/// A packed copy [1, cu[B] + kSpareRows, H, D] of the valid rows of a padded tensor; the rest
+/// poison.
+Tensor pack(const Tensor &padded, const std::vector<int32_t> &cu, int64_t batch, bool bhsd) {
+  auto [B, S, H, D] = padded.dims;
+  (void)B;
+  (void)S;
+  Tensor packed(padded.dtype, 1, cu[batch] + kSpareRows, H, D, bhsd);
+  packed.poison();
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t s = 0; s < cu[b + 1] - cu[b]; ++s)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t d = 0; d < D; ++d)
+          packed.store(packed.offset(0, cu[b] + s, h, d), padded.load(padded.offset(b, s, h, d)));
+  return packed;
+}
+
+/// Copies a packed output's rows to their padded places; false if a spare row was written.
+bool unpack(const Tensor &packed, Tensor &padded, const std::vector<int32_t> &cu, int64_t batch) {
+  auto [B, T, H, D] = packed.dims;
+  (void)B;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t s = 0; s < cu[b + 1] - cu[b]; ++s)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t d = 0; d < D; ++d) {
+          size_t from = packed.offset(0, cu[b] + s, h, d), to = padded.offset(b, s, h, d);
+          size_t size = elementSize(packed.dtype);
+          std::memcpy(&padded.bytes[to * size], &packed.bytes[from * size], size);
+        }
+  for (int64_t t = cu[batch]; t < T; ++t)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t d = 0; d < D; ++d)
+        if (!packed.isPoison(packed.offset(0, t, h, d)))
+          return false;
+  return true;
+}
+
 } // namespace
 
 static attn_problem makeProblem(attn_dtype dtype, int64_t hq, int64_t hkv, int64_t d, int64_t dv) {
@@ -274,6 +320,37 @@ Outcome attn::conformance::run(attn_context *context, const Case &c, uint64_t se
   args.entropy = softmax && p.return_entropy ? entropy.data() : nullptr;
   args.seqlens_q = c.seqlensQ.empty() ? nullptr : c.seqlensQ.data();
   args.seqlens_kv = c.seqlensKv.empty() ? nullptr : c.seqlensKv.data();
+  // Packed copies of the same sequences (Case::packedQ / packedKv).
+  const std::vector<int32_t> cuQ = offsets(c.seqlensQ, c.batch, c.seqQ);
+  const std::vector<int32_t> cuKv = offsets(c.seqlensKv, c.batch, c.seqKv);
+  std::unique_ptr<Tensor> packedQ, packedO, packedK, packedV;
+  const int64_t tq = cuQ[c.batch] + kSpareRows;
+  std::vector<float> packedLse, packedEntropy;
+  if (c.packedQ) {
+    packedQ = std::make_unique<Tensor>(pack(q, cuQ, c.batch, c.bhsd));
+    packedO = std::make_unique<Tensor>(pack(o, cuQ, c.batch, c.bhsd)); // all poison
+    packedO->poison();
+    packedLse.resize(static_cast<size_t>(p.heads_q * tq));
+    packedEntropy.resize(packedLse.size());
+    testutil::poison(packedLse.data(), packedLse.size());
+    testutil::poison(packedEntropy.data(), packedEntropy.size());
+    args.seq_q = tq;
+    args.q = packedQ->view();
+    args.o = packedO->view();
+    args.lse = args.lse ? packedLse.data() : nullptr;
+    args.entropy = args.entropy ? packedEntropy.data() : nullptr;
+    args.seqlens_q = nullptr;
+    args.cu_seqlens_q = cuQ.data();
+  }
+  if (c.packedKv) {
+    packedK = std::make_unique<Tensor>(pack(k, cuKv, c.batch, c.bhsd));
+    packedV = std::make_unique<Tensor>(pack(v, cuKv, c.batch, c.bhsd));
+    args.seq_kv = cuKv[c.batch] + kSpareRows;
+    args.k = packedK->view();
+    args.v = packedV->view();
+    args.seqlens_kv = nullptr;
+    args.cu_seqlens_kv = cuKv.data();
+  }
   std::unique_ptr<PagedCache> paged;
   if (softmax && p.page_size > 0) {
     paged = std::make_unique<PagedCache>(c, k, v, seed + 3);
@@ -300,6 +377,24 @@ Outcome attn::conformance::run(attn_context *context, const Case &c, uint64_t se
   if (status != ATTN_STATUS_SUCCESS) {
     outcome.message = "attn_kernel_launch failed: " + launchError;
     return outcome;
+  }
+  if (c.packedQ) { // back to the padded layout the checks below judge
+    if (!unpack(*packedO, o, cuQ, c.batch)) {
+      outcome.message = "a packed output row past the last sequence was written";
+      return outcome;
+    }
+    for (auto [from, to] : {std::pair{&packedLse, &lse}, std::pair{&packedEntropy, &entropy}})
+      for (int64_t h = 0; h < p.heads_q; ++h) {
+        for (int64_t b = 0; b < c.batch; ++b)
+          for (int64_t i = 0; i < cuQ[b + 1] - cuQ[b]; ++i)
+            (*to)[static_cast<size_t>((b * p.heads_q + h) * c.seqQ + i)] =
+                (*from)[static_cast<size_t>(h * tq + cuQ[b] + i)];
+        for (int64_t t = cuQ[c.batch]; t < tq; ++t)
+          if (!std::isnan((*from)[static_cast<size_t>(h * tq + t)])) {
+            outcome.message = "a packed LSE/ENTROPY entry past the last sequence was written";
+            return outcome;
+          }
+      }
   }
 
   std::vector<int64_t> lensQ(c.seqlensQ.begin(), c.seqlensQ.end());

@@ -5,7 +5,8 @@
 // kernel through the public C API, and compares with the float64 oracle on the rounded inputs
 // (SPEC §4): relative Frobenius error within the dtype's tolerance, no NaN/Inf, LSE and entropy
 // within tolerance (-inf exactly where the oracle has -inf), and rows past a batch's query length
-// left exactly as they were.
+// left exactly as they were. Packed cases run the same sequences from packed copies of the inputs
+// and unpack the outputs before judging them.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTN_TEST_INTEGRATION_CONFORMANCEHARNESS_H
@@ -28,6 +29,10 @@ struct Case {
   double logitScale = 1.0;                  // q is multiplied by this (SPEC §4: logits x100)
   bool bhsd = false;                        // Q/K/V/O stored [B, H, S, D] and passed by strides
   int timedLaunches = 0;                    // > 0: also time this many launches (best kept)
+  // Packed (ragged) batches (SPEC §2): the same sequences passed without padding, with
+  // cu_seqlens_q (Q, O, LSE, ENTROPY) and/or cu_seqlens_kv (K, V). Spare rows after the last
+  // sequence are poison: read ones fail the comparison, written ones fail the case.
+  bool packedQ = false, packedKv = false;
 };
 
 /// gtest prints a case by its name.

@@ -291,6 +291,20 @@ std::vector<Case> pagedCases() {
   Case large = make("logits_x100_page16", big, 1, 40, 200);
   large.logitScale = 100.0;
   cases.push_back(large);
+  // Packed queries against a paged cache: chunked prefill of several sequences at once, and
+  // decode steps (an engine's two launches).
+  attn_problem chunked = paged(softmaxProblem(ATTN_DTYPE_BF16, 8, 2, 64, 64), 16);
+  chunked.causal = 1;
+  chunked.return_lse = 1;
+  Case prefill = make("packed_q_chunked_prefill_page16", chunked, 3, 60, 300);
+  prefill.seqlensQ = {60, 0, 17};
+  prefill.seqlensKv = {300, 40, 17};
+  prefill.packedQ = true;
+  cases.push_back(prefill);
+  Case steps = make("packed_q_decode_page16", chunked, 3, 1, 300);
+  steps.seqlensKv = {300, 1, 129};
+  steps.packedQ = true;
+  cases.push_back(steps);
   return cases;
 }
 
@@ -310,3 +324,5 @@ INSTANTIATE_TEST_SUITE_P(Linear, CpuConformance, ::testing::ValuesIn(linearCases
                          caseName);
 INSTANTIATE_TEST_SUITE_P(Bf16Prefill, CpuBf16Paths, ::testing::ValuesIn(amxCases()), caseName);
 INSTANTIATE_TEST_SUITE_P(Paged, CpuConformance, ::testing::ValuesIn(pagedCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(Packed, CpuConformance, ::testing::ValuesIn(packedCases(ATTN_TARGET_CPU)),
+                         caseName);

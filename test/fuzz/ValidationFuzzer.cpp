@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/launch_args.h"
 #include "core/problem.h"
+#include "core/sequences.h"
 #include "cpu/work_split.h"
 
 #include <fuzzer/FuzzedDataProvider.h>
@@ -105,6 +106,7 @@ attn_problem consumeProblem(FuzzedDataProvider &in) {
 alignas(64) unsigned char gTensorBytes[256];
 alignas(64) float gStatistics[2][16];
 alignas(64) int32_t gSeqlens[2][kMaxSeqlens + 1];
+alignas(64) int32_t gCuSeqlens[2][kMaxSeqlens + 2]; // batch + 1 offsets, one more for the shift
 constexpr int64_t kMaxTableEntries = 64;
 alignas(64) int32_t gTable[kMaxTableEntries + 1];
 
@@ -153,6 +155,19 @@ const int32_t *consumeSeqlens(FuzzedDataProvider &in, int32_t *storage, int64_t 
                           : storage;
 }
 
+/// Packed offsets: non-NULL only where they can hold `batch` + 1 entries; mostly increasing.
+const int32_t *consumeCuSeqlens(FuzzedDataProvider &in, int32_t *storage, int64_t batch) {
+  if (batch < 1 || batch > kMaxSeqlens || !in.ConsumeBool())
+    return nullptr;
+  storage[0] = in.ConsumeBool() ? 0 : in.ConsumeIntegral<int32_t>();
+  for (int64_t b = 0; b < batch; ++b)
+    storage[b + 1] = in.ConsumeBool() ? in.ConsumeIntegral<int32_t>()
+                                      : storage[b] + in.ConsumeIntegralInRange(0, 300);
+  return in.ConsumeBool() ? reinterpret_cast<const int32_t *>(
+                                reinterpret_cast<const unsigned char *>(storage) + 1)
+                          : storage;
+}
+
 attn_launch_args consumeLaunchArgs(FuzzedDataProvider &in, const attn_problem &p) {
   attn_launch_args a;
   std::memset(&a, 0, sizeof(a));
@@ -186,6 +201,8 @@ attn_launch_args consumeLaunchArgs(FuzzedDataProvider &in, const attn_problem &p
                                      : reinterpret_cast<const int32_t *>(
                                            reinterpret_cast<const unsigned char *>(gTable) + 1);
   }
+  a.cu_seqlens_q = consumeCuSeqlens(in, gCuSeqlens[0], a.batch);
+  a.cu_seqlens_kv = consumeCuSeqlens(in, gCuSeqlens[1], a.batch);
   return a;
 }
 
@@ -204,10 +221,21 @@ SplitParams consumeSplitParams(FuzzedDataProvider &in) {
   return s;
 }
 
-/// The work split of a softmax launch, as cpu/launch.cpp computes it.
+/// The work split of a softmax launch, as cpu/launch.cpp computes it (a packed one: per
+/// sequence, on its view).
 void splitWork(const SplitParams &s, const attn_problem &p, const attn_launch_args &a) {
   if (p.variant != ATTN_VARIANT_SOFTMAX)
     return;
+  if (attn::rt::isPacked(a)) {
+    int64_t items = 0;
+    for (int64_t b = 0; b < a.batch; ++b) {
+      attn_launch_args view = attn::rt::sequenceView(p, a, b);
+      if (attn::rt::queryLength(a, b) > 0)
+        items += attn::rt::softmaxItems(1, p.heads_kv, view.seq_q, s.blockQ);
+    }
+    (void)items;
+    return;
+  }
   if (attn::rt::usesDecode(a.seq_q, p.heads_q, s.decodeMaxRows, p.return_entropy != 0))
     (void)attn::rt::chooseDecodeSplits(a.batch, s.threads, a.seq_kv, s.splitKeys);
   else

@@ -347,6 +347,71 @@ TEST_F(LaunchValidation, PagedKvCache) {
   (void)attn_kernel_destroy(paged);
 }
 
+// Packed batches (SPEC §2): the offsets are checked before anything runs; Q/O [Tq, Hq, D] and
+// K/V [Tkv, Hkv, D] are the first rows of the suite's tensors (strides[0] unused).
+TEST_F(LaunchValidation, PackedBatches) {
+  std::vector<int32_t> cuQ = {0, 2, 5}, cuKv = {0, 7, 7}; // sequence 1 has no keys
+  auto packedArgs = [&] {
+    attn_launch_args args = validArgs();
+    args.seq_q = kSeqQ;
+    args.seq_kv = kSeqKv;
+    args.cu_seqlens_q = cuQ.data();
+    args.cu_seqlens_kv = cuKv.data();
+    return args;
+  };
+  attn_launch_args args = packedArgs();
+  EXPECT_EQ(attn_kernel_launch(kernel_, &args), ATTN_STATUS_SUCCESS) << attn_last_error();
+  o_.poison();
+  cuQ = {1, 2, 5};
+  expectFails(args, "attn_launch_args.cu_seqlens_q[0] is 1, expected 0");
+  cuQ = {0, 3, 2};
+  expectFails(args, "attn_launch_args.cu_seqlens_q[2] is 2, less than cu_seqlens_q[1] = 3");
+  cuQ = {0, 2, 6};
+  expectFails(args, "attn_launch_args.cu_seqlens_q[2] is 6, past the 5 packed rows (seq_q)");
+  cuQ = {0, 2, 5};
+  cuKv = {0, 8, 8};
+  expectFails(args, "attn_launch_args.cu_seqlens_kv[2] is 8, past the 7 packed rows (seq_kv)");
+  cuKv = {0, 7, 7};
+  args = packedArgs();
+  args.seqlens_q = seqlens_.data();
+  expectFails(args, "attn_launch_args.seqlens_q and cu_seqlens_q are both set");
+  args = packedArgs();
+  args.seqlens_kv = seqlens_.data();
+  expectFails(args, "attn_launch_args.seqlens_kv and cu_seqlens_kv are both set");
+  args = packedArgs();
+  args.cu_seqlens_kv =
+      reinterpret_cast<const int32_t *>(reinterpret_cast<const char *>(cuKv.data()) + 2);
+  expectFails(args, "attn_launch_args.cu_seqlens_kv");
+  EXPECT_NE(std::strstr(attn_last_error(), "is not aligned to 4 bytes (int32)"), nullptr);
+  // Packed O must not overlap: the rows of a [Tq, Hq, Dv] view are checked, not the batch dim.
+  args = packedArgs();
+  args.o.strides[1] = 64;
+  expectFails(args, "attn_launch_args.o has overlapping elements");
+  args = packedArgs();
+  args.o.strides[0] = 0; // unused for packed rows
+  EXPECT_EQ(attn_kernel_launch(kernel_, &args), ATTN_STATUS_SUCCESS) << attn_last_error();
+  o_.poison();
+  // A paged cache takes seqlens_kv, not offsets; a caller built against the header without the
+  // packed fields (struct_size 256) launches as before.
+  attn_problem p = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, 4, 2, 64, 64);
+  p.page_size = 8;
+  attn_kernel *paged = nullptr;
+  ASSERT_EQ(attn_kernel_create(context_, &p, &paged), ATTN_STATUS_SUCCESS) << attn_last_error();
+  std::vector<int32_t> table = {0, 0};
+  args = packedArgs();
+  args.seq_kv = 0;
+  args.block_table = table.data();
+  args.max_pages = 1;
+  args.num_pages = 1;
+  expectFails(paged, &args,
+              "attn_launch_args.cu_seqlens_kv is set, but the kernel's problem reads a paged KV "
+              "cache, whose lengths are seqlens_kv");
+  (void)attn_kernel_destroy(paged);
+  args = packedArgs();
+  args.struct_size = offsetof(attn_launch_args, cu_seqlens_q);
+  EXPECT_EQ(attn_kernel_launch(kernel_, &args), ATTN_STATUS_SUCCESS) << attn_last_error();
+}
+
 // page_size is validated with the problem; an older attn_problem (120 bytes) has none.
 TEST_F(LaunchValidation, PagedProblemValidation) {
   attn_problem p = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, 4, 2, 64, 64);

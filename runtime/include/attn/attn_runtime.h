@@ -375,6 +375,17 @@ typedef struct attn_launch_args {
   const int32_t *block_table;
   int64_t block_table_stride; /* elements between the rows of block_table; 0 = max_pages */
   int64_t max_pages, num_pages;
+  /* Packed (ragged) batches (SPEC §2; flash_attn_varlen_func's cu_seqlens): int32 [batch + 1]
+   * offsets, cu[0] = 0, non-decreasing; sequence b owns rows cu[b] .. cu[b+1] - 1.
+   * cu_seqlens_q: Q and O are [Tq, Hq, D|Dv] with Tq = seq_q >= cu_seqlens_q[batch] (strides[1]
+   * steps rows, strides[2] heads; strides[0] is not used), LSE and ENTROPY are [Hq, Tq]
+   * contiguous, seqlens_q must be NULL. cu_seqlens_kv: K and V are [Tkv, Hkv, D|Dv] likewise with
+   * Tkv = seq_kv >= cu_seqlens_kv[batch], seqlens_kv must be NULL (a paged cache takes
+   * seqlens_kv instead). Either may be given without the other: packed queries against a padded
+   * or paged cache (chunked prefill). Any kernel takes them: the layout is the launch's, not the
+   * problem's. Rows past cu[batch] are neither read nor written. */
+  const int32_t *cu_seqlens_q;
+  const int32_t *cu_seqlens_kv;
 } attn_launch_args;
 
 /* Zeroes *args and sets struct_size: the shapes and buffers must then all be filled in. */

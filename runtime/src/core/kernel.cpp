@@ -12,6 +12,7 @@
 #include "core/kernel_handle.h"
 #include "core/launch_args.h"
 #include "core/problem.h"
+#include "core/sequences.h"
 #include "core/struct_init.h"
 #if ATTN_HAVE_VULKAN
 #include "vulkan/backend.h"
@@ -23,6 +24,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 using namespace attn::rt;
 
@@ -55,6 +57,39 @@ void measured(attn_kernel &kernel, const attn_launch_args &shape, bool hostLengt
   const attn_problem &p = kernel.compiled->problem();
   series->recordLaunch(static_cast<uint64_t>(nanos), launchTokens(shape, hostLengths),
                        launchBytes(p, shape, hostLengths));
+}
+
+/// A packed launch (core/sequences.h) on a backend that launches whole batches (Vulkan and CUDA
+/// on host memory): one launch per sequence, on its view. A packed sequence's LSE / ENTROPY rows
+/// are Tq apart per head in the caller's [Hq, Tq] but [Hq, Lq] in its launch: they go through a
+/// scratch buffer and are copied to their place. A failure past validation (a device error)
+/// leaves the sequences before it written.
+void launchBySequence(const Backend &backend, ContextState &context, const CompiledKernel &kernel,
+                      const attn_launch_args &args) {
+  const attn_problem &p = kernel.problem();
+  std::vector<float> lse, entropy;
+  for (int64_t b = 0; b < args.batch; ++b) {
+    const int64_t rows = queryLength(args, b);
+    if (rows == 0)
+      continue;
+    attn_launch_args view = sequenceView(p, args, b);
+    const bool scratch = args.cu_seqlens_q != nullptr;
+    if (scratch) {
+      const size_t count = static_cast<size_t>(p.heads_q * rows);
+      if (view.lse)
+        lse.resize(count), view.lse = lse.data();
+      if (view.entropy)
+        entropy.resize(count), view.entropy = entropy.data();
+    }
+    backend.launch(context, kernel, view);
+    for (int64_t h = 0; scratch && h < p.heads_q; ++h) {
+      const int64_t to = h * statHeadStride(args) + args.cu_seqlens_q[b];
+      if (args.lse)
+        std::memcpy(args.lse + to, lse.data() + h * rows, static_cast<size_t>(rows) * 4);
+      if (args.entropy)
+        std::memcpy(args.entropy + to, entropy.data() + h * rows, static_cast<size_t>(rows) * 4);
+    }
+  }
 }
 
 /// Where a device tensor is, for validation: present or not, and its address modulo 4096 (the
@@ -182,7 +217,11 @@ ATTN_API attn_status attn_kernel_launch(attn_kernel *kernel, const attn_launch_a
     const CompiledKernel &compiled = *kernel->compiled;
     attn_launch_args validated = validateLaunchArgs(compiled.problem(), args);
     measured(*kernel, validated, /*hostLengths=*/true, [&] {
-      backendFor(compiled.problem().target).launch(*kernel->context, compiled, validated);
+      const Backend &backend = backendFor(compiled.problem().target);
+      if (isPacked(validated) && compiled.problem().target != ATTN_TARGET_CPU)
+        launchBySequence(backend, *kernel->context, compiled, validated);
+      else
+        backend.launch(*kernel->context, compiled, validated);
     });
     if (kernel->health && kernel->series)
       kernel->series->recordHealth(compiled.problem(), validated, kernel->health);

@@ -165,6 +165,27 @@ void checkBlockTable(const attn_problem &p, const attn_launch_args &args) {
   }
 }
 
+// Packed batches (SPEC §2): int32 [B + 1] offsets from 0, non-decreasing, ending within the
+// packed tensor's `rows`.
+void checkCuSeqlens(const char *name, const int32_t *cu, int64_t batch, int64_t rows,
+                    const char *rowsName) {
+  if (!isAligned(cu, alignof(int32_t)))
+    failInvalid(format("attn_launch_args.%s (%p) is not aligned to 4 bytes (int32)", name,
+                       static_cast<const void *>(cu)));
+  if (cu[0] != 0)
+    failInvalid(format("attn_launch_args.%s[0] is %d, expected 0 (offsets of the packed rows "
+                       "start at the first row)",
+                       name, cu[0]));
+  for (int64_t b = 0; b < batch; ++b)
+    if (cu[b + 1] < cu[b])
+      failInvalid(format("attn_launch_args.%s[%lld] is %d, less than %s[%lld] = %d (offsets "
+                         "must not decrease: sequence %lld would have a negative length)",
+                         name, ll(b + 1), cu[b + 1], name, ll(b), cu[b], ll(b)));
+  if (cu[batch] > rows)
+    failInvalid(format("attn_launch_args.%s[%lld] is %d, past the %lld packed rows (%s)", name,
+                       ll(batch), cu[batch], ll(rows), rowsName));
+}
+
 void checkLength(int64_t value, const char *name) {
   if (value < 1 || value > ATTN_MAX_SEQUENCE_LENGTH)
     failInvalid(format("attn_launch_args.%s is %lld, expected 1..%d (ATTN_MAX_SEQUENCE_LENGTH)",
@@ -193,15 +214,32 @@ attn_launch_args validateLaunchArgs(const attn_problem &p, const attn_launch_arg
   checkLength(args.seq_kv, "seq_kv");
 
   const int64_t B = args.batch, Sq = args.seq_q, Skv = args.seq_kv;
-  // K/V are [B, Skv, Hkv, D], or the pages [num_pages, page_size, Hkv, D] of a paged cache.
-  const int64_t kvDim0 = paged ? args.num_pages : B, kvDim1 = paged ? p.page_size : Skv;
-  checkTensor("q", args.q, {B, Sq, p.heads_q, p.head_dim}, p.dtype);
+  const bool packedQ = args.cu_seqlens_q != nullptr, packedKv = args.cu_seqlens_kv != nullptr;
+  if (packedQ && args.seqlens_q)
+    failInvalid("attn_launch_args.seqlens_q and cu_seqlens_q are both set: a packed batch's "
+                "lengths are its offsets (pass seqlens_q = NULL)");
+  if (packedKv && paged)
+    failInvalid("attn_launch_args.cu_seqlens_kv is set, but the kernel's problem reads a paged KV "
+                "cache, whose lengths are seqlens_kv (pass cu_seqlens_kv = NULL)");
+  if (packedKv && args.seqlens_kv)
+    failInvalid("attn_launch_args.seqlens_kv and cu_seqlens_kv are both set: a packed batch's "
+                "lengths are its offsets (pass seqlens_kv = NULL)");
+  if (packedQ)
+    checkCuSeqlens("cu_seqlens_q", args.cu_seqlens_q, B, Sq, "seq_q");
+  if (packedKv)
+    checkCuSeqlens("cu_seqlens_kv", args.cu_seqlens_kv, B, Skv, "seq_kv");
+  // Q/O are [B, Sq, Hq, D|Dv], or [Sq, Hq, D|Dv] packed (a batch of one). K/V are [B, Skv, Hkv,
+  // D|Dv], [Skv, Hkv, D|Dv] packed, or the pages [num_pages, page_size, Hkv, D|Dv] of a cache.
+  const int64_t qDim0 = packedQ ? 1 : B;
+  const int64_t kvDim0 = paged ? args.num_pages : packedKv ? 1 : B;
+  const int64_t kvDim1 = paged ? p.page_size : Skv;
+  checkTensor("q", args.q, {qDim0, Sq, p.heads_q, p.head_dim}, p.dtype);
   checkTensor("k", args.k, {kvDim0, kvDim1, p.heads_kv, p.head_dim}, p.dtype);
   checkTensor("v", args.v, {kvDim0, kvDim1, p.heads_kv, p.head_dim_v}, p.dtype);
-  checkTensor("o", args.o, {B, Sq, p.heads_q, p.head_dim_v}, p.dtype);
-  checkNoOverlap("o", args.o, {B, Sq, p.heads_q, p.head_dim_v});
+  checkTensor("o", args.o, {qDim0, Sq, p.heads_q, p.head_dim_v}, p.dtype);
+  checkNoOverlap("o", args.o, {qDim0, Sq, p.heads_q, p.head_dim_v});
 
-  // LSE/ENTROPY [B, Hq, Sq] cannot overflow int64 offsets: they have fewer
+  // LSE/ENTROPY [B, Hq, Sq] ([Hq, Sq] packed) cannot overflow int64 offsets: they have fewer
   // elements than O, whose non-overlapping span was just checked.
   checkStatistic("lse", args.lse, p.return_lse, "return_lse");
   checkStatistic("entropy", args.entropy, p.return_entropy, "return_entropy");

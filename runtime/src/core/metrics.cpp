@@ -4,6 +4,7 @@
 
 #include "core/kernel_cache.h"
 #include "core/problem.h"
+#include "core/sequences.h"
 
 #include <algorithm>
 #include <cmath>
@@ -48,27 +49,26 @@ bool nonfinite(const void *base, int64_t index, attn_dtype dtype) {
   return (bits & exponent) == exponent;
 }
 
-int64_t rowsOf(const int32_t *lengths, int64_t b, int64_t padded) {
-  return lengths ? std::clamp<int64_t>(lengths[b], 0, padded) : padded;
-}
 } // namespace
 
 void MetricSeries::recordHealth(const attn_problem &p, const attn_launch_args &args,
                                 uint32_t flags) {
-  const int64_t hq = p.heads_q, dv = p.head_dim_v, sq = args.seq_q;
+  const int64_t hq = p.heads_q, dv = p.head_dim_v, headStride = statHeadStride(args);
   std::vector<HeadHealth> launch(hq);
   for (int64_t b = 0; b < args.batch; ++b) {
-    int64_t rows = rowsOf(args.seqlens_q, b, sq); // padded rows are not written
+    // Each sequence's own rows (padded rows are not written; packed ones start at cu[b]).
+    const attn_launch_args view = sequenceView(p, args, b);
+    const int64_t rows = std::clamp<int64_t>(queryLength(args, b), 0, view.seq_q);
     for (int64_t h = 0; h < hq; ++h) {
       HeadHealth &head = launch[h];
-      const float *lse = args.lse ? args.lse + (b * hq + h) * sq : nullptr;
-      const float *entropy = args.entropy ? args.entropy + (b * hq + h) * sq : nullptr;
+      const float *lse = view.lse ? view.lse + h * headStride : nullptr;
+      const float *entropy = view.entropy ? view.entropy + h * headStride : nullptr;
       for (int64_t i = 0; i < rows; ++i) {
         bool masked = lse && std::isinf(lse[i]) && lse[i] < 0;
         if (flags & ATTN_HEALTH_NONFINITE) {
-          int64_t row = b * args.o.strides[0] + i * args.o.strides[1] + h * args.o.strides[2];
+          int64_t row = i * view.o.strides[1] + h * view.o.strides[2];
           for (int64_t d = 0; d < dv; ++d)
-            head.nonfiniteO += nonfinite(args.o.data, row + d, p.dtype);
+            head.nonfiniteO += nonfinite(view.o.data, row + d, p.dtype);
           if (lse && !masked && !std::isfinite(lse[i]))
             ++head.nonfiniteLse;
           head.maskedRows += masked;
@@ -204,13 +204,17 @@ void header(std::string &out, const char *name, const char *type, const char *he
 } // namespace
 
 uint64_t launchTokens(const attn_launch_args &args, bool hostLengths) {
+  if (args.cu_seqlens_q) // packed: the offsets end at the token count
+    return static_cast<uint64_t>(args.cu_seqlens_q[args.batch]);
   return sumLengths(args.seqlens_q, args.batch, args.seq_q, hostLengths);
 }
 
 uint64_t launchBytes(const attn_problem &p, const attn_launch_args &args, bool hostLengths) {
   uint64_t esize = dtypeSize(p.dtype);
   uint64_t queries = launchTokens(args, hostLengths);
-  uint64_t keys = sumLengths(args.seqlens_kv, args.batch, args.seq_kv, hostLengths);
+  uint64_t keys = args.cu_seqlens_kv
+                      ? static_cast<uint64_t>(args.cu_seqlens_kv[args.batch])
+                      : sumLengths(args.seqlens_kv, args.batch, args.seq_kv, hostLengths);
   return esize * (queries * p.heads_q * (p.head_dim + p.head_dim_v) +
                   keys * p.heads_kv * (p.head_dim + p.head_dim_v));
 }

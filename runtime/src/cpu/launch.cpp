@@ -13,9 +13,11 @@
 #include "core/context.h"
 #include "core/cpu_level.h"
 #include "core/error.h"
+#include "core/sequences.h"
 #include "cpu/memref.h"
 #include "cpu/work_split.h"
 
+#include <algorithm>
 #include <memory>
 #include <new>
 
@@ -99,6 +101,32 @@ struct LinearCall {
   }
 };
 
+// What an absent seqlens descriptor (or block table) points at.
+const int32_t kNoSeqlens = 0;
+
+// The descriptors of a validated launch, or of one sequence's view of it (batch one; LSE and
+// ENTROPY heads statHeadStride apart).
+Operands operandsOf(const attn_problem &p, const attn_launch_args &args, int64_t statHeadStride) {
+  const int64_t B = args.batch, Sq = args.seq_q, Skv = args.seq_kv;
+  Operands x{};
+  // K/V: [B, Skv, Hkv, D], or the pages [num_pages, page_size, Hkv, D] of a paged cache.
+  const bool paged = p.page_size > 0;
+  const int64_t kvDim0 = paged ? args.num_pages : B, kvDim1 = paged ? p.page_size : Skv;
+  x.q = tensorMemref(args.q.data, {B, Sq, p.heads_q, p.head_dim}, args.q.strides);
+  x.k = tensorMemref(args.k.data, {kvDim0, kvDim1, p.heads_kv, p.head_dim}, args.k.strides);
+  x.v = tensorMemref(args.v.data, {kvDim0, kvDim1, p.heads_kv, p.head_dim_v}, args.v.strides);
+  x.table = paged ? blockTableMemref(args.block_table, B, args.max_pages, args.block_table_stride)
+                  : blockTableMemref(&kNoSeqlens, 1, 1, 1);
+  x.o = tensorMemref(args.o.data, {B, Sq, p.heads_q, p.head_dim_v}, args.o.strides);
+  x.lse = statisticMemref(args.lse, B, p.heads_q, Sq, statHeadStride);
+  x.entropy = statisticMemref(args.entropy, B, p.heads_q, Sq, statHeadStride);
+  x.seqlensQ = seqlensMemref(args.seqlens_q, B, &kNoSeqlens);
+  x.seqlensKv = seqlensMemref(args.seqlens_kv, B, &kNoSeqlens);
+  x.hasSeqlensQ = args.seqlens_q != nullptr;
+  x.hasSeqlensKv = args.seqlens_kv != nullptr;
+  return x;
+}
+
 struct AlignedFree {
   void operator()(float *data) const { ::operator delete[](data, std::align_val_t(64)); }
 };
@@ -120,6 +148,34 @@ AlignedFloats allocateFloats(int64_t count) {
   }
 }
 
+// The split-KV partial results of a decode launch: f32 O parts [numSplits * B, Sq, Hq, Dv] and
+// LSE parts [numSplits * B, Hq, Sq] (batch index s * B + b), counted in the context's metrics
+// while the launch holds them.
+struct DecodeWorkspace {
+  AlignedFloats oParts, lseParts;
+  Metrics *metrics = nullptr;
+  int64_t bytes = 0;
+
+  DecodeWorkspace(ContextState &context, const attn_problem &p, int64_t partsBatch, int64_t seqQ) {
+    int64_t oCount, lseCount;
+    if (__builtin_mul_overflow(partsBatch, seqQ * p.heads_q * p.head_dim_v, &oCount) ||
+        __builtin_mul_overflow(partsBatch, p.heads_q * seqQ, &lseCount))
+      fail(ATTN_STATUS_OUT_OF_MEMORY, "the split-KV workspace size overflows int64");
+    oParts = allocateFloats(oCount);
+    lseParts = allocateFloats(lseCount);
+    metrics = context.metrics();
+    bytes = static_cast<int64_t>((oCount + lseCount) * sizeof(float));
+    if (metrics)
+      metrics->workspace(bytes);
+  }
+  ~DecodeWorkspace() {
+    if (metrics)
+      metrics->workspace(-bytes);
+  }
+  DecodeWorkspace(const DecodeWorkspace &) = delete;
+  DecodeWorkspace &operator=(const DecodeWorkspace &) = delete;
+};
+
 // Split-KV (flash-decoding): f32 partial results per KV split into a
 // workspace, then a merge by LSE into the caller's O and LSE. Runs even with
 // one split (one thread, short KV): a decode item serves every head of a batch
@@ -132,29 +188,13 @@ void launchDecode(ContextState &context, const CompiledKernel &kernel, const Ope
       chooseDecodeSplits(B, context.concurrency(), args.seq_kv, kernel.entry().split_keys);
   // Workspace batch index and decode item alike: s * B + b.
   const int64_t partsBatch = numSplits * B;
-  int64_t oCount, lseCount;
-  if (__builtin_mul_overflow(partsBatch, Sq * p.heads_q * p.head_dim_v, &oCount) ||
-      __builtin_mul_overflow(partsBatch, p.heads_q * Sq, &lseCount))
-    fail(ATTN_STATUS_OUT_OF_MEMORY, "the split-KV workspace size overflows int64");
-  AlignedFloats oParts = allocateFloats(oCount);
-  AlignedFloats lseParts = allocateFloats(lseCount);
-  // Counted in the context's metrics while the launch holds it.
-  struct Held {
-    Metrics *metrics;
-    int64_t bytes;
-    ~Held() {
-      if (metrics)
-        metrics->workspace(-bytes);
-    }
-  } held{context.metrics(), static_cast<int64_t>((oCount + lseCount) * sizeof(float))};
-  if (held.metrics)
-    held.metrics->workspace(held.bytes);
+  DecodeWorkspace work(context, p, partsBatch, Sq);
 
   DecodeCall decode{};
   decode.fn = kernel.entry().softmax_decode;
   decode.x = x;
-  decode.oParts = contiguousMemref(oParts.get(), {partsBatch, Sq, p.heads_q, p.head_dim_v});
-  decode.lseParts = statisticMemref(lseParts.get(), partsBatch, p.heads_q, Sq);
+  decode.oParts = contiguousMemref(work.oParts.get(), {partsBatch, Sq, p.heads_q, p.head_dim_v});
+  decode.lseParts = statisticMemref(work.lseParts.get(), partsBatch, p.heads_q, Sq);
   decode.numSplits = numSplits;
   context.parallelFor(partsBatch, &DecodeCall::run, &decode);
 
@@ -167,31 +207,167 @@ void launchDecode(ContextState &context, const CompiledKernel &kernel, const Ope
   context.parallelFor(B * Sq, &MergeCall::run, &merge);
 }
 
+// ---- Packed batches: each sequence on its own batch-of-one descriptors (core/sequences.h) ----
+
+// A parallel-for's items counted per sequence: a prefix over the sequences (on the stack up to
+// kStackSequences of them; beyond, the launch allocates it), and each run of items within one
+// sequence handed to its descriptors with item indices local to it.
+class SequenceItems {
+public:
+  static constexpr int64_t kStackSequences = 256;
+
+  template <typename Count> SequenceItems(int64_t batch, Count &&count) : batch_(batch) {
+    if (batch > kStackSequences) {
+      try {
+        heap_.reset(new int64_t[static_cast<size_t>(batch) + 1]);
+      } catch (const std::bad_alloc &) {
+        fail(ATTN_STATUS_OUT_OF_MEMORY, "out of memory counting the work of a packed batch");
+      }
+    }
+    starts_ = heap_ ? heap_.get() : stack_;
+    starts_[0] = 0;
+    for (int64_t b = 0; b < batch; ++b)
+      starts_[b + 1] = starts_[b] + count(b);
+  }
+  int64_t total() const { return starts_[batch_]; }
+  /// Calls fn(b, begin, end) for sequence b's part of the items [begin, end), local to it.
+  template <typename Fn> void forRuns(int64_t begin, int64_t end, Fn &&fn) const {
+    while (begin < end) {
+      // The last sequence starting at or before `begin` (empty ones share its start).
+      const int64_t b = std::upper_bound(starts_, starts_ + batch_ + 1, begin) - starts_ - 1;
+      const int64_t stop = std::min(end, starts_[b + 1]);
+      fn(b, begin - starts_[b], stop - starts_[b]);
+      begin = stop;
+    }
+  }
+
+private:
+  int64_t batch_;
+  int64_t stack_[kStackSequences + 1];
+  std::unique_ptr<int64_t[]> heap_;
+  int64_t *starts_;
+};
+
+// A packed launch: its sequences' views and the decode workspace's layout.
+struct Packed {
+  const attn_problem *p;
+  const attn_launch_args *args;
+  const SequenceItems *items;
+  // Split-KV decode: parts of sequence b at batch index s * B + b of [numSplits * B, maxSq, ...].
+  float *oParts = nullptr, *lseParts = nullptr;
+  int64_t numSplits = 1, maxSq = 0;
+
+  // The rows of sequence b in the kernel's [B, Sq] view: its length packed, Sq padded.
+  static int64_t viewRows(const attn_launch_args &a, int64_t b) {
+    return a.cu_seqlens_q ? queryLength(a, b) : a.seq_q;
+  }
+  Operands sequence(int64_t b) const {
+    return operandsOf(*p, sequenceView(*p, *args, b), statHeadStride(*args));
+  }
+  void parts(int64_t b, int64_t rows, attn_memref4 &o, attn_memref3 &lse) const {
+    const int64_t B = args->batch, hq = p->heads_q, dv = p->head_dim_v;
+    const int64_t oStrides[4] = {B * maxSq * hq * dv, hq * dv, dv, 1};
+    o = tensorMemref(oParts + b * maxSq * hq * dv, {numSplits, rows, hq, dv}, oStrides);
+    lse = statisticMemref(lseParts + b * hq * maxSq, numSplits, hq, rows, maxSq);
+    lse.strides[0] = B * hq * maxSq;
+  }
+};
+
+template <typename Body> struct PackedCall {
+  const Packed *packed;
+  Body body; // (b, sequence's descriptors, local begin, local end)
+
+  static void run(void *self, int64_t begin, int64_t end) {
+    const PackedCall &c = *static_cast<const PackedCall *>(self);
+    c.packed->items->forRuns(begin, end, [&](int64_t b, int64_t lb, int64_t le) {
+      Operands x = c.packed->sequence(b);
+      c.body(b, x, lb, le);
+    });
+  }
+};
+
+template <typename Count, typename Body>
+void forSequences(ContextState &context, Packed &packed, Count &&count, Body body) {
+  SequenceItems items(packed.args->batch, count);
+  packed.items = &items;
+  PackedCall<Body> call{&packed, std::move(body)};
+  context.parallelFor(items.total(), &PackedCall<Body>::run, &call);
+}
+
+void launchPacked(ContextState &context, const CompiledKernel &kernel,
+                  const attn_launch_args &args) {
+  const attn_problem &p = kernel.problem();
+  const attn_jit_kernel &entry = kernel.entry();
+  const int64_t B = args.batch;
+  Packed packed{&p, &args, nullptr};
+  int64_t maxSq = 0, maxSkv = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    maxSq = std::max(maxSq, Packed::viewRows(args, b));
+    maxSkv = std::max(maxSkv, args.cu_seqlens_kv ? keyLength(args, b) : args.seq_kv);
+  }
+  auto rows = [&](int64_t b) { return Packed::viewRows(args, b); };
+
+  if (p.variant == ATTN_VARIANT_LINEAR) {
+    forSequences(
+        context, packed, [&](int64_t b) { return rows(b) > 0 ? p.heads_kv : 0; },
+        [fn = entry.linear](int64_t, Operands &x, int64_t lb, int64_t le) {
+          Params params(lb, le, x.hasSeqlensQ, x.hasSeqlensKv, 1);
+          fn(&x.q, &x.k, &x.v, &x.o, &x.seqlensQ, &x.seqlensKv, &params.memref);
+        });
+    return;
+  }
+  if (!usesDecode(maxSq, p.heads_q, entry.decode_max_rows, p.return_entropy != 0)) {
+    forSequences(
+        context, packed,
+        [&](int64_t b) {
+          return rows(b) > 0 ? softmaxItems(1, p.heads_kv, rows(b), entry.block_q) : 0;
+        },
+        [fn = entry.softmax_main](int64_t, Operands &x, int64_t lb, int64_t le) {
+          Params params(lb, le, x.hasSeqlensQ, x.hasSeqlensKv, 1);
+          fn(&x.q, &x.k, &x.v, &x.o, &x.lse, &x.entropy, &x.seqlensQ, &x.seqlensKv, &x.table,
+             &params.memref);
+        });
+    return;
+  }
+  // Split-KV decode + merge, as launchDecode, sequence by sequence.
+  packed.numSplits = chooseDecodeSplits(B, context.concurrency(), maxSkv, entry.split_keys);
+  packed.maxSq = maxSq;
+  DecodeWorkspace work(context, p, packed.numSplits * B, maxSq);
+  packed.oParts = work.oParts.get();
+  packed.lseParts = work.lseParts.get();
+  const Packed *pk = &packed;
+  forSequences(
+      context, packed, [&](int64_t b) { return rows(b) > 0 ? packed.numSplits : 0; },
+      [pk, fn = entry.softmax_decode](int64_t b, Operands &x, int64_t lb, int64_t le) {
+        attn_memref4 oParts;
+        attn_memref3 lseParts;
+        pk->parts(b, x.q.sizes[1], oParts, lseParts);
+        Params params(lb, le, x.hasSeqlensQ, x.hasSeqlensKv, pk->numSplits);
+        fn(&x.q, &x.k, &x.v, &oParts, &lseParts, &x.seqlensQ, &x.seqlensKv, &x.table,
+           &params.memref);
+      });
+  forSequences(context, packed, rows,
+               [pk, fn = entry.merge](int64_t b, Operands &x, int64_t lb, int64_t le) {
+                 attn_memref4 oParts;
+                 attn_memref3 lseParts;
+                 pk->parts(b, x.q.sizes[1], oParts, lseParts);
+                 Params params(lb, le, x.hasSeqlensQ, x.hasSeqlensKv, pk->numSplits);
+                 fn(&oParts, &lseParts, &x.o, &x.lse, &x.seqlensQ, &params.memref);
+               });
+}
+
 } // namespace
 
 void launchOnCpu(ContextState &context, const CompiledKernel &kernel,
                  const attn_launch_args &args) {
   const attn_problem &p = kernel.problem();
   const attn_jit_kernel &entry = kernel.entry();
-  const int64_t B = args.batch, Sq = args.seq_q, Skv = args.seq_kv;
-  const int32_t noSeqlens = 0; // what an absent seqlens descriptor (or block table) points at
-
-  Operands x{};
-  // K/V: [B, Skv, Hkv, D], or the pages [num_pages, page_size, Hkv, D] of a paged cache.
-  const bool paged = p.page_size > 0;
-  const int64_t kvDim0 = paged ? args.num_pages : B, kvDim1 = paged ? p.page_size : Skv;
-  x.q = tensorMemref(args.q.data, {B, Sq, p.heads_q, p.head_dim}, args.q.strides);
-  x.k = tensorMemref(args.k.data, {kvDim0, kvDim1, p.heads_kv, p.head_dim}, args.k.strides);
-  x.v = tensorMemref(args.v.data, {kvDim0, kvDim1, p.heads_kv, p.head_dim_v}, args.v.strides);
-  x.table = paged ? blockTableMemref(args.block_table, B, args.max_pages, args.block_table_stride)
-                  : blockTableMemref(&noSeqlens, 1, 1, 1);
-  x.o = tensorMemref(args.o.data, {B, Sq, p.heads_q, p.head_dim_v}, args.o.strides);
-  x.lse = statisticMemref(args.lse, B, p.heads_q, Sq);
-  x.entropy = statisticMemref(args.entropy, B, p.heads_q, Sq);
-  x.seqlensQ = seqlensMemref(args.seqlens_q, B, &noSeqlens);
-  x.seqlensKv = seqlensMemref(args.seqlens_kv, B, &noSeqlens);
-  x.hasSeqlensQ = args.seqlens_q != nullptr;
-  x.hasSeqlensKv = args.seqlens_kv != nullptr;
+  const int64_t B = args.batch, Sq = args.seq_q;
+  if (isPacked(args)) {
+    launchPacked(context, kernel, args);
+    return;
+  }
+  const Operands x = operandsOf(p, args, /*statHeadStride=*/0);
 
   if (p.variant == ATTN_VARIANT_LINEAR) {
     LinearCall call{entry.linear, x};

@@ -34,9 +34,11 @@ inline attn_memref4 contiguousMemref(float *data, const Dims4 &sizes) {
   return tensorMemref(data, sizes, strides);
 }
 
-/// LSE / ENTROPY: contiguous f32 [B, Hq, Sq]. An absent buffer (the problem did
-/// not ask for it) gets sizes 0, which the kernel never indexes.
-inline attn_memref3 statisticMemref(float *data, int64_t batch, int64_t headsQ, int64_t seqQ) {
+/// LSE / ENTROPY: f32 [B, Hq, Sq], heads `headStride` apart (0 = contiguous: Sq; a sequence
+/// of a packed [Hq, Tq] one: Tq). An absent buffer (the problem did not ask for it) gets
+/// sizes 0, which the kernel never indexes.
+inline attn_memref3 statisticMemref(float *data, int64_t batch, int64_t headsQ, int64_t seqQ,
+                                    int64_t headStride = 0) {
   attn_memref3 memref{};
   if (!data)
     return memref;
@@ -44,8 +46,10 @@ inline attn_memref3 statisticMemref(float *data, int64_t batch, int64_t headsQ, 
   memref.sizes[0] = batch;
   memref.sizes[1] = headsQ;
   memref.sizes[2] = seqQ;
-  memref.strides[0] = headsQ * seqQ;
-  memref.strides[1] = seqQ;
+  if (headStride == 0)
+    headStride = seqQ;
+  memref.strides[0] = headsQ * headStride;
+  memref.strides[1] = headStride;
   memref.strides[2] = 1;
   return memref;
 }
