@@ -358,6 +358,98 @@ void BM_PagedKV(benchmark::State &state) {
   summary()[name] = line;
 }
 
+/// Packed (ragged) batches against the same sequences padded to the longest with per-batch
+/// lengths (which skip the padding too), and against one launch per sequence: eight sequences of
+/// 2048 down to 16 tokens (prefill: queries and keys alike, causal) or eight single-token
+/// queries against caches of 8192 down to 64 keys (decode), GQA 32/8, D = 128. Interleaved,
+/// best of N each; ratio = packed time / padded time.
+void BM_Packed(benchmark::State &state) {
+  auto dtype = attn_dtype(state.range(0));
+  const bool decode = state.range(1) == 0;
+  attn_problem p;
+  (void)attn_problem_init(&p);
+  p.dtype = dtype;
+  p.heads_q = 32;
+  p.heads_kv = 8;
+  p.head_dim = p.head_dim_v = 128;
+  p.causal = decode ? 0 : 1;
+  attn_kernel *kernel = nullptr;
+  if (attn_kernel_create(context(), &p, &kernel) != ATTN_STATUS_SUCCESS) {
+    state.SkipWithError(attn_last_error());
+    return;
+  }
+  const int64_t batch = 8, longest = decode ? 8192 : 2048;
+  std::vector<int32_t> lensKv(batch), lensQ(batch), cuQ(batch + 1, 0), cuKv(batch + 1, 0);
+  for (int64_t b = 0; b < batch; ++b) {
+    lensKv[size_t(b)] = int32_t(longest >> b);
+    lensQ[size_t(b)] = decode ? 1 : lensKv[size_t(b)];
+    cuQ[size_t(b) + 1] = cuQ[size_t(b)] + lensQ[size_t(b)];
+    cuKv[size_t(b) + 1] = cuKv[size_t(b)] + lensKv[size_t(b)];
+  }
+  const int64_t sq = decode ? 1 : longest;
+  Buffers padded(p, batch, sq, longest); // [B, longest] with the lengths
+  padded.args.seqlens_q = decode ? nullptr : lensQ.data();
+  padded.args.seqlens_kv = lensKv.data();
+  // Packed: the same buffers hold more than the packed rows; only [0, cu[B]) is addressed.
+  attn_launch_args packed = padded.args;
+  packed.seqlens_q = packed.seqlens_kv = nullptr;
+  packed.seq_q = cuQ[size_t(batch)];
+  packed.seq_kv = cuKv[size_t(batch)];
+  packed.cu_seqlens_q = cuQ.data();
+  packed.cu_seqlens_kv = cuKv.data();
+  // One launch per sequence, B = 1 each (what a caller without either does).
+  auto perSequence = [&] {
+    for (int64_t b = 0; b < batch; ++b) {
+      attn_launch_args one = padded.args;
+      one.batch = 1;
+      one.seqlens_q = one.seqlens_kv = nullptr;
+      one.seq_q = lensQ[size_t(b)];
+      one.seq_kv = lensKv[size_t(b)];
+      const size_t es = elementSize(dtype);
+      one.q.data = padded.q.data() + size_t(cuQ[size_t(b)] * p.heads_q * p.head_dim) * es;
+      one.o.data = padded.o.data() + size_t(cuQ[size_t(b)] * p.heads_q * p.head_dim_v) * es;
+      one.k.data = padded.k.data() + size_t(cuKv[size_t(b)] * p.heads_kv * p.head_dim) * es;
+      one.v.data = padded.v.data() + size_t(cuKv[size_t(b)] * p.heads_kv * p.head_dim_v) * es;
+      (void)attn_kernel_launch(kernel, &one);
+    }
+  };
+  if (attn_kernel_launch(kernel, &packed) != ATTN_STATUS_SUCCESS ||
+      attn_kernel_launch(kernel, &padded.args) != ATTN_STATUS_SUCCESS) {
+    state.SkipWithError(attn_last_error());
+    return;
+  }
+  double bestPacked = 1e30, bestPadded = 1e30, bestLoop = 1e30;
+  auto seconds = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
+  for (auto _ : state) {
+    auto t0 = std::chrono::steady_clock::now();
+    (void)attn_kernel_launch(kernel, &padded.args);
+    auto t1 = std::chrono::steady_clock::now();
+    (void)attn_kernel_launch(kernel, &packed);
+    auto t2 = std::chrono::steady_clock::now();
+    perSequence();
+    auto t3 = std::chrono::steady_clock::now();
+    bestPadded = std::min(bestPadded, seconds(t0, t1));
+    bestPacked = std::min(bestPacked, seconds(t1, t2));
+    bestLoop = std::min(bestLoop, seconds(t2, t3));
+    state.SetIterationTime(seconds(t1, t2));
+  }
+  (void)attn_kernel_destroy(kernel);
+  state.counters["packed_us"] = bestPacked * 1e6;
+  state.counters["padded_us"] = bestPadded * 1e6;
+  state.counters["per_sequence_us"] = bestLoop * 1e6;
+  state.counters["ratio"] = bestPacked / bestPadded;
+  std::string name = std::string("packed_") +
+                     (decode ? "decode_8seqs_kv8192to64" : "prefill_causal_8seqs_2048to16") +
+                     "_gqa32_8_" + dtypeName(dtype);
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "%s packed_us=%.1f padded_us=%.1f per_sequence_us=%.1f ratio=%.3f "
+                "vs_per_sequence=%.3f",
+                name.c_str(), bestPacked * 1e6, bestPadded * 1e6, bestLoop * 1e6,
+                bestPacked / bestPadded, bestPacked / bestLoop);
+  summary()[name] = line;
+}
+
 /// Cold JIT compile (fresh problem, no disk cache) and in-memory cache hit latency, medians.
 void BM_JitLatency(benchmark::State &state) {
   attn_context_options options;
@@ -456,6 +548,11 @@ BENCHMARK(BM_PagedKV) // chunked prefill
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)
     ->Iterations(3);
+BENCHMARK(BM_Packed) // decode, prefill
+    ->ArgsProduct({{ATTN_DTYPE_F32, ATTN_DTYPE_BF16}, {0, 1}})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond)
+    ->Iterations(10);
 /// The runtime metrics' cost: the same decode launch on a context with metrics off, on, and on
 /// with output health (non-finite counts, a second read of O and LSE), interleaved round by
 /// round so that the machine's drift hits all three alike; medians, and on ÷ off as the ratio

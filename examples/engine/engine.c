@@ -6,8 +6,9 @@
  * a prompt and then one decode step against the KV cache, with grouped-query attention. Given a
  * second bundle built with --page-size=16, it also serves two sequences from a paged KV cache,
  * as vLLM-style engines keep it: the prompts written into pages taken from a shuffled free list,
- * one batched prefill against the cache, then decode steps that append a token to each sequence
- * (a new page when one fills). Each result is checked against a plain C loop.
+ * one prefill of both prompts packed without padding (cu_seqlens_q, as flash_attn_varlen_func)
+ * against the cache, then decode steps that append a token to each sequence (a new page when one
+ * fills), their queries packed too. Each result is checked against a plain C loop.
  *
  *   attnc --heads-q=8 --heads-kv=2 --head-dim=64 --causal --emit=bundle -o gqa.attnb
  *   attnc --heads-q=8 --heads-kv=2 --head-dim=64 --causal --page-size=16 --emit=bundle \
@@ -90,22 +91,23 @@ static void gather(int b, float *k, float *v) {
   }
 }
 
-/* One launch over both sequences: queries [SEQS, sq, HQ, D] (sequence b's first lens_q[b]). */
-static int runPaged(attn_kernel *kernel, float *q, float *o, int sq, const int32_t *lensQ) {
+/* One launch over both sequences: their queries packed, rows [rows, HQ, D] with sequence b's at
+ * cu[b] .. cu[b + 1] - 1 (no padding between them). */
+static int runPaged(attn_kernel *kernel, float *q, float *o, int rows, const int32_t *cu) {
   attn_launch_args args;
   if (!check(attn_launch_args_init(&args), "attn_launch_args_init"))
     return 0;
   args.batch = SEQS;
-  args.seq_q = sq;
+  args.seq_q = rows;
   args.seq_kv = 0; /* MAX_PAGES * PAGE */
-  args.q = tensor(q, HQ, sq);
-  args.o = tensor(o, HQ, sq);
+  args.q = tensor(q, HQ, rows); /* strides[0] is not used for packed rows */
+  args.o = tensor(o, HQ, rows);
+  args.cu_seqlens_q = cu;
   args.k = tensor(kpages, HKV, PAGE); /* [NUM_PAGES, PAGE, HKV, D] */
   args.v = tensor(vpages, HKV, PAGE);
   args.block_table = table;
   args.max_pages = MAX_PAGES;
   args.num_pages = NUM_PAGES;
-  args.seqlens_q = lensQ;
   args.seqlens_kv = lengths;
   return check(attn_kernel_launch(kernel, &args), "attn_kernel_launch (paged)");
 }
@@ -128,9 +130,9 @@ static double servePaged(attn_context *context, const char *bundle) {
   freeCount = NUM_PAGES;
   for (int i = 0; i < SEQS * MAX_PAGES; ++i)
     table[i] = -1; /* never read: past every sequence's last page */
-  const int32_t prompts[SEQS] = {PROMPT, 20};
+  const int32_t prompts[SEQS] = {PROMPT, 20}, cu[SEQS + 1] = {0, PROMPT, PROMPT + 20};
   double worst = 0;
-  /* Prefill: each prompt's K/V into the cache, then every prompt's queries in one launch. */
+  /* Prefill: each prompt's K/V into the cache, then every prompt's queries packed, one launch. */
   for (int b = 0; b < SEQS; ++b)
     for (int j = 0; j < prompts[b]; ++j) {
       for (int i = 0; i < HKV * D; ++i) {
@@ -140,20 +142,20 @@ static double servePaged(attn_context *context, const char *bundle) {
       if (!append(b, krow, vrow))
         return -1;
     }
-  for (int i = 0; i < SEQS * PROMPT * HQ * D; ++i)
+  for (int i = 0; i < cu[SEQS] * HQ * D; ++i)
     q[i] = random1();
-  if (!runPaged(kernel, q, o, PROMPT, prompts))
+  if (!runPaged(kernel, q, o, cu[SEQS], cu))
     return -1;
   for (int b = 0; b < SEQS; ++b) {
     gather(b, k, v);
-    reference(q + (size_t)b * PROMPT * HQ * D, k, v, expected, prompts[b], lengths[b]);
-    double e = maxError(o + (size_t)b * PROMPT * HQ * D, expected, prompts[b] * HQ * D);
+    reference(q + (size_t)cu[b] * HQ * D, k, v, expected, prompts[b], lengths[b]);
+    double e = maxError(o + (size_t)cu[b] * HQ * D, expected, prompts[b] * HQ * D);
     worst = e > worst || e != e ? e : worst;
   }
-  printf("paged cache (pages of %d keys): prefill of %d and %d tokens, max error %.2e\n", PAGE,
-         prompts[0], prompts[1], worst);
+  printf("paged cache (pages of %d keys): packed prefill of %d and %d tokens, max error %.2e\n",
+         PAGE, prompts[0], prompts[1], worst);
   /* Decode steps: each sequence appends its new token's K/V, then one launch for both. */
-  const int32_t one[SEQS] = {1, 1};
+  const int32_t steps[SEQS + 1] = {0, 1, 2}; /* one query row per sequence */
   for (int step = 0; step < STEPS; ++step) {
     for (int b = 0; b < SEQS; ++b) {
       for (int i = 0; i < HKV * D; ++i) {
@@ -165,7 +167,7 @@ static double servePaged(attn_context *context, const char *bundle) {
     }
     for (int i = 0; i < SEQS * HQ * D; ++i)
       q[i] = random1();
-    if (!runPaged(kernel, q, o, 1, one))
+    if (!runPaged(kernel, q, o, SEQS, steps))
       return -1;
     double stepWorst = 0;
     for (int b = 0; b < SEQS; ++b) {
