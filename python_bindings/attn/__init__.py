@@ -14,7 +14,7 @@ Inputs are numpy arrays (float32, float16, or ml_dtypes.bfloat16) or any CPU ten
 first use and cached in memory and on disk (``ATTN_CACHE_DIR``).
 """
 
-from ._attn import AttnError
+from ._attn import AttnError, set_num_threads
 from ._api import (Kernel, attention, compile, context_stats, device_info, enable_metrics,
                    linear_attention, load_bundle, metrics)
 from ._merge import merge
@@ -31,6 +31,7 @@ __all__ = [
     "load_bundle",
     "merge",
     "metrics",
+    "set_num_threads",
     "__version__",
 ]
 

@@ -25,6 +25,7 @@ attn_status contextStatus = ATTN_STATUS_SUCCESS;
 std::string contextError;
 std::atomic<bool> contextMade{false};
 std::atomic<bool> metricsWanted{false}; // attn.enable_metrics() before the context exists
+std::atomic<int32_t> threadsWanted{0};  // attn.set_num_threads() before it exists (0: default)
 } // namespace
 
 attn_context *context() {
@@ -35,6 +36,7 @@ attn_context *context() {
     contextStatus = attn_context_options_init(&options);
     if (contextStatus == ATTN_STATUS_SUCCESS) {
       options.metrics = metricsWanted.load() ? 1 : -1; // -1: $ATTN_METRICS decides
+      options.num_threads = threadsWanted.load();
       contextStatus = attn_context_create(&options, &theContext);
     }
     contextMade.store(true);
@@ -63,6 +65,26 @@ void registerContext(nb::module_ &m) {
         return nb::make_tuple(major, minor, patch);
       },
       "The runtime library's version as (major, minor, patch).");
+  m.def(
+      "set_num_threads",
+      [](int32_t threads) {
+        if (threads < 1)
+          throw nb::value_error(
+              ("num_threads must be at least 1, got " + std::to_string(threads)).c_str());
+        if (contextMade.load()) {
+          attn_context_stats stats{};
+          stats.struct_size = sizeof stats;
+          check(attn_context_get_stats(context(), &stats), "attn_context_get_stats");
+          if (stats.num_threads == threads)
+            return;
+          throw AttnError("the module's context already runs " + std::to_string(stats.num_threads) +
+                          " threads: call attn.set_num_threads() before the first kernel");
+        }
+        threadsWanted.store(threads);
+      },
+      nb::arg("num_threads"),
+      "Sizes the module context's thread pool (before its first kernel; the default is the CPUs "
+      "this process may run on, its sched_getaffinity set).");
   m.def(
       "enable_metrics",
       [] {
@@ -103,6 +125,7 @@ void registerContext(nb::module_ &m) {
         d["memory_cache_hits"] = stats.memory_cache_hits;
         d["disk_cache_hits"] = stats.disk_cache_hits;
         d["disk_cache_rejected"] = stats.disk_cache_rejected;
+        d["num_threads"] = stats.num_threads;
         return d;
       },
       "Counters of the module's context: compilations and cache hits.");

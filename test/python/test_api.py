@@ -359,3 +359,26 @@ def test_empty_inputs():
     o, lse, ent = attn.attention(q, k[:, :0], v[:, :0], return_lse=True, return_entropy=True)
     assert np.all(o == 0) and np.all(np.isneginf(lse)) and np.all(ent == 0)
     assert attn.attention(q[:0], k[:0], v[:0]).shape == (0, 11, 4, 32)
+
+
+def _in_fresh_interpreter(code):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_threads_follow_affinity_and_can_be_set():
+    # The default pool: the CPUs this process may run on (one, after sched_setaffinity).
+    assert _in_fresh_interpreter(
+        "import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); import attn; "
+        "print(attn.context_stats()['num_threads'])") == "1"
+    # Sized from Python before the first kernel; refused (with the reason) after it.
+    out = _in_fresh_interpreter(
+        "import attn, numpy as np; attn.set_num_threads(3); q = np.ones((1, 4, 2, 32), "
+        "np.float32); attn.attention(q, q, q); print(attn.context_stats()['num_threads']); "
+        "attn.set_num_threads(3)\n"
+        "try:\n  attn.set_num_threads(2)\nexcept attn.AttnError as e:\n  print(e)")
+    assert out.splitlines()[0] == "3"
+    assert "already runs 3 threads" in out.splitlines()[1]
+    with pytest.raises(ValueError, match="at least 1"):
+        attn.set_num_threads(0)

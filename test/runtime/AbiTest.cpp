@@ -82,9 +82,10 @@ static_assert(offsetof(attn_context_options, disk_cache) == 40, "");
 static_assert(offsetof(attn_context_options, cache_max_bytes) == 48, "");
 static_assert(offsetof(attn_context_options, cpu_target) == 56, "");
 
-static_assert(sizeof(attn_context_stats) == 40, "attn_context_stats layout changed");
+static_assert(sizeof(attn_context_stats) == 48, "attn_context_stats layout changed");
 static_assert(offsetof(attn_context_stats, kernels_compiled) == 8, "");
 static_assert(offsetof(attn_context_stats, disk_cache_rejected) == 32, "");
+static_assert(offsetof(attn_context_stats, num_threads) == 40, ""); // grown: older callers pass 40
 
 // MLIR's C interface for memrefs: {allocated, aligned, offset, sizes[N], strides[N]}.
 static_assert(sizeof(attn_memref1) == 40, "");

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <sched.h>
 
 namespace {
 
@@ -53,6 +54,42 @@ TEST(Context, CreateWithOptions) {
     ContextPtr context = makeContext(&options);
     EXPECT_NE(context, nullptr);
   }
+}
+
+// The default pool is as large as the CPUs this process may run on (its affinity mask), and the
+// stats report what the context took.
+TEST(Context, ThreadsFollowTheAffinityMask) {
+  cpu_set_t saved;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(saved), &saved), 0);
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &saved)) {
+      CPU_SET(cpu, &one);
+      break;
+    }
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  attn_context *context = nullptr;
+  attn_status status = attn_context_create(nullptr, &context);
+  ASSERT_EQ(sched_setaffinity(0, sizeof(saved), &saved), 0);
+  ASSERT_EQ(status, ATTN_STATUS_SUCCESS) << attn_last_error();
+  attn_context_stats stats{};
+  stats.struct_size = sizeof(stats);
+  ASSERT_EQ(attn_context_get_stats(context, &stats), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(stats.num_threads, 1);
+  EXPECT_EQ(attn_context_destroy(context), ATTN_STATUS_SUCCESS);
+  attn_context_options options;
+  ASSERT_EQ(attn_context_options_init(&options), ATTN_STATUS_SUCCESS);
+  options.num_threads = 3; // asked for: taken as given
+  ContextPtr three = makeContext(&options);
+  ASSERT_EQ(attn_context_get_stats(three.get(), &stats), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(stats.num_threads, 3);
+  // A caller built before the field (40-byte stats) gets the first fields only.
+  attn_context_stats older{};
+  older.struct_size = offsetof(attn_context_stats, num_threads);
+  older.num_threads = -7;
+  ASSERT_EQ(attn_context_get_stats(three.get(), &older), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(older.num_threads, -7);
 }
 
 TEST(Context, DestroyNullIsFine) {

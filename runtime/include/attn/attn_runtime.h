@@ -114,7 +114,8 @@ typedef struct attn_vulkan_device {
 typedef struct attn_context_options {
   size_t struct_size;                /* sizeof(attn_context_options) */
   int32_t num_threads;               /* threads to spread work over: the built-in pool's size, or
-                                        parallel_for's width; 0 = hardware threads, 1 = no pool */
+                                        parallel_for's width; 0 = the CPUs this process may run
+                                        on (sched_getaffinity), 1 = no pool */
   attn_parallel_for_fn parallel_for; /* NULL = the built-in pool */
   void *parallel_for_user;
   const char *cache_dir;   /* NULL = $ATTN_CACHE_DIR, else $XDG_CACHE_HOME/attnc,
@@ -174,6 +175,9 @@ typedef struct attn_context_stats {
   int64_t memory_cache_hits;   /* kernel creates answered from memory */
   int64_t disk_cache_hits;     /* kernels loaded from the on-disk cache */
   int64_t disk_cache_rejected; /* corrupt or stale disk entries found (then rebuilt) */
+  /* A later field (written when struct_size covers it): the threads the context spreads work
+   * over (attn_context_options.num_threads, else the CPUs this process may run on). */
+  int64_t num_threads;
 } attn_context_stats;
 ATTN_API ATTN_NODISCARD attn_status attn_context_get_stats(attn_context *context,
                                                            attn_context_stats *out_stats);

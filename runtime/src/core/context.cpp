@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <sched.h>
 #include <system_error>
 #include <thread>
 
@@ -113,6 +114,12 @@ bool resolveMetrics(const attn_context_options *options) {
 int32_t resolveThreads(int32_t requested) {
   if (requested > 0)
     return requested;
+  // The CPUs this process may run on (taskset, cgroup cpusets, an engine's pinning), not every
+  // CPU of the machine: a pool larger than that only time-slices.
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0 && CPU_COUNT(&allowed) > 0)
+    return CPU_COUNT(&allowed);
   unsigned hardware = std::thread::hardware_concurrency();
   return hardware > 0 ? static_cast<int32_t>(hardware) : 1;
 }
@@ -255,6 +262,8 @@ ATTN_API attn_status attn_context_get_stats(attn_context *context, attn_context_
     out_stats->memory_cache_hits = counters.memoryCacheHits.load(std::memory_order_relaxed);
     out_stats->disk_cache_hits = counters.diskCacheHits.load(std::memory_order_relaxed);
     out_stats->disk_cache_rejected = counters.diskCacheRejected.load(std::memory_order_relaxed);
+    if (out_stats->struct_size >= offsetof(attn_context_stats, num_threads) + sizeof(int64_t))
+      out_stats->num_threads = context->state->concurrency();
     return ATTN_STATUS_SUCCESS;
   });
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <system_error>
 
 namespace attn::rt {
 
@@ -19,15 +20,32 @@ struct ThreadPool::Job {
 };
 
 ThreadPool::ThreadPool(int numThreads) {
+  pthread_attr_t attr;
+  if (int rc = pthread_attr_init(&attr))
+    throw std::system_error(rc, std::generic_category(), "pthread_attr_init");
+  size_t stack = 0;
+  if (pthread_attr_getstacksize(&attr, &stack) != 0 || stack < kWorkerStackBytes)
+    (void)pthread_attr_setstacksize(&attr, kWorkerStackBytes);
   try {
-    for (int i = 1; i < numThreads; ++i)
-      workers_.emplace_back([this] { workerLoop(); });
+    workers_.reserve(numThreads > 1 ? static_cast<size_t>(numThreads - 1) : 0);
+    for (int i = 1; i < numThreads; ++i) {
+      pthread_t thread;
+      if (int rc = pthread_create(&thread, &attr, &ThreadPool::workerMain, this))
+        throw std::system_error(rc, std::generic_category(), "pthread_create");
+      workers_.push_back(thread);
+    }
   } catch (...) {
-    // The destructor does not run for a throwing constructor, and a joinable
-    // std::thread left behind would call std::terminate.
+    // The destructor does not run for a throwing constructor: join what started.
+    pthread_attr_destroy(&attr);
     stop();
     throw;
   }
+  pthread_attr_destroy(&attr);
+}
+
+void *ThreadPool::workerMain(void *pool) {
+  static_cast<ThreadPool *>(pool)->workerLoop();
+  return nullptr;
 }
 
 ThreadPool::~ThreadPool() { stop(); }
@@ -38,8 +56,8 @@ void ThreadPool::stop() {
     stopping_ = true;
   }
   workAvailable_.notify_all();
-  for (std::thread &worker : workers_)
-    worker.join();
+  for (pthread_t worker : workers_)
+    pthread_join(worker, nullptr);
   workers_.clear();
 }
 

@@ -5,7 +5,9 @@
 // items of attention differ in cost, e.g. causal query blocks). The calling
 // thread always works on its own loop too, so a pool of N threads has N - 1
 // workers. Several application threads may run parallel-fors at once; idle
-// workers sleep on a condition variable, never spin.
+// workers sleep on a condition variable, never spin. Workers get stacks of at
+// least kWorkerStackBytes whatever the process default: kernels keep their
+// scratch buffers on the stack (compiler: kMaxStackScratchBytes).
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTN_RUNTIME_CORE_THREAD_POOL_H
@@ -17,13 +19,15 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
-#include <thread>
+#include <pthread.h>
 #include <vector>
 
 namespace attn::rt {
 
 class ThreadPool {
 public:
+  static constexpr size_t kWorkerStackBytes = size_t(8) << 20;
+
   /// A pool whose parallel-fors run on up to numThreads threads (the caller
   /// included); numThreads <= 1 runs everything on the caller.
   explicit ThreadPool(int numThreads);
@@ -39,6 +43,7 @@ private:
   struct Job;
   static void runItems(Job &job);
   void workerLoop();
+  static void *workerMain(void *pool);
   void dropJob(Job *job); // requires mutex_
   void stop();            // wakes and joins every worker
 
@@ -46,7 +51,7 @@ private:
   std::condition_variable workAvailable_;
   std::deque<Job *> jobs_; // parallel-fors that may still have unclaimed items
   bool stopping_ = false;
-  std::vector<std::thread> workers_;
+  std::vector<pthread_t> workers_;
 };
 
 } // namespace attn::rt

@@ -4,8 +4,8 @@
 // amx = 1: both products of the prefill kernel on AMX tiles, with Qᵀ (once per item) and P in
 // the pairs-of-rows B layout; V interleaved by pairs of keys, then transposed by shuffles.
 // CHECK-LABEL: func.func @attn_main
-// CHECK-DAG: memref.alloc() {alignment = 64 : i64} : memref<64x256xbf16>
-// CHECK-DAG: memref.alloc() {alignment = 64 : i64} : memref<64x128xbf16>
+// CHECK-DAG: memref.alloca() {alignment = 64 : i64} : memref<64x256xbf16>
+// CHECK-DAG: memref.alloca() {alignment = 64 : i64} : memref<64x128xbf16>
 // CHECK-DAG: memref.view %{{.*}}[%{{.*}}][] : memref<{{[0-9]+}}xi8> to memref<128x64xbf16>
 // CHECK: amx.tile_load %{{.*}} : memref<64x128xbf16> into vector<16x32xbf16>
 // CHECK: amx.tile_mulf %{{.*}} : vector<16x32xbf16>, vector<16x32xbf16>, vector<16x16xf32>

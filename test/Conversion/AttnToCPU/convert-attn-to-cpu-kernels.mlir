@@ -2,13 +2,15 @@
 
 // Softmax attention becomes three C-interface entry points (main, decode, merge) on strided memrefs; the problem
 // function is gone. f16 K/V tiles are converted to f32 once per tile; the score micro-kernel
-// keeps 6 keys x 4 query vectors = 24 accumulators in registers across the head dim.
+// keeps 6 keys x 4 query vectors = 24 accumulators in registers across the head dim. Scratch
+// buffers are on the stack (no heap allocation per work item).
 // CHECK-LABEL: func.func @attn_main
 // CHECK-SAME: memref<?x?x?x?xf16, strided<[?, ?, ?, 1], offset: ?>>
 // CHECK-SAME: %{{.*}}: memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
 // CHECK-SAME: %{{.*}}: memref<?xi64, strided<[?], offset: ?>>) attributes {llvm.emit_c_interface}
-// CHECK-DAG: memref.alloc() {alignment = 64 : i64} : memref<32x64xf32>
-// CHECK-DAG: memref.alloc() {alignment = 64 : i64} : memref<64x32xf32>
+// CHECK-DAG: memref.alloca() {alignment = 64 : i64} : memref<32x64xf32>
+// CHECK-DAG: memref.alloca() {alignment = 64 : i64} : memref<64x32xf32>
+// CHECK-NOT: memref.alloc()
 // CHECK: arith.extf %{{.*}} : vector<16xf16> to vector<16xf32>
 // CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK-COUNT-24: vector.fma
@@ -51,7 +53,7 @@ func.func @attn(%q: tensor<?x?x4x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?
 
 // Linear attention: one entry point, the state kept in a D x Dv scratch buffer.
 // CHECK-LABEL: func.func @attn_linear
-// CHECK: memref.alloc() {alignment = 64 : i64} : memref<64x32xf32>
+// CHECK: memref.alloca() {alignment = 64 : i64} : memref<64x32xf32>
 // CHECK: vector.fma
 // CHECK-NOT: func.func @attn_main
 func.func @attn(%q: tensor<?x?x4x64xf32>, %k: tensor<?x?x2x64xf32>, %v: tensor<?x?x2x32xf32>) -> tensor<?x?x4x32xf32> {
@@ -99,4 +101,20 @@ func.func @attn(%q: tensor<?x?x4x64xf32>, %k: tensor<?x?x4x64xf32>, %v: tensor<?
 func.func @merge(%parts: tensor<?x?x?x8x64xbf16>, %lses: tensor<?x?x8x?xf32>) -> (tensor<?x?x8x64xf16>, tensor<?x8x?xf32>) {
   %o, %lse = attn.merge %parts, %lses {attn.cpu_config = #attn.cpu_config<block_q = 1, block_k = 64, vector_width = 16>} : tensor<?x?x?x8x64xbf16>, tensor<?x?x8x?xf32> -> tensor<?x?x8x64xf16>, tensor<?x8x?xf32>
   return %o, %lse : tensor<?x?x8x64xf16>, tensor<?x8x?xf32>
+}
+
+// -----
+
+// Scratch past 512 KiB per function (a GQA group of 256 rows at D = Dv = 256: 256 KiB of queries
+// and as much of output accumulators) moves to the heap: allocated at the entry, freed at the end.
+// CHECK-LABEL: func.func @attn_main
+// CHECK-NOT: memref.alloca
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<256x256xf32>
+// CHECK: memref.dealloc
+// CHECK-NEXT: memref.dealloc
+// CHECK: return
+// CHECK-LABEL: func.func @attn_decode
+func.func @attn(%q: tensor<?x?x256x256xf32>, %k: tensor<?x?x1x256xf32>, %v: tensor<?x?x1x256xf32>) -> tensor<?x?x256x256xf32> {
+  %o = attn.attention %q, %k, %v {attn.cpu_config = #attn.cpu_config<block_q = 1, block_k = 64, vector_width = 16>} : tensor<?x?x256x256xf32>, tensor<?x?x1x256xf32>, tensor<?x?x1x256xf32> -> tensor<?x?x256x256xf32>
+  return %o : tensor<?x?x256x256xf32>
 }

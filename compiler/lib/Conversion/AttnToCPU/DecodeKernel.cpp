@@ -138,7 +138,7 @@ void DecodeKernelGen::emit(func::FuncOp fn) {
   seqKv = pagedSeqKv(e, s, k, table);
 
   auto alloc = [&](ArrayRef<int64_t> shape) -> Value {
-    return b.create<memref::AllocOp>(MemRefType::get(shape, f32), b.getI64IntegerAttr(64));
+    return scratchBuffer(b, MemRefType::get(shape, f32));
   };
   if (!dpbf16) // VDPBF16PS reads the raw rows (qbf) instead of scaled f32 ones
     qs = alloc({decodeRows, s.headDim});
@@ -150,16 +150,12 @@ void DecodeKernelGen::emit(func::FuncOp fn) {
   if (!s.elementType.isF32())
     vp = alloc({blockK, s.headDimV});
   if (s.pageSize) // a paged cache: the tile's keys' (page, slot), looked up once per tile
-    tileRows = b.create<memref::AllocOp>(MemRefType::get({blockK, 2}, b.getIndexType()),
-                                         b.getI64IntegerAttr(64));
+    tileRows = scratchBuffer(b, MemRefType::get({blockK, 2}, b.getIndexType()));
   if (dpbf16)
-    qbf = b.create<memref::AllocOp>(MemRefType::get({decodeRows, s.headDim}, s.elementType),
-                                    b.getI64IntegerAttr(64));
+    qbf = scratchBuffer(b, MemRefType::get({decodeRows, s.headDim}, s.elementType));
   e.loop(launch.begin, launch.end, e.index(1), [&](Value item) { emitItem(item); });
-  for (Value buffer : {qs, st, acc, mrow, lrow, alpha, vp, qbf, tileRows})
-    if (buffer)
-      b.create<memref::DeallocOp>(buffer);
   b.create<func::ReturnOp>();
+  placeScratch(fn);
 }
 
 void DecodeKernelGen::emitItem(Value item) {

@@ -74,6 +74,37 @@ void mlir::attn::setCPUConfig(Operation *op, const CPUKernelConfig &config) {
                                  config.decodeRows, config.splitKeys, config.amx, config.dpbf16));
 }
 
+Value mlir::attn::scratchBuffer(ImplicitLocOpBuilder &b, MemRefType type) {
+  return b.create<memref::AllocaOp>(type, b.getI64IntegerAttr(64));
+}
+
+void mlir::attn::placeScratch(func::FuncOp fn) {
+  SmallVector<memref::AllocaOp> buffers;
+  int64_t bytes = 0;
+  fn.walk([&](memref::AllocaOp alloca) {
+    MemRefType type = alloca.getType();
+    Type element = type.getElementType();
+    int64_t elementBytes =
+        element.isIndex() ? 8 : llvm::divideCeil(element.getIntOrFloatBitWidth(), 8);
+    bytes += type.getNumElements() * elementBytes;
+    buffers.push_back(alloca);
+  });
+  if (bytes <= kMaxStackScratchBytes)
+    return;
+  OpBuilder b(fn.getContext());
+  for (memref::AllocaOp alloca : buffers) {
+    b.setInsertionPoint(alloca);
+    Value heap =
+        b.create<memref::AllocOp>(alloca.getLoc(), alloca.getType(), alloca.getAlignmentAttr());
+    alloca.replaceAllUsesWith(heap);
+    alloca.erase();
+    fn.walk([&](func::ReturnOp ret) {
+      b.setInsertionPoint(ret);
+      b.create<memref::DeallocOp>(ret.getLoc(), heap);
+    });
+  }
+}
+
 MemRefType mlir::attn::bshdMemRefType(Type elementType) {
   int64_t dyn = ShapedType::kDynamic;
   auto layout = StridedLayoutAttr::get(elementType.getContext(), dyn, {dyn, dyn, dyn, 1});

@@ -369,7 +369,7 @@ void LinearKernelGen::emit(func::FuncOp fn) {
   seqKv = b.create<memref::DimOp>(k, 1);
 
   auto alloc = [&](ArrayRef<int64_t> shape) -> Value {
-    return b.create<memref::AllocOp>(MemRefType::get(shape, f32), b.getI64IntegerAttr(64));
+    return scratchBuffer(b, MemRefType::get(shape, f32));
   };
   state = alloc({headDim, headDimV});
   z = alloc({headDim});
@@ -420,9 +420,8 @@ void LinearKernelGen::emit(func::FuncOp fn) {
       foldChunk(n);
     });
   });
-  for (Value buffer : {state, z, kt, vc, zc, fq, att, den})
-    b.create<memref::DeallocOp>(buffer);
   b.create<func::ReturnOp>();
+  placeScratch(fn);
 }
 
 func::FuncOp mlir::attn::buildLinearKernel(OpBuilder &builder, LinearAttentionOp op,

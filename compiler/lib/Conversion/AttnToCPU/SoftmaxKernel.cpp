@@ -175,16 +175,13 @@ void SoftmaxKernelGen::emit(func::FuncOp fn) {
 
   allocScratch();
   e.loop(launch.begin, launch.end, e.index(1), [&](Value item) { emitItem(item); });
-  for (Value buffer : {qt, st, ot, mrow, lrow, trow, alpha, pos, kp, vp, qvnni, pvnni, kAmx, vPairs,
-                       vtBytes, zeroTile})
-    if (buffer)
-      b.create<memref::DeallocOp>(buffer);
   b.create<func::ReturnOp>();
+  placeScratch(fn);
 }
 
 void SoftmaxKernelGen::allocScratch() {
   auto alloc = [&](ArrayRef<int64_t> shape, Type type) -> Value {
-    return b.create<memref::AllocOp>(MemRefType::get(shape, type), b.getI64IntegerAttr(64));
+    return scratchBuffer(b, MemRefType::get(shape, type));
   };
   st = alloc({blockK, paddedRows}, f32);
   ot = alloc({s.headDimV, paddedRows}, f32);

@@ -73,6 +73,18 @@ func::FuncOp buildMergeKernel(OpBuilder &builder, MergeOp op, const CPUKernelCon
 func::FuncOp buildLinearKernel(OpBuilder &builder, LinearAttentionOp op,
                                const CPUKernelConfig &config);
 
+/// A kernel's scratch buffers live on the stack of the thread running its work items (no heap
+/// allocation per launch or per item) up to this many bytes per kernel function; past it, on the
+/// heap (placeScratch). The runtime's pool threads have stacks of at least 2 MiB; an engine's
+/// parallel_for threads need this much free stack (docs/design.md).
+constexpr int64_t kMaxStackScratchBytes = 512 * 1024;
+/// A 64-byte aligned scratch buffer of a CPU kernel function, at the builder's insertion point
+/// (its entry block, before the work-item loop).
+Value scratchBuffer(ImplicitLocOpBuilder &b, MemRefType type);
+/// `fn`'s scratch buffers stay on the stack when they total at most kMaxStackScratchBytes; else
+/// every one moves to the heap (allocated where it was, freed before each return).
+void placeScratch(func::FuncOp fn);
+
 /// memref<?x?x?x?xT, strided<[?, ?, ?, 1], offset: ?>>: a BSHD tensor with the caller's strides.
 MemRefType bshdMemRefType(Type elementType);
 /// memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>> ([B, Hq, Sq] statistics).
