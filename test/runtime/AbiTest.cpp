@@ -40,7 +40,7 @@ static_assert(offsetof(attn_problem, page_size) == 120, ""); // grown: older cal
 static_assert(sizeof(attn_tensor) == 40, "attn_tensor layout changed");
 static_assert(offsetof(attn_tensor, strides) == 8, "");
 
-static_assert(sizeof(attn_launch_args) == 272, "attn_launch_args layout changed");
+static_assert(sizeof(attn_launch_args) == 288, "attn_launch_args layout changed");
 static_assert(offsetof(attn_launch_args, batch) == 8, "");
 static_assert(offsetof(attn_launch_args, seq_q) == 16, "");
 static_assert(offsetof(attn_launch_args, seq_kv) == 24, "");
@@ -60,6 +60,9 @@ static_assert(offsetof(attn_launch_args, num_pages) == 248, "");
 // Grown (packed batches): older callers pass 256.
 static_assert(offsetof(attn_launch_args, cu_seqlens_q) == 256, "");
 static_assert(offsetof(attn_launch_args, cu_seqlens_kv) == 264, "");
+// Grown (caller workspace): older callers pass 272.
+static_assert(offsetof(attn_launch_args, workspace) == 272, "");
+static_assert(offsetof(attn_launch_args, workspace_bytes) == 280, "");
 
 // Grown (metrics): older callers pass 80.
 static_assert(sizeof(attn_context_options) == 88, "attn_context_options layout changed");

@@ -412,6 +412,50 @@ TEST_F(LaunchValidation, PackedBatches) {
   EXPECT_EQ(attn_kernel_launch(kernel_, &args), ATTN_STATUS_SUCCESS) << attn_last_error();
 }
 
+// A caller's workspace (attn_kernel_workspace_size): the suite's launch (5 query rows x 4 heads)
+// is a split-KV decode, which takes one; a problem asking for entropy runs the prefill kernel,
+// which takes none.
+TEST_F(LaunchValidation, CallerWorkspace) {
+  attn_launch_args args = validArgs();
+  size_t bytes = 0;
+  ASSERT_EQ(attn_kernel_workspace_size(kernel_, &args, &bytes), ATTN_STATUS_SUCCESS)
+      << attn_last_error();
+  // At least the f32 partials of one split per sequence: O [5, 4, 64] and LSE [4, 5].
+  EXPECT_GE(bytes, size_t(kBatch) * (kSeqQ * 4 * 64 + 4 * kSeqQ) * sizeof(float));
+  ASSERT_EQ(attn_kernel_launch(kernel_, &args), ATTN_STATUS_SUCCESS) << attn_last_error();
+  const std::vector<uint32_t> expected = o_.storage();
+  o_.poison();
+  std::vector<uint8_t> storage(bytes + 64, 0xff); // NaN bits: the launch must write before it reads
+  uint8_t *aligned = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
+  args.workspace = aligned;
+  args.workspace_bytes = bytes;
+  ASSERT_EQ(attn_kernel_launch(kernel_, &args), ATTN_STATUS_SUCCESS) << attn_last_error();
+  EXPECT_EQ(o_.storage(), expected);
+  o_.poison();
+  args.workspace_bytes = bytes - 1;
+  expectFails(args, ("attn_launch_args.workspace_bytes is " + std::to_string(bytes - 1) +
+                     ", but this launch needs " + std::to_string(bytes))
+                        .c_str());
+  args.workspace = aligned + 4;
+  args.workspace_bytes = bytes;
+  expectFails(args, "attn_launch_args.workspace");
+  EXPECT_NE(std::strstr(attn_last_error(), "is not aligned to 64 bytes"), nullptr);
+  args.workspace = nullptr;
+  expectFails(args, "attn_launch_args.workspace_bytes is");
+  EXPECT_NE(std::strstr(attn_last_error(), "but workspace is NULL"), nullptr);
+  // The size query checks the arguments as a launch does.
+  attn_launch_args bad = validArgs();
+  bad.batch = 0;
+  EXPECT_EQ(attn_kernel_workspace_size(kernel_, &bad, &bytes), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(attn_last_error(), "attn_launch_args.batch is 0"), nullptr);
+  EXPECT_EQ(attn_kernel_workspace_size(kernel_, &args, nullptr), ATTN_STATUS_INVALID_ARGUMENT);
+  attn_launch_args prefill = validArgs();
+  prefill.lse = lse_.data();
+  prefill.entropy = entropy_.data();
+  ASSERT_EQ(attn_kernel_workspace_size(statsKernel_, &prefill, &bytes), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(bytes, 0u);
+}
+
 // page_size is validated with the problem; an older attn_problem (120 bytes) has none.
 TEST_F(LaunchValidation, PagedProblemValidation) {
   attn_problem p = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, 4, 2, 64, 64);

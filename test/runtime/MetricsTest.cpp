@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <thread>
 
 using namespace attn::rttest;
 
@@ -123,17 +124,32 @@ TEST(Metrics, CountsKnownLaunchesPerKernelAndLabel) {
   EXPECT_EQ(sample(metricsText(context.get()), "attn_kernel_launches_total" + l0), 5);
 }
 
+// The split-KV workspace: a launching thread allocates it once and reuses it (a larger launch
+// grows it once more); a caller's workspace takes its place. Counted while held.
 TEST(Metrics, DecodeWorkspaceIsCountedWhileHeld) {
   ContextPtr context = metricsContext(1);
   attn_problem p = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, 8, 2, 64, 64);
   KernelPtr kernel;
   ATTN_CREATE_KERNEL_OR_SKIP(context.get(), p, kernel);
   AttentionCase c{p, 2, 1, 3000, {}, {}, Layout::BSHD, 5}; // decode: split-KV partials
-  expectAccurate(runCase(kernel.get(), c), p.dtype);
-  expectAccurate(runCase(kernel.get(), c), p.dtype);
+  std::thread([&] { // a fresh thread: no workspace yet
+    expectAccurate(runCase(kernel.get(), c), p.dtype);
+    expectAccurate(runCase(kernel.get(), c), p.dtype);
+    EXPECT_EQ(sample(metricsText(context.get()), "attn_workspace_allocations_total"), 1);
+    AttentionCase larger = c;
+    larger.batch = 3;
+    expectAccurate(runCase(kernel.get(), larger), p.dtype);
+    expectAccurate(runCase(kernel.get(), c), p.dtype);
+    EXPECT_EQ(sample(metricsText(context.get()), "attn_workspace_allocations_total"), 2);
+    std::vector<float> mine(64 * 1024);
+    AttentionCase given = c;
+    given.workspace = mine.data() + (64 - reinterpret_cast<uintptr_t>(mine.data()) % 64) / 4;
+    given.workspaceBytes = 32 * 1024 * sizeof(float);
+    expectAccurate(runCase(kernel.get(), given), p.dtype);
+  }).join();
   std::string text = metricsText(context.get());
   EXPECT_EQ(sample(text, "attn_workspace_allocations_total"), 2) << text;
-  EXPECT_EQ(sample(text, "attn_workspace_bytes"), 0); // freed when each launch returned
+  EXPECT_EQ(sample(text, "attn_workspace_bytes"), 0); // given back when each launch returned
   // At least one split per batch entry: its f32 O part [Sq, Hq, Dv] and LSE part [Hq, Sq].
   EXPECT_GE(sample(text, "attn_workspace_peak_bytes"), 2 * (8 * 64 + 8) * 4);
 }

@@ -232,6 +232,8 @@ CaseResult runCase(attn_kernel *kernel, const AttentionCase &c) {
   args.entropy = p.return_entropy ? entropy.data() : nullptr;
   args.seqlens_q = c.seqlensQ.empty() ? nullptr : c.seqlensQ.data();
   args.seqlens_kv = c.seqlensKv.empty() ? nullptr : c.seqlensKv.data();
+  args.workspace = c.workspace;
+  args.workspace_bytes = c.workspaceBytes;
 
   CaseResult result;
   result.status = attn_kernel_launch(kernel, &args);

@@ -126,6 +126,8 @@ struct AttentionCase {
   std::vector<int32_t> seqlensQ, seqlensKv; // empty = not passed
   Layout layout = Layout::BSHD;
   uint64_t seed = 1;
+  void *workspace = nullptr; // attn_launch_args.workspace / workspace_bytes
+  size_t workspaceBytes = 0;
 };
 
 struct CaseResult {

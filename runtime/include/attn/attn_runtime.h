@@ -390,6 +390,13 @@ typedef struct attn_launch_args {
    * problem's. Rows past cu[batch] are neither read nor written. */
   const int32_t *cu_seqlens_q;
   const int32_t *cu_seqlens_kv;
+  /* Caller-provided workspace (CPU targets; later fields, read when struct_size covers them).
+   * NULL = the runtime's own: each launching thread keeps one, grown when a launch needs more,
+   * so only a thread's first (or larger) launches allocate. Else 64-byte aligned memory of
+   * workspace_bytes >= attn_kernel_workspace_size(kernel, args): the launch uses it as scratch
+   * (split-KV decode's partial results) and leaves it undefined; two launches at once need two. */
+  void *workspace;
+  size_t workspace_bytes;
 } attn_launch_args;
 
 /* Zeroes *args and sets struct_size: the shapes and buffers must then all be filled in. */
@@ -398,6 +405,13 @@ ATTN_API ATTN_NODISCARD attn_status attn_launch_args_init_sized(attn_launch_args
 static inline ATTN_NODISCARD attn_status attn_launch_args_init(attn_launch_args *args) {
   return attn_launch_args_init_sized(args, sizeof(attn_launch_args));
 }
+
+/* The workspace (bytes) a launch of `kernel` on `args` takes: 0 when it needs none (prefill, linear
+ * attention, GPU targets, which keep their own). Checks *args as a launch would and runs nothing;
+ * args->workspace is not looked at. The size depends on the shapes and the context's threads. */
+ATTN_API ATTN_NODISCARD attn_status attn_kernel_workspace_size(attn_kernel *kernel,
+                                                              const attn_launch_args *args,
+                                                              size_t *out_bytes);
 
 /* Runs the kernel on the caller's buffers and returns when O (and LSE/ENTROPY) are written. */
 ATTN_API ATTN_NODISCARD attn_status attn_kernel_launch(attn_kernel *kernel,

@@ -39,6 +39,12 @@ public:
   /// Runs a validated launch and returns when its outputs are written. Throws Error.
   virtual void launch(ContextState &context, const CompiledKernel &kernel,
                       const attn_launch_args &args) const = 0;
+  /// The caller-provided workspace a validated launch takes (attn_kernel_workspace_size); 0 for
+  /// targets that keep their own.
+  virtual size_t workspaceBytes(ContextState &, const CompiledKernel &,
+                                const attn_launch_args &) const {
+    return 0;
+  }
 };
 
 /// The backend of `target`; throws Error UNSUPPORTED for a target this build lacks.

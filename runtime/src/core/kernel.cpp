@@ -229,6 +229,23 @@ ATTN_API attn_status attn_kernel_launch(attn_kernel *kernel, const attn_launch_a
   });
 }
 
+ATTN_API attn_status attn_kernel_workspace_size(attn_kernel *kernel, const attn_launch_args *args,
+                                                size_t *out_bytes) {
+  return guard([&] {
+    requireNonNull(kernel, "kernel");
+    requireNonNull(out_bytes, "out_bytes");
+    const CompiledKernel &compiled = *kernel->compiled;
+    attn_launch_args validated = validateLaunchArgs(compiled.problem(), args);
+    validated.workspace = nullptr;
+    validated.workspace_bytes = 0;
+    const attn_target target = compiled.problem().target;
+    *out_bytes = target == ATTN_TARGET_CPU
+                     ? backendFor(target).workspaceBytes(*kernel->context, compiled, validated)
+                     : 0;
+    return ATTN_STATUS_SUCCESS;
+  });
+}
+
 ATTN_API attn_status attn_kernel_set_health(attn_kernel *kernel, uint32_t flags) {
   return guard([&] {
     requireNonNull(kernel, "kernel");

@@ -247,6 +247,12 @@ attn_launch_args validateLaunchArgs(const attn_problem &p, const attn_launch_arg
   checkSeqlens("seqlens_kv", args.seqlens_kv, B, Skv, "seq_kv");
   if (paged)
     checkBlockTable(p, args);
+  if (args.workspace && !isAligned(args.workspace, 64))
+    failInvalid(
+        format("attn_launch_args.workspace (%p) is not aligned to 64 bytes", args.workspace));
+  if (!args.workspace && args.workspace_bytes)
+    failInvalid(format("attn_launch_args.workspace_bytes is %zu, but workspace is NULL",
+                       args.workspace_bytes));
   args.struct_size = sizeof(attn_launch_args);
   return args;
 }

@@ -421,7 +421,8 @@ std::string Metrics::text(const CacheCounters &cache) const {
          "The most workspace this context's launches held at once.");
   line("attn_workspace_peak_bytes", "", count(workspacePeak_));
   header(out, "attn_workspace_allocations_total", "counter",
-         "Workspace allocations made by launches (split-KV decode allocates per launch).");
+         "Workspace allocations made by launches (a launching thread's split-KV workspace "
+         "grew; 0 once it fits, and with caller-provided workspace).");
   line("attn_workspace_allocations_total", "", count(workspaceAllocations_));
   header(out, "attn_kernels_alive", "gauge", "Kernel handles of this context not yet destroyed.");
   line("attn_kernels_alive", "", count(kernelsAlive_));

@@ -78,16 +78,17 @@ public:
 
   void kernelCreated() { kernelsAlive_.fetch_add(1, std::memory_order_relaxed); }
   void kernelDestroyed() { kernelsAlive_.fetch_sub(1, std::memory_order_relaxed); }
-  /// Workspace a launch allocated (`bytes` > 0) or freed (< 0).
-  void workspace(int64_t bytes) {
+  /// Workspace a launch took (`bytes` > 0) or gave back (< 0).
+  void workspaceInUse(int64_t bytes) {
     int64_t now = workspaceBytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
     if (bytes > 0) {
-      workspaceAllocations_.fetch_add(1, std::memory_order_relaxed);
       int64_t peak = workspacePeak_.load(std::memory_order_relaxed);
       while (now > peak && !workspacePeak_.compare_exchange_weak(peak, now))
         ;
     }
   }
+  /// A launch had to allocate workspace (a thread's cache grew).
+  void workspaceAllocated() { workspaceAllocations_.fetch_add(1, std::memory_order_relaxed); }
   /// A compile (or disk-cache load) that took `seconds`.
   void recordCompile(double seconds, bool fromDisk);
 

@@ -127,53 +127,117 @@ Operands operandsOf(const attn_problem &p, const attn_launch_args &args, int64_t
   return x;
 }
 
-struct AlignedFree {
-  void operator()(float *data) const { ::operator delete[](data, std::align_val_t(64)); }
-};
-using AlignedFloats = std::unique_ptr<float[], AlignedFree>;
-
-// Cache-line aligned so the kernels' vector loads of partial rows never split
-// lines; freed when the launch returns.
-AlignedFloats allocateFloats(int64_t count) {
-  int64_t bytes;
-  if (__builtin_mul_overflow(count, static_cast<int64_t>(sizeof(float)), &bytes))
-    fail(ATTN_STATUS_OUT_OF_MEMORY, "the split-KV workspace size overflows int64");
-  try {
-    return AlignedFloats(
-        static_cast<float *>(::operator new[](static_cast<size_t>(bytes), std::align_val_t(64))));
-  } catch (const std::bad_alloc &) {
-    fail(ATTN_STATUS_OUT_OF_MEMORY,
-         format("out of memory allocating the %lld-byte split-KV workspace",
-                static_cast<long long>(bytes)));
-  }
+// The rows of sequence b in the kernel's [B, Sq] view of a packed launch: its length with packed
+// queries, Sq with padded ones.
+int64_t viewRows(const attn_launch_args &a, int64_t b) {
+  return a.cu_seqlens_q ? queryLength(a, b) : a.seq_q;
 }
 
-// The split-KV partial results of a decode launch: f32 O parts [numSplits * B, Sq, Hq, Dv] and
-// LSE parts [numSplits * B, Hq, Sq] (batch index s * B + b), counted in the context's metrics
-// while the launch holds them.
-struct DecodeWorkspace {
-  AlignedFloats oParts, lseParts;
-  Metrics *metrics = nullptr;
-  int64_t bytes = 0;
+// Whether a softmax launch takes the split-KV decode and the shape of its partial results:
+// numSplits KV splits of each of the B sequences, f32 O parts [numSplits * B, seqQ, Hq, Dv] and
+// LSE parts [numSplits * B, Hq, seqQ] (batch index s * B + b; seqQ: the launch's, or its longest
+// packed sequence's), the O parts first, each part 64-byte aligned.
+struct DecodePlan {
+  bool decode = false;
+  int64_t numSplits = 1, seqQ = 0, oCount = 0;
+  size_t lseOffset = 0, bytes = 0;
+};
 
-  DecodeWorkspace(ContextState &context, const attn_problem &p, int64_t partsBatch, int64_t seqQ) {
-    int64_t oCount, lseCount;
-    if (__builtin_mul_overflow(partsBatch, seqQ * p.heads_q * p.head_dim_v, &oCount) ||
-        __builtin_mul_overflow(partsBatch, p.heads_q * seqQ, &lseCount))
-      fail(ATTN_STATUS_OUT_OF_MEMORY, "the split-KV workspace size overflows int64");
-    oParts = allocateFloats(oCount);
-    lseParts = allocateFloats(lseCount);
-    metrics = context.metrics();
-    bytes = static_cast<int64_t>((oCount + lseCount) * sizeof(float));
+DecodePlan planDecode(ContextState &context, const CompiledKernel &kernel,
+                      const attn_launch_args &args) {
+  const attn_problem &p = kernel.problem();
+  const attn_jit_kernel &entry = kernel.entry();
+  DecodePlan plan;
+  if (p.variant != ATTN_VARIANT_SOFTMAX)
+    return plan;
+  int64_t seqQ = args.seq_q, seqKv = args.seq_kv;
+  if (isPacked(args)) {
+    seqQ = seqKv = 0;
+    for (int64_t b = 0; b < args.batch; ++b) {
+      seqQ = std::max(seqQ, viewRows(args, b));
+      seqKv = std::max(seqKv, args.cu_seqlens_kv ? keyLength(args, b) : args.seq_kv);
+    }
+  }
+  if (!usesDecode(seqQ, p.heads_q, entry.decode_max_rows, p.return_entropy != 0))
+    return plan;
+  plan.decode = true;
+  plan.seqQ = seqQ;
+  plan.numSplits = chooseDecodeSplits(args.batch, context.concurrency(), seqKv, entry.split_keys);
+  const int64_t partsBatch = plan.numSplits * args.batch;
+  int64_t oCount, lseCount, bytes;
+  if (__builtin_mul_overflow(partsBatch, seqQ * p.heads_q * p.head_dim_v, &oCount) ||
+      __builtin_mul_overflow(partsBatch, p.heads_q * seqQ, &lseCount) ||
+      __builtin_mul_overflow(oCount + lseCount + 16, static_cast<int64_t>(sizeof(float)), &bytes))
+    fail(ATTN_STATUS_OUT_OF_MEMORY, "the split-KV workspace size overflows int64");
+  plan.oCount = oCount;
+  plan.lseOffset = (static_cast<size_t>(oCount) * sizeof(float) + 63) / 64 * 64;
+  plan.bytes = plan.lseOffset + static_cast<size_t>(lseCount) * sizeof(float);
+  return plan;
+}
+
+struct AlignedFree {
+  void operator()(char *data) const { ::operator delete[](data, std::align_val_t(64)); }
+};
+
+// This thread's workspace: grown (cache-line aligned, so that the kernels' vector loads of
+// partial rows never split lines) when a launch needs more than it holds, kept for the thread's
+// life: a thread's launches allocate only when they outgrow it.
+char *threadWorkspace(size_t bytes, Metrics *metrics) {
+  struct Cache {
+    std::unique_ptr<char[], AlignedFree> data;
+    size_t bytes = 0;
+  };
+  thread_local Cache cache;
+  if (bytes > cache.bytes) {
+    cache.data.reset();
+    cache.bytes = 0;
+    try {
+      cache.data.reset(static_cast<char *>(::operator new[](bytes, std::align_val_t(64))));
+    } catch (const std::bad_alloc &) {
+      fail(ATTN_STATUS_OUT_OF_MEMORY,
+           format("out of memory allocating the %zu-byte split-KV workspace", bytes));
+    }
+    cache.bytes = bytes;
     if (metrics)
-      metrics->workspace(bytes);
+      metrics->workspaceAllocated();
+  }
+  return cache.data.get();
+}
+
+// Where a decode launch's partial results go: the caller's workspace (attn_launch_args.workspace,
+// checked to hold them), else the launching thread's (threadWorkspace). Counted in the context's
+// metrics while the launch holds it.
+class DecodeWorkspace {
+public:
+  DecodeWorkspace(ContextState &context, const DecodePlan &plan, const attn_launch_args &args)
+      : metrics_(context.metrics()), bytes_(static_cast<int64_t>(plan.bytes)) {
+    char *base;
+    if (args.workspace) {
+      if (args.workspace_bytes < plan.bytes)
+        failInvalid(format("attn_launch_args.workspace_bytes is %zu, but this launch needs %zu "
+                           "(attn_kernel_workspace_size)",
+                           args.workspace_bytes, plan.bytes));
+      base = static_cast<char *>(args.workspace);
+    } else {
+      base = threadWorkspace(plan.bytes, metrics_);
+    }
+    oParts = reinterpret_cast<float *>(base);
+    lseParts = reinterpret_cast<float *>(base + plan.lseOffset);
+    if (metrics_)
+      metrics_->workspaceInUse(bytes_);
   }
   ~DecodeWorkspace() {
-    if (metrics)
-      metrics->workspace(-bytes);
+    if (metrics_)
+      metrics_->workspaceInUse(-bytes_);
   }
   DecodeWorkspace(const DecodeWorkspace &) = delete;
   DecodeWorkspace &operator=(const DecodeWorkspace &) = delete;
+
+  float *oParts, *lseParts;
+
+private:
+  Metrics *metrics_;
+  int64_t bytes_;
 };
 
 // Split-KV (flash-decoding): f32 partial results per KV split into a
@@ -181,20 +245,19 @@ struct DecodeWorkspace {
 // one split (one thread, short KV): a decode item serves every head of a batch
 // entry, and only merge writes O in the problem's dtype.
 void launchDecode(ContextState &context, const CompiledKernel &kernel, const Operands &x,
-                  const attn_launch_args &args) {
+                  const attn_launch_args &args, const DecodePlan &plan) {
   const attn_problem &p = kernel.problem();
   const int64_t B = args.batch, Sq = args.seq_q;
-  const int64_t numSplits =
-      chooseDecodeSplits(B, context.concurrency(), args.seq_kv, kernel.entry().split_keys);
+  const int64_t numSplits = plan.numSplits;
   // Workspace batch index and decode item alike: s * B + b.
   const int64_t partsBatch = numSplits * B;
-  DecodeWorkspace work(context, p, partsBatch, Sq);
+  DecodeWorkspace work(context, plan, args);
 
   DecodeCall decode{};
   decode.fn = kernel.entry().softmax_decode;
   decode.x = x;
-  decode.oParts = contiguousMemref(work.oParts.get(), {partsBatch, Sq, p.heads_q, p.head_dim_v});
-  decode.lseParts = statisticMemref(work.lseParts.get(), partsBatch, p.heads_q, Sq);
+  decode.oParts = contiguousMemref(work.oParts, {partsBatch, Sq, p.heads_q, p.head_dim_v});
+  decode.lseParts = statisticMemref(work.lseParts, partsBatch, p.heads_q, Sq);
   decode.numSplits = numSplits;
   context.parallelFor(partsBatch, &DecodeCall::run, &decode);
 
@@ -257,10 +320,6 @@ struct Packed {
   float *oParts = nullptr, *lseParts = nullptr;
   int64_t numSplits = 1, maxSq = 0;
 
-  // The rows of sequence b in the kernel's [B, Sq] view: its length packed, Sq padded.
-  static int64_t viewRows(const attn_launch_args &a, int64_t b) {
-    return a.cu_seqlens_q ? queryLength(a, b) : a.seq_q;
-  }
   Operands sequence(int64_t b) const {
     return operandsOf(*p, sequenceView(*p, *args, b), statHeadStride(*args));
   }
@@ -298,14 +357,8 @@ void launchPacked(ContextState &context, const CompiledKernel &kernel,
                   const attn_launch_args &args) {
   const attn_problem &p = kernel.problem();
   const attn_jit_kernel &entry = kernel.entry();
-  const int64_t B = args.batch;
   Packed packed{&p, &args, nullptr};
-  int64_t maxSq = 0, maxSkv = 0;
-  for (int64_t b = 0; b < B; ++b) {
-    maxSq = std::max(maxSq, Packed::viewRows(args, b));
-    maxSkv = std::max(maxSkv, args.cu_seqlens_kv ? keyLength(args, b) : args.seq_kv);
-  }
-  auto rows = [&](int64_t b) { return Packed::viewRows(args, b); };
+  auto rows = [&](int64_t b) { return viewRows(args, b); };
 
   if (p.variant == ATTN_VARIANT_LINEAR) {
     forSequences(
@@ -316,7 +369,8 @@ void launchPacked(ContextState &context, const CompiledKernel &kernel,
         });
     return;
   }
-  if (!usesDecode(maxSq, p.heads_q, entry.decode_max_rows, p.return_entropy != 0)) {
+  const DecodePlan plan = planDecode(context, kernel, args);
+  if (!plan.decode) {
     forSequences(
         context, packed,
         [&](int64_t b) {
@@ -330,11 +384,11 @@ void launchPacked(ContextState &context, const CompiledKernel &kernel,
     return;
   }
   // Split-KV decode + merge, as launchDecode, sequence by sequence.
-  packed.numSplits = chooseDecodeSplits(B, context.concurrency(), maxSkv, entry.split_keys);
-  packed.maxSq = maxSq;
-  DecodeWorkspace work(context, p, packed.numSplits * B, maxSq);
-  packed.oParts = work.oParts.get();
-  packed.lseParts = work.lseParts.get();
+  packed.numSplits = plan.numSplits;
+  packed.maxSq = plan.seqQ;
+  DecodeWorkspace work(context, plan, args);
+  packed.oParts = work.oParts;
+  packed.lseParts = work.lseParts;
   const Packed *pk = &packed;
   forSequences(
       context, packed, [&](int64_t b) { return rows(b) > 0 ? packed.numSplits : 0; },
@@ -374,12 +428,17 @@ void launchOnCpu(ContextState &context, const CompiledKernel &kernel,
     context.parallelFor(B * p.heads_kv, &LinearCall::run, &call);
     return;
   }
-  if (usesDecode(Sq, p.heads_q, entry.decode_max_rows, p.return_entropy != 0)) {
-    launchDecode(context, kernel, x, args);
+  if (const DecodePlan plan = planDecode(context, kernel, args); plan.decode) {
+    launchDecode(context, kernel, x, args, plan);
     return;
   }
   SoftmaxCall main{entry.softmax_main, x};
   context.parallelFor(softmaxItems(B, p.heads_kv, Sq, entry.block_q), &SoftmaxCall::run, &main);
+}
+
+size_t cpuWorkspaceBytes(ContextState &context, const CompiledKernel &kernel,
+                         const attn_launch_args &args) {
+  return planDecode(context, kernel, args).bytes;
 }
 
 } // namespace attn::rt
@@ -407,6 +466,10 @@ public:
   void launch(ContextState &context, const CompiledKernel &kernel,
               const attn_launch_args &args) const override {
     launchOnCpu(context, kernel, args);
+  }
+  size_t workspaceBytes(ContextState &context, const CompiledKernel &kernel,
+                        const attn_launch_args &args) const override {
+    return cpuWorkspaceBytes(context, kernel, args);
   }
 };
 } // namespace

@@ -4,6 +4,8 @@
 
 #include "attn/attn_runtime.h"
 
+#include <cstddef>
+
 namespace attn::rt {
 
 class ContextState;
@@ -13,6 +15,11 @@ class CompiledKernel;
 /// outputs are written. Throws Error (e.g. out of memory for the workspace)
 /// before any output is written.
 void launchOnCpu(ContextState &context, const CompiledKernel &kernel, const attn_launch_args &args);
+
+/// The workspace a launch needs (split-KV decode partial results; 0 for launches without),
+/// as attn_kernel_workspace_size reports it.
+size_t cpuWorkspaceBytes(ContextState &context, const CompiledKernel &kernel,
+                         const attn_launch_args &args);
 
 } // namespace attn::rt
 
