@@ -351,7 +351,7 @@ class Kernel:
     def __call__(self, q: Any, k: Any, v: Any, *, seqlens_q: Any = None,
                  seqlens_kv: Any = None, block_table: Any = None, out: Any = None,
                  lse: Any = None, entropy: Any = None, cu_seqlens_q: Any = None,
-                 cu_seqlens_kv: Any = None) -> Any:
+                 cu_seqlens_kv: Any = None, scale: Optional[float] = None) -> Any:
         """Runs the kernel on BSHD tensors q [B, Sq, Hq, D], k [B, Skv, Hkv, D],
         v [B, Skv, Hkv, Dv] and returns o [B, Sq, Hq, Dv] (the input's dtype), or
         ``(o, lse[, entropy])`` / ``(o, entropy)`` when the kernel was compiled to return them
@@ -380,7 +380,20 @@ class Kernel:
         [Hq, Tq]. With ``cu_seqlens_kv`` k and v are [Tkv, Hkv, D|Dv] likewise. Either may come
         without the other (packed queries against a padded or paged cache: chunked prefill);
         they replace seqlens_q / seqlens_kv. No padding is read or written.
+
+        ``scale``: this call's scale instead of the kernel's (FlashInfer's per-call sm_scale; a
+        finite positive float, rounded to float32), without a recompile.
         """
+        launch_scale = 0.0
+        if scale is not None:
+            launch_scale = _float(scale, "scale")
+            with np.errstate(over="ignore"):
+                as_f32 = np.float32(launch_scale)
+            if not (launch_scale > 0 and np.isfinite(as_f32) and as_f32 > 0):
+                raise ValueError(f"scale must be a finite positive float32, got {scale}")
+            if self.target == "cuda" and _on_cuda(q):
+                raise ValueError("scale= is for host-memory launches so far; compile the CUDA "
+                                 "kernel with the scale instead")
         if cu_seqlens_q is not None or cu_seqlens_kv is not None:
             if self.target == "cuda" and _on_cuda(q):
                 raise ValueError("packed batches (cu_seqlens) take host arrays so far; CUDA "
@@ -394,11 +407,12 @@ class Kernel:
             given = (out, lse, entropy)
             return self._run_packed(qt, kt, vt, cu_seqlens_q, cu_seqlens_kv, seqlens_q,
                                     seqlens_kv, block_table,
-                                    given if any(x is not None for x in given) else None)
+                                    given if any(x is not None for x in given) else None,
+                                    launch_scale)
         if (seqlens_q is None and seqlens_kv is None and block_table is None and
                 type(q) is np.ndarray and type(k) is np.ndarray and type(v) is np.ndarray and
                 self.target != "cuda" and not self.page_size):
-            result = self._fast_call(q, k, v, out, lse, entropy)
+            result = self._fast_call(q, k, v, out, lse, entropy, launch_scale)
             if result is not None:
                 return result
         given = (out, lse, entropy)
@@ -411,10 +425,10 @@ class Kernel:
             return self._run_cuda(q, k, v, seqlens_q, seqlens_kv)
         qt, kt, vt = _as_tensor(q, "q"), _as_tensor(k, "k"), _as_tensor(v, "v")
         return self._run(qt, kt, vt, seqlens_q, seqlens_kv, block_table,
-                         given if any(x is not None for x in given) else None)
+                         given if any(x is not None for x in given) else None, launch_scale)
 
     def _fast_call(self, q: np.ndarray, k: np.ndarray, v: np.ndarray, out: Any, lse: Any,
-                   entropy: Any) -> Any:
+                   entropy: Any, scale: float = 0.0) -> Any:
         """The common call without Python-side checks: numpy f32/f16 inputs of the kernel's
         dtype, no lengths, nothing empty, outputs (if given) exactly right; the extension and
         the C API validate the rest with the same errors. None: take the general path."""
@@ -440,7 +454,7 @@ class Kernel:
             if (type(out) is not np.ndarray or out.dtype != dtype or not out.flags.writeable or
                     out.shape != (batch, seq_q, heads_q, self.head_dim_v)):
                 return None
-        self._kernel.launch(q, k, v, out, lse, entropy, None, None, None)
+        self._kernel.launch(q, k, v, out, lse, entropy, None, None, None, None, None, scale)
         if lse is None and entropy is None:
             return out
         return tuple(x for x in (out, lse, entropy) if x is not None)
@@ -495,14 +509,14 @@ class Kernel:
         return tuple(t for t in (o, lse, entropy) if t is not None)
 
     def _run(self, qt: _Tensor, kt: _Tensor, vt: _Tensor, seqlens_q: Any, seqlens_kv: Any,
-             block_table: Any = None, given: Any = None) -> Any:
+             block_table: Any = None, given: Any = None, scale: float = 0.0) -> Any:
         for name, t in (("q", qt), ("k", kt), ("v", vt)):
             if t.dtype != self.dtype:
                 raise TypeError(f"{name} has dtype {t.dtype}, the kernel was compiled for "
                                 f"{self.dtype} (q, k and v must share one dtype)")
         batch, seq_q, heads_q, _ = qt.array.shape
         if self.page_size:
-            return self._run_paged(qt, kt, vt, seqlens_q, seqlens_kv, block_table, given)
+            return self._run_paged(qt, kt, vt, seqlens_q, seqlens_kv, block_table, given, scale)
         if block_table is not None:
             raise ValueError("block_table is for kernels compiled with page_size (a paged KV "
                              "cache); this kernel reads contiguous k and v")
@@ -515,10 +529,10 @@ class Kernel:
                              f"{kt.array.shape} and {vt.array.shape}")
         lens_q = _lengths(seqlens_q, "seqlens_q", batch, seq_q)
         lens_kv = _lengths(seqlens_kv, "seqlens_kv", batch, seq_kv)
-        return self._launch(qt, kt, vt, lens_q, lens_kv, None, seq_kv, given)
+        return self._launch(qt, kt, vt, lens_q, lens_kv, None, seq_kv, given, scale)
 
     def _run_paged(self, qt: _Tensor, kt: _Tensor, vt: _Tensor, seqlens_q: Any, seqlens_kv: Any,
-                   block_table: Any, given: Any = None) -> Any:
+                   block_table: Any, given: Any = None, scale: float = 0.0) -> Any:
         batch, seq_q = qt.array.shape[:2]
         if block_table is None:
             raise ValueError(f"this kernel reads a paged KV cache (page_size {self.page_size}): "
@@ -540,10 +554,11 @@ class Kernel:
         capacity = table.shape[1] * self.page_size
         lens_q = _lengths(seqlens_q, "seqlens_q", batch, seq_q)
         lens_kv = _lengths(seqlens_kv, "seqlens_kv", batch, capacity)
-        return self._launch(qt, kt, vt, lens_q, lens_kv, table, capacity, given)
+        return self._launch(qt, kt, vt, lens_q, lens_kv, table, capacity, given, scale)
 
     def _run_packed(self, qt: _Tensor, kt: _Tensor, vt: _Tensor, cu_q: Any, cu_kv: Any,
-                    seqlens_q: Any, seqlens_kv: Any, block_table: Any, given: Any) -> Any:
+                    seqlens_q: Any, seqlens_kv: Any, block_table: Any, given: Any,
+                    scale: float = 0.0) -> Any:
         for name, t in (("q", qt), ("k", kt), ("v", vt)):
             if t.dtype != self.dtype:
                 raise TypeError(f"{name} has dtype {t.dtype}, the kernel was compiled for "
@@ -610,7 +625,7 @@ class Kernel:
             o4 = out_bits[None] if packed_q else out_bits
             stat = (lambda x: None if x is None else (x[None] if packed_q else x))  # noqa: E731
             self._kernel.launch(q4, k4, v4, o4, stat(lse), stat(entropy), lens_q, lens_kv, table,
-                                cuq, cukv)
+                                cuq, cukv, scale)
         elif given is not None:  # no keys at all: o = 0, lse = -inf, entropy = 0 (SPEC §3)
             out_bits[...] = 0
             if lse is not None:
@@ -659,7 +674,7 @@ class Kernel:
         return ot.array, ot.bits, stats[0], stats[1]
 
     def _launch(self, qt: _Tensor, kt: _Tensor, vt: _Tensor, lens_q: Any, lens_kv: Any,
-                table: Any, seq_kv: int, given: Any = None) -> Any:
+                table: Any, seq_kv: int, given: Any = None, scale: float = 0.0) -> Any:
         batch, seq_q, heads_q, _ = qt.array.shape
         if given is not None:
             shape = (batch, seq_q, heads_q, self.head_dim_v)
@@ -667,7 +682,7 @@ class Kernel:
                                                               (batch, heads_q, seq_q))
             if batch and seq_q and seq_kv:
                 self._kernel.launch(qt.bits, kt.bits, vt.bits, out_bits, lse, entropy, lens_q,
-                                    lens_kv, table)
+                                    lens_kv, table, None, None, scale)
             else:  # no keys: o = 0, lse = -inf, entropy = 0 (SPEC section 3)
                 out_bits[...] = 0
                 if lse is not None:
@@ -690,7 +705,7 @@ class Kernel:
         entropy = np.zeros(stats_shape, np.float32) if self.return_entropy else None
         if batch and seq_q and seq_kv:
             self._kernel.launch(qt.bits, kt.bits, vt.bits, out_bits, lse, entropy, lens_q,
-                                lens_kv, table)
+                                lens_kv, table, None, None, scale)
         # else: nothing to compute; no keys means o = 0, lse = -inf, entropy = 0 (SPEC section 3).
         o = _export(out, qt)
         if lse is None and entropy is None:

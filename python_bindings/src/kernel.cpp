@@ -118,7 +118,7 @@ public:
               const std::optional<Stat> &lse, const std::optional<Stat> &entropy,
               const std::optional<Lengths> &seqlensQ, const std::optional<Lengths> &seqlensKv,
               const std::optional<BlockTable> &blockTable, const std::optional<Lengths> &cuQ,
-              const std::optional<Lengths> &cuKv) {
+              const std::optional<Lengths> &cuKv, double scale) {
     const attn_problem &p = problem_;
     bool softmax = p.variant == ATTN_VARIANT_SOFTMAX;
     if (q.ndim() != 4 || k.ndim() != 4)
@@ -139,6 +139,7 @@ public:
     a.seq_kv = seqKv;
     a.cu_seqlens_q = cuQ ? cuQ->data() : nullptr;
     a.cu_seqlens_kv = cuKv ? cuKv->data() : nullptr;
+    a.scale = scale; // 0 = the kernel's; the C API checks the rest
     a.q = view(q, "q", p.dtype, qBatch, seqQ, p.heads_q, p.head_dim);
     if (p.page_size > 0) {
       // A paged KV cache: k/v are pages [num_pages, page_size, Hkv, D], block_table [B, pages].
@@ -395,7 +396,7 @@ void registerKernel(nb::module_ &m) {
            nb::arg("lse").none(), nb::arg("entropy").none(), nb::arg("seqlens_q").none(),
            nb::arg("seqlens_kv").none(), nb::arg("block_table").none() = nb::none(),
            nb::arg("cu_seqlens_q").none() = nb::none(),
-           nb::arg("cu_seqlens_kv").none() = nb::none(),
+           nb::arg("cu_seqlens_kv").none() = nb::none(), nb::arg("scale") = 0.0,
            "Runs the kernel on BSHD arrays (strides in elements, last stride 1), writing o (and "
            "lse/entropy). Packed rows (cu_seqlens_q / cu_seqlens_kv, int32 [B + 1]) come as "
            "[1, T, H, D] arrays, their lse/entropy as [1, Hq, Tq]. Releases the GIL while it "

@@ -131,6 +131,37 @@ std::vector<Case> packedCases(attn_target target) {
   return cases;
 }
 
+std::vector<Case> launchScaleCases(attn_target target) {
+  std::vector<Case> cases;
+  auto scaled = [&](std::string name, attn_problem p, int64_t batch, int64_t sq, int64_t skv,
+                    double scale) {
+    p.target = target;
+    Case c = makeCase(std::move(name), p, batch, sq, skv);
+    c.launchScale = scale;
+    cases.push_back(c);
+  };
+  attn_problem p = softmaxProblem(ATTN_DTYPE_F32, 4, 2, 64, 64);
+  p.causal = 1;
+  p.return_lse = 1;
+  p.return_entropy = 1;
+  scaled("launch_scale_causal_f32", p, 2, 70, 90, 0.3);
+  attn_problem bf = softmaxProblem(ATTN_DTYPE_BF16, 4, 2, 64, 64); // VDPBF16PS / AMX on hosts
+  bf.return_lse = 1;                                               // with them
+  scaled("launch_scale_bf16", bf, 1, 100, 100, 0.05);
+  bf.softcap = 5;
+  scaled("launch_scale_softcap_bf16", bf, 1, 100, 100, 0.4);
+  attn_problem given = softmaxProblem(ATTN_DTYPE_F16, 8, 2, 128, 128);
+  given.scale = 0.5; // a compiled scale the launch replaces
+  given.return_lse = 1;
+  scaled("launch_scale_decode_f16", given, 2, 1, 700, 0.02);
+  attn_problem decode = softmaxProblem(ATTN_DTYPE_BF16, 8, 2, 128, 128);
+  scaled("launch_scale_decode_bf16", decode, 2, 1, 700, 0.2);
+  attn_problem lin = linearProblem(ATTN_DTYPE_F32, 2, 2, 32, 32);
+  lin.causal = 1;
+  scaled("launch_scale_linear", lin, 2, 40, 40, 0.25);
+  return cases;
+}
+
 std::vector<Case> linearCases(attn_target target) {
   std::vector<Case> cases;
   struct Lin {

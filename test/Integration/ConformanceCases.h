@@ -21,6 +21,8 @@ std::vector<Case> varlenCases(attn_target target);
 /// Packed (ragged) batches: Q and/or K/V packed, prefill, decode, masks, BHSD strides, empty
 /// sequences, many sequences, linear attention.
 std::vector<Case> packedCases(attn_target target);
+/// attn_launch_args.scale in place of the kernel's: prefill (f32, bf16, softcap), decode, linear.
+std::vector<Case> launchScaleCases(attn_target target);
 /// Each feature map, causal or not, normalized or not, the three dtypes, Dv != D, varlen.
 std::vector<Case> linearCases(attn_target target);
 

@@ -320,6 +320,7 @@ Outcome attn::conformance::run(attn_context *context, const Case &c, uint64_t se
   args.entropy = softmax && p.return_entropy ? entropy.data() : nullptr;
   args.seqlens_q = c.seqlensQ.empty() ? nullptr : c.seqlensQ.data();
   args.seqlens_kv = c.seqlensKv.empty() ? nullptr : c.seqlensKv.data();
+  args.scale = c.launchScale;
   // Packed copies of the same sequences (Case::packedQ / packedKv).
   const std::vector<int32_t> cuQ = offsets(c.seqlensQ, c.batch, c.seqQ);
   const std::vector<int32_t> cuKv = offsets(c.seqlensKv, c.batch, c.seqKv);
@@ -412,6 +413,8 @@ Outcome attn::conformance::run(attn_context *context, const Case &c, uint64_t se
     op.headDimV = p.head_dim_v;
     if (p.scale != 0)
       op.scale = p.scale;
+    if (c.launchScale != 0)
+      op.scale = static_cast<float>(c.launchScale);
     op.causal = p.causal != 0;
     op.windowLeft = p.window_left;
     op.windowRight = p.window_right;
@@ -433,7 +436,9 @@ Outcome attn::conformance::run(attn_context *context, const Case &c, uint64_t se
     lp.featureMap = static_cast<oracle::FeatureMap>(p.feature_map);
     lp.causal = p.causal != 0;
     lp.normalize = p.normalize != 0;
-    lp.scale = p.scale != 0 ? p.scale : 1.0;
+    lp.scale = c.launchScale != 0 ? static_cast<float>(c.launchScale)
+               : p.scale != 0     ? p.scale
+                                  : 1.0;
     lp.seqlensQ = lensQ;
     lp.seqlensKv = lensKv;
     oracle::linearAttention(lp, qd.data(), kd.data(), vd.data(), ref.data());

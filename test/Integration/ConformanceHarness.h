@@ -33,6 +33,7 @@ struct Case {
   // cu_seqlens_q (Q, O, LSE, ENTROPY) and/or cu_seqlens_kv (K, V). Spare rows after the last
   // sequence are poison: read ones fail the comparison, written ones fail the case.
   bool packedQ = false, packedKv = false;
+  double launchScale = 0; // > 0: attn_launch_args.scale (the oracle takes it instead)
 };
 
 /// gtest prints a case by its name.

@@ -324,5 +324,7 @@ INSTANTIATE_TEST_SUITE_P(Linear, CpuConformance, ::testing::ValuesIn(linearCases
                          caseName);
 INSTANTIATE_TEST_SUITE_P(Bf16Prefill, CpuBf16Paths, ::testing::ValuesIn(amxCases()), caseName);
 INSTANTIATE_TEST_SUITE_P(Paged, CpuConformance, ::testing::ValuesIn(pagedCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(LaunchScale, CpuConformance,
+                         ::testing::ValuesIn(launchScaleCases(ATTN_TARGET_CPU)), caseName);
 INSTANTIATE_TEST_SUITE_P(Packed, CpuConformance, ::testing::ValuesIn(packedCases(ATTN_TARGET_CPU)),
                          caseName);

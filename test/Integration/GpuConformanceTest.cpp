@@ -177,6 +177,8 @@ INSTANTIATE_TEST_SUITE_P(Masks, GpuConformance,
 INSTANTIATE_TEST_SUITE_P(Varlen, GpuConformance, ::testing::ValuesIn(varlenCases(ATTN_GPU_TARGET)),
                          caseName);
 INSTANTIATE_TEST_SUITE_P(Decode, GpuConformance, ::testing::ValuesIn(decodeCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(LaunchScale, GpuConformance,
+                         ::testing::ValuesIn(launchScaleCases(ATTN_GPU_TARGET)), caseName);
 INSTANTIATE_TEST_SUITE_P(Packed, GpuConformance, ::testing::ValuesIn(packedCases(ATTN_GPU_TARGET)),
                          caseName);
 INSTANTIATE_TEST_SUITE_P(Linear, GpuConformance, ::testing::ValuesIn(linearCases(ATTN_GPU_TARGET)),

@@ -22,6 +22,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 
+#include <cstring>
 #include <gtest/gtest.h>
 
 using namespace mlir;
@@ -49,6 +50,14 @@ attn_memref3 memref3(float *data, std::array<int64_t, 3> sizes) {
   m.strides[1] = sizes[2];
   m.strides[0] = sizes[1] * sizes[2];
   return m;
+}
+
+/// ATTN_PARAM_SCALE's value: the bits of an f32.
+int64_t scaleBits(double scale) {
+  float f = static_cast<float>(scale);
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  return bits;
 }
 
 attn_memref1 params(int64_t *values) {
@@ -169,7 +178,8 @@ TEST_P(VectorWidth, SoftmaxMainAndDecodeMatchTheOracle) {
   attn_memref1 noLens{&zero, &zero, 0, {1}, {1}};
   attn_memref2 noTable{&zero, &zero, 0, {1, 1}, {1, 1}};
   int64_t nqb = (s.seqQ + kernel.config.blockQ - 1) / kernel.config.blockQ;
-  int64_t mainParams[ATTN_PARAM_COUNT] = {0, s.batch * s.headsKv * nqb, 0, 0, 1};
+  int64_t mainParams[ATTN_PARAM_COUNT] = {0, s.batch * s.headsKv * nqb, 0, 0,
+                                          1, scaleBits(p.scale)};
   attn_memref1 mp = params(mainParams);
   main(&q, &k, &v, &out, &lseRef, &none, &noLens, &noLens, &noTable, &mp);
   std::vector<double> ref(o.size()), refLse(lse.size());
@@ -195,10 +205,10 @@ TEST_P(VectorWidth, SoftmaxMainAndDecodeMatchTheOracle) {
   auto partLseRef = memref3(partLse.data(), {splits * d.batch, d.headsQ, d.seqQ});
   auto doutRef = memref4(dout.data(), {d.batch, d.seqQ, d.headsQ, d.headDimV});
   auto dlseRef = memref3(dlse.data(), {d.batch, d.headsQ, d.seqQ});
-  int64_t decodeParams[ATTN_PARAM_COUNT] = {0, splits * d.batch, 0, 0, splits};
+  int64_t decodeParams[ATTN_PARAM_COUNT] = {0, splits * d.batch, 0, 0, splits, scaleBits(p.scale)};
   attn_memref1 dp = params(decodeParams);
   decode(&dq, &dk, &dv, &partsRef, &partLseRef, &noLens, &noLens, &noTable, &dp);
-  int64_t mergeParams[ATTN_PARAM_COUNT] = {0, d.batch * d.seqQ, 0, 0, splits};
+  int64_t mergeParams[ATTN_PARAM_COUNT] = {0, d.batch * d.seqQ, 0, 0, splits, scaleBits(p.scale)};
   attn_memref1 merp = params(mergeParams);
   merge(&partsRef, &partLseRef, &doutRef, &dlseRef, &noLens, &merp);
   std::vector<double> dref(dout.size()), dRefLse(dlse.size());
@@ -234,7 +244,7 @@ TEST_P(VectorWidth, LinearMatchesTheOracle) {
   int32_t zero = 0;
   attn_memref1 noLens{&zero, &zero, 0, {1}, {1}};
   attn_memref2 noTable{&zero, &zero, 0, {1, 1}, {1, 1}};
-  int64_t values[ATTN_PARAM_COUNT] = {0, s.batch * s.headsKv, 0, 0, 1};
+  int64_t values[ATTN_PARAM_COUNT] = {0, s.batch * s.headsKv, 0, 0, 1, scaleBits(p.scale)};
   attn_memref1 lp = params(values);
   linear(&q, &k, &v, &out, &noLens, &noLens, &lp);
   ::attn::oracle::LinearProblem op;

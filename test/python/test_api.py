@@ -382,3 +382,25 @@ def test_threads_follow_affinity_and_can_be_set():
     assert "already runs 3 threads" in out.splitlines()[1]
     with pytest.raises(ValueError, match="at least 1"):
         attn.set_num_threads(0)
+
+
+def test_scale_per_call():
+    """scale= replaces the kernel's scale for one call, without a recompile."""
+    q, k, v = qkv(seed=9)
+    kernel = attn.compile(heads_q=4, heads_kv=2, head_dim=32, causal=True, return_lse=True)
+    before = attn.context_stats()["kernels_compiled"]
+    for scale in (0.05, 0.7):
+        o, lse = kernel(q, k, v, scale=scale)
+        want_o, want_lse, _ = ref.attention(q, k, v, causal=True, scale=np.float32(scale))
+        ref.assert_close(o, want_o, "float32")
+        ref.assert_stat_close(lse, want_lse, "float32")
+    # The packed path and preallocated outputs take it too.
+    out = np.empty_like(q)
+    lse_out = np.empty((2, 4, 11), np.float32)
+    kernel(q, k, v, scale=0.05, out=out, lse=lse_out)
+    ref.assert_close(out, ref.attention(q, k, v, causal=True, scale=np.float32(0.05))[0],
+                     "float32")
+    assert attn.context_stats()["kernels_compiled"] == before
+    for bad in (0, -1.0, float("inf"), 1e300):
+        with pytest.raises(ValueError, match="scale"):
+            kernel(q, k, v, scale=bad)

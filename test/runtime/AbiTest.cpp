@@ -40,7 +40,7 @@ static_assert(offsetof(attn_problem, page_size) == 120, ""); // grown: older cal
 static_assert(sizeof(attn_tensor) == 40, "attn_tensor layout changed");
 static_assert(offsetof(attn_tensor, strides) == 8, "");
 
-static_assert(sizeof(attn_launch_args) == 288, "attn_launch_args layout changed");
+static_assert(sizeof(attn_launch_args) == 296, "attn_launch_args layout changed");
 static_assert(offsetof(attn_launch_args, batch) == 8, "");
 static_assert(offsetof(attn_launch_args, seq_q) == 16, "");
 static_assert(offsetof(attn_launch_args, seq_kv) == 24, "");
@@ -63,6 +63,8 @@ static_assert(offsetof(attn_launch_args, cu_seqlens_kv) == 264, "");
 // Grown (caller workspace): older callers pass 272.
 static_assert(offsetof(attn_launch_args, workspace) == 272, "");
 static_assert(offsetof(attn_launch_args, workspace_bytes) == 280, "");
+// Grown (per-launch scale): older callers pass 288.
+static_assert(offsetof(attn_launch_args, scale) == 288, "");
 
 // Grown (metrics): older callers pass 80.
 static_assert(sizeof(attn_context_options) == 88, "attn_context_options layout changed");
@@ -123,7 +125,7 @@ static_assert(offsetof(attn_jit_request, cpu_target) == 32, "");
 // manifest's reserved field became its config_source. attn_jit_kernel is unchanged.
 // ABI 8: softmax_main and softmax_decode take a block_table (attn_memref2) before params (paged
 // KV caches); the manifest grew page_size. attn_jit_kernel is unchanged.
-static_assert(ATTN_JIT_ABI_VERSION == 8, "attn_jit_kernel's layout below is ABI 8's");
+static_assert(ATTN_JIT_ABI_VERSION == 9, "attn_jit_kernel's layout below is ABI 9's");
 static_assert(sizeof(attn_kernel_config) == 176, "attn_kernel_config layout changed");
 static_assert(offsetof(attn_kernel_config, source) == 8, "");
 static_assert(offsetof(attn_kernel_config, block_q) == 16, "");
@@ -163,7 +165,7 @@ static_assert(offsetof(attn_kernel_manifest, block_q) == 136, "");
 static_assert(sizeof(attn_status) == 4 && sizeof(attn_dtype) == 4 && sizeof(attn_target) == 4, "");
 static_assert(ATTN_STATUS_INTERNAL_ERROR == 7 && ATTN_DTYPE_BF16 == 2 && ATTN_VARIANT_LINEAR == 1 &&
                   ATTN_FEATURE_MAP_IDENTITY == 2 && ATTN_TARGET_VULKAN == 2 &&
-                  ATTN_PARAM_COUNT == 5,
+                  ATTN_PARAM_COUNT == 6 && ATTN_PARAM_SCALE == 5 && ATTN_GPU_PARAM_SCALE == 27,
               "");
 
 namespace {

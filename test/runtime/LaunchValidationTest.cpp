@@ -11,6 +11,7 @@
 
 #include "attn/Oracle/TestUtil.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace {
@@ -454,6 +455,21 @@ TEST_F(LaunchValidation, CallerWorkspace) {
   prefill.entropy = entropy_.data();
   ASSERT_EQ(attn_kernel_workspace_size(statsKernel_, &prefill, &bytes), ATTN_STATUS_SUCCESS);
   EXPECT_EQ(bytes, 0u);
+}
+
+// attn_launch_args.scale: 0 (the kernel's) or a finite positive f32.
+TEST_F(LaunchValidation, LaunchScale) {
+  attn_launch_args args = validArgs();
+  for (double bad : std::initializer_list<double>{-0.5, std::nan(""), INFINITY, 1e300, 1e-300}) {
+    args.scale = bad; // 1e300 and 1e-300 are not f32s (inf, 0)
+    expectFails(args, "attn_launch_args.scale is");
+    EXPECT_NE(std::strstr(attn_last_error(),
+                          "expected 0 (the kernel's, 0.125) or a finite positive f32"),
+              nullptr)
+        << attn_last_error();
+  }
+  args.scale = 0.01;
+  EXPECT_EQ(attn_kernel_launch(kernel_, &args), ATTN_STATUS_SUCCESS) << attn_last_error();
 }
 
 // page_size is validated with the problem; an older attn_problem (120 bytes) has none.

@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-#define ATTN_JIT_ABI_VERSION 8
+#define ATTN_JIT_ABI_VERSION 9
 
 typedef struct attn_memref1 {
   void *allocated, *aligned;
@@ -36,14 +36,17 @@ typedef struct attn_memref4 {
   int64_t offset, sizes[4], strides[4];
 } attn_memref4;
 
-/* params (i64 [5]): item_begin, item_end, has_seqlens_q, has_seqlens_kv, num_splits. */
+/* params (i64 [6]): item_begin, item_end, has_seqlens_q, has_seqlens_kv, num_splits, and the
+ * launch's scale (softmax: of q·k; linear: of q) as the bits of an f32 in the low 32 bits: the
+ * problem's, or attn_launch_args.scale. */
 enum {
   ATTN_PARAM_ITEM_BEGIN = 0,
   ATTN_PARAM_ITEM_END = 1,
   ATTN_PARAM_HAS_SEQLENS_Q = 2,
   ATTN_PARAM_HAS_SEQLENS_KV = 3,
   ATTN_PARAM_NUM_SPLITS = 4,
-  ATTN_PARAM_COUNT = 5
+  ATTN_PARAM_SCALE = 5,
+  ATTN_PARAM_COUNT = 6
 };
 
 /* block_table (softmax_main, softmax_decode): int32 [B, max_pages] for a problem with a paged KV
@@ -109,7 +112,8 @@ enum {
   ATTN_GPU_PARAM_ENTROPY = 24,
   ATTN_GPU_PARAM_SEQLENS_Q = 25,
   ATTN_GPU_PARAM_SEQLENS_KV = 26,
-  ATTN_GPU_PARAM_COUNT = 27
+  ATTN_GPU_PARAM_SCALE = 27, /* the launch's scale, the bits of an f32 (as ATTN_PARAM_SCALE) */
+  ATTN_GPU_PARAM_COUNT = 28
 };
 enum {
   ATTN_VK_MAIN_BINDINGS = 9,

@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #define ATTN_KERNEL_MANIFEST_SYMBOL "attn_kernel_manifest"
-#define ATTN_KERNEL_MANIFEST_VERSION 5
+#define ATTN_KERNEL_MANIFEST_VERSION 6 /* 6: the scale is a launch parameter */
 /* cpu_features bits: instruction sets the code needs beyond its vector width's level. */
 #define ATTN_KERNEL_MANIFEST_CPU_AMX                                                               \
   1u /* AMX-TILE + AMX-BF16, and Linux's tile-data permission                                      \

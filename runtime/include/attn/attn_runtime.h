@@ -397,6 +397,10 @@ typedef struct attn_launch_args {
    * (split-KV decode's partial results) and leaves it undefined; two launches at once need two. */
   void *workspace;
   size_t workspace_bytes;
+  /* The scale of this launch (a later field): 0 = the kernel's (attn_problem.scale), else a finite
+   * positive value (rounded to f32) used instead, without a recompile (FlashInfer's per-call
+   * sm_scale): softmax scores scale * q.k (before the softcap), linear attention phi(scale * q). */
+  double scale;
 } attn_launch_args;
 
 /* Zeroes *args and sets struct_size: the shapes and buffers must then all be filled in. */

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -194,6 +195,13 @@ void checkLength(int64_t value, const char *name) {
 
 } // namespace
 
+uint32_t launchScaleBits(const attn_problem &p, const attn_launch_args &args) {
+  const float scale = static_cast<float>(args.scale != 0 ? args.scale : p.scale);
+  uint32_t bits;
+  std::memcpy(&bits, &scale, sizeof bits);
+  return bits;
+}
+
 attn_launch_args validateLaunchArgs(const attn_problem &p, const attn_launch_args *in) {
   requireNonNull(in, "args");
   if (in->struct_size < kLaunchArgsSizeV1)
@@ -247,6 +255,12 @@ attn_launch_args validateLaunchArgs(const attn_problem &p, const attn_launch_arg
   checkSeqlens("seqlens_kv", args.seqlens_kv, B, Skv, "seq_kv");
   if (paged)
     checkBlockTable(p, args);
+  if (args.scale != 0 &&
+      !(std::isfinite(args.scale) && args.scale > 0 &&
+        std::isfinite(static_cast<float>(args.scale)) && static_cast<float>(args.scale) > 0))
+    failInvalid(format("attn_launch_args.scale is %g, expected 0 (the kernel's, %g) or a finite "
+                       "positive f32",
+                       args.scale, p.scale));
   if (args.workspace && !isAligned(args.workspace, 64))
     failInvalid(
         format("attn_launch_args.workspace (%p) is not aligned to 64 bytes", args.workspace));

@@ -11,11 +11,16 @@
 #include "attn/attn_runtime.h"
 
 #include <cstddef>
+#include <cstdint>
 
 namespace attn::rt {
 
 constexpr size_t kLaunchArgsSizeV1 =
     offsetof(attn_launch_args, seqlens_kv) + sizeof(attn_launch_args::seqlens_kv);
+
+/// The scale a validated launch runs with: attn_launch_args.scale, else the problem's; as the bits
+/// of an f32 (ATTN_PARAM_SCALE, ATTN_GPU_PARAM_SCALE).
+uint32_t launchScaleBits(const attn_problem &problem, const attn_launch_args &args);
 
 /// Validates *args against the kernel's normalized problem (throws Error naming
 /// the first bad field) and returns a copy of the first version's fields.

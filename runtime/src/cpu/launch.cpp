@@ -13,6 +13,7 @@
 #include "core/context.h"
 #include "core/cpu_level.h"
 #include "core/error.h"
+#include "core/launch_args.h"
 #include "core/sequences.h"
 #include "cpu/memref.h"
 #include "cpu/work_split.h"
@@ -25,18 +26,6 @@ namespace attn::rt {
 
 namespace {
 
-struct Params {
-  int64_t values[ATTN_PARAM_COUNT];
-  attn_memref1 memref;
-
-  Params(int64_t begin, int64_t end, int64_t hasSeqlensQ, int64_t hasSeqlensKv, int64_t numSplits)
-      : values{begin, end, hasSeqlensQ, hasSeqlensKv, numSplits}, memref{} {
-    memref.allocated = memref.aligned = values;
-    memref.sizes[0] = ATTN_PARAM_COUNT;
-    memref.strides[0] = 1;
-  }
-};
-
 // The launch's descriptors, shared by every call struct below.
 struct Operands {
   attn_memref4 q, k, v, o;
@@ -44,6 +33,19 @@ struct Operands {
   attn_memref1 seqlensQ, seqlensKv;
   attn_memref2 table;
   int64_t hasSeqlensQ, hasSeqlensKv;
+  int64_t scaleBits; // ATTN_PARAM_SCALE
+};
+
+struct Params {
+  int64_t values[ATTN_PARAM_COUNT];
+  attn_memref1 memref;
+
+  Params(int64_t begin, int64_t end, const Operands &x, int64_t numSplits)
+      : values{begin, end, x.hasSeqlensQ, x.hasSeqlensKv, numSplits, x.scaleBits}, memref{} {
+    memref.allocated = memref.aligned = values;
+    memref.sizes[0] = ATTN_PARAM_COUNT;
+    memref.strides[0] = 1;
+  }
 };
 
 // One parallel-for over softmax_main (never split).
@@ -53,7 +55,7 @@ struct SoftmaxCall {
 
   static void run(void *self, int64_t begin, int64_t end) {
     SoftmaxCall c = *static_cast<const SoftmaxCall *>(self);
-    Params params(begin, end, c.x.hasSeqlensQ, c.x.hasSeqlensKv, /*numSplits=*/1);
+    Params params(begin, end, c.x, /*numSplits=*/1);
     c.fn(&c.x.q, &c.x.k, &c.x.v, &c.x.o, &c.x.lse, &c.x.entropy, &c.x.seqlensQ, &c.x.seqlensKv,
          &c.x.table, &params.memref);
   }
@@ -69,7 +71,7 @@ struct DecodeCall {
 
   static void run(void *self, int64_t begin, int64_t end) {
     DecodeCall c = *static_cast<const DecodeCall *>(self);
-    Params params(begin, end, c.x.hasSeqlensQ, c.x.hasSeqlensKv, c.numSplits);
+    Params params(begin, end, c.x, c.numSplits);
     c.fn(&c.x.q, &c.x.k, &c.x.v, &c.oParts, &c.lseParts, &c.x.seqlensQ, &c.x.seqlensKv, &c.x.table,
          &params.memref);
   }
@@ -85,7 +87,7 @@ struct MergeCall {
 
   static void run(void *self, int64_t begin, int64_t end) {
     MergeCall c = *static_cast<const MergeCall *>(self);
-    Params params(begin, end, c.x.hasSeqlensQ, c.x.hasSeqlensKv, c.numSplits);
+    Params params(begin, end, c.x, c.numSplits);
     c.fn(&c.oParts, &c.lseParts, &c.x.o, &c.x.lse, &c.x.seqlensQ, &params.memref);
   }
 };
@@ -96,7 +98,7 @@ struct LinearCall {
 
   static void run(void *self, int64_t begin, int64_t end) {
     LinearCall c = *static_cast<const LinearCall *>(self);
-    Params params(begin, end, c.x.hasSeqlensQ, c.x.hasSeqlensKv, /*numSplits=*/1);
+    Params params(begin, end, c.x, /*numSplits=*/1);
     c.fn(&c.x.q, &c.x.k, &c.x.v, &c.x.o, &c.x.seqlensQ, &c.x.seqlensKv, &params.memref);
   }
 };
@@ -124,6 +126,7 @@ Operands operandsOf(const attn_problem &p, const attn_launch_args &args, int64_t
   x.seqlensKv = seqlensMemref(args.seqlens_kv, B, &kNoSeqlens);
   x.hasSeqlensQ = args.seqlens_q != nullptr;
   x.hasSeqlensKv = args.seqlens_kv != nullptr;
+  x.scaleBits = launchScaleBits(p, args);
   return x;
 }
 
@@ -364,7 +367,7 @@ void launchPacked(ContextState &context, const CompiledKernel &kernel,
     forSequences(
         context, packed, [&](int64_t b) { return rows(b) > 0 ? p.heads_kv : 0; },
         [fn = entry.linear](int64_t, Operands &x, int64_t lb, int64_t le) {
-          Params params(lb, le, x.hasSeqlensQ, x.hasSeqlensKv, 1);
+          Params params(lb, le, x, 1);
           fn(&x.q, &x.k, &x.v, &x.o, &x.seqlensQ, &x.seqlensKv, &params.memref);
         });
     return;
@@ -377,7 +380,7 @@ void launchPacked(ContextState &context, const CompiledKernel &kernel,
           return rows(b) > 0 ? softmaxItems(1, p.heads_kv, rows(b), entry.block_q) : 0;
         },
         [fn = entry.softmax_main](int64_t, Operands &x, int64_t lb, int64_t le) {
-          Params params(lb, le, x.hasSeqlensQ, x.hasSeqlensKv, 1);
+          Params params(lb, le, x, 1);
           fn(&x.q, &x.k, &x.v, &x.o, &x.lse, &x.entropy, &x.seqlensQ, &x.seqlensKv, &x.table,
              &params.memref);
         });
@@ -396,7 +399,7 @@ void launchPacked(ContextState &context, const CompiledKernel &kernel,
         attn_memref4 oParts;
         attn_memref3 lseParts;
         pk->parts(b, x.q.sizes[1], oParts, lseParts);
-        Params params(lb, le, x.hasSeqlensQ, x.hasSeqlensKv, pk->numSplits);
+        Params params(lb, le, x, pk->numSplits);
         fn(&x.q, &x.k, &x.v, &oParts, &lseParts, &x.seqlensQ, &x.seqlensKv, &x.table,
            &params.memref);
       });
@@ -405,7 +408,7 @@ void launchPacked(ContextState &context, const CompiledKernel &kernel,
                  attn_memref4 oParts;
                  attn_memref3 lseParts;
                  pk->parts(b, x.q.sizes[1], oParts, lseParts);
-                 Params params(lb, le, x.hasSeqlensQ, x.hasSeqlensKv, pk->numSplits);
+                 Params params(lb, le, x, pk->numSplits);
                  fn(&oParts, &lseParts, &x.o, &x.lse, &x.seqlensQ, &params.memref);
                });
 }

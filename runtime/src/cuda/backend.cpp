@@ -13,6 +13,7 @@
 #include "core/context.h"
 #include "core/error.h"
 #include "core/kernel_cache.h"
+#include "core/launch_args.h"
 #include "cuda/backend.h"
 #include "cuda/driver.h"
 
@@ -266,6 +267,7 @@ void dispatch(const CudaKernel &kernel, const attn_jit_kernel &entry, const attn
   params[ATTN_GPU_PARAM_HAS_SEQLENS_KV] = at.seqlensKv != 0;
   params[ATTN_GPU_PARAM_NUM_SPLITS] = splits;
   params[ATTN_GPU_PARAM_SPLIT_KEYS] = splitKeys;
+  params[ATTN_GPU_PARAM_SCALE] = static_cast<int32_t>(launchScaleBits(p, a));
   auto address = [&](int first, const attn_tensor &t) {
     params[first] = 0;
     for (int i = 0; i < 3; ++i)

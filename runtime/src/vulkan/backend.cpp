@@ -13,6 +13,7 @@
 #include "core/context.h"
 #include "core/error.h"
 #include "core/kernel_cache.h"
+#include "core/launch_args.h"
 #include "vulkan/backend.h"
 #include "vulkan/device.h"
 
@@ -188,6 +189,7 @@ void dispatch(const VulkanKernel &kernel, const attn_jit_kernel &entry, const at
   params[ATTN_GPU_PARAM_HAS_SEQLENS_KV] = at.seqlensKv != VK_NULL_HANDLE;
   params[ATTN_GPU_PARAM_NUM_SPLITS] = int32_t(splits);
   params[ATTN_GPU_PARAM_SPLIT_KEYS] = int32_t(splitKeys);
+  params[ATTN_GPU_PARAM_SCALE] = static_cast<int32_t>(launchScaleBits(p, a));
   auto address = [&](int first, const attn_tensor &t, int64_t offset) {
     params[first] = int32_t(offset);
     for (int i = 0; i < 3; ++i)

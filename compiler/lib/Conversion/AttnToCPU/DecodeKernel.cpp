@@ -82,6 +82,7 @@ private:
 
   Value q, k, v, oParts, lseParts, seqlensQ, seqlensKv, table;
   Value hasSeqlensQ, hasSeqlensKv, numSplits, batch, seqQ, seqKv;
+  Value launchScale; // the launch's scale (f32, params[ATTN_PARAM_SCALE])
   Value qs, st, acc, mrow, lrow, alpha, vp, qbf, tileRows;
   Value bIdx, partBatch, rowsPerGroup, rowCount, pmin, pmax, lastKey;
 };
@@ -133,6 +134,7 @@ void DecodeKernelGen::emit(func::FuncOp fn) {
   hasSeqlensQ = launch.hasSeqlensQ;
   hasSeqlensKv = launch.hasSeqlensKv;
   numSplits = launch.numSplits;
+  launchScale = launch.scale;
   batch = b.create<memref::DimOp>(q, 0);
   seqQ = b.create<memref::DimOp>(q, 1);
   seqKv = pagedSeqKv(e, s, k, table);
@@ -180,7 +182,7 @@ void DecodeKernelGen::emitItem(Value item) {
   Value kvEnd = e.mins(e.add(kvBegin, chunk), lkv);
 
   // Queries (scaled) of every row, and a fresh online-softmax state.
-  Value scale = e.f32(s.scale);
+  Value scale = launchScale;
   e.loop(e.index(0), rowCount, e.index(1), [&](Value r) {
     auto [row, head] = rowAndHead(r);
     VectorType pairs = VectorType::get({2 * width}, s.elementType);
@@ -291,8 +293,8 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
             partial[c % partial.size()] = dotBf16(e, partial[c % partial.size()], qv, kv[c]);
           }
           Value sum = partial.size() > 1 ? e.addf(partial[0], partial[1]) : partial[0];
-          Value score = e.mulf(b.create<vector::ReductionOp>(vector::CombiningKind::ADD, sum),
-                               e.f32(s.scale));
+          Value score =
+              e.mulf(b.create<vector::ReductionOp>(vector::CombiningKind::ADD, sum), launchScale);
           b.create<memref::StoreOp>(finishScore(score, key, rowInGroup), st, ValueRange{r, j});
         });
         return;

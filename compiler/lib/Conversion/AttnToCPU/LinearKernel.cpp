@@ -60,7 +60,6 @@ public:
     featureMap = op.getFeatureMap();
     causal = op.getCausal();
     normalize = op.getNormalize();
-    scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0;
     f32 = b.getF32Type();
     vecF32 = VectorType::get({width}, f32);
     dChunks = headDim / width;
@@ -107,7 +106,7 @@ private:
   VectorType vecF32;
   FeatureMap featureMap;
   bool causal, normalize;
-  double scale;
+  Value scale; // the launch's (f32, params[ATTN_PARAM_SCALE])
 
   Value q, k, v, o;
   Value state, z, kt, vc, zc, fq, att, den; // scratch
@@ -270,7 +269,7 @@ void LinearKernelGen::foldChunk(Value n) {
 /// state, plus, when `intra`, the keys of the chunk at c0 (n of them) up to each query's position.
 void LinearKernelGen::answer(Value i0, Value count, Value c0, Value n, bool intra) {
   Value rowCount = e.mul(count, e.index(group));
-  Value scaleValue = e.splatF32(vecF32, scale);
+  Value scaleValue = e.splat(vecF32, scale);
   // fq[r] = φ(scale · q_r), den[r] = fq[r]·z.
   e.loop(e.index(0), rowCount, e.index(1), [&](Value r) {
     Value row = rowOf(i0, r), head = headOf(r);
@@ -365,6 +364,7 @@ void LinearKernelGen::emit(func::FuncOp fn) {
   Value seqlensQ = entry->getArgument(4), seqlensKv = entry->getArgument(5);
   Value params = entry->getArgument(6);
   KernelEmitter::LaunchParams launch = e.loadParams(params);
+  scale = launch.scale;
   seqQ = b.create<memref::DimOp>(q, 1);
   seqKv = b.create<memref::DimOp>(k, 1);
 

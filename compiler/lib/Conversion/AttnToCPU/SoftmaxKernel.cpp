@@ -86,7 +86,7 @@ public:
     // VDPBF16PS and AMX read bf16 K and V in their pair layouts instead.
     packedKV = (!s.elementType.isF32() || s.pageSize) && !vnni;
     // Their scores come out unscaled; the softmax scales them in f32 (softcap first).
-    scoreScale = vnni && !s.softcap ? s.scale : 1.0;
+    scaleScores = vnni && !s.softcap;
     // Register blocking: rowBlock x chunks accumulators, plus the chunks query (or P) vectors and
     // one broadcast, within the register file (at most 24 accumulators of AVX-512's 32 zmm; 16
     // ymm on AVX2 leave room for fewer).
@@ -134,7 +134,8 @@ private:
   const SoftmaxSpec &s;
   int64_t blockQ, blockK, width, rowsPerItem, paddedRows, chunks, rowBlock;
   bool amx, dp, vnni, packedKV;
-  double scoreScale;
+  bool scaleScores;  // the softmax scales the scores (AMX, VDPBF16PS without a softcap)
+  Value launchScale; // the launch's scale (f32, params[ATTN_PARAM_SCALE])
   Type f32;
   VectorType vecF32, vecI32;
 
@@ -169,6 +170,7 @@ void SoftmaxKernelGen::emit(func::FuncOp fn) {
   KernelEmitter::LaunchParams launch = e.loadParams(params);
   hasSeqlensQ = launch.hasSeqlensQ;
   hasSeqlensKv = launch.hasSeqlensKv;
+  launchScale = launch.scale;
   batch = b.create<memref::DimOp>(q, 0);
   seqQ = b.create<memref::DimOp>(q, 1);
   seqKv = pagedSeqKv(e, s, k, table);
@@ -266,7 +268,7 @@ void SoftmaxKernelGen::forEachItemRow(
 }
 
 void SoftmaxKernelGen::packQueries() {
-  Value scale = e.f32(s.scale);
+  Value scale = launchScale;
   Value zero = e.f32(0.0);
   forEachItemRow([&](Value r, Value row, Value head, Value valid) {
     e.loop(e.index(0), e.index(s.headDim), e.index(1), [&](Value d) {
@@ -431,7 +433,7 @@ void SoftmaxKernelGen::scoreBlock(Value j0, Value jb, int64_t keys) {
 void SoftmaxKernelGen::capScores(Value n) {
   Value cap = e.splatF32(vecF32, *s.softcap);
   // AMX and VDPBF16PS scores come unscaled: scale and cap at once.
-  Value invCap = e.splatF32(vecF32, (vnni ? s.scale : 1.0) / *s.softcap);
+  Value invCap = e.splat(vecF32, e.divf(vnni ? launchScale : e.f32(1.0), e.f32(*s.softcap)));
   e.loop(e.index(0), n, e.index(1), [&](Value j) {
     for (int64_t c = 0; c < chunks; ++c) {
       Value off = e.index(c * width);
@@ -471,7 +473,7 @@ void SoftmaxKernelGen::updateSoftmax(Value n) {
           return SmallVector<Value>{e.maxf(x, carried[0])};
         })[0];
     // Unscaled scores (AMX, VDPBF16PS): max(c·x) = c·max(x) for c > 0, and exp(c·x - m) is one FMA.
-    Value scale = scoreScale != 1.0 ? e.splatF32(vecF32, scoreScale) : Value();
+    Value scale = scaleScores ? e.splat(vecF32, launchScale) : Value();
     if (scale)
       tileMax = e.mulf(tileMax, scale);
     Value oldMax = b.create<vector::LoadOp>(vecF32, mrow, ValueRange{off});

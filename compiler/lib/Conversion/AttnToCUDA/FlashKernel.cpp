@@ -93,6 +93,7 @@ private:
 
   Value q, k, v, o, lse, ent;
   Value tid, warp, lane, groupId, tig, bIdx, kvHead, split, batch, seqQ, lq, lkv, offset;
+  Value launchScale; // the launch's scale (f32, ATTN_GPU_PARAM_SCALE)
   Value qs, ks, vs;
   TensorAddress qAddr, kAddr, vAddr, oAddr;
   Value rowBase, pmin, pmax, kvBegin, kvEnd;
@@ -221,6 +222,9 @@ void FlashGen::emit() {
   batch = param(ATTN_GPU_PARAM_BATCH);
   seqQ = param(ATTN_GPU_PARAM_SEQ_Q);
   Value seqKv = param(ATTN_GPU_PARAM_SEQ_KV);
+  launchScale = b.create<arith::BitcastOp>(
+      b.getF32Type(),
+      b.create<arith::TruncIOp>(b.getI32Type(), fn.getArgument(numBuffers + ATTN_GPU_PARAM_SCALE)));
   qAddr = address(ATTN_GPU_PARAM_Q);
   kAddr = address(ATTN_GPU_PARAM_K);
   vAddr = address(ATTN_GPU_PARAM_V);
@@ -346,9 +350,9 @@ SmallVector<Value> FlashGen::tile(Value t, const TileSchedule &schedule, ValueRa
       Value x = acc[j][c];
       if (s.softcap) {
         x = e.mulf(e.f32(*s.softcap * log2e),
-                   b.create<math::TanhOp>(e.mulf(x, e.f32(s.scale / *s.softcap))));
+                   b.create<math::TanhOp>(e.mulf(x, e.divf(launchScale, e.f32(*s.softcap)))));
       } else {
-        x = e.mulf(x, e.f32(s.scale * log2e));
+        x = e.mulf(x, e.mulf(launchScale, e.f32(log2e)));
       }
       scores.push_back(x);
     }

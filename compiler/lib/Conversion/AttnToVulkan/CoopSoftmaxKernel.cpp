@@ -88,7 +88,7 @@ private:
   Value q, k, v, o, lse, ent;
   Value tid, lane, team, bIdx, head, kvHead, teamHead;
   TensorAddress qAddr, kAddr, vAddr, oAddr;
-  Value lseOffset, entropyOffset, seqQ;
+  Value lseOffset, entropyOffset, seqQ, scale;
   Value qs, ks, vs, ss, ps, os, mrow, lrow, trow; // shared memory
   Value i0, rows, pmin;                           // the query block
 };
@@ -144,7 +144,7 @@ void CoopSoftmaxGen::softmaxRows(Value j0, Value n) {
     Value rowValid = e.cmpi(CmpIPredicate::slt, r, rows);
     Value sBase = e.mul(rowAt, e.index(blockK));
     auto score = [&](Value j) {
-      Value x = e.mulf(b.create<memref::LoadOp>(ss, ValueRange{e.add(sBase, j)}), e.f32(s.scale));
+      Value x = e.mulf(b.create<memref::LoadOp>(ss, ValueRange{e.add(sBase, j)}), scale);
       if (s.softcap) {
         Value cap = e.f32(*s.softcap);
         x = e.mulf(cap, b.create<math::TanhOp>(e.divf(x, cap)));
@@ -234,6 +234,7 @@ void CoopSoftmaxGen::emit(gpu::GPUFuncOp fn) {
   auto param = [&](int64_t i) { return g.param(i); };
   seqQ = param(ATTN_GPU_PARAM_SEQ_Q);
   Value seqKv = param(ATTN_GPU_PARAM_SEQ_KV), zeroIndex = e.index(0);
+  scale = g.launchScale();
   qAddr = g.tensorAddress(ATTN_GPU_PARAM_Q);
   kAddr = g.tensorAddress(ATTN_GPU_PARAM_K);
   vAddr = g.tensorAddress(ATTN_GPU_PARAM_V);

@@ -74,8 +74,15 @@ KernelEmitter::LaunchParams KernelEmitter::loadParams(Value params) {
   auto param = [&](int64_t i) {
     return indexCast(b.create<memref::LoadOp>(params, ValueRange{index(i)}));
   };
-  return {param(0), param(1), cmpi(arith::CmpIPredicate::ne, param(2), index(0)),
-          cmpi(arith::CmpIPredicate::ne, param(3), index(0)), param(4)};
+  Value scaleBits = b.create<memref::LoadOp>(params, ValueRange{index(5)});
+  Value scale = b.create<arith::BitcastOp>(b.getF32Type(),
+                                           b.create<arith::TruncIOp>(b.getI32Type(), scaleBits));
+  return {param(0),
+          param(1),
+          cmpi(arith::CmpIPredicate::ne, param(2), index(0)),
+          cmpi(arith::CmpIPredicate::ne, param(3), index(0)),
+          param(4),
+          scale};
 }
 
 Value KernelEmitter::batchLength(Value lens, Value has, Value batchIndex, Value full) {

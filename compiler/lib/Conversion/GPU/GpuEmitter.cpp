@@ -44,6 +44,11 @@ Value GpuEmitter::keyLength(Value lens, Value batchIndex, Value full) {
                      full);
 }
 
+Value GpuEmitter::launchScale() {
+  Value bits = b.create<arith::IndexCastOp>(b.getI32Type(), param(ATTN_GPU_PARAM_SCALE));
+  return b.create<arith::BitcastOp>(b.getF32Type(), bits);
+}
+
 TensorAddress GpuEmitter::tensorAddress(int64_t first) {
   return {param(first), param(first + 1), param(first + 2), param(first + 3)};
 }

@@ -34,7 +34,6 @@ public:
     group = qt.getDimSize(2) / kt.getDimSize(2);
     headDim = qt.getDimSize(3);
     headDimV = vt.getDimSize(3);
-    scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0;
     causal = op.getCausal();
     normalize = op.getNormalize();
     map = op.getFeatureMap();
@@ -62,7 +61,7 @@ private:
   GpuEmitter &g;
   Type elt;
   int64_t group, headDim, headDimV, invocations, chunk;
-  double scale;
+  Value scale; // the launch's (an f32)
   bool causal, normalize;
   FeatureMap map;
 
@@ -126,6 +125,7 @@ void LinearGen::emit(gpu::GPUFuncOp fn) {
   Value seqlensQ = fn.getArgument(4), seqlensKv = fn.getArgument(5);
   auto param = [&](int64_t i) { return g.param(i); };
   Value zero = e.index(0);
+  scale = g.launchScale();
   qAddr = g.tensorAddress(ATTN_GPU_PARAM_Q);
   kAddr = g.tensorAddress(ATTN_GPU_PARAM_K);
   vAddr = g.tensorAddress(ATTN_GPU_PARAM_V);
@@ -178,7 +178,7 @@ void LinearGen::emit(gpu::GPUFuncOp fn) {
           e.cmpi(CmpIPredicate::slt, r, rows), b.getF32Type(),
           [&] {
             Value at = e.add(qAddr.at(e, bIdx, e.add(i0, r), head), d);
-            return SmallVector<Value>{phi(e.mulf(g.loadF32(q, at, elt), e.f32(scale)))};
+            return SmallVector<Value>{phi(e.mulf(g.loadF32(q, at, elt), scale))};
           },
           [&] { return SmallVector<Value>{e.f32(0.0)}; })[0];
       b.create<memref::StoreOp>(x, qs, ValueRange{idx});

@@ -86,6 +86,7 @@ void SoftmaxGen::emit(gpu::GPUFuncOp fn) {
   seqQ = param(ATTN_GPU_PARAM_SEQ_Q);
   Value seqKv = param(ATTN_GPU_PARAM_SEQ_KV);
   Value zero = e.index(0);
+  Value scale = g.launchScale();
   qAddr = g.tensorAddress(ATTN_GPU_PARAM_Q);
   kAddr = g.tensorAddress(ATTN_GPU_PARAM_K);
   vAddr = g.tensorAddress(ATTN_GPU_PARAM_V);
@@ -146,7 +147,7 @@ void SoftmaxGen::emit(gpu::GPUFuncOp fn) {
       e.ifThen(active, [&] {
         Value base = qAddr.at(e, bIdx, row, head);
         e.loop(lane, e.index(s.headDim), e.index(lanes), [&](Value d) {
-          Value x = e.mulf(g.loadF32(q, e.add(base, d), s.elementType), e.f32(s.scale));
+          Value x = e.mulf(g.loadF32(q, e.add(base, d), s.elementType), scale);
           b.create<memref::StoreOp>(x, qs, ValueRange{e.add(e.mul(team, e.index(s.headDim)), d)});
         });
       });

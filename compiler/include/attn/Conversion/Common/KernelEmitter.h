@@ -60,9 +60,10 @@ public:
 
   Value indexCast(Value v) { return b.create<arith::IndexCastOp>(b.getIndexType(), v); }
 
-  /// The entry points' params memref (attn_jit_plugin.h): item range, seqlens flags, splits.
+  /// The entry points' params memref (attn_jit_plugin.h): item range, seqlens flags, splits,
+  /// and the launch's scale (an f32).
   struct LaunchParams {
-    Value begin, end, hasSeqlensQ, hasSeqlensKv, numSplits;
+    Value begin, end, hasSeqlensQ, hasSeqlensKv, numSplits, scale;
   };
   LaunchParams loadParams(Value params);
   /// lens[batchIndex] when `has`, else `full` (a batch's length under optional seqlens).

@@ -84,6 +84,8 @@ public:
   Value queryLength(Value lens, Value batchIndex, Value full);
   Value keyLength(Value lens, Value batchIndex, Value full);
   TensorAddress tensorAddress(int64_t first);
+  /// The launch's scale (ATTN_GPU_PARAM_SCALE: the bits of an f32) as an f32.
+  Value launchScale();
   /// buf[i] as f32 (buf holds `type`: f32, f16 or bf16 as i16).
   Value loadF32(Value buf, Value i, Type type);
   /// buf[i] = x rounded to `type` (round to nearest even; NaN stays NaN).
