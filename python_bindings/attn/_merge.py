@@ -1,7 +1,8 @@
-"""attn.merge: combine partial attention results by their LSE (SPEC section 3), in numpy.
+"""attn.merge: combine partial attention results by their LSE (SPEC section 3).
 
-The C API has no merge entry point (attnc's merge kernel runs inside split-KV decode), so this is
-plain numpy with float32 math.
+Runs the C API's attn_kernel_merge (attnc's merge kernel, compiled once per dtype, heads and Dv)
+where the CPU kernels take the shape (Dv a multiple of 16); plain numpy with float32 math
+otherwise.
 """
 
 from __future__ import annotations
@@ -22,6 +23,26 @@ def _array(x: Any, name: str) -> np.ndarray:
                     f"got {type(x).__name__}")
 
 
+def _merge_with_kernel(o: np.ndarray, lse: np.ndarray):
+    """(o, lse) from attn_kernel_merge, or None where its kernels do not take the shape."""
+    from . import _api
+    p, b, sq, hq, dv = o.shape
+    name = _api._dtype_name(o.dtype)
+    if name is None or dv % 16 or not 16 <= dv <= 512 or 0 in o.shape or o.strides[-1] != \
+            o.itemsize or any(s < 0 for s in o.strides):
+        return None
+    try:
+        kernel = _api.compile(heads_q=hq, heads_kv=hq, head_dim=dv, dtype=name)
+    except (ValueError, _api._attn.AttnError):
+        return None
+    out = np.empty((b, sq, hq, dv), o.dtype)
+    merged_lse = np.empty((b, hq, sq), np.float32)
+    bits = (lambda x: x.view(np.uint16)) if name == "bfloat16" else (lambda x: x)  # noqa: E731
+    kernel._kernel.merge(bits(o), np.ascontiguousarray(lse, dtype=np.float32), bits(out),
+                         merged_lse)
+    return out, merged_lse
+
+
 def merge(o_parts: Union[Sequence[Any], np.ndarray],
           lse_parts: Union[Sequence[Any], np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
     """Merges P partial attention results over disjoint key sets (split-KV, or a sequence split
@@ -33,8 +54,9 @@ def merge(o_parts: Union[Sequence[Any], np.ndarray],
 
     Returns ``(o, lse)`` with lse = log sum_p exp(lse_p) and o = sum_p exp(lse_p - lse) * o_p.
     A part with lse_p = -inf contributes nothing; a row where every part is -inf gets o = 0 and
-    lse = -inf. o has the parts' dtype (float32 math inside); lse is float32. Implemented in numpy
-    (the C API has no merge entry point); outputs are numpy arrays.
+    lse = -inf. o has the parts' dtype (float32 math inside); lse is float32. Runs attnc's merge
+    kernel (attn_kernel_merge) on the CPU where it takes the shape, numpy otherwise; outputs are
+    numpy arrays.
     """
     o = _array(o_parts, "o_parts")
     lse = _array(lse_parts, "lse_parts")
@@ -53,6 +75,9 @@ def merge(o_parts: Union[Sequence[Any], np.ndarray],
     if not np.issubdtype(lse.dtype, np.floating):
         raise TypeError(f"lse_parts must be floating point, got {lse.dtype}")
     out_dtype = o.dtype
+    merged = _merge_with_kernel(o, lse)
+    if merged is not None:
+        return merged
     lse32 = lse.astype(np.float32)
     with np.errstate(invalid="ignore", over="ignore"):
         peak = lse32.max(axis=0)                               # [B, Hq, Sq]

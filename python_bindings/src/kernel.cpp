@@ -259,6 +259,52 @@ public:
     }
   }
 
+  /// attn_kernel_merge: parts [P, B, Sq, Hq, Dv] (any strides, last one 1; bfloat16 as its
+  /// bits), their f32 LSEs [P, B, Hq, Sq] (C-contiguous), into out [B, Sq, Hq, Dv] and lse.
+  void merge(const nb::ndarray<nb::ro, nb::device::cpu> &parts,
+             const nb::ndarray<nb::ro, float, nb::ndim<4>, nb::c_contig, nb::device::cpu> &lseParts,
+             const Output &out, const std::optional<Stat> &lse) {
+    if (parts.ndim() != 5)
+      valueError("o_parts must have 5 dims [P, B, Sq, Hq, Dv]");
+    if (parts.dtype().bits != elementBits(problem_.dtype) || parts.dtype().lanes != 1)
+      throw nb::type_error((std::string("o_parts has the wrong dtype: the kernel merges ") +
+                            dtypeName(problem_.dtype))
+                               .c_str());
+    attn_merge_args a;
+    check(attn_merge_args_init(&a), "attn_merge_args_init");
+    a.num_parts = parts.shape(0);
+    a.batch = parts.shape(1);
+    a.seq_q = parts.shape(2);
+    a.o_parts.data = const_cast<void *>(static_cast<const void *>(parts.data()));
+    for (size_t i = 0; i < 4; ++i)
+      a.o_parts.strides[i] = parts.stride(i + 1);
+    if (parts.shape(4) == 1)
+      a.o_parts.strides[3] = 1;
+    a.o_part_stride = parts.shape(0) > 1 ? parts.stride(0) : 1;
+    if ((int64_t)lseParts.shape(0) != a.num_parts || (int64_t)lseParts.shape(1) != a.batch ||
+        (int64_t)lseParts.shape(3) != a.seq_q)
+      valueError("lse_parts must have shape [P, B, Hq, Sq] matching o_parts");
+    a.lse_parts = lseParts.data();
+    a.o = view(out, "out", problem_.dtype, a.batch, a.seq_q, problem_.heads_q,
+               problem_.head_dim_v);
+    a.lse = lse ? lse->data() : nullptr;
+    attn_status status;
+    std::string error;
+    {
+      nb::gil_scoped_release release;
+      status = attn_kernel_merge(kernel_, &a);
+      if (status != ATTN_STATUS_SUCCESS)
+        error = attn_last_error();
+    }
+    if (status != ATTN_STATUS_SUCCESS) {
+      std::string message =
+          std::string("attn_kernel_merge failed (") + attn_status_string(status) + "): " + error;
+      if (status == ATTN_STATUS_INVALID_ARGUMENT)
+        valueError(message);
+      throw AttnError(message);
+    }
+  }
+
   attn_kernel *handle() const { return kernel_; }
   const attn_problem &problem() const { return problem_; }
 
@@ -401,6 +447,9 @@ void registerKernel(nb::module_ &m) {
            "lse/entropy). Packed rows (cu_seqlens_q / cu_seqlens_kv, int32 [B + 1]) come as "
            "[1, T, H, D] arrays, their lse/entropy as [1, Hq, Tq]. Releases the GIL while it "
            "runs.")
+      .def("merge", &Kernel::merge, nb::arg("o_parts"), nb::arg("lse_parts"), nb::arg("out"),
+           nb::arg("lse").none(),
+           "Merges partial results by their LSE with the kernel's merge (attn_kernel_merge).")
       .def("launch_cuda", &Kernel::launchCuda, nb::arg("batch"), nb::arg("seq_q"),
            nb::arg("seq_kv"), nb::arg("q"), nb::arg("q_strides"), nb::arg("k"),
            nb::arg("k_strides"), nb::arg("v"), nb::arg("v_strides"), nb::arg("o"),

@@ -125,7 +125,8 @@ static_assert(offsetof(attn_jit_request, cpu_target) == 32, "");
 // manifest's reserved field became its config_source. attn_jit_kernel is unchanged.
 // ABI 8: softmax_main and softmax_decode take a block_table (attn_memref2) before params (paged
 // KV caches); the manifest grew page_size. attn_jit_kernel is unchanged.
-static_assert(ATTN_JIT_ABI_VERSION == 9, "attn_jit_kernel's layout below is ABI 9's");
+// ABI 9: params grew the launch's scale (ATTN_PARAM_SCALE). ABI 10: attn_jit_kernel.merge_parts.
+static_assert(ATTN_JIT_ABI_VERSION == 10, "attn_jit_kernel's layout below is ABI 10's");
 static_assert(sizeof(attn_kernel_config) == 176, "attn_kernel_config layout changed");
 static_assert(offsetof(attn_kernel_config, source) == 8, "");
 static_assert(offsetof(attn_kernel_config, block_q) == 16, "");
@@ -136,7 +137,8 @@ static_assert(offsetof(attn_device_info, name) == 12, "");
 static_assert(offsetof(attn_device_info, vendor_id) == 268, "");
 static_assert(offsetof(attn_device_info, subgroup_size) == 280, "");
 static_assert(offsetof(attn_device_info, multiprocessors) == 312, "");
-static_assert(sizeof(attn_jit_kernel) == 280, "attn_jit_kernel layout changed");
+static_assert(sizeof(attn_jit_kernel) == 288, "attn_jit_kernel layout changed");
+static_assert(offsetof(attn_jit_kernel, merge_parts) == 280, "");
 static_assert(offsetof(attn_jit_kernel, gpu_layout) == 272, "");
 static_assert(offsetof(attn_jit_kernel, image_kind) == 104, "");
 static_assert(offsetof(attn_jit_kernel, gpu_entries) == 128, "");

@@ -38,6 +38,7 @@ struct CompiledKernel {
   attn_softmax_fn softmaxMain = nullptr;
   attn_decode_fn softmaxDecode = nullptr;
   attn_merge_fn merge = nullptr;
+  attn_merge_fn mergeParts = nullptr; // parts in the problem's dtype (merge itself for f32)
   attn_linear_fn linear = nullptr;
 };
 
@@ -76,7 +77,10 @@ FailureOr<KernelHandle> loadKernel(const CacheEntry &entry, bool softmax,
     kernel->softmaxMain = reinterpret_cast<attn_softmax_fn>(resolve(kSoftmaxMainName));
     kernel->softmaxDecode = reinterpret_cast<attn_decode_fn>(resolve(kSoftmaxDecodeName));
     kernel->merge = reinterpret_cast<attn_merge_fn>(resolve(kMergeName));
-    if (!kernel->softmaxMain || !kernel->softmaxDecode || !kernel->merge) {
+    kernel->mergeParts = expected.dtype == ATTN_DTYPE_F32
+                             ? kernel->merge
+                             : reinterpret_cast<attn_merge_fn>(resolve(kMergePartsName));
+    if (!kernel->softmaxMain || !kernel->softmaxDecode || !kernel->merge || !kernel->mergeParts) {
       error = "the kernel object lacks a softmax entry point";
       return failure();
     }
@@ -105,6 +109,7 @@ void describe(const KernelHandle &kernel, attn_jit_kernel *out) {
   out->softmax_main = kernel->softmaxMain;
   out->softmax_decode = kernel->softmaxDecode;
   out->merge = kernel->merge;
+  out->merge_parts = kernel->mergeParts;
   out->linear = kernel->linear;
   out->manifest = kernel->manifest;
   out->block_q = kernel->manifest->block_q;

@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-#define ATTN_JIT_ABI_VERSION 9
+#define ATTN_JIT_ABI_VERSION 10
 
 typedef struct attn_memref1 {
   void *allocated, *aligned;
@@ -225,6 +225,10 @@ typedef struct attn_jit_kernel {
   attn_jit_gpu_entry gpu_entries[ATTN_GPU_ENTRY_COUNT];
   int64_t gpu_teams, gpu_head_chunks;
   int32_t gpu_layout; /* attn_gpu_layout of attn_main / attn_decode */
+  /* Host code of a softmax problem: the merge of parts in the problem's own dtype
+   * (attn_kernel_merge): `merge` itself for f32 problems, attn_merge_parts for f16/bf16; NULL
+   * where the code lacks it. */
+  attn_merge_fn merge_parts;
 } attn_jit_kernel;
 
 /* Exported by the plugin. */

@@ -417,6 +417,38 @@ ATTN_API ATTN_NODISCARD attn_status attn_kernel_workspace_size(attn_kernel *kern
                                                               const attn_launch_args *args,
                                                               size_t *out_bytes);
 
+/* ---- Merging partial results (SPEC §3: attn.merge) -------------------------------------- */
+
+/* P partial results of one problem over disjoint key sets (split KV across devices, a shared
+ * prefix and a per-sequence suffix as in cascade attention, ...), each O_p [B, Sq, Hq, Dv] in
+ * the kernel's dtype with its LSE_p [B, Hq, Sq] (f32, contiguous), merged into O and LSE over all
+ * keys: lse = log sum_p exp(lse_p), o = sum_p exp(lse_p - lse) o_p (f32 math). A part with
+ * lse_p = -inf contributes nothing (its o_p is not read as a number); a row where all are -inf
+ * gets o = 0, lse = -inf. */
+typedef struct attn_merge_args {
+  size_t struct_size; /* sizeof(attn_merge_args) */
+  int64_t num_parts, batch, seq_q;
+  attn_tensor o_parts;   /* part 0; part p is at o_parts.data + p * o_part_stride elements */
+  int64_t o_part_stride; /* elements between parts (any layout: [P, B, ...] or [B, P, ...]) */
+  const float *lse_parts;  /* part p's [B, Hq, Sq] at lse_parts + p * lse_part_stride */
+  int64_t lse_part_stride; /* 0 = B * Hq * Sq (stacked) */
+  attn_tensor o; /* [B, Sq, Hq, Dv]; may be part 0 itself (same data and strides: in place) */
+  float *lse;    /* optional [B, Hq, Sq] contiguous; may be part 0's LSE (in place) */
+} attn_merge_args;
+
+ATTN_API ATTN_NODISCARD attn_status attn_merge_args_init_sized(attn_merge_args *args,
+                                                               size_t struct_size);
+static inline ATTN_NODISCARD attn_status attn_merge_args_init(attn_merge_args *args) {
+  return attn_merge_args_init_sized(args, sizeof(attn_merge_args));
+}
+
+/* Merges with the merge kernel of `kernel`'s code (a softmax kernel of the parts' dtype, query
+ * heads and Dv; its other attributes do not matter), on the context's threads. CPU kernels;
+ * other targets (and f16/bf16 kernels linked with attn_kernel_create_from_code) are
+ * ATTN_STATUS_UNSUPPORTED. Everything is checked before anything is written. */
+ATTN_API ATTN_NODISCARD attn_status attn_kernel_merge(attn_kernel *kernel,
+                                                      const attn_merge_args *args);
+
 /* Runs the kernel on the caller's buffers and returns when O (and LSE/ENTROPY) are written. */
 ATTN_API ATTN_NODISCARD attn_status attn_kernel_launch(attn_kernel *kernel,
                                                        const attn_launch_args *args);

@@ -332,6 +332,9 @@ attn_status loadBundle(attn_context *context, const void *data, size_t size,
   code.merge = reinterpret_cast<attn_merge_fn>(symbol("_mlir_ciface_attn_merge"));
   code.linear = reinterpret_cast<attn_linear_fn>(symbol("_mlir_ciface_attn_linear"));
   code.manifest = static_cast<const attn_kernel_manifest *>(symbol(ATTN_KERNEL_MANIFEST_SYMBOL));
+  code.merge_parts = code.manifest && code.manifest->dtype == ATTN_DTYPE_F32
+                         ? code.merge
+                         : reinterpret_cast<attn_merge_fn>(symbol("_mlir_ciface_attn_merge_parts"));
   code.block_q = entry.blockQ;
   code.block_k = entry.blockK;
   code.decode_max_rows = entry.decodeMaxRows;
@@ -431,6 +434,9 @@ ATTN_API attn_status attn_kernel_create_from_code(attn_context *context,
     entry.merge = reinterpret_cast<attn_merge_fn>(code->merge);
     entry.linear = reinterpret_cast<attn_linear_fn>(code->linear);
     entry.manifest = static_cast<const attn_kernel_manifest *>(code->manifest);
+    // Linked code names no merge of f16/bf16 parts (attn_kernel_code has no field for it): an
+    // f32 problem's merge takes its own parts.
+    entry.merge_parts = normalized.dtype == ATTN_DTYPE_F32 ? entry.merge : nullptr;
     entry.block_q = code->block_q;
     entry.block_k = code->block_k;
     entry.decode_max_rows = code->decode_max_rows;

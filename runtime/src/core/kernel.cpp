@@ -14,6 +14,7 @@
 #include "core/problem.h"
 #include "core/sequences.h"
 #include "core/struct_init.h"
+#include "cpu/launch.h"
 #if ATTN_HAVE_VULKAN
 #include "vulkan/backend.h"
 #endif
@@ -225,6 +226,27 @@ ATTN_API attn_status attn_kernel_launch(attn_kernel *kernel, const attn_launch_a
     });
     if (kernel->health && kernel->series)
       kernel->series->recordHealth(compiled.problem(), validated, kernel->health);
+    return ATTN_STATUS_SUCCESS;
+  });
+}
+
+ATTN_API attn_status attn_kernel_merge(attn_kernel *kernel, const attn_merge_args *args) {
+  return guard([&] {
+    requireNonNull(kernel, "kernel");
+    const CompiledKernel &compiled = *kernel->compiled;
+    const attn_problem &p = compiled.problem();
+    if (p.variant != ATTN_VARIANT_SOFTMAX)
+      failInvalid("attn_kernel_merge: the kernel is a linear attention kernel; merging takes a "
+                  "softmax kernel of the parts' dtype, query heads and value head dim");
+    if (p.target != ATTN_TARGET_CPU)
+      fail(ATTN_STATUS_UNSUPPORTED, "attn_kernel_merge runs CPU kernels only so far (compile a "
+                                    "CPU kernel of the parts' dtype, heads and Dv for it)");
+    if (!compiled.entry().merge_parts)
+      fail(ATTN_STATUS_UNSUPPORTED,
+           "attn_kernel_merge: the kernel's code has no merge of its own dtype (linked f16/bf16 "
+           "code; compile or load a bundle instead)");
+    attn_merge_args validated = validateMergeArgs(p, args);
+    mergeOnCpu(*kernel->context, compiled, validated);
     return ATTN_STATUS_SUCCESS;
   });
 }

@@ -31,46 +31,49 @@ bool isAligned(const void *pointer, size_t alignment) {
 
 // The largest element offset a tensor reaches, so that no index computed by a
 // kernel can overflow int64 (sizes come from the caller and can be anything).
-void checkSpan(const char *name, const Dims &sizes, const int64_t *strides, size_t elementSize) {
+void checkSpan(const char *name, const Dims &sizes, const int64_t *strides, size_t elementSize,
+               const char *owner = "attn_launch_args") {
   int64_t span = 0;
   for (int d = 0; d < 4; ++d) {
     int64_t term;
     if (__builtin_mul_overflow(sizes[d] - 1, strides[d], &term) ||
         __builtin_add_overflow(span, term, &span))
-      failInvalid(format("attn_launch_args.%s is too large: sizes %s with strides %s overflow "
+      failInvalid(format("%s.%s is too large: sizes %s with strides %s overflow "
                          "int64 offsets",
-                         name, dimsText(sizes.data()).c_str(), dimsText(strides).c_str()));
+                         owner, name, dimsText(sizes.data()).c_str(), dimsText(strides).c_str()));
   }
   int64_t bytes;
   if (__builtin_mul_overflow(span + 1, static_cast<int64_t>(elementSize), &bytes))
-    failInvalid(format("attn_launch_args.%s is too large: sizes %s with strides %s overflow "
+    failInvalid(format("%s.%s is too large: sizes %s with strides %s overflow "
                        "int64 byte offsets",
-                       name, dimsText(sizes.data()).c_str(), dimsText(strides).c_str()));
+                       owner, name, dimsText(sizes.data()).c_str(), dimsText(strides).c_str()));
 }
 
-void checkTensor(const char *name, const attn_tensor &tensor, const Dims &sizes, attn_dtype dtype) {
+void checkTensor(const char *name, const attn_tensor &tensor, const Dims &sizes, attn_dtype dtype,
+                 const char *owner = "attn_launch_args") {
   if (!tensor.data)
-    failInvalid(format("attn_launch_args.%s.data is NULL", name));
+    failInvalid(format("%s.%s.data is NULL", owner, name));
   if (tensor.strides[3] != 1)
-    failInvalid(format("attn_launch_args.%s.strides[3] is %lld, expected 1 (the last dim must "
+    failInvalid(format("%s.%s.strides[3] is %lld, expected 1 (the last dim must "
                        "be contiguous)",
-                       name, ll(tensor.strides[3])));
+                       owner, name, ll(tensor.strides[3])));
   for (int d = 0; d < 3; ++d)
     if (tensor.strides[d] < 0)
-      failInvalid(format("attn_launch_args.%s.strides[%d] is %lld, expected >= 0", name, d,
+      failInvalid(format("%s.%s.strides[%d] is %lld, expected >= 0", owner, name, d,
                          ll(tensor.strides[d])));
   size_t elementSize = dtypeSize(dtype);
   if (!isAligned(tensor.data, elementSize))
-    failInvalid(format("attn_launch_args.%s.data (%p) is not aligned to %zu bytes (the size of "
+    failInvalid(format("%s.%s.data (%p) is not aligned to %zu bytes (the size of "
                        "one %s element)",
-                       name, tensor.data, elementSize, dtypeName(dtype)));
-  checkSpan(name, sizes, tensor.strides, elementSize);
+                       owner, name, tensor.data, elementSize, dtypeName(dtype)));
+  checkSpan(name, sizes, tensor.strides, elementSize, owner);
 }
 
 // Work items write the output concurrently, so no two of its elements may
 // share memory: with the dims of extent > 1 ordered by stride, each stride
 // must step past everything the smaller dims can reach.
-void checkNoOverlap(const char *name, const attn_tensor &tensor, const Dims &sizes) {
+void checkNoOverlap(const char *name, const attn_tensor &tensor, const Dims &sizes,
+                    const char *owner = "attn_launch_args") {
   std::array<int, 4> order = {0, 1, 2, 3};
   std::sort(order.begin(), order.end(),
             [&](int a, int b) { return tensor.strides[a] < tensor.strides[b]; });
@@ -79,9 +82,10 @@ void checkNoOverlap(const char *name, const attn_tensor &tensor, const Dims &siz
     if (sizes[d] == 1)
       continue;
     if (tensor.strides[d] <= reach)
-      failInvalid(format("attn_launch_args.%s has overlapping elements: strides %s for sizes %s "
+      failInvalid(format("%s.%s has overlapping elements: strides %s for sizes %s "
                          "(each output element needs its own memory)",
-                         name, dimsText(tensor.strides).c_str(), dimsText(sizes.data()).c_str()));
+                         owner, name, dimsText(tensor.strides).c_str(),
+                         dimsText(sizes.data()).c_str()));
     reach += (sizes[d] - 1) * tensor.strides[d]; // cannot overflow: checkSpan passed
   }
 }
@@ -195,6 +199,76 @@ void checkLength(int64_t value, const char *name) {
 
 } // namespace
 
+attn_merge_args validateMergeArgs(const attn_problem &p, const attn_merge_args *in) {
+  requireNonNull(in, "args");
+  if (in->struct_size < sizeof(attn_merge_args))
+    failInvalid(format("attn_merge_args.struct_size is %zu, expected %zu (initialize it with "
+                       "attn_merge_args_init)",
+                       in->struct_size, sizeof(attn_merge_args)));
+  attn_merge_args a = *in;
+  if (a.num_parts < 1 || a.num_parts > INT32_MAX)
+    failInvalid(
+        format("attn_merge_args.num_parts is %lld, expected 1..%d", ll(a.num_parts), INT32_MAX));
+  if (a.batch < 1 || a.batch > ATTN_MAX_SEQUENCE_LENGTH)
+    failInvalid(format("attn_merge_args.batch is %lld, expected 1..%d", ll(a.batch),
+                       ATTN_MAX_SEQUENCE_LENGTH));
+  if (a.seq_q < 1 || a.seq_q > ATTN_MAX_SEQUENCE_LENGTH)
+    failInvalid(format("attn_merge_args.seq_q is %lld, expected 1..%d", ll(a.seq_q),
+                       ATTN_MAX_SEQUENCE_LENGTH));
+  const Dims dims = {a.batch, a.seq_q, p.heads_q, p.head_dim_v};
+  const char *owner = "attn_merge_args";
+  checkTensor("o_parts", a.o_parts, dims, p.dtype, owner);
+  checkTensor("o", a.o, dims, p.dtype, owner);
+  checkNoOverlap("o", a.o, dims, owner);
+  if (a.o_part_stride < 0 || (a.num_parts > 1 && a.o_part_stride == 0))
+    failInvalid(format("attn_merge_args.o_part_stride is %lld, expected > 0 (elements between "
+                       "parts)",
+                       ll(a.o_part_stride)));
+  // The last part's span, so that no offset overflows.
+  int64_t lastPart;
+  if (__builtin_mul_overflow(a.num_parts - 1, a.o_part_stride, &lastPart) ||
+      lastPart > INT64_MAX / 4)
+    failInvalid(format("attn_merge_args.o_part_stride is too large: %lld parts %lld apart "
+                       "overflow int64 offsets",
+                       ll(a.num_parts), ll(a.o_part_stride)));
+  const int64_t statCount = a.batch * p.heads_q * a.seq_q; // < O's element count: no overflow
+  if (!a.lse_parts)
+    failInvalid("attn_merge_args.lse_parts is NULL (each part's LSE, f32 [B, Hq, Sq])");
+  if (!isAligned(a.lse_parts, alignof(float)))
+    failInvalid(format("attn_merge_args.lse_parts (%p) is not aligned to 4 bytes (f32)",
+                       static_cast<const void *>(a.lse_parts)));
+  if (a.lse_part_stride == 0)
+    a.lse_part_stride = statCount;
+  int64_t lastLse;
+  if (a.lse_part_stride < 0 ||
+      __builtin_mul_overflow(a.num_parts - 1, a.lse_part_stride, &lastLse) ||
+      lastLse > INT64_MAX / 4)
+    failInvalid(format("attn_merge_args.lse_part_stride is %lld, expected 0 (B x Hq x Sq) or a "
+                       "positive stride whose parts' offsets fit int64",
+                       ll(a.lse_part_stride)));
+  if (a.lse && !isAligned(a.lse, alignof(float)))
+    failInvalid(format("attn_merge_args.lse (%p) is not aligned to 4 bytes (f32)",
+                       static_cast<const void *>(a.lse)));
+  // In place is O = part 0 exactly; any other overlap of O with the parts would let a row's
+  // writes reach another row's inputs.
+  const size_t es = dtypeSize(p.dtype);
+  auto span = [&](const attn_tensor &t, int64_t extra) {
+    int64_t reach = extra;
+    for (int d = 0; d < 4; ++d)
+      reach += (dims[d] - 1) * t.strides[d]; // cannot overflow: checkSpan passed
+    const char *lo = static_cast<const char *>(t.data);
+    return std::pair<const char *, const char *>{lo, lo + (reach + 1) * static_cast<int64_t>(es)};
+  };
+  const bool samePart0 = a.o.data == a.o_parts.data &&
+                         std::memcmp(a.o.strides, a.o_parts.strides, sizeof a.o.strides) == 0;
+  auto [partsLo, partsHi] = span(a.o_parts, lastPart);
+  auto [oLo, oHi] = span(a.o, 0);
+  if (!samePart0 && oLo < partsHi && partsLo < oHi)
+    failInvalid("attn_merge_args.o overlaps the parts without being part 0 (in place is o = "
+                "o_parts: the same data and strides)");
+  return a;
+}
+
 uint32_t launchScaleBits(const attn_problem &p, const attn_launch_args &args) {
   const float scale = static_cast<float>(args.scale != 0 ? args.scale : p.scale);
   uint32_t bits;
@@ -274,6 +348,14 @@ attn_launch_args validateLaunchArgs(const attn_problem &p, const attn_launch_arg
 } // namespace attn::rt
 
 using namespace attn::rt;
+
+extern "C" ATTN_API attn_status attn_merge_args_init_sized(attn_merge_args *args,
+                                                           size_t structSize) {
+  return guard([&] {
+    initSized(args, structSize, attn_merge_args{}, sizeof(attn_merge_args), "args");
+    return ATTN_STATUS_SUCCESS;
+  });
+}
 
 extern "C" ATTN_API attn_status attn_launch_args_init_sized(attn_launch_args *args,
                                                             size_t structSize) {

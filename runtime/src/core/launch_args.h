@@ -22,6 +22,10 @@ constexpr size_t kLaunchArgsSizeV1 =
 /// of an f32 (ATTN_PARAM_SCALE, ATTN_GPU_PARAM_SCALE).
 uint32_t launchScaleBits(const attn_problem &problem, const attn_launch_args &args);
 
+/// Validates *args of attn_kernel_merge against the kernel's problem (its dtype, heads, Dv) and
+/// returns a copy with lse_part_stride resolved.
+attn_merge_args validateMergeArgs(const attn_problem &problem, const attn_merge_args *args);
+
 /// Validates *args against the kernel's normalized problem (throws Error naming
 /// the first bad field) and returns a copy of the first version's fields.
 attn_launch_args validateLaunchArgs(const attn_problem &problem, const attn_launch_args *args);

@@ -439,6 +439,48 @@ void launchOnCpu(ContextState &context, const CompiledKernel &kernel,
   context.parallelFor(softmaxItems(B, p.heads_kv, Sq, entry.block_q), &SoftmaxCall::run, &main);
 }
 
+namespace {
+// attn_kernel_merge: items B * Sq (a query row, all heads); each run of rows within one batch
+// entry on that entry's views, the parts p * o_part_stride apart as the kernel's dim 0.
+struct CallerMergeCall {
+  attn_merge_fn fn;
+  const attn_problem *p;
+  const attn_merge_args *a;
+
+  static void run(void *self, int64_t begin, int64_t end) {
+    const CallerMergeCall &c = *static_cast<const CallerMergeCall *>(self);
+    const attn_merge_args &a = *c.a;
+    const attn_problem &p = *c.p;
+    const int64_t Sq = a.seq_q, hq = p.heads_q, dv = p.head_dim_v;
+    const size_t es = dtypeSize(p.dtype);
+    while (begin < end) {
+      const int64_t b = begin / Sq, stop = std::min(end, (b + 1) * Sq);
+      const int64_t partStrides[4] = {a.o_part_stride, a.o_parts.strides[1], a.o_parts.strides[2],
+                                      1};
+      attn_memref4 parts =
+          tensorMemref(static_cast<const char *>(a.o_parts.data) + b * a.o_parts.strides[0] * es,
+                       {a.num_parts, Sq, hq, dv}, partStrides);
+      attn_memref3 lseParts =
+          statisticMemref(const_cast<float *>(a.lse_parts) + b * hq * Sq, a.num_parts, hq, Sq);
+      lseParts.strides[0] = a.lse_part_stride;
+      attn_memref4 o = tensorMemref(static_cast<char *>(a.o.data) + b * a.o.strides[0] * es,
+                                    {1, Sq, hq, dv}, a.o.strides);
+      attn_memref3 lse = statisticMemref(a.lse ? a.lse + b * hq * Sq : nullptr, 1, hq, Sq);
+      attn_memref1 noLengths = seqlensMemref(nullptr, 1, &kNoSeqlens);
+      Operands flags{};
+      Params params(begin - b * Sq, stop - b * Sq, flags, a.num_parts);
+      c.fn(&parts, &lseParts, &o, &lse, &noLengths, &params.memref);
+      begin = stop;
+    }
+  }
+};
+} // namespace
+
+void mergeOnCpu(ContextState &context, const CompiledKernel &kernel, const attn_merge_args &args) {
+  CallerMergeCall call{kernel.entry().merge_parts, &kernel.problem(), &args};
+  context.parallelFor(args.batch * args.seq_q, &CallerMergeCall::run, &call);
+}
+
 size_t cpuWorkspaceBytes(ContextState &context, const CompiledKernel &kernel,
                          const attn_launch_args &args) {
   return planDecode(context, kernel, args).bytes;

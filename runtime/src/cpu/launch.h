@@ -16,6 +16,9 @@ class CompiledKernel;
 /// before any output is written.
 void launchOnCpu(ContextState &context, const CompiledKernel &kernel, const attn_launch_args &args);
 
+/// attn_kernel_merge on validated args, with the kernel's merge_parts entry.
+void mergeOnCpu(ContextState &context, const CompiledKernel &kernel, const attn_merge_args &args);
+
 /// The workspace a launch needs (split-KV decode partial results; 0 for launches without),
 /// as attn_kernel_workspace_size reports it.
 size_t cpuWorkspaceBytes(ContextState &context, const CompiledKernel &kernel,

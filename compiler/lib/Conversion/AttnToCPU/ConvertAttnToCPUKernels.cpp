@@ -41,9 +41,17 @@ struct ConvertAttnToCPUKernelsPass
       buildSoftmaxKernel(builder, attention, *config);
       buildDecodeKernel(builder, attention, *config);
       // The decode kernel's partials are combined by attn.merge, lowered like any other.
-      MergeOp merge = buildPartialsMerge(builder, attention);
+      Type f32 = builder.getF32Type();
+      MergeOp merge = buildPartialsMerge(builder, attention, f32);
       buildMergeKernel(builder, merge, *config);
       merge->getParentOp()->erase();
+      // And a caller's partial results in the problem's dtype (attn_kernel_merge).
+      Type elt = cast<RankedTensorType>(attention.getOutput().getType()).getElementType();
+      if (elt != f32) {
+        MergeOp own = buildPartialsMerge(builder, attention, elt);
+        buildMergeKernel(builder, own, *config, kMergePartsName);
+        own->getParentOp()->erase();
+      }
     } else {
       buildLinearKernel(builder, cast<LinearAttentionOp>(op), *config);
     }
@@ -54,13 +62,14 @@ struct ConvertAttnToCPUKernelsPass
     problemFn.erase();
   }
 
-  /// A function holding the attn.merge of `op`'s split-KV partials: f32 parts [P, B, Sq, Hq, Dv]
-  /// and LSEs [P, B, Hq, Sq] into `op`'s output type and LSE.
-  MergeOp buildPartialsMerge(OpBuilder &builder, AttentionOp op) {
+  /// A function holding the attn.merge of `op`'s partial results: parts [P, B, Sq, Hq, Dv] of
+  /// `partElt` and f32 LSEs [P, B, Hq, Sq] into `op`'s output type and LSE.
+  MergeOp buildPartialsMerge(OpBuilder &builder, AttentionOp op, Type partElt) {
     auto out = cast<RankedTensorType>(op.getOutput().getType());
     int64_t dyn = ShapedType::kDynamic;
     Type f32 = builder.getF32Type();
-    auto parts = RankedTensorType::get({dyn, dyn, dyn, out.getDimSize(2), out.getDimSize(3)}, f32);
+    auto parts =
+        RankedTensorType::get({dyn, dyn, dyn, out.getDimSize(2), out.getDimSize(3)}, partElt);
     auto lses = RankedTensorType::get({dyn, dyn, out.getDimSize(2), dyn}, f32);
     auto lse = RankedTensorType::get({dyn, out.getDimSize(2), dyn}, f32);
     auto fn = builder.create<func::FuncOp>(op.getLoc(), "attn_merge_problem",

@@ -22,7 +22,7 @@ using arith::CmpFPredicate;
 using arith::CmpIPredicate;
 
 func::FuncOp mlir::attn::buildMergeKernel(OpBuilder &builder, MergeOp op,
-                                          const CPUKernelConfig &config) {
+                                          const CPUKernelConfig &config, StringRef name) {
   MLIRContext *ctx = builder.getContext();
   auto partsType = cast<RankedTensorType>(op.getParts().getType());
   auto outType = cast<RankedTensorType>(op.getOutput().getType());
@@ -37,7 +37,7 @@ func::FuncOp mlir::attn::buildMergeKernel(OpBuilder &builder, MergeOp op,
                             statMemRefType(ctx),
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 64))};
-  func::FuncOp fn = createKernelFunction(builder, op.getLoc(), kMergeName, args);
+  func::FuncOp fn = createKernelFunction(builder, op.getLoc(), name, args);
   ImplicitLocOpBuilder b(op.getLoc(), builder);
   OpBuilder::InsertionGuard guard(b);
   Block *entry = fn.addEntryBlock();
@@ -87,6 +87,10 @@ func::FuncOp mlir::attn::buildMergeKernel(OpBuilder &builder, MergeOp op,
                                    ValueRange{e.add(e.mul(p, batch), bIdx), row, h, dv});
                                if (partElt != f32)
                                  x = b.create<arith::ExtFOp>(vecF32, x);
+                               // A part of weight 0 (LSE -inf) is not read as a number: a
+                               // caller's empty part may hold anything, NaN included.
+                               x = e.select(e.cmpf(CmpFPredicate::OGT, w, zero), x,
+                                            e.splat(vecF32, zero));
                                return SmallVector<Value>{e.fma(e.splat(vecF32, w), x, carried[0])};
                              })[0];
           if (elt != f32)

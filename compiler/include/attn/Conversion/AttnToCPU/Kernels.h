@@ -58,6 +58,9 @@ inline int64_t vectorRegistersFor(int64_t vectorWidth) { return vectorWidth == 1
 constexpr StringLiteral kSoftmaxMainName = "attn_main";
 constexpr StringLiteral kSoftmaxDecodeName = "attn_decode";
 constexpr StringLiteral kMergeName = "attn_merge";
+/// The merge of parts in the problem's own dtype (attn_kernel_merge; f16/bf16 problems only: an
+/// f32 problem's attn_merge already takes f32 parts).
+constexpr StringLiteral kMergePartsName = "attn_merge_parts";
 constexpr StringLiteral kLinearName = "attn_linear";
 
 /// Flash-style softmax attention: queries on the vector lanes, register-blocked micro-kernels.
@@ -68,7 +71,8 @@ func::FuncOp buildSoftmaxKernel(OpBuilder &builder, AttentionOp op, const CPUKer
 func::FuncOp buildDecodeKernel(OpBuilder &builder, AttentionOp op, const CPUKernelConfig &config);
 /// The lowering of attn.merge (stacked parts flattened to [P * B, ...]); for a softmax problem it
 /// combines the decode kernel's partial results.
-func::FuncOp buildMergeKernel(OpBuilder &builder, MergeOp op, const CPUKernelConfig &config);
+func::FuncOp buildMergeKernel(OpBuilder &builder, MergeOp op, const CPUKernelConfig &config,
+                              StringRef name = kMergeName);
 /// Linear attention: one state accumulation (non-causal) or a causal scan, linear in S.
 func::FuncOp buildLinearKernel(OpBuilder &builder, LinearAttentionOp op,
                                const CPUKernelConfig &config);
