@@ -161,8 +161,10 @@ const int32_t *consumeCuSeqlens(FuzzedDataProvider &in, int32_t *storage, int64_
     return nullptr;
   storage[0] = in.ConsumeBool() ? 0 : in.ConsumeIntegral<int32_t>();
   for (int64_t b = 0; b < batch; ++b)
-    storage[b + 1] = in.ConsumeBool() ? in.ConsumeIntegral<int32_t>()
-                                      : storage[b] + in.ConsumeIntegralInRange(0, 300);
+    storage[b + 1] = in.ConsumeBool()
+                         ? in.ConsumeIntegral<int32_t>()
+                         : static_cast<int32_t>(std::min<int64_t>(
+                               INT32_MAX, int64_t(storage[b]) + in.ConsumeIntegralInRange(0, 300)));
   return in.ConsumeBool() ? reinterpret_cast<const int32_t *>(
                                 reinterpret_cast<const unsigned char *>(storage) + 1)
                           : storage;
