@@ -14,6 +14,11 @@ const Backend &vulkanBackend();
 const Backend &cudaBackend();
 #endif
 
+void Backend::merge(ContextState &, const CompiledKernel &, const attn_merge_args &) const {
+  fail(ATTN_STATUS_UNSUPPORTED, "attn_kernel_merge runs CPU kernels only so far (compile a CPU "
+                                "kernel of the parts' dtype, heads and Dv for it)");
+}
+
 const Backend &backendFor(attn_target target) {
   switch (target) {
   case ATTN_TARGET_CPU:

@@ -45,6 +45,10 @@ public:
                                 const attn_launch_args &) const {
     return 0;
   }
+  /// attn_kernel_merge on validated args with the kernel's merge of its own dtype. Throws Error
+  /// UNSUPPORTED for targets without one (the default).
+  virtual void merge(ContextState &context, const CompiledKernel &kernel,
+                     const attn_merge_args &args) const;
 };
 
 /// The backend of `target`; throws Error UNSUPPORTED for a target this build lacks.

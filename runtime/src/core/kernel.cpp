@@ -14,7 +14,6 @@
 #include "core/problem.h"
 #include "core/sequences.h"
 #include "core/struct_init.h"
-#include "cpu/launch.h"
 #if ATTN_HAVE_VULKAN
 #include "vulkan/backend.h"
 #endif
@@ -238,15 +237,13 @@ ATTN_API attn_status attn_kernel_merge(attn_kernel *kernel, const attn_merge_arg
     if (p.variant != ATTN_VARIANT_SOFTMAX)
       failInvalid("attn_kernel_merge: the kernel is a linear attention kernel; merging takes a "
                   "softmax kernel of the parts' dtype, query heads and value head dim");
-    if (p.target != ATTN_TARGET_CPU)
-      fail(ATTN_STATUS_UNSUPPORTED, "attn_kernel_merge runs CPU kernels only so far (compile a "
-                                    "CPU kernel of the parts' dtype, heads and Dv for it)");
-    if (!compiled.entry().merge_parts)
+    const Backend &backend = backendFor(p.target);
+    if (p.target == ATTN_TARGET_CPU && !compiled.entry().merge_parts)
       fail(ATTN_STATUS_UNSUPPORTED,
            "attn_kernel_merge: the kernel's code has no merge of its own dtype (linked f16/bf16 "
            "code; compile or load a bundle instead)");
     attn_merge_args validated = validateMergeArgs(p, args);
-    mergeOnCpu(*kernel->context, compiled, validated);
+    backend.merge(*kernel->context, compiled, validated);
     return ATTN_STATUS_SUCCESS;
   });
 }
@@ -260,10 +257,8 @@ ATTN_API attn_status attn_kernel_workspace_size(attn_kernel *kernel, const attn_
     attn_launch_args validated = validateLaunchArgs(compiled.problem(), args);
     validated.workspace = nullptr;
     validated.workspace_bytes = 0;
-    const attn_target target = compiled.problem().target;
-    *out_bytes = target == ATTN_TARGET_CPU
-                     ? backendFor(target).workspaceBytes(*kernel->context, compiled, validated)
-                     : 0;
+    *out_bytes =
+        backendFor(compiled.problem().target).workspaceBytes(*kernel->context, compiled, validated);
     return ATTN_STATUS_SUCCESS;
   });
 }

@@ -516,6 +516,10 @@ public:
                         const attn_launch_args &args) const override {
     return cpuWorkspaceBytes(context, kernel, args);
   }
+  void merge(ContextState &context, const CompiledKernel &kernel,
+             const attn_merge_args &args) const override {
+    mergeOnCpu(context, kernel, args);
+  }
 };
 } // namespace
 
