@@ -280,18 +280,24 @@ void BM_DecodeGQA(benchmark::State &state) {
 /// keys in pages of `page` keys at shuffled page indices (as a serving engine's cache is after
 /// a while). Launches alternate between the two kernels; the figure is paged time / contiguous
 /// time (best of each), the goal within 1.10 (issue 14).
-void BM_PagedKV(benchmark::State &state) {
-  auto dtype = attn_dtype(state.range(0));
-  const bool decode = state.range(1) == 0;
-  const int64_t skv = state.range(2), page = state.range(3);
-  const int64_t batch = decode ? 4 : 1, sq = decode ? 1 : 512;
+/// GQA 32/8 at D = Dv = 128 (a Llama-3-8B layer), the paged, packed and metrics cases' problem.
+attn_problem gqa32x8(attn_dtype dtype, bool causal) {
   attn_problem p;
   (void)attn_problem_init(&p);
   p.dtype = dtype;
   p.heads_q = 32;
   p.heads_kv = 8;
   p.head_dim = p.head_dim_v = 128;
-  p.causal = decode ? 0 : 1;
+  p.causal = causal ? 1 : 0;
+  return p;
+}
+
+void BM_PagedKV(benchmark::State &state) {
+  auto dtype = attn_dtype(state.range(0));
+  const bool decode = state.range(1) == 0;
+  const int64_t skv = state.range(2), page = state.range(3);
+  const int64_t batch = decode ? 4 : 1, sq = decode ? 1 : 512;
+  attn_problem p = gqa32x8(dtype, !decode);
   attn_problem pp = p;
   pp.page_size = page;
   attn_kernel *contiguous = nullptr, *paged = nullptr;
@@ -366,13 +372,7 @@ void BM_PagedKV(benchmark::State &state) {
 void BM_Packed(benchmark::State &state) {
   auto dtype = attn_dtype(state.range(0));
   const bool decode = state.range(1) == 0;
-  attn_problem p;
-  (void)attn_problem_init(&p);
-  p.dtype = dtype;
-  p.heads_q = 32;
-  p.heads_kv = 8;
-  p.head_dim = p.head_dim_v = 128;
-  p.causal = decode ? 0 : 1;
+  attn_problem p = gqa32x8(dtype, !decode);
   attn_kernel *kernel = nullptr;
   if (attn_kernel_create(context(), &p, &kernel) != ATTN_STATUS_SUCCESS) {
     state.SkipWithError(attn_last_error());
@@ -559,11 +559,7 @@ BENCHMARK(BM_Packed) // decode, prefill
 /// (single-threaded launches).
 void BM_MetricsOverhead(benchmark::State &state) {
   int64_t skv = state.range(0), batch = 4;
-  attn_problem p;
-  (void)attn_problem_init(&p);
-  p.heads_q = 32;
-  p.heads_kv = 8;
-  p.head_dim = p.head_dim_v = 128;
+  attn_problem p = gqa32x8(ATTN_DTYPE_F32, /*causal=*/false);
   p.return_lse = 1;
   attn_context *contexts[3] = {};
   attn_kernel *kernels[3] = {};

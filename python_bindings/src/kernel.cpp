@@ -86,6 +86,26 @@ attn_tensor view(const Array &a, const char *name, attn_dtype dtype, int64_t b, 
   return v;
 }
 
+/// Runs `call` (a C API call on arrays the caller holds alive) with the GIL released and raises
+/// its failure as Python does: ValueError for INVALID_ARGUMENT, AttnError otherwise.
+template <typename Call> void runReleased(const char *what, Call &&call) {
+  attn_status status;
+  std::string error;
+  {
+    nb::gil_scoped_release release;
+    status = call();
+    if (status != ATTN_STATUS_SUCCESS)
+      error = attn_last_error(); // thread-local: read before anything else runs
+  }
+  if (status == ATTN_STATUS_SUCCESS)
+    return;
+  std::string message =
+      std::string(what) + " failed (" + attn_status_string(status) + "): " + error;
+  if (status == ATTN_STATUS_INVALID_ARGUMENT)
+    valueError(message);
+  throw AttnError(message);
+}
+
 class Kernel {
 public:
   Kernel(attn_problem problem) : problem_(problem) {
@@ -196,21 +216,7 @@ public:
     a.seqlens_q = lengths(seqlensQ, "seqlens_q");
     a.seqlens_kv = lengths(seqlensKv, "seqlens_kv");
 
-    attn_status status;
-    std::string error;
-    {
-      nb::gil_scoped_release release; // the arrays stay alive: the caller holds them
-      status = attn_kernel_launch(kernel_, &a);
-      if (status != ATTN_STATUS_SUCCESS)
-        error = attn_last_error();
-    }
-    if (status != ATTN_STATUS_SUCCESS) {
-      std::string message =
-          std::string("attn_kernel_launch failed (") + attn_status_string(status) + "): " + error;
-      if (status == ATTN_STATUS_INVALID_ARGUMENT)
-        valueError(message);
-      throw AttnError(message);
-    }
+    runReleased("attn_kernel_launch", [&] { return attn_kernel_launch(kernel_, &a); });
   }
 
   /// Enqueues the kernel on device memory (attn_kernel_launch_cuda): tensors as (pointer,
@@ -242,21 +248,7 @@ public:
     a.seqlens_q = seqlensQ;
     a.seqlens_kv = seqlensKv;
     a.stream = reinterpret_cast<void *>(stream);
-    attn_status status;
-    std::string error;
-    {
-      nb::gil_scoped_release release;
-      status = attn_kernel_launch_cuda(kernel_, &a);
-      if (status != ATTN_STATUS_SUCCESS)
-        error = attn_last_error();
-    }
-    if (status != ATTN_STATUS_SUCCESS) {
-      std::string message = std::string("attn_kernel_launch_cuda failed (") +
-                            attn_status_string(status) + "): " + error;
-      if (status == ATTN_STATUS_INVALID_ARGUMENT)
-        valueError(message);
-      throw AttnError(message);
-    }
+    runReleased("attn_kernel_launch_cuda", [&] { return attn_kernel_launch_cuda(kernel_, &a); });
   }
 
   /// attn_kernel_merge: parts [P, B, Sq, Hq, Dv] (any strides, last one 1; bfloat16 as its
@@ -285,24 +277,9 @@ public:
         (int64_t)lseParts.shape(3) != a.seq_q)
       valueError("lse_parts must have shape [P, B, Hq, Sq] matching o_parts");
     a.lse_parts = lseParts.data();
-    a.o = view(out, "out", problem_.dtype, a.batch, a.seq_q, problem_.heads_q,
-               problem_.head_dim_v);
+    a.o = view(out, "out", problem_.dtype, a.batch, a.seq_q, problem_.heads_q, problem_.head_dim_v);
     a.lse = lse ? lse->data() : nullptr;
-    attn_status status;
-    std::string error;
-    {
-      nb::gil_scoped_release release;
-      status = attn_kernel_merge(kernel_, &a);
-      if (status != ATTN_STATUS_SUCCESS)
-        error = attn_last_error();
-    }
-    if (status != ATTN_STATUS_SUCCESS) {
-      std::string message =
-          std::string("attn_kernel_merge failed (") + attn_status_string(status) + "): " + error;
-      if (status == ATTN_STATUS_INVALID_ARGUMENT)
-        valueError(message);
-      throw AttnError(message);
-    }
+    runReleased("attn_kernel_merge", [&] { return attn_kernel_merge(kernel_, &a); });
   }
 
   attn_kernel *handle() const { return kernel_; }

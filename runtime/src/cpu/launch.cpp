@@ -142,7 +142,7 @@ int64_t viewRows(const attn_launch_args &a, int64_t b) {
 // packed sequence's), the O parts first, each part 64-byte aligned.
 struct DecodePlan {
   bool decode = false;
-  int64_t numSplits = 1, seqQ = 0, oCount = 0;
+  int64_t numSplits = 1, seqQ = 0;
   size_t lseOffset = 0, bytes = 0;
 };
 
@@ -172,7 +172,6 @@ DecodePlan planDecode(ContextState &context, const CompiledKernel &kernel,
       __builtin_mul_overflow(partsBatch, p.heads_q * seqQ, &lseCount) ||
       __builtin_mul_overflow(oCount + lseCount + 16, static_cast<int64_t>(sizeof(float)), &bytes))
     fail(ATTN_STATUS_OUT_OF_MEMORY, "the split-KV workspace size overflows int64");
-  plan.oCount = oCount;
   plan.lseOffset = (static_cast<size_t>(oCount) * sizeof(float) + 63) / 64 * 64;
   plan.bytes = plan.lseOffset + static_cast<size_t>(lseCount) * sizeof(float);
   return plan;
