@@ -66,9 +66,18 @@ int main() {
   std::vector<Row> rows;
   rows.push_back(softmax("dense", ATTN_DTYPE_F32, 8, 8, 64, 1, 512, 512, 0, -1, -1));
   rows.push_back(softmax("causal", ATTN_DTYPE_BF16, 8, 8, 128, 1, 512, 512, 1, -1, -1));
-  Row sinks = softmax("sliding_window+sinks", ATTN_DTYPE_F16, 8, 8, 64, 1, 1024, 1024, 1, 127, -1);
-  sinks.c.problem.global_tokens = 4; // attention sinks add 4 keys per row: within rounding of flops
-  rows.push_back(sinks);
+  Row globals =
+      softmax("sliding_window+globals", ATTN_DTYPE_F16, 8, 8, 64, 1, 1024, 1024, 1, 127, -1);
+  globals.c.problem.global_tokens = 4; // 4 more keys per row: within rounding of the flops
+  rows.push_back(globals);
+  // gpt-oss's layers: a sliding window of 128 with learned per-head sink logits, GQA 64/8.
+  Row gptOss =
+      softmax("window+sinks(gpt-oss)", ATTN_DTYPE_BF16, 64, 8, 64, 1, 512, 512, 1, 127, -1);
+  gptOss.c.problem.sinks = 1;
+  rows.push_back(gptOss);
+  Row alibi = softmax("causal+alibi(bloom)", ATTN_DTYPE_F32, 8, 8, 64, 1, 512, 512, 1, -1, -1);
+  alibi.c.problem.alibi = 1;
+  rows.push_back(alibi);
   Row band = softmax("band+globals", ATTN_DTYPE_F32, 4, 4, 64, 1, 1024, 1024, 0, 64, 64);
   band.c.problem.global_tokens = 16;
   rows.push_back(band);

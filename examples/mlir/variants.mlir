@@ -13,8 +13,9 @@ func.func @causal(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x16x128xbf16>, %v: 
   return %o : tensor<?x?x16x128xbf16>
 }
 
-// Mistral's sliding window of 4096 with 4 attention sinks (StreamingLLM).
-func.func @sliding_window_sinks(%q: tensor<?x?x32x128xbf16>, %k: tensor<?x?x8x128xbf16>, %v: tensor<?x?x8x128xbf16>) -> tensor<?x?x32x128xbf16> {
+// Mistral's sliding window of 4096 with 4 global tokens (StreamingLLM's attention-sink tokens:
+// keys every query sees; not gpt-oss's sink logits, below).
+func.func @sliding_window_globals(%q: tensor<?x?x32x128xbf16>, %k: tensor<?x?x8x128xbf16>, %v: tensor<?x?x8x128xbf16>) -> tensor<?x?x32x128xbf16> {
   %o = attn.attention %q, %k, %v {window = array<i64: 4095, 0>, global_tokens = 4 : i64} : tensor<?x?x32x128xbf16>, tensor<?x?x8x128xbf16>, tensor<?x?x8x128xbf16> -> tensor<?x?x32x128xbf16>
   return %o : tensor<?x?x32x128xbf16>
 }
@@ -51,4 +52,16 @@ func.func @split_kv(%q: tensor<1x1x8x64xf32>, %k0: tensor<1x512x8x64xf32>, %v0: 
   %o0, %lse0 = attn.finalize %a1, %m1, %l1 : (tensor<1x1x8x64xf32>, tensor<1x8x1xf32>, tensor<1x8x1xf32>) -> (tensor<1x1x8x64xf32>, tensor<1x8x1xf32>)
   %o, %lse = attn.merge %parts, %lses : tensor<2x1x1x8x64xf32>, tensor<2x1x8x1xf32> -> tensor<1x1x8x64xf32>, tensor<1x8x1xf32>
   return %o0, %lse0, %o, %lse : tensor<1x1x8x64xf32>, tensor<1x8x1xf32>, tensor<1x1x8x64xf32>, tensor<1x8x1xf32>
+}
+
+// gpt-oss: a sliding window of 128 with a learned sink logit per head (FlashAttention-3's
+// learnable sinks), GQA 64/8, and ALiBi (BLOOM): per-head slopes, both given at each launch.
+func.func @window_sink_logits(%q: tensor<?x?x64x64xbf16>, %k: tensor<?x?x8x64xbf16>, %v: tensor<?x?x8x64xbf16>, %sinks: tensor<64xf32>) -> tensor<?x?x64x64xbf16> {
+  %o = attn.attention %q, %k, %v sinks(%sinks : tensor<64xf32>) {causal, window = array<i64: 127, -1>} : tensor<?x?x64x64xbf16>, tensor<?x?x8x64xbf16>, tensor<?x?x8x64xbf16> -> tensor<?x?x64x64xbf16>
+  return %o : tensor<?x?x64x64xbf16>
+}
+
+func.func @alibi(%q: tensor<?x?x16x128xf16>, %k: tensor<?x?x16x128xf16>, %v: tensor<?x?x16x128xf16>, %slopes: tensor<16xf32>) -> tensor<?x?x16x128xf16> {
+  %o = attn.attention %q, %k, %v alibi_slopes(%slopes : tensor<16xf32>) {causal} : tensor<?x?x16x128xf16>, tensor<?x?x16x128xf16>, tensor<?x?x16x128xf16> -> tensor<?x?x16x128xf16>
+  return %o : tensor<?x?x16x128xf16>
 }

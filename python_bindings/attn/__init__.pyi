@@ -32,10 +32,16 @@ class Kernel:
     feature_map: _FeatureMap
     normalize: bool
     target: _Target
+    page_size: int
+    alibi: bool
+    sinks: bool
     @property
     def config(self) -> dict: ...
     def __call__(self, q: _Tensor, k: _Tensor, v: _Tensor, *, seqlens_q: _Lengths = None,
-                 seqlens_kv: _Lengths = None) -> Any: ...
+                 seqlens_kv: _Lengths = None, block_table: Any = None, out: Any = None,
+                 lse: Any = None, entropy: Any = None, cu_seqlens_q: _Lengths = None,
+                 cu_seqlens_kv: _Lengths = None, scale: Optional[float] = None,
+                 alibi_slopes: Any = None, sinks: Any = None) -> Any: ...
 
 def compile(*, heads_q: int, head_dim: int, heads_kv: Optional[int] = None,
             head_dim_v: Optional[int] = None, dtype: Any = "float32",
@@ -43,20 +49,25 @@ def compile(*, heads_q: int, head_dim: int, heads_kv: Optional[int] = None,
             causal: bool = False, window: Tuple[int, int] = (-1, -1), global_tokens: int = 0,
             softcap: float = 0.0, return_lse: bool = False, return_entropy: bool = False,
             feature_map: _FeatureMap = "elu_plus_one", normalize: bool = True,
-            target: _Target = "cpu") -> Kernel: ...
+            target: _Target = "cpu", page_size: int = 0, alibi: bool = False,
+            sinks: bool = False) -> Kernel: ...
 
 @overload
 def attention(q: _Tensor, k: _Tensor, v: _Tensor, *, scale: Optional[float] = None,
               causal: bool = False, window: Tuple[int, int] = (-1, -1), global_tokens: int = 0,
               softcap: float = 0.0, seqlens_q: _Lengths = None, seqlens_kv: _Lengths = None,
               return_lse: Literal[False] = False, return_entropy: Literal[False] = False,
-              target: _Target = "cpu") -> Any: ...
+              target: _Target = "cpu", block_table: Any = None, cu_seqlens_q: _Lengths = None,
+              cu_seqlens_kv: _Lengths = None, alibi_slopes: Any = None,
+              sinks: Any = None) -> Any: ...
 @overload
 def attention(q: _Tensor, k: _Tensor, v: _Tensor, *, scale: Optional[float] = None,
               causal: bool = False, window: Tuple[int, int] = (-1, -1), global_tokens: int = 0,
               softcap: float = 0.0, seqlens_q: _Lengths = None, seqlens_kv: _Lengths = None,
               return_lse: bool = False, return_entropy: bool = False,
-              target: _Target = "cpu") -> Union[Any, Tuple[Any, ...]]: ...
+              target: _Target = "cpu", block_table: Any = None, cu_seqlens_q: _Lengths = None,
+              cu_seqlens_kv: _Lengths = None, alibi_slopes: Any = None,
+              sinks: Any = None) -> Union[Any, Tuple[Any, ...]]: ...
 
 def linear_attention(q: _Tensor, k: _Tensor, v: _Tensor, *,
                      feature_map: _FeatureMap = "elu_plus_one", causal: bool = False,

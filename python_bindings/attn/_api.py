@@ -232,6 +232,19 @@ def _dtype_arg(dtype: Any) -> str:
     return name
 
 
+# A launch's extras after its tensors: (scale, alibi_slopes, sinks); 0.0 is the kernel's scale.
+_NO_EXTRA: Tuple[float, Any, Any] = (0.0, None, None)
+
+
+def _no_key_lse(extra: Tuple[float, Any, Any], packed: bool) -> Any:
+    """The LSE of rows that saw no key: -inf, or each head's sink (broadcast over [B, Hq, Sq],
+    or [Hq, Tq] packed)."""
+    sinks = extra[2]
+    if sinks is None:
+        return -np.inf
+    return sinks[:, None] if packed else sinks[None, :, None]
+
+
 def _export(result: np.ndarray, like: _Tensor) -> Any:
     """Returns an output in the kind of the input `like` (zero-copy through DLPack) when its
     framework has from_dlpack; numpy otherwise."""
@@ -259,7 +272,8 @@ class Kernel:
     def __init__(self, *, variant: str, dtype: str, heads_q: int, heads_kv: int, head_dim: int,
                  head_dim_v: int, scale: float, causal: bool, window: Tuple[int, int],
                  global_tokens: int, softcap: float, return_lse: bool, return_entropy: bool,
-                 feature_map: str, normalize: bool, target: str, page_size: int = 0):
+                 feature_map: str, normalize: bool, target: str, page_size: int = 0,
+                 alibi: bool = False, sinks: bool = False):
         self.variant = variant
         self.dtype = dtype
         self.heads_q = heads_q
@@ -277,13 +291,15 @@ class Kernel:
         self.normalize = normalize
         self.target = target
         self.page_size = page_size
+        self.alibi = alibi
+        self.sinks = sinks
         self._kernel = _attn.Kernel(
             target=_TARGETS[target], variant=_VARIANTS[variant], dtype=_DTYPES[dtype],
             heads_q=heads_q, heads_kv=heads_kv, head_dim=head_dim, head_dim_v=head_dim_v,
             scale=scale, causal=causal, window_left=window[0], window_right=window[1],
             global_tokens=global_tokens, softcap=softcap, return_lse=return_lse,
             return_entropy=return_entropy, feature_map=_FEATURE_MAPS[feature_map],
-            normalize=normalize, page_size=page_size)
+            normalize=normalize, page_size=page_size, alibi=alibi, sinks=sinks)
 
     @classmethod
     def _from_native(cls, native: Any) -> "Kernel":
@@ -294,7 +310,7 @@ class Kernel:
         self.variant, self.dtype = names[0][p["variant"]], names[1][p["dtype"]]
         for field in ("heads_q", "heads_kv", "head_dim", "head_dim_v", "scale", "causal",
                       "global_tokens", "softcap", "return_lse", "return_entropy", "normalize",
-                      "page_size"):
+                      "page_size", "alibi", "sinks"):
             setattr(self, field, p[field])
         self.window = (p["window_left"], p["window_right"])
         self.feature_map = {v: k for k, v in _FEATURE_MAPS.items()}[p["feature_map"]]
@@ -341,6 +357,10 @@ class Kernel:
                      f"return_lse={self.return_lse}, return_entropy={self.return_entropy}")
             if self.page_size:
                 extra += f", page_size={self.page_size}"
+            if self.alibi:
+                extra += ", alibi=True"
+            if self.sinks:
+                extra += ", sinks=True"
         else:
             extra = (f", causal={self.causal}, feature_map={self.feature_map!r}, "
                      f"normalize={self.normalize}")
@@ -348,10 +368,31 @@ class Kernel:
                 f"heads_q={self.heads_q}, heads_kv={self.heads_kv}, head_dim={self.head_dim}, "
                 f"head_dim_v={self.head_dim_v}{extra}, target={self.target!r})")
 
+    def _head_values(self, values: Any, name: str, flag: str,
+                     compiled: bool) -> Optional[np.ndarray]:
+        """A launch's per-head values as a contiguous float32 [Hq] array (None when absent),
+        given exactly when the kernel was compiled for them."""
+        if values is None:
+            if compiled:
+                raise ValueError(f"the kernel was compiled with {flag}=True: "
+                                 f"pass {name}, float32 [Hq = {self.heads_q}]")
+            return None
+        if not compiled:
+            raise ValueError(f"the kernel was not compiled for {name} (compile it with "
+                             f"{flag}=True)")
+        if hasattr(values, "__dlpack__") and not isinstance(values, np.ndarray):
+            values = np.from_dlpack(values.detach() if hasattr(values, "detach") else values)
+        array = np.ascontiguousarray(values, dtype=np.float32)
+        if array.shape != (self.heads_q,):
+            raise ValueError(f"{name} must have shape [Hq] = [{self.heads_q}], got "
+                             f"{list(array.shape)}")
+        return array
+
     def __call__(self, q: Any, k: Any, v: Any, *, seqlens_q: Any = None,
                  seqlens_kv: Any = None, block_table: Any = None, out: Any = None,
                  lse: Any = None, entropy: Any = None, cu_seqlens_q: Any = None,
-                 cu_seqlens_kv: Any = None, scale: Optional[float] = None) -> Any:
+                 cu_seqlens_kv: Any = None, scale: Optional[float] = None,
+                 alibi_slopes: Any = None, sinks: Any = None) -> Any:
         """Runs the kernel on BSHD tensors q [B, Sq, Hq, D], k [B, Skv, Hkv, D],
         v [B, Skv, Hkv, Dv] and returns o [B, Sq, Hq, Dv] (the input's dtype), or
         ``(o, lse[, entropy])`` / ``(o, entropy)`` when the kernel was compiled to return them
@@ -383,6 +424,12 @@ class Kernel:
 
         ``scale``: this call's scale instead of the kernel's (FlashInfer's per-call sm_scale; a
         finite positive float, rounded to float32), without a recompile.
+
+        ``alibi_slopes`` / ``sinks``: float32 [Hq] per-head values, required by a kernel compiled
+        with ``alibi=True`` / ``sinks=True`` (and refused by others): ALiBi slopes
+        (score -= slope * |p_i - j|, FlashAttention's alibi_slopes) and sink logits (gpt-oss,
+        FlashAttention-3's learnable sinks: exp(sink) joins each row's softmax denominator with
+        no value; LSE includes it; a row with no key gets LSE = sink).
         """
         launch_scale = 0.0
         if scale is not None:
@@ -394,6 +441,8 @@ class Kernel:
             if self.target == "cuda" and _on_cuda(q):
                 raise ValueError("scale= is for host-memory launches so far; compile the CUDA "
                                  "kernel with the scale instead")
+        extra = (launch_scale, self._head_values(alibi_slopes, "alibi_slopes", "alibi", self.alibi),
+                 self._head_values(sinks, "sinks", "sinks", self.sinks))
         if cu_seqlens_q is not None or cu_seqlens_kv is not None:
             if self.target == "cuda" and _on_cuda(q):
                 raise ValueError("packed batches (cu_seqlens) take host arrays so far; CUDA "
@@ -408,11 +457,11 @@ class Kernel:
             return self._run_packed(qt, kt, vt, cu_seqlens_q, cu_seqlens_kv, seqlens_q,
                                     seqlens_kv, block_table,
                                     given if any(x is not None for x in given) else None,
-                                    launch_scale)
+                                    extra)
         if (seqlens_q is None and seqlens_kv is None and block_table is None and
                 type(q) is np.ndarray and type(k) is np.ndarray and type(v) is np.ndarray and
                 self.target != "cuda" and not self.page_size):
-            result = self._fast_call(q, k, v, out, lse, entropy, launch_scale)
+            result = self._fast_call(q, k, v, out, lse, entropy, extra)
             if result is not None:
                 return result
         given = (out, lse, entropy)
@@ -425,10 +474,10 @@ class Kernel:
             return self._run_cuda(q, k, v, seqlens_q, seqlens_kv)
         qt, kt, vt = _as_tensor(q, "q"), _as_tensor(k, "k"), _as_tensor(v, "v")
         return self._run(qt, kt, vt, seqlens_q, seqlens_kv, block_table,
-                         given if any(x is not None for x in given) else None, launch_scale)
+                         given if any(x is not None for x in given) else None, extra)
 
     def _fast_call(self, q: np.ndarray, k: np.ndarray, v: np.ndarray, out: Any, lse: Any,
-                   entropy: Any, scale: float = 0.0) -> Any:
+                   entropy: Any, extra: Tuple[float, Any, Any] = _NO_EXTRA) -> Any:
         """The common call without Python-side checks: numpy f32/f16 inputs of the kernel's
         dtype, no lengths, nothing empty, outputs (if given) exactly right; the extension and
         the C API validate the rest with the same errors. None: take the general path."""
@@ -454,7 +503,7 @@ class Kernel:
             if (type(out) is not np.ndarray or out.dtype != dtype or not out.flags.writeable or
                     out.shape != (batch, seq_q, heads_q, self.head_dim_v)):
                 return None
-        self._kernel.launch(q, k, v, out, lse, entropy, None, None, None, None, None, scale)
+        self._kernel.launch(q, k, v, out, lse, entropy, None, None, None, None, None, *extra)
         if lse is None and entropy is None:
             return out
         return tuple(x for x in (out, lse, entropy) if x is not None)
@@ -509,14 +558,15 @@ class Kernel:
         return tuple(t for t in (o, lse, entropy) if t is not None)
 
     def _run(self, qt: _Tensor, kt: _Tensor, vt: _Tensor, seqlens_q: Any, seqlens_kv: Any,
-             block_table: Any = None, given: Any = None, scale: float = 0.0) -> Any:
+             block_table: Any = None, given: Any = None,
+             extra: Tuple[float, Any, Any] = _NO_EXTRA) -> Any:
         for name, t in (("q", qt), ("k", kt), ("v", vt)):
             if t.dtype != self.dtype:
                 raise TypeError(f"{name} has dtype {t.dtype}, the kernel was compiled for "
                                 f"{self.dtype} (q, k and v must share one dtype)")
         batch, seq_q, heads_q, _ = qt.array.shape
         if self.page_size:
-            return self._run_paged(qt, kt, vt, seqlens_q, seqlens_kv, block_table, given, scale)
+            return self._run_paged(qt, kt, vt, seqlens_q, seqlens_kv, block_table, given, extra)
         if block_table is not None:
             raise ValueError("block_table is for kernels compiled with page_size (a paged KV "
                              "cache); this kernel reads contiguous k and v")
@@ -529,10 +579,11 @@ class Kernel:
                              f"{kt.array.shape} and {vt.array.shape}")
         lens_q = _lengths(seqlens_q, "seqlens_q", batch, seq_q)
         lens_kv = _lengths(seqlens_kv, "seqlens_kv", batch, seq_kv)
-        return self._launch(qt, kt, vt, lens_q, lens_kv, None, seq_kv, given, scale)
+        return self._launch(qt, kt, vt, lens_q, lens_kv, None, seq_kv, given, extra)
 
     def _run_paged(self, qt: _Tensor, kt: _Tensor, vt: _Tensor, seqlens_q: Any, seqlens_kv: Any,
-                   block_table: Any, given: Any = None, scale: float = 0.0) -> Any:
+                   block_table: Any, given: Any = None,
+                   extra: Tuple[float, Any, Any] = _NO_EXTRA) -> Any:
         batch, seq_q = qt.array.shape[:2]
         if block_table is None:
             raise ValueError(f"this kernel reads a paged KV cache (page_size {self.page_size}): "
@@ -554,11 +605,11 @@ class Kernel:
         capacity = table.shape[1] * self.page_size
         lens_q = _lengths(seqlens_q, "seqlens_q", batch, seq_q)
         lens_kv = _lengths(seqlens_kv, "seqlens_kv", batch, capacity)
-        return self._launch(qt, kt, vt, lens_q, lens_kv, table, capacity, given, scale)
+        return self._launch(qt, kt, vt, lens_q, lens_kv, table, capacity, given, extra)
 
     def _run_packed(self, qt: _Tensor, kt: _Tensor, vt: _Tensor, cu_q: Any, cu_kv: Any,
                     seqlens_q: Any, seqlens_kv: Any, block_table: Any, given: Any,
-                    scale: float = 0.0) -> Any:
+                    extra: Tuple[float, Any, Any] = _NO_EXTRA) -> Any:
         for name, t in (("q", qt), ("k", kt), ("v", vt)):
             if t.dtype != self.dtype:
                 raise TypeError(f"{name} has dtype {t.dtype}, the kernel was compiled for "
@@ -625,11 +676,11 @@ class Kernel:
             o4 = out_bits[None] if packed_q else out_bits
             stat = (lambda x: None if x is None else (x[None] if packed_q else x))  # noqa: E731
             self._kernel.launch(q4, k4, v4, o4, stat(lse), stat(entropy), lens_q, lens_kv, table,
-                                cuq, cukv, scale)
-        elif given is not None:  # no keys at all: o = 0, lse = -inf, entropy = 0 (SPEC §3)
+                                cuq, cukv, *extra)
+        else:  # no keys at all: o = 0, lse = -inf (the sinks), entropy = 0 (SPEC §3)
             out_bits[...] = 0
             if lse is not None:
-                lse[...] = -np.inf
+                lse[...] = _no_key_lse(extra, packed_q)
             if entropy is not None:
                 entropy[...] = 0
         if given is not None:
@@ -674,7 +725,8 @@ class Kernel:
         return ot.array, ot.bits, stats[0], stats[1]
 
     def _launch(self, qt: _Tensor, kt: _Tensor, vt: _Tensor, lens_q: Any, lens_kv: Any,
-                table: Any, seq_kv: int, given: Any = None, scale: float = 0.0) -> Any:
+                table: Any, seq_kv: int, given: Any = None,
+                extra: Tuple[float, Any, Any] = _NO_EXTRA) -> Any:
         batch, seq_q, heads_q, _ = qt.array.shape
         if given is not None:
             shape = (batch, seq_q, heads_q, self.head_dim_v)
@@ -682,11 +734,11 @@ class Kernel:
                                                               (batch, heads_q, seq_q))
             if batch and seq_q and seq_kv:
                 self._kernel.launch(qt.bits, kt.bits, vt.bits, out_bits, lse, entropy, lens_q,
-                                    lens_kv, table, None, None, scale)
-            else:  # no keys: o = 0, lse = -inf, entropy = 0 (SPEC section 3)
+                                    lens_kv, table, None, None, *extra)
+            else:  # no keys: o = 0, lse = -inf (the sinks), entropy = 0 (SPEC section 3)
                 out_bits[...] = 0
                 if lse is not None:
-                    lse[...] = -np.inf
+                    lse[...] = _no_key_lse(extra, False)
                 if entropy is not None:
                     entropy[...] = 0
             results = [x for x, asked in ((given[0], True), (given[1], self.return_lse),
@@ -705,7 +757,9 @@ class Kernel:
         entropy = np.zeros(stats_shape, np.float32) if self.return_entropy else None
         if batch and seq_q and seq_kv:
             self._kernel.launch(qt.bits, kt.bits, vt.bits, out_bits, lse, entropy, lens_q,
-                                lens_kv, table, None, None, scale)
+                                lens_kv, table, None, None, *extra)
+        elif lse is not None and extra[2] is not None:
+            lse[...] = _no_key_lse(extra, False)  # no keys: each row's LSE is its head's sink
         # else: nothing to compute; no keys means o = 0, lse = -inf, entropy = 0 (SPEC section 3).
         o = _export(out, qt)
         if lse is None and entropy is None:
@@ -724,7 +778,8 @@ def compile(*, heads_q: int, head_dim: int, heads_kv: Optional[int] = None,
             window: Tuple[int, int] = (-1, -1), global_tokens: int = 0, softcap: float = 0.0,
             return_lse: bool = False, return_entropy: bool = False,
             feature_map: str = "elu_plus_one", normalize: bool = True,
-            target: str = "cpu", page_size: int = 0) -> Kernel:
+            target: str = "cpu", page_size: int = 0, alibi: bool = False,
+            sinks: bool = False) -> Kernel:
     """Compiles (or finds in the memory / disk caches) a kernel for one attention problem.
 
     heads_kv defaults to heads_q (MHA; GQA when it divides heads_q, MQA when 1); head_dim_v
@@ -738,7 +793,9 @@ def compile(*, heads_q: int, head_dim: int, heads_kv: Optional[int] = None,
     "cuda" (the GPU of the CUDA context current when compiling, e.g. torch's, else
     ATTN_CUDA_DEVICE's; torch CUDA tensors in and out, on torch's current stream; host arrays are
     copied to and from the GPU). page_size (a power of two from 1 to 256; 0 = none): the kernel
-    reads a paged KV cache (see :meth:`Kernel.__call__`), softmax on the CPU target.
+    reads a paged KV cache (see :meth:`Kernel.__call__`), softmax on the CPU target. alibi /
+    sinks: the kernel takes per-head ALiBi slopes / sink logits at each call (``alibi_slopes=``,
+    ``sinks=``), softmax on the CPU target.
 
     Raises ValueError / TypeError for bad arguments, attn.AttnError when the problem cannot be
     built (unsupported head dim or target, no Vulkan device, compiler failure).
@@ -783,14 +840,19 @@ def compile(*, heads_q: int, head_dim: int, heads_kv: Optional[int] = None,
             raise ValueError("linear attention does not read a paged KV cache (page_size)")
         if return_lse or return_entropy:
             raise ValueError("linear attention has no LSE or entropy (return_lse/return_entropy)")
-        if window != (-1, -1) or global_tokens or softcap:
-            raise ValueError("window, global_tokens and softcap apply to softmax attention only")
+        if window != (-1, -1) or global_tokens or softcap or alibi or sinks:
+            raise ValueError("window, global_tokens, softcap, alibi and sinks apply to softmax "
+                             "attention only")
+    for name, flag in (("alibi", alibi), ("sinks", sinks)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a bool, got {type(flag).__name__}")
     return Kernel(variant=variant, dtype=dtype, heads_q=heads_q, heads_kv=heads_kv,
                   head_dim=head_dim, head_dim_v=head_dim_v, scale=scale_value,
                   causal=bool(causal), window=window, global_tokens=global_tokens,
                   softcap=softcap, return_lse=bool(return_lse),
                   return_entropy=bool(return_entropy), feature_map=feature_map,
-                  normalize=bool(normalize), target=target, page_size=page_size)
+                  normalize=bool(normalize), target=target, page_size=page_size,
+                  alibi=bool(alibi), sinks=bool(sinks))
 
 
 def _problem_of(q: Any, k: Any, v: Any, packed_q: bool = False,
@@ -816,13 +878,17 @@ def attention(q: Any, k: Any, v: Any, *, scale: Optional[float] = None, causal: 
               window: Tuple[int, int] = (-1, -1), global_tokens: int = 0, softcap: float = 0.0,
               seqlens_q: Any = None, seqlens_kv: Any = None, return_lse: bool = False,
               return_entropy: bool = False, target: str = "cpu", block_table: Any = None,
-              cu_seqlens_q: Any = None, cu_seqlens_kv: Any = None) -> Any:
+              cu_seqlens_q: Any = None, cu_seqlens_kv: Any = None, alibi_slopes: Any = None,
+              sinks: Any = None) -> Any:
     """Softmax attention on BSHD tensors (FlashAttention's layout and semantics).
 
     q [B, Sq, Hq, D], k [B, Skv, Hkv, D], v [B, Skv, Hkv, Dv]; Hq % Hkv == 0 (GQA / MQA).
     scale defaults to 1/sqrt(D); causal masks are bottom-right aligned (as FlashAttention >= 2.1);
     window=(left, right) is a sliding window band (-1 = unbounded); global_tokens keys are seen
-    by every query (StreamingLLM's sink tokens); softcap > 0 applies c * tanh(s / c) to the logits.
+    by every query (Longformer's globals, StreamingLLM's attention-sink tokens); softcap > 0
+    applies c * tanh(s / c) to the logits. alibi_slopes (float32 [Hq]): ALiBi, each score minus
+    slope_h * |p_i - j|. sinks (float32 [Hq]): per-head sink logits (gpt-oss, FlashAttention-3's
+    learnable sinks, not global tokens): exp(sink_h) joins each row's softmax denominator.
     seqlens_q / seqlens_kv are optional per-batch lengths (varlen / KV-cache batches).
     With block_table (ints [B, max_pages]) k and v are a paged KV cache: pages
     [num_pages, page_size, Hkv, D] (page_size = k.shape[1]), see :meth:`Kernel.__call__`.
@@ -840,11 +906,14 @@ def attention(q: Any, k: Any, v: Any, *, scale: Optional[float] = None, causal: 
                      variant="softmax", scale=scale, causal=causal, window=window,
                      global_tokens=global_tokens, softcap=softcap, return_lse=return_lse,
                      return_entropy=return_entropy, target=target,
-                     page_size=0 if block_table is None else kt.array.shape[1])
+                     page_size=0 if block_table is None else kt.array.shape[1],
+                     alibi=alibi_slopes is not None, sinks=sinks is not None)
+    extra = (0.0, kernel._head_values(alibi_slopes, "alibi_slopes", "alibi", kernel.alibi),
+             kernel._head_values(sinks, "sinks", "sinks", kernel.sinks))
     if packed:
         return kernel._run_packed(qt, kt, vt, cu_seqlens_q, cu_seqlens_kv, seqlens_q,
-                                  seqlens_kv, block_table, None)
-    return kernel._run(qt, kt, vt, seqlens_q, seqlens_kv, block_table)
+                                  seqlens_kv, block_table, None, extra)
+    return kernel._run(qt, kt, vt, seqlens_q, seqlens_kv, block_table, None, extra)
 
 
 def linear_attention(q: Any, k: Any, v: Any, *, feature_map: str = "elu_plus_one",

@@ -16,7 +16,8 @@ class Kernel:
     def __init__(self, *, target: int, variant: int, dtype: int, heads_q: int, heads_kv: int,
                  head_dim: int, head_dim_v: int, scale: float, causal: bool, window_left: int,
                  window_right: int, global_tokens: int, softcap: float, return_lse: bool,
-                 return_entropy: bool, feature_map: int, normalize: bool) -> None: ...
+                 return_entropy: bool, feature_map: int, normalize: bool, page_size: int = 0,
+                 alibi: bool = False, sinks: bool = False) -> None: ...
     @staticmethod
     def from_bundle(path: str) -> "Kernel": ...
     @property
@@ -25,7 +26,11 @@ class Kernel:
     def config(self) -> dict: ...
     def launch(self, q: Any, k: Any, v: Any, o: Any, lse: Optional[np.ndarray],
                entropy: Optional[np.ndarray], seqlens_q: Optional[np.ndarray],
-               seqlens_kv: Optional[np.ndarray]) -> None: ...
+               seqlens_kv: Optional[np.ndarray], block_table: Optional[np.ndarray] = None,
+               cu_seqlens_q: Optional[np.ndarray] = None,
+               cu_seqlens_kv: Optional[np.ndarray] = None, scale: float = 0.0,
+               alibi_slopes: Optional[np.ndarray] = None,
+               sinks: Optional[np.ndarray] = None) -> None: ...
     def launch_cuda(self, batch: int, seq_q: int, seq_kv: int, q: int,
                     q_strides: Tuple[int, int, int, int], k: int,
                     k_strides: Tuple[int, int, int, int], v: int,

@@ -20,6 +20,7 @@ using Output = nb::ndarray<nb::device::cpu>;
 using Stat = nb::ndarray<float, nb::ndim<3>, nb::c_contig, nb::device::cpu>;
 using Lengths = nb::ndarray<nb::ro, int32_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using BlockTable = nb::ndarray<nb::ro, int32_t, nb::ndim<2>, nb::device::cpu>;
+using HeadValues = nb::ndarray<nb::ro, float, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 
 size_t elementBits(attn_dtype dtype) { return dtype == ATTN_DTYPE_F32 ? 32 : 16; }
 
@@ -138,7 +139,9 @@ public:
               const std::optional<Stat> &lse, const std::optional<Stat> &entropy,
               const std::optional<Lengths> &seqlensQ, const std::optional<Lengths> &seqlensKv,
               const std::optional<BlockTable> &blockTable, const std::optional<Lengths> &cuQ,
-              const std::optional<Lengths> &cuKv, double scale) {
+              const std::optional<Lengths> &cuKv, double scale,
+              const std::optional<HeadValues> &alibiSlopes,
+              const std::optional<HeadValues> &sinks) {
     const attn_problem &p = problem_;
     bool softmax = p.variant == ATTN_VARIANT_SOFTMAX;
     if (q.ndim() != 4 || k.ndim() != 4)
@@ -215,6 +218,25 @@ public:
     };
     a.seqlens_q = lengths(seqlensQ, "seqlens_q");
     a.seqlens_kv = lengths(seqlensKv, "seqlens_kv");
+    // Per-head values: float32 [Hq], required iff the kernel was built for them.
+    auto heads = [&](const std::optional<HeadValues> &x, bool wanted,
+                     const char *name) -> const float * {
+      if (!wanted) {
+        if (x)
+          valueError(std::string("the kernel was not built for ") + name + " (compile it with " +
+                     name + ")");
+        return nullptr;
+      }
+      if (!x)
+        valueError(std::string("the kernel was built for ") + name +
+                   ": pass a float32 [Hq] array of them");
+      if ((int64_t)x->shape(0) != p.heads_q)
+        valueError(std::string(name) + " must have one float32 value per query head (" +
+                   std::to_string(p.heads_q) + "), got " + std::to_string(x->shape(0)));
+      return x->data();
+    };
+    a.alibi_slopes = heads(alibiSlopes, p.alibi != 0, "alibi_slopes");
+    a.sinks = heads(sinks, p.sinks != 0, "sinks");
 
     runReleased("attn_kernel_launch", [&] { return attn_kernel_launch(kernel_, &a); });
   }
@@ -301,7 +323,8 @@ void registerKernel(nb::module_ &m) {
           [](Kernel *self, int target, int variant, int dtype, int64_t heads_q, int64_t heads_kv,
              int64_t head_dim, int64_t head_dim_v, double scale, bool causal, int64_t window_left,
              int64_t window_right, int64_t global_tokens, double softcap, bool return_lse,
-             bool return_entropy, int feature_map, bool normalize, int64_t page_size) {
+             bool return_entropy, int feature_map, bool normalize, int64_t page_size, bool alibi,
+             bool sinks) {
             attn_problem p;
             check(attn_problem_init(&p), "attn_problem_init");
             p.target = static_cast<attn_target>(target);
@@ -322,6 +345,8 @@ void registerKernel(nb::module_ &m) {
             p.feature_map = static_cast<attn_feature_map>(feature_map);
             p.normalize = normalize;
             p.page_size = page_size;
+            p.alibi = alibi;
+            p.sinks = sinks;
             new (self) Kernel(p);
           },
           nb::kw_only(), nb::arg("target"), nb::arg("variant"), nb::arg("dtype"),
@@ -329,7 +354,7 @@ void registerKernel(nb::module_ &m) {
           nb::arg("scale"), nb::arg("causal"), nb::arg("window_left"), nb::arg("window_right"),
           nb::arg("global_tokens"), nb::arg("softcap"), nb::arg("return_lse"),
           nb::arg("return_entropy"), nb::arg("feature_map"), nb::arg("normalize"),
-          nb::arg("page_size") = 0,
+          nb::arg("page_size") = 0, nb::arg("alibi") = false, nb::arg("sinks") = false,
           "Builds (or finds in the caches) the kernel for one problem; enums as the C API's ints.")
       .def_static(
           "from_bundle",
@@ -369,6 +394,8 @@ void registerKernel(nb::module_ &m) {
             d["feature_map"] = (int)p.feature_map;
             d["normalize"] = (bool)p.normalize;
             d["page_size"] = p.page_size;
+            d["alibi"] = (bool)p.alibi;
+            d["sinks"] = (bool)p.sinks;
             d["target"] = (int)p.target;
             return d;
           },
@@ -420,6 +447,7 @@ void registerKernel(nb::module_ &m) {
            nb::arg("seqlens_kv").none(), nb::arg("block_table").none() = nb::none(),
            nb::arg("cu_seqlens_q").none() = nb::none(),
            nb::arg("cu_seqlens_kv").none() = nb::none(), nb::arg("scale") = 0.0,
+           nb::arg("alibi_slopes").none() = nb::none(), nb::arg("sinks").none() = nb::none(),
            "Runs the kernel on BSHD arrays (strides in elements, last stride 1), writing o (and "
            "lse/entropy). Packed rows (cu_seqlens_q / cu_seqlens_kv, int32 [B + 1]) come as "
            "[1, T, H, D] arrays, their lse/entropy as [1, Hq, Tq]. Releases the GIL while it "

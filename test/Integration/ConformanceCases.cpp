@@ -25,13 +25,13 @@ std::vector<Case> maskCases(attn_target target, int64_t seq, int64_t shortQ, int
     int causal;
     int64_t left, right, globals;
   };
-  for (Mask m :
-       {Mask{"band_0_0", 0, 0, 0, 0}, Mask{"causal_window_1", 1, 1, -1, 0},
-        Mask{"causal_window_16", 1, 16, -1, 0}, Mask{"band_64_64", 0, 64, 64, 0},
-        Mask{"band_left_unbounded_right_5", 0, -1, 5, 0},
-        Mask{"band_100_right_unbounded", 0, 100, -1, 0},
-        Mask{"sink_1_causal_window_8", 1, 8, -1, 1}, Mask{"sinks_4_causal_window_63", 1, 63, -1, 4},
-        Mask{"longformer_globals_70", 0, 16, 16, 70}}) {
+  for (Mask m : {Mask{"band_0_0", 0, 0, 0, 0}, Mask{"causal_window_1", 1, 1, -1, 0},
+                 Mask{"causal_window_16", 1, 16, -1, 0}, Mask{"band_64_64", 0, 64, 64, 0},
+                 Mask{"band_left_unbounded_right_5", 0, -1, 5, 0},
+                 Mask{"band_100_right_unbounded", 0, 100, -1, 0},
+                 Mask{"global_1_causal_window_8", 1, 8, -1, 1},
+                 Mask{"globals_4_causal_window_63", 1, 63, -1, 4},
+                 Mask{"longformer_globals_70", 0, 16, 16, 70}}) {
     attn_problem p = softmaxProblem(ATTN_DTYPE_F32, 4, 2, 32, 32);
     p.target = target;
     p.causal = m.causal;
@@ -159,6 +159,60 @@ std::vector<Case> launchScaleCases(attn_target target) {
   attn_problem lin = linearProblem(ATTN_DTYPE_F32, 2, 2, 32, 32);
   lin.causal = 1;
   scaled("launch_scale_linear", lin, 2, 40, 40, 0.25);
+  return cases;
+}
+
+std::vector<Case> headValueCases(attn_target target) {
+  std::vector<Case> cases;
+  auto add = [&](std::string name, attn_problem p, int alibi, int sinks, int64_t batch, int64_t sq,
+                 int64_t skv) -> Case & {
+    p.target = target;
+    p.alibi = alibi;
+    p.sinks = sinks;
+    cases.push_back(makeCase(std::move(name), p, batch, sq, skv));
+    return cases.back();
+  };
+  attn_problem f32 = softmaxProblem(ATTN_DTYPE_F32, 4, 2, 64, 64);
+  f32.causal = 1;
+  f32.return_lse = 1;
+  f32.return_entropy = 1;
+  add("alibi_causal_f32", f32, 1, 0, 2, 70, 90);
+  add("sinks_causal_f32", f32, 0, 1, 2, 70, 90);
+  Case &x100 = add("alibi_sinks_logits_x100_f32", f32, 1, 1, 1, 33, 33);
+  x100.logitScale = 100;
+  attn_problem dense = softmaxProblem(ATTN_DTYPE_F32, 2, 1, 80, 96); // Dv != D, MQA
+  dense.return_lse = 1;
+  add("alibi_sinks_dense_mqa_dv96", dense, 1, 1, 2, 1, 129);
+  // A window with globals, varlen, and a sequence with no keys: its rows' LSE is the sink.
+  attn_problem w = softmaxProblem(ATTN_DTYPE_F32, 2, 2, 32, 32);
+  w.window_left = 20;
+  w.window_right = 3;
+  w.global_tokens = 2;
+  w.return_lse = 1;
+  w.return_entropy = 1;
+  Case &window = add("alibi_sinks_window_globals_varlen", w, 1, 1, 3, 90, 120);
+  window.seqlensQ = {90, 40, 13};
+  window.seqlensKv = {120, 0, 40};
+  for (attn_dtype dtype : {ATTN_DTYPE_F16, ATTN_DTYPE_BF16}) { // bf16: VDPBF16PS / AMX hosts
+    attn_problem half = softmaxProblem(dtype, 4, 2, 64, 64);
+    half.causal = 1;
+    half.return_lse = 1;
+    add(std::string("alibi_sinks_causal_") + dtypeName(dtype), half, 1, 1, 1, 100, 130);
+    half.softcap = 5;
+    add(std::string("alibi_softcap_") + dtypeName(dtype), half, 1, 0, 1, 100, 130);
+    // Split-KV decode: the sinks are folded into split 0 only.
+    attn_problem decode = softmaxProblem(dtype, 8, 2, 128, 128);
+    decode.return_lse = 1;
+    Case &d =
+        add(std::string("alibi_sinks_decode_gqa_") + dtypeName(dtype), decode, 1, 1, 3, 2, 700);
+    d.seqlensKv = {700, 0, 333};
+    add(std::string("sinks_decode_") + dtypeName(dtype), decode, 0, 1, 2, 1, 1000);
+  }
+  attn_problem packed = f32;
+  Case &pk = add("alibi_sinks_packed_causal", packed, 1, 1, 3, 40, 60);
+  pk.seqlensQ = {40, 1, 17};
+  pk.seqlensKv = {60, 0, 17};
+  pk.packedQ = pk.packedKv = true;
   return cases;
 }
 

@@ -23,6 +23,9 @@ std::vector<Case> varlenCases(attn_target target);
 std::vector<Case> packedCases(attn_target target);
 /// attn_launch_args.scale in place of the kernel's: prefill (f32, bf16, softcap), decode, linear.
 std::vector<Case> launchScaleCases(attn_target target);
+/// Per-head ALiBi slopes and sink logits (attn_problem.alibi, .sinks): prefill with masks,
+/// varlen with an empty sequence, f16/bf16 with and without a softcap, split-KV decode, packed.
+std::vector<Case> headValueCases(attn_target target);
 /// Each feature map, causal or not, normalized or not, the three dtypes, Dv != D, varlen.
 std::vector<Case> linearCases(attn_target target);
 

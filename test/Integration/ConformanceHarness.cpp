@@ -321,6 +321,26 @@ Outcome attn::conformance::run(attn_context *context, const Case &c, uint64_t se
   args.seqlens_q = c.seqlensQ.empty() ? nullptr : c.seqlensQ.data();
   args.seqlens_kv = c.seqlensKv.empty() ? nullptr : c.seqlensKv.data();
   args.scale = c.launchScale;
+  // Per-head ALiBi slopes and sink logits (the problem's alibi / sinks), fresh each run: slopes
+  // as large as ALiBi's first heads', sinks on both sides of the scores.
+  std::vector<double> slopes, sinks;
+  std::vector<float> slopesF, sinksF;
+  if (softmax && p.alibi) {
+    slopes.resize(static_cast<size_t>(p.heads_q));
+    testutil::fillRandom(slopes, seed + 3, 0.01, 0.5);
+    slopesF.assign(slopes.begin(), slopes.end());
+    args.alibi_slopes = slopesF.data();
+  }
+  if (softmax && p.sinks) {
+    sinks.resize(static_cast<size_t>(p.heads_q));
+    testutil::fillRandom(sinks, seed + 4, -2.0, 4.0);
+    sinksF.assign(sinks.begin(), sinks.end());
+    args.sinks = sinksF.data();
+  }
+  for (size_t h = 0; h < slopes.size(); ++h)
+    slopes[h] = slopesF[h]; // the oracle sees what the kernel reads (f32)
+  for (size_t h = 0; h < sinks.size(); ++h)
+    sinks[h] = sinksF[h];
   // Packed copies of the same sequences (Case::packedQ / packedKv).
   const std::vector<int32_t> cuQ = offsets(c.seqlensQ, c.batch, c.seqQ);
   const std::vector<int32_t> cuKv = offsets(c.seqlensKv, c.batch, c.seqKv);
@@ -422,6 +442,8 @@ Outcome attn::conformance::run(attn_context *context, const Case &c, uint64_t se
     op.softcap = p.softcap;
     op.seqlensQ = lensQ;
     op.seqlensKv = lensKv;
+    op.alibiSlopes = slopes;
+    op.sinks = sinks;
     oracle::attention(op, qd.data(), kd.data(), vd.data(), ref.data(), refLse.data(),
                       refEntropy.data());
   } else {

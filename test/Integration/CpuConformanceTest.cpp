@@ -277,7 +277,7 @@ std::vector<Case> pagedCases() {
   window.window_left = 100;
   window.global_tokens = 4;
   window.return_lse = 1;
-  cases.push_back(make("window_sinks_mqa_dv96_page32", window, 2, 150, 400));
+  cases.push_back(make("window_globals_mqa_dv96_page32", window, 2, 150, 400));
   Case empty = make("varlen_empty_sequence_page8",
                     paged(softmaxProblem(ATTN_DTYPE_F16, 4, 4, 32, 32), 8), 3, 2, 50);
   empty.seqlensKv = {50, 0, 7};
@@ -305,6 +305,20 @@ std::vector<Case> pagedCases() {
   steps.seqlensKv = {300, 1, 129};
   steps.packedQ = true;
   cases.push_back(steps);
+  // gpt-oss-like: sinks and a sliding window over a paged cache, decode and chunked prefill.
+  attn_problem gptOss = paged(softmaxProblem(ATTN_DTYPE_BF16, 8, 2, 64, 64), 16);
+  gptOss.causal = 1;
+  gptOss.window_left = 127;
+  gptOss.sinks = 1;
+  gptOss.alibi = 1;
+  gptOss.return_lse = 1;
+  Case sinkDecode = make("alibi_sinks_window_decode_page16", gptOss, 3, 1, 400);
+  sinkDecode.seqlensKv = {400, 0, 129};
+  cases.push_back(sinkDecode);
+  Case sinkChunk = make("alibi_sinks_window_chunked_prefill_page16", gptOss, 2, 37, 300);
+  sinkChunk.seqlensQ = {37, 20};
+  sinkChunk.seqlensKv = {300, 129};
+  cases.push_back(sinkChunk);
   return cases;
 }
 
@@ -328,3 +342,5 @@ INSTANTIATE_TEST_SUITE_P(LaunchScale, CpuConformance,
                          ::testing::ValuesIn(launchScaleCases(ATTN_TARGET_CPU)), caseName);
 INSTANTIATE_TEST_SUITE_P(Packed, CpuConformance, ::testing::ValuesIn(packedCases(ATTN_TARGET_CPU)),
                          caseName);
+INSTANTIATE_TEST_SUITE_P(HeadValues, CpuConformance,
+                         ::testing::ValuesIn(headValueCases(ATTN_TARGET_CPU)), caseName);

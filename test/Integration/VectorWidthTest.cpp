@@ -177,11 +177,13 @@ TEST_P(VectorWidth, SoftmaxMainAndDecodeMatchTheOracle) {
   int32_t zero = 0;
   attn_memref1 noLens{&zero, &zero, 0, {1}, {1}};
   attn_memref2 noTable{&zero, &zero, 0, {1, 1}, {1, 1}};
+  float noValue = 0.0f;
+  attn_memref1 noHeads{&noValue, &noValue, 0, {1}, {1}};
   int64_t nqb = (s.seqQ + kernel.config.blockQ - 1) / kernel.config.blockQ;
   int64_t mainParams[ATTN_PARAM_COUNT] = {0, s.batch * s.headsKv * nqb, 0, 0,
                                           1, scaleBits(p.scale)};
   attn_memref1 mp = params(mainParams);
-  main(&q, &k, &v, &out, &lseRef, &none, &noLens, &noLens, &noTable, &mp);
+  main(&q, &k, &v, &out, &lseRef, &none, &noLens, &noLens, &noTable, &noHeads, &noHeads, &mp);
   std::vector<double> ref(o.size()), refLse(lse.size());
   ::attn::oracle::attention(op, in.q.data(), in.k.data(), in.v.data(), ref.data(), refLse.data(),
                             nullptr);
@@ -207,7 +209,8 @@ TEST_P(VectorWidth, SoftmaxMainAndDecodeMatchTheOracle) {
   auto dlseRef = memref3(dlse.data(), {d.batch, d.headsQ, d.seqQ});
   int64_t decodeParams[ATTN_PARAM_COUNT] = {0, splits * d.batch, 0, 0, splits, scaleBits(p.scale)};
   attn_memref1 dp = params(decodeParams);
-  decode(&dq, &dk, &dv, &partsRef, &partLseRef, &noLens, &noLens, &noTable, &dp);
+  decode(&dq, &dk, &dv, &partsRef, &partLseRef, &noLens, &noLens, &noTable, &noHeads, &noHeads,
+         &dp);
   int64_t mergeParams[ATTN_PARAM_COUNT] = {0, d.batch * d.seqQ, 0, 0, splits, scaleBits(p.scale)};
   attn_memref1 merp = params(mergeParams);
   merge(&partsRef, &partLseRef, &doutRef, &dlseRef, &noLens, &merp);

@@ -47,6 +47,10 @@ void validate(const AttentionProblem &p) {
   require(p.windowLeft >= -1 && p.windowRight >= -1, "window bounds must be >= -1");
   require(p.globalTokens >= 0, "globalTokens must be >= 0");
   require(p.softcap >= 0.0, "softcap must be >= 0");
+  require(p.alibiSlopes.empty() || int64_t(p.alibiSlopes.size()) == p.headsQ,
+          "alibiSlopes must hold one slope per query head");
+  require(p.sinks.empty() || int64_t(p.sinks.size()) == p.headsQ,
+          "sinks must hold one logit per query head");
 }
 
 void validate(const LinearProblem &p) {
@@ -120,21 +124,28 @@ void attention(const AttentionProblem &p, const double *q, const double *k, cons
           if (!isVisible(p, lq, lkv, i, j))
             continue;
           keys.push_back(j);
-          scores.push_back(logit(p, scale, qRow, k + bshd(b, j, g, p.seqKv, p.headsKv, p.headDim)));
+          double s = logit(p, scale, qRow, k + bshd(b, j, g, p.seqKv, p.headsKv, p.headDim));
+          if (!p.alibiSlopes.empty())
+            s -= p.alibiSlopes[h] * std::abs(double(i + (lkv - lq) - j));
+          scores.push_back(s);
         }
+        const bool sink = !p.sinks.empty();
 
         if (keys.empty()) {
           std::fill(oRow, oRow + p.headDimV, 0.0);
           if (lse)
-            lse[stat] = kNegInf;
+            lse[stat] = sink ? p.sinks[h] : kNegInf;
           if (entropy)
             entropy[stat] = 0.0;
           continue;
         }
 
-        // Subtract the max so exp never overflows; lse adds it back.
-        const double maxScore = *std::max_element(scores.begin(), scores.end());
-        double denom = 0.0;
+        // Subtract the max so exp never overflows; lse adds it back. The sink is one more term
+        // of the denominator (and of the distribution whose entropy is taken), with no value.
+        double maxScore = *std::max_element(scores.begin(), scores.end());
+        if (sink)
+          maxScore = std::max(maxScore, p.sinks[h]);
+        double denom = sink ? std::exp(p.sinks[h] - maxScore) : 0.0;
         for (double s : scores)
           denom += std::exp(s - maxScore);
 
@@ -147,6 +158,11 @@ void attention(const AttentionProblem &p, const double *q, const double *k, cons
             oRow[e] += prob * vRow[e];
           // Entropy straight from the probabilities (0 log 0 = 0), so it does
           // not share the online H = LSE - E_p[s] identity kernels use.
+          if (prob > 0.0)
+            rowEntropy -= prob * std::log(prob);
+        }
+        if (sink) {
+          const double prob = std::exp(p.sinks[h] - maxScore) / denom;
           if (prob > 0.0)
             rowEntropy -= prob * std::log(prob);
         }

@@ -57,9 +57,10 @@ def _lengths(lens, b, full):
 
 
 def attention(q, k, v, *, scale=None, causal=False, window=(-1, -1), global_tokens=0,
-              softcap=0.0, seqlens_q=None, seqlens_kv=None):
+              softcap=0.0, seqlens_q=None, seqlens_kv=None, alibi_slopes=None, sinks=None):
     """Returns (o [B, Sq, Hq, Dv], lse [B, Hq, Sq], entropy [B, Hq, Sq]) in float64; rows past a
-    batch's query length are 0 / -inf / 0."""
+    batch's query length are 0 / -inf / 0. alibi_slopes / sinks: per-head ALiBi slopes and sink
+    logits (SPEC §3)."""
     q, k, v = f64(q), f64(k), f64(v)
     B, Sq, Hq, D = q.shape
     Skv, Hkv, Dv = k.shape[1], k.shape[2], v.shape[3]
@@ -70,7 +71,11 @@ def attention(q, k, v, *, scale=None, causal=False, window=(-1, -1), global_toke
     left, right = window
     for b in range(B):
         lq, lkv = _lengths(seqlens_q, b, Sq), _lengths(seqlens_kv, b, Skv)
-        if lq == 0 or lkv == 0:
+        if lq == 0:
+            continue
+        if lkv == 0:
+            if sinks is not None:  # a row with no key: LSE is the sink
+                lse[b, :, :lq] = f64(sinks)[:, None]
             continue
         i = np.arange(lq)[:, None]
         j = np.arange(lkv)[None, :]
@@ -90,15 +95,24 @@ def attention(q, k, v, *, scale=None, causal=False, window=(-1, -1), global_toke
             s = scale * q[b, :lq, h] @ k[b, :lkv, g].T
             if softcap > 0:
                 s = softcap * np.tanh(s / softcap)
+            if alibi_slopes is not None:
+                s = s - float(alibi_slopes[h]) * np.abs(pos - j)
             s = np.where(vis, s, -np.inf)
-            m = np.where(has, s.max(axis=1), 0.0)
+            sink = -np.inf if sinks is None else float(sinks[h])
+            m = np.maximum(np.where(has, s.max(axis=1), -np.inf), sink)
+            m = np.where(np.isfinite(m), m, 0.0)
             e = np.where(vis, np.exp(s - m[:, None]), 0.0)
-            z = e.sum(axis=1)
-            p = e / np.where(has, z, 1.0)[:, None]
+            w = np.exp(sink - m)  # the sink's share of the denominator (0 without one)
+            z = e.sum(axis=1) + w
+            seen = z > 0
+            zs = np.where(seen, z, 1.0)
+            p = e / zs[:, None]
             o[b, :lq, h] = p @ v[b, :lkv, g]
-            lse[b, h, :lq] = np.where(has, m + np.log(np.where(has, z, 1.0)), -np.inf)
+            lse[b, h, :lq] = np.where(seen, m + np.log(zs), -np.inf)
+            ps = w / zs
             with np.errstate(divide="ignore", invalid="ignore"):
-                ent[b, h, :lq] = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=1)
+                ent[b, h, :lq] = (-np.where(p > 0, p * np.log(p), 0.0).sum(axis=1) -
+                                  np.where(ps > 0, ps * np.log(ps), 0.0))
     return o, lse, ent
 
 

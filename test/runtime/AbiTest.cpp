@@ -16,7 +16,7 @@
 #include <thread>
 
 #if UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
-static_assert(sizeof(attn_problem) == 128, "attn_problem layout changed");
+static_assert(sizeof(attn_problem) == 136, "attn_problem layout changed");
 static_assert(offsetof(attn_problem, struct_size) == 0, "");
 static_assert(offsetof(attn_problem, target) == 8, "");
 static_assert(offsetof(attn_problem, variant) == 12, "");
@@ -36,11 +36,13 @@ static_assert(offsetof(attn_problem, return_entropy) == 108, "");
 static_assert(offsetof(attn_problem, feature_map) == 112, "");
 static_assert(offsetof(attn_problem, normalize) == 116, "");
 static_assert(offsetof(attn_problem, page_size) == 120, ""); // grown: older callers pass 120
+static_assert(offsetof(attn_problem, alibi) == 128, "");     // grown: older callers pass 128
+static_assert(offsetof(attn_problem, sinks) == 132, "");
 
 static_assert(sizeof(attn_tensor) == 40, "attn_tensor layout changed");
 static_assert(offsetof(attn_tensor, strides) == 8, "");
 
-static_assert(sizeof(attn_launch_args) == 296, "attn_launch_args layout changed");
+static_assert(sizeof(attn_launch_args) == 312, "attn_launch_args layout changed");
 static_assert(offsetof(attn_launch_args, batch) == 8, "");
 static_assert(offsetof(attn_launch_args, seq_q) == 16, "");
 static_assert(offsetof(attn_launch_args, seq_kv) == 24, "");
@@ -65,6 +67,9 @@ static_assert(offsetof(attn_launch_args, workspace) == 272, "");
 static_assert(offsetof(attn_launch_args, workspace_bytes) == 280, "");
 // Grown (per-launch scale): older callers pass 288.
 static_assert(offsetof(attn_launch_args, scale) == 288, "");
+// Grown (ALiBi slopes, sink logits): older callers pass 296.
+static_assert(offsetof(attn_launch_args, alibi_slopes) == 296, "");
+static_assert(offsetof(attn_launch_args, sinks) == 304, "");
 
 // Grown (metrics): older callers pass 80.
 static_assert(sizeof(attn_context_options) == 88, "attn_context_options layout changed");
@@ -126,7 +131,9 @@ static_assert(offsetof(attn_jit_request, cpu_target) == 32, "");
 // ABI 8: softmax_main and softmax_decode take a block_table (attn_memref2) before params (paged
 // KV caches); the manifest grew page_size. attn_jit_kernel is unchanged.
 // ABI 9: params grew the launch's scale (ATTN_PARAM_SCALE). ABI 10: attn_jit_kernel.merge_parts.
-static_assert(ATTN_JIT_ABI_VERSION == 10, "attn_jit_kernel's layout below is ABI 10's");
+// ABI 11: softmax_main and softmax_decode take alibi_slopes and sinks (attn_memref1) after the
+// block_table; the manifest grew alibi and sinks. attn_jit_kernel is unchanged.
+static_assert(ATTN_JIT_ABI_VERSION == 11, "attn_jit_kernel's layout below is ABI 11's");
 static_assert(sizeof(attn_kernel_config) == 176, "attn_kernel_config layout changed");
 static_assert(offsetof(attn_kernel_config, source) == 8, "");
 static_assert(offsetof(attn_kernel_config, block_q) == 16, "");
@@ -155,8 +162,10 @@ static_assert(offsetof(attn_jit_kernel, disk_cache_rejected) == 76, "");
 static_assert(offsetof(attn_jit_kernel, compile_seconds) == 80, "");
 static_assert(offsetof(attn_jit_kernel, manifest) == 88, "");
 static_assert(offsetof(attn_jit_kernel, split_keys) == 96, "");
-static_assert(sizeof(attn_kernel_manifest) == 184, "attn_kernel_manifest layout changed");
+static_assert(sizeof(attn_kernel_manifest) == 192, "attn_kernel_manifest layout changed");
 static_assert(offsetof(attn_kernel_manifest, page_size) == 176, "");
+static_assert(offsetof(attn_kernel_manifest, alibi) == 184, "");
+static_assert(offsetof(attn_kernel_manifest, sinks) == 188, "");
 static_assert(offsetof(attn_kernel_manifest, variant) == 32, "");
 static_assert(offsetof(attn_kernel_manifest, heads_q) == 64, "");
 static_assert(offsetof(attn_kernel_manifest, scale) == 120, "");

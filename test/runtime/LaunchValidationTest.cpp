@@ -463,9 +463,9 @@ TEST_F(LaunchValidation, LaunchScale) {
   for (double bad : std::initializer_list<double>{-0.5, std::nan(""), INFINITY, 1e300, 1e-300}) {
     args.scale = bad; // 1e300 and 1e-300 are not f32s (inf, 0)
     expectFails(args, "attn_launch_args.scale is");
-    EXPECT_NE(std::strstr(attn_last_error(),
-                          "expected 0 (the kernel's, 0.125) or a finite positive f32"),
-              nullptr)
+    EXPECT_NE(
+        std::strstr(attn_last_error(), "expected 0 (the kernel's, 0.125) or a finite positive f32"),
+        nullptr)
         << attn_last_error();
   }
   args.scale = 0.01;
@@ -499,6 +499,70 @@ TEST_F(LaunchValidation, PagedProblemValidation) {
   got.struct_size = sizeof(got);
   ASSERT_EQ(attn_kernel_get_problem(kernel, &got), ATTN_STATUS_SUCCESS);
   EXPECT_EQ(got.page_size, 0);
+  (void)attn_kernel_destroy(kernel);
+}
+
+// attn_problem.alibi / sinks: 0 or 1, softmax only, CPU only so far; an older attn_problem has
+// neither. The launch's arrays are required iff asked for, aligned, finite (a sink may be -inf).
+TEST_F(LaunchValidation, HeadValues) {
+  attn_problem p = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, 4, 2, 64, 64);
+  attn_kernel *kernel = nullptr;
+  p.sinks = 2;
+  EXPECT_EQ(attn_kernel_create(context_, &p, &kernel), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(attn_last_error(), "attn_problem.sinks is 2, expected 0 or 1"), nullptr)
+      << attn_last_error();
+  p.sinks = 0;
+  attn_problem linear = makeProblem(ATTN_VARIANT_LINEAR, ATTN_DTYPE_F32, 4, 2, 64, 64);
+  linear.alibi = 1;
+  EXPECT_EQ(attn_kernel_create(context_, &linear, &kernel), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(attn_last_error(), "linear attention has no scores to bias"), nullptr)
+      << attn_last_error();
+  p.alibi = p.sinks = 1;
+  p.target = ATTN_TARGET_VULKAN;
+  EXPECT_EQ(attn_kernel_create(context_, &p, &kernel), ATTN_STATUS_UNSUPPORTED);
+  EXPECT_NE(std::strstr(attn_last_error(), "ALiBi and sink logits (attn_problem.alibi, sinks) "
+                                           "are supported on ATTN_TARGET_CPU only"),
+            nullptr)
+      << attn_last_error();
+  p.target = ATTN_TARGET_CPU;
+  ASSERT_EQ(attn_kernel_create(context_, &p, &kernel), ATTN_STATUS_SUCCESS) << attn_last_error();
+  attn_problem got;
+  got.struct_size = sizeof(got);
+  ASSERT_EQ(attn_kernel_get_problem(kernel, &got), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(got.alibi, 1);
+  EXPECT_EQ(got.sinks, 1);
+
+  std::vector<float> slopes(4, 0.25f), sinks(4, 1.0f), unaligned(5);
+  attn_launch_args args = validArgs();
+  expectFails(kernel, &args,
+              "attn_launch_args.alibi_slopes is NULL, but the kernel's problem "
+              "asks for it (attn_problem.alibi = 1)");
+  args.alibi_slopes = slopes.data();
+  expectFails(kernel, &args, "attn_launch_args.sinks is NULL");
+  args.sinks =
+      reinterpret_cast<const float *>(reinterpret_cast<const char *>(unaligned.data()) + 2);
+  expectFails(kernel, &args, "attn_launch_args.sinks");
+  EXPECT_NE(std::strstr(attn_last_error(), "is not aligned to 4 bytes"), nullptr);
+  args.sinks = sinks.data();
+  slopes[2] = -INFINITY;
+  expectFails(kernel, &args, "attn_launch_args.alibi_slopes[2] is -inf, expected a finite value");
+  slopes[2] = 0.5f;
+  sinks[3] = std::nanf("");
+  expectFails(kernel, &args, "attn_launch_args.sinks[3] is nan, expected a finite value (or -inf");
+  sinks[3] = -INFINITY; // no sink for that head
+  EXPECT_EQ(attn_kernel_launch(kernel, &args), ATTN_STATUS_SUCCESS) << attn_last_error();
+  // A kernel without them takes neither.
+  attn_launch_args plain = validArgs();
+  plain.sinks = sinks.data();
+  expectFails(plain, "attn_launch_args.sinks is set, but the kernel's problem does not ask for it "
+                     "(attn_problem.sinks = 0); pass NULL");
+  (void)attn_kernel_destroy(kernel);
+
+  p.struct_size = offsetof(attn_problem, alibi); // an older caller's: neither is read
+  ASSERT_EQ(attn_kernel_create(context_, &p, &kernel), ATTN_STATUS_SUCCESS) << attn_last_error();
+  ASSERT_EQ(attn_kernel_get_problem(kernel, &got), ATTN_STATUS_SUCCESS);
+  EXPECT_EQ(got.alibi, 0);
+  EXPECT_EQ(got.sinks, 0);
   (void)attn_kernel_destroy(kernel);
 }
 

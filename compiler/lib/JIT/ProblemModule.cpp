@@ -66,14 +66,24 @@ mlir::attn::buildProblemModule(MLIRContext &ctx, const attn_problem &p, std::str
     results.push_back(stat);
   if (softmax && p.return_entropy)
     results.push_back(stat);
+  // Per-head ALiBi slopes and sink logits, given at launch.
+  auto heads = RankedTensorType::get({p.heads_q}, b.getF32Type());
+  bool alibi = softmax && p.alibi != 0, sinks = softmax && p.sinks != 0;
   SmallVector<Type> inputs = {q, k, v};
   if (paged)
     inputs.push_back(table);
+  if (alibi)
+    inputs.push_back(heads);
+  if (sinks)
+    inputs.push_back(heads);
   auto fn = b.create<func::FuncOp>(loc, "attn", b.getFunctionType(inputs, results));
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToStart(entry);
   Value qa = entry->getArgument(0), ka = entry->getArgument(1), va = entry->getArgument(2);
-  Value tablea = paged ? entry->getArgument(3) : Value();
+  unsigned next = 3;
+  Value tablea = paged ? entry->getArgument(next++) : Value();
+  Value alibia = alibi ? entry->getArgument(next++) : Value();
+  Value sinksa = sinks ? entry->getArgument(next++) : Value();
 
   Operation *op;
   if (softmax) {
@@ -85,8 +95,8 @@ mlir::attn::buildProblemModule(MLIRContext &ctx, const attn_problem &p, std::str
         p.global_tokens > 0 ? b.getI64IntegerAttr(p.global_tokens) : IntegerAttr();
     FloatAttr softcap = p.softcap > 0 ? b.getF64FloatAttr(p.softcap) : FloatAttr();
     op = b.create<AttentionOp>(loc, o, ArrayRef<Type>(results).drop_front(), qa, ka, va, Value(),
-                               Value(), tablea, scale, p.causal != 0, window, globals, softcap,
-                               p.return_lse != 0, p.return_entropy != 0);
+                               Value(), tablea, alibia, sinksa, scale, p.causal != 0, window,
+                               globals, softcap, p.return_lse != 0, p.return_entropy != 0);
   } else {
     FloatAttr scale = p.scale != 0 ? b.getF64FloatAttr(p.scale) : FloatAttr();
     op =

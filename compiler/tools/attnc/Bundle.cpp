@@ -27,6 +27,8 @@ void attnc::describeCode(const attn_kernel_manifest &m, ::attn::bundle::BundleEn
   entry.blockK = m.block_k;
   entry.decodeMaxRows = m.decode_max_rows;
   entry.pageSize = static_cast<int32_t>(m.page_size);
+  entry.alibi = m.alibi;
+  entry.sinks = m.sinks;
 }
 
 std::string attnc::deviceBundle(const char *target, const std::string &level,

@@ -127,12 +127,19 @@ cl::opt<bool> causal("causal", cl::desc("causal mask"), cl::cat(problemCategory)
 cl::opt<std::string> window("window", cl::desc("band 'left,right' (-1 = unbounded)"), cl::init(""),
                             cl::cat(problemCategory));
 cl::opt<int64_t> globalTokens("global-tokens",
-                              cl::desc("keys every query sees (StreamingLLM's sink tokens)"),
+                              cl::desc("the first keys, which every query sees (Longformer's "
+                                       "globals, StreamingLLM's attention-sink tokens)"),
                               cl::init(0), cl::cat(problemCategory));
 cl::opt<int64_t> pageSize("page-size",
                           cl::desc("keys per page of a paged KV cache read through a block table "
                                    "(a power of two, 1..256; 0 = contiguous K/V)"),
                           cl::init(0), cl::cat(problemCategory));
+cl::opt<bool> alibi("alibi", cl::desc("ALiBi: per-head slopes given at each launch"),
+                    cl::cat(problemCategory));
+cl::opt<bool> sinks("sinks",
+                    cl::desc("per-head sink logits given at each launch (gpt-oss, "
+                             "FlashAttention-3's learnable sinks; not --global-tokens)"),
+                    cl::cat(problemCategory));
 cl::opt<double> softcap("softcap", cl::desc("logit softcap (0 = none)"), cl::init(0),
                         cl::cat(problemCategory));
 cl::opt<double> scale("scale", cl::desc("score scale (0 = default)"), cl::init(0),
@@ -210,6 +217,11 @@ std::optional<Failure> problemFromOptions(attn_problem &p) {
                      std::to_string(ATTN_MAX_PAGE_SIZE) + ", got " + std::to_string(pageSize));
   if (pageSize != 0 && p.variant == ATTN_VARIANT_LINEAR)
     return userError("--page-size: linear attention does not read a paged KV cache");
+  if ((alibi || sinks) && p.variant == ATTN_VARIANT_LINEAR)
+    return userError(std::string(alibi ? "--alibi" : "--sinks") +
+                     ": linear attention has no softmax scores");
+  p.alibi = alibi;
+  p.sinks = sinks;
   p.global_tokens = globalTokens;
   p.softcap = softcap;
   p.page_size = pageSize;
@@ -395,7 +407,8 @@ std::optional<Failure> writeHeader(const ::attn::bundle::BundleEntry &e) {
        << ";\n  p->global_tokens = " << e.globalTokens
        << ";\n  p->softcap = " << llvm::formatv("{0:e17}", e.softcap).str()
        << ";\n  p->return_lse = " << e.returnLse << ";\n  p->return_entropy = " << e.returnEntropy
-       << ";\n  p->page_size = " << e.pageSize << ";\n";
+       << ";\n  p->page_size = " << e.pageSize << ";\n  p->alibi = " << e.alibi
+       << ";\n  p->sinks = " << e.sinks << ";\n";
   else
     os << "  p->feature_map = (attn_feature_map)" << e.featureMap
        << ";\n  p->normalize = " << e.normalize << ";\n";
@@ -428,6 +441,8 @@ std::optional<Failure> writeHeader(const ::attn::bundle::BundleEntry &e) {
      << (paged ? "; a paged KV cache: K and V are pages, block_table int32 [B, max_pages] names "
                  "each sequence's (seq_kv = max_pages x page size)"
                : "")
+     << (softmax && e.alibi ? "; alibi_slopes float [Hq]" : "")
+     << (softmax && e.sinks ? "; sinks float [Hq] (sink logits)" : "")
      << "; seqlens may be NULL.\n * Thread-safe; the first call sets the kernel up. Returns a "
         "status (message: attn_last_error()). */\n"
      << "static inline attn_status " << n
@@ -435,7 +450,8 @@ std::optional<Failure> writeHeader(const ::attn::bundle::BundleEntry &e) {
      << "const " << elt << " *q, const " << elt << " *k, const " << elt << " *v, " << elt
      << " *o, float *lse, float *entropy, const int32_t *seqlens_q, const int32_t *seqlens_kv"
      << (paged ? ", const int32_t *block_table, int64_t max_pages, int64_t num_pages" : "")
-     << ") {\n"
+     << (softmax && e.alibi ? ", const float *alibi_slopes" : "")
+     << (softmax && e.sinks ? ", const float *sinks" : "") << ") {\n"
      << "  attn_launch_args a;\n  attn_status s;\n"
      << "  if (pthread_once(&" << n << "_once_, " << n << "_init_) != 0)\n"
      << "    return ATTN_STATUS_INTERNAL_ERROR;\n"
@@ -455,6 +471,10 @@ std::optional<Failure> writeHeader(const ::attn::bundle::BundleEntry &e) {
     os << "  a.block_table = block_table;\n  a.max_pages = max_pages;\n"
        << "  a.num_pages = num_pages;\n";
   view("o", "o", "seq_q", e.headsQ, e.headDimV);
+  if (softmax && e.alibi)
+    os << "  a.alibi_slopes = alibi_slopes;\n";
+  if (softmax && e.sinks)
+    os << "  a.sinks = sinks;\n";
   os << "  a.lse = lse;\n  a.entropy = entropy;\n  a.seqlens_q = seqlens_q;\n"
      << "  a.seqlens_kv = seqlens_kv;\n  return attn_kernel_launch(" << n << "_kernel_, &a);\n}\n\n"
      << "#endif /* " << guard << " */\n";
@@ -826,6 +846,7 @@ int inspect(const char *path) {
                    << (e.returnEntropy ? ", entropy" : "");
       if (e.pageSize)
         llvm::outs() << ", paged KV cache (pages of " << e.pageSize << " keys)";
+      llvm::outs() << (e.alibi ? ", ALiBi slopes" : "") << (e.sinks ? ", sink logits" : "");
     } else {
       llvm::outs() << ", feature map " << maps[std::clamp(e.featureMap, 0, 2)]
                    << (e.causal ? ", causal" : "") << (e.normalize ? ", normalized" : "");

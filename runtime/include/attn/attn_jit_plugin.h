@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-#define ATTN_JIT_ABI_VERSION 10
+#define ATTN_JIT_ABI_VERSION 11
 
 typedef struct attn_memref1 {
   void *allocated, *aligned;
@@ -53,12 +53,17 @@ enum {
  * cache (page_size P > 0; k and v are then [num_pages, P, Hkv, D|Dv] and the key capacity is
  * max_pages * P), where the runtime has checked every entry a launch reads; a one-element dummy
  * otherwise, never read. */
+/* alibi_slopes, sinks (softmax_main, softmax_decode): f32 [Hq] per-head values for a problem with
+ * alibi / sinks (attn_launch_args' own arrays); a one-element dummy otherwise, never read.
+ * softmax_decode folds the sinks into split 0's partial result only, so that merging the splits
+ * counts each sink once. */
 /* Softmax attention over work items [item_begin, item_end) (num_splits is 1):
  * items = B * Hkv * ceil(Sq / block_q); item = (b * Hkv + g) * nqb + qb. O has the problem's
  * dtype; LSE/entropy are written when the problem asked for them. */
 typedef void (*attn_softmax_fn)(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v, attn_memref4 *o,
                                 attn_memref3 *lse, attn_memref3 *entropy, attn_memref1 *seqlens_q,
                                 attn_memref1 *seqlens_kv, attn_memref2 *block_table,
+                                attn_memref1 *alibi_slopes, attn_memref1 *sinks,
                                 attn_memref1 *params);
 
 /* Split-KV decode (flash-decoding), for launches with few query rows: Sq * Hq must be at most
@@ -66,12 +71,13 @@ typedef void (*attn_softmax_fn)(attn_memref4 *q, attn_memref4 *k, attn_memref4 *
  * against split s of batch b's keys, [s * c, min(Lkv, (s + 1) * c)) with c = ceil(Lkv /
  * num_splits) rounded up to block_k. Writes f32 partial results for rows i < Lq: O to o_parts
  * [num_splits * B, Sq, Hq, Dv] and LSE to lse_parts [num_splits * B, Hq, Sq] (batch index
- * s * B + b; an empty split writes O = 0, LSE = -inf). Entropy is not computed: a problem asking
- * for entropy launches softmax_main. */
+ * s * B + b; an empty split writes O = 0, LSE = -inf, split 0 with sinks LSE = sink). Entropy is
+ * not computed: a problem asking for entropy launches softmax_main. */
 typedef void (*attn_decode_fn)(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v,
                                attn_memref4 *o_parts, attn_memref3 *lse_parts,
                                attn_memref1 *seqlens_q, attn_memref1 *seqlens_kv,
-                               attn_memref2 *block_table, attn_memref1 *params);
+                               attn_memref2 *block_table, attn_memref1 *alibi_slopes,
+                               attn_memref1 *sinks, attn_memref1 *params);
 
 /* Merges the partial results (attn.merge): items = B * Sq; item = b * Sq + i (all heads of row i).
  * o_parts f32 [num_splits * B, Sq, Hq, Dv], lse_parts f32 [num_splits * B, Hq, Sq]; writes O (the

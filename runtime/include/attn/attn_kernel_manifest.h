@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #define ATTN_KERNEL_MANIFEST_SYMBOL "attn_kernel_manifest"
-#define ATTN_KERNEL_MANIFEST_VERSION 6 /* 6: the scale is a launch parameter */
+#define ATTN_KERNEL_MANIFEST_VERSION 7 /* 7: alibi, sinks */
 /* cpu_features bits: instruction sets the code needs beyond its vector width's level. */
 #define ATTN_KERNEL_MANIFEST_CPU_AMX                                                               \
   1u /* AMX-TILE + AMX-BF16, and Linux's tile-data permission                                      \
@@ -47,6 +47,7 @@ typedef struct attn_kernel_manifest {
   uint32_t cpu_features;  /* ATTN_KERNEL_MANIFEST_CPU_* bits */
   uint32_t config_source; /* how the tiles were chosen: attn_config_source (attn_runtime.h) */
   int64_t page_size;      /* the problem's: keys per page of a paged KV cache, 0 = none */
+  int32_t alibi, sinks;   /* the problem's: per-head ALiBi slopes / sink logits at launch */
 } attn_kernel_manifest;
 
 #define ATTN_KERNEL_MANIFEST_MAGIC "ATTNMNFT"

@@ -239,6 +239,16 @@ typedef struct attn_problem {
    * ATTN_MAX_PAGE_SIZE: K and V are pages addressed by attn_launch_args.block_table. Softmax
    * attention on ATTN_TARGET_CPU (the GPU targets: ATTN_STATUS_UNSUPPORTED, not yet built). */
   int64_t page_size;
+  /* Later fields (read when struct_size covers them), softmax only; each 0 (none, default) or 1:
+   * the kernel takes per-query-head values at every launch (attn_launch_args.alibi_slopes,
+   * .sinks), so that learned values need no recompile (SPEC §3).
+   * alibi: ALiBi, score -= slope_h * |p_i - j| after the scale and the softcap.
+   * sinks: sink logits (gpt-oss, FlashAttention-3's learnable sinks; not global_tokens):
+   * exp(sink_h) joins every row's softmax denominator with no value; LSE includes it, ENTROPY is
+   * over the keys and the sink, and a row with no visible key gets O = 0, LSE = sink_h.
+   * ATTN_TARGET_CPU (the GPU targets: ATTN_STATUS_UNSUPPORTED, not yet built). */
+  int32_t alibi;
+  int32_t sinks;
 } attn_problem;
 
 /* Fills the defaults above (dense, f32, 1 head of 64). */
@@ -401,6 +411,11 @@ typedef struct attn_launch_args {
    * positive value (rounded to f32) used instead, without a recompile (FlashInfer's per-call
    * sm_scale): softmax scores scale * q.k (before the softcap), linear attention phi(scale * q). */
   double scale;
+  /* Per-query-head values (later fields), f32 [Hq], required iff the problem has alibi / sinks
+   * (NULL otherwise): ALiBi slopes (FlashAttention's alibi_slopes) and sink logits (in the units
+   * of the scaled scores). Read at each launch; -inf as a sink is no sink. */
+  const float *alibi_slopes;
+  const float *sinks;
 } attn_launch_args;
 
 /* Zeroes *args and sets struct_size: the shapes and buffers must then all be filled in. */
@@ -414,8 +429,8 @@ static inline ATTN_NODISCARD attn_status attn_launch_args_init(attn_launch_args 
  * attention, GPU targets, which keep their own). Checks *args as a launch would and runs nothing;
  * args->workspace is not looked at. The size depends on the shapes and the context's threads. */
 ATTN_API ATTN_NODISCARD attn_status attn_kernel_workspace_size(attn_kernel *kernel,
-                                                              const attn_launch_args *args,
-                                                              size_t *out_bytes);
+                                                               const attn_launch_args *args,
+                                                               size_t *out_bytes);
 
 /* ---- Merging partial results (SPEC §3: attn.merge) -------------------------------------- */
 
@@ -428,8 +443,8 @@ ATTN_API ATTN_NODISCARD attn_status attn_kernel_workspace_size(attn_kernel *kern
 typedef struct attn_merge_args {
   size_t struct_size; /* sizeof(attn_merge_args) */
   int64_t num_parts, batch, seq_q;
-  attn_tensor o_parts;   /* part 0; part p is at o_parts.data + p * o_part_stride elements */
-  int64_t o_part_stride; /* elements between parts (any layout: [P, B, ...] or [B, P, ...]) */
+  attn_tensor o_parts;     /* part 0; part p is at o_parts.data + p * o_part_stride elements */
+  int64_t o_part_stride;   /* elements between parts (any layout: [P, B, ...] or [B, P, ...]) */
   const float *lse_parts;  /* part p's [B, Hq, Sq] at lse_parts + p * lse_part_stride */
   int64_t lse_part_stride; /* 0 = B * Hq * Sq (stacked) */
   attn_tensor o; /* [B, Sq, Hq, Dv]; may be part 0 itself (same data and strides: in place) */

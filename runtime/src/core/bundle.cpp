@@ -73,6 +73,8 @@ attn_problem problemOf(const bundle::BundleEntry &e) {
   setRawEnum(p.feature_map, e.featureMap);
   p.normalize = e.normalize;
   p.page_size = e.pageSize;
+  p.alibi = e.alibi;
+  p.sinks = e.sinks;
   return p;
 }
 

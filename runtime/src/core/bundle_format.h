@@ -24,7 +24,7 @@
 namespace attn::bundle {
 
 constexpr char kMagic[8] = {'A', 'T', 'T', 'N', 'B', 'N', 'D', 'L'};
-constexpr uint32_t kBundleFormatVersion = 3; // 3: pageSize; the kernels' block_table argument
+constexpr uint32_t kBundleFormatVersion = 4; // 4: alibi, sinks; 3: pageSize
 /// The largest bundle a reader accepts: far above one kernel (tens of KiB), and a bound on what a
 /// reader allocates before it can check anything.
 constexpr uint64_t kMaxBundleSize = uint64_t(256) << 20;
@@ -48,12 +48,13 @@ struct BundleEntry {
   char cpuLevel[16]; // the x86-64 micro-architecture level the code needs: "x86-64-v3", "...-v4"
   int32_t variant, dtype, causal, returnLse, returnEntropy, featureMap, normalize;
   int32_t pageSize; // keys per page of a paged KV cache, 0 = none (was reserved, 0, in version 2)
+  int32_t alibi, sinks; // per-head ALiBi slopes / sink logits at launch (0 or 1)
   int64_t headsQ, headsKv, headDim, headDimV, windowLeft, windowRight, globalTokens;
   double scale, softcap;
   int64_t blockQ, blockK, decodeMaxRows;
   uint64_t payloadOffset, payloadSize; // a shared object, from the start of the bundle
 };
-static_assert(sizeof(BundleEntry) == 176, "BundleEntry has no padding");
+static_assert(sizeof(BundleEntry) == 184, "BundleEntry has no padding");
 
 constexpr uint64_t kFnvOffsetBasis = 1469598103934665603ull;
 

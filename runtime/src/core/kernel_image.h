@@ -18,7 +18,7 @@
 namespace attn::image {
 
 constexpr char kMagic[8] = {'A', 'T', 'T', 'N', 'I', 'M', 'G', 'E'};
-constexpr uint32_t kVersion = 4; // 4: the manifest grew page_size
+constexpr uint32_t kVersion = 5; // 5: the manifest grew alibi, sinks; 4: page_size
 constexpr uint32_t kSpirvMagic = 0x07230203;
 constexpr char kElfMagic[4] = {0x7f, 'E', 'L', 'F'};
 
@@ -34,7 +34,7 @@ struct ImageHeader {
   uint32_t layout;    // attn_gpu_layout of attn_main / attn_decode
   uint64_t codeSize;  // bytes of code after the header
 };
-static_assert(sizeof(ImageHeader) == 264, "ImageHeader has no padding");
+static_assert(sizeof(ImageHeader) == 272, "ImageHeader has no padding");
 
 /// The entry point names and binding counts of the Vulkan ABI (attn_jit_plugin.h).
 inline const char *entryName(int index) {

@@ -104,6 +104,16 @@ void checkStatistic(const char *name, const float *buffer, int32_t asked, const 
                        static_cast<const void *>(buffer)));
 }
 
+// Per-query-head values (SPEC §3): ALiBi slopes finite, sinks finite or -inf (no sink).
+void checkHeadValues(const char *name, const float *values, int32_t asked, const char *flag,
+                     int64_t headsQ, bool negInfOk) {
+  checkStatistic(name, values, asked, flag);
+  for (int64_t h = 0; values && h < headsQ; ++h)
+    if (!(std::isfinite(values[h]) || (negInfOk && values[h] < 0 && std::isinf(values[h]))))
+      failInvalid(format("attn_launch_args.%s[%lld] is %g, expected a finite value%s", name, ll(h),
+                         static_cast<double>(values[h]), negInfOk ? " (or -inf: no sink)" : ""));
+}
+
 void checkSeqlens(const char *name, const int32_t *seqlens, int64_t batch, int64_t limit,
                   const char *limitName) {
   if (!seqlens)
@@ -329,6 +339,9 @@ attn_launch_args validateLaunchArgs(const attn_problem &p, const attn_launch_arg
   checkSeqlens("seqlens_kv", args.seqlens_kv, B, Skv, "seq_kv");
   if (paged)
     checkBlockTable(p, args);
+  checkHeadValues("alibi_slopes", args.alibi_slopes, p.alibi, "alibi", p.heads_q,
+                  /*negInfOk=*/false);
+  checkHeadValues("sinks", args.sinks, p.sinks, "sinks", p.heads_q, /*negInfOk=*/true);
   if (args.scale != 0 &&
       !(std::isfinite(args.scale) && args.scale > 0 &&
         std::isfinite(static_cast<float>(args.scale)) && static_cast<float>(args.scale) > 0))

@@ -40,6 +40,8 @@ std::string problemDifference(const attn_kernel_manifest &m, const attn_problem 
       {"feature_map", m.feature_map, p.feature_map},
       {"normalize", m.normalize, p.normalize},
       {"page_size", m.page_size, p.page_size},
+      {"alibi", m.alibi, p.alibi},
+      {"sinks", m.sinks, p.sinks},
   };
   for (const IntField &f : fields)
     if (f.code != f.claimed)

@@ -149,6 +149,10 @@ std::string kernelMetricName(const attn_problem &p) {
   }
   if (p.page_size > 0)
     name += "_page" + std::to_string(p.page_size);
+  if (p.alibi)
+    name += "_alibi";
+  if (p.sinks)
+    name += "_sinks";
   if (p.return_lse)
     name += "_lse";
   if (p.return_entropy)

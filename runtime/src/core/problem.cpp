@@ -57,6 +57,8 @@ void checkFields(const attn_problem &p) {
   checkBool(p.return_lse, "return_lse");
   checkBool(p.return_entropy, "return_entropy");
   checkBool(p.normalize, "normalize");
+  checkBool(p.alibi, "alibi");
+  checkBool(p.sinks, "sinks");
 
   if (p.heads_q < 1)
     failInvalid(
@@ -124,6 +126,10 @@ void checkFields(const attn_problem &p) {
       failInvalid(format("linear attention does not read a paged KV cache: attn_problem."
                          "page_size must be 0, got %lld",
                          static_cast<long long>(p.page_size)));
+    if (p.alibi)
+      failInvalid("linear attention has no scores to bias: attn_problem.alibi must be 0");
+    if (p.sinks)
+      failInvalid("linear attention has no softmax to add sinks to: attn_problem.sinks must be 0");
   }
 }
 
@@ -144,6 +150,16 @@ void checkSupported(const attn_problem &p) {
          format("a paged KV cache (attn_problem.page_size %lld) is supported on ATTN_TARGET_CPU "
                 "only so far",
                 static_cast<long long>(p.page_size)));
+  if ((p.alibi || p.sinks) && p.target != ATTN_TARGET_CPU)
+    fail(ATTN_STATUS_UNSUPPORTED, format("%s (attn_problem.%s) %s supported on ATTN_TARGET_CPU "
+                                         "only so far",
+                                         p.alibi && p.sinks ? "ALiBi and sink logits"
+                                         : p.alibi          ? "ALiBi"
+                                                            : "sink logits",
+                                         p.alibi && p.sinks ? "alibi, sinks"
+                                         : p.alibi          ? "alibi"
+                                                            : "sinks",
+                                         p.alibi && p.sinks ? "are" : "is"));
   checkHeadDimSupported(p.head_dim, "head_dim");
   checkHeadDimSupported(p.head_dim_v, "head_dim_v");
 }
@@ -220,6 +236,8 @@ std::string problemCacheKey(const attn_problem &p) {
   appendField(key, p.feature_map);
   appendField(key, p.normalize);
   appendField(key, p.page_size);
+  appendField(key, p.alibi);
+  appendField(key, p.sinks);
   return key;
 }
 

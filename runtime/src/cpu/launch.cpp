@@ -32,6 +32,7 @@ struct Operands {
   attn_memref3 lse, entropy;
   attn_memref1 seqlensQ, seqlensKv;
   attn_memref2 table;
+  attn_memref1 alibi, sinks;
   int64_t hasSeqlensQ, hasSeqlensKv;
   int64_t scaleBits; // ATTN_PARAM_SCALE
 };
@@ -57,7 +58,7 @@ struct SoftmaxCall {
     SoftmaxCall c = *static_cast<const SoftmaxCall *>(self);
     Params params(begin, end, c.x, /*numSplits=*/1);
     c.fn(&c.x.q, &c.x.k, &c.x.v, &c.x.o, &c.x.lse, &c.x.entropy, &c.x.seqlensQ, &c.x.seqlensKv,
-         &c.x.table, &params.memref);
+         &c.x.table, &c.x.alibi, &c.x.sinks, &params.memref);
   }
 };
 
@@ -73,7 +74,7 @@ struct DecodeCall {
     DecodeCall c = *static_cast<const DecodeCall *>(self);
     Params params(begin, end, c.x, c.numSplits);
     c.fn(&c.x.q, &c.x.k, &c.x.v, &c.oParts, &c.lseParts, &c.x.seqlensQ, &c.x.seqlensKv, &c.x.table,
-         &params.memref);
+         &c.x.alibi, &c.x.sinks, &params.memref);
   }
 };
 
@@ -103,8 +104,9 @@ struct LinearCall {
   }
 };
 
-// What an absent seqlens descriptor (or block table) points at.
+// What an absent seqlens descriptor (or block table) points at, and absent head values.
 const int32_t kNoSeqlens = 0;
+const float kNoHeadValues = 0.0f;
 
 // The descriptors of a validated launch, or of one sequence's view of it (batch one; LSE and
 // ENTROPY heads statHeadStride apart).
@@ -124,6 +126,8 @@ Operands operandsOf(const attn_problem &p, const attn_launch_args &args, int64_t
   x.entropy = statisticMemref(args.entropy, B, p.heads_q, Sq, statHeadStride);
   x.seqlensQ = seqlensMemref(args.seqlens_q, B, &kNoSeqlens);
   x.seqlensKv = seqlensMemref(args.seqlens_kv, B, &kNoSeqlens);
+  x.alibi = headValuesMemref(args.alibi_slopes, p.heads_q, &kNoHeadValues);
+  x.sinks = headValuesMemref(args.sinks, p.heads_q, &kNoHeadValues);
   x.hasSeqlensQ = args.seqlens_q != nullptr;
   x.hasSeqlensKv = args.seqlens_kv != nullptr;
   x.scaleBits = launchScaleBits(p, args);
@@ -381,7 +385,7 @@ void launchPacked(ContextState &context, const CompiledKernel &kernel,
         [fn = entry.softmax_main](int64_t, Operands &x, int64_t lb, int64_t le) {
           Params params(lb, le, x, 1);
           fn(&x.q, &x.k, &x.v, &x.o, &x.lse, &x.entropy, &x.seqlensQ, &x.seqlensKv, &x.table,
-             &params.memref);
+             &x.alibi, &x.sinks, &params.memref);
         });
     return;
   }
@@ -399,8 +403,8 @@ void launchPacked(ContextState &context, const CompiledKernel &kernel,
         attn_memref3 lseParts;
         pk->parts(b, x.q.sizes[1], oParts, lseParts);
         Params params(lb, le, x, pk->numSplits);
-        fn(&x.q, &x.k, &x.v, &oParts, &lseParts, &x.seqlensQ, &x.seqlensKv, &x.table,
-           &params.memref);
+        fn(&x.q, &x.k, &x.v, &oParts, &lseParts, &x.seqlensQ, &x.seqlensKv, &x.table, &x.alibi,
+           &x.sinks, &params.memref);
       });
   forSequences(context, packed, rows,
                [pk, fn = entry.merge](int64_t b, Operands &x, int64_t lb, int64_t le) {

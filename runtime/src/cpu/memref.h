@@ -64,6 +64,16 @@ inline attn_memref1 seqlensMemref(const int32_t *data, int64_t batch, const int3
   return memref;
 }
 
+/// Per-query-head values f32 [Hq] (ALiBi slopes, sink logits), or a one-element dummy the kernel
+/// never reads (the problem has none).
+inline attn_memref1 headValuesMemref(const float *data, int64_t headsQ, const float *dummy) {
+  attn_memref1 memref{};
+  memref.allocated = memref.aligned = const_cast<float *>(data ? data : dummy);
+  memref.sizes[0] = data ? headsQ : 1;
+  memref.strides[0] = 1;
+  return memref;
+}
+
 /// A paged KV cache's block table int32 [B, max_pages] (rows `stride` apart), or a one-element
 /// dummy the kernel never reads.
 inline attn_memref2 blockTableMemref(const int32_t *data, int64_t batch, int64_t maxPages,

@@ -17,7 +17,7 @@
 // CHECK-LABEL: func.func @attn_merge
 // The manifest's cpu_features names AMX (ATTN_KERNEL_MANIFEST_CPU_AMX, after split_keys), its
 // config_source says the configuration was given in the input (ATTN_CONFIG_GIVEN = 2).
-// CHECK: llvm.mlir.global external constant @attn_kernel_manifest("ATTNMNFT\06{{.*}}\00\01\00\00\00\02\00\00\00\00\00\00\00\00\00\00\00")
+// CHECK: llvm.mlir.global external constant @attn_kernel_manifest("ATTNMNFT\07{{.*}}\00\01\00\00\00\02\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00")
 
 // LLVM: amx.tdpbf16ps
 // LLVM: amx.tileloadd64

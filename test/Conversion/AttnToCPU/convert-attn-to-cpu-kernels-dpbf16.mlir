@@ -27,7 +27,7 @@
 // CHECK: vector.reduction <add>
 // CHECK-LABEL: func.func @attn_merge
 // The manifest's cpu_features names AVX512-BF16 (ATTN_KERNEL_MANIFEST_CPU_AVX512BF16 = 2).
-// CHECK: llvm.mlir.global external constant @attn_kernel_manifest("ATTNMNFT\06{{.*}}\00\02\00\00\00\02\00\00\00\00\00\00\00\00\00\00\00")
+// CHECK: llvm.mlir.global external constant @attn_kernel_manifest("ATTNMNFT\07{{.*}}\00\02\00\00\00\02\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00")
 
 // LLVM: llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"
 func.func @attn(%q: tensor<?x?x8x128xbf16>, %k: tensor<?x?x2x128xbf16>, %v: tensor<?x?x2x128xbf16>) -> tensor<?x?x8x128xbf16> {

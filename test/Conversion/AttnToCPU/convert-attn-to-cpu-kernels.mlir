@@ -30,7 +30,7 @@
 // CHECK: vector.fma
 // CHECK-NOT: func.func @attn(
 // The code's manifest (attn_kernel_manifest.h): magic, version 6, 184 bytes, ...
-// CHECK: llvm.mlir.global external constant @attn_kernel_manifest("ATTNMNFT\06\00\00\00\B8\00{{.*}}") {{{.*}}alignment = 8 : i64}
+// CHECK: llvm.mlir.global external constant @attn_kernel_manifest("ATTNMNFT\07\00\00\00\C0\00{{.*}}") {{{.*}}alignment = 8 : i64}
 func.func @attn(%q: tensor<?x?x2x32xf16>, %k: tensor<?x?x1x32xf16>, %v: tensor<?x?x1x32xf16>) -> (tensor<?x?x2x32xf16>, tensor<?x2x?xf32>) {
   %o, %lse = attn.attention %q, %k, %v {causal, return_lse, attn.cpu_config = #attn.cpu_config<block_q = 32, block_k = 64, vector_width = 16>} : tensor<?x?x2x32xf16>, tensor<?x?x1x32xf16>, tensor<?x?x1x32xf16> -> tensor<?x?x2x32xf16>, tensor<?x2x?xf32>
   return %o, %lse : tensor<?x?x2x32xf16>, tensor<?x2x?xf32>

@@ -21,3 +21,19 @@ func.func @paged(%q: tensor<?x?x8x64xf16>, %k: tensor<?x16x8x64xf16>, %v: tensor
   %o = attn.attention %q, %k, %v block_table(%t : tensor<?x?xi32>) {attn.cuda_config = #attn.cuda_config<warps = 4, block_n = 64>} : tensor<?x?x8x64xf16>, tensor<?x16x8x64xf16>, tensor<?x16x8x64xf16> -> tensor<?x?x8x64xf16>
   return
 }
+
+// -----
+
+func.func @alibi(%q: tensor<?x?x8x64xf16>, %k: tensor<?x?x8x64xf16>, %v: tensor<?x?x8x64xf16>, %m: tensor<8xf32>) {
+  // expected-error @+1 {{the CUDA backend does not support ALiBi (alibi_slopes) yet}}
+  %o = attn.attention %q, %k, %v alibi_slopes(%m : tensor<8xf32>) {attn.cuda_config = #attn.cuda_config<warps = 4, block_n = 64>} : tensor<?x?x8x64xf16>, tensor<?x?x8x64xf16>, tensor<?x?x8x64xf16> -> tensor<?x?x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @sinks(%q: tensor<?x?x8x64xf16>, %k: tensor<?x?x8x64xf16>, %v: tensor<?x?x8x64xf16>, %s: tensor<8xf32>) {
+  // expected-error @+1 {{the CUDA backend does not support sink logits (sinks) yet}}
+  %o = attn.attention %q, %k, %v sinks(%s : tensor<8xf32>) {attn.cuda_config = #attn.cuda_config<warps = 4, block_n = 64>} : tensor<?x?x8x64xf16>, tensor<?x?x8x64xf16>, tensor<?x?x8x64xf16> -> tensor<?x?x8x64xf16>
+  return
+}

@@ -480,3 +480,27 @@ func.func @paged_table_type(%q: tensor<?x?x8x64xf32>, %k: tensor<?x16x8x64xf32>,
   %o = attn.attention %q, %k, %v block_table(%t : tensor<?x?xi64>) : tensor<?x?x8x64xf32>, tensor<?x16x8x64xf32>, tensor<?x16x8x64xf32> -> tensor<?x?x8x64xf32>
   return
 }
+
+// -----
+
+func.func @sinks_heads(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>, %s: tensor<4xf32>) {
+  // expected-error @+1 {{sinks has 4 entries, expected one per query head (8)}}
+  %o = attn.attention %q, %k, %v sinks(%s : tensor<4xf32>) : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @alibi_heads(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x2x64xf32>, %v: tensor<?x?x2x64xf32>, %m: tensor<2xf32>) {
+  // expected-error @+1 {{alibi_slopes has 2 entries, expected one per query head (8)}}
+  %o = attn.attention %q, %k, %v alibi_slopes(%m : tensor<2xf32>) : tensor<?x?x8x64xf32>, tensor<?x?x2x64xf32>, tensor<?x?x2x64xf32> -> tensor<?x?x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @alibi_type(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x8x64xf32>, %v: tensor<?x?x8x64xf32>, %m: tensor<8xf16>) {
+  // expected-error @+1 {{must be 1D tensor of 32-bit float values}}
+  %o = attn.attention %q, %k, %v alibi_slopes(%m : tensor<8xf16>) : tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32>, tensor<?x?x8x64xf32> -> tensor<?x?x8x64xf32>
+  return
+}

@@ -116,3 +116,13 @@ func.func @paged_decode(%q: tensor<?x1x8x64xbf16>, %k: tensor<?x16x2x64xbf16>, %
   %o = attn.attention %q, %k, %v seqlens_kv(%lkv : tensor<?xi32>) block_table(%table : tensor<?x?xi32>) {causal} : tensor<?x1x8x64xbf16>, tensor<?x16x2x64xbf16>, tensor<?x16x2x64xbf16> -> tensor<?x1x8x64xbf16>
   return %o : tensor<?x1x8x64xbf16>
 }
+
+// -----
+
+// Per-head ALiBi slopes and sink logits (gpt-oss), given at launch.
+// CHECK-LABEL: func.func @alibi_sinks
+func.func @alibi_sinks(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x2x64xf32>, %v: tensor<?x?x2x64xf32>, %m: tensor<8xf32>, %s: tensor<8xf32>) -> (tensor<?x?x8x64xf32>, tensor<?x8x?xf32>) {
+  // CHECK: attn.attention %{{.*}}, %{{.*}}, %{{.*}} alibi_slopes(%{{.*}} : tensor<8xf32>) sinks(%{{.*}} : tensor<8xf32>) {causal, return_lse}
+  %o, %lse = attn.attention %q, %k, %v alibi_slopes(%m : tensor<8xf32>) sinks(%s : tensor<8xf32>) {causal, return_lse} : tensor<?x?x8x64xf32>, tensor<?x?x2x64xf32>, tensor<?x?x2x64xf32> -> tensor<?x?x8x64xf32>, tensor<?x8x?xf32>
+  return %o, %lse : tensor<?x?x8x64xf32>, tensor<?x8x?xf32>
+}

@@ -50,7 +50,7 @@ void record(Call call, const attn_memref1 *params) {
 
 void recordMain(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v, attn_memref4 *o,
                 attn_memref3 *lse, attn_memref3 *entropy, attn_memref1 *sq, attn_memref1 *skv,
-                attn_memref2 *table, attn_memref1 *params) {
+                attn_memref2 *table, attn_memref1 *, attn_memref1 *, attn_memref1 *params) {
   Call call{};
   call.entry = "main";
   call.q = *q, call.k = *k, call.v = *v, call.o = *o;
@@ -60,7 +60,7 @@ void recordMain(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v, attn_memref4 
 }
 void recordDecode(attn_memref4 *q, attn_memref4 *k, attn_memref4 *v, attn_memref4 *oParts,
                   attn_memref3 *lseParts, attn_memref1 *sq, attn_memref1 *skv, attn_memref2 *table,
-                  attn_memref1 *params) {
+                  attn_memref1 *, attn_memref1 *, attn_memref1 *params) {
   Call call{};
   call.entry = "decode";
   call.q = *q, call.k = *k, call.v = *v, call.oParts = *oParts;

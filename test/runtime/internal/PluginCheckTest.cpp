@@ -20,9 +20,11 @@ namespace {
 using attn::rt::kernelDefect;
 
 void softmaxMain(attn_memref4 *, attn_memref4 *, attn_memref4 *, attn_memref4 *, attn_memref3 *,
-                 attn_memref3 *, attn_memref1 *, attn_memref1 *, attn_memref2 *, attn_memref1 *) {}
+                 attn_memref3 *, attn_memref1 *, attn_memref1 *, attn_memref2 *, attn_memref1 *,
+                 attn_memref1 *, attn_memref1 *) {}
 void softmaxDecode(attn_memref4 *, attn_memref4 *, attn_memref4 *, attn_memref4 *, attn_memref3 *,
-                   attn_memref1 *, attn_memref1 *, attn_memref2 *, attn_memref1 *) {}
+                   attn_memref1 *, attn_memref1 *, attn_memref2 *, attn_memref1 *, attn_memref1 *,
+                   attn_memref1 *) {}
 void merge(attn_memref4 *, attn_memref3 *, attn_memref4 *, attn_memref3 *, attn_memref1 *,
            attn_memref1 *) {}
 void linear(attn_memref4 *, attn_memref4 *, attn_memref4 *, attn_memref4 *, attn_memref1 *,

@@ -80,10 +80,10 @@ private:
   Type f32;
   VectorType vecF32;
 
-  Value q, k, v, oParts, lseParts, seqlensQ, seqlensKv, table;
+  Value q, k, v, oParts, lseParts, seqlensQ, seqlensKv, table, alibi, sinks;
   Value hasSeqlensQ, hasSeqlensKv, numSplits, batch, seqQ, seqKv;
   Value launchScale; // the launch's scale (f32, params[ATTN_PARAM_SCALE])
-  Value qs, st, acc, mrow, lrow, alpha, vp, qbf, tileRows;
+  Value qs, st, acc, mrow, lrow, alpha, vp, qbf, tileRows, negSlope;
   Value bIdx, partBatch, rowsPerGroup, rowCount, pmin, pmax, lastKey;
 };
 
@@ -129,7 +129,9 @@ void DecodeKernelGen::emit(func::FuncOp fn) {
   seqlensQ = entry->getArgument(5);
   seqlensKv = entry->getArgument(6);
   table = entry->getArgument(7);
-  Value params = entry->getArgument(8);
+  alibi = entry->getArgument(8);
+  sinks = entry->getArgument(9);
+  Value params = entry->getArgument(10);
   KernelEmitter::LaunchParams launch = e.loadParams(params);
   hasSeqlensQ = launch.hasSeqlensQ;
   hasSeqlensKv = launch.hasSeqlensKv;
@@ -149,6 +151,8 @@ void DecodeKernelGen::emit(func::FuncOp fn) {
   mrow = alloc({decodeRows});
   lrow = alloc({decodeRows});
   alpha = alloc({decodeRows});
+  if (s.alibi) // -ALiBi slope of each row's head
+    negSlope = alloc({decodeRows});
   if (!s.elementType.isF32())
     vp = alloc({blockK, s.headDimV});
   if (s.pageSize) // a paged cache: the tile's keys' (page, slot), looked up once per tile
@@ -202,24 +206,37 @@ void DecodeKernelGen::emitItem(Value item) {
       b.create<vector::StoreOp>(e.splatF32(vecF32, 0.0), acc, ValueRange{r, e.index(c * width)});
     b.create<memref::StoreOp>(e.f32(-std::numeric_limits<double>::infinity()), mrow, ValueRange{r});
     b.create<memref::StoreOp>(e.f32(0.0), lrow, ValueRange{r});
+    if (s.alibi)
+      b.create<memref::StoreOp>(
+          b.create<arith::NegFOp>(b.create<memref::LoadOp>(alibi, ValueRange{head})), negSlope,
+          ValueRange{r});
   });
 
   KeyRange range = visibleKeys(e, s.mask, pmin, pmax, kvBegin, kvEnd);
   forEachTile(e, range, blockK, [&](Value j0, Value n) { visitTile(j0, n); });
 
   // Partial results: O = acc / l and LSE = m + log l, or 0 and -inf for a row that saw nothing.
+  // Split 0 holds the sinks (so that merging counts each once): its rows' LSE includes them.
   Value zero = e.f32(0.0), one = e.f32(1.0);
+  Value firstSplit = e.cmpi(CmpIPredicate::eq, split, e.index(0));
   e.loop(e.index(0), rowCount, e.index(1), [&](Value r) {
     auto [row, head] = rowAndHead(r);
     Value l = b.create<memref::LoadOp>(lrow, ValueRange{r});
+    Value m = b.create<memref::LoadOp>(mrow, ValueRange{r});
+    Value rescale = one;
+    if (s.sinks) {
+      Value sink = e.select(firstSplit, b.create<memref::LoadOp>(sinks, ValueRange{head}),
+                            e.f32(-std::numeric_limits<double>::infinity()));
+      RowState state = foldSink(e, m, l, Value(), sink);
+      m = state.m, l = state.l, rescale = state.rescale;
+    }
     Value seen = e.cmpf(CmpFPredicate::OGT, l, zero);
-    Value inv = e.splat(vecF32, e.select(seen, e.divf(one, l), zero));
+    Value inv = e.splat(vecF32, e.select(seen, e.divf(rescale, l), zero));
     for (int64_t c = 0; c < dvChunks; ++c) {
       Value x = b.create<vector::LoadOp>(vecF32, acc, ValueRange{r, e.index(c * width)});
       b.create<vector::StoreOp>(e.mulf(x, inv), oParts,
                                 ValueRange{partBatch, row, head, e.index(c * width)});
     }
-    Value m = b.create<memref::LoadOp>(mrow, ValueRange{r});
     Value logSum = e.addf(m, b.create<math::LogOp>(e.select(seen, l, one)));
     Value lse = e.select(seen, logSum, e.f32(-std::numeric_limits<double>::infinity()));
     b.create<memref::StoreOp>(lse, lseParts, ValueRange{partBatch, head, row});
@@ -238,11 +255,17 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
   if (s.mask.masked())
     full = tileFullyVisible(e, s.mask, j0, n, pmin, pmax);
 
-  // A whole score: softcap, then the mask on tiles that are not fully visible.
-  auto finishScore = [&](Value score, Value key, Value rowInGroup) {
+  // A whole score: softcap, ALiBi, then the mask on tiles that are not fully visible.
+  auto finishScore = [&](Value score, Value key, Value r, Value rowInGroup) {
     if (s.softcap)
       score =
           e.mulf(e.f32(*s.softcap), b.create<math::TanhOp>(e.mulf(score, e.f32(1.0 / *s.softcap))));
+    if (s.alibi) {
+      auto i32 = [&](Value x) { return b.create<arith::IndexCastOp>(b.getI32Type(), x); };
+      Value pos = e.add(pmin, e.divs(rowInGroup, e.index(s.group)));
+      score = e.addf(score, alibiBias(e, b.create<memref::LoadOp>(negSlope, ValueRange{r}),
+                                      i32(key), i32(pos)));
+    }
     if (full) {
       Value pos = e.add(pmin, e.divs(rowInGroup, e.index(s.group)));
       Value visible =
@@ -295,7 +318,7 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
           Value sum = partial.size() > 1 ? e.addf(partial[0], partial[1]) : partial[0];
           Value score =
               e.mulf(b.create<vector::ReductionOp>(vector::CombiningKind::ADD, sum), launchScale);
-          b.create<memref::StoreOp>(finishScore(score, key, rowInGroup), st, ValueRange{r, j});
+          b.create<memref::StoreOp>(finishScore(score, key, r, rowInGroup), st, ValueRange{r, j});
         });
         return;
       }
@@ -325,7 +348,7 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
           if (c0 > 0)
             score = e.addf(score, b.create<memref::LoadOp>(st, ValueRange{r, j}));
           if (last)
-            score = finishScore(score, key, rowInGroup);
+            score = finishScore(score, key, r, rowInGroup);
           b.create<memref::StoreOp>(score, st, ValueRange{r, j});
         });
       }
@@ -410,6 +433,8 @@ func::FuncOp mlir::attn::buildDecodeKernel(OpBuilder &builder, AttentionOp op,
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             blockTableMemRefType(ctx),
+                            vectorMemRefType(f32),
+                            vectorMemRefType(f32),
                             vectorMemRefType(IntegerType::get(ctx, 64))};
   func::FuncOp fn = createKernelFunction(builder, op.getLoc(), kSoftmaxDecodeName, args);
   ImplicitLocOpBuilder b(op.getLoc(), builder);

@@ -81,6 +81,8 @@ FailureOr<attn_kernel_manifest> mlir::attn::buildKernelManifest(Operation *op,
     m.feature_map = ATTN_FEATURE_MAP_ELU_PLUS_ONE;
     m.normalize = 1;
     m.page_size = attention.getPageSize();
+    m.alibi = attention.getAlibiSlopes() != nullptr;
+    m.sinks = attention.getSinks() != nullptr;
   } else {
     auto linear = cast<LinearAttentionOp>(op);
     m.variant = ATTN_VARIANT_LINEAR;

@@ -85,8 +85,9 @@ public:
     // loops (once per key and output block).
     // VDPBF16PS and AMX read bf16 K and V in their pair layouts instead.
     packedKV = (!s.elementType.isF32() || s.pageSize) && !vnni;
-    // Their scores come out unscaled; the softmax scales them in f32 (softcap first).
-    scaleScores = vnni && !s.softcap;
+    // Their scores come out unscaled; the softmax scales them in f32 (softcap and ALiBi first:
+    // their passes scale them instead).
+    scaleScores = vnni && !s.softcap && !s.alibi;
     // Register blocking: rowBlock x chunks accumulators, plus the chunks query (or P) vectors and
     // one broadcast, within the register file (at most 24 accumulators of AVX-512's 32 zmm; 16
     // ymm on AVX2 leave room for fewer).
@@ -108,6 +109,7 @@ private:
   void computeScores(Value j0, Value n);
   void scoreBlock(Value j0, Value jb, int64_t keys);
   void capScores(Value n);
+  void biasScores(Value j0, Value n);
   void maskScores(Value j0, Value n);
   void updateSoftmax(Value n);
   void accumulateOutput(Value j0, Value n);
@@ -134,16 +136,16 @@ private:
   const SoftmaxSpec &s;
   int64_t blockQ, blockK, width, rowsPerItem, paddedRows, chunks, rowBlock;
   bool amx, dp, vnni, packedKV;
-  bool scaleScores;  // the softmax scales the scores (AMX, VDPBF16PS without a softcap)
+  bool scaleScores;  // the softmax scales the scores (AMX, VDPBF16PS without softcap or ALiBi)
   Value launchScale; // the launch's scale (f32, params[ATTN_PARAM_SCALE])
   Type f32;
   VectorType vecF32, vecI32;
 
   // Function arguments.
-  Value q, k, v, o, lse, ent, seqlensQ, seqlensKv, table, params;
+  Value q, k, v, o, lse, ent, seqlensQ, seqlensKv, table, alibi, sinks, params;
   Value hasSeqlensQ, hasSeqlensKv, batch, seqQ, seqKv;
-  // Scratch buffers.
-  Value qt, st, ot, mrow, lrow, trow, alpha, pos, kp, vp;
+  // Scratch buffers (negSlope: -ALiBi slope of each row's head).
+  Value qt, st, ot, mrow, lrow, trow, alpha, pos, negSlope, kp, vp;
   // AMX scratch: Qᵀ and P in tile-B layout (bf16), the K tile, V rows interleaved by pairs
   // (i32 pairs of bf16) and Vᵀ (viewed as bf16 for the tiles and as i32 pairs for packing).
   Value qvnni, pvnni, kAmx, vPairs, vtBytes, vtPairs, vtTile, zeroTile;
@@ -165,7 +167,9 @@ void SoftmaxKernelGen::emit(func::FuncOp fn) {
   seqlensQ = entry->getArgument(6);
   seqlensKv = entry->getArgument(7);
   table = entry->getArgument(8);
-  params = entry->getArgument(9);
+  alibi = entry->getArgument(9);
+  sinks = entry->getArgument(10);
+  params = entry->getArgument(11);
 
   KernelEmitter::LaunchParams launch = e.loadParams(params);
   hasSeqlensQ = launch.hasSeqlensQ;
@@ -192,6 +196,12 @@ void SoftmaxKernelGen::allocScratch() {
   trow = alloc({paddedRows}, f32);
   alpha = alloc({paddedRows}, f32);
   pos = alloc({paddedRows}, b.getI32Type());
+  if (s.alibi) {
+    negSlope = alloc({paddedRows}, f32);
+    // Lanes past the item's rows: any finite slope (their scores are never used).
+    e.loop(e.index(rowsPerItem), e.index(paddedRows), e.index(1),
+           [&](Value r) { b.create<memref::StoreOp>(e.f32(0.0), negSlope, ValueRange{r}); });
+  }
   if (packedKV) {
     kp = alloc({blockK, s.headDim}, f32);
     vp = alloc({blockK, s.headDimV}, f32);
@@ -262,6 +272,10 @@ void SoftmaxKernelGen::forEachItemRow(
       Value r = e.add(e.mul(hh, e.index(blockQ)), ii);
       Value p = b.create<arith::IndexCastOp>(b.getI32Type(), e.add(pmin, ii));
       b.create<memref::StoreOp>(p, pos, ValueRange{r});
+      if (s.alibi) {
+        Value slope = b.create<memref::LoadOp>(alibi, ValueRange{head});
+        b.create<memref::StoreOp>(b.create<arith::NegFOp>(slope), negSlope, ValueRange{r});
+      }
       pack(r, e.add(i0, ii), head, e.cmpi(CmpIPredicate::slt, ii, rows));
     });
   });
@@ -314,6 +328,8 @@ void SoftmaxKernelGen::visitTile(Value j0, Value n) {
   }
   if (s.softcap)
     capScores(n);
+  if (s.alibi)
+    biasScores(j0, n);
   if (s.mask.masked()) {
     Value full = tileFullyVisible(e, s.mask, j0, n, pmin, pmax);
     Value partialTile =
@@ -440,6 +456,25 @@ void SoftmaxKernelGen::capScores(Value n) {
       Value x = b.create<vector::LoadOp>(vecF32, st, ValueRange{j, off});
       Value capped = e.mulf(cap, b.create<math::TanhOp>(e.mulf(x, invCap)));
       b.create<vector::StoreOp>(capped, st, ValueRange{j, off});
+    }
+  });
+}
+
+/// ALiBi (SPEC §3): St[j, r] -= slope_r * |p_r - (j0 + j)|, after the scale (applied here to the
+/// unscaled AMX and VDPBF16PS scores unless the softcap did) and the softcap. A masked score is
+/// masked after this (or was -inf already: the bias is finite).
+void SoftmaxKernelGen::biasScores(Value j0, Value n) {
+  Value scale = vnni && !s.softcap ? e.splat(vecF32, launchScale) : Value();
+  e.loop(e.index(0), n, e.index(1), [&](Value j) {
+    Value key = e.splat(vecI32, b.create<arith::IndexCastOp>(b.getI32Type(), e.add(j0, j)));
+    for (int64_t c = 0; c < chunks; ++c) {
+      Value off = e.index(c * width);
+      Value p = b.create<vector::LoadOp>(vecI32, pos, ValueRange{off});
+      Value slope = b.create<vector::LoadOp>(vecF32, negSlope, ValueRange{off});
+      Value x = b.create<vector::LoadOp>(vecF32, st, ValueRange{j, off});
+      if (scale)
+        x = e.mulf(x, scale);
+      b.create<vector::StoreOp>(e.addf(x, alibiBias(e, slope, key, p)), st, ValueRange{j, off});
     }
   });
 }
@@ -604,7 +639,8 @@ void SoftmaxKernelGen::outputBlock(Value j0, Value n, Value dvb, int64_t count) 
       b.create<vector::StoreOp>(acc[x * chunks + c], ot, ValueRange{dvs[x], e.index(c * width)});
 }
 
-/// O = Ot / l (0 for a row that saw nothing), LSE = m + log l (-inf), entropy = LSE - t / l (0).
+/// O = Ot / l (0 for a row that saw nothing), LSE = m + log l (-inf), entropy = LSE - t / l (0),
+/// after the row's sink is folded into m, l and t.
 void SoftmaxKernelGen::writeOutputs() {
   Value zero = e.f32(0.0), one = e.f32(1.0);
   Value negInf = e.f32(-std::numeric_limits<double>::infinity());
@@ -617,7 +653,14 @@ void SoftmaxKernelGen::writeOutputs() {
       Value l = b.create<memref::LoadOp>(lrow, ValueRange{r});
       Value m = b.create<memref::LoadOp>(mrow, ValueRange{r});
       Value t = s.entropy ? b.create<memref::LoadOp>(trow, ValueRange{r}) : Value();
+      Value rescale;
+      if (s.sinks) {
+        RowState state = foldSink(e, m, l, t, b.create<memref::LoadOp>(sinks, ValueRange{head}));
+        m = state.m, l = state.l, t = state.t, rescale = state.rescale;
+      }
       RowResult result = finalizeRow(e, m, l, t);
+      if (rescale)
+        result.inverseSum = e.mulf(result.inverseSum, rescale);
       e.loop(e.index(0), e.index(s.headDimV), e.index(1), [&](Value dv) {
         Value x = e.mulf(b.create<memref::LoadOp>(ot, ValueRange{dv, r}), result.inverseSum);
         if (outType != f32)
@@ -886,6 +929,8 @@ func::FuncOp mlir::attn::buildSoftmaxKernel(OpBuilder &builder, AttentionOp op,
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             vectorMemRefType(IntegerType::get(ctx, 32)),
                             blockTableMemRefType(ctx),
+                            vectorMemRefType(Float32Type::get(ctx)),
+                            vectorMemRefType(Float32Type::get(ctx)),
                             vectorMemRefType(IntegerType::get(ctx, 64))};
   func::FuncOp fn = createKernelFunction(builder, op.getLoc(), kSoftmaxMainName, args);
   ImplicitLocOpBuilder b(op.getLoc(), builder);

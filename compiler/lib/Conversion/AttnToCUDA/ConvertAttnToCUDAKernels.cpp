@@ -47,6 +47,14 @@ struct ConvertAttnToCUDAKernelsPass
       op->emitError() << "the CUDA backend does not support a paged KV cache (block_table) yet";
       return signalPassFailure();
     }
+    if (auto attention = dyn_cast<AttentionOp>(op);
+        attention && (attention.getAlibiSlopes() || attention.getSinks())) {
+      op->emitError() << "the CUDA backend does not support "
+                      << (attention.getAlibiSlopes() ? "ALiBi (alibi_slopes)"
+                                                     : "sink logits (sinks)")
+                      << " yet";
+      return signalPassFailure();
+    }
     auto problemFn = op->getParentOfType<func::FuncOp>();
     OpBuilder builder(problemFn);
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), builder.getUnitAttr());

@@ -71,6 +71,14 @@ struct ConvertAttnToVulkanKernelsPass
       op->emitError() << "the Vulkan backend does not support a paged KV cache (block_table) yet";
       return signalPassFailure();
     }
+    if (auto attention = dyn_cast<AttentionOp>(op);
+        attention && (attention.getAlibiSlopes() || attention.getSinks())) {
+      op->emitError() << "the Vulkan backend does not support "
+                      << (attention.getAlibiSlopes() ? "ALiBi (alibi_slopes)"
+                                                     : "sink logits (sinks)")
+                      << " yet";
+      return signalPassFailure();
+    }
     std::optional<VulkanConfigAttr> config = getVulkanConfig(op);
     if (!config) {
       op->emitError() << "has no '" << kVulkanConfigAttrName

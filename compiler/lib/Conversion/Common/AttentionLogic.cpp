@@ -46,6 +46,8 @@ SoftmaxSpec::SoftmaxSpec(AttentionOp op) {
   lse = op.getReturnLse();
   entropy = op.getReturnEntropy();
   pageSize = op.getPageSize();
+  alibi = op.getAlibiSlopes() != nullptr;
+  sinks = op.getSinks() != nullptr;
 }
 
 KeyRange mlir::attn::visibleKeys(KernelEmitter &e, const MaskSpec &mask, Value pmin, Value pmax,
@@ -103,11 +105,10 @@ SmallVector<Value>
 mlir::attn::forEachTile(KernelEmitter &e, const KeyRange &range, int64_t blockK, ValueRange inits,
                         const std::function<SmallVector<Value>(Value, Value, ValueRange)> &tile) {
   TileSchedule schedule = tileSchedule(e, range, blockK);
-  return e.loop(e.index(0), schedule.count, e.index(1), inits,
-                [&](Value t, ValueRange carried) {
-                  auto [j0, n] = schedule.tile(e, t);
-                  return tile(j0, n, carried);
-                });
+  return e.loop(e.index(0), schedule.count, e.index(1), inits, [&](Value t, ValueRange carried) {
+    auto [j0, n] = schedule.tile(e, t);
+    return tile(j0, n, carried);
+  });
 }
 
 Value mlir::attn::tileFullyVisible(KernelEmitter &e, const MaskSpec &mask, Value j0, Value n,
@@ -178,6 +179,27 @@ RowResult mlir::attn::finalizeRow(KernelEmitter &e, Value m, Value l, Value t) {
   if (t)
     result.entropy = e.select(seen, e.subf(result.lse, e.mulf(t, result.inverseSum)), zero);
   return result;
+}
+
+RowState mlir::attn::foldSink(KernelEmitter &e, Value m, Value l, Value t, Value sink) {
+  Value zero = e.f32(0.0), negInf = e.f32(-std::numeric_limits<double>::infinity());
+  Value newMax = e.maxf(m, sink);
+  // Relative to 0 when both are -inf, so that no -inf - -inf makes a NaN.
+  Value shift = e.select(e.cmpf(CmpFPredicate::OEQ, newMax, negInf), zero, newMax);
+  Value keep = e.builder().create<math::ExpOp>(e.subf(m, shift));
+  Value weight = e.builder().create<math::ExpOp>(e.subf(sink, shift));
+  RowState state{newMax, e.addf(e.mulf(keep, l), weight), Value(), keep};
+  if (t) {
+    Value finiteSink = e.select(e.cmpf(CmpFPredicate::OEQ, sink, negInf), zero, sink);
+    state.t = e.addf(e.mulf(keep, t), e.mulf(weight, finiteSink));
+  }
+  return state;
+}
+
+Value mlir::attn::alibiBias(KernelEmitter &e, Value negSlope, Value key, Value pos) {
+  auto &b = e.builder();
+  Value distance = b.create<arith::MaxSIOp>(e.sub(pos, key), e.sub(key, pos));
+  return e.mulf(negSlope, b.create<arith::SIToFPOp>(negSlope.getType(), distance));
 }
 
 MergeShift mlir::attn::mergeShift(KernelEmitter &e, Value maxLse) {

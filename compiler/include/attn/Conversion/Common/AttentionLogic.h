@@ -37,7 +37,8 @@ struct SoftmaxSpec {
   MaskSpec mask;
   std::optional<double> softcap;
   bool lse, entropy;
-  int64_t pageSize; // keys per page of a paged KV cache; 0: K/V are [B, Skv, Hkv, D]
+  int64_t pageSize;  // keys per page of a paged KV cache; 0: K/V are [B, Skv, Hkv, D]
+  bool alibi, sinks; // per-head ALiBi slopes / sink logits (f32 [Hq] kernel arguments)
 
   explicit SoftmaxSpec(AttentionOp op);
 };
@@ -105,6 +106,20 @@ struct RowResult {
   Value inverseSum, lse, entropy;
 };
 RowResult finalizeRow(KernelEmitter &e, Value m, Value l, Value t);
+
+/// A row's final state (m, l and t as for finalizeRow; t may be null) with its sink logit folded
+/// in (SPEC §3): one more term exp(sink - m) of the sum with no value, sink·exp(sink - m) of t.
+/// A sink of -inf is none; a row that saw no key ends with m = sink, l = 1. The max may move:
+/// the output accumulator (relative to the old max) is then multiplied by `rescale` too, which
+/// finalizeRow's inverseSum does not include. f32 scalars.
+struct RowState {
+  Value m, l, t, rescale;
+};
+RowState foldSink(KernelEmitter &e, Value m, Value l, Value t, Value sink);
+
+/// ALiBi's bias (SPEC §3) -slope·|p - j| for `key` j and row position `pos` (i32 scalars or i32
+/// vectors of one shape; `negSlope` the matching f32 or f32 vector, -slope).
+Value alibiBias(KernelEmitter &e, Value negSlope, Value key, Value pos);
 
 /// The LSE merge of partial results (SPEC §3, merge): given the max of the parts' LSEs, the
 /// shift to subtract before exponentiating (0 when every part is -inf) and whether any part

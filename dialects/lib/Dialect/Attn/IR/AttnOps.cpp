@@ -52,6 +52,8 @@ LogicalResult AttentionOp::verify() {
       (table && failed(verifyBlockTable(*this, table, shape))) ||
       failed(verifySeqLens(*this, "seqlens_q", getSeqlensQ(), shape)) ||
       failed(verifySeqLens(*this, "seqlens_kv", getSeqlensKv(), shape)) ||
+      failed(verifyHeadValues(*this, "alibi_slopes", getAlibiSlopes(), shape)) ||
+      failed(verifyHeadValues(*this, "sinks", getSinks(), shape)) ||
       failed(verifyScoreAttrs(
           *this, getScale() ? std::optional(getScale()->convertToDouble()) : std::nullopt,
           getWindow(), getGlobalTokens(),

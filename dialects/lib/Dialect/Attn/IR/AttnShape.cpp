@@ -183,6 +183,18 @@ LogicalResult mlir::attn::verifySeqLens(Operation *op, StringRef what, Value len
   return success();
 }
 
+LogicalResult mlir::attn::verifyHeadValues(Operation *op, StringRef what, Value values,
+                                           const ProblemShape &shape) {
+  if (!values)
+    return success();
+  auto type = cast<RankedTensorType>(values.getType());
+  if (!compatible(type.getDimSize(0), shape.headsQ))
+    return op->emitOpError() << what << " has " << dimString(type.getDimSize(0))
+                             << " entries, expected one per query head (" << dimString(shape.headsQ)
+                             << ")";
+  return success();
+}
+
 LogicalResult mlir::attn::verifyScoreAttrs(Operation *op, std::optional<double> scale,
                                            std::optional<ArrayRef<int64_t>> window,
                                            std::optional<int64_t> globalTokens,

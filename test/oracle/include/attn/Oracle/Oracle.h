@@ -27,6 +27,9 @@ struct AttentionProblem {
   int64_t globalTokens = 0;
   double softcap = 0.0;                     // 0 = none; else s = c * tanh(s / c)
   std::vector<int64_t> seqlensQ, seqlensKv; // empty = seqQ / seqKv everywhere
+  /// Per query head (empty = none): ALiBi slopes, s -= slope_h * |p_i - j| after the softcap,
+  /// and sink logits, exp(sink_h) in every row's denominator with no value (SPEC section 3).
+  std::vector<double> alibiSlopes, sinks;
 };
 
 /// Is key j visible to query row i of a batch whose lengths are lq, lkv?
@@ -36,7 +39,7 @@ bool isVisible(const AttentionProblem &problem, int64_t lq, int64_t lkv, int64_t
 /// q [B,Sq,Hq,D], k [B,Skv,Hkv,D], v [B,Skv,Hkv,Dv], o [B,Sq,Hq,Dv],
 /// lse / entropy [B,Hq,Sq] (either may be nullptr).
 /// Rows i >= Lq are not written; keys j >= Lkv are never read.
-/// A fully masked row gets o = 0, lse = -inf, entropy = 0.
+/// A fully masked row gets o = 0, lse = -inf (the sink's logit with sinks), entropy = 0.
 void attention(const AttentionProblem &problem, const double *q, const double *k, const double *v,
                double *o, double *lse, double *entropy);
 

@@ -8,6 +8,7 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def Attn_SeqLens : 1DTensorOf<[I32]>;
 def Attn_BlockTable : 2DTensorOf<[I32]>;
+def Attn_HeadValues : 1DTensorOf<[F32]>;
 
 // The score and mask attributes shared by every softmax form (attn.attention and
 // attn.online_attention), so that the two cannot drift apart.
@@ -48,6 +49,13 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
     sequence's capacity is M x page_size keys (its length Lkv, with `seqlens_kv`, at most that);
     table entries past a sequence's last page are never read.
 
+    Per query head, f32 [Hq] operands given at each launch (learned parameters, no recompile):
+    `alibi_slopes(%m)` subtract m_h · |p_i − j| from every score after the scale and the softcap
+    (ALiBi, FlashAttention's bottom-right convention); `sinks(%s)` add exp(s_h) to every row's
+    softmax denominator with no value (gpt-oss, FlashAttention-3's learnable sinks; unrelated to
+    `global_tokens`): the output is scaled down, LSE includes the sink, entropy is that of the
+    distribution over the keys and the sink, and a row with no visible key has LSE = s_h.
+
     `return_lse` adds the f32 [B, Hq, Sq] natural log of each row's softmax denominator (scale
     included), `return_entropy` the row's Shannon entropy in nats; when both are asked, LSE comes
     first.
@@ -68,7 +76,8 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
   let arguments = !con(
     (ins AnyRankedTensor:$query, AnyRankedTensor:$key, AnyRankedTensor:$value,
          Optional<Attn_SeqLens>:$seqlens_q, Optional<Attn_SeqLens>:$seqlens_kv,
-         Optional<Attn_BlockTable>:$block_table),
+         Optional<Attn_BlockTable>:$block_table,
+         Optional<Attn_HeadValues>:$alibi_slopes, Optional<Attn_HeadValues>:$sinks),
     Attn_ScoreAttrs,
     (ins UnitAttr:$return_lse, UnitAttr:$return_entropy));
   let results = (outs AnyRankedTensor:$output, Variadic<AnyRankedTensor>:$stats);
@@ -77,6 +86,8 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
     (`seqlens_q` `(` $seqlens_q^ `:` type($seqlens_q) `)`)?
     (`seqlens_kv` `(` $seqlens_kv^ `:` type($seqlens_kv) `)`)?
     (`block_table` `(` $block_table^ `:` type($block_table) `)`)?
+    (`alibi_slopes` `(` $alibi_slopes^ `:` type($alibi_slopes) `)`)?
+    (`sinks` `(` $sinks^ `:` type($sinks) `)`)?
     attr-dict `:` type($query) `,` type($key) `,` type($value) `->` type($output) (`,` type($stats)^)?
   }];
   let extraClassDeclaration = [{

@@ -154,6 +154,9 @@ extern const StringRef kStatDimNames[3];
 
 /// Checks an optional per-batch length operand: i32 [B].
 LogicalResult verifySeqLens(Operation *op, StringRef what, Value lens, const ProblemShape &shape);
+/// Per-query-head values (alibi_slopes, sinks): one entry per query head.
+LogicalResult verifyHeadValues(Operation *op, StringRef what, Value values,
+                               const ProblemShape &shape);
 
 /// Checks the shared score/mask attributes: finite scale, window of two bounds >= -1,
 /// global tokens >= 0, finite softcap > 0.

@@ -1,7 +1,0 @@
-// RUN: attn-opt %s --convert-attn-to-vulkan-kernels -verify-diagnostics
-
-func.func @paged(%q: tensor<?x?x8x64xf32>, %k: tensor<?x16x8x64xf32>, %v: tensor<?x16x8x64xf32>, %t: tensor<?x?xi32>) {
-  // expected-error @+1 {{the Vulkan backend does not support a paged KV cache (block_table) yet}}
-  %o = attn.attention %q, %k, %v block_table(%t : tensor<?x?xi32>) {attn.vulkan_config = #attn.vulkan_config<subgroup_size = 8, teams = 4, block_k = 32>} : tensor<?x?x8x64xf32>, tensor<?x16x8x64xf32>, tensor<?x16x8x64xf32> -> tensor<?x?x8x64xf32>
-  return
-}
