@@ -413,11 +413,14 @@ std::optional<Failure> writeHeader(const ::attn::bundle::BundleEntry &e) {
     os << "  p->feature_map = (attn_feature_map)" << e.featureMap
        << ";\n  p->normalize = " << e.normalize << ";\n";
   os << "  return s;\n}\n\n"
-     << "static attn_context *" << n << "_context_;\nstatic attn_kernel *" << n << "_kernel_;\n"
-     << "static attn_status " << n << "_status_ = ATTN_STATUS_INTERNAL_ERROR;\n"
-     << "static pthread_once_t " << n << "_once_ = PTHREAD_ONCE_INIT;\n\n"
-     << "static void " << n << "_init_(void) {\n  attn_problem p;\n  attn_kernel_code c = {0};\n"
-     << "  c.struct_size = sizeof(c);\n";
+     << "/* A kernel of this code in an engine's own context (its thread pool, metrics and "
+        "settings):\n * launch it with attn_kernel_launch (every launch argument: packed, paged, "
+        "workspace, ...),\n * destroy it with attn_kernel_destroy before the context. Any number "
+        "may exist. */\n"
+     << "static inline attn_status " << n
+     << "_create(attn_context *context, attn_kernel **kernel) {\n  attn_problem p;\n"
+     << "  attn_kernel_code c = {0};\n  attn_status s = " << n << "_problem(&p);\n"
+     << "  if (s != ATTN_STATUS_SUCCESS)\n    return s;\n  c.struct_size = sizeof(c);\n";
   for (const std::string &entry : entries) {
     std::string field = entry == "main"     ? "softmax_main"
                         : entry == "decode" ? "softmax_decode"
@@ -427,12 +430,16 @@ std::optional<Failure> writeHeader(const ::attn::bundle::BundleEntry &e) {
   os << "  c.block_q = " << e.blockQ << ";\n  c.block_k = " << e.blockK
      << ";\n  c.decode_max_rows = " << e.decodeMaxRows << ";\n"
      << "  c.manifest = " << n << "_" ATTN_KERNEL_MANIFEST_SYMBOL ";\n"
-     << "  " << n << "_status_ = " << n << "_problem(&p);\n"
+     << "  return attn_kernel_create_from_code(context, &p, &c, kernel);\n}\n\n"
+     << "/* The launcher below keeps one kernel in a context of its own, made on first use. */\n"
+     << "static attn_context *" << n << "_context_;\nstatic attn_kernel *" << n << "_kernel_;\n"
+     << "static attn_status " << n << "_status_ = ATTN_STATUS_INTERNAL_ERROR;\n"
+     << "static pthread_once_t " << n << "_once_ = PTHREAD_ONCE_INIT;\n\n"
+     << "static void " << n << "_init_(void) {\n"
+     << "  " << n << "_status_ = attn_context_create(NULL, &" << n << "_context_);\n"
      << "  if (" << n << "_status_ == ATTN_STATUS_SUCCESS)\n"
-     << "    " << n << "_status_ = attn_context_create(NULL, &" << n << "_context_);\n"
-     << "  if (" << n << "_status_ == ATTN_STATUS_SUCCESS)\n"
-     << "    " << n << "_status_ = attn_kernel_create_from_code(" << n << "_context_, &p, &c, &"
-     << n << "_kernel_);\n}\n\n"
+     << "    " << n << "_status_ = " << n << "_create(" << n << "_context_, &" << n
+     << "_kernel_);\n}\n\n"
      << "/* O = attention(Q, K, V) on contiguous BSHD buffers (Q [B, Sq, " << e.headsQ << ", "
      << e.headDim << "], K [" << kvRows << ", " << e.headsKv << ", " << e.headDim << "], V ["
      << kvRows << ", " << e.headsKv << ", " << e.headDimV << "], O [B, Sq, " << e.headsQ << ", "
