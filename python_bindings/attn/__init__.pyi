@@ -78,8 +78,9 @@ def linear_attention(q: _Tensor, k: _Tensor, v: _Tensor, *,
 def merge(o_parts: Union[Sequence[Any], np.ndarray],
           lse_parts: Union[Sequence[Any], np.ndarray]) -> Tuple[np.ndarray, np.ndarray]: ...
 
-def load_bundle(path: Union[str, "os.PathLike[str]"]) -> Kernel:
-    """Loads the kernel of an `attnc --emit=bundle` file (no compiler involved)."""
+def load_bundle(path: Union[str, "os.PathLike[str]"], **problem: Any) -> Kernel:
+    """Loads the kernel of an `attnc --emit=bundle` file (no compiler involved); of a bundle of
+    many, the one for `problem` (compile()'s keyword arguments)."""
 
 def context_stats() -> dict[str, int]: ...
 def device_info(target: _Target = "cpu") -> dict[str, Any]: ...

@@ -61,19 +61,35 @@ def device_info(target: str = "cpu") -> dict:
     return _attn.device_info(_choice(target, "target", _TARGETS))
 
 
-def load_bundle(path: str) -> "Kernel":
-    """Loads the kernel of a bundle built ahead of time by ``attnc --emit=bundle``.
+def load_bundle(path: str, **problem: Any) -> "Kernel":
+    """Loads a kernel of a bundle built ahead of time by ``attnc --emit=bundle``.
 
     No compiler is involved. The returned :class:`Kernel` is called like one from
-    :func:`compile`; its attributes describe the problem the bundle was built for. Raises
+    :func:`compile`; its attributes describe the problem the bundle was built for. A bundle of
+    many kernels (all of a model's shapes, several ``--cpu`` levels) takes the problem as
+    :func:`compile`'s keyword arguments (``load_bundle(path, heads_q=32, heads_kv=8,
+    head_dim=128, causal=True)``): the kernel for it, at the best level this CPU runs. Raises
     attn.AttnError for a file that is not an intact bundle, was built by another attnc version,
-    for another target, or for a CPU level this machine lacks.
+    for another target, or for a CPU level this machine lacks, or holds no kernel for the
+    problem.
     """
     if not isinstance(path, (str, bytes)) and not hasattr(path, "__fspath__"):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     import os
 
-    return Kernel._from_native(_attn.Kernel.from_bundle(os.fsdecode(path)))
+    if not problem:
+        return Kernel._from_native(_attn.Kernel.from_bundle(os.fsdecode(path)))
+    spec = _problem_spec(**problem)
+    native = dict(
+        target=_TARGETS[spec["target"]], variant=_VARIANTS[spec["variant"]],
+        dtype=_DTYPES[spec["dtype"]], heads_q=spec["heads_q"], heads_kv=spec["heads_kv"],
+        head_dim=spec["head_dim"], head_dim_v=spec["head_dim_v"], scale=spec["scale"],
+        causal=spec["causal"], window_left=spec["window"][0], window_right=spec["window"][1],
+        global_tokens=spec["global_tokens"], softcap=spec["softcap"],
+        return_lse=spec["return_lse"], return_entropy=spec["return_entropy"],
+        feature_map=_FEATURE_MAPS[spec["feature_map"]], normalize=spec["normalize"],
+        page_size=spec["page_size"], alibi=spec["alibi"], sinks=spec["sinks"])
+    return Kernel._from_native(_attn.Kernel.from_bundle(os.fsdecode(path), native))
 
 
 # ---- argument handling ----------------------------------------------------------------------
@@ -800,6 +816,18 @@ def compile(*, heads_q: int, head_dim: int, heads_kv: Optional[int] = None,
     Raises ValueError / TypeError for bad arguments, attn.AttnError when the problem cannot be
     built (unsupported head dim or target, no Vulkan device, compiler failure).
     """
+    return Kernel(**_problem_spec(**locals()))
+
+
+def _problem_spec(*, heads_q: int, head_dim: int, heads_kv: Optional[int] = None,
+                  head_dim_v: Optional[int] = None, dtype: Any = "float32",
+                  variant: str = "softmax", scale: Optional[float] = None, causal: bool = False,
+                  window: Tuple[int, int] = (-1, -1), global_tokens: int = 0,
+                  softcap: float = 0.0, return_lse: bool = False, return_entropy: bool = False,
+                  feature_map: str = "elu_plus_one", normalize: bool = True,
+                  target: str = "cpu", page_size: int = 0, alibi: bool = False,
+                  sinks: bool = False) -> dict:
+    """compile()'s arguments checked and normalized: the keyword arguments of Kernel()."""
     heads_q = _int(heads_q, "heads_q")
     head_dim = _int(head_dim, "head_dim")
     heads_kv = heads_q if heads_kv is None else _int(heads_kv, "heads_kv")
@@ -846,7 +874,7 @@ def compile(*, heads_q: int, head_dim: int, heads_kv: Optional[int] = None,
     for name, flag in (("alibi", alibi), ("sinks", sinks)):
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{name} must be a bool, got {type(flag).__name__}")
-    return Kernel(variant=variant, dtype=dtype, heads_q=heads_q, heads_kv=heads_kv,
+    return dict(variant=variant, dtype=dtype, heads_q=heads_q, heads_kv=heads_kv,
                   head_dim=head_dim, head_dim_v=head_dim_v, scale=scale_value,
                   causal=bool(causal), window=window, global_tokens=global_tokens,
                   softcap=softcap, return_lse=bool(return_lse),

@@ -358,9 +358,39 @@ void registerKernel(nb::module_ &m) {
           "Builds (or finds in the caches) the kernel for one problem; enums as the C API's ints.")
       .def_static(
           "from_bundle",
-          [](const std::string &path) {
+          [](const std::string &path, const std::optional<nb::dict> &problem) {
             attn_kernel *kernel = nullptr;
-            attn_status status = attn_kernel_load_bundle_file(context(), path.c_str(), &kernel);
+            attn_status status;
+            if (problem) {
+              // The problem as __init__'s keyword arguments (the C descriptor's fields).
+              const nb::dict &d = *problem;
+              attn_problem p;
+              check(attn_problem_init(&p), "attn_problem_init");
+              p.target = static_cast<attn_target>(nb::cast<int>(d["target"]));
+              p.variant = static_cast<attn_variant>(nb::cast<int>(d["variant"]));
+              p.dtype = static_cast<attn_dtype>(nb::cast<int>(d["dtype"]));
+              p.heads_q = nb::cast<int64_t>(d["heads_q"]);
+              p.heads_kv = nb::cast<int64_t>(d["heads_kv"]);
+              p.head_dim = nb::cast<int64_t>(d["head_dim"]);
+              p.head_dim_v = nb::cast<int64_t>(d["head_dim_v"]);
+              p.scale = nb::cast<double>(d["scale"]);
+              p.causal = nb::cast<bool>(d["causal"]);
+              p.window_left = nb::cast<int64_t>(d["window_left"]);
+              p.window_right = nb::cast<int64_t>(d["window_right"]);
+              p.global_tokens = nb::cast<int64_t>(d["global_tokens"]);
+              p.softcap = nb::cast<double>(d["softcap"]);
+              p.return_lse = nb::cast<bool>(d["return_lse"]);
+              p.return_entropy = nb::cast<bool>(d["return_entropy"]);
+              p.feature_map = static_cast<attn_feature_map>(nb::cast<int>(d["feature_map"]));
+              p.normalize = nb::cast<bool>(d["normalize"]);
+              p.page_size = nb::cast<int64_t>(d["page_size"]);
+              p.alibi = nb::cast<bool>(d["alibi"]);
+              p.sinks = nb::cast<bool>(d["sinks"]);
+              status =
+                  attn_kernel_load_bundle_file_for_problem(context(), path.c_str(), &p, &kernel);
+            } else {
+              status = attn_kernel_load_bundle_file(context(), path.c_str(), &kernel);
+            }
             if (status != ATTN_STATUS_SUCCESS) {
               std::string message = std::string("attn_kernel_load_bundle_file failed (") +
                                     attn_status_string(status) + "): " + attn_last_error();
@@ -370,8 +400,10 @@ void registerKernel(nb::module_ &m) {
             }
             return new Kernel(kernel);
           },
-          nb::arg("path"), nb::rv_policy::take_ownership,
-          "Loads the kernel of an attnc bundle (attn_kernel_load_bundle_file).")
+          nb::arg("path"), nb::arg("problem").none() = nb::none(), nb::rv_policy::take_ownership,
+          "Loads the kernel of an attnc bundle (attn_kernel_load_bundle_file), or the one for "
+          "`problem` (a dict of __init__'s keyword arguments) of a bundle of many "
+          "(attn_kernel_load_bundle_file_for_problem).")
       .def_prop_ro(
           "problem",
           [](const Kernel &k) {

@@ -329,6 +329,34 @@ def test_load_bundle_rejects_a_damaged_file(tmp_path):
         attn.load_bundle(3)
 
 
+def test_load_bundle_of_a_model_by_problem(tmp_path):
+    """A bundle of several kernels (a model's shapes, two CPU levels): load_bundle takes the
+    problem as compile()'s arguments and returns that kernel, at the best level this CPU runs."""
+    model = os.path.join(os.path.dirname(__file__), "..", "runtime", "Inputs", "model.mlir")
+    path = _build_bundle(tmp_path, model, "--cpu=x86-64-v3,x86-64-v4", name="model.attnb")
+    with pytest.raises(attn.AttnError, match="the bundle holds 6 kernels"):
+        attn.load_bundle(path)
+    prefill = attn.load_bundle(path, heads_q=8, heads_kv=2, head_dim=64, causal=True,
+                               return_lse=True)
+    sinks = attn.load_bundle(path, heads_q=8, heads_kv=2, head_dim=64, causal=True,
+                             return_lse=True, sinks=True)
+    linear = attn.load_bundle(path, heads_q=4, head_dim=32, variant="linear", causal=True)
+    assert (prefill.sinks, sinks.sinks, linear.variant) == (False, True, "linear")
+    rng = np.random.default_rng(4)
+    q = rng.standard_normal((1, 20, 8, 64)).astype(np.float32)
+    k = rng.standard_normal((1, 30, 2, 64)).astype(np.float32)
+    v = rng.standard_normal((1, 30, 2, 64)).astype(np.float32)
+    logits = rng.standard_normal(8).astype(np.float32)
+    o, lse = sinks(q, k, v, sinks=logits)
+    want, want_lse = attn.attention(q, k, v, causal=True, return_lse=True, sinks=logits)
+    np.testing.assert_allclose(o, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(lse, want_lse, rtol=1e-5, atol=1e-6)
+    with pytest.raises(attn.AttnError, match="none for this problem"):
+        attn.load_bundle(path, heads_q=8, heads_kv=2, head_dim=64)
+    with pytest.raises(ValueError, match="heads_q"):
+        attn.load_bundle(path, heads_q=0, head_dim=64)
+
+
 def test_version():
     assert attn.__version__.count(".") == 2
 

@@ -183,3 +183,75 @@ TEST(Bundle, RejectsALaunchThatDoesNotFitTheKernel) {
 }
 
 } // namespace
+
+// A bundle of a model's kernels at two CPU levels (Inputs/model.mlir): the loader picks one by
+// its problem, at the best level this CPU runs; a bundle of many is not loaded without a problem.
+TEST(Bundle, PicksAKernelOfAModelBundleByItsProblem) {
+  BUNDLE_OR_SKIP("model.attnb", bytes);
+  ContextPtr context = makeContext(2);
+  attn_kernel *raw = reinterpret_cast<attn_kernel *>(0x1);
+  EXPECT_EQ(attn_kernel_load_bundle(context.get(), bytes.data(), bytes.size(), &raw),
+            ATTN_STATUS_UNSUPPORTED);
+  EXPECT_NE(std::strstr(attn_last_error(), "the bundle holds 6 kernels"), nullptr)
+      << attn_last_error();
+  EXPECT_EQ(raw, reinterpret_cast<attn_kernel *>(0x1));
+
+  const bool v4 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                  __builtin_cpu_supports("avx512cd");
+  attn_problem prefill = gqaProblem();
+  attn_problem sinks = prefill;
+  sinks.sinks = 1;
+  attn_problem linear = makeProblem(ATTN_VARIANT_LINEAR, ATTN_DTYPE_F32, 4, 4, 32, 32);
+  linear.causal = 1;
+  for (const attn_problem &p : {prefill, sinks, linear}) {
+    raw = nullptr;
+    ASSERT_EQ(
+        attn_kernel_load_bundle_for_problem(context.get(), bytes.data(), bytes.size(), &p, &raw),
+        ATTN_STATUS_SUCCESS)
+        << attn_last_error();
+    KernelPtr kernel(raw);
+    attn_problem got;
+    got.struct_size = sizeof(got);
+    ASSERT_EQ(attn_kernel_get_problem(kernel.get(), &got), ATTN_STATUS_SUCCESS);
+    EXPECT_EQ(got.variant, p.variant);
+    EXPECT_EQ(got.sinks, p.sinks);
+    EXPECT_EQ(got.heads_q, p.heads_q);
+    attn_kernel_config config;
+    config.struct_size = sizeof(config);
+    ASSERT_EQ(attn_kernel_get_config(kernel.get(), &config), ATTN_STATUS_SUCCESS);
+    EXPECT_EQ(config.vector_width, v4 ? 16 : 8) << "not the best level this CPU runs";
+    if (p.variant == ATTN_VARIANT_SOFTMAX && !p.sinks) {
+      AttentionCase c;
+      c.problem = p;
+      c.batch = 2;
+      c.seqQ = 37;
+      c.seqKv = 129;
+      expectAccurate(runCase(kernel.get(), c), ATTN_DTYPE_F32);
+    }
+  }
+  // From a file, and a problem the bundle does not hold.
+  raw = nullptr;
+  ASSERT_EQ(attn_kernel_load_bundle_file_for_problem(
+                context.get(), bundlePath("model.attnb").c_str(), &prefill, &raw),
+            ATTN_STATUS_SUCCESS)
+      << attn_last_error();
+  KernelPtr fromFile(raw);
+  attn_problem other = prefill;
+  other.causal = 0;
+  raw = reinterpret_cast<attn_kernel *>(0x1);
+  EXPECT_EQ(
+      attn_kernel_load_bundle_for_problem(context.get(), bytes.data(), bytes.size(), &other, &raw),
+      ATTN_STATUS_UNSUPPORTED);
+  EXPECT_NE(std::strstr(attn_last_error(), "holds 6 kernel(s), none for this problem"), nullptr)
+      << attn_last_error();
+  EXPECT_EQ(raw, reinterpret_cast<attn_kernel *>(0x1));
+  EXPECT_EQ(
+      attn_kernel_load_bundle_for_problem(context.get(), bytes.data(), bytes.size(), nullptr, &raw),
+      ATTN_STATUS_INVALID_ARGUMENT);
+  attn_problem bad = prefill;
+  bad.heads_kv = 3; // validated as any problem is
+  EXPECT_EQ(
+      attn_kernel_load_bundle_for_problem(context.get(), bytes.data(), bytes.size(), &bad, &raw),
+      ATTN_STATUS_INVALID_ARGUMENT);
+}

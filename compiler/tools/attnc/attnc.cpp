@@ -45,6 +45,7 @@
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
@@ -91,7 +92,9 @@ cl::opt<std::string> headerFile("header",
 cl::opt<std::string> cpuLevel("cpu",
                               cl::desc("the x86-64 level the code is for: x86-64-v3 (AVX2) or "
                                        "x86-64-v4 (AVX-512); default: this host, and x86-64-v3 "
-                                       "for bundles"),
+                                       "for bundles, which may name both "
+                                       "(x86-64-v3,x86-64-v4: the loader takes the best "
+                                       "this CPU runs)"),
                               cl::init(""), cl::cat(outputCategory));
 cl::opt<std::string> target("target", cl::desc("Target: cpu, cuda, vulkan"), cl::init("cpu"),
                             cl::cat(outputCategory));
@@ -494,13 +497,22 @@ std::optional<Failure> writeHeader(const ::attn::bundle::BundleEntry &e) {
   return std::nullopt;
 }
 
-/// Compiles one problem module to the requested stage, appending it to `output`.
-std::optional<Failure> compile(ModuleOp module, std::string &output) {
+/// A CPU bundle's kernels, one entry and shared object per problem and level.
+struct BundleParts {
+  std::vector<::attn::bundle::BundleEntry> entries;
+  std::vector<std::string> payloads;
+};
+
+/// Compiles one problem module to the requested stage for the CPU level `level` ("" = --cpu's,
+/// else this host), appending it to `output` (a bundle's kernel to `bundle`).
+std::optional<Failure> compile(ModuleOp module, std::string &output, std::string level = "",
+                               BundleParts *bundle = nullptr) {
   std::string error;
   // The machines the code is for: --cpu, else this host. A bundle is shipped to other machines
   // and names a level: x86-64-v3 unless --cpu says otherwise, whatever the build host (the same
   // command builds the same bundle anywhere).
-  std::string level = cpuLevel;
+  if (level.empty())
+    level = cpuLevel;
   if (level.empty() && emit == Emit::Bundle)
     level = "x86-64-v3";
   if (!level.empty() && level != "x86-64-v3" && level != "x86-64-v4")
@@ -588,8 +600,8 @@ std::optional<Failure> compile(ModuleOp module, std::string &output) {
   std::string sharedObject;
   if (auto failure = linkSharedObject(*code, sharedObject))
     return failure;
-  output += ::attn::bundle::writeBundle({entry}, {sharedObject}, ATTN_VERSION_MAJOR,
-                                        ATTN_VERSION_MINOR, ATTN_VERSION_PATCH);
+  bundle->entries.push_back(entry);
+  bundle->payloads.push_back(std::move(sharedObject));
   return std::nullopt;
 }
 
@@ -671,7 +683,10 @@ int run(MLIRContext &ctx) {
   if (!kernelName.empty() &&
       !llvm::all_of(kernelName.getValue(), [](char c) { return llvm::isAlnum(c) || c == '_'; }))
     return fail({kUserError, "--name must be a C identifier, got '" + kernelName + "'"});
-  if (binary && problems.size() != 1)
+  // A CPU bundle holds any number of kernels (all of a model's shapes, at one or more levels);
+  // the other binaries, one.
+  bool cpuBundle = emit == Emit::Bundle && !vulkan && !cuda;
+  if (binary && problems.size() != 1 && !cpuBundle)
     return fail({kUserError, std::string("--emit=") +
                                  (emit == Emit::Obj      ? "obj"
                                   : emit == Emit::Bundle ? "bundle"
@@ -688,6 +703,7 @@ int run(MLIRContext &ctx) {
       return fail({kUserError, error});
   }
   std::string output;
+  BundleParts bundleParts;
   for (auto [i, problem] : llvm::enumerate(problems)) {
     if (problems.size() > 1) {
       auto fn = *problem->getOps<func::FuncOp>().begin();
@@ -724,9 +740,27 @@ int run(MLIRContext &ctx) {
         return fail({kUserError, error});
       continue;
     }
+    if (cpuBundle) {
+      // One kernel per level of --cpu (a comma-separated list), each compiled from a fresh copy.
+      const std::string levelList = cpuLevel.empty() ? "x86-64-v3" : cpuLevel.getValue();
+      llvm::SmallVector<llvm::StringRef> levels;
+      llvm::StringRef(levelList).split(levels, ',', -1, /*KeepEmpty=*/false);
+      if (levels.empty())
+        return fail({kUserError, "--cpu names no level"});
+      for (llvm::StringRef level : levels) {
+        OwningOpRef<ModuleOp> copy = cast<ModuleOp>((*problem)->clone());
+        if (auto failure = compile(*copy, output, level.trim().str(), &bundleParts))
+          return fail(*failure);
+      }
+      continue;
+    }
     if (auto failure = compile(*problem, output))
       return fail(*failure);
   }
+  if (cpuBundle)
+    output =
+        ::attn::bundle::writeBundle(bundleParts.entries, bundleParts.payloads, ATTN_VERSION_MAJOR,
+                                    ATTN_VERSION_MINOR, ATTN_VERSION_PATCH);
 
   std::string fileError;
   auto out = openOutputFile(outputFile, &fileError);
@@ -808,7 +842,49 @@ std::string manifestMismatch(const ::attn::bundle::BundleHeader &h,
       .str();
 }
 
-int inspect(const char *path) {
+/// One bundle entry as JSON: the C descriptor's field names (attn_problem), the tiles, the code.
+llvm::json::Object entryJson(size_t index, const ::attn::bundle::BundleEntry &e,
+                             const std::optional<attn_kernel_manifest> &code) {
+  const char *dtypes[] = {"f32", "f16", "bf16"};
+  const char *maps[] = {"elu_plus_one", "relu", "identity"};
+  const char *sources[] = {"heuristic", "tuned", "given"};
+  bool softmax = e.variant == ATTN_VARIANT_SOFTMAX, device = llvm::StringRef(e.target) != "cpu";
+  llvm::json::Object o{{"index", static_cast<int64_t>(index)},
+                       {"target", e.target},
+                       {device ? "device" : "cpu_level", e.cpuLevel},
+                       {"variant", softmax ? "softmax" : "linear"},
+                       {"dtype", dtypes[std::clamp(e.dtype, 0, 2)]},
+                       {"heads_q", e.headsQ},
+                       {"heads_kv", e.headsKv},
+                       {"head_dim", e.headDim},
+                       {"head_dim_v", e.headDimV},
+                       {"scale", e.scale},
+                       {"causal", e.causal != 0}};
+  if (softmax) {
+    o["window_left"] = e.windowLeft;
+    o["window_right"] = e.windowRight;
+    o["global_tokens"] = e.globalTokens;
+    o["softcap"] = e.softcap;
+    o["return_lse"] = e.returnLse != 0;
+    o["return_entropy"] = e.returnEntropy != 0;
+    o["page_size"] = e.pageSize;
+    o["alibi"] = e.alibi != 0;
+    o["sinks"] = e.sinks != 0;
+  } else {
+    o["feature_map"] = maps[std::clamp(e.featureMap, 0, 2)];
+    o["normalize"] = e.normalize != 0;
+  }
+  o["block_q"] = e.blockQ;
+  o["block_k"] = e.blockK;
+  o["decode_max_rows"] = e.decodeMaxRows;
+  o["split_keys"] = code ? code->split_keys : 0;
+  o[device ? "subgroup_size" : "vector_width"] = code ? int64_t(code->vector_width) : 0;
+  o["config_source"] = !code || code->config_source > 2 ? "?" : sources[code->config_source];
+  o[device ? "image_bytes" : "shared_object_bytes"] = static_cast<int64_t>(e.payloadSize);
+  return o;
+}
+
+int inspect(const char *path, bool json) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer) {
@@ -836,6 +912,27 @@ int inspect(const char *path) {
       return kUserError;
     }
   }
+  auto codeOf = [&](const ::attn::bundle::BundleEntry &e) {
+    return payloadManifest(
+        e, llvm::StringRef(reinterpret_cast<const char *>(view.bytes) + e.payloadOffset,
+                           e.payloadSize));
+  };
+  if (json) {
+    llvm::json::Array kernels;
+    for (auto [i, e] : llvm::enumerate(view.entries))
+      kernels.push_back(entryJson(i, e, codeOf(e)));
+    llvm::json::Object bundle{{"path", path},
+                              {"format", static_cast<int64_t>(h.formatVersion)},
+                              {"attnc", std::to_string(h.attncMajor) + "." +
+                                            std::to_string(h.attncMinor) + "." +
+                                            std::to_string(h.attncPatch)},
+                              {"bytes", static_cast<int64_t>(h.totalSize)},
+                              {"checksum_ok", true},
+                              {"manifests_match", true},
+                              {"kernels", std::move(kernels)}};
+    llvm::outs() << llvm::formatv("{0:2}", llvm::json::Value(std::move(bundle))) << "\n";
+    return 0;
+  }
   llvm::outs() << "kernel bundle " << path << ": format " << h.formatVersion << ", attnc "
                << h.attncMajor << "." << h.attncMinor << "." << h.attncPatch << ", " << h.totalSize
                << " bytes, checksum ok, " << h.entryCount << " kernel(s), manifests match\n";
@@ -858,9 +955,7 @@ int inspect(const char *path) {
       llvm::outs() << ", feature map " << maps[std::clamp(e.featureMap, 0, 2)]
                    << (e.causal ? ", causal" : "") << (e.normalize ? ", normalized" : "");
     }
-    std::optional<attn_kernel_manifest> code = payloadManifest(
-        e, llvm::StringRef(reinterpret_cast<const char *>(view.bytes) + e.payloadOffset,
-                           e.payloadSize));
+    std::optional<attn_kernel_manifest> code = codeOf(e);
     llvm::outs() << "; tiles block_q " << e.blockQ << ", block_k " << e.blockK << ", decode_rows "
                  << e.decodeMaxRows << ", split_keys " << (code ? code->split_keys : 0)
                  << (llvm::StringRef(e.target) != "cpu" ? ", subgroup_size " : ", vector_width ")
@@ -905,11 +1000,12 @@ int main(int argc, char **argv) {
   argc = static_cast<int>(args.size());
   argv = args.data();
   if (argc >= 2 && llvm::StringRef(argv[1]) == "inspect") {
-    if (argc != 3) {
-      llvm::errs() << "usage: attnc inspect FILE\n";
+    bool json = argc == 4 && llvm::StringRef(argv[2]) == "--json";
+    if (argc != 3 + json || llvm::StringRef(argv[argc - 1]).starts_with("-")) {
+      llvm::errs() << "usage: attnc inspect [--json] FILE\n";
       return kUserError;
     }
-    return inspect(argv[2]);
+    return inspect(argv[argc - 1], json);
   }
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
@@ -927,7 +1023,8 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "attnc: ahead-of-time compiler for attention kernels\n\n"
-      "  attnc inspect FILE   verifies a kernel bundle and lists it\n"
+      "  attnc inspect [--json] FILE\n"
+      "                       verifies a kernel bundle and lists its kernels (--json: as JSON)\n"
       "  attnc tune [problem options | problems.mlir | --preset=NAME] --db PATH\n"
       "                       measures the legal configurations, keeps them in the database\n"
       "  attnc tune merge A.db B.db -o ALL.db | tune show [--db P] [--all] | tune export --json\n"

@@ -277,7 +277,8 @@ ATTN_API ATTN_NODISCARD attn_status attn_kernel_create(attn_context *context,
  * code was not built for the problem and tiles the bundle says;
  * ATTN_STATUS_UNSUPPORTED for another bundle format or attnc version, another target, or a CPU
  * without the features the kernel was built for. Launches are validated against the bundle's
- * problem like any other kernel's. The bundle must hold one kernel. */
+ * problem like any other kernel's. The bundle must hold one kernel (else see
+ * attn_kernel_load_bundle_for_problem). */
 ATTN_API ATTN_NODISCARD attn_status attn_kernel_load_bundle(attn_context *context, const void *data,
                                                             size_t size, attn_kernel **out_kernel);
 /* The same from a file: ATTN_STATUS_IO_ERROR when it cannot be read or is not a regular file; the
@@ -285,6 +286,19 @@ ATTN_API ATTN_NODISCARD attn_status attn_kernel_load_bundle(attn_context *contex
 ATTN_API ATTN_NODISCARD attn_status attn_kernel_load_bundle_file(attn_context *context,
                                                                  const char *path,
                                                                  attn_kernel **out_kernel);
+
+/* Loads the kernel for `problem` from a bundle of one or many kernels (attnc --emit=bundle of a
+ * file with several problems - all of a model's shapes - and/or several --cpu levels): the entry
+ * whose problem is `problem` once normalized (attn_kernel_get_problem's form), of the most capable
+ * CPU level this machine runs when there are several. ATTN_STATUS_UNSUPPORTED when the bundle
+ * holds none for it (or none this CPU runs); every other check as attn_kernel_load_bundle. */
+ATTN_API ATTN_NODISCARD attn_status attn_kernel_load_bundle_for_problem(attn_context *context,
+                                                                        const void *data,
+                                                                        size_t size,
+                                                                        const attn_problem *problem,
+                                                                        attn_kernel **out_kernel);
+ATTN_API ATTN_NODISCARD attn_status attn_kernel_load_bundle_file_for_problem(
+    attn_context *context, const char *path, const attn_problem *problem, attn_kernel **out_kernel);
 
 /* Kernel code linked into the program (attnc --emit=obj --header=...: the generated header fills
  * this in; engines do not write it by hand). The entry points follow attnc's kernel ABI. */

@@ -247,8 +247,66 @@ attn_kernel *loadDeviceEntry(attn_context *context, const bundle::BundleView &vi
                     "corrupt kernel bundle");
 }
 
+/// The problem an entry describes, as written (its target from the entry's target name).
+attn_problem entryProblem(const bundle::BundleEntry &entry) {
+  attn_problem problem = problemOf(entry);
+  std::string target = fieldString(entry.target, sizeof(entry.target));
+  if (target == "vulkan")
+    problem.target = ATTN_TARGET_VULKAN;
+  if (target == "cuda")
+    problem.target = ATTN_TARGET_CUDA;
+  return problem;
+}
+
+/// How capable an entry's CPU level is (the loader takes the most capable one this CPU runs).
+int levelRank(const std::string &level) {
+  return level == "x86-64-v4" ? 2 : level == "x86-64-v3" ? 1 : 0;
+}
+
+/// The entry of `view` to load: its only one, or (given `wanted`) the one whose problem is
+/// `wanted`'s normalized form, of the highest CPU level this machine runs.
+size_t chooseEntry(const bundle::BundleView &view, const attn_problem *wanted) {
+  const size_t count = view.entries.size();
+  if (!wanted) {
+    if (count != 1)
+      fail(ATTN_STATUS_UNSUPPORTED,
+           format("the bundle holds %zu kernels; attn_kernel_load_bundle loads bundles of one "
+                  "(attn_kernel_load_bundle_for_problem picks one by its problem)",
+                  count));
+    return 0;
+  }
+  const std::string key = problemCacheKey(validateProblem(wanted));
+  size_t best = count;
+  std::string unrunnable;
+  for (size_t i = 0; i < count; ++i) {
+    const bundle::BundleEntry &entry = view.entries[i];
+    if (problemCacheKey(entryProblem(entry)) != key)
+      continue;
+    std::string target = fieldString(entry.target, sizeof(entry.target));
+    std::string level = fieldString(entry.cpuLevel, sizeof(entry.cpuLevel));
+    if (target == "cpu" && !cpuSupportsLevel(level)) {
+      unrunnable = level;
+      continue;
+    }
+    std::string bestLevel =
+        best == count ? "" : fieldString(view.entries[best].cpuLevel, sizeof(entry.cpuLevel));
+    if (best == count || levelRank(level) > levelRank(bestLevel))
+      best = i;
+  }
+  if (best == count)
+    fail(ATTN_STATUS_UNSUPPORTED,
+         unrunnable.empty()
+             ? format("the bundle holds %zu kernel(s), none for this problem (attnc inspect "
+                      "lists them)",
+                      count)
+             : format("the bundle's kernel for this problem was built for %s, which this CPU "
+                      "does not support",
+                      unrunnable.c_str()));
+  return best;
+}
+
 attn_status loadBundle(attn_context *context, const void *data, size_t size,
-                       attn_kernel **outKernel) {
+                       const attn_problem *wanted, attn_kernel **outKernel) {
   requireNonNull(context, "context");
   requireNonNull(data, "data");
   requireNonNull(outKernel, "out_kernel");
@@ -262,11 +320,7 @@ attn_status loadBundle(attn_context *context, const void *data, size_t size,
   case bundle::ParseError::None:
     break;
   }
-  if (view.entries.size() != 1)
-    fail(ATTN_STATUS_UNSUPPORTED,
-         format("the bundle holds %zu kernels; attn_kernel_load_bundle loads bundles of one",
-                view.entries.size()));
-  const bundle::BundleEntry &entry = view.entries[0];
+  const bundle::BundleEntry &entry = view.entries[chooseEntry(view, wanted)];
   std::string target = fieldString(entry.target, sizeof(entry.target));
   bool vulkan = target == "vulkan", cuda = target == "cuda";
   std::string targets = "'cpu'";
@@ -295,11 +349,7 @@ attn_status loadBundle(attn_context *context, const void *data, size_t size,
   if (!isCleanString(entry.target, sizeof(entry.target)) ||
       !isCleanString(entry.cpuLevel, sizeof(entry.cpuLevel)))
     fail(ATTN_STATUS_CORRUPT_DATA, "corrupt kernel bundle: a reserved or padding byte is not zero");
-  attn_problem problem = problemOf(entry);
-  if (vulkan)
-    problem.target = ATTN_TARGET_VULKAN;
-  if (cuda)
-    problem.target = ATTN_TARGET_CUDA;
+  attn_problem problem = entryProblem(entry);
   attn_problem normalized;
   try {
     normalized = validateProblem(&problem);
@@ -452,7 +502,16 @@ ATTN_API attn_status attn_kernel_create_from_code(attn_context *context,
 
 ATTN_API attn_status attn_kernel_load_bundle(attn_context *context, const void *data, size_t size,
                                              attn_kernel **out_kernel) {
-  return guard([&] { return loadBundle(context, data, size, out_kernel); });
+  return guard([&] { return loadBundle(context, data, size, nullptr, out_kernel); });
+}
+
+ATTN_API attn_status attn_kernel_load_bundle_for_problem(attn_context *context, const void *data,
+                                                         size_t size, const attn_problem *problem,
+                                                         attn_kernel **out_kernel) {
+  return guard([&] {
+    requireNonNull(problem, "problem");
+    return loadBundle(context, data, size, problem, out_kernel);
+  });
 }
 
 ATTN_API attn_status attn_kernel_load_bundle_file(attn_context *context, const char *path,
@@ -462,7 +521,21 @@ ATTN_API attn_status attn_kernel_load_bundle_file(attn_context *context, const c
     requireNonNull(path, "path");
     requireNonNull(out_kernel, "out_kernel");
     std::string bytes = readBundleFile(path);
-    return loadBundle(context, bytes.data(), bytes.size(), out_kernel);
+    return loadBundle(context, bytes.data(), bytes.size(), nullptr, out_kernel);
+  });
+}
+
+ATTN_API attn_status attn_kernel_load_bundle_file_for_problem(attn_context *context,
+                                                              const char *path,
+                                                              const attn_problem *problem,
+                                                              attn_kernel **out_kernel) {
+  return guard([&] {
+    requireNonNull(context, "context");
+    requireNonNull(path, "path");
+    requireNonNull(problem, "problem");
+    requireNonNull(out_kernel, "out_kernel");
+    std::string bytes = readBundleFile(path);
+    return loadBundle(context, bytes.data(), bytes.size(), problem, out_kernel);
   });
 }
 
