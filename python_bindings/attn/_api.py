@@ -133,6 +133,8 @@ def _as_tensor(x: Any, name: str, ndim: int = 4) -> _Tensor:
     if isinstance(x, np.ndarray):
         array, framework = x, None
     elif hasattr(x, "__dlpack__"):
+        if getattr(x, "requires_grad", False):
+            x = x.detach()  # under no_grad / inference_mode (_check_no_grad let it through)
         device = x.__dlpack_device__() if hasattr(x, "__dlpack_device__") else (_DLPACK_CPU, 0)
         if int(device[0]) != _DLPACK_CPU:
             raise ValueError(f"{name} is not in host memory (DLPack device {tuple(device)}): "
@@ -236,9 +238,39 @@ def _choice(x: Any, name: str, table: dict) -> int:
     return table[x]
 
 
+# dtype spellings compile() takes besides numpy's and torch's dtypes.
+_DTYPE_ALIASES = {"f32": "float32", "fp32": "float32", "float": "float32", "f16": "float16",
+                  "fp16": "float16", "half": "float16", "bf16": "bfloat16"}
+
+
+def _check_no_grad(*tensors: Any) -> None:
+    """torch tensors that require grad, with grad mode on: attnc has no backward to offer."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.is_grad_enabled() and any(
+            isinstance(t, torch.Tensor) and t.requires_grad for t in tensors):
+        raise ValueError("attnc computes no gradients: inputs that require grad must be passed "
+                         "under torch.no_grad() or torch.inference_mode() (or detached)")
+
+
+def _bf16_storage(like: _Tensor) -> Any:
+    """The numpy dtype a bfloat16 result is allocated as: ml_dtypes' bfloat16, else (for inputs
+    of a framework that takes the result back through DLPack, e.g. torch) its uint16 bits."""
+    if _BF16 is not None:
+        return _BF16
+    if like.framework is None:
+        raise TypeError("bfloat16 numpy arrays need the ml_dtypes package (pip install ml_dtypes)")
+    return np.uint16
+
+
 def _dtype_arg(dtype: Any) -> str:
     if isinstance(dtype, str) and dtype in _DTYPES:
         return dtype
+    if isinstance(dtype, str) and dtype in _DTYPE_ALIASES:
+        return _DTYPE_ALIASES[dtype]
+    if type(dtype).__module__ == "torch":  # torch.float32, torch.float16, torch.bfloat16
+        name = str(dtype).rpartition(".")[2]
+        if name in _DTYPES:
+            return name
     try:
         name = _dtype_name(np.dtype(dtype))
     except TypeError:
@@ -447,6 +479,7 @@ class Kernel:
         FlashAttention-3's learnable sinks: exp(sink) joins each row's softmax denominator with
         no value; LSE includes it; a row with no key gets LSE = sink).
         """
+        _check_no_grad(q, k, v)
         launch_scale = 0.0
         if scale is not None:
             launch_scale = _float(scale, "scale")
@@ -682,9 +715,8 @@ class Kernel:
             results = [x for x, asked in ((given[0], True), (given[1], self.return_lse),
                                           (given[2], self.return_entropy)) if asked]
         else:
-            if self.dtype == "bfloat16" and _BF16 is None:
-                raise TypeError("bfloat16 needs the ml_dtypes package (pip install ml_dtypes)")
-            out = np.zeros(shape, dtype=_BF16 if self.dtype == "bfloat16" else self.dtype)
+            out = np.zeros(shape, dtype=_bf16_storage(qt) if self.dtype == "bfloat16"
+                           else self.dtype)
             out_bits = out.view(np.uint16) if self.dtype == "bfloat16" else out
             lse = np.full(stats_shape, -np.inf, np.float32) if self.return_lse else None
             entropy = np.zeros(stats_shape, np.float32) if self.return_entropy else None
@@ -761,9 +793,8 @@ class Kernel:
                                           (given[2], self.return_entropy)) if asked]
             return results[0] if len(results) == 1 else tuple(results)
         if self.dtype == "bfloat16":
-            if _BF16 is None:
-                raise TypeError("bfloat16 needs the ml_dtypes package (pip install ml_dtypes)")
-            out = np.zeros((batch, seq_q, heads_q, self.head_dim_v), dtype=_BF16)
+            # Without ml_dtypes a bfloat16 result is its bits, exported as the input's kind.
+            out = np.zeros((batch, seq_q, heads_q, self.head_dim_v), dtype=_bf16_storage(qt))
             out_bits = out.view(np.uint16)
         else:
             out = np.zeros((batch, seq_q, heads_q, self.head_dim_v), dtype=self.dtype)
@@ -927,6 +958,32 @@ def attention(q: Any, k: Any, v: Any, *, scale: Optional[float] = None, causal: 
     when asked, lse and entropy float32 [B, Hq, Sq]. Outputs are numpy arrays for numpy inputs and
     the input's kind (through DLPack) for tensors whose module has from_dlpack (torch, ...).
     """
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(q, torch.Tensor):
+        from . import _torch  # torch.ops.attnc.attention: traced whole by torch.compile
+        return _torch.attention(q, k, v, scale=scale, causal=causal, window=window,
+                                global_tokens=global_tokens, softcap=softcap,
+                                seqlens_q=seqlens_q, seqlens_kv=seqlens_kv,
+                                return_lse=return_lse, return_entropy=return_entropy,
+                                target=target, block_table=block_table,
+                                cu_seqlens_q=cu_seqlens_q, cu_seqlens_kv=cu_seqlens_kv,
+                                alibi_slopes=alibi_slopes, sinks=sinks)
+    return _attention_impl(q, k, v, scale=scale, causal=causal, window=window,
+                           global_tokens=global_tokens, softcap=softcap, seqlens_q=seqlens_q,
+                           seqlens_kv=seqlens_kv, return_lse=return_lse,
+                           return_entropy=return_entropy, target=target,
+                           block_table=block_table, cu_seqlens_q=cu_seqlens_q,
+                           cu_seqlens_kv=cu_seqlens_kv, alibi_slopes=alibi_slopes, sinks=sinks)
+
+
+def _attention_impl(q: Any, k: Any, v: Any, *, scale: Optional[float] = None, causal: bool = False,
+                    window: Tuple[int, int] = (-1, -1), global_tokens: int = 0, softcap: float = 0.0,
+                    seqlens_q: Any = None, seqlens_kv: Any = None, return_lse: bool = False,
+                    return_entropy: bool = False, target: str = "cpu", block_table: Any = None,
+                    cu_seqlens_q: Any = None, cu_seqlens_kv: Any = None, alibi_slopes: Any = None,
+                    sinks: Any = None) -> Any:
+    """attention() on numpy arrays and DLPack tensors (torch tensors arrive here from the
+    attnc::attention op's eager implementation)."""
     packed = cu_seqlens_q is not None or cu_seqlens_kv is not None
     qt, kt, vt = _problem_of(q, k, v, cu_seqlens_q is not None, cu_seqlens_kv is not None)
     kernel = compile(heads_q=qt.array.shape[-2], heads_kv=kt.array.shape[-2],

@@ -7,6 +7,7 @@ otherwise.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Sequence, Tuple, Union
 
 import numpy as np
@@ -56,10 +57,19 @@ def merge(o_parts: Union[Sequence[Any], np.ndarray],
     A part with lse_p = -inf contributes nothing; a row where every part is -inf gets o = 0 and
     lse = -inf. o has the parts' dtype (float32 math inside); lse is float32. Runs attnc's merge
     kernel (attn_kernel_merge) on the CPU where it takes the shape, numpy otherwise; outputs are
-    numpy arrays.
+    numpy arrays, or torch tensors for torch inputs (the custom op attnc::merge, which
+    torch.compile traces).
     """
-    o = _array(o_parts, "o_parts")
-    lse = _array(lse_parts, "lse_parts")
+    torch = sys.modules.get("torch")
+    first = o_parts[0] if isinstance(o_parts, (list, tuple)) and o_parts else o_parts
+    if torch is not None and isinstance(first, torch.Tensor):
+        from . import _torch
+        return _torch.merge(o_parts, lse_parts)
+    return _merge_arrays(_array(o_parts, "o_parts"), _array(lse_parts, "lse_parts"))
+
+
+def _merge_arrays(o: np.ndarray, lse: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """merge() on numpy arrays: o [P, B, Sq, Hq, Dv], lse [P, B, Hq, Sq]."""
     if o.ndim != 5:
         raise ValueError(f"o_parts must be P arrays [B, Sq, Hq, Dv] (stacked: 5 dims), got "
                          f"shape {o.shape}")
