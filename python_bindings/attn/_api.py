@@ -479,7 +479,8 @@ class Kernel:
         FlashAttention-3's learnable sinks: exp(sink) joins each row's softmax denominator with
         no value; LSE includes it; a row with no key gets LSE = sink).
         """
-        _check_no_grad(q, k, v)
+        if type(q) is not np.ndarray:
+            _check_no_grad(q, k, v)
         launch_scale = 0.0
         if scale is not None:
             launch_scale = _float(scale, "scale")
@@ -490,8 +491,12 @@ class Kernel:
             if self.target == "cuda" and _on_cuda(q):
                 raise ValueError("scale= is for host-memory launches so far; compile the CUDA "
                                  "kernel with the scale instead")
-        extra = (launch_scale, self._head_values(alibi_slopes, "alibi_slopes", "alibi", self.alibi),
-                 self._head_values(sinks, "sinks", "sinks", self.sinks))
+        if (self.alibi or self.sinks or alibi_slopes is not None or sinks is not None):
+            extra = (launch_scale,
+                     self._head_values(alibi_slopes, "alibi_slopes", "alibi", self.alibi),
+                     self._head_values(sinks, "sinks", "sinks", self.sinks))
+        else:  # the common call: a tuple, not two method calls
+            extra = _NO_EXTRA if launch_scale == 0.0 else (launch_scale, None, None)
         if cu_seqlens_q is not None or cu_seqlens_kv is not None:
             if self.target == "cuda" and _on_cuda(q):
                 raise ValueError("packed batches (cu_seqlens) take host arrays so far; CUDA "
