@@ -183,3 +183,7 @@ INSTANTIATE_TEST_SUITE_P(Packed, GpuConformance, ::testing::ValuesIn(packedCases
                          caseName);
 INSTANTIATE_TEST_SUITE_P(Linear, GpuConformance, ::testing::ValuesIn(linearCases(ATTN_GPU_TARGET)),
                          caseName);
+#if ATTN_GPU_TARGET == ATTN_TARGET_VULKAN // the CUDA backend refuses ALiBi and sinks so far
+INSTANTIATE_TEST_SUITE_P(HeadValues, GpuConformance,
+                         ::testing::ValuesIn(headValueCases(ATTN_GPU_TARGET)), caseName);
+#endif

@@ -132,7 +132,8 @@ static_assert(offsetof(attn_jit_request, cpu_target) == 32, "");
 // KV caches); the manifest grew page_size. attn_jit_kernel is unchanged.
 // ABI 9: params grew the launch's scale (ATTN_PARAM_SCALE). ABI 10: attn_jit_kernel.merge_parts.
 // ABI 11: softmax_main and softmax_decode take alibi_slopes and sinks (attn_memref1) after the
-// block_table; the manifest grew alibi and sinks. attn_jit_kernel is unchanged.
+// block_table, and the GPU entry points two buffers (ATTN_GPU_PARAM_ALIBI / SINKS their offsets)
+// after the lengths; the manifest grew alibi and sinks. attn_jit_kernel is unchanged.
 static_assert(ATTN_JIT_ABI_VERSION == 11, "attn_jit_kernel's layout below is ABI 11's");
 static_assert(sizeof(attn_kernel_config) == 176, "attn_kernel_config layout changed");
 static_assert(offsetof(attn_kernel_config, source) == 8, "");
@@ -176,7 +177,10 @@ static_assert(offsetof(attn_kernel_manifest, block_q) == 136, "");
 static_assert(sizeof(attn_status) == 4 && sizeof(attn_dtype) == 4 && sizeof(attn_target) == 4, "");
 static_assert(ATTN_STATUS_INTERNAL_ERROR == 7 && ATTN_DTYPE_BF16 == 2 && ATTN_VARIANT_LINEAR == 1 &&
                   ATTN_FEATURE_MAP_IDENTITY == 2 && ATTN_TARGET_VULKAN == 2 &&
-                  ATTN_PARAM_COUNT == 6 && ATTN_PARAM_SCALE == 5 && ATTN_GPU_PARAM_SCALE == 27,
+                  ATTN_PARAM_COUNT == 6 && ATTN_PARAM_SCALE == 5 && ATTN_GPU_PARAM_SCALE == 27 &&
+                  ATTN_GPU_PARAM_ALIBI == 28 && ATTN_GPU_PARAM_SINKS == 29 &&
+                  ATTN_GPU_PARAM_COUNT == 30 && ATTN_VK_MAIN_BINDINGS == 11 &&
+                  ATTN_VK_DECODE_BINDINGS == 10,
               "");
 
 namespace {

@@ -91,17 +91,22 @@ typedef void (*attn_merge_fn)(attn_memref4 *o_parts, attn_memref3 *lse_parts, at
  * bf16 is stored as 16-bit integers. Every element offset must fit in int32. Per-batch lengths
  * are read on the device and clamped to [0, Sq] / [0, Skv]. (CUDA kernels take the same
  * parameters by value: see below.)
- *   attn_main   (q, k, v, o, lse, entropy, seqlens_q, seqlens_kv, params): workgroups
+ *   attn_main   (q, k, v, o, lse, entropy, seqlens_q, seqlens_kv, alibi_slopes, sinks, params):
+ *               workgroups
  *               (min(ceil(Sq / block_q), 65535), Hkv * head_chunks, B); a workgroup loops over
  *               query blocks block_id.x, + grid x, ...
- *   attn_decode (q, k, v, o_parts, lse_parts, seqlens_q, seqlens_kv, params): the same with
+ *   attn_decode (q, k, v, o_parts, lse_parts, seqlens_q, seqlens_kv, alibi_slopes, sinks,
+ *               params): the same with
  *               workgroups z = num_splits * B (z = s * B + b), keys [s * c, (s + 1) * c) with
- *               c = params[SPLIT_KEYS]; f32 partials laid out as for attn_decode_fn above.
+ *               c = params[SPLIT_KEYS]; f32 partials laid out as for attn_decode_fn above
+ *               (split 0's with the sinks folded in).
  *   attn_merge  (o_parts, lse_parts, o, lse, seqlens_q, params): workgroups
  *               (min(ceil(Sq * Hq / teams), 65535), 1, B).
  *   attn_linear (q, k, v, o, seqlens_q, seqlens_kv, params): workgroups
  *               (ceil(Dv / workgroup size), Hq, B).
- * Unused buffers (lse without return_lse, seqlens without has_seqlens) are bound to any buffer. */
+ * alibi_slopes / sinks: f32 [Hq] per-head values (a problem with alibi / sinks), at element
+ * offsets params[ALIBI] / params[SINKS]. Unused buffers (lse without return_lse, seqlens without
+ * has_seqlens, alibi_slopes / sinks without them) are bound to any buffer. */
 enum {
   ATTN_GPU_PARAM_BATCH = 0,
   ATTN_GPU_PARAM_SEQ_Q = 1,
@@ -119,11 +124,13 @@ enum {
   ATTN_GPU_PARAM_SEQLENS_Q = 25,
   ATTN_GPU_PARAM_SEQLENS_KV = 26,
   ATTN_GPU_PARAM_SCALE = 27, /* the launch's scale, the bits of an f32 (as ATTN_PARAM_SCALE) */
-  ATTN_GPU_PARAM_COUNT = 28
+  ATTN_GPU_PARAM_ALIBI = 28, /* element offsets of the alibi_slopes and sinks arrays */
+  ATTN_GPU_PARAM_SINKS = 29,
+  ATTN_GPU_PARAM_COUNT = 30
 };
 enum {
-  ATTN_VK_MAIN_BINDINGS = 9,
-  ATTN_VK_DECODE_BINDINGS = 8,
+  ATTN_VK_MAIN_BINDINGS = 11,
+  ATTN_VK_DECODE_BINDINGS = 10,
   ATTN_VK_MERGE_BINDINGS = 6,
   ATTN_VK_LINEAR_BINDINGS = 7
 };

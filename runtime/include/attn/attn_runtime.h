@@ -246,7 +246,8 @@ typedef struct attn_problem {
    * sinks: sink logits (gpt-oss, FlashAttention-3's learnable sinks; not global_tokens):
    * exp(sink_h) joins every row's softmax denominator with no value; LSE includes it, ENTROPY is
    * over the keys and the sink, and a row with no visible key gets O = 0, LSE = sink_h.
-   * ATTN_TARGET_CPU (the GPU targets: ATTN_STATUS_UNSUPPORTED, not yet built). */
+   * ATTN_TARGET_CPU and ATTN_TARGET_VULKAN (there, host-memory launches; ATTN_TARGET_CUDA:
+   * ATTN_STATUS_UNSUPPORTED, not yet built). */
   int32_t alibi;
   int32_t sinks;
 } attn_problem;

@@ -150,9 +150,9 @@ void checkSupported(const attn_problem &p) {
          format("a paged KV cache (attn_problem.page_size %lld) is supported on ATTN_TARGET_CPU "
                 "only so far",
                 static_cast<long long>(p.page_size)));
-  if ((p.alibi || p.sinks) && p.target != ATTN_TARGET_CPU)
+  if ((p.alibi || p.sinks) && p.target == ATTN_TARGET_CUDA)
     fail(ATTN_STATUS_UNSUPPORTED, format("%s (attn_problem.%s) %s supported on ATTN_TARGET_CPU "
-                                         "only so far",
+                                         "and ATTN_TARGET_VULKAN only so far",
                                          p.alibi && p.sinks ? "ALiBi and sink logits"
                                          : p.alibi          ? "ALiBi"
                                                             : "sink logits",

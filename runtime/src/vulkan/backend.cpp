@@ -129,6 +129,7 @@ public:
 /// staging copies at offset 0), and the batch's longest key length when the host knows it.
 struct Placement {
   VkBuffer q, k, v, o, lse, entropy, seqlensQ, seqlensKv;
+  VkBuffer alibi = VK_NULL_HANDLE, sinks = VK_NULL_HANDLE; // f32 [Hq] at offset 0
   int64_t qOffset = 0, kOffset = 0, vOffset = 0, oOffset = 0, lseOffset = 0, entropyOffset = 0,
           seqlensQOffset = 0, seqlensKvOffset = 0;
   int64_t maxKv = 0; // the longest key length, or seq_kv when the lengths are on the device
@@ -223,14 +224,14 @@ void dispatch(const VulkanKernel &kernel, const attn_jit_kernel &entry, const at
   } else if (!decode) {
     dispatches.push_back({kernel.main.get(),
                           {at.q, at.k, at.v, at.o, or_(at.lse), or_(at.entropy), or_(at.seqlensQ),
-                           or_(at.seqlensKv), paramBuf->handle()},
+                           or_(at.seqlensKv), or_(at.alibi), or_(at.sinks), paramBuf->handle()},
                           {qGroups, yGroups, uint32_t(B)}});
   } else {
     parts = device.createBuffer(size_t(splits * B * Sq * Hq * Dv) * sizeof(float));
     partLse = device.createBuffer(size_t(splits * B * Hq * Sq) * sizeof(float));
     dispatches.push_back({kernel.decode.get(),
                           {at.q, at.k, at.v, parts->handle(), partLse->handle(), or_(at.seqlensQ),
-                           or_(at.seqlensKv), paramBuf->handle()},
+                           or_(at.seqlensKv), or_(at.alibi), or_(at.sinks), paramBuf->handle()},
                           {qGroups, yGroups, uint32_t(splits * B)}});
     uint32_t mergeGroups =
         uint32_t(std::min(std::max<int64_t>(ceilDiv(Sq * Hq, entry.gpu_teams), 1), kMaxGroups));
@@ -276,6 +277,8 @@ void launchFromHost(const VulkanKernel &kernel, const attn_jit_kernel &entry, co
   auto ent = p.return_entropy ? device.createBuffer(statBytes) : nullptr;
   auto lensQ = a.seqlens_q ? upload(a.seqlens_q, size_t(B) * 4) : nullptr;
   auto lensKv = a.seqlens_kv ? upload(a.seqlens_kv, size_t(B) * 4) : nullptr;
+  auto slopes = a.alibi_slopes ? upload(a.alibi_slopes, size_t(Hq) * 4) : nullptr;
+  auto sinks = a.sinks ? upload(a.sinks, size_t(Hq) * 4) : nullptr;
   Placement at{q->handle(),
                k->handle(),
                v->handle(),
@@ -284,6 +287,8 @@ void launchFromHost(const VulkanKernel &kernel, const attn_jit_kernel &entry, co
                ent ? ent->handle() : VK_NULL_HANDLE,
                lensQ ? lensQ->handle() : VK_NULL_HANDLE,
                lensKv ? lensKv->handle() : VK_NULL_HANDLE};
+  at.alibi = slopes ? slopes->handle() : VK_NULL_HANDLE;
+  at.sinks = sinks ? sinks->handle() : VK_NULL_HANDLE;
   at.maxKv = Skv;
   if (a.seqlens_kv) {
     at.maxKv = 0;
@@ -336,6 +341,10 @@ const Backend &vulkanBackend() {
 void launchOnVulkanBuffers(const CompiledKernel &compiled, const attn_launch_args &shapes,
                            const attn_vulkan_launch_args &args) {
   const attn_problem &p = compiled.problem();
+  if (p.alibi || p.sinks)
+    fail(ATTN_STATUS_UNSUPPORTED,
+         "a kernel with ALiBi slopes or sinks runs on host memory (attn_kernel_launch) so far; "
+         "attn_vulkan_launch_args has no buffers for them yet");
   const auto &kernel = *static_cast<const VulkanKernel *>(compiled.device());
   size_t esize = elementSize(p.dtype);
   auto buffer = [](uint64_t handle) { return reinterpret_cast<VkBuffer>(handle); };

@@ -81,3 +81,20 @@ func.func @attn(%q: tensor<?x?x4x64xf16>, %k: tensor<?x?x2x64xf16>, %v: tensor<?
   %o = attn.attention %q, %k, %v {causal, attn.vulkan_config = #attn.vulkan_config<subgroup_size = 32, teams = 2, block_k = 32, coopmat = 1>} : tensor<?x?x4x64xf16>, tensor<?x?x2x64xf16>, tensor<?x?x2x64xf16> -> tensor<?x?x4x64xf16>
   return %o : tensor<?x?x4x64xf16>
 }
+
+// -----
+
+// ALiBi slopes and sinks: two more f32 buffers after the lengths (in attn_main and attn_decode);
+// the bias from integer positions, the sink folded into the row's state before its outputs.
+// CHECK-LABEL: gpu.func @attn_main
+// CHECK-SAME: memref<?xi32>, %[[ALIBI:arg[0-9]+]]: memref<?xf32>, %[[SINKS:arg[0-9]+]]: memref<?xf32>, %{{.*}}: memref<?xi32>
+// CHECK: memref.load %[[ALIBI]]
+// CHECK: arith.maxsi
+// CHECK: arith.sitofp
+// CHECK: memref.load %[[SINKS]]
+// CHECK-LABEL: gpu.func @attn_decode
+// CHECK-SAME: memref<?xi32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xi32>
+func.func @alibi_sinks(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x2x64xf32>, %v: tensor<?x?x2x64xf32>, %m: tensor<8xf32>, %s: tensor<8xf32>) -> tensor<?x?x8x64xf32> {
+  %o = attn.attention %q, %k, %v alibi_slopes(%m : tensor<8xf32>) sinks(%s : tensor<8xf32>) {causal, attn.vulkan_config = #attn.vulkan_config<subgroup_size = 8, teams = 8, block_k = 16>} : tensor<?x?x8x64xf32>, tensor<?x?x2x64xf32>, tensor<?x?x2x64xf32> -> tensor<?x?x8x64xf32>
+  return %o : tensor<?x?x8x64xf32>
+}

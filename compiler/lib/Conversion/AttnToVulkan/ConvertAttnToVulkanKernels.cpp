@@ -71,18 +71,16 @@ struct ConvertAttnToVulkanKernelsPass
       op->emitError() << "the Vulkan backend does not support a paged KV cache (block_table) yet";
       return signalPassFailure();
     }
-    if (auto attention = dyn_cast<AttentionOp>(op);
-        attention && (attention.getAlibiSlopes() || attention.getSinks())) {
-      op->emitError() << "the Vulkan backend does not support "
-                      << (attention.getAlibiSlopes() ? "ALiBi (alibi_slopes)"
-                                                     : "sink logits (sinks)")
-                      << " yet";
-      return signalPassFailure();
-    }
     std::optional<VulkanConfigAttr> config = getVulkanConfig(op);
     if (!config) {
       op->emitError() << "has no '" << kVulkanConfigAttrName
                       << "' attribute: run attn-configure-vulkan first";
+      return signalPassFailure();
+    }
+    if (auto attention = dyn_cast<AttentionOp>(op);
+        attention && config->getCoopmat() && (attention.getAlibiSlopes() || attention.getSinks())) {
+      op->emitError() << "the cooperative-matrix kernel does not take ALiBi slopes or sinks yet "
+                      << "(coopmat = 0, the SIMT kernel, does)";
       return signalPassFailure();
     }
 

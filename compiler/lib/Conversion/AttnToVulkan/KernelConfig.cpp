@@ -16,8 +16,10 @@ std::optional<VulkanConfigAttr> mlir::attn::getVulkanConfig(Operation *op) {
 
 bool mlir::attn::coopmatFits(Operation *op, const VulkanTargetInfo &target, bool deviceChecked) {
   ProblemDims dims = ProblemDims::of(op);
-  return (deviceChecked || target.device().cooperativeMatrix) && isa<AttentionOp>(op) &&
-         dims.element.isF16() && dims.headDim % 16 == 0 && dims.headDimV % 16 == 0;
+  auto attention = dyn_cast<AttentionOp>(op);
+  return (deviceChecked || target.device().cooperativeMatrix) && attention &&
+         !attention.getAlibiSlopes() && !attention.getSinks() && dims.element.isF16() &&
+         dims.headDim % 16 == 0 && dims.headDimV % 16 == 0;
 }
 
 std::string mlir::attn::vulkanConfigDefect(Operation *op, VulkanConfigAttr config,
@@ -41,7 +43,8 @@ std::string mlir::attn::vulkanConfigDefect(Operation *op, VulkanConfigAttr confi
     os << "coopmat = 1, but the device '" << device.name
        << "' does not expose VK_KHR_cooperative_matrix";
   else if (config.getCoopmat() && !coopmatFits(op, target, /*deviceChecked=*/true))
-    os << "coopmat = 1 needs softmax attention in f16 with head dims that are multiples of 16";
+    os << "coopmat = 1 needs softmax attention in f16 with head dims that are multiples of 16 "
+          "(and no ALiBi or sinks)";
   else if (config.getCoopmat()) {
     if (int64_t bytes = vulkanCoopSharedBytes(dims.headDim, dims.headDimV, config.getTeams(),
                                               config.getBlockK());

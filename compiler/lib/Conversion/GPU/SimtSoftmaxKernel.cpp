@@ -61,11 +61,13 @@ private:
   SimtWorkgroupShape shape;
 
   // Arguments and values of the whole kernel.
-  Value q, k, v, o, lse, ent;
+  Value q, k, v, o, lse, ent, sinks, sinksOffset;
   Value tid, lane, team, bIdx, head, kvHead, split, batch, seqQ;
   Value qs, ks, vs;               // shared memory
   Value lseOffset, entropyOffset; // of the caller's LSE / entropy (not of decode's partials)
   TensorAddress qAddr, kAddr, vAddr, oAddr;
+  // -ALiBi slope of the team's head (with alibi).
+  Value negSlope;
   // Values of the query block being computed.
   Value row, pos, active;
 };
@@ -80,6 +82,8 @@ void SoftmaxGen::emit(gpu::GPUFuncOp fn) {
     lse = fn.getArgument(next++); // lse_parts
   }
   Value seqlensQ = fn.getArgument(next++), seqlensKv = fn.getArgument(next++);
+  Value alibi = fn.getArgument(next++);
+  sinks = fn.getArgument(next++);
 
   auto param = [&](int64_t i) { return g.param(i); };
   batch = param(ATTN_GPU_PARAM_BATCH);
@@ -110,6 +114,11 @@ void SoftmaxGen::emit(gpu::GPUFuncOp fn) {
   head = e.add(e.mul(kvHead, e.index(s.group)), headInGroup);
   Value teamHead = e.andi(e.cmpi(CmpIPredicate::slt, team, e.index(shape.heads * shape.rows)),
                           e.cmpi(CmpIPredicate::slt, headInGroup, e.index(s.group)));
+  if (s.alibi) { // teams past the group's heads read a valid head's slope and never use it
+    Value at = e.add(param(ATTN_GPU_PARAM_ALIBI), e.mins(head, e.index(s.group * s.headsKv - 1)));
+    negSlope = b.create<arith::NegFOp>(b.create<memref::LoadOp>(alibi, ValueRange{at}));
+  }
+  sinksOffset = param(ATTN_GPU_PARAM_SINKS);
 
   Value lq = g.queryLength(seqlensQ, bIdx, seqQ);
   Value lkv = g.keyLength(seqlensKv, bIdx, seqKv);
@@ -214,6 +223,10 @@ SmallVector<Value> SoftmaxGen::scoreSubtile(Value j0, Value n, Value sub, ValueR
     Value cap = e.f32(*s.softcap);
     score = e.mulf(cap, b.create<math::TanhOp>(e.divf(score, cap)));
   }
+  if (s.alibi) {
+    auto i32 = [&](Value x) { return b.create<arith::IndexCastOp>(b.getI32Type(), x); };
+    score = e.addf(score, alibiBias(e, negSlope, i32(e.add(j0, jj)), i32(pos)));
+  }
   Value valid = e.cmpi(CmpIPredicate::slt, jj, n);
   if (s.mask.masked())
     valid = e.andi(
@@ -251,7 +264,18 @@ SmallVector<Value> SoftmaxGen::scoreSubtile(Value j0, Value n, Value sub, ValueR
 }
 
 void SoftmaxGen::writeRow(ValueRange state) {
-  RowResult result = finalizeRow(e, state[0], state[1], s.entropy ? state[2] : Value());
+  Value m = state[0], l = state[1], t = s.entropy ? state[2] : Value(), rescale;
+  if (s.sinks) { // a decode's split 0 holds the sink, so that the merge counts it once
+    Value sink = b.create<memref::LoadOp>(sinks, ValueRange{e.add(sinksOffset, head)});
+    if (decode)
+      sink = e.select(e.cmpi(CmpIPredicate::eq, split, e.index(0)), sink,
+                      e.f32(-std::numeric_limits<double>::infinity()));
+    RowState folded = foldSink(e, m, l, t, sink);
+    m = folded.m, l = folded.l, t = folded.t, rescale = folded.rescale;
+  }
+  RowResult result = finalizeRow(e, m, l, t);
+  if (rescale)
+    result.inverseSum = e.mulf(result.inverseSum, rescale);
   Value outBase, statIndex;
   if (decode) {
     // o_parts [P * B, Sq, Hq, Dv] and lse_parts [P * B, Hq, Sq], contiguous.
@@ -297,7 +321,7 @@ void mlir::attn::buildSimtSoftmaxKernel(OpBuilder &builder, const GpuKernelTarge
   } else {
     args.append({buf(elt), buf(f32), buf(f32)});
   }
-  args.append({buf(i32), buf(i32)});
+  args.append({buf(i32), buf(i32), buf(f32), buf(f32)}); // seqlens, alibi_slopes, sinks
   gpu::GPUFuncOp fn =
       target.createKernel(builder, op.getLoc(), decode ? kGpuDecodeName : kGpuMainName, args,
                           config.teams * config.subgroupSize);
