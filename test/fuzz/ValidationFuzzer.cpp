@@ -18,6 +18,7 @@
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <algorithm>
+#include <iterator>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -99,6 +100,8 @@ attn_problem consumeProblem(FuzzedDataProvider &in) {
   default:
     p.page_size = 0;
   }
+  p.alibi = consumeFlag(in);
+  p.sinks = consumeFlag(in);
   return p;
 }
 
@@ -109,6 +112,8 @@ alignas(64) int32_t gSeqlens[2][kMaxSeqlens + 1];
 alignas(64) int32_t gCuSeqlens[2][kMaxSeqlens + 2]; // batch + 1 offsets, one more for the shift
 constexpr int64_t kMaxTableEntries = 64;
 alignas(64) int32_t gTable[kMaxTableEntries + 1];
+// Per-head values: validation reads all Hq (at most ATTN_MAX_HEADS) of them.
+alignas(64) float gHeadValues[2][ATTN_MAX_HEADS + 1];
 
 void *consumePointer(FuzzedDataProvider &in, void *valid) {
   switch (in.ConsumeIntegralInRange(0, 3)) {
@@ -205,6 +210,19 @@ attn_launch_args consumeLaunchArgs(FuzzedDataProvider &in, const attn_problem &p
   }
   a.cu_seqlens_q = consumeCuSeqlens(in, gCuSeqlens[0], a.batch);
   a.cu_seqlens_kv = consumeCuSeqlens(in, gCuSeqlens[1], a.batch);
+  // ALiBi slopes and sinks: mostly finite, sometimes NaN, infinities or any bits.
+  for (float(&values)[ATTN_MAX_HEADS + 1] : gHeadValues) {
+    std::fill(std::begin(values), std::end(values), 0.25f);
+    for (int n = in.ConsumeIntegralInRange(0, 3); n > 0; --n) {
+      uint32_t bits = in.ConsumeIntegral<uint32_t>();
+      std::memcpy(&values[in.ConsumeIntegralInRange(0, 63)], &bits, sizeof(float));
+    }
+  }
+  // Absent when the input runs out (a problem then has neither).
+  a.alibi_slopes =
+      in.ConsumeBool() ? static_cast<const float *>(consumePointer(in, gHeadValues[0])) : nullptr;
+  a.sinks =
+      in.ConsumeBool() ? static_cast<const float *>(consumePointer(in, gHeadValues[1])) : nullptr;
   return a;
 }
 
