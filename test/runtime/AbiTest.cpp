@@ -80,7 +80,9 @@ static_assert(sizeof(attn_vulkan_device) == 56, "attn_vulkan_device layout chang
 static_assert(offsetof(attn_vulkan_device, queue_family_index) == 40, "");
 static_assert(offsetof(attn_vulkan_device, get_instance_proc_addr) == 48, "");
 static_assert(sizeof(attn_vulkan_tensor) == 48, "attn_vulkan_tensor layout changed");
-static_assert(sizeof(attn_vulkan_launch_args) == 288, "attn_vulkan_launch_args layout changed");
+static_assert(sizeof(attn_vulkan_launch_args) == 320, "attn_vulkan_launch_args layout changed");
+static_assert(offsetof(attn_vulkan_launch_args, alibi_slopes) == 288, ""); // grown: older pass 288
+static_assert(offsetof(attn_vulkan_launch_args, sinks) == 304, "");
 static_assert(offsetof(attn_vulkan_launch_args, q) == 32, "");
 static_assert(offsetof(attn_vulkan_launch_args, lse) == 224, "");
 static_assert(offsetof(attn_vulkan_launch_args, seqlens_kv) == 272, "");

@@ -246,8 +246,8 @@ typedef struct attn_problem {
    * sinks: sink logits (gpt-oss, FlashAttention-3's learnable sinks; not global_tokens):
    * exp(sink_h) joins every row's softmax denominator with no value; LSE includes it, ENTROPY is
    * over the keys and the sink, and a row with no visible key gets O = 0, LSE = sink_h.
-   * ATTN_TARGET_CPU and ATTN_TARGET_VULKAN (there, host-memory launches; ATTN_TARGET_CUDA:
-   * ATTN_STATUS_UNSUPPORTED, not yet built). */
+   * ATTN_TARGET_CPU and ATTN_TARGET_VULKAN (ATTN_TARGET_CUDA: ATTN_STATUS_UNSUPPORTED, not yet
+   * built). */
   int32_t alibi;
   int32_t sinks;
 } attn_problem;
@@ -509,6 +509,10 @@ typedef struct attn_vulkan_launch_args {
   attn_vulkan_array entropy; /* f32 [B, Hq, Sq]; required iff the problem asked for entropy */
   attn_vulkan_array seqlens_q, seqlens_kv; /* optional int32 [B], read on the device (values
                                               are clamped to [0, seq_q] / [0, seq_kv]) */
+  /* Later fields (read when struct_size covers them): f32 [Hq] ALiBi slopes and sink logits,
+   * required iff the problem has alibi / sinks (as attn_launch_args'; not checked for NaN here:
+   * they are on the device). */
+  attn_vulkan_array alibi_slopes, sinks;
 } attn_vulkan_launch_args;
 
 ATTN_API ATTN_NODISCARD attn_status

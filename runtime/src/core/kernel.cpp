@@ -314,11 +314,13 @@ ATTN_API attn_status attn_vulkan_launch_args_init_sized(attn_vulkan_launch_args 
                                                         size_t struct_size) {
   return guard([&] {
     requireNonNull(args, "args");
-    if (struct_size < sizeof(attn_vulkan_launch_args))
-      failInvalid(format("attn_vulkan_launch_args_init_sized: struct_size is %zu, expected %zu",
-                         struct_size, sizeof(attn_vulkan_launch_args)));
-    std::memset(static_cast<void *>(args), 0, sizeof(attn_vulkan_launch_args));
-    args->struct_size = sizeof(attn_vulkan_launch_args);
+    if (struct_size < kVulkanLaunchArgsSizeV1)
+      failInvalid(format("attn_vulkan_launch_args_init_sized: struct_size is %zu, expected at "
+                         "least %zu",
+                         struct_size, kVulkanLaunchArgsSizeV1));
+    const size_t size = std::min(struct_size, sizeof(attn_vulkan_launch_args));
+    std::memset(static_cast<void *>(args), 0, size);
+    args->struct_size = size;
     return ATTN_STATUS_SUCCESS;
   });
 }
@@ -337,10 +339,14 @@ ATTN_API attn_status attn_kernel_launch_vulkan(attn_kernel *kernel,
       failInvalid("attn_kernel_launch_vulkan: the kernel's context was created without "
                   "attn_context_options.vulkan_device, so its buffers cannot be the engine's (use "
                   "attn_kernel_launch for host memory)");
-    if (args->struct_size < sizeof(attn_vulkan_launch_args))
-      failInvalid(format("attn_vulkan_launch_args.struct_size is %zu, expected %zu (use "
+    if (args->struct_size < kVulkanLaunchArgsSizeV1)
+      failInvalid(format("attn_vulkan_launch_args.struct_size is %zu, expected at least %zu (use "
                          "attn_vulkan_launch_args_init)",
-                         args->struct_size, sizeof(attn_vulkan_launch_args)));
+                         args->struct_size, kVulkanLaunchArgsSizeV1));
+    // An older header's smaller struct lacks the later fields: they stay 0 (none).
+    attn_vulkan_launch_args given{};
+    std::memcpy(&given, args, std::min(args->struct_size, sizeof(given)));
+    args = &given;
 #if ATTN_HAVE_VULKAN
     const size_t esize = p.dtype == ATTN_DTYPE_F32 ? 4 : 2;
     struct Named {
@@ -359,15 +365,34 @@ ATTN_API attn_status attn_kernel_launch_vulkan(attn_kernel *kernel,
     for (auto [name, array] : {std::pair<const char *, attn_vulkan_array>{"lse", args->lse},
                                {"entropy", args->entropy},
                                {"seqlens_q", args->seqlens_q},
-                               {"seqlens_kv", args->seqlens_kv}})
+                               {"seqlens_kv", args->seqlens_kv},
+                               {"alibi_slopes", args->alibi_slopes},
+                               {"sinks", args->sinks}})
       if (array.buffer && array.offset % 4)
         failInvalid(format("attn_vulkan_launch_args.%s.offset %llu is not a multiple of 4", name,
                            static_cast<unsigned long long>(array.offset)));
+    for (auto [name, array, asked, flag] :
+         {std::tuple<const char *, attn_vulkan_array, bool, const char *>{
+              "alibi_slopes", args->alibi_slopes, p.alibi != 0, "alibi"},
+          {"sinks", args->sinks, p.sinks != 0, "sinks"}}) {
+      if (asked && !array.buffer)
+        failInvalid(format("attn_vulkan_launch_args.%s.buffer is 0, but the kernel's problem asks "
+                           "for it (attn_problem.%s = 1)",
+                           name, flag));
+      if (!asked && array.buffer)
+        failInvalid(format("attn_vulkan_launch_args.%s is set, but the kernel's problem does not "
+                           "ask for it (attn_problem.%s = 0)",
+                           name, flag));
+    }
     auto tensor = [](const attn_vulkan_tensor &t) {
       return DeviceTensor{t.buffer != 0, t.offset, t.strides};
     };
+    // The per-head arrays were checked above: their values are on the device, not for the host
+    // checks of attn_launch_args.
+    attn_problem shapes = p;
+    shapes.alibi = shapes.sinks = 0;
     attn_launch_args validated =
-        validateDeviceLaunch(p, args->batch, args->seq_q, args->seq_kv,
+        validateDeviceLaunch(shapes, args->batch, args->seq_q, args->seq_kv,
                              {tensor(args->q), tensor(args->k), tensor(args->v), tensor(args->o)},
                              {args->lse.buffer != 0, args->lse.offset, nullptr},
                              {args->entropy.buffer != 0, args->entropy.offset, nullptr});

@@ -17,6 +17,8 @@ namespace attn::rt {
 
 constexpr size_t kLaunchArgsSizeV1 =
     offsetof(attn_launch_args, seqlens_kv) + sizeof(attn_launch_args::seqlens_kv);
+/// attn_vulkan_launch_args before it grew alibi_slopes and sinks.
+constexpr size_t kVulkanLaunchArgsSizeV1 = offsetof(attn_vulkan_launch_args, alibi_slopes);
 
 /// The scale a validated launch runs with: attn_launch_args.scale, else the problem's; as the bits
 /// of an f32 (ATTN_PARAM_SCALE, ATTN_GPU_PARAM_SCALE).

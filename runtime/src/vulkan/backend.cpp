@@ -129,7 +129,8 @@ public:
 /// staging copies at offset 0), and the batch's longest key length when the host knows it.
 struct Placement {
   VkBuffer q, k, v, o, lse, entropy, seqlensQ, seqlensKv;
-  VkBuffer alibi = VK_NULL_HANDLE, sinks = VK_NULL_HANDLE; // f32 [Hq] at offset 0
+  VkBuffer alibi = VK_NULL_HANDLE, sinks = VK_NULL_HANDLE; // f32 [Hq]
+  int64_t alibiOffset = 0, sinksOffset = 0;
   int64_t qOffset = 0, kOffset = 0, vOffset = 0, oOffset = 0, lseOffset = 0, entropyOffset = 0,
           seqlensQOffset = 0, seqlensKvOffset = 0;
   int64_t maxKv = 0; // the longest key length, or seq_kv when the lengths are on the device
@@ -167,6 +168,8 @@ void dispatch(const VulkanKernel &kernel, const attn_jit_kernel &entry, const at
   tensorExtent("o", a.o, Sq, Hq, Dv, at.oOffset);
   index("lse", at.lseOffset, B * Hq * Sq);
   index("entropy", at.entropyOffset, B * Hq * Sq);
+  index("alibi_slopes", at.alibiOffset, Hq);
+  index("sinks", at.sinksOffset, Hq);
 
   // Split-KV decode for launches whose query rows fit one workgroup block, when the keys are
   // long enough to split (as on the CPU: a problem asking for entropy never splits).
@@ -204,6 +207,8 @@ void dispatch(const VulkanKernel &kernel, const attn_jit_kernel &entry, const at
   params[ATTN_GPU_PARAM_ENTROPY] = int32_t(at.entropyOffset);
   params[ATTN_GPU_PARAM_SEQLENS_Q] = int32_t(at.seqlensQOffset);
   params[ATTN_GPU_PARAM_SEQLENS_KV] = int32_t(at.seqlensKvOffset);
+  params[ATTN_GPU_PARAM_ALIBI] = int32_t(at.alibiOffset);
+  params[ATTN_GPU_PARAM_SINKS] = int32_t(at.sinksOffset);
   auto paramBuf = device.createBuffer(sizeof(params));
   std::memcpy(paramBuf->mapped(), params, sizeof(params));
   // Bindings the problem does not use still need a buffer.
@@ -341,10 +346,6 @@ const Backend &vulkanBackend() {
 void launchOnVulkanBuffers(const CompiledKernel &compiled, const attn_launch_args &shapes,
                            const attn_vulkan_launch_args &args) {
   const attn_problem &p = compiled.problem();
-  if (p.alibi || p.sinks)
-    fail(ATTN_STATUS_UNSUPPORTED,
-         "a kernel with ALiBi slopes or sinks runs on host memory (attn_kernel_launch) so far; "
-         "attn_vulkan_launch_args has no buffers for them yet");
   const auto &kernel = *static_cast<const VulkanKernel *>(compiled.device());
   size_t esize = elementSize(p.dtype);
   auto buffer = [](uint64_t handle) { return reinterpret_cast<VkBuffer>(handle); };
@@ -360,6 +361,10 @@ void launchOnVulkanBuffers(const CompiledKernel &compiled, const attn_launch_arg
   at.entropyOffset = int64_t(args.entropy.offset / 4);
   at.seqlensQOffset = int64_t(args.seqlens_q.offset / 4);
   at.seqlensKvOffset = int64_t(args.seqlens_kv.offset / 4);
+  at.alibi = buffer(args.alibi_slopes.buffer);
+  at.sinks = buffer(args.sinks.buffer);
+  at.alibiOffset = int64_t(args.alibi_slopes.offset / 4);
+  at.sinksOffset = int64_t(args.sinks.offset / 4);
   at.maxKv = args.seq_kv; // the lengths are on the device
   dispatch(kernel, compiled.entry(), p, shapes, at);
 }

@@ -158,6 +158,91 @@ TEST_F(VulkanInterop, F16OnEngineBuffersMatchesTheOracle) {
   (void)attn_kernel_destroy(kernel);
 }
 
+// ALiBi slopes and sinks in the engine's buffers (at offsets), f32, against the oracle; a kernel
+// with them refuses a launch without their buffers.
+TEST_F(VulkanInterop, AlibiAndSinksOnEngineBuffers) {
+  const int64_t B = 2, Sq = 7, Skv = 600, Hq = 4, Hkv = 2, D = 32;
+  attn_problem p;
+  ASSERT_EQ(attn_problem_init(&p), ATTN_STATUS_SUCCESS);
+  p.target = ATTN_TARGET_VULKAN;
+  p.heads_q = Hq;
+  p.heads_kv = Hkv;
+  p.head_dim = p.head_dim_v = D;
+  p.causal = 1;
+  p.return_lse = 1;
+  p.alibi = p.sinks = 1;
+  attn_kernel *kernel = nullptr;
+  attn_status status = attn_kernel_create(context, &p, &kernel);
+  if (status == ATTN_STATUS_UNSUPPORTED)
+    GTEST_SKIP() << attn_last_error();
+  ASSERT_EQ(status, ATTN_STATUS_SUCCESS) << attn_last_error();
+  const size_t qCount = B * Sq * Hq * D, kvCount = B * Skv * Hkv * D, stats = B * Hq * Sq;
+  const size_t kAt = 4 * qCount, vAt = kAt + 4 * kvCount, headsAt = vAt + 4 * kvCount + 64;
+  auto inputs = device->createBuffer(headsAt + 8 * Hq);
+  auto outputs = device->createBuffer(4 * (qCount + stats));
+  std::vector<double> q(qCount), k(kvCount), v(kvCount), slopes(Hq), sinks(Hq);
+  testutil::fillRandom(q, 4);
+  testutil::fillRandom(k, 5);
+  testutil::fillRandom(v, 6);
+  testutil::fillRandom(slopes, 7, 0.01, 0.5);
+  testutil::fillRandom(sinks, 8, -2.0, 4.0);
+  char *in = static_cast<char *>(inputs->mapped());
+  auto store = [&](std::vector<double> &values, size_t at) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      float x = float(values[i]);
+      values[i] = x;
+      std::memcpy(in + at + 4 * i, &x, 4);
+    }
+  };
+  store(q, 0);
+  store(k, kAt);
+  store(v, vAt);
+  store(slopes, headsAt);
+  store(sinks, headsAt + 4 * Hq);
+  char *out = static_cast<char *>(outputs->mapped());
+  std::memset(out, 0x7f, outputs->size());
+  attn_vulkan_launch_args args;
+  ASSERT_EQ(attn_vulkan_launch_args_init(&args), ATTN_STATUS_SUCCESS);
+  args.batch = B;
+  args.seq_q = Sq;
+  args.seq_kv = Skv;
+  uint64_t input = reinterpret_cast<uint64_t>(inputs->handle());
+  uint64_t output = reinterpret_cast<uint64_t>(outputs->handle());
+  auto tensor = [&](uint64_t buffer, size_t offset, int64_t s, int64_t h) {
+    return attn_vulkan_tensor{buffer, offset, {s * h * D, h * D, D, 1}};
+  };
+  args.q = tensor(input, 0, Sq, Hq);
+  args.k = tensor(input, kAt, Skv, Hkv);
+  args.v = tensor(input, vAt, Skv, Hkv);
+  args.o = tensor(output, 0, Sq, Hq);
+  args.lse = {output, 4 * qCount};
+  args.alibi_slopes = {input, headsAt};
+  args.sinks = {input, headsAt + 4 * Hq};
+  ASSERT_EQ(attn_kernel_launch_vulkan(kernel, &args), ATTN_STATUS_SUCCESS) << attn_last_error();
+  oracle::AttentionProblem op;
+  op.batch = B;
+  op.seqQ = Sq;
+  op.seqKv = Skv;
+  op.headsQ = Hq;
+  op.headsKv = Hkv;
+  op.headDim = op.headDimV = D;
+  op.causal = true;
+  op.alibiSlopes = slopes;
+  op.sinks = sinks;
+  std::vector<double> want(qCount), wantLse(stats), got(qCount);
+  oracle::attention(op, q.data(), k.data(), v.data(), want.data(), wantLse.data(), nullptr);
+  const float *o = reinterpret_cast<const float *>(out);
+  for (size_t i = 0; i < qCount; ++i)
+    got[i] = o[i];
+  EXPECT_LE(testutil::relativeFrobeniusError(got.data(), want.data(), qCount), 1e-5);
+  for (size_t i = 0; i < stats; ++i)
+    EXPECT_NEAR(o[qCount + i], wantLse[i], 1e-4 * (1 + std::fabs(wantLse[i]))) << i;
+  args.sinks.buffer = 0;
+  EXPECT_EQ(attn_kernel_launch_vulkan(kernel, &args), ATTN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(attn_last_error(), "sinks.buffer is 0"), nullptr) << attn_last_error();
+  (void)attn_kernel_destroy(kernel);
+}
+
 TEST_F(VulkanInterop, CpuKernelsAreRefused) {
   attn_problem p;
   ASSERT_EQ(attn_problem_init(&p), ATTN_STATUS_SUCCESS);
