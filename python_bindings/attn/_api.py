@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
+import types
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -79,16 +80,7 @@ def load_bundle(path: str, **problem: Any) -> "Kernel":
 
     if not problem:
         return Kernel._from_native(_attn.Kernel.from_bundle(os.fsdecode(path)))
-    spec = _problem_spec(**problem)
-    native = dict(
-        target=_TARGETS[spec["target"]], variant=_VARIANTS[spec["variant"]],
-        dtype=_DTYPES[spec["dtype"]], heads_q=spec["heads_q"], heads_kv=spec["heads_kv"],
-        head_dim=spec["head_dim"], head_dim_v=spec["head_dim_v"], scale=spec["scale"],
-        causal=spec["causal"], window_left=spec["window"][0], window_right=spec["window"][1],
-        global_tokens=spec["global_tokens"], softcap=spec["softcap"],
-        return_lse=spec["return_lse"], return_entropy=spec["return_entropy"],
-        feature_map=_FEATURE_MAPS[spec["feature_map"]], normalize=spec["normalize"],
-        page_size=spec["page_size"], alibi=spec["alibi"], sinks=spec["sinks"])
+    native = _native_problem(types.SimpleNamespace(**_problem_spec(**problem)))
     return Kernel._from_native(_attn.Kernel.from_bundle(os.fsdecode(path), native))
 
 
@@ -280,6 +272,18 @@ def _dtype_arg(dtype: Any) -> str:
     return name
 
 
+def _native_problem(p: Any) -> dict:
+    """A problem's fields (a Kernel, or compile()'s checked arguments) as the extension's
+    keyword arguments: the C descriptor's fields, enums as their ints."""
+    return dict(target=_TARGETS[p.target], variant=_VARIANTS[p.variant], dtype=_DTYPES[p.dtype],
+                heads_q=p.heads_q, heads_kv=p.heads_kv, head_dim=p.head_dim,
+                head_dim_v=p.head_dim_v, scale=p.scale, causal=p.causal,
+                window_left=p.window[0], window_right=p.window[1],
+                global_tokens=p.global_tokens, softcap=p.softcap, return_lse=p.return_lse,
+                return_entropy=p.return_entropy, feature_map=_FEATURE_MAPS[p.feature_map],
+                normalize=p.normalize, page_size=p.page_size, alibi=p.alibi, sinks=p.sinks)
+
+
 # A launch's extras after its tensors: (scale, alibi_slopes, sinks); 0.0 is the kernel's scale.
 _NO_EXTRA: Tuple[float, Any, Any] = (0.0, None, None)
 
@@ -341,13 +345,7 @@ class Kernel:
         self.page_size = page_size
         self.alibi = alibi
         self.sinks = sinks
-        self._kernel = _attn.Kernel(
-            target=_TARGETS[target], variant=_VARIANTS[variant], dtype=_DTYPES[dtype],
-            heads_q=heads_q, heads_kv=heads_kv, head_dim=head_dim, head_dim_v=head_dim_v,
-            scale=scale, causal=causal, window_left=window[0], window_right=window[1],
-            global_tokens=global_tokens, softcap=softcap, return_lse=return_lse,
-            return_entropy=return_entropy, feature_map=_FEATURE_MAPS[feature_map],
-            normalize=normalize, page_size=page_size, alibi=alibi, sinks=sinks)
+        self._kernel = _attn.Kernel(**_native_problem(self))
 
     @classmethod
     def _from_native(cls, native: Any) -> "Kernel":
@@ -963,22 +961,16 @@ def attention(q: Any, k: Any, v: Any, *, scale: Optional[float] = None, causal: 
     when asked, lse and entropy float32 [B, Hq, Sq]. Outputs are numpy arrays for numpy inputs and
     the input's kind (through DLPack) for tensors whose module has from_dlpack (torch, ...).
     """
+    options = dict(scale=scale, causal=causal, window=window, global_tokens=global_tokens,
+                   softcap=softcap, seqlens_q=seqlens_q, seqlens_kv=seqlens_kv,
+                   return_lse=return_lse, return_entropy=return_entropy, target=target,
+                   block_table=block_table, cu_seqlens_q=cu_seqlens_q,
+                   cu_seqlens_kv=cu_seqlens_kv, alibi_slopes=alibi_slopes, sinks=sinks)
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(q, torch.Tensor):
         from . import _torch  # torch.ops.attnc.attention: traced whole by torch.compile
-        return _torch.attention(q, k, v, scale=scale, causal=causal, window=window,
-                                global_tokens=global_tokens, softcap=softcap,
-                                seqlens_q=seqlens_q, seqlens_kv=seqlens_kv,
-                                return_lse=return_lse, return_entropy=return_entropy,
-                                target=target, block_table=block_table,
-                                cu_seqlens_q=cu_seqlens_q, cu_seqlens_kv=cu_seqlens_kv,
-                                alibi_slopes=alibi_slopes, sinks=sinks)
-    return _attention_impl(q, k, v, scale=scale, causal=causal, window=window,
-                           global_tokens=global_tokens, softcap=softcap, seqlens_q=seqlens_q,
-                           seqlens_kv=seqlens_kv, return_lse=return_lse,
-                           return_entropy=return_entropy, target=target,
-                           block_table=block_table, cu_seqlens_q=cu_seqlens_q,
-                           cu_seqlens_kv=cu_seqlens_kv, alibi_slopes=alibi_slopes, sinks=sinks)
+        return _torch.attention(q, k, v, **options)
+    return _attention_impl(q, k, v, **options)
 
 
 def _attention_impl(q: Any, k: Any, v: Any, *, scale: Optional[float] = None, causal: bool = False,

@@ -98,30 +98,26 @@ def _as_head_tensor(x: Any) -> Optional[Tensor]:
     return torch.as_tensor(x, dtype=torch.float32)
 
 
-def attention(q: Tensor, k: Tensor, v: Tensor, *, scale: Optional[float], causal: bool,
-              window: Tuple[int, int], global_tokens: int, softcap: float, seqlens_q: Any,
-              seqlens_kv: Any, return_lse: bool, return_entropy: bool, target: str,
-              block_table: Any, cu_seqlens_q: Any, cu_seqlens_kv: Any, alibi_slopes: Any,
-              sinks: Any) -> Any:
-    """attn.attention on torch tensors, through torch.ops.attnc.attention."""
-    _check_grad(q, k, v, alibi_slopes, sinks)
-    if target != ("cuda" if q.is_cuda else "cpu"):
+def attention(q: Tensor, k: Tensor, v: Tensor, **options: Any) -> Any:
+    """attn.attention on torch tensors (attention()'s keyword arguments), through
+    torch.ops.attnc.attention."""
+    _check_grad(q, k, v, options["alibi_slopes"], options["sinks"])
+    if options["target"] != ("cuda" if q.is_cuda else "cpu"):
         # Vulkan (host tensors copied to the device): not an op of torch's devices.
-        return _api._attention_impl(
-            q, k, v, scale=scale, causal=causal, window=window, global_tokens=global_tokens,
-            softcap=softcap, seqlens_q=seqlens_q, seqlens_kv=seqlens_kv, return_lse=return_lse,
-            return_entropy=return_entropy, target=target, block_table=block_table,
-            cu_seqlens_q=cu_seqlens_q, cu_seqlens_kv=cu_seqlens_kv, alibi_slopes=alibi_slopes,
-            sinks=sinks)
+        return _api._attention_impl(q, k, v, **options)
+    window, scale = options["window"], options["scale"]
     if not isinstance(window, (tuple, list)) or len(window) != 2:
         raise TypeError(f"window must be a (left, right) pair of ints, got {window!r}")
+    index = {name: _as_index_tensor(options[name], q.device)
+             for name in ("seqlens_q", "seqlens_kv", "block_table", "cu_seqlens_q",
+                          "cu_seqlens_kv")}
     outputs = torch.ops.attnc.attention(
-        q, k, v, 0.0 if scale is None else float(scale), bool(causal), int(window[0]),
-        int(window[1]), int(global_tokens), float(softcap), bool(return_lse),
-        bool(return_entropy), _as_index_tensor(seqlens_q, q.device),
-        _as_index_tensor(seqlens_kv, q.device), _as_index_tensor(block_table, q.device),
-        _as_index_tensor(cu_seqlens_q, q.device), _as_index_tensor(cu_seqlens_kv, q.device),
-        _as_head_tensor(alibi_slopes), _as_head_tensor(sinks))
+        q, k, v, 0.0 if scale is None else float(scale), bool(options["causal"]),
+        int(window[0]), int(window[1]), int(options["global_tokens"]),
+        float(options["softcap"]), bool(options["return_lse"]), bool(options["return_entropy"]),
+        index["seqlens_q"], index["seqlens_kv"], index["block_table"], index["cu_seqlens_q"],
+        index["cu_seqlens_kv"], _as_head_tensor(options["alibi_slopes"]),
+        _as_head_tensor(options["sinks"]))
     return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
 

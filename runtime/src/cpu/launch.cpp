@@ -124,10 +124,10 @@ Operands operandsOf(const attn_problem &p, const attn_launch_args &args, int64_t
   x.o = tensorMemref(args.o.data, {B, Sq, p.heads_q, p.head_dim_v}, args.o.strides);
   x.lse = statisticMemref(args.lse, B, p.heads_q, Sq, statHeadStride);
   x.entropy = statisticMemref(args.entropy, B, p.heads_q, Sq, statHeadStride);
-  x.seqlensQ = seqlensMemref(args.seqlens_q, B, &kNoSeqlens);
-  x.seqlensKv = seqlensMemref(args.seqlens_kv, B, &kNoSeqlens);
-  x.alibi = headValuesMemref(args.alibi_slopes, p.heads_q, &kNoHeadValues);
-  x.sinks = headValuesMemref(args.sinks, p.heads_q, &kNoHeadValues);
+  x.seqlensQ = vectorMemref(args.seqlens_q, B, &kNoSeqlens);
+  x.seqlensKv = vectorMemref(args.seqlens_kv, B, &kNoSeqlens);
+  x.alibi = vectorMemref(args.alibi_slopes, p.heads_q, &kNoHeadValues);
+  x.sinks = vectorMemref(args.sinks, p.heads_q, &kNoHeadValues);
   x.hasSeqlensQ = args.seqlens_q != nullptr;
   x.hasSeqlensKv = args.seqlens_kv != nullptr;
   x.scaleBits = launchScaleBits(p, args);
@@ -469,7 +469,7 @@ struct CallerMergeCall {
       attn_memref4 o = tensorMemref(static_cast<char *>(a.o.data) + b * a.o.strides[0] * es,
                                     {1, Sq, hq, dv}, a.o.strides);
       attn_memref3 lse = statisticMemref(a.lse ? a.lse + b * hq * Sq : nullptr, 1, hq, Sq);
-      attn_memref1 noLengths = seqlensMemref(nullptr, 1, &kNoSeqlens);
+      attn_memref1 noLengths = vectorMemref<int32_t>(nullptr, 1, &kNoSeqlens);
       Operands flags{};
       Params params(begin - b * Sq, stop - b * Sq, flags, a.num_parts);
       c.fn(&parts, &lseParts, &o, &lse, &noLengths, &params.memref);

@@ -54,22 +54,14 @@ inline attn_memref3 statisticMemref(float *data, int64_t batch, int64_t headsQ, 
   return memref;
 }
 
-/// Per-batch lengths int32 [B]; absent ones become a one-element dummy (the
-/// kernel is told by its has_seqlens flag not to read it).
-inline attn_memref1 seqlensMemref(const int32_t *data, int64_t batch, const int32_t *dummy) {
+/// A 1-D int32 or f32 array of `count` elements (per-batch lengths [B], per-head ALiBi slopes or
+/// sinks [Hq]); an absent one becomes a one-element dummy the kernel never reads (its
+/// has_seqlens flag, or the problem without alibi / sinks, tells it not to).
+template <typename T>
+inline attn_memref1 vectorMemref(const T *data, int64_t count, const T *dummy) {
   attn_memref1 memref{};
-  memref.allocated = memref.aligned = const_cast<int32_t *>(data ? data : dummy);
-  memref.sizes[0] = data ? batch : 1;
-  memref.strides[0] = 1;
-  return memref;
-}
-
-/// Per-query-head values f32 [Hq] (ALiBi slopes, sink logits), or a one-element dummy the kernel
-/// never reads (the problem has none).
-inline attn_memref1 headValuesMemref(const float *data, int64_t headsQ, const float *dummy) {
-  attn_memref1 memref{};
-  memref.allocated = memref.aligned = const_cast<float *>(data ? data : dummy);
-  memref.sizes[0] = data ? headsQ : 1;
+  memref.allocated = memref.aligned = const_cast<T *>(data ? data : dummy);
+  memref.sizes[0] = data ? count : 1;
   memref.strides[0] = 1;
   return memref;
 }
