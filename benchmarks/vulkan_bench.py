@@ -5,6 +5,10 @@ host-memory path: copies in and out included) and, as the reference, attnc's CPU
 same problem and threads; the line ends with ratio = vulkan / reference. On lavapipe (a CPU
 driver) the ratio measures what the Vulkan path costs against native CPU code on the same cores;
 on a GPU it is the GPU's speed-up over this host's CPU backend. --quick runs small shapes.
+
+--paged compares a paged KV cache with the contiguous one instead: the same keys as pages at
+shuffled indices, both Vulkan kernels' calls alternating in one process; ratio = paged time /
+contiguous time (the goal of issue 14: within 1.10).
 """
 
 import argparse
@@ -35,11 +39,71 @@ def timed(kernel, args, reps):
     return statistics.median(times)
 
 
+def as_pages(rng, k, v, page):
+    """K/V [B, S, H, D] as pages at shuffled indices (two spare) and the block table."""
+    B, S = k.shape[:2]
+    max_pages = -(-S // page)
+    num_pages = B * max_pages + 2
+    order = rng.permutation(num_pages).astype(np.int32)
+    table = order[:B * max_pages].reshape(B, max_pages)
+    kp = np.zeros((num_pages, page) + k.shape[2:], k.dtype)
+    vp = np.zeros((num_pages, page) + v.shape[2:], v.dtype)
+    for b in range(B):
+        for i in range(max_pages):
+            rows = slice(i * page, min(S, (i + 1) * page))
+            n = rows.stop - rows.start
+            kp[table[b, i], :n] = k[b, rows]
+            vp[table[b, i], :n] = v[b, rows]
+    return kp, vp, table
+
+
+def paged(opts):
+    S = 1024 if opts.quick else 4096
+    cases = [
+        ("decode_gqa_f32", dict(B=4, Sq=1, Hq=32, Hkv=8, dtype="float32", causal=False)),
+        ("decode_gqa_f16", dict(B=4, Sq=1, Hq=32, Hkv=8, dtype="float16", causal=False)),
+        ("chunked_prefill_causal_f16", dict(B=1, Sq=16, Hq=32, Hkv=8, dtype="float16",
+                                            causal=True)),  # lavapipe: ~35 s a call at Sq=128
+    ]
+    rng = np.random.default_rng(0)
+    D = 128
+    for name, c in cases:
+        B, Sq, Hq, Hkv = c["B"], c["Sq"], c["Hq"], c["Hkv"]
+        q = rng.standard_normal((B, Sq, Hq, D)).astype(c["dtype"])
+        k = rng.standard_normal((B, S, Hkv, D)).astype(c["dtype"])
+        v = rng.standard_normal((B, S, Hkv, D)).astype(c["dtype"])
+        common = dict(heads_q=Hq, heads_kv=Hkv, head_dim=D, dtype=c["dtype"],
+                      causal=c["causal"], target="vulkan")
+        flat = attn.compile(**common)
+        for page in (1, 16, 256):
+            kp, vp, table = as_pages(rng, k, v, page)
+            lens = np.full(B, S, np.int32)
+            kernel = attn.compile(page_size=page, **common)
+            contiguous_args, paged_args = (q, k, v), (q, kp, vp)
+            flat(*contiguous_args)
+            kernel(*paged_args, block_table=table, seqlens_kv=lens)
+            t_flat, t_paged = [], []
+            for _ in range(opts.reps):
+                t0 = time.perf_counter()
+                flat(*contiguous_args)
+                t_flat.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                kernel(*paged_args, block_table=table, seqlens_kv=lens)
+                t_paged.append(time.perf_counter() - t0)
+            a, b = min(t_paged), min(t_flat)
+            print(f"{name}_B{B}_H{Hq}/{Hkv}_Sq{Sq}_Skv{S}_D{D}_page{page} paged_ms={a * 1e3:.2f} "
+                  f"contiguous_ms={b * 1e3:.2f} ratio={a / b:.3f}", flush=True)
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--paged", action="store_true")
     parser.add_argument("--reps", type=int, default=5)
     opts = parser.parse_args()
+    if opts.paged:
+        return paged(opts)
     S = 256 if opts.quick else 1024
     cases = [
         ("dense_f32", dict(B=1, Sq=S, Skv=S, Hq=8, Hkv=8, D=64, dtype="float32", causal=False)),

@@ -519,7 +519,7 @@ class Kernel:
         given = (out, lse, entropy)
         if self.target == "cuda" and _on_cuda(q):
             if block_table is not None:
-                raise ValueError("a paged KV cache runs on the CPU target only so far")
+                raise ValueError("a paged KV cache runs on the CPU and Vulkan targets only so far")
             if any(x is not None for x in given):
                 raise ValueError("out= / lse= / entropy= take host arrays; CUDA tensors are "
                                  "allocated by the call")

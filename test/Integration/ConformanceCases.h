@@ -1,6 +1,7 @@
 //===- ConformanceCases.h - conformance cases every backend runs -*- C++ -*-===//
 //
-// The case lists the CPU and Vulkan suites share (masks, varlen batches, linear attention), for a
+// The case lists the CPU and GPU suites share (masks, varlen batches, paged caches, linear
+// attention, ...), for a
 // target; each suite adds what is its own (shapes sized to its speed, its decode cases).
 //
 //===----------------------------------------------------------------------===//
@@ -26,6 +27,11 @@ std::vector<Case> launchScaleCases(attn_target target);
 /// Per-head ALiBi slopes and sink logits (attn_problem.alibi, .sinks): prefill with masks,
 /// varlen with an empty sequence, f16/bf16 with and without a softcap, split-KV decode, packed.
 std::vector<Case> headValueCases(attn_target target);
+/// A paged KV cache (SPEC §2; the harness shuffles the pages and poisons every slot that must not
+/// be read): page sizes from 1 to 256, decode (split-KV) and prefill against a cache (chunked
+/// prefill, Sq < Lkv), each dtype, GQA, masks, varlen with an empty sequence, BHSD-like strides,
+/// packed queries, ALiBi and sinks with a window (gpt-oss-like).
+std::vector<Case> pagedCases(attn_target target);
 /// Each feature map, causal or not, normalized or not, the three dtypes, Dv != D, varlen.
 std::vector<Case> linearCases(attn_target target);
 

@@ -245,83 +245,6 @@ std::vector<Case> amxCases() {
   return cases;
 }
 
-/// A paged KV cache (SPEC §2; the harness shuffles the pages and poisons every slot that must not
-/// be read): page sizes from 1 to 256, decode (split-KV) and prefill against a cache (chunked
-/// prefill, Sq < Lkv), each dtype, GQA, masks, varlen with an empty sequence, BHSD-like strides.
-std::vector<Case> pagedCases() {
-  std::vector<Case> cases;
-  auto paged = [](attn_problem p, int64_t pageSize) {
-    p.page_size = pageSize;
-    return p;
-  };
-  for (int64_t page : {1, 16, 64, 256}) {
-    std::string suffix = "_page" + std::to_string(page);
-    for (attn_dtype dtype : {ATTN_DTYPE_F32, ATTN_DTYPE_F16, ATTN_DTYPE_BF16}) {
-      attn_problem p = paged(softmaxProblem(dtype, 8, 2, 64, 64), page);
-      p.return_lse = 1;
-      Case decode = make(std::string("decode_gqa_") + dtypeName(dtype) + suffix, p, 3, 1, 700);
-      decode.seqlensKv = {700, 1, 333};
-      cases.push_back(decode);
-      attn_problem causal = p;
-      causal.causal = 1;
-      causal.return_entropy = 1;
-      Case chunk = make(std::string("chunked_prefill_causal_") + dtypeName(dtype) + suffix, causal,
-                        2, 37, 300);
-      chunk.seqlensQ = {37, 20};
-      chunk.seqlensKv = {300, 129};
-      cases.push_back(chunk);
-    }
-  }
-  attn_problem window = paged(softmaxProblem(ATTN_DTYPE_F32, 4, 1, 128, 96), 32);
-  window.causal = 1;
-  window.window_left = 100;
-  window.global_tokens = 4;
-  window.return_lse = 1;
-  cases.push_back(make("window_globals_mqa_dv96_page32", window, 2, 150, 400));
-  Case empty = make("varlen_empty_sequence_page8",
-                    paged(softmaxProblem(ATTN_DTYPE_F16, 4, 4, 32, 32), 8), 3, 2, 50);
-  empty.seqlensKv = {50, 0, 7};
-  cases.push_back(empty);
-  Case strided = make("bhsd_strides_page16",
-                      paged(softmaxProblem(ATTN_DTYPE_F32, 4, 2, 64, 64), 16), 2, 9, 90);
-  strided.bhsd = true;
-  cases.push_back(strided);
-  attn_problem big = paged(softmaxProblem(ATTN_DTYPE_BF16, 4, 2, 64, 64), 16);
-  big.return_lse = 1;
-  Case large = make("logits_x100_page16", big, 1, 40, 200);
-  large.logitScale = 100.0;
-  cases.push_back(large);
-  // Packed queries against a paged cache: chunked prefill of several sequences at once, and
-  // decode steps (an engine's two launches).
-  attn_problem chunked = paged(softmaxProblem(ATTN_DTYPE_BF16, 8, 2, 64, 64), 16);
-  chunked.causal = 1;
-  chunked.return_lse = 1;
-  Case prefill = make("packed_q_chunked_prefill_page16", chunked, 3, 60, 300);
-  prefill.seqlensQ = {60, 0, 17};
-  prefill.seqlensKv = {300, 40, 17};
-  prefill.packedQ = true;
-  cases.push_back(prefill);
-  Case steps = make("packed_q_decode_page16", chunked, 3, 1, 300);
-  steps.seqlensKv = {300, 1, 129};
-  steps.packedQ = true;
-  cases.push_back(steps);
-  // gpt-oss-like: sinks and a sliding window over a paged cache, decode and chunked prefill.
-  attn_problem gptOss = paged(softmaxProblem(ATTN_DTYPE_BF16, 8, 2, 64, 64), 16);
-  gptOss.causal = 1;
-  gptOss.window_left = 127;
-  gptOss.sinks = 1;
-  gptOss.alibi = 1;
-  gptOss.return_lse = 1;
-  Case sinkDecode = make("alibi_sinks_window_decode_page16", gptOss, 3, 1, 400);
-  sinkDecode.seqlensKv = {400, 0, 129};
-  cases.push_back(sinkDecode);
-  Case sinkChunk = make("alibi_sinks_window_chunked_prefill_page16", gptOss, 2, 37, 300);
-  sinkChunk.seqlensQ = {37, 20};
-  sinkChunk.seqlensKv = {300, 129};
-  cases.push_back(sinkChunk);
-  return cases;
-}
-
 std::string caseName(const ::testing::TestParamInfo<Case> &info) { return info.param.name; }
 
 } // namespace
@@ -337,7 +260,8 @@ INSTANTIATE_TEST_SUITE_P(Decode, CpuConformance, ::testing::ValuesIn(decodeCases
 INSTANTIATE_TEST_SUITE_P(Linear, CpuConformance, ::testing::ValuesIn(linearCases(ATTN_TARGET_CPU)),
                          caseName);
 INSTANTIATE_TEST_SUITE_P(Bf16Prefill, CpuBf16Paths, ::testing::ValuesIn(amxCases()), caseName);
-INSTANTIATE_TEST_SUITE_P(Paged, CpuConformance, ::testing::ValuesIn(pagedCases()), caseName);
+INSTANTIATE_TEST_SUITE_P(Paged, CpuConformance, ::testing::ValuesIn(pagedCases(ATTN_TARGET_CPU)),
+                         caseName);
 INSTANTIATE_TEST_SUITE_P(LaunchScale, CpuConformance,
                          ::testing::ValuesIn(launchScaleCases(ATTN_TARGET_CPU)), caseName);
 INSTANTIATE_TEST_SUITE_P(Packed, CpuConformance, ::testing::ValuesIn(packedCases(ATTN_TARGET_CPU)),

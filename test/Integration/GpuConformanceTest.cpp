@@ -183,7 +183,9 @@ INSTANTIATE_TEST_SUITE_P(Packed, GpuConformance, ::testing::ValuesIn(packedCases
                          caseName);
 INSTANTIATE_TEST_SUITE_P(Linear, GpuConformance, ::testing::ValuesIn(linearCases(ATTN_GPU_TARGET)),
                          caseName);
-#if ATTN_GPU_TARGET == ATTN_TARGET_VULKAN // the CUDA backend refuses ALiBi and sinks so far
+#if ATTN_GPU_TARGET == ATTN_TARGET_VULKAN // the CUDA backend refuses these so far
 INSTANTIATE_TEST_SUITE_P(HeadValues, GpuConformance,
                          ::testing::ValuesIn(headValueCases(ATTN_GPU_TARGET)), caseName);
+INSTANTIATE_TEST_SUITE_P(Paged, GpuConformance, ::testing::ValuesIn(pagedCases(ATTN_GPU_TARGET)),
+                         caseName);
 #endif

@@ -80,7 +80,9 @@ static_assert(sizeof(attn_vulkan_device) == 56, "attn_vulkan_device layout chang
 static_assert(offsetof(attn_vulkan_device, queue_family_index) == 40, "");
 static_assert(offsetof(attn_vulkan_device, get_instance_proc_addr) == 48, "");
 static_assert(sizeof(attn_vulkan_tensor) == 48, "attn_vulkan_tensor layout changed");
-static_assert(sizeof(attn_vulkan_launch_args) == 320, "attn_vulkan_launch_args layout changed");
+static_assert(sizeof(attn_vulkan_launch_args) == 360, "attn_vulkan_launch_args layout changed");
+static_assert(offsetof(attn_vulkan_launch_args, block_table) == 320, ""); // grown: older pass 320
+static_assert(offsetof(attn_vulkan_launch_args, num_pages) == 352, "");
 static_assert(offsetof(attn_vulkan_launch_args, alibi_slopes) == 288, ""); // grown: older pass 288
 static_assert(offsetof(attn_vulkan_launch_args, sinks) == 304, "");
 static_assert(offsetof(attn_vulkan_launch_args, q) == 32, "");
@@ -136,7 +138,9 @@ static_assert(offsetof(attn_jit_request, cpu_target) == 32, "");
 // ABI 11: softmax_main and softmax_decode take alibi_slopes and sinks (attn_memref1) after the
 // block_table, and the GPU entry points two buffers (ATTN_GPU_PARAM_ALIBI / SINKS their offsets)
 // after the lengths; the manifest grew alibi and sinks. attn_jit_kernel is unchanged.
-static_assert(ATTN_JIT_ABI_VERSION == 11, "attn_jit_kernel's layout below is ABI 11's");
+// ABI 12: the GPU attn_main / attn_decode take a block_table buffer after sinks
+// (ATTN_GPU_PARAM_BLOCK_TABLE, _STRIDE, NUM_PAGES). attn_jit_kernel is unchanged.
+static_assert(ATTN_JIT_ABI_VERSION == 12, "attn_jit_kernel's layout below is ABI 12's");
 static_assert(sizeof(attn_kernel_config) == 176, "attn_kernel_config layout changed");
 static_assert(offsetof(attn_kernel_config, source) == 8, "");
 static_assert(offsetof(attn_kernel_config, block_q) == 16, "");
@@ -181,8 +185,9 @@ static_assert(ATTN_STATUS_INTERNAL_ERROR == 7 && ATTN_DTYPE_BF16 == 2 && ATTN_VA
                   ATTN_FEATURE_MAP_IDENTITY == 2 && ATTN_TARGET_VULKAN == 2 &&
                   ATTN_PARAM_COUNT == 6 && ATTN_PARAM_SCALE == 5 && ATTN_GPU_PARAM_SCALE == 27 &&
                   ATTN_GPU_PARAM_ALIBI == 28 && ATTN_GPU_PARAM_SINKS == 29 &&
-                  ATTN_GPU_PARAM_COUNT == 30 && ATTN_VK_MAIN_BINDINGS == 11 &&
-                  ATTN_VK_DECODE_BINDINGS == 10,
+                  ATTN_GPU_PARAM_BLOCK_TABLE == 30 && ATTN_GPU_PARAM_NUM_PAGES == 32 &&
+                  ATTN_GPU_PARAM_COUNT == 33 && ATTN_VK_MAIN_BINDINGS == 12 &&
+                  ATTN_VK_DECODE_BINDINGS == 11,
               "");
 
 namespace {

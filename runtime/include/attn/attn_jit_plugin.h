@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-#define ATTN_JIT_ABI_VERSION 11
+#define ATTN_JIT_ABI_VERSION 12
 
 typedef struct attn_memref1 {
   void *allocated, *aligned;
@@ -91,12 +91,12 @@ typedef void (*attn_merge_fn)(attn_memref4 *o_parts, attn_memref3 *lse_parts, at
  * bf16 is stored as 16-bit integers. Every element offset must fit in int32. Per-batch lengths
  * are read on the device and clamped to [0, Sq] / [0, Skv]. (CUDA kernels take the same
  * parameters by value: see below.)
- *   attn_main   (q, k, v, o, lse, entropy, seqlens_q, seqlens_kv, alibi_slopes, sinks, params):
- *               workgroups
+ *   attn_main   (q, k, v, o, lse, entropy, seqlens_q, seqlens_kv, alibi_slopes, sinks,
+ *               block_table, params): workgroups
  *               (min(ceil(Sq / block_q), 65535), Hkv * head_chunks, B); a workgroup loops over
  *               query blocks block_id.x, + grid x, ...
  *   attn_decode (q, k, v, o_parts, lse_parts, seqlens_q, seqlens_kv, alibi_slopes, sinks,
- *               params): the same with
+ *               block_table, params): the same with
  *               workgroups z = num_splits * B (z = s * B + b), keys [s * c, (s + 1) * c) with
  *               c = params[SPLIT_KEYS]; f32 partials laid out as for attn_decode_fn above
  *               (split 0's with the sinks folded in).
@@ -105,8 +105,13 @@ typedef void (*attn_merge_fn)(attn_memref4 *o_parts, attn_memref3 *lse_parts, at
  *   attn_linear (q, k, v, o, seqlens_q, seqlens_kv, params): workgroups
  *               (ceil(Dv / workgroup size), Hq, B).
  * alibi_slopes / sinks: f32 [Hq] per-head values (a problem with alibi / sinks), at element
- * offsets params[ALIBI] / params[SINKS]. Unused buffers (lse without return_lse, seqlens without
- * has_seqlens, alibi_slopes / sinks without them) are bound to any buffer. */
+ * offsets params[ALIBI] / params[SINKS]. block_table: int32, for a problem with a paged KV cache
+ * of page_size P (attn_main, attn_decode): K and V are pages [num_pages, P, Hkv, D|Dv] (their
+ * strides 0 and 1 step pages and slots) and key j of batch b is slot j % P of page
+ * block_table[params[BLOCK_TABLE] + b * params[BLOCK_TABLE_STRIDE] + j / P], clamped to
+ * [0, params[NUM_PAGES]) (the table may be device data the runtime cannot check). Unused buffers
+ * (lse without return_lse, seqlens without has_seqlens, alibi_slopes / sinks / block_table
+ * without them) are bound to any buffer. */
 enum {
   ATTN_GPU_PARAM_BATCH = 0,
   ATTN_GPU_PARAM_SEQ_Q = 1,
@@ -126,11 +131,14 @@ enum {
   ATTN_GPU_PARAM_SCALE = 27, /* the launch's scale, the bits of an f32 (as ATTN_PARAM_SCALE) */
   ATTN_GPU_PARAM_ALIBI = 28, /* element offsets of the alibi_slopes and sinks arrays */
   ATTN_GPU_PARAM_SINKS = 29,
-  ATTN_GPU_PARAM_COUNT = 30
+  ATTN_GPU_PARAM_BLOCK_TABLE = 30, /* a paged KV cache: the table's element offset, its row */
+  ATTN_GPU_PARAM_BLOCK_TABLE_STRIDE = 31, /* stride and the pages K and V hold */
+  ATTN_GPU_PARAM_NUM_PAGES = 32,
+  ATTN_GPU_PARAM_COUNT = 33
 };
 enum {
-  ATTN_VK_MAIN_BINDINGS = 11,
-  ATTN_VK_DECODE_BINDINGS = 10,
+  ATTN_VK_MAIN_BINDINGS = 12,
+  ATTN_VK_DECODE_BINDINGS = 11,
   ATTN_VK_MERGE_BINDINGS = 6,
   ATTN_VK_LINEAR_BINDINGS = 7
 };

@@ -513,6 +513,12 @@ typedef struct attn_vulkan_launch_args {
    * required iff the problem has alibi / sinks (as attn_launch_args'; not checked for NaN here:
    * they are on the device). */
   attn_vulkan_array alibi_slopes, sinks;
+  /* A paged KV cache (the problem's page_size > 0), as attn_launch_args' block_table,
+   * block_table_stride, max_pages and num_pages: int32 page indices on the device (k and v are
+   * then the pages [num_pages, page_size, Hkv, D|Dv]). The entries cannot be checked here: each
+   * is clamped to [0, num_pages) on the device. */
+  attn_vulkan_array block_table;
+  int64_t block_table_stride, max_pages, num_pages;
 } attn_vulkan_launch_args;
 
 ATTN_API ATTN_NODISCARD attn_status

@@ -100,14 +100,20 @@ struct DeviceTensor {
   const int64_t *strides;
 };
 
+/// A paged cache's block table in device memory, and its shape.
+struct DeviceTable {
+  bool present = false;
+  uint64_t address = 0;
+  int64_t stride = 0, maxPages = 0, numPages = 0;
+};
+
 /// The shapes and strides of a launch on device memory, checked as for a host launch with
 /// stand-in pointers aligned as the device addresses are (device data itself cannot be read:
-/// per-batch lengths are clamped on the device instead).
-[[maybe_unused]] attn_launch_args validateDeviceLaunch(const attn_problem &p, int64_t batch,
-                                                       int64_t seqQ, int64_t seqKv,
-                                                       const DeviceTensor (&tensors)[4],
-                                                       const DeviceTensor &lse,
-                                                       const DeviceTensor &entropy) {
+/// per-batch lengths and block-table entries are clamped on the device instead).
+[[maybe_unused]] attn_launch_args
+validateDeviceLaunch(const attn_problem &p, int64_t batch, int64_t seqQ, int64_t seqKv,
+                     const DeviceTensor (&tensors)[4], const DeviceTensor &lse,
+                     const DeviceTensor &entropy, const DeviceTable &table = {}) {
   auto standIn = [](const DeviceTensor &t) -> void * {
     return t.present ? reinterpret_cast<void *>(uintptr_t(4096 + (t.address % 4096))) : nullptr;
   };
@@ -124,7 +130,12 @@ struct DeviceTensor {
   }
   shapes.lse = static_cast<float *>(standIn(lse));
   shapes.entropy = static_cast<float *>(standIn(entropy));
-  return validateLaunchArgs(p, &shapes);
+  shapes.block_table =
+      static_cast<const int32_t *>(standIn({table.present, table.address, nullptr}));
+  shapes.block_table_stride = table.stride;
+  shapes.max_pages = table.maxPages;
+  shapes.num_pages = table.numPages;
+  return validateLaunchArgs(p, &shapes, /*hostTable=*/false);
 }
 } // namespace
 
@@ -367,7 +378,8 @@ ATTN_API attn_status attn_kernel_launch_vulkan(attn_kernel *kernel,
                                {"seqlens_q", args->seqlens_q},
                                {"seqlens_kv", args->seqlens_kv},
                                {"alibi_slopes", args->alibi_slopes},
-                               {"sinks", args->sinks}})
+                               {"sinks", args->sinks},
+                               {"block_table", args->block_table}})
       if (array.buffer && array.offset % 4)
         failInvalid(format("attn_vulkan_launch_args.%s.offset %llu is not a multiple of 4", name,
                            static_cast<unsigned long long>(array.offset)));
@@ -384,6 +396,13 @@ ATTN_API attn_status attn_kernel_launch_vulkan(attn_kernel *kernel,
                            "ask for it (attn_problem.%s = 0)",
                            name, flag));
     }
+    if (p.page_size > 0 && !args->block_table.buffer)
+      failInvalid(format("attn_vulkan_launch_args.block_table.buffer is 0, but the kernel's "
+                         "problem reads a paged KV cache (attn_problem.page_size = %lld)",
+                         static_cast<long long>(p.page_size)));
+    if (p.page_size == 0 && args->block_table.buffer)
+      failInvalid("attn_vulkan_launch_args.block_table is set, but the kernel's problem has no "
+                  "paged KV cache (attn_problem.page_size = 0)");
     auto tensor = [](const attn_vulkan_tensor &t) {
       return DeviceTensor{t.buffer != 0, t.offset, t.strides};
     };
@@ -395,7 +414,9 @@ ATTN_API attn_status attn_kernel_launch_vulkan(attn_kernel *kernel,
         validateDeviceLaunch(shapes, args->batch, args->seq_q, args->seq_kv,
                              {tensor(args->q), tensor(args->k), tensor(args->v), tensor(args->o)},
                              {args->lse.buffer != 0, args->lse.offset, nullptr},
-                             {args->entropy.buffer != 0, args->entropy.offset, nullptr});
+                             {args->entropy.buffer != 0, args->entropy.offset, nullptr},
+                             {args->block_table.buffer != 0, args->block_table.offset,
+                              args->block_table_stride, args->max_pages, args->num_pages});
     measured(*kernel, validated, /*hostLengths=*/false,
              [&] { launchOnVulkanBuffers(compiled, validated, *args); });
     return ATTN_STATUS_SUCCESS;

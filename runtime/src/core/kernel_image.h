@@ -18,7 +18,7 @@
 namespace attn::image {
 
 constexpr char kMagic[8] = {'A', 'T', 'T', 'N', 'I', 'M', 'G', 'E'};
-constexpr uint32_t kVersion = 5; // 5: the manifest grew alibi, sinks; 4: page_size
+constexpr uint32_t kVersion = 6; // 6: GPU block_table; 5: alibi, sinks; 4: page_size
 constexpr uint32_t kSpirvMagic = 0x07230203;
 constexpr char kElfMagic[4] = {0x7f, 'E', 'L', 'F'};
 

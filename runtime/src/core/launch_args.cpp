@@ -286,7 +286,8 @@ uint32_t launchScaleBits(const attn_problem &p, const attn_launch_args &args) {
   return bits;
 }
 
-attn_launch_args validateLaunchArgs(const attn_problem &p, const attn_launch_args *in) {
+attn_launch_args validateLaunchArgs(const attn_problem &p, const attn_launch_args *in,
+                                    bool hostTable) {
   requireNonNull(in, "args");
   if (in->struct_size < kLaunchArgsSizeV1)
     failInvalid(format("attn_launch_args.struct_size is %zu, expected at least %zu "
@@ -337,7 +338,7 @@ attn_launch_args validateLaunchArgs(const attn_problem &p, const attn_launch_arg
   checkStatistic("entropy", args.entropy, p.return_entropy, "return_entropy");
   checkSeqlens("seqlens_q", args.seqlens_q, B, Sq, "seq_q");
   checkSeqlens("seqlens_kv", args.seqlens_kv, B, Skv, "seq_kv");
-  if (paged)
+  if (paged && hostTable)
     checkBlockTable(p, args);
   checkHeadValues("alibi_slopes", args.alibi_slopes, p.alibi, "alibi", p.heads_q,
                   /*negInfOk=*/false);

@@ -17,7 +17,7 @@ namespace attn::rt {
 
 constexpr size_t kLaunchArgsSizeV1 =
     offsetof(attn_launch_args, seqlens_kv) + sizeof(attn_launch_args::seqlens_kv);
-/// attn_vulkan_launch_args before it grew alibi_slopes and sinks.
+/// attn_vulkan_launch_args before it grew alibi_slopes and sinks (then the block table).
 constexpr size_t kVulkanLaunchArgsSizeV1 = offsetof(attn_vulkan_launch_args, alibi_slopes);
 
 /// The scale a validated launch runs with: attn_launch_args.scale, else the problem's; as the bits
@@ -29,8 +29,11 @@ uint32_t launchScaleBits(const attn_problem &problem, const attn_launch_args &ar
 attn_merge_args validateMergeArgs(const attn_problem &problem, const attn_merge_args *args);
 
 /// Validates *args against the kernel's normalized problem (throws Error naming
-/// the first bad field) and returns a copy of the first version's fields.
-attn_launch_args validateLaunchArgs(const attn_problem &problem, const attn_launch_args *args);
+/// the first bad field) and returns a copy of the first version's fields. Without `hostTable`
+/// the block table of a paged cache is device memory: its shape is checked, its entries are not
+/// read (the GPU kernels clamp them to the pages that exist).
+attn_launch_args validateLaunchArgs(const attn_problem &problem, const attn_launch_args *args,
+                                    bool hostTable = true);
 
 } // namespace attn::rt
 

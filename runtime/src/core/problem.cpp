@@ -145,10 +145,10 @@ void checkSupported(const attn_problem &p) {
     fail(ATTN_STATUS_UNSUPPORTED,
          "attn_problem.target is ATTN_TARGET_VULKAN, but this build has no Vulkan backend");
 #endif
-  if (p.page_size != 0 && p.target != ATTN_TARGET_CPU)
+  if (p.page_size != 0 && p.target == ATTN_TARGET_CUDA)
     fail(ATTN_STATUS_UNSUPPORTED,
          format("a paged KV cache (attn_problem.page_size %lld) is supported on ATTN_TARGET_CPU "
-                "only so far",
+                "and ATTN_TARGET_VULKAN only so far",
                 static_cast<long long>(p.page_size)));
   if ((p.alibi || p.sinks) && p.target == ATTN_TARGET_CUDA)
     fail(ATTN_STATUS_UNSUPPORTED, format("%s (attn_problem.%s) %s supported on ATTN_TARGET_CPU "

@@ -296,8 +296,8 @@ void dispatch(const CudaKernel &kernel, const attn_jit_kernel &entry, const attn
     int64_t grid[3] = {gridX(x, packed), yGroups, B};
     launchOne(kernel.functions[ATTN_GPU_ENTRY_MAIN], e[ATTN_GPU_ENTRY_MAIN], grid,
               {at.q, at.k, at.v, at.o, or_(at.lse), or_(at.entropy), or_(at.seqlensQ),
-               or_(at.seqlensKv), any,
-               any}, // alibi_slopes, sinks: the CUDA backend refuses problems with them
+               or_(at.seqlensKv), any, any,
+               any}, // alibi_slopes, sinks, block_table: the CUDA backend refuses them
               params, at.stream);
     return;
   }
@@ -322,9 +322,10 @@ void dispatch(const CudaKernel &kernel, const attn_jit_kernel &entry, const attn
   try {
     int64_t x = packed ? ceilDiv(Sq * G, rowsOf(ATTN_GPU_ENTRY_DECODE)) : ceilDiv(Sq, m.block_q);
     int64_t grid[3] = {gridX(x, packed), yGroups, splits * B};
-    launchOne(kernel.functions[ATTN_GPU_ENTRY_DECODE], e[ATTN_GPU_ENTRY_DECODE], grid,
-              {at.q, at.k, at.v, parts, partLse, or_(at.seqlensQ), or_(at.seqlensKv), any, any},
-              params, at.stream);
+    launchOne(
+        kernel.functions[ATTN_GPU_ENTRY_DECODE], e[ATTN_GPU_ENTRY_DECODE], grid,
+        {at.q, at.k, at.v, parts, partLse, or_(at.seqlensQ), or_(at.seqlensKv), any, any, any},
+        params, at.stream);
     int64_t teams = e[ATTN_GPU_ENTRY_MERGE].workgroup_size[0] / ATTN_CUDA_WARP_SIZE;
     int64_t mergeGrid[3] = {std::min<int64_t>(ceilDiv(Sq * Hq, teams), INT32_MAX), 1, B};
     launchOne(kernel.functions[ATTN_GPU_ENTRY_MERGE], e[ATTN_GPU_ENTRY_MERGE], mergeGrid,

@@ -131,6 +131,8 @@ struct Placement {
   VkBuffer q, k, v, o, lse, entropy, seqlensQ, seqlensKv;
   VkBuffer alibi = VK_NULL_HANDLE, sinks = VK_NULL_HANDLE; // f32 [Hq]
   int64_t alibiOffset = 0, sinksOffset = 0;
+  VkBuffer blockTable = VK_NULL_HANDLE; // int32, a paged cache's (its shape is the launch's)
+  int64_t blockTableOffset = 0;
   int64_t qOffset = 0, kOffset = 0, vOffset = 0, oOffset = 0, lseOffset = 0, entropyOffset = 0,
           seqlensQOffset = 0, seqlensKvOffset = 0;
   int64_t maxKv = 0; // the longest key length, or seq_kv when the lengths are on the device
@@ -153,19 +155,24 @@ void dispatch(const VulkanKernel &kernel, const attn_jit_kernel &entry, const at
            format("%s spans elements past %lld: the Vulkan backend indexes in int32", name,
                   static_cast<long long>(kMaxIndex)));
   };
-  auto tensorExtent = [&](const char *name, const attn_tensor &t, int64_t n1, int64_t n2,
-                          int64_t n3, int64_t offset) {
-    int64_t dims[4] = {B, n1, n2, n3};
+  auto tensorExtent = [&](const char *name, const attn_tensor &t, int64_t n0, int64_t n1,
+                          int64_t n2, int64_t n3, int64_t offset) {
+    int64_t dims[4] = {n0, n1, n2, n3};
     for (int i = 0; i < 4; ++i)
       if (t.strides[i] > kMaxIndex)
         fail(ATTN_STATUS_UNSUPPORTED,
              format("a stride of %s exceeds the Vulkan backend's int32 index", name));
     index(name, offset, extent(dims, t.strides));
   };
-  tensorExtent("q", a.q, Sq, Hq, D, at.qOffset);
-  tensorExtent("k", a.k, Skv, Hkv, D, at.kOffset);
-  tensorExtent("v", a.v, Skv, Hkv, Dv, at.vOffset);
-  tensorExtent("o", a.o, Sq, Hq, Dv, at.oOffset);
+  // K and V: [B, Skv, ...], or the pages [num_pages, P, ...] of a paged cache.
+  const bool paged = p.page_size > 0;
+  const int64_t kv0 = paged ? a.num_pages : B, kv1 = paged ? p.page_size : Skv;
+  tensorExtent("q", a.q, B, Sq, Hq, D, at.qOffset);
+  tensorExtent("k", a.k, kv0, kv1, Hkv, D, at.kOffset);
+  tensorExtent("v", a.v, kv0, kv1, Hkv, Dv, at.vOffset);
+  tensorExtent("o", a.o, B, Sq, Hq, Dv, at.oOffset);
+  if (paged)
+    index("block_table", at.blockTableOffset, (B - 1) * a.block_table_stride + a.max_pages);
   index("lse", at.lseOffset, B * Hq * Sq);
   index("entropy", at.entropyOffset, B * Hq * Sq);
   index("alibi_slopes", at.alibiOffset, Hq);
@@ -209,6 +216,11 @@ void dispatch(const VulkanKernel &kernel, const attn_jit_kernel &entry, const at
   params[ATTN_GPU_PARAM_SEQLENS_KV] = int32_t(at.seqlensKvOffset);
   params[ATTN_GPU_PARAM_ALIBI] = int32_t(at.alibiOffset);
   params[ATTN_GPU_PARAM_SINKS] = int32_t(at.sinksOffset);
+  if (paged) {
+    params[ATTN_GPU_PARAM_BLOCK_TABLE] = int32_t(at.blockTableOffset);
+    params[ATTN_GPU_PARAM_BLOCK_TABLE_STRIDE] = int32_t(a.block_table_stride);
+    params[ATTN_GPU_PARAM_NUM_PAGES] = int32_t(a.num_pages);
+  }
   auto paramBuf = device.createBuffer(sizeof(params));
   std::memcpy(paramBuf->mapped(), params, sizeof(params));
   // Bindings the problem does not use still need a buffer.
@@ -227,17 +239,19 @@ void dispatch(const VulkanKernel &kernel, const attn_jit_kernel &entry, const at
          {at.q, at.k, at.v, at.o, or_(at.seqlensQ), or_(at.seqlensKv), paramBuf->handle()},
          {uint32_t(ceilDiv(Dv, columns)), uint32_t(Hq), uint32_t(B)}});
   } else if (!decode) {
-    dispatches.push_back({kernel.main.get(),
-                          {at.q, at.k, at.v, at.o, or_(at.lse), or_(at.entropy), or_(at.seqlensQ),
-                           or_(at.seqlensKv), or_(at.alibi), or_(at.sinks), paramBuf->handle()},
-                          {qGroups, yGroups, uint32_t(B)}});
+    dispatches.push_back(
+        {kernel.main.get(),
+         {at.q, at.k, at.v, at.o, or_(at.lse), or_(at.entropy), or_(at.seqlensQ), or_(at.seqlensKv),
+          or_(at.alibi), or_(at.sinks), or_(at.blockTable), paramBuf->handle()},
+         {qGroups, yGroups, uint32_t(B)}});
   } else {
     parts = device.createBuffer(size_t(splits * B * Sq * Hq * Dv) * sizeof(float));
     partLse = device.createBuffer(size_t(splits * B * Hq * Sq) * sizeof(float));
-    dispatches.push_back({kernel.decode.get(),
-                          {at.q, at.k, at.v, parts->handle(), partLse->handle(), or_(at.seqlensQ),
-                           or_(at.seqlensKv), or_(at.alibi), or_(at.sinks), paramBuf->handle()},
-                          {qGroups, yGroups, uint32_t(splits * B)}});
+    dispatches.push_back(
+        {kernel.decode.get(),
+         {at.q, at.k, at.v, parts->handle(), partLse->handle(), or_(at.seqlensQ), or_(at.seqlensKv),
+          or_(at.alibi), or_(at.sinks), or_(at.blockTable), paramBuf->handle()},
+         {qGroups, yGroups, uint32_t(splits * B)}});
     uint32_t mergeGroups =
         uint32_t(std::min(std::max<int64_t>(ceilDiv(Sq * Hq, entry.gpu_teams), 1), kMaxGroups));
     dispatches.push_back({kernel.merge.get(),
@@ -254,8 +268,8 @@ void launchFromHost(const VulkanKernel &kernel, const attn_jit_kernel &entry, co
   const vk::Device &device = *kernel.device;
   size_t esize = elementSize(p.dtype);
   int64_t B = a.batch, Sq = a.seq_q, Skv = a.seq_kv, Hq = p.heads_q;
-  auto span = [&](const attn_tensor &t, int64_t n1, int64_t n2, int64_t n3) {
-    int64_t dims[4] = {B, n1, n2, n3};
+  auto span = [&](const attn_tensor &t, int64_t n0, int64_t n1, int64_t n2, int64_t n3) {
+    int64_t dims[4] = {n0, n1, n2, n3};
     int64_t elements = extent(dims, t.strides);
     if (elements > kMaxIndex)
       fail(ATTN_STATUS_UNSUPPORTED,
@@ -273,10 +287,13 @@ void launchFromHost(const VulkanKernel &kernel, const attn_jit_kernel &entry, co
     for (const attn_tensor *t : {&a.q, &a.k, &a.v, &a.o})
       if (t->strides[i] > kMaxIndex)
         fail(ATTN_STATUS_UNSUPPORTED, "a tensor stride exceeds the Vulkan backend's int32 index");
-  auto q = upload(a.q.data, span(a.q, Sq, Hq, p.head_dim));
-  auto k = upload(a.k.data, span(a.k, Skv, p.heads_kv, p.head_dim));
-  auto v = upload(a.v.data, span(a.v, Skv, p.heads_kv, p.head_dim_v));
-  auto o = device.createBuffer(span(a.o, Sq, Hq, p.head_dim_v));
+  // K and V: [B, Skv, ...], or every page of a paged cache (a launch may read any of them).
+  const bool paged = p.page_size > 0;
+  const int64_t kv0 = paged ? a.num_pages : B, kv1 = paged ? p.page_size : Skv;
+  auto q = upload(a.q.data, span(a.q, B, Sq, Hq, p.head_dim));
+  auto k = upload(a.k.data, span(a.k, kv0, kv1, p.heads_kv, p.head_dim));
+  auto v = upload(a.v.data, span(a.v, kv0, kv1, p.heads_kv, p.head_dim_v));
+  auto o = device.createBuffer(span(a.o, B, Sq, Hq, p.head_dim_v));
   size_t statBytes = size_t(B * Hq * Sq) * sizeof(float);
   auto lse = p.return_lse ? device.createBuffer(statBytes) : nullptr;
   auto ent = p.return_entropy ? device.createBuffer(statBytes) : nullptr;
@@ -284,6 +301,9 @@ void launchFromHost(const VulkanKernel &kernel, const attn_jit_kernel &entry, co
   auto lensKv = a.seqlens_kv ? upload(a.seqlens_kv, size_t(B) * 4) : nullptr;
   auto slopes = a.alibi_slopes ? upload(a.alibi_slopes, size_t(Hq) * 4) : nullptr;
   auto sinks = a.sinks ? upload(a.sinks, size_t(Hq) * 4) : nullptr;
+  auto table = paged
+                   ? upload(a.block_table, size_t((B - 1) * a.block_table_stride + a.max_pages) * 4)
+                   : nullptr;
   Placement at{q->handle(),
                k->handle(),
                v->handle(),
@@ -294,6 +314,7 @@ void launchFromHost(const VulkanKernel &kernel, const attn_jit_kernel &entry, co
                lensKv ? lensKv->handle() : VK_NULL_HANDLE};
   at.alibi = slopes ? slopes->handle() : VK_NULL_HANDLE;
   at.sinks = sinks ? sinks->handle() : VK_NULL_HANDLE;
+  at.blockTable = table ? table->handle() : VK_NULL_HANDLE;
   at.maxKv = Skv;
   if (a.seqlens_kv) {
     at.maxKv = 0;
@@ -365,7 +386,9 @@ void launchOnVulkanBuffers(const CompiledKernel &compiled, const attn_launch_arg
   at.sinks = buffer(args.sinks.buffer);
   at.alibiOffset = int64_t(args.alibi_slopes.offset / 4);
   at.sinksOffset = int64_t(args.sinks.offset / 4);
-  at.maxKv = args.seq_kv; // the lengths are on the device
+  at.blockTable = buffer(args.block_table.buffer);
+  at.blockTableOffset = int64_t(args.block_table.offset / 4);
+  at.maxKv = shapes.seq_kv; // the lengths are on the device (a paged cache's capacity resolved)
   dispatch(kernel, compiled.entry(), p, shapes, at);
 }
 

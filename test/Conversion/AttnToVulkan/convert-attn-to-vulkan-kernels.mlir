@@ -98,3 +98,21 @@ func.func @alibi_sinks(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x2x64xf32>, %v: t
   %o = attn.attention %q, %k, %v alibi_slopes(%m : tensor<8xf32>) sinks(%s : tensor<8xf32>) {causal, attn.vulkan_config = #attn.vulkan_config<subgroup_size = 8, teams = 8, block_k = 16>} : tensor<?x?x8x64xf32>, tensor<?x?x2x64xf32>, tensor<?x?x2x64xf32> -> tensor<?x?x8x64xf32>
   return %o : tensor<?x?x8x64xf32>
 }
+
+// -----
+
+// A paged KV cache (pages of 16 keys): the staging loop reads each key's page from the block
+// table (an i32 buffer after sinks, in attn_main and attn_decode alike), clamps it to the pages
+// that exist, and addresses K/V by page and slot (key / 16, key % 16).
+// CHECK-LABEL: gpu.func @attn_main
+// CHECK-SAME: %arg9: memref<?xf32>, %arg10: memref<?xi32>, %arg11: memref<?xi32>)
+// CHECK: memref.load %arg10
+// CHECK: arith.maxsi
+// CHECK: arith.minsi
+// CHECK-LABEL: gpu.func @attn_decode
+// CHECK: memref.load %arg9
+// CHECK-LABEL: gpu.func @attn_merge
+func.func @attn(%q: tensor<?x?x8x64xf32>, %k: tensor<?x16x2x64xf32>, %v: tensor<?x16x2x64xf32>, %t: tensor<?x?xi32>) -> tensor<?x?x8x64xf32> {
+  %o = attn.attention %q, %k, %v block_table(%t : tensor<?x?xi32>) {causal, attn.vulkan_config = #attn.vulkan_config<subgroup_size = 8, teams = 4, block_k = 32>} : tensor<?x?x8x64xf32>, tensor<?x16x2x64xf32>, tensor<?x16x2x64xf32> -> tensor<?x?x8x64xf32>
+  return %o : tensor<?x?x8x64xf32>
+}

@@ -243,6 +243,123 @@ TEST_F(VulkanInterop, AlibiAndSinksOnEngineBuffers) {
   (void)attn_kernel_destroy(kernel);
 }
 
+// A paged KV cache in the engine's buffers: shuffled pages of 16 keys with spare ones, a padded
+// table row stride, lengths and table on the device, entries past a sequence's pages -1 (the
+// kernel clamps what it cannot trust, and never reads them); split-KV decode and a short
+// prefill against the cache, f32, against the oracle on the contiguous keys.
+TEST_F(VulkanInterop, PagedCacheOnEngineBuffers) {
+  const int64_t B = 2, Hq = 4, Hkv = 2, D = 32, P = 16, maxPages = 20, stride = 24;
+  const int64_t numPages = 48, Skv = maxPages * P;
+  const std::vector<int64_t> lengths = {300, 45};
+  attn_problem p;
+  ASSERT_EQ(attn_problem_init(&p), ATTN_STATUS_SUCCESS);
+  p.target = ATTN_TARGET_VULKAN;
+  p.heads_q = Hq;
+  p.heads_kv = Hkv;
+  p.head_dim = p.head_dim_v = D;
+  p.causal = 1;
+  p.return_lse = 1;
+  p.page_size = P;
+  attn_kernel *kernel = nullptr;
+  attn_status status = attn_kernel_create(context, &p, &kernel);
+  if (status == ATTN_STATUS_UNSUPPORTED)
+    GTEST_SKIP() << attn_last_error();
+  ASSERT_EQ(status, ATTN_STATUS_SUCCESS) << attn_last_error();
+  // Contiguous keys for the oracle, and the same keys in pages: sequence b's page i at
+  // table[b * stride + i], a page index drawn from a shuffled list.
+  const size_t kvCount = size_t(B * Skv * Hkv * D), pageCount = size_t(numPages * P * Hkv * D);
+  std::vector<double> k(kvCount), v(kvCount);
+  testutil::fillRandom(k, 15);
+  testutil::fillRandom(v, 16);
+  std::vector<int32_t> order(numPages), table(size_t(B * stride), -1);
+  for (int64_t i = 0; i < numPages; ++i)
+    order[size_t(i)] = int32_t((i * 29 + 7) % numPages); // 29 is prime to 48: a permutation
+  for (int64_t b = 0, next = 0; b < B; ++b)
+    for (int64_t i = 0; i < (lengths[size_t(b)] + P - 1) / P; ++i)
+      table[size_t(b * stride + i)] = order[size_t(next++)];
+  const size_t tableAt = 0, lensAt = tableAt + 4 * table.size();
+  const size_t kAt = (lensAt + 4 * B + 63) / 64 * 64, vAt = kAt + 4 * pageCount;
+  const size_t qAt = vAt + 4 * pageCount;
+  for (int64_t sq : {int64_t(1), int64_t(13)}) {
+    const size_t qCount = size_t(B * sq * Hq * D), stats = size_t(B * Hq * sq);
+    std::vector<double> q(qCount);
+    testutil::fillRandom(q, 17 + uint64_t(sq));
+    auto inputs = device->createBuffer(qAt + 4 * qCount);
+    auto outputs = device->createBuffer(4 * (qCount + stats));
+    char *in = static_cast<char *>(inputs->mapped());
+    std::memset(in, 0xff, inputs->size()); // NaN in every slot no key fills
+    std::memcpy(in + tableAt, table.data(), 4 * table.size());
+    for (int64_t b = 0; b < B; ++b) {
+      int32_t length = int32_t(lengths[size_t(b)]);
+      std::memcpy(in + lensAt + 4 * b, &length, 4);
+    }
+    auto put = [&](size_t at, double &value) {
+      float x = float(value);
+      value = x;
+      std::memcpy(in + at, &x, 4);
+    };
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t j = 0; j < lengths[size_t(b)]; ++j)
+        for (int64_t h = 0; h < Hkv; ++h)
+          for (int64_t d = 0; d < D; ++d) {
+            int64_t page = table[size_t(b * stride + j / P)];
+            size_t paged = size_t(((page * P + j % P) * Hkv + h) * D + d);
+            size_t flat = size_t(((b * Skv + j) * Hkv + h) * D + d);
+            put(kAt + 4 * paged, k[flat]);
+            put(vAt + 4 * paged, v[flat]);
+          }
+    for (size_t i = 0; i < qCount; ++i)
+      put(qAt + 4 * i, q[i]);
+    char *out = static_cast<char *>(outputs->mapped());
+    std::memset(out, 0x7f, outputs->size());
+    attn_vulkan_launch_args args;
+    ASSERT_EQ(attn_vulkan_launch_args_init(&args), ATTN_STATUS_SUCCESS);
+    args.batch = B;
+    args.seq_q = sq;
+    args.seq_kv = 0; // the capacity, max_pages x page_size
+    uint64_t input = reinterpret_cast<uint64_t>(inputs->handle());
+    uint64_t output = reinterpret_cast<uint64_t>(outputs->handle());
+    args.q = {input, qAt, {sq * Hq * D, Hq * D, D, 1}};
+    args.k = {input, kAt, {P * Hkv * D, Hkv * D, D, 1}};
+    args.v = {input, vAt, {P * Hkv * D, Hkv * D, D, 1}};
+    args.o = {output, 0, {sq * Hq * D, Hq * D, D, 1}};
+    args.lse = {output, 4 * qCount};
+    args.seqlens_kv = {input, lensAt};
+    args.block_table = {input, tableAt};
+    args.block_table_stride = stride;
+    args.max_pages = maxPages;
+    args.num_pages = numPages;
+    ASSERT_EQ(attn_kernel_launch_vulkan(kernel, &args), ATTN_STATUS_SUCCESS) << attn_last_error();
+    oracle::AttentionProblem op;
+    op.batch = B;
+    op.seqQ = sq;
+    op.seqKv = Skv;
+    op.headsQ = Hq;
+    op.headsKv = Hkv;
+    op.headDim = op.headDimV = D;
+    op.causal = true;
+    op.seqlensKv = lengths;
+    std::vector<double> want(qCount), wantLse(stats), got(qCount);
+    oracle::attention(op, q.data(), k.data(), v.data(), want.data(), wantLse.data(), nullptr);
+    const float *o = reinterpret_cast<const float *>(out);
+    for (size_t i = 0; i < qCount; ++i)
+      got[i] = o[i];
+    EXPECT_LE(testutil::relativeFrobeniusError(got.data(), want.data(), qCount), 1e-5) << sq;
+    for (size_t i = 0; i < stats; ++i)
+      EXPECT_NEAR(o[qCount + i], wantLse[i], 1e-4 * (1 + std::fabs(wantLse[i]))) << sq << " " << i;
+    // The table's shape is still checked on the host.
+    args.block_table_stride = maxPages - 1;
+    EXPECT_EQ(attn_kernel_launch_vulkan(kernel, &args), ATTN_STATUS_INVALID_ARGUMENT);
+    EXPECT_NE(std::strstr(attn_last_error(), "block_table_stride"), nullptr) << attn_last_error();
+    args.block_table_stride = stride;
+    args.block_table.buffer = 0;
+    EXPECT_EQ(attn_kernel_launch_vulkan(kernel, &args), ATTN_STATUS_INVALID_ARGUMENT);
+    EXPECT_NE(std::strstr(attn_last_error(), "block_table.buffer is 0"), nullptr)
+        << attn_last_error();
+  }
+  (void)attn_kernel_destroy(kernel);
+}
+
 TEST_F(VulkanInterop, CpuKernelsAreRefused) {
   attn_problem p;
   ASSERT_EQ(attn_problem_init(&p), ATTN_STATUS_SUCCESS);

@@ -217,7 +217,7 @@ void FlashGen::emit() {
   if (!decode)
     ent = fn.getArgument(next++);
   Value seqlensQ = fn.getArgument(next++), seqlensKv = fn.getArgument(next++);
-  next += 2; // alibi_slopes, sinks: the ABI's (the CUDA backend refuses problems with them)
+  next += 3; // alibi_slopes, sinks, block_table: the ABI's (the CUDA backend refuses them)
   numBuffers = next;
 
   batch = param(ATTN_GPU_PARAM_BATCH);
@@ -498,7 +498,8 @@ void mlir::attn::buildCUDAFlashKernel(OpBuilder &builder, AttentionOp op, CUDACo
     args.append({buf(f32), buf(f32)});
   else
     args.append({buf(storageType(spec.elementType)), buf(f32), buf(f32)});
-  args.append({buf(i32), buf(i32), buf(f32), buf(f32)}); // seqlens, alibi_slopes, sinks
+  // seqlens, alibi_slopes, sinks, block_table
+  args.append({buf(i32), buf(i32), buf(f32), buf(f32), buf(i32)});
   int64_t warps = decode ? 1 : config.getWarps();
   gpu::GPUFuncOp fn = target.createKernel(
       builder, op.getLoc(), decode ? kGpuDecodeName : kGpuMainName, args, warps * kCUDAWarpSize);

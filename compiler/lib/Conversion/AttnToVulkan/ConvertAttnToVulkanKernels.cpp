@@ -67,10 +67,6 @@ struct ConvertAttnToVulkanKernelsPass
       op->emitError() << "the Vulkan backend lowers attn.merge only as part of attn.attention";
       return signalPassFailure();
     }
-    if (auto attention = dyn_cast<AttentionOp>(op); attention && attention.getBlockTable()) {
-      op->emitError() << "the Vulkan backend does not support a paged KV cache (block_table) yet";
-      return signalPassFailure();
-    }
     std::optional<VulkanConfigAttr> config = getVulkanConfig(op);
     if (!config) {
       op->emitError() << "has no '" << kVulkanConfigAttrName
@@ -78,9 +74,10 @@ struct ConvertAttnToVulkanKernelsPass
       return signalPassFailure();
     }
     if (auto attention = dyn_cast<AttentionOp>(op);
-        attention && config->getCoopmat() && (attention.getAlibiSlopes() || attention.getSinks())) {
-      op->emitError() << "the cooperative-matrix kernel does not take ALiBi slopes or sinks yet "
-                      << "(coopmat = 0, the SIMT kernel, does)";
+        attention && config->getCoopmat() &&
+        (attention.getAlibiSlopes() || attention.getSinks() || attention.getBlockTable())) {
+      op->emitError() << "the cooperative-matrix kernel does not take ALiBi slopes, sinks or a "
+                      << "paged KV cache yet (coopmat = 0, the SIMT kernel, does)";
       return signalPassFailure();
     }
 

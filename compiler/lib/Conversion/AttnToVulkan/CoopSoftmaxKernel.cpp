@@ -331,10 +331,11 @@ void mlir::attn::buildVulkanCoopSoftmaxKernel(OpBuilder &builder, AttentionOp op
   MLIRContext *ctx = builder.getContext();
   Type elt = storageType(spec.elementType), f32 = Float32Type::get(ctx);
   Type i32 = IntegerType::get(ctx, 32);
-  // ... seqlens_q, seqlens_kv, then alibi_slopes and sinks (the ABI's; this kernel takes
-  // neither: coopmatFits keeps such problems on the SIMT kernel).
-  SmallVector<Type> args = {buffer(elt), buffer(elt), buffer(elt), buffer(elt), buffer(f32),
-                            buffer(f32), buffer(i32), buffer(i32), buffer(f32), buffer(f32)};
+  // ... seqlens_q, seqlens_kv, then alibi_slopes, sinks and block_table (the ABI's; this kernel
+  // takes none of them: coopmatFits keeps such problems on the SIMT kernel).
+  SmallVector<Type> args = {buffer(elt), buffer(elt), buffer(elt), buffer(elt),
+                            buffer(f32), buffer(f32), buffer(i32), buffer(i32),
+                            buffer(f32), buffer(f32), buffer(i32)};
   VulkanKernelTarget target;
   gpu::GPUFuncOp fn = target.createKernel(builder, op.getLoc(), kGpuMainName, args,
                                           config.getTeams() * config.getSubgroupSize());

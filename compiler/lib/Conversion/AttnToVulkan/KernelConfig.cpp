@@ -18,8 +18,8 @@ bool mlir::attn::coopmatFits(Operation *op, const VulkanTargetInfo &target, bool
   ProblemDims dims = ProblemDims::of(op);
   auto attention = dyn_cast<AttentionOp>(op);
   return (deviceChecked || target.device().cooperativeMatrix) && attention &&
-         !attention.getAlibiSlopes() && !attention.getSinks() && dims.element.isF16() &&
-         dims.headDim % 16 == 0 && dims.headDimV % 16 == 0;
+         !attention.getAlibiSlopes() && !attention.getSinks() && !attention.getBlockTable() &&
+         dims.element.isF16() && dims.headDim % 16 == 0 && dims.headDimV % 16 == 0;
 }
 
 std::string mlir::attn::vulkanConfigDefect(Operation *op, VulkanConfigAttr config,
@@ -44,7 +44,7 @@ std::string mlir::attn::vulkanConfigDefect(Operation *op, VulkanConfigAttr confi
        << "' does not expose VK_KHR_cooperative_matrix";
   else if (config.getCoopmat() && !coopmatFits(op, target, /*deviceChecked=*/true))
     os << "coopmat = 1 needs softmax attention in f16 with head dims that are multiples of 16 "
-          "(and no ALiBi or sinks)";
+          "(and no ALiBi, sinks or paged KV cache)";
   else if (config.getCoopmat()) {
     if (int64_t bytes = vulkanCoopSharedBytes(dims.headDim, dims.headDimV, config.getTeams(),
                                               config.getBlockK());

@@ -12,7 +12,9 @@
 // The online state (max, sum, entropy sum, O slices) stays in registers across tiles. The mask
 // gives the key range of the workgroup's rows (tile classes, Conversion/Common): invisible tiles
 // are never visited. The decode variant runs the same code over one KV split per workgroup and
-// writes f32 partials and their LSE for attn_merge. Every GPU target runs it (Vulkan for all
+// writes f32 partials and their LSE for attn_merge. With a paged KV cache the staging loop finds
+// each key's page in the block table (its slot in the page, the page's index clamped to the
+// pages that exist); nothing else changes. Every GPU target runs it (Vulkan for all
 // problems, CUDA for f32 and the head dims its tensor-core kernel does not take).
 //
 //===----------------------------------------------------------------------===//
@@ -50,6 +52,9 @@ private:
   SmallVector<Value> visitTile(Value j0, Value n, ValueRange state);
   SmallVector<Value> scoreSubtile(Value j0, Value n, Value sub, ValueRange state);
   void stageTile(Value j0, Value n);
+  /// Where key `key` of the workgroup's batch entry starts in K (V): batch entry and row, or
+  /// page and slot of a paged cache.
+  std::pair<Value, Value> keyLocation(Value key);
   void writeRow(ValueRange state);
 
   ImplicitLocOpBuilder &b;
@@ -62,6 +67,7 @@ private:
 
   // Arguments and values of the whole kernel.
   Value q, k, v, o, lse, ent, sinks, sinksOffset;
+  Value blockTable, tableRow, lastPage; // a paged cache: batch entry's first entry, pages - 1
   Value tid, lane, team, bIdx, head, kvHead, split, batch, seqQ;
   Value qs, ks, vs;               // shared memory
   Value lseOffset, entropyOffset; // of the caller's LSE / entropy (not of decode's partials)
@@ -84,6 +90,7 @@ void SoftmaxGen::emit(gpu::GPUFuncOp fn) {
   Value seqlensQ = fn.getArgument(next++), seqlensKv = fn.getArgument(next++);
   Value alibi = fn.getArgument(next++);
   sinks = fn.getArgument(next++);
+  blockTable = fn.getArgument(next++);
 
   auto param = [&](int64_t i) { return g.param(i); };
   batch = param(ATTN_GPU_PARAM_BATCH);
@@ -119,6 +126,11 @@ void SoftmaxGen::emit(gpu::GPUFuncOp fn) {
     negSlope = b.create<arith::NegFOp>(b.create<memref::LoadOp>(alibi, ValueRange{at}));
   }
   sinksOffset = param(ATTN_GPU_PARAM_SINKS);
+  if (s.pageSize > 0) {
+    tableRow = e.add(param(ATTN_GPU_PARAM_BLOCK_TABLE),
+                     e.mul(bIdx, param(ATTN_GPU_PARAM_BLOCK_TABLE_STRIDE)));
+    lastPage = e.sub(param(ATTN_GPU_PARAM_NUM_PAGES), e.index(1));
+  }
 
   Value lq = g.queryLength(seqlensQ, bIdx, seqQ);
   Value lkv = g.keyLength(seqlensKv, bIdx, seqKv);
@@ -183,7 +195,8 @@ void SoftmaxGen::stageTile(Value j0, Value n) {
       Value x = e.ifThenElse(
           e.cmpi(CmpIPredicate::slt, j, n), b.getF32Type(),
           [&] {
-            Value at = e.add(addr.at(e, bIdx, e.add(j0, j), kvHead), d);
+            auto [outer, inner] = keyLocation(e.add(j0, j));
+            Value at = e.add(addr.at(e, outer, inner, kvHead), d);
             return SmallVector<Value>{g.loadF32(src, at, s.elementType)};
           },
           [&] { return SmallVector<Value>{e.f32(0.0)}; })[0];
@@ -192,6 +205,14 @@ void SoftmaxGen::stageTile(Value j0, Value n) {
   };
   stage(k, kAddr, ks, s.headDim, kStride);
   stage(v, vAddr, vs, s.headDimV, s.headDimV);
+}
+
+std::pair<Value, Value> SoftmaxGen::keyLocation(Value key) {
+  if (s.pageSize == 0)
+    return {bIdx, key};
+  Value entry = e.add(tableRow, e.divs(key, e.index(s.pageSize)));
+  Value page = e.indexCast(b.create<memref::LoadOp>(blockTable, ValueRange{entry}));
+  return {e.mins(e.maxs(page, e.index(0)), lastPage), e.rems(key, e.index(s.pageSize))};
 }
 
 SmallVector<Value> SoftmaxGen::visitTile(Value j0, Value n, ValueRange state) {
@@ -321,7 +342,8 @@ void mlir::attn::buildSimtSoftmaxKernel(OpBuilder &builder, const GpuKernelTarge
   } else {
     args.append({buf(elt), buf(f32), buf(f32)});
   }
-  args.append({buf(i32), buf(i32), buf(f32), buf(f32)}); // seqlens, alibi_slopes, sinks
+  // seqlens, alibi_slopes, sinks, block_table
+  args.append({buf(i32), buf(i32), buf(f32), buf(f32), buf(i32)});
   gpu::GPUFuncOp fn =
       target.createKernel(builder, op.getLoc(), decode ? kGpuDecodeName : kGpuMainName, args,
                           config.teams * config.subgroupSize);
