@@ -14,6 +14,16 @@ cmake --install "$build_dir" --prefix "$work/prefix" > /dev/null
 "$work/prefix/bin/attnc" inspect "$work/gqa.attnb"
 "$work/prefix/bin/attnc" --heads-q=8 --heads-kv=2 --head-dim=64 --causal --page-size=16 \
   --emit=bundle -o "$work/paged.attnb"
+# The same paged cache served by a Vulkan kernel (lavapipe's; on a machine without a Vulkan
+# device the engine skips it, unless ATTN_REQUIRE_VULKAN=1).
+vulkan_bundle=()
+if "$work/prefix/bin/attnc" --heads-q=8 --heads-kv=2 --head-dim=64 --causal --page-size=16 \
+  --target=vulkan --vulkan-device=lavapipe --emit=bundle -o "$work/paged-vulkan.attnb"; then
+  vulkan_bundle=("$work/paged-vulkan.attnb")
+elif [[ ${ATTN_REQUIRE_VULKAN:-} == 1 ]]; then
+  echo "ATTN_REQUIRE_VULKAN=1, but attnc could not build a Vulkan bundle" >&2
+  exit 1
+fi
 
 # Library names, not paths: a sanitizer build links clang's runtime from /usr/lib/llvm-19/...
 if ldd "$work/prefix/lib/libattn_runtime.so" | grep -E '^[[:space:]]*lib(LLVM|MLIR)'; then
@@ -27,7 +37,7 @@ cmake -S "$source_dir/examples/engine" -B "$work/engine" -G Ninja \
 cmake --build "$work/engine" > /dev/null
 # The engine finds the runtime through its RUNPATH and needs no compiler: hide the plugin.
 ATTN_JIT_PLUGIN=/nonexistent "$work/engine/attn-engine-example" "$work/gqa.attnb" \
-  "$work/paged.attnb"
+  "$work/paged.attnb" "${vulkan_bundle[@]}"
 
 # A kernel linked into the program: attnc --emit=obj with a generated header and typed launcher.
 "$work/prefix/bin/attnc" --heads-q=8 --heads-kv=2 --head-dim=64 --causal --lse --emit=obj \

@@ -112,3 +112,53 @@ def test_the_example_server_is_scraped():
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_grafana_dashboard_queries_existing_metrics():
+    """examples/metrics/grafana-dashboard.json queries only series attn.metrics() exports, with
+    labels they carry: a run with health and entropy on (so every family is present) is parsed,
+    and every metric name and grouping/selector label in the dashboard's expressions is looked
+    up in it."""
+    import json
+    import re
+    code = r"""
+import numpy as np, attn
+attn.enable_metrics()
+rng = np.random.default_rng(0)
+q = rng.standard_normal((1, 16, 4, 32), dtype=np.float32)
+k = rng.standard_normal((1, 16, 2, 32), dtype=np.float32)
+v = rng.standard_normal((1, 16, 2, 32), dtype=np.float32)
+kernel = attn.compile(heads_q=4, heads_kv=2, head_dim=32, causal=True, return_lse=True,
+                      return_entropy=True)
+kernel.set_label("layer.0")
+kernel.set_health(nonfinite=True, entropy=True)
+kernel(q, k, v)
+kernel.snapshot_entropy_baseline()
+kernel(q, k, v)
+print(attn.metrics())
+"""
+    text = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env=dict(os.environ)).stdout
+    samples = {}
+    for fam in parser.text_string_to_metric_families(text):
+        for s in fam.samples:
+            samples.setdefault(s.name, set()).update(s.labels)
+    dashboard = json.loads((ROOT / "examples" / "metrics" / "grafana-dashboard.json").read_text())
+    ids = [p["id"] for p in dashboard["panels"]]
+    assert len(ids) == len(set(ids)) and len(ids) >= 10
+    variables = {v["name"] for v in dashboard["templating"]["list"]}
+    assert {"datasource", "kernel", "label"} <= variables
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    exprs += [v["definition"] for v in dashboard["templating"]["list"] if "definition" in v]
+    assert exprs
+    for expr in exprs:
+        names = re.findall(r"\battn_[a-z_]+\b", expr)
+        assert names, expr
+        labels = set()
+        for group in re.findall(r"\bby \(([^)]*)\)", expr):
+            labels.update(x.strip() for x in group.split(","))
+        labels.update(re.findall(r"([a-z_]+)=~?\"", expr))
+        for name in names:
+            assert name in samples, f"{name} (in {expr!r}) is not in attn.metrics()"
+            missing = labels - samples[name]
+            assert not missing, f"{name} has no labels {missing} (in {expr!r})"

@@ -80,7 +80,8 @@ static_assert(sizeof(attn_vulkan_device) == 56, "attn_vulkan_device layout chang
 static_assert(offsetof(attn_vulkan_device, queue_family_index) == 40, "");
 static_assert(offsetof(attn_vulkan_device, get_instance_proc_addr) == 48, "");
 static_assert(sizeof(attn_vulkan_tensor) == 48, "attn_vulkan_tensor layout changed");
-static_assert(sizeof(attn_vulkan_launch_args) == 360, "attn_vulkan_launch_args layout changed");
+static_assert(sizeof(attn_vulkan_launch_args) == 368, "attn_vulkan_launch_args layout changed");
+static_assert(offsetof(attn_vulkan_launch_args, scale) == 360, "");
 static_assert(offsetof(attn_vulkan_launch_args, block_table) == 320, ""); // grown: older pass 320
 static_assert(offsetof(attn_vulkan_launch_args, num_pages) == 352, "");
 static_assert(offsetof(attn_vulkan_launch_args, alibi_slopes) == 288, ""); // grown: older pass 288

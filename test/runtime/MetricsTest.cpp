@@ -132,7 +132,7 @@ TEST(Metrics, DecodeWorkspaceIsCountedWhileHeld) {
   KernelPtr kernel;
   ATTN_CREATE_KERNEL_OR_SKIP(context.get(), p, kernel);
   AttentionCase c{p, 2, 1, 3000, {}, {}, Layout::BSHD, 5}; // decode: split-KV partials
-  std::thread([&] { // a fresh thread: no workspace yet
+  std::thread([&] {                                        // a fresh thread: no workspace yet
     expectAccurate(runCase(kernel.get(), c), p.dtype);
     expectAccurate(runCase(kernel.get(), c), p.dtype);
     EXPECT_EQ(sample(metricsText(context.get()), "attn_workspace_allocations_total"), 1);
@@ -146,7 +146,8 @@ TEST(Metrics, DecodeWorkspaceIsCountedWhileHeld) {
     given.workspace = mine.data() + (64 - reinterpret_cast<uintptr_t>(mine.data()) % 64) / 4;
     given.workspaceBytes = 32 * 1024 * sizeof(float);
     expectAccurate(runCase(kernel.get(), given), p.dtype);
-  }).join();
+  })
+      .join();
   std::string text = metricsText(context.get());
   EXPECT_EQ(sample(text, "attn_workspace_allocations_total"), 2) << text;
   EXPECT_EQ(sample(text, "attn_workspace_bytes"), 0); // given back when each launch returned
@@ -300,6 +301,54 @@ TEST_P(MetricsHealth, CountsPerHeadAndEntropyAgainstTheOracle) {
 
 // The host-memory launch of every target reports the same names; Vulkan runs where a device is
 // (lavapipe in CI), and skips, naming why, where none is.
+// With sink logits a row that sees no key is all sink: O = 0 and LSE = the head's sink, counted
+// as fully masked (not as a finite row; nor in the entropy statistics).
+TEST_P(MetricsHealth, RowsOnlyTheSinkSeesCountAsMasked) {
+  ContextPtr context = metricsContext(1);
+  attn_problem p = makeProblem(ATTN_VARIANT_SOFTMAX, ATTN_DTYPE_F32, 4, 2, 32, 32);
+  p.return_lse = 1;
+  p.sinks = 1;
+  p.target = GetParam();
+  KernelPtr kernel;
+  {
+    attn_kernel *created = nullptr;
+    attn_status status = attn_kernel_create(context.get(), &p, &created);
+    if (isNoPluginError(status, attn_last_error()) ||
+        (p.target != ATTN_TARGET_CPU && status == ATTN_STATUS_UNSUPPORTED))
+      GTEST_SKIP() << attn_last_error();
+    ASSERT_EQ(status, ATTN_STATUS_SUCCESS) << attn_last_error();
+    kernel.reset(created);
+  }
+  ASSERT_EQ(attn_kernel_set_label(kernel.get(), "sinks"), ATTN_STATUS_SUCCESS);
+  ASSERT_EQ(attn_kernel_set_health(kernel.get(), ATTN_HEALTH_NONFINITE), ATTN_STATUS_SUCCESS)
+      << attn_last_error();
+  const int64_t B = 2, S = 9, Hq = 4, Hkv = 2, D = 32;
+  Tensor q(ATTN_DTYPE_F32, {B, S, Hq, D}), k(ATTN_DTYPE_F32, {B, S, Hkv, D}),
+      v(ATTN_DTYPE_F32, {B, S, Hkv, D}), o(ATTN_DTYPE_F32, {B, S, Hq, D});
+  q.fillRandom(21);
+  k.fillRandom(22);
+  v.fillRandom(23);
+  o.poison();
+  std::vector<float> lse(B * Hq * S), sinks = {0.5f, -INFINITY, 2.0f, -1.25f};
+  std::vector<int32_t> seqlensKv = {0, S}; // the first sequence sees no key
+  attn_launch_args args = launchArgs(q, k, v, o);
+  args.lse = lse.data();
+  args.seqlens_kv = seqlensKv.data();
+  args.sinks = sinks.data();
+  ASSERT_EQ(attn_kernel_launch(kernel.get(), &args), ATTN_STATUS_SUCCESS) << attn_last_error();
+  std::string text = metricsText(context.get());
+  const std::string series =
+      std::string("kernel=\"softmax_f32_hq4_hkv2_d32_sinks_lse\",target=\"") +
+      (p.target == ATTN_TARGET_VULKAN ? "vulkan" : "cpu") + "\",label=\"sinks\"";
+  for (int64_t h = 0; h < Hq; ++h) {
+    EXPECT_EQ(lse[h * S], sinks[h]) << h; // all sink
+    std::string head = "{" + series + ",head=\"" + std::to_string(h) + "\"";
+    EXPECT_EQ(sample(text, "attn_fully_masked_rows_total" + head + "}"), S) << h << text;
+    EXPECT_EQ(sample(text, "attn_output_nonfinite_total" + head + ",tensor=\"lse\"}"), 0) << h;
+    EXPECT_EQ(sample(text, "attn_output_nonfinite_total" + head + ",tensor=\"o\"}"), 0) << h;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Targets, MetricsHealth,
                          ::testing::Values(ATTN_TARGET_CPU, ATTN_TARGET_VULKAN),
                          [](const ::testing::TestParamInfo<attn_target> &info) {

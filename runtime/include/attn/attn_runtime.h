@@ -519,6 +519,8 @@ typedef struct attn_vulkan_launch_args {
    * is clamped to [0, num_pages) on the device. */
   attn_vulkan_array block_table;
   int64_t block_table_stride, max_pages, num_pages;
+  /* The scale of this launch, as attn_launch_args.scale (0 = the kernel's). */
+  double scale;
 } attn_vulkan_launch_args;
 
 ATTN_API ATTN_NODISCARD attn_status

@@ -113,7 +113,7 @@ struct DeviceTable {
 [[maybe_unused]] attn_launch_args
 validateDeviceLaunch(const attn_problem &p, int64_t batch, int64_t seqQ, int64_t seqKv,
                      const DeviceTensor (&tensors)[4], const DeviceTensor &lse,
-                     const DeviceTensor &entropy, const DeviceTable &table = {}) {
+                     const DeviceTensor &entropy, const DeviceTable &table = {}, double scale = 0) {
   auto standIn = [](const DeviceTensor &t) -> void * {
     return t.present ? reinterpret_cast<void *>(uintptr_t(4096 + (t.address % 4096))) : nullptr;
   };
@@ -135,6 +135,7 @@ validateDeviceLaunch(const attn_problem &p, int64_t batch, int64_t seqQ, int64_t
   shapes.block_table_stride = table.stride;
   shapes.max_pages = table.maxPages;
   shapes.num_pages = table.numPages;
+  shapes.scale = scale;
   return validateLaunchArgs(p, &shapes, /*hostTable=*/false);
 }
 } // namespace
@@ -416,7 +417,8 @@ ATTN_API attn_status attn_kernel_launch_vulkan(attn_kernel *kernel,
                              {args->lse.buffer != 0, args->lse.offset, nullptr},
                              {args->entropy.buffer != 0, args->entropy.offset, nullptr},
                              {args->block_table.buffer != 0, args->block_table.offset,
-                              args->block_table_stride, args->max_pages, args->num_pages});
+                              args->block_table_stride, args->max_pages, args->num_pages},
+                             args->scale);
     measured(*kernel, validated, /*hostLengths=*/false,
              [&] { launchOnVulkanBuffers(compiled, validated, *args); });
     return ATTN_STATUS_SUCCESS;

@@ -63,8 +63,11 @@ void MetricSeries::recordHealth(const attn_problem &p, const attn_launch_args &a
       HeadHealth &head = launch[h];
       const float *lse = view.lse ? view.lse + h * headStride : nullptr;
       const float *entropy = view.entropy ? view.entropy + h * headStride : nullptr;
+      // A row that saw no key has LSE -inf, or exactly its head's sink logit (the sink is then
+      // the row's only term: max = sink, sum = 1).
+      const float sink = args.sinks ? args.sinks[h] : -INFINITY;
       for (int64_t i = 0; i < rows; ++i) {
-        bool masked = lse && std::isinf(lse[i]) && lse[i] < 0;
+        bool masked = lse && ((std::isinf(lse[i]) && lse[i] < 0) || lse[i] == sink);
         if (flags & ATTN_HEALTH_NONFINITE) {
           int64_t row = i * view.o.strides[1] + h * view.o.strides[2];
           for (int64_t d = 0; d < dv; ++d)
@@ -351,7 +354,8 @@ std::string Metrics::text(const CacheCounters &cache) const {
                  std::to_string(hh.nonfiniteLse));
           });
   perHead("attn_fully_masked_rows_total", "counter",
-          "Query rows that saw no key (LSE = -inf), per query head; counted when the kernel "
+          "Query rows that saw no key (LSE = -inf, or the sink logit alone), per query head; "
+          "counted when the kernel "
           "returns LSE.",
           ATTN_HEALTH_NONFINITE,
           [&](const MetricSeries &s, const std::string &head, const HeadHealth &hh) {

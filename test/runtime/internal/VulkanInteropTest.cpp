@@ -246,7 +246,8 @@ TEST_F(VulkanInterop, AlibiAndSinksOnEngineBuffers) {
 // A paged KV cache in the engine's buffers: shuffled pages of 16 keys with spare ones, a padded
 // table row stride, lengths and table on the device, entries past a sequence's pages -1 (the
 // kernel clamps what it cannot trust, and never reads them); split-KV decode and a short
-// prefill against the cache, f32, against the oracle on the contiguous keys.
+// prefill against the cache (with a scale of its own: attn_vulkan_launch_args.scale), f32,
+// against the oracle on the contiguous keys.
 TEST_F(VulkanInterop, PagedCacheOnEngineBuffers) {
   const int64_t B = 2, Hq = 4, Hkv = 2, D = 32, P = 16, maxPages = 20, stride = 24;
   const int64_t numPages = 48, Skv = maxPages * P;
@@ -329,6 +330,7 @@ TEST_F(VulkanInterop, PagedCacheOnEngineBuffers) {
     args.block_table_stride = stride;
     args.max_pages = maxPages;
     args.num_pages = numPages;
+    args.scale = sq == 1 ? 0.0 : 0.3; // 0: the kernel's
     ASSERT_EQ(attn_kernel_launch_vulkan(kernel, &args), ATTN_STATUS_SUCCESS) << attn_last_error();
     oracle::AttentionProblem op;
     op.batch = B;
@@ -339,6 +341,8 @@ TEST_F(VulkanInterop, PagedCacheOnEngineBuffers) {
     op.headDim = op.headDimV = D;
     op.causal = true;
     op.seqlensKv = lengths;
+    if (args.scale != 0)
+      op.scale = double(float(args.scale));
     std::vector<double> want(qCount), wantLse(stats), got(qCount);
     oracle::attention(op, q.data(), k.data(), v.data(), want.data(), wantLse.data(), nullptr);
     const float *o = reinterpret_cast<const float *>(out);
@@ -348,6 +352,10 @@ TEST_F(VulkanInterop, PagedCacheOnEngineBuffers) {
     for (size_t i = 0; i < stats; ++i)
       EXPECT_NEAR(o[qCount + i], wantLse[i], 1e-4 * (1 + std::fabs(wantLse[i]))) << sq << " " << i;
     // The table's shape is still checked on the host.
+    args.scale = -1;
+    EXPECT_EQ(attn_kernel_launch_vulkan(kernel, &args), ATTN_STATUS_INVALID_ARGUMENT);
+    EXPECT_NE(std::strstr(attn_last_error(), "scale is -1"), nullptr) << attn_last_error();
+    args.scale = 0;
     args.block_table_stride = maxPages - 1;
     EXPECT_EQ(attn_kernel_launch_vulkan(kernel, &args), ATTN_STATUS_INVALID_ARGUMENT);
     EXPECT_NE(std::strstr(attn_last_error(), "block_table_stride"), nullptr) << attn_last_error();
