@@ -7,7 +7,7 @@
 // heads is one contiguous run, so the item streams K and V sequentially (one head per item
 // would read a few hundred bytes per page: measured 12 against 20 GB/s). Each K row of a kv head
 // is loaded once and dotted with the query rows of its group (a horizontal add per row); each
-// row's output stays in registers across a tile's keys. Scores of one tile are kept per row with
+// row's output stays in registers across a tile's keys (two rows per V load in 8-lane code). Scores of one tile are kept per row with
 // keys on the lanes, so the online softmax is vectorized along keys. Partial O and LSE (f32) go to
 // a workspace; the merge kernel combines the splits by LSE.
 //
@@ -47,7 +47,14 @@ public:
     // past that is taken in equal slices.
     int64_t registers = vectorRegistersFor(width);
     dSlice = llvm::divideCeil(dChunks, llvm::divideCeil(dChunks, registers - 6));
-    dvSlice = llvm::divideCeil(dvChunks, llvm::divideCeil(dvChunks, registers - 4));
+    // 8-lane code (AVX2) also copies f32 V tiles and prefetches: in place, a kv head's V rows
+    // of a tile are Hkv x Dv x 4 bytes apart (a page each at 8 x 128) and the rows of the group
+    // re-read them from L2 (measured on Zen 3, GQA 32/8 B=4 Skv=16384: +12-19% with both, +5%
+    // with the copy alone, -1% with the prefetch alone). AVX-512 hosts measured the prefetch 5%
+    // slower for contiguous f32 (below) and keep it in place. There, too, P·V takes the group's
+    // rows one at a time; AVX2 takes two (one V load for both: +2-4%, measured here only).
+    packV = !s.elementType.isF32() || width <= 8;
+    pvRows = width <= 8 ? 2 : 1;
   }
 
   void emit(func::FuncOp fn);
@@ -56,6 +63,7 @@ private:
   void emitItem(Value item);
   void visitTile(Value j0, Value n);
   void updateSoftmax();
+  void accumulateRows(Value j0, Value n, Value g, Value r0, int64_t count);
   Value loadRow(Value memref, KvRow row, Value g, int64_t chunk);
   /// Where key j of the item's batch is in K and V (kvRow).
   KvRow rowOf(Value j) { return kvRow(e, s, table, bIdx, j); }
@@ -75,8 +83,8 @@ private:
   ImplicitLocOpBuilder &b;
   KernelEmitter e;
   const SoftmaxSpec &s;
-  int64_t blockK, width, decodeRows, dChunks, dvChunks, kChunks, dSlice, dvSlice;
-  bool dpbf16;
+  int64_t blockK, width, decodeRows, dChunks, dvChunks, kChunks, dSlice, pvRows;
+  bool dpbf16, packV;
   Type f32;
   VectorType vecF32;
 
@@ -153,7 +161,7 @@ void DecodeKernelGen::emit(func::FuncOp fn) {
   alpha = alloc({decodeRows});
   if (s.alibi) // -ALiBi slope of each row's head
     negSlope = alloc({decodeRows});
-  if (!s.elementType.isF32())
+  if (packV)
     vp = alloc({blockK, s.headDimV});
   if (s.pageSize) // a paged cache: the tile's keys' (page, slot), looked up once per tile
     tileRows = scratchBuffer(b, MemRefType::get({blockK, 2}, b.getIndexType()));
@@ -285,10 +293,10 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
       b.create<memref::StoreOp>(row.first, tileRows, ValueRange{j, e.index(0)});
       b.create<memref::StoreOp>(row.second, tileRows, ValueRange{j, e.index(1)});
     }
-    // f16/bf16, and f32 in a paged cache (pages are not one stream for the hardware's
-    // prefetcher): the lines of the key 16 ahead. Prefetches never fault, but a paged cache's
-    // table must not be read past the last key.
-    bool prefetch = !s.elementType.isF32() || s.pageSize;
+    // Copied V tiles (f16/bf16, f32 in 8-lane code), and f32 in a paged cache (pages are not
+    // one stream for the hardware's prefetcher): the lines of the key 16 ahead. Prefetches never
+    // fault, but a paged cache's table must not be read past the last key.
+    bool prefetch = packV || s.pageSize;
     KvRow aheadRow;
     if (prefetch) {
       Value ahead = e.add(key, e.index(16));
@@ -297,8 +305,8 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
     e.loop(e.index(0), e.index(s.headsKv), e.index(1), [&](Value g) {
       if (prefetch) {
         // The K and V lines of the key 16 ahead (f16/bf16: measured +18-25% at 16384 keys;
-        // contiguous f32 runs at memory speed without, and 5% slower with). Prefetches never
-        // fault, so the run past the last key of a contiguous cache is harmless.
+        // contiguous f32 on AVX-512 runs at memory speed without, and 5% slower with). Prefetches
+        // never fault, so the run past the last key of a contiguous cache is harmless.
         prefetchKvRow(e, s, k, v, aheadRow, g);
       }
       if (dpbf16) {
@@ -357,38 +365,67 @@ void DecodeKernelGen::visitTile(Value j0, Value n) {
 
   updateSoftmax();
 
-  // O = alpha·O + P·V, one row at a time with its output in registers across the tile's keys
-  // (the V tile stays in cache between rows; keeping O in memory instead costs a store and a
-  // store-to-load forward per FMA).
+  // O = alpha·O + P·V, pvRows rows at a time with their outputs in registers across the tile's
+  // keys (the V tile stays in cache between rows; keeping O in memory instead costs a store and
+  // a store-to-load forward per FMA).
   e.loop(e.index(0), e.index(s.headsKv), e.index(1), [&](Value g) {
-    if (vp) // f16/bf16: convert the head's V tile once, not once per query row
+    if (vp) // convert (f16/bf16) or copy (f32) the head's V tile once, not once per query row
       e.loop(e.index(0), n, e.index(1), [&](Value j) {
         KvRow row = tileRow(j0, j);
         for (int64_t c = 0; c < dvChunks; ++c)
           b.create<vector::StoreOp>(loadRow(v, row, g, c), vp, ValueRange{j, e.index(c * width)});
       });
-    forRowsOfGroup(g, [&](Value r, Value) {
-      Value a = e.splat(vecF32, b.create<memref::LoadOp>(alpha, ValueRange{r}));
-      for (int64_t c0 = 0; c0 < dvChunks; c0 += dvSlice) {
-        int64_t c1 = std::min(dvChunks, c0 + dvSlice);
-        SmallVector<Value> inits;
-        for (int64_t c = c0; c < c1; ++c)
-          inits.push_back(
-              e.mulf(b.create<vector::LoadOp>(vecF32, acc, ValueRange{r, e.index(c * width)}), a));
-        SmallVector<Value> out =
-            e.loop(e.index(0), n, e.index(1), inits, [&](Value j, ValueRange carried) {
-              Value p = e.splat(vecF32, b.create<memref::LoadOp>(st, ValueRange{r, j}));
-              KvRow row = vp ? KvRow{} : tileRow(j0, j);
-              SmallVector<Value> next;
-              for (int64_t c = c0; c < c1; ++c)
-                next.push_back(e.fma(p, vRow(row, j, g, c), carried[c - c0]));
-              return next;
-            });
-        for (int64_t c = c0; c < c1; ++c)
-          b.create<vector::StoreOp>(out[c - c0], acc, ValueRange{r, e.index(c * width)});
-      }
-    });
+    // Rows of the group pvRows at a time, then one by one: a V load serves each row of the
+    // group, and its accumulators and P broadcasts stay within the registers.
+    Value first = e.mul(g, rowsPerGroup);
+    Value end = e.add(first, rowsPerGroup);
+    Value groupsEnd = e.add(first, e.mul(e.divs(rowsPerGroup, e.index(pvRows)), e.index(pvRows)));
+    e.loop(first, groupsEnd, e.index(pvRows),
+           [&](Value r) { accumulateRows(j0, n, g, r, pvRows); });
+    if (pvRows > 1)
+      e.loop(groupsEnd, end, e.index(1), [&](Value r) { accumulateRows(j0, n, g, r, 1); });
   });
+}
+
+/// acc[r0 + x] = alpha·acc[r0 + x] + P[r0 + x]·V over the tile for x < count, a slice of the
+/// head dims at a time with the slice's outputs in registers across the tile's keys.
+void DecodeKernelGen::accumulateRows(Value j0, Value n, Value g, Value r0, int64_t count) {
+  int64_t registers = vectorRegistersFor(width);
+  // Per slice: count x slice accumulators, count P broadcasts and one V load.
+  int64_t fit = std::max<int64_t>(1, (registers - count - 1) / count);
+  int64_t slice = llvm::divideCeil(dvChunks, llvm::divideCeil(dvChunks, fit));
+  SmallVector<Value> rows, scale;
+  for (int64_t x = 0; x < count; ++x) {
+    rows.push_back(e.add(r0, e.index(x)));
+    scale.push_back(e.splat(vecF32, b.create<memref::LoadOp>(alpha, ValueRange{rows[x]})));
+  }
+  for (int64_t c0 = 0; c0 < dvChunks; c0 += slice) {
+    int64_t c1 = std::min(dvChunks, c0 + slice), w = c1 - c0;
+    SmallVector<Value> inits;
+    for (int64_t x = 0; x < count; ++x)
+      for (int64_t c = c0; c < c1; ++c)
+        inits.push_back(
+            e.mulf(b.create<vector::LoadOp>(vecF32, acc, ValueRange{rows[x], e.index(c * width)}),
+                   scale[x]));
+    SmallVector<Value> out =
+        e.loop(e.index(0), n, e.index(1), inits, [&](Value j, ValueRange carried) {
+          SmallVector<Value> p;
+          for (int64_t x = 0; x < count; ++x)
+            p.push_back(e.splat(vecF32, b.create<memref::LoadOp>(st, ValueRange{rows[x], j})));
+          KvRow row = vp ? KvRow{} : tileRow(j0, j);
+          SmallVector<Value> next(carried.begin(), carried.end());
+          for (int64_t c = c0; c < c1; ++c) {
+            Value vv = vRow(row, j, g, c);
+            for (int64_t x = 0; x < count; ++x)
+              next[x * w + c - c0] = e.fma(p[x], vv, next[x * w + c - c0]);
+          }
+          return next;
+        });
+    for (int64_t x = 0; x < count; ++x)
+      for (int64_t c = c0; c < c1; ++c)
+        b.create<vector::StoreOp>(out[x * w + c - c0], acc,
+                                  ValueRange{rows[x], e.index(c * width)});
+  }
 }
 
 /// Per row, vectorized along the tile's keys: new max, rescale factor, probabilities, sum.
