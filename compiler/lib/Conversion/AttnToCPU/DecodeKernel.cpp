@@ -7,9 +7,10 @@
 // heads is one contiguous run, so the item streams K and V sequentially (one head per item
 // would read a few hundred bytes per page: measured 12 against 20 GB/s). Each K row of a kv head
 // is loaded once and dotted with the query rows of its group (a horizontal add per row); each
-// row's output stays in registers across a tile's keys (two rows per V load in 8-lane code). Scores of one tile are kept per row with
-// keys on the lanes, so the online softmax is vectorized along keys. Partial O and LSE (f32) go to
-// a workspace; the merge kernel combines the splits by LSE.
+// row's output stays in registers across a tile's keys (two rows per V load in 8-lane code).
+// Scores of one tile are kept per row with keys on the lanes, so the online softmax is vectorized
+// along keys. Partial O and LSE (f32) go to a workspace; the merge kernel combines the splits by
+// LSE.
 //
 // With config.dpbf16 (bf16, AVX512-BF16), Q·K is VDPBF16PS on the raw bf16 rows: 32 products of
 // bf16 pairs per instruction into f32, no conversion of K; the scale is applied to the sums.
