@@ -100,9 +100,10 @@ public:
       return std::clamp<int64_t>(std::min<int64_t>(24, registers - cb - 2) / cb, 1, 8);
     };
     chunkBlock = chunks;
-    for (int64_t cb = chunks - 1; cb >= 1 && !dp; --cb)
-      if (chunks % cb == 0 && keysFor(cb) * cb > keysFor(chunkBlock) * chunkBlock)
-        chunkBlock = cb;
+    if (!dp)
+      for (int64_t cb = chunks - 1; cb >= 1; --cb)
+        if (chunks % cb == 0 && keysFor(cb) * cb > keysFor(chunkBlock) * chunkBlock)
+          chunkBlock = cb;
     rowBlock = keysFor(chunkBlock);
   }
 
